@@ -1,0 +1,30 @@
+"""Sets the request context for audit events and marks pages as not cacheable."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from . import context
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        ip = str(request.META.get("REMOTE_ADDR", ""))
+        channel = "api" if request.path.startswith("/api/") else "web"
+        token = context.set_current(context.RequestContext(request_id=request_id, ip=ip, channel=channel))
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response["X-Request-ID"] = request_id
+        if not request.path.startswith("/static/"):
+            # Pages carry personal information: never store them in shared or browser caches.
+            response["Cache-Control"] = "no-store"
+        return response

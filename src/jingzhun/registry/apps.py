@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "jingzhun.registry"
+    label = "registry"
+    verbose_name = "建档立卡"

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/", include("jingzhun.api.urls")),
+    path("", include("jingzhun.web.urls")),
+]
