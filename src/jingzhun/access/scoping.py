@@ -40,7 +40,10 @@ def household_filter(user: Any, *, prefix: str = "") -> Q:
                 f"{prefix}pairings__helper": user,
                 f"{prefix}pairings__start_date__lte": today,
             }
-        ) & (Q(**{f"{prefix}pairings__end_date__isnull": True}) | Q(**{f"{prefix}pairings__end_date__gte": today}))
+        ) & (
+            Q(**{f"{prefix}pairings__end_date__isnull": True})
+            | Q(**{f"{prefix}pairings__end_date__gte": today})
+        )
     q = nothing
     for code in granted_codes(user):
         level = codes.level_of(code)

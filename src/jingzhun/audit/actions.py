@@ -18,7 +18,9 @@ GENESIS = "0" * 64
 
 def event_digest(prev_hash: str, fields: dict[str, Any]) -> str:
     """SHA-256 over the previous hash and the event's canonical JSON."""
-    payload = json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+    payload = json.dumps(
+        fields, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")
+    )
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 

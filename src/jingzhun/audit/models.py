@@ -14,7 +14,11 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     actor_name = models.CharField("操作人账号", max_length=150, blank=True, default="")
     role = models.CharField("角色", max_length=32, blank=True, default="")
@@ -35,6 +39,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = "审计事件"
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event} {self.actor_name}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("审计记录只能追加，不能修改。")
@@ -52,3 +59,6 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = "审计链头"
+
+    def __str__(self) -> str:
+        return self.last_hash

@@ -14,7 +14,7 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "jingzhun_request_context", default=RequestContext()
+    "jingzhun_request_context", default=RequestContext(),  # noqa: B039 - frozen, immutable
 )
 
 

@@ -18,7 +18,9 @@ class RequestContextMiddleware:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         ip = str(request.META.get("REMOTE_ADDR", ""))
         channel = "api" if request.path.startswith("/api/") else "web"
-        token = context.set_current(context.RequestContext(request_id=request_id, ip=ip, channel=channel))
+        token = context.set_current(
+            context.RequestContext(request_id=request_id, ip=ip, channel=channel)
+        )
         try:
             response = self.get_response(request)
         finally:

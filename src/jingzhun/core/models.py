@@ -11,7 +11,7 @@ from django.utils import timezone
 class LiveQuerySet(models.QuerySet):
     """Refuses bulk hard deletes: domain rows are soft-deleted through actions."""
 
-    def delete(self) -> Any:  # type: ignore[override]
+    def delete(self) -> Any:
         raise PermissionError("登记数据不能直接物理删除，请通过删除操作（软删除）处理。")
 
     def alive(self) -> LiveQuerySet:

@@ -14,7 +14,9 @@ LEVEL_LABELS = {
 }
 # Significant digits of each level: province 2, prefecture 4, county 6, township 9, village 12.
 _WIDTH = {"province": 2, "prefecture": 4, "county": 6, "township": 9, "village": 12}
-WESTERN_PROVINCES = frozenset({"15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"})
+WESTERN_PROVINCES = frozenset(
+    {"15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"}
+)
 _CODE = re.compile(r"^\d{12}$")
 
 

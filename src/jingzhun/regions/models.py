@@ -15,7 +15,12 @@ class Region(models.Model):
     name = models.CharField("名称", max_length=100)
     level = models.CharField("级别", max_length=12, choices=list(LEVEL_LABELS.items()))
     parent = models.ForeignKey(
-        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     is_western = models.BooleanField("西部省份", default=False)
     is_poor_village = models.BooleanField("贫困村", default=False)
@@ -40,14 +45,18 @@ class Region(models.Model):
 class RegionPopulation(models.Model):
     """Rural registered population (农村户籍人口) of a region in a year: the incidence denominator."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="populations", verbose_name="区划")
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, related_name="populations", verbose_name="区划"
+    )
     year = models.PositiveSmallIntegerField("年度")
     rural_population = models.PositiveIntegerField("农村户籍人口")
 
     class Meta:
         verbose_name = "农村人口"
         verbose_name_plural = "农村人口"
-        constraints = [models.UniqueConstraint(fields=["region", "year"], name="region_population_once_a_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year"], name="region_population_once_a_year")
+        ]
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.year}: {self.rural_population}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -13,13 +14,23 @@ from jingzhun.core.models import DomainModel
 
 from . import choices as c
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
-AREA = {"max_digits": 10, "decimal_places": 2}
+
+def money(label: str, **kwargs: Any) -> models.DecimalField:
+    """Yuan with fen: Decimal(12, 2)."""
+    return models.DecimalField(label, max_digits=12, decimal_places=2, **kwargs)
+
+
+def area(label: str, **kwargs: Any) -> models.DecimalField:
+    """Areas and distances: Decimal(10, 2)."""
+    return models.DecimalField(label, max_digits=10, decimal_places=2, **kwargs)
 
 
 def _nonneg(*fields: str, table: str) -> list[models.CheckConstraint]:
     return [
-        models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}) | Q(**{f"{f}__isnull": True}), name=f"{table}_{f}_nonneg")
+        models.CheckConstraint(
+            condition=Q(**{f"{f}__gte": 0}) | Q(**{f"{f}__isnull": True}),
+            name=f"{table}_{f}_nonneg",
+        )
         for f in fields
     ]
 
@@ -28,7 +39,9 @@ class Household(DomainModel):
     """A registered household. Invariant: county/township codes are the village code's ancestors."""
 
     household_code = models.CharField("户编号", max_length=32)
-    village = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name="所属村", related_name="+")
+    village = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, verbose_name="所属村", related_name="+"
+    )
     township_code = models.CharField("所属乡镇", max_length=12, db_index=True, editable=False)
     county_code = models.CharField("所属县", max_length=12, db_index=True, editable=False)
     group_name = models.CharField("村民小组", max_length=50, blank=True, default="")
@@ -39,8 +52,12 @@ class Household(DomainModel):
     identification_standard = models.CharField(
         "识别标准", max_length=12, choices=c.choices(c.IDENTIFICATION_STANDARD), default="national"
     )
-    attribute = models.CharField("贫困户属性", max_length=12, choices=c.choices(c.ATTRIBUTE), default="general")
-    main_cause = models.CharField("主要致贫原因", max_length=20, choices=c.choices(c.CAUSE), blank=True, default="")
+    attribute = models.CharField(
+        "贫困户属性", max_length=12, choices=c.choices(c.ATTRIBUTE), default="general"
+    )
+    main_cause = models.CharField(
+        "主要致贫原因", max_length=20, choices=c.choices(c.CAUSE), blank=True, default=""
+    )
     other_causes = models.JSONField("其他致贫原因", default=list, blank=True)
     poverty_status = models.CharField(
         "脱贫状态", max_length=20, choices=c.choices(c.POVERTY_STATUS), default="not_exited"
@@ -54,7 +71,7 @@ class Household(DomainModel):
     )
     relocated = models.BooleanField("易地扶贫搬迁", default=False)
     relocation_moved_in = models.BooleanField("搬迁已入住", null=True, blank=True)
-    house_area_m2 = models.DecimalField("住房面积(平方米)", **AREA, null=True, blank=True)
+    house_area_m2 = area("住房面积(平方米)", null=True, blank=True)
     house_structure = models.CharField(
         "住房结构", max_length=16, choices=c.choices(c.HOUSE_STRUCTURE), blank=True, default=""
     )
@@ -62,23 +79,29 @@ class Household(DomainModel):
     water_quality_ok = models.BooleanField("水质达标", null=True, blank=True)
     water_convenience_ok = models.BooleanField("用水方便程度达标", null=True, blank=True)
     water_reliability_ok = models.BooleanField("供水保证率达标", null=True, blank=True)
-    cultivated_land_mu = models.DecimalField("耕地面积(亩)", **AREA, null=True, blank=True)
-    irrigated_land_mu = models.DecimalField("有效灌溉面积(亩)", **AREA, null=True, blank=True)
-    forest_land_mu = models.DecimalField("林地面积(亩)", **AREA, null=True, blank=True)
-    grassland_mu = models.DecimalField("牧草地面积(亩)", **AREA, null=True, blank=True)
-    water_surface_mu = models.DecimalField("水面面积(亩)", **AREA, null=True, blank=True)
+    cultivated_land_mu = area("耕地面积(亩)", null=True, blank=True)
+    irrigated_land_mu = area("有效灌溉面积(亩)", null=True, blank=True)
+    forest_land_mu = area("林地面积(亩)", null=True, blank=True)
+    grassland_mu = area("牧草地面积(亩)", null=True, blank=True)
+    water_surface_mu = area("水面面积(亩)", null=True, blank=True)
     has_production_power = models.BooleanField("通生产用电", null=True, blank=True)
     has_living_power = models.BooleanField("通生活用电", null=True, blank=True)
-    road_type = models.CharField("入户路类型", max_length=12, choices=c.choices(c.ROAD_TYPE), blank=True, default="")
-    distance_to_main_road_km = models.DecimalField("与村主干路距离(公里)", **AREA, null=True, blank=True)
+    road_type = models.CharField(
+        "入户路类型", max_length=12, choices=c.choices(c.ROAD_TYPE), blank=True, default=""
+    )
+    distance_to_main_road_km = area("与村主干路距离(公里)", null=True, blank=True)
     sanitary_toilet = models.BooleanField("卫生厕所", null=True, blank=True)
-    fuel_type = models.CharField("主要燃料类型", max_length=12, choices=c.choices(c.FUEL_TYPE), blank=True, default="")
+    fuel_type = models.CharField(
+        "主要燃料类型", max_length=12, choices=c.choices(c.FUEL_TYPE), blank=True, default=""
+    )
     in_cooperative = models.BooleanField("加入农民专业合作社", null=True, blank=True)
     monitoring_category = models.CharField(
         "监测类别", max_length=20, choices=c.choices(c.MONITORING_CATEGORY), blank=True, default=""
     )
     risk_types = models.JSONField("风险类型", default=list, blank=True)
-    risk_status = models.CharField("风险状态", max_length=16, choices=c.choices(c.RISK_STATUS), blank=True, default="")
+    risk_status = models.CharField(
+        "风险状态", max_length=16, choices=c.choices(c.RISK_STATUS), blank=True, default=""
+    )
     risk_eliminated_on = models.DateField("风险消除时间", null=True, blank=True)
     elimination_method = models.CharField(
         "消除方式", max_length=16, choices=c.choices(c.ELIMINATION_METHOD), blank=True, default=""
@@ -96,12 +119,23 @@ class Household(DomainModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["household_code"], condition=Q(deleted_at__isnull=True), name="household_code_live_unique"
+                fields=["household_code"],
+                condition=Q(deleted_at__isnull=True),
+                name="household_code_live_unique",
             ),
-            models.CheckConstraint(condition=Q(poverty_status__in=list(c.POVERTY_STATUS)), name="household_status_known"),
+            models.CheckConstraint(
+                condition=Q(poverty_status__in=list(c.POVERTY_STATUS)),
+                name="household_status_known",
+            ),
             *_nonneg(
-                "house_area_m2", "cultivated_land_mu", "irrigated_land_mu", "forest_land_mu", "grassland_mu",
-                "water_surface_mu", "distance_to_main_road_km", table="household",
+                "house_area_m2",
+                "cultivated_land_mu",
+                "irrigated_land_mu",
+                "forest_land_mu",
+                "grassland_mu",
+                "water_surface_mu",
+                "distance_to_main_road_km",
+                table="household",
             ),
         ]
 
@@ -110,7 +144,12 @@ class Household(DomainModel):
 
     @property
     def water_safe(self) -> bool | None:
-        flags = [self.water_quantity_ok, self.water_quality_ok, self.water_convenience_ok, self.water_reliability_ok]
+        flags = [
+            self.water_quantity_ok,
+            self.water_quality_ok,
+            self.water_convenience_ok,
+            self.water_reliability_ok,
+        ]
         if any(f is False for f in flags):
             return False
         return None if any(f is None for f in flags) else True
@@ -119,26 +158,36 @@ class Household(DomainModel):
 class Member(DomainModel):
     """A household member. Invariant: a live ID number belongs to one live member; one head per household."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members", verbose_name="所属户")
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="members", verbose_name="所属户"
+    )
     id_number = models.CharField("证件号码", max_length=20)
     name = models.CharField("姓名", max_length=50)
     sex = models.CharField("性别", max_length=6, choices=c.choices(c.SEX))
     birth_date = models.DateField("出生日期")
     relation = models.CharField("与户主关系", max_length=16, choices=c.choices(c.RELATION))
-    ethnicity = models.CharField("民族", max_length=12, choices=c.choices(c.ETHNICITY), blank=True, default="")
-    education = models.CharField("文化程度", max_length=12, choices=c.choices(c.EDUCATION), blank=True, default="")
+    ethnicity = models.CharField(
+        "民族", max_length=12, choices=c.choices(c.ETHNICITY), blank=True, default=""
+    )
+    education = models.CharField(
+        "文化程度", max_length=12, choices=c.choices(c.EDUCATION), blank=True, default=""
+    )
     political_status = models.CharField(
         "政治面貌", max_length=16, choices=c.choices(c.POLITICAL_STATUS), blank=True, default=""
     )
     school_status = models.CharField(
         "在校生状况", max_length=24, choices=c.choices(c.SCHOOL_STATUS), blank=True, default=""
     )
-    health_status = models.CharField("健康状况", max_length=16, choices=c.choices(c.HEALTH_STATUS), blank=True, default="")
+    health_status = models.CharField(
+        "健康状况", max_length=16, choices=c.choices(c.HEALTH_STATUS), blank=True, default=""
+    )
     disability_grade = models.PositiveSmallIntegerField("残疾等级", null=True, blank=True)
     labour_capacity = models.CharField(
         "劳动能力", max_length=12, choices=c.choices(c.LABOUR_CAPACITY), blank=True, default=""
     )
-    work_status = models.CharField("务工状况", max_length=12, choices=c.choices(c.WORK_STATUS), blank=True, default="")
+    work_status = models.CharField(
+        "务工状况", max_length=12, choices=c.choices(c.WORK_STATUS), blank=True, default=""
+    )
     work_months = models.PositiveSmallIntegerField("务工时间(月)", null=True, blank=True)
     basic_medical_insured = models.BooleanField("参加城乡居民基本医疗保险", null=True, blank=True)
     critical_illness_insured = models.BooleanField("参加大病保险", null=True, blank=True)
@@ -152,17 +201,25 @@ class Member(DomainModel):
         ordering = ["household_id", "id"]
         indexes = [models.Index(fields=["name"]), models.Index(fields=["household", "relation"])]
         constraints = [
-            models.UniqueConstraint(fields=["id_number"], condition=Q(deleted_at__isnull=True), name="member_id_live_unique"),
             models.UniqueConstraint(
-                fields=["household"], condition=Q(relation="head", deleted_at__isnull=True), name="member_one_head"
+                fields=["id_number"],
+                condition=Q(deleted_at__isnull=True),
+                name="member_id_live_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(relation="head", deleted_at__isnull=True),
+                name="member_one_head",
             ),
             models.CheckConstraint(condition=Q(sex__in=list(c.SEX)), name="member_sex_known"),
             models.CheckConstraint(
-                condition=Q(disability_grade__isnull=True) | Q(disability_grade__gte=1, disability_grade__lte=4),
+                condition=Q(disability_grade__isnull=True)
+                | Q(disability_grade__gte=1, disability_grade__lte=4),
                 name="member_disability_grade_range",
             ),
             models.CheckConstraint(
-                condition=Q(work_months__isnull=True) | Q(work_months__lte=12), name="member_work_months_range"
+                condition=Q(work_months__isnull=True) | Q(work_months__lte=12),
+                name="member_work_months_range",
             ),
         ]
 
@@ -173,20 +230,22 @@ class Member(DomainModel):
 class IncomeRecord(DomainModel):
     """A household's income for one accounting year. Invariant: amounts >= 0; one live record a year."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="incomes", verbose_name="所属户")
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="incomes", verbose_name="所属户"
+    )
     year = models.PositiveSmallIntegerField("年度")
-    wage_income = models.DecimalField("工资性收入", **MONEY, default=Decimal(0))
-    business_income = models.DecimalField("生产经营性收入", **MONEY, default=Decimal(0))
-    property_income = models.DecimalField("财产性收入", **MONEY, default=Decimal(0))
-    transfer_income = models.DecimalField("转移性收入", **MONEY, default=Decimal(0))
-    ecological_compensation = models.DecimalField("生态补偿金", **MONEY, null=True, blank=True)
-    dibao_payment = models.DecimalField("低保金", **MONEY, null=True, blank=True)
-    tekun_payment = models.DecimalField("特困供养金", **MONEY, null=True, blank=True)
-    pension_payment = models.DecimalField("养老金", **MONEY, null=True, blank=True)
-    family_planning_payment = models.DecimalField("计划生育金", **MONEY, null=True, blank=True)
-    other_transfer = models.DecimalField("其他转移性收入", **MONEY, null=True, blank=True)
-    business_costs = models.DecimalField("生产经营性支出", **MONEY, default=Decimal(0))
-    compliant_out_of_pocket = models.DecimalField("合规自付支出", **MONEY, null=True, blank=True)
+    wage_income = money("工资性收入", default=Decimal(0))
+    business_income = money("生产经营性收入", default=Decimal(0))
+    property_income = money("财产性收入", default=Decimal(0))
+    transfer_income = money("转移性收入", default=Decimal(0))
+    ecological_compensation = money("生态补偿金", null=True, blank=True)
+    dibao_payment = money("低保金", null=True, blank=True)
+    tekun_payment = money("特困供养金", null=True, blank=True)
+    pension_payment = money("养老金", null=True, blank=True)
+    family_planning_payment = money("计划生育金", null=True, blank=True)
+    other_transfer = money("其他转移性收入", null=True, blank=True)
+    business_costs = money("生产经营性支出", default=Decimal(0))
+    compliant_out_of_pocket = money("合规自付支出", null=True, blank=True)
     period_start = models.DateField("核算期开始", null=True, blank=True)
     period_end = models.DateField("核算期结束", null=True, blank=True)
 
@@ -196,12 +255,24 @@ class IncomeRecord(DomainModel):
         ordering = ["household_id", "year"]
         constraints = [
             models.UniqueConstraint(
-                fields=["household", "year"], condition=Q(deleted_at__isnull=True), name="income_once_a_year"
+                fields=["household", "year"],
+                condition=Q(deleted_at__isnull=True),
+                name="income_once_a_year",
             ),
             *_nonneg(
-                "wage_income", "business_income", "property_income", "transfer_income", "ecological_compensation",
-                "dibao_payment", "tekun_payment", "pension_payment", "family_planning_payment", "other_transfer",
-                "business_costs", "compliant_out_of_pocket", table="income",
+                "wage_income",
+                "business_income",
+                "property_income",
+                "transfer_income",
+                "ecological_compensation",
+                "dibao_payment",
+                "tekun_payment",
+                "pension_payment",
+                "family_planning_payment",
+                "other_transfer",
+                "business_costs",
+                "compliant_out_of_pocket",
+                table="income",
             ),
         ]
 
@@ -209,20 +280,32 @@ class IncomeRecord(DomainModel):
     def net_income(self) -> Decimal:
         """家庭纯收入 = wage + business + property + transfer - business costs (derived, never typed)."""
         return (
-            self.wage_income + self.business_income + self.property_income + self.transfer_income - self.business_costs
+            self.wage_income
+            + self.business_income
+            + self.property_income
+            + self.transfer_income
+            - self.business_costs
         )
 
 
 class StatusChange(models.Model):
     """One entry of a household's poverty-status history. Invariant: append-only."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="status_history", verbose_name="户")
-    status_from = models.CharField("原状态", max_length=20, choices=c.choices(c.POVERTY_STATUS), blank=True, default="")
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="status_history", verbose_name="户"
+    )
+    status_from = models.CharField(
+        "原状态", max_length=20, choices=c.choices(c.POVERTY_STATUS), blank=True, default=""
+    )
     status_to = models.CharField("新状态", max_length=20, choices=c.choices(c.POVERTY_STATUS))
     changed_on = models.DateField("变更日期")
     reason = models.CharField("原因", max_length=200)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name="操作人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name="操作人",
     )
     actor_name = models.CharField("操作人账号", max_length=150, blank=True, default="")
     recorded_at = models.DateTimeField("记录时间", default=timezone.now)
@@ -231,4 +314,10 @@ class StatusChange(models.Model):
         verbose_name = "脱贫状态变更"
         verbose_name_plural = "脱贫状态变更"
         ordering = ["household_id", "changed_on", "id"]
-        indexes = [models.Index(fields=["household", "changed_on"]), models.Index(fields=["changed_on"])]
+        indexes = [
+            models.Index(fields=["household", "changed_on"]),
+            models.Index(fields=["changed_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}: {self.status_from} → {self.status_to} ({self.changed_on})"

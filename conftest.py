@@ -1,0 +1,126 @@
+"""Shared fixtures: a small county with two townships of two villages, users of every role, households.
+
+Data is set up through the real actions, as a county office would enter it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from jingzhun.registry.idcard import check_char
+
+
+def make_id(region: str, birth: str, seq: int) -> str:
+    """A valid 18-character ID number for tests."""
+    first17 = f"{region}{birth}{seq:03d}"
+    return first17 + check_char(first17)
+
+
+COUNTY = "230231000000"
+TOWNSHIPS = ["230231100000", "230231101000"]
+VILLAGES = {
+    "230231100000": ["230231100201", "230231100202"],
+    "230231101000": ["230231101201", "230231101202"],
+}
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    households: dict[str, Any]  # village code -> household in it
+
+    def user(self, name: str) -> Any:
+        return self.users[name]
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    """County 230231 with townships 100/101, villages 201/202 in each, one household per village.
+
+    Users: county (whole county), township (township 100), village (village 100201),
+    other_township (township 101), helper (paired with the household of village 100201 only),
+    auditor (county, read-only). Passwords are 'Test-pass-2026'.
+    """
+    from jingzhun.access.models import HelperPairing, RegionGrant, User
+    from jingzhun.regions.actions import RegionRow, do_load_regions
+    from jingzhun.registry.actions import do_create_household
+
+    rows = [RegionRow(1, "230000000000", "黑龙江省"), RegionRow(2, "230200000000", "齐齐哈尔市")]
+    rows.append(RegionRow(3, COUNTY, "拜泉县", rural_population=10000, year=2019))
+    n = 4
+    for t_index, township in enumerate(TOWNSHIPS):
+        rows.append(RegionRow(n, township, f"第{t_index + 1}镇"))
+        n += 1
+        for v_index, village in enumerate(VILLAGES[township]):
+            rows.append(
+                RegionRow(
+                    n, village, f"第{t_index + 1}镇{v_index + 1}村", is_poor_village=v_index == 0
+                )
+            )
+            n += 1
+    do_load_regions(rows, actor=None, source="fixture")
+
+    def user(username: str, role: str, region: str | None) -> Any:
+        u = User.objects.create_user(username=username, password="Test-pass-2026", role=role)
+        if region:
+            RegionGrant.objects.create(user=u, region_id=region)
+        return u
+
+    users = {
+        "county": user("county", "county", COUNTY),
+        "township": user("township", "township", TOWNSHIPS[0]),
+        "village": user("village", "village", VILLAGES[TOWNSHIPS[0]][0]),
+        "other_township": user("other_township", "township", TOWNSHIPS[1]),
+        "helper": user("helper", "helper", None),
+        "auditor": user("auditor", "auditor", COUNTY),
+    }
+    households = {}
+    seq = 1
+    heads = {
+        "230231100201": "张三",
+        "230231100202": "李四",
+        "230231101201": "王五",
+        "230231101202": "赵六",
+    }
+    for township in TOWNSHIPS:
+        for village in VILLAGES[township]:
+            members = [
+                {
+                    "id_number": make_id("230231", "19700101", seq * 2 + 1),
+                    "name": heads[village],
+                    "relation": "head",
+                    "health_status": "chronic",
+                    "basic_medical_insured": True,
+                },
+                {
+                    "id_number": make_id("230231", "20100601", seq * 2),
+                    "name": heads[village][0] + "小",
+                    "relation": "daughter",
+                    "school_status": "primary",
+                    "basic_medical_insured": True,
+                },
+            ]
+            households[village] = do_create_household(
+                f"H{village[-6:]}",
+                village,
+                {
+                    "attribute": "general",
+                    "main_cause": "illness",
+                    "phone": f"1390000{seq:04d}",
+                    "bank_account": f"62220200000000{seq:04d}",
+                    "identified_year": 2014,
+                },
+                members,
+                actor=None,
+            )
+            seq += 1
+    HelperPairing.objects.create(
+        helper=users["helper"],
+        household=households[VILLAGES[TOWNSHIPS[0]][0]],
+        start_date=datetime.date(2016, 1, 1),
+    )
+    return World(users=users, households=households)

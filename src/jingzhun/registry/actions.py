@@ -1,0 +1,371 @@
+"""Writes to the registry. Each action runs in one transaction, re-checks scope, and audits itself."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
+from jingzhun.audit.actions import record
+from jingzhun.core.errors import DomainError, Forbidden, StaleVersion
+from jingzhun.regions import codes
+from jingzhun.regions.models import Region
+
+from . import choices as c
+from .idcard import check as check_id
+from .masking import mask_value
+from .models import Household, IncomeRecord, Member, StatusChange
+
+WRITER_ROLES = frozenset({"county", "township", "village"})
+HOUSEHOLD_EDITABLE = frozenset(
+    f.name
+    for f in Household._meta.get_fields()
+    if getattr(f, "editable", False)
+    and f.name
+    not in {
+        "id",
+        "created_at",
+        "updated_at",
+        "version",
+        "deleted_at",
+        "deleted_reason",
+        "household_code",
+    }
+    and not f.is_relation
+) | {"village"}
+MEMBER_EDITABLE = frozenset(
+    f.name
+    for f in Member._meta.get_fields()
+    if getattr(f, "editable", False)
+    and f.name not in {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason"}
+    and not f.is_relation
+)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, (Decimal, datetime.date)):
+        return str(value)
+    if isinstance(value, Region):
+        return value.code
+    return value
+
+
+def masked_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for changed fields, sensitive values masked."""
+    diff: dict[str, list[Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = _json_safe(before.get(key)), _json_safe(after.get(key))
+        if old != new:
+            diff[key] = [mask_value(key, old), mask_value(key, new)]
+    return diff
+
+
+def check_can_write(actor: Any) -> None:
+    """Only region staff write registry data; system actions (actor None) are trusted callers."""
+    if actor is None:
+        return
+    if getattr(actor, "role", None) not in WRITER_ROLES or not actor.is_active:
+        raise Forbidden("您的角色无权修改建档立卡数据。")
+
+
+def validate_member(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise a member's fields; sex and birth date must agree with the ID number."""
+    clean = dict(data)
+    result = check_id(clean.get("id_number"))
+    if not result.valid:
+        raise DomainError(
+            f"成员“{clean.get('name', '')}”的证件号码无效：{result.error}", field="id_number"
+        )
+    clean["id_number"] = result.normalized
+    if clean.get("birth_date") in (None, ""):
+        clean["birth_date"] = result.birth_date
+    elif _as_date(clean["birth_date"]) != result.birth_date:
+        raise DomainError(
+            f"成员“{clean.get('name', '')}”的出生日期 {clean['birth_date']} 与证件号码中的 {result.birth_date} 不一致",
+            field="birth_date",
+        )
+    if clean.get("sex") in (None, ""):
+        clean["sex"] = result.sex
+    elif clean["sex"] != result.sex:
+        raise DomainError(
+            f"成员“{clean.get('name', '')}”的性别与证件号码不一致（证件号码为{c.SEX[result.sex or 'male']}性）",
+            field="sex",
+        )
+    if not str(clean.get("name", "")).strip():
+        raise DomainError("成员姓名不能为空", field="name")
+    if clean.get("relation") not in c.RELATION:
+        raise DomainError(f"与户主关系“{clean.get('relation')}”不是有效代码", field="relation")
+    unknown = set(clean) - MEMBER_EDITABLE
+    if unknown:
+        raise DomainError(f"未知的成员字段：{'、'.join(sorted(unknown))}")
+    return clean
+
+
+def _as_date(value: Any) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+
+
+def _village(code: str) -> Region:
+    region = Region.objects.filter(code=code, level="village").first()
+    if region is None:
+        raise DomainError(f"村级区划代码“{code}”不存在", field="village")
+    return region
+
+
+@transaction.atomic
+def do_create_household(
+    household_code: str,
+    village_code: str,
+    fields: Mapping[str, Any],
+    members: list[Mapping[str, Any]],
+    *,
+    actor: Any,
+) -> Household:
+    """Register a household with its members; exactly one member is the head."""
+    check_can_write(actor)
+    if actor is not None:
+        check_region_in_scope(actor, village_code)
+    village = _village(village_code)
+    unknown = set(fields) - HOUSEHOLD_EDITABLE
+    if unknown:
+        raise DomainError(f"未知的户字段：{'、'.join(sorted(unknown))}")
+    clean_members = [validate_member(m) for m in members]
+    heads = [m for m in clean_members if m["relation"] == "head"]
+    if len(heads) != 1:
+        raise DomainError(f"每户必须有且只有一名户主，当前为 {len(heads)} 名", field="relation")
+    household = Household(
+        household_code=household_code,
+        village=village,
+        township_code=codes.township_of(village.code),
+        county_code=codes.county_of(village.code),
+        head_name=heads[0]["name"],
+        **{k: v for k, v in fields.items() if k != "village"},
+    )
+    try:
+        with transaction.atomic():
+            household.save(force_insert=True)
+            for m in clean_members:
+                Member(household=household, **m).save(force_insert=True)
+    except IntegrityError as exc:
+        raise DomainError(f"户编号或证件号码与已登记的记录重复：{household_code}") from exc
+    status = household.poverty_status
+    StatusChange.objects.create(
+        household=household,
+        status_to=status,
+        changed_on=timezone.localdate(),
+        reason="建档立卡登记",
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=getattr(actor, "username", "system"),
+    )
+    record(
+        "registry.household.create",
+        actor=actor,
+        object_type="household",
+        object_id=household.pk,
+        diff={"household_code": household_code, "members": len(clean_members)},
+    )
+    return household
+
+
+def _locked_household(household_id: int, actor: Any) -> Household:
+    household = Household.objects.select_for_update().filter(pk=household_id).first()
+    if household is None:
+        from jingzhun.core.errors import OutOfScope
+
+        raise OutOfScope("未找到该户，或您无权访问。")
+    if actor is not None:
+        check_household_in_scope(actor, household)
+    return household
+
+
+@transaction.atomic
+def do_update_household(
+    household_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
+) -> Household:
+    """Change household fields; refused with StaleVersion when someone saved in between."""
+    check_can_write(actor)
+    household = _locked_household(household_id, actor)
+    unknown = set(changes) - HOUSEHOLD_EDITABLE
+    if unknown:
+        raise DomainError(f"未知或不可修改的户字段：{'、'.join(sorted(unknown))}")
+    if "poverty_status" in changes:
+        raise DomainError("脱贫状态只能通过状态变更操作修改", field="poverty_status")
+    before = {k: getattr(household, k) for k in changes}
+    values = dict(changes)
+    if "village" in values:
+        village = _village(str(values["village"]))
+        if actor is not None:
+            check_region_in_scope(actor, village.code)
+        values["village"] = village
+        values["township_code"] = codes.township_of(village.code)
+        values["county_code"] = codes.county_of(village.code)
+    updated = Household.objects.filter(pk=household.pk, version=expected_version).update(
+        **values, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if updated != 1:
+        raise StaleVersion("该户信息已被他人修改，请刷新后重新编辑。")
+    household.refresh_from_db()
+    record(
+        "registry.household.update",
+        actor=actor,
+        object_type="household",
+        object_id=household.pk,
+        diff=masked_diff(before, {k: getattr(household, k) for k in changes}),
+    )
+    return household
+
+
+@transaction.atomic
+def do_change_household_status(
+    household_id: int, status_to: str, changed_on: datetime.date, reason: str, *, actor: Any
+) -> Household:
+    """Move a household to a new poverty status, appending to its history."""
+    check_can_write(actor)
+    if status_to not in c.POVERTY_STATUS:
+        raise DomainError(f"脱贫状态“{status_to}”不是有效代码", field="poverty_status")
+    if not reason.strip():
+        raise DomainError("状态变更必须填写原因", field="reason")
+    household = _locked_household(household_id, actor)
+    status_from = household.poverty_status
+    values: dict[str, Any] = {
+        "poverty_status": status_to,
+        "version": F("version") + 1,
+        "updated_at": timezone.now(),
+    }
+    if status_to in c.EXITED_STATUSES and household.exit_year is None:
+        values["exit_year"] = changed_on.year
+    Household.objects.filter(pk=household.pk).update(**values)
+    StatusChange.objects.create(
+        household=household,
+        status_from=status_from,
+        status_to=status_to,
+        changed_on=changed_on,
+        reason=reason,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=getattr(actor, "username", "system"),
+    )
+    record(
+        "registry.household.status",
+        actor=actor,
+        object_type="household",
+        object_id=household.pk,
+        reason=reason,
+        diff={"poverty_status": [status_from, status_to], "changed_on": changed_on.isoformat()},
+    )
+    household.refresh_from_db()
+    return household
+
+
+@transaction.atomic
+def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
+    """Soft-delete a household and its members; restorable."""
+    check_can_write(actor)
+    if not reason.strip():
+        raise DomainError("删除必须填写原因", field="reason")
+    household = _locked_household(household_id, actor)
+    now = timezone.now()
+    Member.objects.filter(household=household).update(
+        deleted_at=now, deleted_reason=reason, version=F("version") + 1
+    )
+    IncomeRecord.objects.filter(household=household).update(deleted_at=now, deleted_reason=reason)
+    Household.objects.filter(pk=household.pk).update(
+        deleted_at=now, deleted_reason=reason, version=F("version") + 1
+    )
+    record(
+        "registry.household.delete",
+        actor=actor,
+        object_type="household",
+        object_id=household.pk,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def do_update_member(
+    member_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
+) -> Member:
+    """Change a member's fields; the ID number, sex and birth date must stay consistent."""
+    check_can_write(actor)
+    member = Member.objects.select_for_update().filter(pk=member_id).first()
+    if member is None:
+        from jingzhun.core.errors import OutOfScope
+
+        raise OutOfScope("未找到该成员，或您无权访问。")
+    _locked_household(member.household_id, actor)
+    current = {f: getattr(member, f) for f in MEMBER_EDITABLE}
+    merged = validate_member({**current, **changes})
+    changed = {k: v for k, v in merged.items() if v != current.get(k)}
+    if changed.get("relation") == "head" or (
+        current["relation"] == "head" and "relation" in changed
+    ):
+        raise DomainError("更换户主请使用户主变更操作", field="relation")
+    try:
+        with transaction.atomic():
+            updated = Member.objects.filter(pk=member.pk, version=expected_version).update(
+                **changed, version=F("version") + 1, updated_at=timezone.now()
+            )
+    except IntegrityError as exc:
+        raise DomainError("该证件号码已属于另一名在册成员", field="id_number") from exc
+    if updated != 1:
+        raise StaleVersion("该成员信息已被他人修改，请刷新后重新编辑。")
+    if current["relation"] == "head" and "name" in changed:
+        Household.objects.filter(pk=member.household_id).update(head_name=changed["name"])
+    record(
+        "registry.member.update",
+        actor=actor,
+        object_type="member",
+        object_id=member.pk,
+        diff=masked_diff({k: current.get(k) for k in changed}, changed),
+    )
+    member.refresh_from_db()
+    return member
+
+
+@transaction.atomic
+def do_record_income(
+    household_id: int, year: int, amounts: Mapping[str, Any], *, actor: Any
+) -> IncomeRecord:
+    """Create or replace a household's income record for a year (amounts >= 0)."""
+    check_can_write(actor)
+    household = _locked_household(household_id, actor)
+    values: dict[str, Any] = {}
+    for key, raw in amounts.items():
+        if key in {"period_start", "period_end"}:
+            values[key] = _as_date(raw) if raw else None
+            continue
+        try:
+            amount = Decimal(str(raw)) if raw not in (None, "") else None
+        except ArithmeticError as exc:
+            raise DomainError(f"收入项“{key}”的值“{raw}”不是数字", field=key) from exc
+        if amount is not None and amount < 0:
+            raise DomainError(f"收入项“{key}”不能为负数", field=key)
+        values[key] = amount
+    existing = (
+        IncomeRecord.objects.select_for_update().filter(household=household, year=year).first()
+    )
+    if existing is None:
+        income = IncomeRecord(
+            household=household, year=year, **{k: v for k, v in values.items() if v is not None}
+        )
+        income.save(force_insert=True)
+        before: dict[str, Any] = {}
+    else:
+        before = {k: getattr(existing, k) for k in values}
+        IncomeRecord.objects.filter(pk=existing.pk).update(
+            **values, version=F("version") + 1, updated_at=timezone.now()
+        )
+        income = IncomeRecord.objects.get(pk=existing.pk)
+    record(
+        "registry.income.record",
+        actor=actor,
+        object_type="household",
+        object_id=household.pk,
+        diff={"year": year, **masked_diff(before, values)},
+    )
+    return income

@@ -1,0 +1,349 @@
+"""Scoped reads of the registry: household lists, search, detail, and the registry's own counts."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Max, Q, QuerySet
+
+from jingzhun.access.scoping import granted_codes, scope_households
+from jingzhun.core.errors import OutOfScope
+from jingzhun.regions import codes
+from jingzhun.regions.models import Region, RegionPopulation
+
+from . import choices as c
+from .idcard import check as check_id
+from .models import Household, Member, StatusChange
+
+
+@dataclass(frozen=True)
+class HouseholdFilters:
+    q: str = ""
+    township: str = ""
+    village: str = ""
+    status: str = ""
+    attribute: str = ""
+    cause: str = ""
+
+
+def households_for(user: Any, filters: HouseholdFilters | None = None) -> QuerySet[Household]:
+    """The households the user may see, narrowed by filters and a search on name, ID or household code."""
+    f = filters or HouseholdFilters()
+    qs = scope_households(user, Household.objects.all())
+    if f.township:
+        qs = qs.filter(township_code=f.township)
+    if f.village:
+        qs = qs.filter(village_id=f.village)
+    if f.status:
+        qs = qs.filter(poverty_status=f.status)
+    if f.attribute:
+        qs = qs.filter(attribute=f.attribute)
+    if f.cause:
+        qs = qs.filter(Q(main_cause=f.cause))
+    term = f.q.strip()
+    if term:
+        qs = qs.filter(_search(term))
+    return qs.select_related("village").order_by("household_code")
+
+
+def _search(term: str) -> Q:
+    """A full ID number matches its member exactly; otherwise household code or a member's name."""
+    id_check = check_id(term)
+    if id_check.valid:
+        member_households = Member.objects.filter(id_number=id_check.normalized).values(
+            "household_id"
+        )
+        return Q(pk__in=member_households)
+    by_name = Member.objects.filter(name__contains=term).values("household_id")
+    return Q(household_code=term) | Q(head_name__contains=term) | Q(pk__in=by_name)
+
+
+def household_for(user: Any, household_id: int) -> Household:
+    """One household the user may see, or OutOfScope (shown as 404)."""
+    household = households_for(user).filter(pk=household_id).first()
+    if household is None:
+        raise OutOfScope("未找到该户，或您无权访问。")
+    return household
+
+
+def members_of(household: Household) -> QuerySet[Member]:
+    return household.members.all().order_by("id")
+
+
+def region_options(user: Any) -> list[Region]:
+    """Townships and villages under the user's grants, for filter menus."""
+    q = Q(pk__in=[])
+    for code in granted_codes(user):
+        q |= Q(code__startswith=codes.prefix(code))
+    return list(Region.objects.filter(q, level__in=["township", "village"]).order_by("code"))
+
+
+@dataclass(frozen=True)
+class RegistryStats:
+    registered_households: int
+    registered_persons: int
+    exited_households: int
+    exited_persons: int
+    remaining_households: int
+    remaining_persons: int
+    rural_population: int | None
+    poverty_incidence: float | None
+    poor_villages: int
+    villages: int
+    townships: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _status_counts(
+    region_code: str, as_of: datetime.date, household_ids: list[int] | None
+) -> dict[str, tuple[int, int]]:
+    """{status: (households, persons)} at the end of `as_of`, from the status history."""
+    level = codes.level_of(region_code)
+    column = {
+        "county": "h.county_code",
+        "township": "h.township_code",
+        "village": "h.village_id",
+    }.get(level)
+    params: list[Any] = [as_of]
+    if column is None:
+        where = "h.village_id LIKE %s"
+        params.append(codes.prefix(region_code) + "%")
+    else:
+        where = f"{column} = %s"
+        params.append(region_code)
+    if household_ids is not None:
+        if not household_ids:
+            return {}
+        where += f" AND h.id IN ({','.join(['%s'] * len(household_ids))})"
+        params.extend(household_ids)
+    sql = f"""
+        WITH last_status AS (
+            SELECT s.household_id, s.status_to,
+                   ROW_NUMBER() OVER (PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC) AS rn
+            FROM registry_statuschange s
+            WHERE s.changed_on <= %s
+        ),
+        sizes AS (
+            SELECT m.household_id, COUNT(*) AS persons
+            FROM registry_member m
+            WHERE m.deleted_at IS NULL
+            GROUP BY m.household_id
+        )
+        SELECT ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0)
+        FROM registry_household h
+        JOIN last_status ls ON ls.household_id = h.id AND ls.rn = 1
+        LEFT JOIN sizes sz ON sz.household_id = h.id
+        WHERE h.deleted_at IS NULL AND {where}
+        GROUP BY ls.status_to
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {status: (int(n), int(p)) for status, n, p in cursor.fetchall()}
+
+
+def rural_population(region_code: str, year: int) -> int | None:
+    """The region's own figure for the year, or else the sum over its children (recursively)."""
+    own = RegionPopulation.objects.filter(region_id=region_code, year=year).values_list(
+        "rural_population", flat=True
+    )
+    if own:
+        return int(own[0])
+    children = list(Region.objects.filter(parent_id=region_code).values_list("code", flat=True))
+    if not children:
+        return None
+    values = [rural_population(child, year) for child in children]
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def registry_stats(region_code: str, year: int, *, user: Any = None) -> RegistryStats:
+    """Counts at the end of `year` for a region; with a user, only what that user may see."""
+    household_ids: list[int] | None = None
+    if user is not None:
+        if user.role == "helper":
+            household_ids = list(
+                scope_households(user, Household.objects.all()).values_list("id", flat=True)
+            )
+        elif not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
+            raise OutOfScope("未找到该区划，或您无权访问。")
+    counts = _status_counts(region_code, datetime.date(year, 12, 31), household_ids)
+    exited = [counts.get(s, (0, 0)) for s in c.EXITED_STATUSES]
+    remaining = [counts.get(s, (0, 0)) for s in c.REMAINING_STATUSES]
+    exited_h, exited_p = sum(x[0] for x in exited), sum(x[1] for x in exited)
+    remaining_h, remaining_p = sum(x[0] for x in remaining), sum(x[1] for x in remaining)
+    rural = rural_population(region_code, year)
+    incidence = round(remaining_p * 100 / rural, 2) if rural else None
+    prefix = codes.prefix(region_code)
+    villages = Region.objects.filter(level="village", code__startswith=prefix)
+    return RegistryStats(
+        registered_households=exited_h + remaining_h,
+        registered_persons=exited_p + remaining_p,
+        exited_households=exited_h,
+        exited_persons=exited_p,
+        remaining_households=remaining_h,
+        remaining_persons=remaining_p,
+        rural_population=rural,
+        poverty_incidence=incidence,
+        poor_villages=villages.filter(is_poor_village=True).count(),
+        villages=villages.count(),
+        townships=Region.objects.filter(level="township", code__startswith=prefix).count(),
+    )
+
+
+# --- Overview (web 总览): the user's starting regions, a region's children, the latest year ---------
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    region: Region
+    stats: RegistryStats
+
+
+def overview_roots(user: Any) -> list[Region]:
+    """Regions an overview starts from: the user's grants, or for a helper the counties of their households."""
+    if getattr(user, "role", "") == "helper":
+        counties = scope_households(user, Household.objects.all()).values_list("county_code", flat=True)
+        return list(Region.objects.filter(code__in=set(counties)).order_by("code"))
+    return list(Region.objects.filter(code__in=granted_codes(user)).order_by("code"))
+
+
+def region_path(user: Any, region_code: str) -> list[Region]:
+    """The regions from the user's overview root down to `region_code`; OutOfScope when not visible."""
+    try:
+        codes.level_of(region_code)
+    except codes.CodeError as exc:
+        raise OutOfScope("未找到该区划，或您无权访问。") from exc
+    roots = [r.code for r in overview_roots(user)]
+    root = next((r for r in roots if region_code.startswith(codes.prefix(r))), None)
+    if root is None:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    chain = [region_code]
+    while chain[-1] != root:
+        parent = codes.parent_of(chain[-1])
+        if parent is None:
+            break
+        chain.append(parent)
+    found = {r.code: r for r in Region.objects.filter(code__in=chain)}
+    if region_code not in found:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return [found[code] for code in reversed(chain) if code in found]
+
+
+def latest_status_year(user: Any) -> int | None:
+    """The latest year with a status change among the user's households (the overview's default year)."""
+    latest = StatusChange.objects.filter(
+        household__in=scope_households(user, Household.objects.all()).values("pk")
+    ).aggregate(latest=Max("changed_on"))["latest"]
+    return latest.year if latest else None
+
+
+def region_breakdown(user: Any, region_code: str, year: int) -> list[BreakdownRow]:
+    """registry_stats of each child of a county (its townships) or township (its villages), in a few queries.
+
+    Same definitions and scoping as registry_stats(child, year, user=user); a village has no children here.
+    """
+    household_ids: list[int] | None = None
+    if getattr(user, "role", "") == "helper":
+        household_ids = list(scope_households(user, Household.objects.all()).values_list("id", flat=True))
+    elif not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    level = codes.level_of(region_code)
+    child_level, column = {"county": ("township", "h.township_code"), "township": ("village", "h.village_id")}.get(
+        level, ("", "")
+    )
+    if not child_level:
+        return []
+    prefix = codes.prefix(region_code)
+    regions = list(Region.objects.filter(code__startswith=prefix).exclude(code=region_code).order_by("code"))
+    children = [r for r in regions if r.level == child_level]
+    counts = _status_counts_by_child(column, region_code, datetime.date(year, 12, 31), household_ids)
+    own_population = dict(
+        RegionPopulation.objects.filter(region__code__startswith=prefix, year=year).values_list(
+            "region_id", "rural_population"
+        )
+    )
+    kids: dict[str, list[str]] = {}
+    for r in regions:
+        if r.parent_id:
+            kids.setdefault(r.parent_id, []).append(r.code)
+
+    def population(code: str) -> int | None:  # mirrors rural_population()
+        if code in own_population:
+            return int(own_population[code])
+        known = [v for v in (population(child) for child in kids.get(code, [])) if v is not None]
+        return sum(known) if known else None
+
+    rows = []
+    for child in children:
+        by_status = counts.get(child.code, {})
+        exited = [by_status.get(s, (0, 0)) for s in c.EXITED_STATUSES]
+        remaining = [by_status.get(s, (0, 0)) for s in c.REMAINING_STATUSES]
+        exited_h, exited_p = sum(x[0] for x in exited), sum(x[1] for x in exited)
+        remaining_h, remaining_p = sum(x[0] for x in remaining), sum(x[1] for x in remaining)
+        rural = population(child.code)
+        below = [r for r in regions if r.code.startswith(codes.prefix(child.code))]
+        villages = [r for r in below if r.level == "village"]
+        rows.append(
+            BreakdownRow(
+                region=child,
+                stats=RegistryStats(
+                    registered_households=exited_h + remaining_h,
+                    registered_persons=exited_p + remaining_p,
+                    exited_households=exited_h,
+                    exited_persons=exited_p,
+                    remaining_households=remaining_h,
+                    remaining_persons=remaining_p,
+                    rural_population=rural,
+                    poverty_incidence=round(remaining_p * 100 / rural, 2) if rural else None,
+                    poor_villages=sum(1 for v in villages if v.is_poor_village),
+                    villages=len(villages),
+                    townships=sum(1 for r in below if r.level == "township"),
+                ),
+            )
+        )
+    return rows
+
+
+def _status_counts_by_child(
+    column: str, region_code: str, as_of: datetime.date, household_ids: list[int] | None
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """{child code: {status: (households, persons)}} at the end of `as_of` (see _status_counts)."""
+    parent_column = "h.county_code" if column == "h.township_code" else "h.township_code"
+    params: list[Any] = [as_of, region_code]
+    where = f"{parent_column} = %s"
+    if household_ids is not None:
+        if not household_ids:
+            return {}
+        where += f" AND h.id IN ({','.join(['%s'] * len(household_ids))})"
+        params.extend(household_ids)
+    sql = f"""
+        WITH last_status AS (
+            SELECT s.household_id, s.status_to,
+                   ROW_NUMBER() OVER (PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC) AS rn
+            FROM registry_statuschange s
+            WHERE s.changed_on <= %s
+        ),
+        sizes AS (
+            SELECT m.household_id, COUNT(*) AS persons
+            FROM registry_member m
+            WHERE m.deleted_at IS NULL
+            GROUP BY m.household_id
+        )
+        SELECT {column}, ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0)
+        FROM registry_household h
+        JOIN last_status ls ON ls.household_id = h.id AND ls.rn = 1
+        LEFT JOIN sizes sz ON sz.household_id = h.id
+        WHERE h.deleted_at IS NULL AND {where}
+        GROUP BY {column}, ls.status_to
+    """
+    result: dict[str, dict[str, tuple[int, int]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for child, status, n, p in cursor.fetchall():
+            result.setdefault(child, {})[status] = (int(n), int(p))
+    return result
