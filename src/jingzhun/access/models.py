@@ -31,7 +31,9 @@ class JingzhunUserManager(UserManager["User"]):
 class User(AbstractUser):
     """An account. Invariant: exactly one role; usernames unique ignoring case."""
 
-    role = models.CharField("角色", max_length=16, choices=list(ROLE_LABELS.items()), default="village")
+    role = models.CharField(
+        "角色", max_length=16, choices=list(ROLE_LABELS.items()), default="village"
+    )
     display_name = models.CharField("姓名", max_length=50, blank=True, default="")
 
     objects = JingzhunUserManager()  # type: ignore[misc]
@@ -41,7 +43,9 @@ class User(AbstractUser):
         verbose_name_plural = "用户"
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
-            models.CheckConstraint(condition=models.Q(role__in=list(ROLE_LABELS)), name="user_role_known"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=list(ROLE_LABELS)), name="user_role_known"
+            ),
         ]
 
     @property
@@ -52,7 +56,9 @@ class User(AbstractUser):
 class RegionGrant(models.Model):
     """The user may work on everything under `region` (a county, township or village)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants", verbose_name="用户")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="grants", verbose_name="用户"
+    )
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name="区划")
     granted_at = models.DateTimeField("授权时间", default=timezone.now)
 
@@ -61,13 +67,21 @@ class RegionGrant(models.Model):
         verbose_name_plural = "区域授权"
         constraints = [models.UniqueConstraint(fields=["user", "region"], name="grant_once")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.region_id}"
+
 
 class HelperPairing(models.Model):
     """A helper (帮扶责任人) assigned to a household from `start_date` until `end_date` (open when null)."""
 
-    helper = models.ForeignKey(User, on_delete=models.PROTECT, related_name="pairings", verbose_name="帮扶责任人")
+    helper = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="pairings", verbose_name="帮扶责任人"
+    )
     household = models.ForeignKey(
-        "registry.Household", on_delete=models.PROTECT, related_name="pairings", verbose_name="帮扶户"
+        "registry.Household",
+        on_delete=models.PROTECT,
+        related_name="pairings",
+        verbose_name="帮扶户",
     )
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期", null=True, blank=True)
@@ -78,7 +92,11 @@ class HelperPairing(models.Model):
         indexes = [models.Index(fields=["helper", "household"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
                 name="pairing_dates_ordered",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.helper_id} → {self.household_id}"
