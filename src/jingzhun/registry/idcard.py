@@ -49,7 +49,6 @@ _APOSTROPHES: Final = ("'", "\u2018", "\u2019")
 
 _SCIENTIFIC_RE: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)E[+-]?\d+")
 _PANDAS_FLOAT_RE: Final = re.compile(r"(\d{18})\.0+")
-_ID18_RE: Final = re.compile(r"\d{17}[\dX]")
 
 # Excel keeps 15 significant digits, so any number longer than that has lost its tail.
 _EXCEL_DIGITS: Final = 15

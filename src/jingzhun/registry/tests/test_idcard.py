@@ -6,7 +6,7 @@ import datetime
 import re
 from decimal import Decimal
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import example, given
@@ -42,6 +42,7 @@ ERROR_CODES = {
     "bad_checksum",
 }
 ID_CHARS = "0123456789X"
+SEXES: tuple[Literal["male", "female"], ...] = ("male", "female")
 
 
 def make_id(first17: str) -> str:
@@ -90,6 +91,18 @@ def test_standard_example_male_1880_is_not_rejected_for_age() -> None:
     assert result.birth_date == datetime.date(1880, 1, 1)
     assert result.sex == "male"
     assert result.region_code == "440524"
+
+
+def test_as_json_of_a_rejection() -> None:
+    assert check("110105194912310025", today=TODAY).as_json() == {
+        "input": "110105194912310025",
+        "valid": False,
+        "normalized": "110105194912310025",
+        "birth_date": None,
+        "sex": None,
+        "region_code": None,
+        "error": "身份证号码校验位错误：应为 X，实为 5",
+    }
 
 
 def test_check_char_of_the_standard_examples() -> None:
@@ -344,11 +357,7 @@ def test_generated_valid_ids_are_accepted(parts: IdParts) -> None:
     assert is_valid_fast(parts.number, today=TODAY)
 
 
-@given(
-    st.sampled_from(["male", "female"]).flatmap(
-        lambda sex: st.tuples(st.just(sex), valid_ids(sex=sex))
-    )
-)
+@given(st.sampled_from(SEXES).flatmap(lambda sex: st.tuples(st.just(sex), valid_ids(sex=sex))))
 def test_valid_ids_sex_option(sex_and_id: tuple[str, str]) -> None:
     sex, number = sex_and_id
 
@@ -401,6 +410,18 @@ ID_LIKE = st.one_of(
         st.text(alphabet="0123456789", min_size=8, max_size=8),
         st.text(alphabet=ID_CHARS, min_size=4, max_size=4),
     ),
+    st.builds(  # correct check character, dates on both sides of our 1800 and today limits
+        lambda region, born, seq: make_id(f"{region}{born:%Y%m%d}{seq:03d}"),
+        st.text(alphabet="0123456789", min_size=6, max_size=6),
+        st.one_of(
+            st.dates(datetime.date(1700, 1, 1), datetime.date(2100, 12, 31)),
+            st.sampled_from(
+                [datetime.date(1799, 12, 31), datetime.date(1800, 1, 1)]
+                + [TODAY + datetime.timedelta(days=d) for d in (-1, 0, 1)]
+            ),
+        ),
+        st.integers(0, 999),
+    ),
     st.builds(
         lambda number, position, char: number[:position] + char + number[position + 1 :],
         valid_ids(),
@@ -411,6 +432,10 @@ ID_LIKE = st.one_of(
 
 
 @given(ID_LIKE)
+@example(make_id("11010517991231001"))
+@example(make_id("11010518000101001"))
+@example(make_id("11010520251123001"))  # born today: valid
+@example(make_id("11010520251124001"))  # born tomorrow: not
 def test_fast_path_agrees_with_check(s: str) -> None:
     assert is_valid_fast(s, today=TODAY) == check(s, today=TODAY).valid
 
@@ -514,7 +539,8 @@ def test_repr_does_not_leak_the_number() -> None:
 
 @pytest.fixture(scope="module")
 def ric() -> ModuleType:
-    return pytest.importorskip("stdnum.cn.ric")
+    module: ModuleType = pytest.importorskip("stdnum.cn.ric")
+    return module
 
 
 # stdnum also checks the address code against its own table, with the years each code was in
