@@ -195,7 +195,7 @@ def registry_stats(region_code: str, year: int, *, user: Any = None) -> Registry
     )
 
 
-# --- Overview (web 总览): the user's starting regions, a region's children, the latest year ---------
+# --- Overview (web 总览): starting regions, a region's children, the latest year -----------
 
 
 @dataclass(frozen=True)
@@ -205,15 +205,17 @@ class BreakdownRow:
 
 
 def overview_roots(user: Any) -> list[Region]:
-    """Regions an overview starts from: the user's grants, or for a helper the counties of their households."""
+    """Where an overview starts: the user's grants, or a helper's counties of paired households."""
     if getattr(user, "role", "") == "helper":
-        counties = scope_households(user, Household.objects.all()).values_list("county_code", flat=True)
+        counties = scope_households(user, Household.objects.all()).values_list(
+            "county_code", flat=True
+        )
         return list(Region.objects.filter(code__in=set(counties)).order_by("code"))
     return list(Region.objects.filter(code__in=granted_codes(user)).order_by("code"))
 
 
 def region_path(user: Any, region_code: str) -> list[Region]:
-    """The regions from the user's overview root down to `region_code`; OutOfScope when not visible."""
+    """Regions from the user's overview root down to `region_code`; OutOfScope if not visible."""
     try:
         codes.level_of(region_code)
     except codes.CodeError as exc:
@@ -235,7 +237,7 @@ def region_path(user: Any, region_code: str) -> list[Region]:
 
 
 def latest_status_year(user: Any) -> int | None:
-    """The latest year with a status change among the user's households (the overview's default year)."""
+    """The latest year with a status change among the user's households (the overview's default)."""
     latest = StatusChange.objects.filter(
         household__in=scope_households(user, Household.objects.all()).values("pk")
     ).aggregate(latest=Max("changed_on"))["latest"]
@@ -243,25 +245,33 @@ def latest_status_year(user: Any) -> int | None:
 
 
 def region_breakdown(user: Any, region_code: str, year: int) -> list[BreakdownRow]:
-    """registry_stats of each child of a county (its townships) or township (its villages), in a few queries.
+    """registry_stats of each child of a county (townships) or township (villages), in 4 queries.
 
-    Same definitions and scoping as registry_stats(child, year, user=user); a village has no children here.
+    Same definitions and scoping as registry_stats(child, year, user=user); a village has no
+    children here.
     """
     household_ids: list[int] | None = None
     if getattr(user, "role", "") == "helper":
-        household_ids = list(scope_households(user, Household.objects.all()).values_list("id", flat=True))
+        household_ids = list(
+            scope_households(user, Household.objects.all()).values_list("id", flat=True)
+        )
     elif not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
         raise OutOfScope("未找到该区划，或您无权访问。")
     level = codes.level_of(region_code)
-    child_level, column = {"county": ("township", "h.township_code"), "township": ("village", "h.village_id")}.get(
-        level, ("", "")
-    )
+    child_level, column = {
+        "county": ("township", "h.township_code"),
+        "township": ("village", "h.village_id"),
+    }.get(level, ("", ""))
     if not child_level:
         return []
     prefix = codes.prefix(region_code)
-    regions = list(Region.objects.filter(code__startswith=prefix).exclude(code=region_code).order_by("code"))
+    regions = list(
+        Region.objects.filter(code__startswith=prefix).exclude(code=region_code).order_by("code")
+    )
     children = [r for r in regions if r.level == child_level]
-    counts = _status_counts_by_child(column, region_code, datetime.date(year, 12, 31), household_ids)
+    counts = _status_counts_by_child(
+        column, region_code, datetime.date(year, 12, 31), household_ids
+    )
     own_population = dict(
         RegionPopulation.objects.filter(region__code__startswith=prefix, year=year).values_list(
             "region_id", "rural_population"
@@ -324,7 +334,9 @@ def _status_counts_by_child(
     sql = f"""
         WITH last_status AS (
             SELECT s.household_id, s.status_to,
-                   ROW_NUMBER() OVER (PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC) AS rn
+                   ROW_NUMBER() OVER (
+                       PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC
+                   ) AS rn
             FROM registry_statuschange s
             WHERE s.changed_on <= %s
         ),

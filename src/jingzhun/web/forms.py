@@ -1,0 +1,104 @@
+"""Forms of the web pages. Labels and messages are Chinese source strings (English via locale/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jingzhun.registry import choices as c
+from jingzhun.registry.selectors import HouseholdFilters
+
+FIRST_YEAR = 2014  # registration (建档立卡) began in 2014
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form; one message for an unknown user and a wrong password (AUTH-2)."""
+
+    error_messages = {
+        "invalid_login": _("用户名或密码不正确。"),
+        "inactive": _("用户名或密码不正确。"),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("用户名")
+        self.fields["password"].label = _("密码")
+
+
+def _choices(form: forms.Form, name: str, choices: list[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+def year_choices() -> list[Any]:
+    return [(y, y) for y in range(timezone.localdate().year, FIRST_YEAR - 1, -1)]
+
+
+class OverviewForm(forms.Form):
+    year = forms.TypedChoiceField(label=_("年度"), coerce=int, required=False)
+    region = forms.RegexField(regex=r"^\d{12}$", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "year", year_choices())
+
+
+# Status groups used by the overview's figures; the list filter offers them beside single statuses.
+STATUS_GROUPS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "registered": (_("全部建档立卡户"), c.REGISTERED_STATUSES),
+    "exited": (_("已脱贫(全部)"), c.EXITED_STATUSES),
+    "remaining": (_("未脱贫及返贫"), c.REMAINING_STATUSES),
+}
+
+
+class HouseholdSearchForm(forms.Form):
+    """Search and filters of the household list; the search term comes by POST only (PII-3)."""
+
+    q = forms.CharField(label=_("查询"), required=False, max_length=50)
+    township = forms.ChoiceField(label=_("乡镇"), required=False)
+    village = forms.ChoiceField(label=_("村"), required=False)
+    status = forms.ChoiceField(label=_("脱贫状态"), required=False)
+    attribute = forms.ChoiceField(label=_("贫困户属性"), required=False)
+    cause = forms.ChoiceField(label=_("主要致贫原因"), required=False)
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args: Any, regions: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everything = [("", _("全部"))]
+        townships = [(r.code, r.name) for r in regions if r.level == "township"]
+        names = dict(townships)
+        villages: dict[str, list[tuple[str, str]]] = {}
+        for r in regions:
+            if r.level == "village":
+                villages.setdefault(names.get(r.code[:9] + "000", ""), []).append((r.code, r.name))
+        _choices(self, "township", everything + townships)
+        _choices(self, "village", everything + [(g, list(items)) for g, items in villages.items()])
+        _choices(
+            self,
+            "status",
+            everything
+            + [(key, label) for key, (label, _statuses) in STATUS_GROUPS.items()]
+            + [(key, _(label)) for key, label in c.POVERTY_STATUS.items()],
+        )
+        _choices(self, "attribute", everything + [(k, _(v)) for k, v in c.ATTRIBUTE.items()])
+        _choices(self, "cause", everything + [(k, _(v)) for k, v in c.CAUSE.items()])
+
+    def filters(self) -> tuple[HouseholdFilters, tuple[str, ...]]:
+        """The selector's filters and, for a status group, the statuses it stands for."""
+        data = self.cleaned_data
+        status = data.get("status") or ""
+        group = STATUS_GROUPS.get(status)
+        filters = HouseholdFilters(
+            q=(data.get("q") or "").strip(),
+            township=data.get("township") or "",
+            village=data.get("village") or "",
+            status="" if group else status,
+            attribute=data.get("attribute") or "",
+            cause=data.get("cause") or "",
+        )
+        return filters, group[1] if group else ()

@@ -1,0 +1,63 @@
+"""Template helpers: translated code labels, tri-state booleans, numbers, the user's scope."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+from django.utils.translation import gettext
+
+from jingzhun.registry.selectors import overview_roots
+from jingzhun.web.policies import path_without_search
+
+register = template.Library()
+
+
+@register.filter
+def label(value: Any) -> str:
+    """A Chinese code label (from registry.choices) in the active language; see web/labels.py."""
+    if value in (None, ""):
+        return ""
+    return gettext(str(value))
+
+
+@register.filter
+def yesno3(value: bool | None) -> str:
+    """是 / 否 / — for the registry's nullable booleans (unknown is not 'no')."""
+    if value is None:
+        return "—"
+    return gettext("是") if value else gettext("否")
+
+
+@register.filter
+def num(value: Any) -> str:
+    """A count or an amount with comma thousands separators (as statistical tables print them)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, Decimal | float):
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}%"
+
+
+@register.simple_tag
+def next_path(request: HttpRequest) -> str:
+    """Where the language switch returns to: this page, without any search term in the URL."""
+    return path_without_search(request)
+
+
+@register.simple_tag
+def user_scope(user: Any) -> str:
+    """The regions the user works in (or their pairing), for the page header."""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    if user.role == "helper":
+        return gettext("结对帮扶户")
+    names = [r.name for r in overview_roots(user)]
+    return "、".join(names) if names else gettext("未授权区域")

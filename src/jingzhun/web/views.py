@@ -1,0 +1,290 @@
+"""Web pages: thin views that call registry selectors and render templates.
+
+Out-of-scope and unknown objects are both 404 (never 403), so a page does not confirm that a
+household exists elsewhere. Sensitive values reach templates only in masked form.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.views import LoginView, LogoutView
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+from django.views.i18n import set_language as django_set_language
+
+from jingzhun.core.errors import OutOfScope
+from jingzhun.registry import choices as c
+from jingzhun.registry.idcard import mask as mask_id_number
+from jingzhun.registry.idcard import normalize as normalize_id
+from jingzhun.registry.masking import mask_bank_account, mask_phone, mask_value
+from jingzhun.registry.models import Household, IncomeRecord, Member
+from jingzhun.registry.selectors import (
+    household_for,
+    households_for,
+    latest_status_year,
+    members_of,
+    overview_roots,
+    region_breakdown,
+    region_options,
+    region_path,
+    registry_stats,
+)
+
+from .forms import HouseholdSearchForm, LoginForm, OverviewForm, year_choices
+from .policies import authenticated, public
+
+PAGE_SIZE = 50
+ID_LIKE = re.compile(r"[0-9X]{15,18}", re.IGNORECASE)
+
+login = public(
+    LoginView.as_view(
+        template_name="web/login.html",
+        authentication_form=LoginForm,
+        redirect_authenticated_user=True,
+    )
+)
+logout = public(LogoutView.as_view())
+set_language = public(django_set_language)
+
+
+# --- 总览 ----------------------------------------------------------------------------------
+
+
+@authenticated
+@require_http_methods(["GET"])
+def overview(request: HttpRequest) -> HttpResponse:
+    """Registry figures of the user's scope at the end of a year, with one row per child region."""
+    user = request.user
+    form = OverviewForm(request.GET)
+    chosen = form.cleaned_data if form.is_valid() else {}
+    roots = overview_roots(user)
+    year = chosen.get("year") or latest_status_year(user) or timezone.localdate().year
+    context: dict[str, Any] = {
+        "form": form,
+        "nav": "overview",
+        "year": year,
+        "years": [y for y, _label in year_choices()],
+    }
+    if not roots:
+        return render(request, "web/overview.html", {**context, "empty": True})
+    region_code = chosen.get("region") or roots[0].code
+    try:
+        path = region_path(user, region_code)
+        stats = registry_stats(region_code, year, user=user)
+        rows = region_breakdown(user, region_code, year)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    region = path[-1]
+    context.update(
+        region=region,
+        path=path,
+        roots=roots,
+        stats=stats,
+        rows=[
+            (row.region, row.stats, _list_filter(row.region.code, row.region.level)) for row in rows
+        ],
+        region_filter=_list_filter(region.code, region.level),
+        child_level=rows[0].region.level if rows else "",
+        is_helper=getattr(user, "role", "") == "helper",
+    )
+    return render(request, "web/overview.html", context)
+
+
+def _list_filter(code: str, level: str) -> str:
+    """Query string of the household list restricted to a region (the overview's count links)."""
+    if level == "township":
+        return f"township={code}&"
+    if level == "village":
+        return f"village={code}&"
+    return ""
+
+
+# --- 贫困户 --------------------------------------------------------------------------------
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def household_list(request: HttpRequest) -> HttpResponse:
+    """The household list. Filters come by GET (links) or POST; the search term only by POST.
+
+    A search term in a URL ends up in browser history and server logs, and it may be a full ID
+    number (PII-3): a GET carrying `q` is refused with 400 and nothing is searched.
+    """
+    user = request.user
+    regions = region_options(user)
+    if request.method == "GET" and "q" in request.GET:
+        form = HouseholdSearchForm(regions=regions)
+        context = {
+            "form": form,
+            "nav": "households",
+            "refused": _("请在页面上的查询框中输入查询内容，不要把查询内容写在网址中。"),
+        }
+        return render(request, "web/household_list.html", context, status=400)
+    form = HouseholdSearchForm(
+        request.POST if request.method == "POST" else request.GET, regions=regions
+    )
+    page = None
+    if form.is_valid():
+        filters, statuses = form.filters()
+        households = households_for(user, filters)
+        if statuses:
+            households = households.filter(poverty_status__in=statuses)
+        member_count = (
+            Member.objects.filter(household=OuterRef("pk"))
+            .order_by()
+            .values("household")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        households = households.annotate(
+            member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), 0)
+        )
+        page = Paginator(households, PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    term = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
+    id_like = bool(ID_LIKE.fullmatch(normalize_id(term)))
+    context = {
+        "form": form,
+        "page": page,
+        "nav": "households",
+        # An ID number typed into the search is never written back into the page (PII-1): the
+        # box comes back empty and the note shows the masked number.
+        "q_value": "" if id_like else term,
+        "q_masked": mask_id_number(term) if id_like else "",
+    }
+    template = (
+        "web/_household_results.html"
+        if request.headers.get("HX-Request")
+        else "web/household_list.html"
+    )
+    return render(request, template, context)
+
+
+# --- 户卡 ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as the card shows it: ID masked, health and disability hidden, age not birth date.
+
+    The full birth date is left out on purpose: with the masked ID's first 6 and last 4 characters
+    it would give back the whole ID number.
+    """
+
+    name: str
+    sex: str
+    relation: str
+    id_number: str
+    age: int
+    ethnicity: str
+    education: str
+    school_status: str
+    health_status: str
+    disability_grade: str
+    labour_capacity: str
+    work_status: str
+    work_months: int | None
+    basic_medical_insured: bool | None
+    critical_illness_insured: bool | None
+    pension_insured: bool | None
+    dibao: bool | None
+    tekun: bool | None
+
+
+def _age(birth: datetime.date, on: datetime.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _member_row(m: Member, today: datetime.date) -> MemberRow:
+    return MemberRow(
+        name=m.name,
+        sex=m.get_sex_display(),
+        relation=m.get_relation_display(),
+        id_number=mask_id_number(m.id_number),
+        age=_age(m.birth_date, today),
+        ethnicity=m.get_ethnicity_display(),
+        education=m.get_education_display(),
+        school_status=m.get_school_status_display(),
+        health_status=mask_value("health_status", m.health_status) or "",
+        disability_grade=str(mask_value("disability_grade", m.disability_grade) or ""),
+        labour_capacity=m.get_labour_capacity_display(),
+        work_status=m.get_work_status_display(),
+        work_months=m.work_months,
+        basic_medical_insured=m.basic_medical_insured,
+        critical_illness_insured=m.critical_illness_insured,
+        pension_insured=m.pension_insured,
+        dibao=m.dibao,
+        tekun=m.tekun,
+    )
+
+
+INCOME_LINES: list[tuple[str, Any, bool]] = [
+    # (field, label, is a sub-item of transfer income)
+    ("wage_income", gettext_lazy("工资性收入"), False),
+    ("business_income", gettext_lazy("生产经营性收入"), False),
+    ("property_income", gettext_lazy("财产性收入"), False),
+    ("transfer_income", gettext_lazy("转移性收入"), False),
+    ("ecological_compensation", gettext_lazy("生态补偿金"), True),
+    ("dibao_payment", gettext_lazy("低保金"), True),
+    ("tekun_payment", gettext_lazy("特困供养金"), True),
+    ("pension_payment", gettext_lazy("养老金"), True),
+    ("family_planning_payment", gettext_lazy("计划生育金"), True),
+    ("other_transfer", gettext_lazy("其他转移性收入"), True),
+    ("business_costs", gettext_lazy("生产经营性支出"), False),
+]
+
+
+def _income_table(incomes: list[IncomeRecord], persons: int) -> dict[str, Any]:
+    """Rows of items by columns of years, with net and per-capita net income derived."""
+    lines = [
+        {"label": label, "sub": sub, "values": [getattr(i, field) for i in incomes]}
+        for field, label, sub in INCOME_LINES
+    ]
+    net = [i.net_income for i in incomes]
+    per_capita = [(n / persons).quantize(Decimal("0.01")) if persons else None for n in net]
+    return {
+        "years": [i.year for i in incomes],
+        "lines": lines,
+        "net": net,
+        "per_capita": per_capita,
+    }
+
+
+@authenticated
+@require_http_methods(["GET"])
+def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
+    """The household card (户卡). Unknown and out-of-scope households are both 404."""
+    try:
+        household: Household = household_for(request.user, household_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    today = timezone.localdate()
+    members = [_member_row(m, today) for m in members_of(household)]
+    incomes = list(household.incomes.order_by("year"))
+    village = household.village
+    township = village.parent
+    county = township.parent if township else None
+    context = {
+        "nav": "households",
+        "household": household,
+        "village_path": [r for r in (county, township, village) if r is not None],
+        "phone": mask_phone(household.phone),
+        "bank_account": mask_bank_account(household.bank_account),
+        "other_causes": [c.CAUSE.get(code, code) for code in household.other_causes or []],
+        "risk_types": [c.RISK_TYPE.get(code, code) for code in household.risk_types or []],
+        "members": members,
+        "income": _income_table(incomes, len(members)),
+        "history": list(household.status_history.order_by("changed_on", "id")),
+    }
+    return render(request, "web/household_detail.html", context)
