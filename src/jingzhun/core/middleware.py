@@ -30,3 +30,18 @@ class RequestContextMiddleware:
             # Pages carry personal information: never store them in shared or browser caches.
             response["Cache-Control"] = "no-store"
         return response
+
+
+class ChineseByDefaultMiddleware:
+    """Ignore the browser's Accept-Language: the UI is Chinese unless the user chose English.
+
+    County offices share PCs whose browsers are often set up in English; the language switch
+    (a cookie) is the only way to change the language. Must run before LocaleMiddleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)
