@@ -100,3 +100,31 @@ class HelperPairing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.helper_id} → {self.household_id}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API.
+
+    Invariant: only the token's SHA-256 is stored; a revoked token never authenticates.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="api_tokens", verbose_name="用户"
+    )
+    name = models.CharField("名称", max_length=100, blank=True, default="")
+    # The token's first characters, shown in lists and used to revoke it; never enough to use it.
+    prefix = models.CharField("前缀", max_length=16, unique=True)
+    token_hash = models.CharField("令牌摘要(SHA-256)", max_length=64, unique=True)
+    created_at = models.DateTimeField("签发时间", default=timezone.now)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "接口访问令牌"
+        verbose_name_plural = "接口访问令牌"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,345 @@
+"""The JSON API (django-ninja): thin routes over the registry's selectors and actions.
+
+Every route needs a signed-in, active account (bearer token or web session) and declares its
+access policy in the OpenAPI document as `x-jingzhun-policy` (AUTHZ-1: deny by default). What a
+user sees is decided by the selectors' scoping (AUTHZ-2); what a user may change, by the actions.
+Out-of-scope objects answer 404 exactly like unknown ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Path, Query
+from ninja.errors import AuthenticationError, HttpError
+
+from jingzhun.access.scoping import region_filter
+from jingzhun.core.errors import DomainError, OutOfScope
+from jingzhun.regions.codes import prefix
+from jingzhun.regions.models import Region
+from jingzhun.registry.actions import WRITER_ROLES, do_update_household
+from jingzhun.registry.idcard import check as check_id
+from jingzhun.registry.models import Household, Member
+from jingzhun.registry.selectors import (
+    HouseholdFilters,
+    household_for,
+    households_for,
+    members_of,
+    overview_roots,
+    region_path,
+    registry_stats,
+)
+
+from . import schemas as s
+from .auth import session_auth, token_auth
+
+logger = logging.getLogger(__name__)
+
+POLICY_KEY = "x-jingzhun-policy"
+# Any signed-in, active account may call the route; the data it gets is scoped by the selectors.
+AUTHENTICATED = {POLICY_KEY: "authenticated"}
+# Reaching the route needs a sign-in; the write itself is refused (403) for roles other than these.
+REGISTRY_WRITE = {POLICY_KEY: "authenticated", "x-jingzhun-writer-roles": sorted(WRITER_ROLES)}
+VIEW_POLICY_ATTR = "jingzhun_policy"  # the marker web views carry (web/policies.py)
+
+NOT_SIGNED_IN = (
+    "未登录或登录已失效：请先登录，或在请求头中提供有效的访问令牌（Authorization: Bearer <令牌>）。"
+)
+NO_ID_IN_URL = (
+    "为保护个人信息，证件号码、银行账号等号码不能放在网址中查询："
+    "请改用 POST /api/households/search，把查询条件放在请求体中。"
+)
+_LONG_NUMBER = re.compile(s.LONG_NUMBER)
+
+
+def _public_docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The OpenAPI document and its viewer hold no data: reachable without signing in."""
+    setattr(view, VIEW_POLICY_ATTR, "public")
+    return view
+
+
+api = NinjaAPI(
+    title="精准 Jingzhun API",
+    version="1",
+    description=(
+        "建档立卡数据接口。使用网页登录会话（修改类请求需带 CSRF 令牌）或访问令牌"
+        "（`jingzhun token issue 用户名` 签发，请求头 `Authorization: Bearer <令牌>`）。"
+        "返回的数据按账号的区域授权或帮扶关系限定范围；证件号码、电话、银行账号、健康状况均已脱敏。"
+    ),
+    urls_namespace="api",
+    auth=[token_auth, session_auth],
+    docs_decorator=_public_docs,
+)
+
+# --- errors: {"detail": "<Chinese sentence>"} with the status the domain error carries ----------
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    body: dict[str, Any] = {"detail": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def _not_signed_in(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(request, {"detail": NOT_SIGNED_IN}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="jingzhun"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    if message.startswith("Cannot parse request body"):  # django-ninja's own English message
+        message = "请求体无法解析：请发送 JSON（Content-Type: application/json）。"
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "未找到。"}, status=404)
+
+
+@api.exception_handler(DjangoValidationError)
+def _invalid_value(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    # Safety net: schemas should refuse bad values first (422); never answer bad input with a 500.
+    return api.create_response(
+        request, {"detail": "数据不符合要求：" + "；".join(exc.messages)}, status=400
+    )
+
+
+@api.exception_handler(DataError)
+@api.exception_handler(IntegrityError)
+def _database_refused(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.warning("database refused API input: %s", type(exc).__name__)
+    return api.create_response(
+        request, {"detail": "数据不符合数据库约束，未保存任何修改。"}, status=400
+    )
+
+
+# --- responses each route documents (schemathesis checks that answers match) ------------------
+
+READ = {401: s.ErrorOut, 404: s.ErrorOut, 422: s.ValidationErrorOut}
+LIST = {400: s.ErrorOut, 401: s.ErrorOut, 422: s.ValidationErrorOut}
+WRITE = {
+    400: s.ErrorOut,
+    401: s.ErrorOut,
+    403: s.ErrorOut,
+    404: s.ErrorOut,
+    409: s.ErrorOut,
+    422: s.ValidationErrorOut,
+}
+HouseholdParams = s.HouseholdFilterParams | s.HouseholdSearchIn
+PathId = Path(..., ge=1, le=s.MAX_ID)
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.auth  # type: ignore[attr-defined]
+
+
+# --- regions -----------------------------------------------------------------------------------
+
+
+def _visible_regions(user: Any) -> QuerySet[Region]:
+    """Granted subtrees for region roles; for a paired helper, the villages of their households."""
+    if user.role == "helper":
+        villages = households_for(user).order_by().values_list("village_id", flat=True).distinct()
+        return Region.objects.filter(code__in=list(villages))
+    return Region.objects.filter(region_filter(user))
+
+
+@api.get(
+    "/regions",
+    response={200: s.RegionPage, **LIST},
+    summary="可见的行政区划",
+    tags=["区划"],
+    openapi_extra=AUTHENTICATED,
+)
+def list_regions(request: HttpRequest, params: Query[s.RegionFilterParams]) -> dict[str, Any]:
+    qs = _visible_regions(_user(request))
+    if params.parent:
+        qs = qs.filter(parent_id=params.parent)
+    if params.level:
+        qs = qs.filter(level=params.level)
+    qs = qs.order_by("code")
+    window = qs[params.offset : params.offset + params.limit]
+    return {"count": qs.count(), "items": [s.region_out(r) for r in window]}
+
+
+@api.get(
+    "/regions/{code}",
+    response={200: s.RegionOut, **READ},
+    summary="一个区划",
+    tags=["区划"],
+    openapi_extra=AUTHENTICATED,
+)
+def get_region(
+    request: HttpRequest, code: str = Path(..., pattern=s.REGION_CODE)
+) -> dict[str, Any]:
+    region = _visible_regions(_user(request)).filter(code=code).first()
+    if region is None:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return s.region_out(region)
+
+
+# --- households --------------------------------------------------------------------------------
+
+
+def _filters(params: HouseholdParams) -> HouseholdFilters:
+    return HouseholdFilters(
+        q=params.q,
+        township=params.township,
+        village=params.village,
+        status=params.status,
+        attribute=params.attribute,
+        cause=params.cause,
+    )
+
+
+def _page(user: Any, params: HouseholdParams) -> dict[str, Any]:
+    qs = households_for(user, _filters(params))
+    window = qs[params.offset : params.offset + params.limit]
+    return {
+        "count": qs.count(),
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": [s.household_summary(h) for h in window],
+    }
+
+
+@api.get(
+    "/households",
+    response={200: s.HouseholdPage, **LIST},
+    summary="户列表（按户编号、姓名查询与筛选）",
+    description="不接受证件号码等长号码作为 q（会出现在网址和日志中），请用 POST /api/households/search。",
+    tags=["户"],
+    openapi_extra=AUTHENTICATED,
+)
+def list_households(request: HttpRequest, params: Query[s.HouseholdFilterParams]) -> dict[str, Any]:
+    if check_id(params.q).valid or _LONG_NUMBER.search(params.q):
+        raise DomainError(NO_ID_IN_URL, field="q")
+    return _page(_user(request), params)
+
+
+@api.post(
+    "/households/search",
+    response={200: s.HouseholdPage, **LIST, 403: s.ErrorOut},
+    summary="户查询（可按完整证件号码）",
+    description="查询条件放在请求体中，证件号码不会出现在网址里。",
+    tags=["户"],
+    openapi_extra=AUTHENTICATED,
+)
+def search_households(request: HttpRequest, body: s.HouseholdSearchIn) -> dict[str, Any]:
+    return _page(_user(request), body)
+
+
+def _detail(household: Household) -> dict[str, Any]:
+    incomes = household.incomes.order_by("year")
+    return s.household_detail(household, members_of(household), incomes)
+
+
+@api.get(
+    "/households/{household_id}",
+    response={200: s.HouseholdDetail, **READ},
+    summary="户详情（含成员与收入）",
+    tags=["户"],
+    openapi_extra=AUTHENTICATED,
+)
+def get_household(request: HttpRequest, household_id: int = PathId) -> dict[str, Any]:
+    return _detail(household_for(_user(request), household_id))
+
+
+@api.patch(
+    "/households/{household_id}",
+    response={200: s.HouseholdDetail, **WRITE},
+    summary="修改户信息（乐观锁：须带读取时的版本号）",
+    description="版本号已过期时返回 409，不做任何修改。脱贫状态须通过状态变更办理，不能在此修改。",
+    tags=["户"],
+    openapi_extra=REGISTRY_WRITE,
+)
+def update_household(
+    request: HttpRequest, body: s.HouseholdPatchIn, household_id: int = PathId
+) -> dict[str, Any]:
+    user = _user(request)
+    changes = body.changes.model_dump(exclude_unset=True)
+    if not changes:
+        raise DomainError("没有要修改的字段。", field="changes")
+    do_update_household(household_id, body.version, changes, actor=user)
+    return _detail(household_for(user, household_id))
+
+
+@api.get(
+    "/households/{household_id}/members",
+    response={200: list[s.MemberOut], **READ},
+    summary="户的家庭成员",
+    tags=["成员"],
+    openapi_extra=AUTHENTICATED,
+)
+def list_members(request: HttpRequest, household_id: int = PathId) -> list[dict[str, Any]]:
+    household = household_for(_user(request), household_id)
+    return [s.member_out(m) for m in members_of(household)]
+
+
+@api.get(
+    "/members/{member_id}",
+    response={200: s.MemberOut, **READ},
+    summary="一名家庭成员",
+    tags=["成员"],
+    openapi_extra=AUTHENTICATED,
+)
+def get_member(request: HttpRequest, member_id: int = PathId) -> dict[str, Any]:
+    not_found = OutOfScope("未找到该成员，或您无权访问。")
+    # Only the member's household id is read before scoping; the member itself comes through
+    # the scoped household, so an out-of-scope member is indistinguishable from an unknown one.
+    household_id = (
+        Member.objects.filter(pk=member_id).values_list("household_id", flat=True).first()
+    )
+    if household_id is None:
+        raise not_found
+    try:
+        household = household_for(_user(request), household_id)
+    except OutOfScope:
+        raise not_found from None
+    member = members_of(household).filter(pk=member_id).first()
+    if member is None:
+        raise not_found
+    return s.member_out(member)
+
+
+# --- statistics --------------------------------------------------------------------------------
+
+
+@api.get(
+    "/stats",
+    response={200: s.StatsOut, **READ},
+    summary="建档立卡统计（年末口径）",
+    description="区划默认为您的第一个授权区划；帮扶责任人只统计本人的帮扶户。",
+    tags=["统计"],
+    openapi_extra=AUTHENTICATED,
+)
+def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, Any]:
+    user = _user(request)
+    year = params.year or timezone.localdate().year
+    code = params.region
+    if not code:
+        roots = overview_roots(user)
+        if not roots:
+            raise OutOfScope("您没有可统计的区划。")
+        code = roots[0].code
+    region = region_path(user, code)[-1]
+    paired = user.role == "helper"
+    if paired and not _visible_regions(user).filter(code__startswith=prefix(region.code)).exists():
+        # A helper's regions are those holding one of their households, and the regions above.
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    stats = registry_stats(region.code, year, user=user)
+    return s.stats_out(region, year, stats, paired=paired)
