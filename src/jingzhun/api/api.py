@@ -15,27 +15,26 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError
 
-from jingzhun.access.scoping import region_filter
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
-from jingzhun.regions.models import Region
 from jingzhun.registry.actions import WRITER_ROLES, do_update_household
 from jingzhun.registry.idcard import check as check_id
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.models import Household
 from jingzhun.registry.selectors import (
     HouseholdFilters,
     household_for,
     households_for,
+    member_for,
     members_of,
     overview_roots,
     region_path,
     registry_stats,
+    visible_regions,
 )
 
 from . import schemas as s
@@ -150,14 +149,6 @@ def _user(request: HttpRequest) -> Any:
 # --- regions -----------------------------------------------------------------------------------
 
 
-def _visible_regions(user: Any) -> QuerySet[Region]:
-    """Granted subtrees for region roles; for a paired helper, the villages of their households."""
-    if user.role == "helper":
-        villages = households_for(user).order_by().values_list("village_id", flat=True).distinct()
-        return Region.objects.filter(code__in=list(villages))
-    return Region.objects.filter(region_filter(user))
-
-
 @api.get(
     "/regions",
     response={200: s.RegionPage, **LIST},
@@ -166,7 +157,7 @@ def _visible_regions(user: Any) -> QuerySet[Region]:
     openapi_extra=AUTHENTICATED,
 )
 def list_regions(request: HttpRequest, params: Query[s.RegionFilterParams]) -> dict[str, Any]:
-    qs = _visible_regions(_user(request))
+    qs = visible_regions(_user(request))
     if params.parent:
         qs = qs.filter(parent_id=params.parent)
     if params.level:
@@ -186,7 +177,7 @@ def list_regions(request: HttpRequest, params: Query[s.RegionFilterParams]) -> d
 def get_region(
     request: HttpRequest, code: str = Path(..., pattern=s.REGION_CODE)
 ) -> dict[str, Any]:
-    region = _visible_regions(_user(request)).filter(code=code).first()
+    region = visible_regions(_user(request)).filter(code=code).first()
     if region is None:
         raise OutOfScope("未找到该区划，或您无权访问。")
     return s.region_out(region)
@@ -298,21 +289,7 @@ def list_members(request: HttpRequest, household_id: int = PathId) -> list[dict[
     openapi_extra=AUTHENTICATED,
 )
 def get_member(request: HttpRequest, member_id: int = PathId) -> dict[str, Any]:
-    not_found = OutOfScope("未找到该成员，或您无权访问。")
-    # Only the member's household id is read before scoping; the member itself comes through
-    # the scoped household, so an out-of-scope member is indistinguishable from an unknown one.
-    household_id = (
-        Member.objects.filter(pk=member_id).values_list("household_id", flat=True).first()
-    )
-    if household_id is None:
-        raise not_found
-    try:
-        household = household_for(_user(request), household_id)
-    except OutOfScope:
-        raise not_found from None
-    member = members_of(household).filter(pk=member_id).first()
-    if member is None:
-        raise not_found
+    member = member_for(_user(request), member_id)
     return s.member_out(member)
 
 
@@ -338,7 +315,7 @@ def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, A
         code = roots[0].code
     region = region_path(user, code)[-1]
     paired = user.role == "helper"
-    if paired and not _visible_regions(user).filter(code__startswith=prefix(region.code)).exists():
+    if paired and not visible_regions(user).filter(code__startswith=prefix(region.code)).exists():
         # A helper's regions are those holding one of their households, and the regions above.
         raise OutOfScope("未找到该区划，或您无权访问。")
     stats = registry_stats(region.code, year, user=user)

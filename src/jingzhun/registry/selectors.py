@@ -73,6 +73,29 @@ def members_of(household: Household) -> QuerySet[Member]:
     return household.members.all().order_by("id")
 
 
+def member_for(user: Any, member_id: int) -> Member:
+    """One member of a household the user may see, or OutOfScope (shown as 404)."""
+    member = (
+        Member.objects.filter(pk=member_id, household__in=households_for(user).values("pk"))
+        .select_related("household")
+        .first()
+    )
+    if member is None:
+        raise OutOfScope("未找到该成员，或您无权访问。")
+    return member
+
+
+def visible_regions(user: Any) -> QuerySet[Region]:
+    """Granted subtrees for region roles; for a paired helper, the villages of their households."""
+    if getattr(user, "role", "") == "helper":
+        villages = households_for(user).order_by().values_list("village_id", flat=True).distinct()
+        return Region.objects.filter(code__in=list(villages))
+    q = Q(pk__in=[])
+    for code in granted_codes(user):
+        q |= Q(code__startswith=codes.prefix(code))
+    return Region.objects.filter(q)
+
+
 def region_options(user: Any) -> list[Region]:
     """Townships and villages under the user's grants, for filter menus."""
     q = Q(pk__in=[])
