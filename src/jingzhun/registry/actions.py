@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -111,6 +112,40 @@ def _as_date(value: Any) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
+LIST_CODES = {"other_causes": (c.CAUSE, 2), "risk_types": (c.RISK_TYPE, len(c.RISK_TYPE))}
+
+
+def clean_household_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Convert and validate household field values (choices, types, lists of codes) by the model."""
+    unknown = set(values) - HOUSEHOLD_EDITABLE
+    if unknown:
+        raise DomainError(f"未知或不可修改的户字段：{'、'.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "village":
+            clean[name] = value
+            continue
+        field = Household._meta.get_field(name)
+        label = str(field.verbose_name)
+        if name in LIST_CODES:
+            table, most = LIST_CODES[name]
+            items = list(value or [])
+            bad = [v for v in items if v not in table]
+            if bad or len(items) != len(set(items)) or len(items) > most:
+                raise DomainError(
+                    f"{label}“{value}”无效：应为不重复的代码，最多 {most} 项", field=name
+                )
+            clean[name] = items
+            continue
+        try:
+            clean[name] = field.clean(value, None)  # type: ignore[attr-defined]
+        except ValidationError as exc:
+            raise DomainError(
+                f"{label}“{value}”无效：{'；'.join(exc.messages)}", field=name
+            ) from exc
+    return clean
+
+
 def _village(code: str) -> Region:
     region = Region.objects.filter(code=code, level="village").first()
     if region is None:
@@ -132,9 +167,7 @@ def do_create_household(
     if actor is not None:
         check_region_in_scope(actor, village_code)
     village = _village(village_code)
-    unknown = set(fields) - HOUSEHOLD_EDITABLE
-    if unknown:
-        raise DomainError(f"未知的户字段：{'、'.join(sorted(unknown))}")
+    fields = clean_household_fields({k: v for k, v in fields.items() if k != "village"})
     clean_members = [validate_member(m) for m in members]
     heads = [m for m in clean_members if m["relation"] == "head"]
     if len(heads) != 1:
@@ -191,13 +224,10 @@ def do_update_household(
     """Change household fields; refused with StaleVersion when someone saved in between."""
     check_can_write(actor)
     household = _locked_household(household_id, actor)
-    unknown = set(changes) - HOUSEHOLD_EDITABLE
-    if unknown:
-        raise DomainError(f"未知或不可修改的户字段：{'、'.join(sorted(unknown))}")
     if "poverty_status" in changes:
         raise DomainError("脱贫状态只能通过状态变更操作修改", field="poverty_status")
     before = {k: getattr(household, k) for k in changes}
-    values = dict(changes)
+    values = clean_household_fields(changes)
     if "village" in values:
         village = _village(str(values["village"]))
         if actor is not None:

@@ -27,20 +27,32 @@ VILLAGE = VILLAGES["230231100000"][0]
 
 
 def head(seq: int = 901, **extra: Any) -> dict[str, Any]:
-    return {"id_number": make_id("230231", "19650315", seq), "name": "孙七", "relation": "head", **extra}
+    return {
+        "id_number": make_id("230231", "19650315", seq),
+        "name": "孙七",
+        "relation": "head",
+        **extra,
+    }
 
 
 def test_create_normalises_the_id_and_derives_sex_and_birth_date(world: World) -> None:
     raw = make_id("230231", "19650315", 901)
     spaced = " ".join([raw[:6], raw[6:14], raw[14:]]).replace("1", "１")
-    household = do_create_household("H-NEW", VILLAGE, {}, [head(id_number=spaced)], actor=world.user("village"))
+    household = do_create_household(
+        "H-NEW", VILLAGE, {}, [head(id_number=spaced)], actor=world.user("village")
+    )
     member = household.members.get()
     assert member.id_number == raw
     assert member.sex == "male"
     assert member.birth_date == datetime.date(1965, 3, 15)
     assert household.township_code == "230231100000" and household.county_code == "230231000000"
     assert household.head_name == "孙七"
-    assert AuditEvent.objects.filter(event="registry.household.create", object_id=str(household.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            event="registry.household.create", object_id=str(household.pk)
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +64,9 @@ def test_create_normalises_the_id_and_derives_sex_and_birth_date(world: World) -
         ({"relation": "uncle"}, "relation"),
     ],
 )
-def test_invalid_members_are_refused_and_nothing_is_written(world: World, member: dict[str, Any], field: str) -> None:
+def test_invalid_members_are_refused_and_nothing_is_written(
+    world: World, member: dict[str, Any], field: str
+) -> None:
     before = (Household.objects.count(), Member.objects.count(), AuditEvent.objects.count())
     with pytest.raises(DomainError) as excinfo:
         do_create_household("H-BAD", VILLAGE, {}, [head(**member)], actor=world.user("county"))
@@ -70,7 +84,9 @@ def test_a_household_needs_exactly_one_head(world: World) -> None:
 def test_an_id_number_belongs_to_one_live_member(world: World) -> None:
     taken = world.households[VILLAGE].members.first().id_number
     with pytest.raises(DomainError, match="重复"):
-        do_create_household("H-DUP", VILLAGE, {}, [head(id_number=taken)], actor=world.user("county"))
+        do_create_household(
+            "H-DUP", VILLAGE, {}, [head(id_number=taken)], actor=world.user("county")
+        )
     assert not Household.objects.filter(household_code="H-DUP").exists()
 
 
@@ -79,8 +95,14 @@ def test_database_constraints_back_the_rules(world: World) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         IncomeRecord(household=household, year=2019, wage_income=Decimal("-1")).save()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Member(household=household, id_number=make_id("230231", "19800101", 905), name="甲", sex="male",
-               birth_date=datetime.date(1980, 1, 1), relation="head").save()
+        Member(
+            household=household,
+            id_number=make_id("230231", "19800101", 905),
+            name="甲",
+            sex="male",
+            birth_date=datetime.date(1980, 1, 1),
+            relation="head",
+        ).save()
 
 
 def test_stale_edit_is_refused_and_changes_nothing(world: World) -> None:
@@ -107,7 +129,9 @@ def test_writes_are_scoped_and_role_checked(world: World) -> None:
     household = world.households[VILLAGE]
     before = AuditEvent.objects.count()
     with pytest.raises(OutOfScope):
-        do_update_household(household.pk, 1, {"group_name": "x"}, actor=world.user("other_township"))
+        do_update_household(
+            household.pk, 1, {"group_name": "x"}, actor=world.user("other_township")
+        )
     with pytest.raises(Forbidden):
         do_update_household(household.pk, 1, {"group_name": "x"}, actor=world.user("auditor"))
     with pytest.raises(Forbidden):
@@ -123,7 +147,9 @@ def test_soft_delete_hides_and_frees_the_id_number(world: World) -> None:
     do_delete_household(household.pk, "错录，重新登记", actor=world.user("county"))
     assert not Household.objects.filter(pk=household.pk).exists()
     assert Household.all_objects.get(pk=household.pk).deleted_reason == "错录，重新登记"
-    again = do_create_household("H-AGAIN", VILLAGE, {}, [head(id_number=id_number)], actor=world.user("county"))
+    again = do_create_household(
+        "H-AGAIN", VILLAGE, {}, [head(id_number=id_number)], actor=world.user("county")
+    )
     assert again.members.get().id_number == id_number
 
 
@@ -137,18 +163,31 @@ def test_hard_deletes_are_refused(world: World) -> None:
 
 def test_status_change_appends_history(world: World) -> None:
     household = world.households[VILLAGE]
-    do_change_household_status(household.pk, "exited_with_policy", datetime.date(2019, 11, 30), "脱贫退出",
-                               actor=world.user("county"))
+    do_change_household_status(
+        household.pk,
+        "exited_with_policy",
+        datetime.date(2019, 11, 30),
+        "脱贫退出",
+        actor=world.user("county"),
+    )
     household.refresh_from_db()
     assert household.poverty_status == "exited_with_policy" and household.exit_year == 2019
     last = StatusChange.objects.filter(household=household).order_by("-id").first()
-    assert (last.status_from, last.status_to, last.actor_name) == ("not_exited", "exited_with_policy", "county")
+    assert (last.status_from, last.status_to, last.actor_name) == (
+        "not_exited",
+        "exited_with_policy",
+        "county",
+    )
 
 
 def test_income_is_recorded_with_non_negative_amounts(world: World) -> None:
     household = world.households[VILLAGE]
-    income = do_record_income(household.pk, 2019, {"wage_income": "3000", "transfer_income": 800,
-                                                   "business_costs": "200"}, actor=world.user("village"))
+    income = do_record_income(
+        household.pk,
+        2019,
+        {"wage_income": "3000", "transfer_income": 800, "business_costs": "200"},
+        actor=world.user("village"),
+    )
     assert income.net_income == Decimal("3600")
     with pytest.raises(DomainError, match="不能为负数"):
         do_record_income(household.pk, 2019, {"wage_income": -5}, actor=world.user("village"))
@@ -159,7 +198,9 @@ def test_member_update_keeps_id_sex_and_birth_consistent(world: World) -> None:
     member = world.households[VILLAGE].members.get(relation="daughter")
     with pytest.raises(DomainError):
         do_update_member(member.pk, member.version, {"sex": "male"}, actor=world.user("village"))
-    updated = do_update_member(member.pk, member.version, {"school_status": "junior"}, actor=world.user("village"))
+    updated = do_update_member(
+        member.pk, member.version, {"school_status": "junior"}, actor=world.user("village")
+    )
     assert updated.school_status == "junior" and updated.version == 2
 
 
@@ -169,3 +210,38 @@ def test_audit_chain_verifies_and_detects_tampering(world: World) -> None:
     victim = AuditEvent.objects.order_by("id")[1]
     AuditEvent.objects.filter(pk=victim.pk).update(reason="篡改")
     assert verify_chain() == victim.pk
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"attribute": "rich"}, "attribute"),
+        ({"house_safety_grade": "E"}, "house_safety_grade"),
+        ({"other_causes": ["illness", "illness"]}, "other_causes"),
+        ({"other_causes": ["illness", "lack_land", "disaster"]}, "other_causes"),
+        ({"risk_types": ["meteor"]}, "risk_types"),
+        ({"cultivated_land_mu": "很多"}, "cultivated_land_mu"),
+        ({"food_secure": "maybe"}, "food_secure"),
+    ],
+)
+def test_field_values_are_validated_by_the_model(
+    world: World, changes: dict[str, Any], field: str
+) -> None:
+    household = world.households[VILLAGE]
+    with pytest.raises(DomainError) as excinfo:
+        do_update_household(household.pk, 1, changes, actor=world.user("county"))
+    assert excinfo.value.field == field
+    household.refresh_from_db()
+    assert household.version == 1
+
+
+def test_valid_values_are_converted(world: World) -> None:
+    household = world.households[VILLAGE]
+    updated = do_update_household(
+        household.pk,
+        1,
+        {"cultivated_land_mu": "12.5", "food_secure": True, "other_causes": ["lack_land"]},
+        actor=world.user("county"),
+    )
+    assert updated.cultivated_land_mu == Decimal("12.5") and updated.food_secure is True
+    assert updated.other_causes == ["lack_land"]
