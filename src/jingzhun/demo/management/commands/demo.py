@@ -1,0 +1,152 @@
+"""`jingzhun demo`: migrate, generate a synthetic county, print the demo accounts, serve the web UI."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jingzhun.core.errors import DomainError
+from jingzhun.demo.actions import (
+    DEFAULT_CHUNK,
+    DemoAccount,
+    DemoResult,
+    DemoSpec,
+    check_demo_password,
+    do_generate_demo_county,
+    do_reset_demo_data,
+    plan_for,
+)
+from jingzhun.demo.counties import DEFAULT_COUNTY
+from jingzhun.demo.selectors import existing_demo_accounts, has_registry_data
+
+
+class Command(BaseCommand):
+    help = "生成演示县（合成数据，按公开数据校准），创建演示账号，并启动网页服务。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--county", default=DEFAULT_COUNTY, help="演示县代码（默认 230231 拜泉县）"
+        )
+        parser.add_argument(
+            "--scale", type=float, default=1.0, help="户数、人数的放大倍数（默认 1）"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help="随机种子：相同种子生成相同数据（默认 1）"
+        )
+        parser.add_argument(
+            "--password", default=None, help="为所有演示账号设置同一个密码（默认随机生成）"
+        )
+        parser.add_argument("--no-serve", action="store_true", help="只生成数据，不启动网页服务")
+        parser.add_argument("--port", type=int, default=8000, help="网页服务端口（默认 8000）")
+        parser.add_argument("--reset", action="store_true", help="清空已有数据后重新生成")
+        parser.add_argument(
+            "--chunk-size", type=int, default=DEFAULT_CHUNK, help="每批生成的户数（默认 20000）"
+        )
+        parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        spec = DemoSpec(
+            county=str(options["county"]),
+            scale=float(options["scale"]),
+            seed=int(options["seed"]),
+            password=options["password"],
+            chunk_size=int(options["chunk_size"]),
+        )
+        serve = not options["no_serve"]
+        try:
+            # Check the arguments before touching the database.
+            plan = plan_for(spec)
+            if spec.password is not None:
+                check_demo_password(spec.password)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        call_command("migrate", interactive=False, verbosity=0)
+        if has_registry_data() and not options["reset"]:
+            self._existing(serve)
+            if not serve:
+                raise CommandError("数据库中已有数据，如需重新生成请加 --reset")
+            self._serve(options["port"])
+            return
+        try:
+            if options["reset"]:
+                counts = do_reset_demo_data(actor=None)
+                cleared = counts.get("registry_household", 0)
+                if cleared:
+                    self.stdout.write(f"已清空原有数据：{cleared:,} 户。")
+            result = self._generate(spec, plan.persons, progress=not options["no_progress"])
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        self._report(result)
+        if serve:
+            self._serve(options["port"])
+
+    def _generate(self, spec: DemoSpec, persons: int, *, progress: bool) -> DemoResult:
+        started = time.monotonic()
+        if progress:
+            from tqdm import tqdm
+
+            with tqdm(
+                total=persons, unit="人", unit_scale=True, desc="生成演示数据", file=sys.stderr
+            ) as bar:
+                result = do_generate_demo_county(spec, actor=None, progress=bar.update)
+        else:
+            result = do_generate_demo_county(spec, actor=None)
+        self._elapsed = time.monotonic() - started
+        return result
+
+    def _report(self, result: DemoResult) -> None:
+        out = self.stdout
+        out.write(
+            f"已生成演示县：{result.county_name}（{result.county_code}），{result.townships} 个乡镇、"
+            f"{result.villages} 个村，{result.households:,} 户 {result.persons:,} 人"
+            f"（含清退户），状态变更 {result.status_changes:,} 条，收入记录 {result.incomes:,} 条，"
+            f"用时 {self._elapsed:.1f} 秒。"
+        )
+        out.write(
+            f"统计口径见：jingzhun stats --county {result.county_code[:6]} --year {result.target_year}"
+        )
+        out.write("")
+        out.write("演示账号（密码只显示这一次，请妥善保存）：")
+        self._accounts_table(result.accounts, result.paired_households)
+        out.write("")
+        out.write("数据为合成数据，姓名、身份证号码、电话、银行账号均为虚构。")
+
+    def _accounts_table(self, accounts: list[DemoAccount], paired: int) -> None:
+        rows = [("用户名", "密码", "角色", "可见范围")]
+        for a in accounts:
+            scope = (
+                f"{a.scope_name}（{a.scope_code}）"
+                if a.scope_code
+                else f"{a.scope_name}（{paired} 户）"
+            )
+            rows.append((a.username, a.password, a.role_label, scope))
+        widths = [max(_width(r[i]) for r in rows) for i in range(3)]
+        for r in rows:
+            cells = [r[i] + " " * (widths[i] - _width(r[i])) for i in range(3)]
+            self.stdout.write("  " + "  ".join([*cells, r[3]]))
+
+    def _existing(self, serve: bool) -> None:
+        self.stdout.write("数据库中已有数据，如需重新生成请加 --reset")
+        accounts = existing_demo_accounts()
+        if accounts:
+            self.stdout.write(
+                "已有账号："
+                + "、".join(f"{u.username}（{u.role_label}）" for u in accounts)
+                + "。密码无法再次显示：请用 jingzhun changepassword 用户名 修改密码，"
+                "或下次加 --reset --password 密码 重新生成。"
+            )
+        if serve:
+            self.stdout.write("继续使用已有数据启动网页服务。")
+
+    def _serve(self, port: int) -> None:
+        self.stdout.write(f"网页服务：http://127.0.0.1:{port}/ （按 Ctrl+C 停止）")
+        call_command("runserver", f"127.0.0.1:{port}", "--insecure", "--noreload")
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)

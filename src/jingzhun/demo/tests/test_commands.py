@@ -1,0 +1,275 @@
+"""`jingzhun demo` and `jingzhun stats` as an operator runs them."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from jingzhun.access.models import HelperPairing, User
+from jingzhun.access.scoping import scope_households
+from jingzhun.registry.models import Household, Member
+
+from .conftest import PASSWORD
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_demo_creates_the_five_accounts_with_their_scopes(db: Any) -> None:
+    # When the demo is generated for Lindian at a fifth of its size
+    output = run(
+        "demo",
+        "--county",
+        "230623",
+        "--scale",
+        "0.2",
+        "--password",
+        PASSWORD,
+        "--no-serve",
+        "--no-progress",
+    )
+
+    # Then the accounts are printed with password, role and scope in Chinese
+    for username, label in [
+        ("county", "县级业务人员"),
+        ("township", "乡镇业务人员"),
+        ("village", "村级干部"),
+        ("helper", "帮扶责任人"),
+        ("auditor", "审计查阅人员"),
+    ]:
+        line = next(x for x in output.splitlines() if x.strip().startswith(username + " "))
+        assert PASSWORD in line and label in line
+    assert "林甸县" in output and "密码只显示这一次" in output
+
+    # and each account sees what its grant allows
+    users = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=["county", "township", "village", "helper", "auditor"]
+        )
+    }
+    assert {u: users[u].role for u in users} == {
+        "county": "county",
+        "township": "township",
+        "village": "village",
+        "helper": "helper",
+        "auditor": "auditor",
+    }
+    assert all(u.check_password(PASSWORD) for u in users.values())
+    grants = {u: list(users[u].grants.values_list("region_id", flat=True)) for u in users}
+    assert grants["county"] == grants["auditor"] == ["230623000000"]
+    township, village = grants["township"][0], grants["village"][0]
+    assert village.startswith(township[:9]) and township == min(
+        Household.objects.values_list("township_code", flat=True)
+    )
+    assert grants["helper"] == []
+    everyone = Household.objects.count()
+    assert scope_households(users["county"], Household.objects.all()).count() == everyone
+    in_township = scope_households(users["township"], Household.objects.all())
+    assert 0 < in_township.count() < everyone and set(
+        in_township.values_list("township_code", flat=True)
+    ) == {township}
+    in_village = scope_households(users["village"], Household.objects.all())
+    assert set(in_village.values_list("village_id", flat=True)) == {village}
+    paired = scope_households(users["helper"], Household.objects.all())
+    assert paired.count() == HelperPairing.objects.count() == 8
+    assert set(paired.values_list("village_id", flat=True)) == {village}
+
+
+def test_demo_random_passwords_are_strong_and_differ(db: Any) -> None:
+    output = run("demo", "--county", "230623", "--scale", "0.05", "--no-serve", "--no-progress")
+    passwords = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if parts and parts[0] in {"county", "township", "village", "helper", "auditor"}:
+            passwords[parts[0]] = parts[1]
+    assert len(set(passwords.values())) == 5
+    for username, password in passwords.items():
+        assert len(password) >= 12
+        classes = [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+        assert sum(classes) >= 3
+        assert User.objects.get(username=username).check_password(password)
+
+
+def test_demo_never_overwrites_data_without_reset(db: Any) -> None:
+    # Given a generated demo
+    run(
+        "demo",
+        "--county",
+        "230623",
+        "--scale",
+        "0.1",
+        "--password",
+        PASSWORD,
+        "--no-serve",
+        "--no-progress",
+    )
+    before = sorted(Member.objects.values_list("id_number", flat=True))
+
+    # When it is run again without --reset (and without serving)
+    with pytest.raises(CommandError) as refused:
+        run(
+            "demo",
+            "--county",
+            "230231",
+            "--scale",
+            "0.1",
+            "--password",
+            "Other-pass-2026",
+            "--no-serve",
+        )
+
+    # Then it refuses with a clear message, and the data and passwords are untouched
+    assert "数据库中已有数据，如需重新生成请加 --reset" in str(refused.value)
+    assert sorted(Member.objects.values_list("id_number", flat=True)) == before
+    assert User.objects.get(username="county").check_password(PASSWORD)
+
+    # When it is run with --reset
+    run(
+        "demo",
+        "--county",
+        "230231",
+        "--scale",
+        "0.05",
+        "--password",
+        "Other-pass-2026",
+        "--reset",
+        "--no-serve",
+        "--no-progress",
+    )
+
+    # Then the old county is gone and the new one is there
+    assert set(Household.objects.values_list("county_code", flat=True)) == {"230231000000"}
+    assert User.objects.get(username="county").check_password("Other-pass-2026")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--county", "110101"], "可选：230231 拜泉县"),
+        (["--password", "short"], "密码不符合要求"),
+        (["--password", "alllowercaseletters"], "至少三类"),
+        (["--scale", "0"], "放大倍数"),
+    ],
+)
+def test_demo_refuses_bad_arguments_before_touching_the_database(
+    db: Any, args: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError) as refused:
+        run("demo", *args, "--no-serve")
+    assert message in str(refused.value)
+    assert not Household.objects.exists() and not User.objects.exists()
+
+
+def test_stats_prints_json_and_a_chinese_table(db: Any) -> None:
+    run(
+        "demo",
+        "--county",
+        "230623",
+        "--scale",
+        "0.1",
+        "--password",
+        PASSWORD,
+        "--no-serve",
+        "--no-progress",
+    )
+    got = json.loads(run("stats", "--county", "230623", "--year", "2018", "--json"))
+    assert list(got) == [
+        "registered_households",
+        "registered_persons",
+        "exited_households",
+        "exited_persons",
+        "remaining_households",
+        "remaining_persons",
+        "rural_population",
+        "poverty_incidence",
+        "poor_villages",
+        "villages",
+        "townships",
+    ]
+    assert got["poverty_incidence"] == 0.74 and got["villages"] == 83
+    table = run("stats", "--county", "230623000000", "--year", "2018")
+    assert "林甸县" in table and "贫困发生率(%)" in table and "0.74" in table
+
+
+@pytest.mark.parametrize("county", ["999999", "230623100000", "abc"])
+def test_stats_refuses_an_unknown_county(db: Any, county: str) -> None:
+    with pytest.raises(CommandError) as refused:
+        run("stats", "--county", county, "--year", "2019", "--json")
+    assert "县" in str(refused.value) or "区划代码" in str(refused.value)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_jingzhun_demo_generates_and_serves_the_web_ui(tmp_path: Path) -> None:
+    # Given an empty directory and a free port
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "JINGZHUN_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "jingzhun.settings.embedded",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jingzhun.cli",
+        "demo",
+        "--county",
+        "230623",
+        "--scale",
+        "0.05",
+        "--password",
+        PASSWORD,
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        # When the server comes up, it answers on 127.0.0.1
+        status = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    status = response.status
+                break
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert status is not None and status < 500, (
+            proc.stdout.read() if proc.poll() is not None else status
+        )
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    # Then it had printed the accounts and the address
+    assert "county" in output and PASSWORD in output and f"http://127.0.0.1:{port}/" in output
