@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -126,6 +126,7 @@ def clean_household_fields(values: Mapping[str, Any]) -> dict[str, Any]:
             clean[name] = value
             continue
         field = Household._meta.get_field(name)
+        assert isinstance(field, models.Field)
         label = str(field.verbose_name)
         if name in LIST_CODES:
             table, most = LIST_CODES[name]
@@ -138,7 +139,7 @@ def clean_household_fields(values: Mapping[str, Any]) -> dict[str, Any]:
             clean[name] = items
             continue
         try:
-            clean[name] = field.clean(value, None)  # type: ignore[attr-defined]
+            clean[name] = field.clean(value, None)
         except ValidationError as exc:
             raise DomainError(
                 f"{label}“{value}”无效：{'；'.join(exc.messages)}", field=name
