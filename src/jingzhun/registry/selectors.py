@@ -170,18 +170,35 @@ def _status_counts(
 
 
 def rural_population(region_code: str, year: int) -> int | None:
-    """The region's own figure for the year, or else the sum over its children (recursively)."""
-    own = RegionPopulation.objects.filter(region_id=region_code, year=year).values_list(
-        "rural_population", flat=True
+    """The region's own figure for the year, or else the sum over its children (recursively).
+
+    Two queries whatever the size of the subtree: the tree and the year's figures under it are
+    read once and folded in memory (a province has tens of thousands of villages).
+    """
+    prefix = codes.prefix(region_code)
+    figures = dict(
+        RegionPopulation.objects.filter(year=year, region__code__startswith=prefix).values_list(
+            "region_id", "rural_population"
+        )
     )
-    if own:
-        return int(own[0])
-    children = list(Region.objects.filter(parent_id=region_code).values_list("code", flat=True))
-    if not children:
+    if region_code in figures:
+        return int(figures[region_code])
+    if not figures:
         return None
-    values = [rural_population(child, year) for child in children]
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
+    children: dict[str, list[str]] = {}
+    for code, parent in Region.objects.filter(code__startswith=prefix).values_list(
+        "code", "parent_id"
+    ):
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+
+    def fold(code: str) -> int | None:
+        if code in figures:
+            return int(figures[code])
+        known = [v for v in (fold(child) for child in children.get(code, [])) if v is not None]
+        return sum(known) if known else None
+
+    return fold(region_code)
 
 
 def registry_stats(region_code: str, year: int, *, user: Any = None) -> RegistryStats:

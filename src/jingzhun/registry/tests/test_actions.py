@@ -245,3 +245,17 @@ def test_valid_values_are_converted(world: World) -> None:
     )
     assert updated.cultivated_land_mu == Decimal("12.5") and updated.food_secure is True
     assert updated.other_causes == ["lack_land"]
+
+
+def test_rural_population_is_own_figure_or_sum_of_children(world: World) -> None:
+    from jingzhun.regions.models import RegionPopulation
+    from jingzhun.registry.selectors import rural_population
+
+    assert rural_population("230231000000", 2019) == 10000  # the county's own figure
+    assert rural_population("230231100000", 2019) is None  # nothing under the township
+    RegionPopulation.objects.create(region_id="230231100201", year=2019, rural_population=700)
+    RegionPopulation.objects.create(region_id="230231100202", year=2019, rural_population=450)
+    RegionPopulation.objects.create(region_id="230231101201", year=2019, rural_population=300)
+    assert rural_population("230231100000", 2019) == 1150
+    assert rural_population("230200000000", 2019) == 10000  # the county's own figure wins
+    assert rural_population("230231100000", 2018) is None
