@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -122,18 +123,52 @@ class RegistryStats:
         return asdict(self)
 
 
+_LAST_STATUS_SQL = """
+    WITH last_status AS (
+        SELECT s.household_id, s.status_to,
+               ROW_NUMBER() OVER (
+                   PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC
+               ) AS rn
+        FROM registry_statuschange s
+        WHERE s.changed_on <= %s
+    ),
+    sizes AS (
+        SELECT m.household_id, COUNT(*) AS persons
+        FROM registry_member m
+        WHERE m.deleted_at IS NULL
+        GROUP BY m.household_id
+    )
+    SELECT {group}, ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0)
+    FROM registry_household h
+    JOIN last_status ls ON ls.household_id = h.id AND ls.rn = 1
+    LEFT JOIN sizes sz ON sz.household_id = h.id
+    WHERE h.deleted_at IS NULL AND {where}
+    GROUP BY {group_by}ls.status_to
+"""
+
+_LEVEL_COLUMN = {
+    "county": "h.county_code",
+    "township": "h.township_code",
+    "village": "h.village_id",
+}
+
+StatusCounts = dict[str, tuple[int, int]]  # status -> (households, persons)
+
+
 def _status_counts(
-    region_code: str, as_of: datetime.date, household_ids: list[int] | None
-) -> dict[str, tuple[int, int]]:
-    """{status: (households, persons)} at the end of `as_of`, from the status history."""
-    level = codes.level_of(region_code)
-    column = {
-        "county": "h.county_code",
-        "township": "h.township_code",
-        "village": "h.village_id",
-    }.get(level)
+    region_code: str,
+    as_of: datetime.date,
+    household_ids: list[int] | None,
+    *,
+    group_column: str | None = None,
+) -> dict[str, StatusCounts]:
+    """{group: {status: (households, persons)}} at the end of `as_of`, from the status history.
+
+    Without `group_column` the one group is "". `household_ids` (a helper's scope) narrows further.
+    """
+    column = _LEVEL_COLUMN.get(codes.level_of(region_code))
     params: list[Any] = [as_of]
-    if column is None:
+    if column is None:  # province or prefecture
         where = "h.village_id LIKE %s"
         params.append(codes.prefix(region_code) + "%")
     else:
@@ -144,82 +179,61 @@ def _status_counts(
             return {}
         where += f" AND h.id IN ({','.join(['%s'] * len(household_ids))})"
         params.extend(household_ids)
-    sql = f"""
-        WITH last_status AS (
-            SELECT s.household_id, s.status_to,
-                   ROW_NUMBER() OVER (PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC) AS rn
-            FROM registry_statuschange s
-            WHERE s.changed_on <= %s
-        ),
-        sizes AS (
-            SELECT m.household_id, COUNT(*) AS persons
-            FROM registry_member m
-            WHERE m.deleted_at IS NULL
-            GROUP BY m.household_id
-        )
-        SELECT ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0)
-        FROM registry_household h
-        JOIN last_status ls ON ls.household_id = h.id AND ls.rn = 1
-        LEFT JOIN sizes sz ON sz.household_id = h.id
-        WHERE h.deleted_at IS NULL AND {where}
-        GROUP BY ls.status_to
-    """
+    sql = _LAST_STATUS_SQL.format(
+        group=group_column or "''",
+        group_by=f"{group_column}, " if group_column else "",  # PostgreSQL refuses GROUP BY ''
+        where=where,
+    )
+    result: dict[str, StatusCounts] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {status: (int(n), int(p)) for status, n, p in cursor.fetchall()}
+        for group, status, n, p in cursor.fetchall():
+            result.setdefault(group, {})[status] = (int(n), int(p))
+    return result
 
 
-def rural_population(region_code: str, year: int) -> int | None:
-    """The region's own figure for the year, or else the sum over its children (recursively).
+def _population_by_region(prefix: str, year: int) -> Callable[[str], int | None]:
+    """A lookup of rural population under `prefix`: a region's own figure, else its children's sum.
 
-    Two queries whatever the size of the subtree: the tree and the year's figures under it are
-    read once and folded in memory (a province has tens of thousands of villages).
+    Two queries whatever the size of the subtree (a province has tens of thousands of villages).
     """
-    prefix = codes.prefix(region_code)
     figures = dict(
         RegionPopulation.objects.filter(year=year, region__code__startswith=prefix).values_list(
             "region_id", "rural_population"
         )
     )
-    if region_code in figures:
-        return int(figures[region_code])
-    if not figures:
-        return None
     children: dict[str, list[str]] = {}
-    for code, parent in Region.objects.filter(code__startswith=prefix).values_list(
-        "code", "parent_id"
-    ):
-        if parent is not None:
-            children.setdefault(parent, []).append(code)
+    if figures:
+        for code, parent in Region.objects.filter(code__startswith=prefix).values_list(
+            "code", "parent_id"
+        ):
+            if parent is not None:
+                children.setdefault(parent, []).append(code)
 
-    def fold(code: str) -> int | None:
+    def population(code: str) -> int | None:
         if code in figures:
             return int(figures[code])
-        known = [v for v in (fold(child) for child in children.get(code, [])) if v is not None]
+        known = [
+            v for v in (population(child) for child in children.get(code, [])) if v is not None
+        ]
         return sum(known) if known else None
 
-    return fold(region_code)
+    return population
 
 
-def registry_stats(region_code: str, year: int, *, user: Any = None) -> RegistryStats:
-    """Counts at the end of `year` for a region; with a user, only what that user may see."""
-    household_ids: list[int] | None = None
-    if user is not None:
-        if user.role == "helper":
-            household_ids = list(
-                scope_households(user, Household.objects.all()).values_list("id", flat=True)
-            )
-        elif not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
-            raise OutOfScope("未找到该区划，或您无权访问。")
-    counts = _status_counts(region_code, datetime.date(year, 12, 31), household_ids)
+def rural_population(region_code: str, year: int) -> int | None:
+    """The region's own figure for the year, or else the sum over its children (recursively)."""
+    return _population_by_region(codes.prefix(region_code), year)(region_code)
+
+
+def _stats(
+    counts: StatusCounts, rural: int | None, poor_flags: list[bool], townships: int
+) -> RegistryStats:
+    """RegistryStats from status counts: registered = exited + remaining (ADR 0004)."""
     exited = [counts.get(s, (0, 0)) for s in c.EXITED_STATUSES]
     remaining = [counts.get(s, (0, 0)) for s in c.REMAINING_STATUSES]
     exited_h, exited_p = sum(x[0] for x in exited), sum(x[1] for x in exited)
     remaining_h, remaining_p = sum(x[0] for x in remaining), sum(x[1] for x in remaining)
-    rural = rural_population(region_code, year)
-    incidence = round(remaining_p * 100 / rural, 2) if rural else None
-    prefix = codes.prefix(region_code)
-    villages = Region.objects.filter(level="village", code__startswith=prefix)
     return RegistryStats(
         registered_households=exited_h + remaining_h,
         registered_persons=exited_p + remaining_p,
@@ -228,10 +242,34 @@ def registry_stats(region_code: str, year: int, *, user: Any = None) -> Registry
         remaining_households=remaining_h,
         remaining_persons=remaining_p,
         rural_population=rural,
-        poverty_incidence=incidence,
-        poor_villages=villages.filter(is_poor_village=True).count(),
-        villages=villages.count(),
-        townships=Region.objects.filter(level="township", code__startswith=prefix).count(),
+        poverty_incidence=round(remaining_p * 100 / rural, 2) if rural else None,
+        poor_villages=sum(poor_flags),
+        villages=len(poor_flags),
+        townships=townships,
+    )
+
+
+def _scoped_household_ids(user: Any, region_code: str) -> list[int] | None:
+    """None when the user sees the whole region; a helper's household ids; OutOfScope otherwise."""
+    if user is None:
+        return None
+    if getattr(user, "role", "") == "helper":
+        return list(scope_households(user, Household.objects.all()).values_list("id", flat=True))
+    if not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return None
+
+
+def registry_stats(region_code: str, year: int, *, user: Any = None) -> RegistryStats:
+    """Counts at the end of `year` for a region; with a user, only what that user may see."""
+    household_ids = _scoped_household_ids(user, region_code)
+    counts = _status_counts(region_code, datetime.date(year, 12, 31), household_ids)
+    below = Region.objects.filter(code__startswith=codes.prefix(region_code))
+    return _stats(
+        counts.get("", {}),
+        rural_population(region_code, year),
+        list(below.filter(level="village").values_list("is_poor_village", flat=True)),
+        below.filter(level="township").count(),
     )
 
 
@@ -290,112 +328,33 @@ def region_breakdown(user: Any, region_code: str, year: int) -> list[BreakdownRo
     Same definitions and scoping as registry_stats(child, year, user=user); a village has no
     children here.
     """
-    household_ids: list[int] | None = None
-    if getattr(user, "role", "") == "helper":
-        household_ids = list(
-            scope_households(user, Household.objects.all()).values_list("id", flat=True)
-        )
-    elif not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
-        raise OutOfScope("未找到该区划，或您无权访问。")
-    level = codes.level_of(region_code)
+    household_ids = _scoped_household_ids(user, region_code)
     child_level, column = {
         "county": ("township", "h.township_code"),
         "township": ("village", "h.village_id"),
-    }.get(level, ("", ""))
+    }.get(codes.level_of(region_code), ("", ""))
     if not child_level:
         return []
     prefix = codes.prefix(region_code)
     regions = list(
         Region.objects.filter(code__startswith=prefix).exclude(code=region_code).order_by("code")
     )
-    children = [r for r in regions if r.level == child_level]
-    counts = _status_counts_by_child(
-        column, region_code, datetime.date(year, 12, 31), household_ids
+    counts = _status_counts(
+        region_code, datetime.date(year, 12, 31), household_ids, group_column=column
     )
-    own_population = dict(
-        RegionPopulation.objects.filter(region__code__startswith=prefix, year=year).values_list(
-            "region_id", "rural_population"
-        )
-    )
-    kids: dict[str, list[str]] = {}
-    for r in regions:
-        if r.parent_id:
-            kids.setdefault(r.parent_id, []).append(r.code)
-
-    def population(code: str) -> int | None:  # mirrors rural_population()
-        if code in own_population:
-            return int(own_population[code])
-        known = [v for v in (population(child) for child in kids.get(code, [])) if v is not None]
-        return sum(known) if known else None
-
+    population = _population_by_region(prefix, year)
     rows = []
-    for child in children:
-        by_status = counts.get(child.code, {})
-        exited = [by_status.get(s, (0, 0)) for s in c.EXITED_STATUSES]
-        remaining = [by_status.get(s, (0, 0)) for s in c.REMAINING_STATUSES]
-        exited_h, exited_p = sum(x[0] for x in exited), sum(x[1] for x in exited)
-        remaining_h, remaining_p = sum(x[0] for x in remaining), sum(x[1] for x in remaining)
-        rural = population(child.code)
+    for child in (r for r in regions if r.level == child_level):
         below = [r for r in regions if r.code.startswith(codes.prefix(child.code))]
-        villages = [r for r in below if r.level == "village"]
         rows.append(
             BreakdownRow(
                 region=child,
-                stats=RegistryStats(
-                    registered_households=exited_h + remaining_h,
-                    registered_persons=exited_p + remaining_p,
-                    exited_households=exited_h,
-                    exited_persons=exited_p,
-                    remaining_households=remaining_h,
-                    remaining_persons=remaining_p,
-                    rural_population=rural,
-                    poverty_incidence=round(remaining_p * 100 / rural, 2) if rural else None,
-                    poor_villages=sum(1 for v in villages if v.is_poor_village),
-                    villages=len(villages),
-                    townships=sum(1 for r in below if r.level == "township"),
+                stats=_stats(
+                    counts.get(child.code, {}),
+                    population(child.code),
+                    [r.is_poor_village for r in below if r.level == "village"],
+                    sum(1 for r in below if r.level == "township"),
                 ),
             )
         )
     return rows
-
-
-def _status_counts_by_child(
-    column: str, region_code: str, as_of: datetime.date, household_ids: list[int] | None
-) -> dict[str, dict[str, tuple[int, int]]]:
-    """{child code: {status: (households, persons)}} at the end of `as_of` (see _status_counts)."""
-    parent_column = "h.county_code" if column == "h.township_code" else "h.township_code"
-    params: list[Any] = [as_of, region_code]
-    where = f"{parent_column} = %s"
-    if household_ids is not None:
-        if not household_ids:
-            return {}
-        where += f" AND h.id IN ({','.join(['%s'] * len(household_ids))})"
-        params.extend(household_ids)
-    sql = f"""
-        WITH last_status AS (
-            SELECT s.household_id, s.status_to,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC
-                   ) AS rn
-            FROM registry_statuschange s
-            WHERE s.changed_on <= %s
-        ),
-        sizes AS (
-            SELECT m.household_id, COUNT(*) AS persons
-            FROM registry_member m
-            WHERE m.deleted_at IS NULL
-            GROUP BY m.household_id
-        )
-        SELECT {column}, ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0)
-        FROM registry_household h
-        JOIN last_status ls ON ls.household_id = h.id AND ls.rn = 1
-        LEFT JOIN sizes sz ON sz.household_id = h.id
-        WHERE h.deleted_at IS NULL AND {where}
-        GROUP BY {column}, ls.status_to
-    """
-    result: dict[str, dict[str, tuple[int, int]]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for child, status, n, p in cursor.fetchall():
-            result.setdefault(child, {})[status] = (int(n), int(p))
-    return result
