@@ -64,6 +64,11 @@ def browser_page() -> Iterator[Any]:
         yield page
         context.close()
         browser.close()
+        # ORM calls made while Playwright's loop runs use their own connection (Django keys
+        # connections by async context); close it here or PostgreSQL cannot drop the test database.
+        from django.db import connections
+
+        connections.close_all()
         assert external == [], f"the page asked for external URLs: {external}"
 
 
