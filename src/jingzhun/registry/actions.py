@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
 from jingzhun.audit.actions import record
-from jingzhun.core.errors import DomainError, Forbidden, StaleVersion
+from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
@@ -210,8 +210,6 @@ def do_create_household(
 def _locked_household(household_id: int, actor: Any) -> Household:
     household = Household.objects.select_for_update().filter(pk=household_id).first()
     if household is None:
-        from jingzhun.core.errors import OutOfScope
-
         raise OutOfScope("未找到该户，或您无权访问。")
     if actor is not None:
         check_household_in_scope(actor, household)
@@ -325,8 +323,6 @@ def do_update_member(
     check_can_write(actor)
     member = Member.objects.select_for_update().filter(pk=member_id).first()
     if member is None:
-        from jingzhun.core.errors import OutOfScope
-
         raise OutOfScope("未找到该成员，或您无权访问。")
     _locked_household(member.household_id, actor)
     current = {f: getattr(member, f) for f in MEMBER_EDITABLE}
