@@ -1,0 +1,96 @@
+"""Household facts (domain.md 2.5): one JSON-ready dict per household for one assessment year.
+
+The rule engine reads this format, `jingzhun policy evaluate` takes a list of them, and exports
+produce them. Sensitive values (ID numbers, phone, bank account) are left out or masked unless the
+caller asks for them explicitly (an audited reveal or export decides that, not this module).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from .idcard import mask as mask_id_number
+from .models import Household, IncomeRecord, Member
+
+_HOUSEHOLD_SKIP = {
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+    "deleted_reason",
+    "village",
+    "township_code",
+    "county_code",
+    "phone",
+    "bank_name",
+    "bank_account",
+}
+_MEMBER_SKIP = {
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+    "deleted_reason",
+    "household",
+}
+_INCOME_SKIP = {
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+    "deleted_reason",
+    "household",
+}
+
+HOUSEHOLD_FIELDS = [
+    f.name for f in Household._meta.concrete_fields if f.name not in _HOUSEHOLD_SKIP
+]
+MEMBER_FIELDS = [f.name for f in Member._meta.concrete_fields if f.name not in _MEMBER_SKIP]
+INCOME_FIELDS = [f.name for f in IncomeRecord._meta.concrete_fields if f.name not in _INCOME_SKIP]
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def household_facts(household: Household, year: int, *, unmasked: bool = False) -> dict[str, Any]:
+    """The facts of one household for `year` (members live today; that year's income or null)."""
+    facts: dict[str, Any] = {name: _json(getattr(household, name)) for name in HOUSEHOLD_FIELDS}
+    facts["village_code"] = household.village_id
+    facts["year"] = year
+    members = []
+    for member in household.members.all():
+        row = {name: _json(getattr(member, name)) for name in MEMBER_FIELDS}
+        if not unmasked:
+            row["id_number"] = mask_id_number(member.id_number)
+        members.append(row)
+    facts["members"] = members
+    income = next((i for i in household.incomes.all() if i.year == year), None)
+    facts["income"] = (
+        None if income is None else {name: _json(getattr(income, name)) for name in INCOME_FIELDS}
+    )
+    return facts
+
+
+def facts_for(
+    households: QuerySet[Household], year: int, *, unmasked: bool = False, chunk_size: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """Facts for every household of a (scoped) queryset, streamed in chunks with prefetching."""
+    qs = households.prefetch_related(
+        Prefetch("members", queryset=Member.objects.order_by("id")),
+        Prefetch("incomes", queryset=IncomeRecord.objects.filter(year=year)),
+    ).order_by("pk")
+    for household in qs.iterator(chunk_size=chunk_size):
+        yield household_facts(household, year, unmasked=unmasked)
