@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "jingzhun.access",
     "jingzhun.registry",
     "jingzhun.demo",
+    "jingzhun.policy",
     "jingzhun.web",
     "jingzhun.api",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN

@@ -1,0 +1,223 @@
+"""Pydantic models of the policy file format `jingzhun.policy/v1` (files under `policies/`).
+
+Pure Python: no Django here (the policy compute code must run without it).
+
+Two kinds of file share one header:
+- `kind: table`: a lookup table (poverty lines, monitoring ranges, helper quotas); each row has
+  key fields, a value (or a formula, or nothing when the value is configurable) and a source key.
+- `kind: standard`: parameters, variables and criteria written in the rule language
+  (docs/development/rule-language.md); a provincial file `extends` the national one.
+
+Every value names a source key declared in the file's `sources`, and every source carries one
+of the labels of domain.md: official / press / secondary / reports / unsourced.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_ID = "jingzhun.policy/v1"
+
+SourceLabel = Literal["official", "press", "secondary", "reports", "unsourced"]
+
+SOURCE_LABELS_ZH: dict[str, str] = {
+    "official": "官方文件或网站",
+    "press": "官方媒体报道",
+    "secondary": "转载或问答页面（待核实）",
+    "reports": "县级报告",
+    "unsourced": "未找到来源（可配置）",
+}
+
+NAME_RE = r"^[a-z][a-z0-9_]*$"
+Name = Annotated[str, Field(pattern=NAME_RE)]
+Jurisdiction = Annotated[str, Field(pattern=r"^(national|[1-9][0-9])$")]
+Scalar = bool | int | Decimal | str
+KeyValue = int | str
+
+PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+PLACEHOLDER_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are refused, values are not silently coerced from other shapes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    title: str = Field(min_length=1)
+    issuer: str = Field(min_length=1)
+    label: SourceLabel
+    url: str | None = None
+    note: str | None = None
+
+
+class Header(Strict):
+    schema_: Literal["jingzhun.policy/v1"] = Field(alias="schema")
+    id: Name
+    version: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    jurisdiction: Jurisdiction
+    effective_from: date
+    effective_to: date | None = None
+    sources: dict[Name, Source] = Field(min_length=1)
+    note: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Header:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to 早于 effective_from")
+        return self
+
+    def _check_source(self, key: str, where: str) -> None:
+        if key not in self.sources:
+            raise ValueError(f"{where} 引用的来源 “{key}” 未在 sources 中声明")
+
+
+# ---------------------------------------------------------------------------------------- tables
+
+
+class TableRow(Strict):
+    key: dict[Name, KeyValue] = Field(default_factory=dict)
+    value: Decimal | None = None
+    formula: str | None = None
+    configurable: bool = False
+    source: Name
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _value_present(self) -> TableRow:
+        if self.value is None and self.formula is None and not self.configurable:
+            raise ValueError("没有 value 的行必须给出 formula 或标明 configurable: true")
+        return self
+
+
+class TableFile(Header):
+    kind: Literal["table"]
+    unit: str = Field(min_length=1)
+    keys: list[Name] = Field(min_length=1)
+    defaults: dict[Name, KeyValue] = Field(default_factory=dict)
+    rows: list[TableRow] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _rows_consistent(self) -> TableFile:
+        unknown_defaults = sorted(set(self.defaults) - set(self.keys))
+        if unknown_defaults:
+            raise ValueError(f"defaults 含未声明的键：{', '.join(unknown_defaults)}")
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        for i, row in enumerate(self.rows):
+            self._check_source(row.source, f"rows[{i}]")
+            unknown = sorted(set(row.key) - set(self.keys))
+            if unknown:
+                raise ValueError(f"rows[{i}].key 含未声明的键：{', '.join(unknown)}")
+            ident = tuple(sorted((k, str(v)) for k, v in row.key.items()))
+            if ident in seen:
+                raise ValueError(f"rows[{i}] 与前面的行键值重复")
+            seen.add(ident)
+        return self
+
+
+# ------------------------------------------------------------------------------------- standards
+
+
+class Parameter(Strict):
+    """One of: a constant `value`, named `fields` (school_age.min …), or a `table` lookup `by`."""
+
+    label: str = Field(min_length=1)
+    source: Name
+    value: Scalar | list[str] | None = None
+    fields: dict[Name, Scalar] | None = None
+    table: Name | None = None
+    by: list[Name] | None = None
+    unit: str | None = None
+    configurable: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Parameter:
+        forms = [f for f in ("value", "fields", "table") if f in self.model_fields_set]
+        if len(forms) != 1:
+            raise ValueError("参数必须且只能给出 value、fields、table 三者之一")
+        if (self.table is None) != (self.by is None):
+            raise ValueError("table 与 by 必须同时给出")
+        return self
+
+
+class Variable(Strict):
+    label: str = Field(min_length=1)
+    expr: str = Field(min_length=1)
+    source: Name
+    note: str | None = None
+
+
+class Criterion(Strict):
+    id: Name
+    label: str = Field(min_length=1)
+    kind: Literal["criterion", "blocker"] = "criterion"
+    source: Name
+    holds: str = Field(min_length=1)
+    explain: str = Field(min_length=1)
+    note: str | None = None
+
+    @field_validator("explain")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        for name in PLACEHOLDER_RE.findall(text):
+            if not PLACEHOLDER_NAME_RE.match(name):
+                raise ValueError(f"说明模板中的占位符 “{{{name}}}” 不是合法名称")
+        return text
+
+
+class Formula(Strict):
+    label: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    expr: str | None = None
+    source: Name
+
+
+class StandardFile(Header):
+    kind: Literal["standard"]
+    extends: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*/national$")
+    inputs: dict[Name, str] = Field(default_factory=dict)
+    parameters: dict[Name, Parameter] = Field(default_factory=dict)
+    variables: dict[Name, Variable] = Field(default_factory=dict)
+    formulas: dict[Name, Formula] = Field(default_factory=dict)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> StandardFile:
+        if self.jurisdiction == "national" and self.extends is not None:
+            raise ValueError("全国标准不能 extends 其他标准")
+        if self.extends is not None and self.extends.split("/")[0] != self.id:
+            raise ValueError(f"extends “{self.extends}” 与 id “{self.id}” 不一致")
+        for name, p in self.parameters.items():
+            self._check_source(p.source, f"parameters.{name}")
+        for name, v in self.variables.items():
+            self._check_source(v.source, f"variables.{name}")
+        for name, f in self.formulas.items():
+            self._check_source(f.source, f"formulas.{name}")
+        ids: set[str] = set()
+        for i, c in enumerate(self.criteria):
+            self._check_source(c.source, f"criteria[{i}]")
+            if c.id in ids:
+                raise ValueError(f"criteria[{i}] 的 id “{c.id}” 重复")
+            ids.add(c.id)
+        clash = sorted(set(self.parameters) & set(self.variables))
+        if clash:
+            raise ValueError(f"参数与变量同名：{', '.join(clash)}")
+        return self
+
+
+PolicyFile = Annotated[TableFile | StandardFile, Field(discriminator="kind")]
