@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from jingzhun.policy.lang import parse
 from jingzhun.policy.schema import (
     SCHEMA_ID,
     Criterion,
@@ -153,20 +154,7 @@ def _explain(file: str, exc: ValidationError) -> str:
     return f"策略文件 {file} 无效：" + "；".join(seen)
 
 
-def _expression_parser() -> Callable[[str], Any] | None:
-    """`jingzhun.policy.lang.parse` when it exists (written separately), else None."""
-    try:
-        from jingzhun.policy import lang  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    parse = getattr(lang, "parse", None)
-    return parse if callable(parse) else None
-
-
 def _check_expressions(file: str, doc: StandardFile) -> None:
-    parse = _expression_parser()
-    if parse is None:
-        return
     exprs: list[tuple[str, str]] = [
         (f"variables.{n}.expr", v.expr) for n, v in doc.variables.items()
     ]

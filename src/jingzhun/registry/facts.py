@@ -86,11 +86,11 @@ def household_facts(household: Household, year: int, *, unmasked: bool = False) 
 
 def facts_for(
     households: QuerySet[Household], year: int, *, unmasked: bool = False, chunk_size: int = 2000
-) -> Iterator[dict[str, Any]]:
-    """Facts for every household of a (scoped) queryset, streamed in chunks with prefetching."""
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(household id, facts) for every household of a (scoped) queryset, streamed in chunks."""
     qs = households.prefetch_related(
         Prefetch("members", queryset=Member.objects.order_by("id")),
         Prefetch("incomes", queryset=IncomeRecord.objects.filter(year=year)),
     ).order_by("pk")
     for household in qs.iterator(chunk_size=chunk_size):
-        yield household_facts(household, year, unmasked=unmasked)
+        yield household.pk, household_facts(household, year, unmasked=unmasked)

@@ -1,0 +1,239 @@
+"""Compile a rule AST to one DuckDB SQL expression.
+
+The expression is evaluated per row of the household table aliased `h` (one row per household;
+household fields as columns of the same name, the year's income fields as `income_<field>`).
+Member functions are correlated scalar subqueries over the member table `m` (column
+`household_id` plus the member fields), which DuckDB decorrelates into one grouped join.
+
+Numbers (the same rules as the interpreter, see interpreter.py): every numeric operand is cast
+to DECIMAL(38,4) (DuckDB rounds half away from zero); `+`/`-` are exact, `*` is cast back to
+DECIMAL(38,4); `/` is computed on HUGEINTs scaled by 10^4 and rounded half away from zero to 4
+places (DuckDB's own decimal division returns DOUBLE), null when the divisor is zero.
+
+Safety: names are lowercase identifiers checked against the known columns and quoted; parameter
+values become literals (numbers rendered from Decimal, strings with quotes doubled); nothing of the
+policy text reaches the SQL otherwise.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection, Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+
+from jingzhun.policy.interpreter import lookup_param, normalize, parse_month_day
+from jingzhun.policy.lang import (
+    NAME_RE,
+    Between,
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    InList,
+    IsNull,
+    Literal,
+    Name,
+    Neg,
+    Node,
+    Not,
+    RuleError,
+)
+
+__all__ = ["compile_sql", "sql_literal"]
+
+NUM = "DECIMAL(38,4)"
+
+
+def sql_literal(value: object, pos: int | None = None) -> str:
+    v = normalize(value, pos)
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, Decimal):
+        return f"CAST('{format(v, 'f')}' AS {NUM})"
+    if isinstance(v, date):
+        return f"DATE '{v.isoformat()}'"
+    if "\x00" in v:
+        raise RuleError("字符串中不能包含空字符", pos)
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    if not NAME_RE.fullmatch(name):  # pragma: no cover - the tokenizer already refuses these
+        raise RuleError(f"无效名称 {name!r}")
+    return f'"{name}"'
+
+
+class _Compiler:
+    def __init__(
+        self,
+        params: Mapping[str, object],
+        variables: Mapping[str, Node],
+        year: int,
+        member_columns: Collection[str],
+        household_columns: Collection[str],
+        household_key: str,
+    ) -> None:
+        self.params = params
+        self.variables = variables
+        self.year = year
+        self.member_columns = frozenset(member_columns)
+        self.household_columns = frozenset(household_columns)
+        self.household_key = household_key
+        self.var_stack: list[str] = []
+        self.counter: Iterator[int] = itertools.count(1)
+        for col in (*self.member_columns, *self.household_columns, household_key):
+            if not NAME_RE.fullmatch(col):
+                raise RuleError(f"无效列名 {col!r}")
+
+    def name(self, node: Name, member: bool) -> str:
+        parts = node.parts
+        head = parts[0]
+        if parts == ("members",):
+            raise RuleError("members 只能作为 count/any/all/sum 的第一个参数", node.pos)
+        if member and len(parts) == 1 and head in self.member_columns:
+            return f"m.{_ident(head)}"
+        if len(parts) == 1 and head in self.variables:
+            if head in self.var_stack:
+                raise RuleError(f"变量 {head!r} 循环引用", node.pos)
+            self.var_stack.append(head)
+            try:
+                return f"({self.sql(self.variables[head], False)})"
+            finally:
+                self.var_stack.pop()
+        if parts == ("year",):
+            return sql_literal(self.year)
+        found, raw = lookup_param(self.params, parts)
+        if found and not isinstance(raw, Mapping):
+            return sql_literal(raw, node.pos)
+        if parts == ("reference_date",):
+            return sql_literal(date(self.year, 12, 31))
+        if head == "income" and len(parts) == 2:
+            col = f"income_{parts[1]}"
+            if col not in self.household_columns:
+                raise RuleError(f"未知的收入字段 {node.dotted!r}", node.pos)
+            return f"h.{_ident(col)}"
+        if len(parts) == 1 and head in self.household_columns and head not in ("members", "income"):
+            return f"h.{_ident(head)}"
+        raise RuleError(f"未知名称 {node.dotted!r}", node.pos)
+
+    def num(self, node: Node, member: bool) -> str:
+        return f"CAST({self.sql(node, member)} AS {NUM})"
+
+    def sql(self, node: Node, member: bool) -> str:
+        if isinstance(node, Literal):
+            return sql_literal(node.value, node.pos)
+        if isinstance(node, Name):
+            return self.name(node, member)
+        if isinstance(node, Not):
+            return f"(NOT {self.sql(node.operand, member)})"
+        if isinstance(node, BoolOp):
+            joiner = " AND " if node.op == "and" else " OR "
+            return "(" + joiner.join(self.sql(o, member) for o in node.operands) + ")"
+        if isinstance(node, Neg):
+            return f"(-{self.num(node.operand, member)})"
+        if isinstance(node, Binary):
+            a, b = self.num(node.left, member), self.num(node.right, member)
+            if node.op in ("+", "-"):
+                return f"CAST({a} {node.op} {b} AS {NUM})"
+            if node.op == "*":
+                return f"CAST({a} * {b} AS {NUM})"
+            p = f"_p{next(self.counter)}"
+            scaled = "CAST({} * 10000 AS HUGEINT)"
+            return (
+                f"list_transform([{{'a': {scaled.format(a)}, 'b': {scaled.format(b)}}}], "
+                f"lambda {p}: CASE WHEN {p}.b = 0 THEN NULL ELSE "
+                f"CAST(sign({p}.a) * sign({p}.b) * ((abs({p}.a) * 20000 + abs({p}.b)) "
+                f"// (2 * abs({p}.b))) AS DECIMAL(38,0)) * CAST('0.0001' AS {NUM}) END)[1]"
+            )
+        if isinstance(node, Compare):
+            op = {"==": "=", "!=": "<>"}.get(node.op, node.op)
+            return f"({self.sql(node.left, member)} {op} {self.sql(node.right, member)})"
+        if isinstance(node, InList):
+            items = ", ".join(sql_literal(i.value, i.pos) for i in node.items)
+            neg = "NOT " if node.negated else ""
+            return f"({self.sql(node.operand, member)} {neg}IN ({items}))"
+        if isinstance(node, Between):
+            neg = "NOT " if node.negated else ""
+            return (
+                f"({self.sql(node.operand, member)} {neg}BETWEEN {self.sql(node.low, member)} "
+                f"AND {self.sql(node.high, member)})"
+            )
+        if isinstance(node, IsNull):
+            return f"({self.sql(node.operand, member)} IS {'NOT ' if node.negated else ''}NULL)"
+        return self.call(node, member)
+
+    def call(self, node: Call, member: bool) -> str:
+        f = node.func
+        if f in ("count", "any", "all", "sum"):
+            if member:
+                raise RuleError(f"成员函数 {f} 不能嵌套在另一个成员函数中", node.pos)
+            return self.quantifier(node)
+        if f == "age_on":
+            arg = node.args[1]
+            if isinstance(arg, Literal):
+                mmdd: object = arg.value
+            elif isinstance(arg, Name):
+                found, mmdd = lookup_param(self.params, arg.parts)
+                if not found:
+                    raise RuleError(f"未知参数 {arg.dotted!r}", arg.pos)
+            else:
+                raise RuleError("age_on 的第二个参数应为常量或参数", arg.pos)
+            month, day = parse_month_day(mmdd, arg.pos)
+            d = f"CAST({self.sql(node.args[0], member)} AS DATE)"
+            return (
+                f"CAST({self.year} - year({d}) - CASE WHEN month({d}) > {month} OR "
+                f"(month({d}) = {month} AND day({d}) > {day}) THEN 1 ELSE 0 END AS {NUM})"
+            )
+        if f == "coalesce":
+            return "COALESCE(" + ", ".join(self.sql(a, member) for a in node.args) + ")"
+        return f"({self.sql(node.args[0], member)} IS NOT NULL)"
+
+    def quantifier(self, node: Call) -> str:
+        f = node.func
+        key = f"h.{_ident(self.household_key)}"
+
+        # Each aggregate is its own scalar subquery wrapped in COALESCE: DuckDB's decorrelated
+        # subqueries yield NULL (not 0) for households without members.
+        def agg(expr: str, default: str = "0") -> str:
+            return f"COALESCE((SELECT {expr} FROM m WHERE m.household_id = {key}), {default})"
+
+        if len(node.args) == 1:
+            return f"CAST({agg('count(*)')} AS {NUM})"
+        # Wrapped so that the aggregate always references `m`: an aggregate over outer columns
+        # only (e.g. count_if(h.food_secure)) would otherwise belong to the outer query.
+        c = f"(CASE WHEN m.household_id IS NOT NULL THEN {self.sql(node.args[1], True)} END)"
+        unknown = agg(f"count_if({c} IS NULL)")
+        if f == "count":
+            return f"CAST({agg(f'count_if({c})')} AS {NUM})"
+        if f == "any":
+            return (
+                f"(CASE WHEN {agg(f'count_if({c})')} > 0 THEN TRUE "
+                f"WHEN {unknown} > 0 THEN NULL ELSE FALSE END)"
+            )
+        if f == "all":
+            return (
+                f"(CASE WHEN {agg(f'count_if(NOT {c})')} > 0 THEN FALSE "
+                f"WHEN {unknown} > 0 THEN NULL ELSE TRUE END)"
+            )
+        total = agg(f"sum(CAST({c} AS {NUM}))", f"CAST(0 AS {NUM})")
+        return f"(CASE WHEN {unknown} > 0 THEN NULL ELSE CAST({total} AS {NUM}) END)"
+
+
+def compile_sql(
+    node: Node,
+    *,
+    params: Mapping[str, object],
+    variables: Mapping[str, Node] | None = None,
+    year: int,
+    member_columns: Collection[str],
+    household_columns: Collection[str],
+    household_key: str = "id",
+) -> str:
+    """One SQL expression over `h` (households) and `m` (members, joined on household_id)."""
+    compiler = _Compiler(
+        params, variables or {}, year, member_columns, household_columns, household_key
+    )
+    return compiler.sql(node, False)

@@ -1,0 +1,209 @@
+"""Judging one household against a resolved standard: one result per criterion, with reasons.
+
+Pure Python (no Django): parameters are looked up in the policy store by year, province and the
+household's identification standard; each criterion's expression is evaluated with a trace; the
+decision carries the policy version (content hash) so it can be replayed and explained later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .interpreter import Result, evaluate
+from .lang import Node, parse
+from .store import PolicyStore, ResolvedStandard
+
+PASSED, FAILED, UNKNOWN = "passed", "failed", "unknown"
+RESULT_LABELS = {PASSED: "通过", FAILED: "未通过", UNKNOWN: "未知"}
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    label: str
+    kind: str  # criterion or blocker
+    result: str  # passed / failed / unknown
+    explanation: str
+    observed: dict[str, Any]
+    required: dict[str, Any]
+    missing: list[str]
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decision:
+    household_code: str
+    standard: str
+    year: int
+    province: str | None
+    reference_date: str
+    policy_version: str
+    policy_files: list[str]
+    passed: bool
+    criteria: list[CriterionResult]
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.id for c in self.criteria if c.result == FAILED]
+
+    @property
+    def unknown(self) -> list[str]:
+        return [c.id for c in self.criteria if c.result == UNKNOWN]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["failed"], data["unknown"] = self.failed, self.unknown
+        return _jsonable(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class CompiledStandard:
+    """A resolved standard with its expressions parsed once, for judging many households."""
+
+    def __init__(self, standard: ResolvedStandard, store: PolicyStore) -> None:
+        self.standard = standard
+        self.store = store
+        self.variables: dict[str, Node] = {n: parse(v.expr) for n, v in standard.variables.items()}
+        self.criteria: list[tuple[Any, Node]] = [(c, parse(c.holds)) for c in standard.criteria]
+
+    def parameters(
+        self, *, year: int, province: str | None, facts: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Parameter values for one household: constants, field groups and table lookups."""
+        values: dict[str, Any] = {}
+        for name, param in self.standard.parameters.items():
+            if param.table:
+                keys: dict[str, Any] = {}
+                for key in param.by or []:
+                    if key == "year":
+                        keys[key] = year
+                    elif key == "province":
+                        keys[key] = province
+                    else:
+                        keys[key] = facts.get(key) or None
+                found = self.store.lookup(param.table, on=date(year, 12, 31), **keys)
+                values[name] = found.value if found is not None else None
+            elif param.fields is not None:
+                values[name] = dict(param.fields)
+            else:
+                values[name] = param.value
+        return values
+
+    def decide(
+        self, facts: Mapping[str, Any], *, year: int, province: str | None = None
+    ) -> Decision:
+        """Judge one household. A criterion passes only when its expression is true."""
+        province = province or (str(facts.get("village_code") or "")[:2] or None)
+        params = self.parameters(year=year, province=province, facts=facts)
+        results = []
+        for criterion, node in self.criteria:
+            outcome = evaluate(
+                node, dict(facts), params=params, variables=self.variables, year=year
+            )
+            results.append(self._result(criterion, outcome, params, year))
+        return Decision(
+            household_code=str(facts.get("household_code", "")),
+            standard=self.standard.id,
+            year=year,
+            province=province,
+            reference_date=date(year, 12, 31).isoformat(),
+            policy_version=self.standard.hash,
+            policy_files=[f"{f.path}@{f.hash[:12]}" for f in self.standard.files],
+            passed=all(r.result == PASSED for r in results),
+            criteria=results,
+        )
+
+    def _result(
+        self, criterion: Any, outcome: Result, params: Mapping[str, Any], year: int
+    ) -> CriterionResult:
+        value = outcome.value
+        result = PASSED if value is True else FAILED if value is False else UNKNOWN
+        trace = outcome.trace
+        values = {**trace.reads, **trace.variables}
+        is_param = {k: k.split(".")[0] in params for k in values}
+        observed = {k: v for k, v in values.items() if not is_param[k]}
+        required = {k: v for k, v in values.items() if is_param[k]}
+        # Only an unknown result is explained by missing values; a decided one may have read
+        # null fields that did not matter (Kleene logic short-circuits).
+        missing = sorted(k for k, v in values.items() if v is None) if result == UNKNOWN else []
+        # The members that decided a quantifier: those matching `any`, those failing `all`.
+        members = [
+            ref.name or f"第{ref.index + 1}名成员"
+            for q in trace.quantifiers
+            if q.func in ("any", "all")
+            for ref in (q.true if q.func == "any" else q.false)
+        ]
+        context = {
+            **params,
+            **observed,
+            "year": year,
+            "matching_members": "、".join(members) or "无",
+        }
+        explanation = _PLACEHOLDER.sub(
+            lambda m: _show(_dig(context, m.group(1))), criterion.explain
+        )
+        if result == UNKNOWN and missing:
+            explanation += f"（缺少：{'、'.join(missing)}）"
+        return CriterionResult(
+            id=criterion.id,
+            label=criterion.label,
+            kind=criterion.kind,
+            result=result,
+            explanation=explanation,
+            observed=observed,
+            required=required,
+            missing=missing,
+            members=members,
+        )
+
+
+def _dig(context: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = context
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "未知"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}" if value != value.to_integral_value() else f"{value:,.0f}"
+    return str(value)
+
+
+def decide(
+    store: PolicyStore,
+    standard_id: str,
+    facts: Mapping[str, Any],
+    *,
+    year: int,
+    province: str | None = None,
+) -> Decision:
+    """Convenience: resolve the standard for the year and province, then judge one household."""
+    province = province or (str(facts.get("village_code") or "")[:2] or None)
+    standard = store.standard_for_year(standard_id, year=year, province=province)
+    return CompiledStandard(standard, store).decide(facts, year=year, province=province)
