@@ -7,6 +7,7 @@ decision carries the policy version (content hash) so it can be replayed and exp
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -82,6 +83,15 @@ class CompiledStandard:
         self.store = store
         self.variables: dict[str, Node] = {n: parse(v.expr) for n, v in standard.variables.items()}
         self.criteria: list[tuple[Any, Node]] = [(c, parse(c.holds)) for c in standard.criteria]
+        # The version of a decision covers the standard's files and every table it reads, so a
+        # changed poverty line is a new policy version even though the standard file is the same.
+        tables = sorted({p.table for p in standard.parameters.values() if p.table})
+        hashes = [standard.hash, *(store.table_file(t, standard.on).hash for t in tables)]
+        self.version = hashlib.sha256("+".join(hashes).encode()).hexdigest()
+        self.files = [f"{f.path}@{f.hash[:12]}" for f in standard.files] + [
+            f"{store.table_file(t, standard.on).path}@{store.table_file(t, standard.on).hash[:12]}"
+            for t in tables
+        ]
 
     def parameters(
         self, *, year: int, province: str | None, facts: Mapping[str, Any]
@@ -124,8 +134,8 @@ class CompiledStandard:
             year=year,
             province=province,
             reference_date=date(year, 12, 31).isoformat(),
-            policy_version=self.standard.hash,
-            policy_files=[f"{f.path}@{f.hash[:12]}" for f in self.standard.files],
+            policy_version=self.version,
+            policy_files=self.files,
             passed=all(r.result == PASSED for r in results),
             criteria=results,
         )

@@ -289,6 +289,10 @@ class PolicyStore:
 
     # -- tables
 
+    def table_file(self, table: str, on: date | None) -> LoadedFile:
+        """The file of `table` in effect on `on` (the newest one when `on` is None)."""
+        return self._table_file(table, on)
+
     def _table_file(self, table: str, on: date | None) -> LoadedFile:
         candidates = [
             f for f in self.tables() if f.doc.id == table and (on is None or f.in_effect(on))

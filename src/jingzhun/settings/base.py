@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "jingzhun.audit",
     "jingzhun.access",
     "jingzhun.registry",
+    "jingzhun.assessments",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.web",
