@@ -384,6 +384,22 @@ def _pair_helper(plan: Plan, first_household: int) -> int:
     return len(chosen)
 
 
+def _registry_tables() -> list[Any]:
+    """Household and every model that refers to it, directly or through another one (members,
+    income, history, pairings, assessments, whatever later apps add), dependents first."""
+    ordered: list[Any] = []
+
+    def visit(model: Any) -> None:
+        for rel in model._meta.related_objects:
+            if rel.related_model is not model and rel.related_model not in ordered:
+                visit(rel.related_model)
+        if model not in ordered:
+            ordered.append(model)
+
+    visit(Household)
+    return ordered
+
+
 def _delete_all(models_: list[Any]) -> dict[str, int]:
     counts = {m._meta.db_table: m._base_manager.count() for m in models_}
     quote = connection.ops.quote_name
@@ -406,7 +422,7 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     Audit events are never deleted."""
     try:
         with transaction.atomic():
-            counts = _delete_all([HelperPairing, IncomeRecord, StatusChange, Member, Household])
+            counts = _delete_all(_registry_tables())
             populations = regions = 0
             for prefix in COUNTIES:
                 populations += RegionPopulation.objects.filter(
