@@ -358,14 +358,19 @@ def known_counties_text() -> str:
     return "、".join(f"{c.code} {c.name}" for c in COUNTIES.values())
 
 
-# Current-price poverty lines (yuan per person per year, domain.md 3.1). The policy-engine issue will
-# move them to dated policy files under policies/; until then the generator reads them from here.
-POVERTY_LINES: dict[int, int] = {
-    2014: 2800,
-    2015: 2855,
-    2016: 2952,
-    2017: 2952,
-    2018: 2995,
-    2019: 3218,
-    2020: 4000,
-}
+def poverty_lines() -> dict[int, float]:
+    """Current-price national poverty lines per year, read from policies/tables/poverty_line.yaml.
+
+    The generator shapes synthetic incomes around them (exited households above their exit
+    year's line); the policy file is the one place these numbers live.
+    """
+    from jingzhun.policy.store import default_store
+
+    store = default_store()
+    lines: dict[int, float] = {}
+    for year in YEARS:
+        found = store.poverty_line(year)
+        if found is None or found.value is None:
+            raise ValueError(f"policies/ 中没有 {year} 年的国家扶贫标准")
+        lines[year] = float(found.value)
+    return lines

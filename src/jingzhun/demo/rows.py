@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .counties import LAST_YEAR, POVERTY_LINES
+from .counties import LAST_YEAR, poverty_lines
 from .names import (
     BANKS,
     GIVEN_NAMES,
@@ -888,9 +888,10 @@ class CountyRows:
         year = self.c_income_years[c, j]
         kind = self.c_kind[c, j]
         m = len(owner)
-        line = np.array(
-            [POVERTY_LINES[int(y)] for y in range(2014, LAST_YEAR + 1)], dtype=np.float64
-        )[year - 2014]
+        lines = poverty_lines()
+        line = np.array([lines[y] for y in range(2014, LAST_YEAR + 1)], dtype=np.float64)[
+            year - 2014
+        ]
         r = rng.random(m)
         mult = np.where(
             r < 0.85, rng.uniform(0.55, 0.97, m), rng.uniform(1.0, 1.25, m)
