@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from jingzhun.access.scoping import granted_codes, scope_households
 from jingzhun.core.errors import OutOfScope
@@ -60,6 +61,20 @@ def _search(term: str) -> Q:
         return Q(pk__in=member_households)
     by_name = Member.objects.filter(name__contains=term).values("household_id")
     return Q(household_code=term) | Q(head_name__contains=term) | Q(pk__in=by_name)
+
+
+def with_member_counts(households: QuerySet[Household]) -> QuerySet[Household]:
+    """Annotate `member_count` (live members) on a household queryset, in the same query."""
+    counts = (
+        Member.objects.filter(household=OuterRef("pk"))
+        .order_by()
+        .values("household")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return households.annotate(
+        member_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+    )
 
 
 def household_for(user: Any, household_id: int) -> Household:

@@ -14,8 +14,6 @@ from typing import Any
 
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -41,6 +39,7 @@ from jingzhun.registry.selectors import (
     region_options,
     region_path,
     registry_stats,
+    with_member_counts,
 )
 
 from .forms import HouseholdSearchForm, LoginForm, OverviewForm, year_choices
@@ -142,16 +141,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         households = households_for(user, filters)
         if statuses:
             households = households.filter(poverty_status__in=statuses)
-        member_count = (
-            Member.objects.filter(household=OuterRef("pk"))
-            .order_by()
-            .values("household")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        households = households.annotate(
-            member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), 0)
-        )
+        households = with_member_counts(households)
         page = Paginator(households, PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     term = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
     id_like = bool(ID_LIKE.fullmatch(normalize_id(term)))

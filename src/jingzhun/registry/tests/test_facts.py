@@ -44,3 +44,12 @@ def test_facts_for_a_scoped_queryset_follow_the_scope(world: World) -> None:
     facts = [f for _pk, f in facts_for(households_for(world.user("township")), 2019)]
     assert sorted(f["village_code"] for f in facts) == sorted(VILLAGES["230231100000"])
     assert all(f["income"] is None for f in facts)
+
+
+def test_the_rule_languages_member_fields_are_the_models() -> None:
+    # policy.interpreter cannot import Django, so it lists member fields itself; this keeps the
+    # list equal to what the facts builder derives from the Member model.
+    from jingzhun.policy.interpreter import DEFAULT_MEMBER_FIELDS
+    from jingzhun.registry.facts import MEMBER_FIELDS
+
+    assert set(DEFAULT_MEMBER_FIELDS) == set(MEMBER_FIELDS)
