@@ -450,8 +450,15 @@ def build_regions(
         if s.villages >= n_t
         else [1 if i < s.villages else 0 for i in range(n_t)]
     )
-    if max(per_township) > MAX_VILLAGES_PER_TOWNSHIP:
-        raise PlanError("村数超过区划代码的容量。")
+    # At large scales the spread can overfill a township's 799 village codes: move the overflow,
+    # one village at a time, to the township with the most room left (unchanged below the cap).
+    while max(per_township) > MAX_VILLAGES_PER_TOWNSHIP:
+        full = per_township.index(max(per_township))
+        room = per_township.index(min(per_township))
+        if per_township[room] >= MAX_VILLAGES_PER_TOWNSHIP:
+            raise PlanError("村数超过区划代码的容量。")
+        per_township[full] -= 1
+        per_township[room] += 1
     villages: list[Village] = []
     v_suffix = VILLAGE_SUFFIX[style]
     for t_index, n in enumerate(per_township):
