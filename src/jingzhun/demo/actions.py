@@ -35,7 +35,7 @@ from .rows import CountyRows
 
 DEMO_USERNAMES = ("county", "township", "village", "helper", "auditor")
 DEFAULT_CHUNK = 10_000
-MAX_PERSONS = 10_000_000
+MAX_PERSONS = 50_000_000  # a typo guard; the benchmarks go to 10 million households
 PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-_@#%+=!?")
 
 
