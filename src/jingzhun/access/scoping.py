@@ -58,6 +58,19 @@ def household_filter(user: Any, *, prefix: str = "") -> Q:
     return q
 
 
+def village_prefixes(user: Any) -> list[str] | None:
+    """For set-based reads (DuckDB): the village-code prefixes of the user's scope.
+
+    None means the whole registry (no user: a command run by the operator of the server); an
+    empty list means nothing. Helpers see single households, not regions, so they get nothing.
+    """
+    if user is None:
+        return None
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    return [codes.prefix(code) for code in granted_codes(user)]
+
+
 def scope_households(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
     """Restrict a Household queryset to the user's scope."""
     filtered = qs.filter(household_filter(user))

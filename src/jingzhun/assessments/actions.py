@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from jingzhun.audit.actions import record
-from jingzhun.policy.decide import CompiledStandard
+from jingzhun.policy.decide import FAILED, PASSED, UNKNOWN, CompiledStandard
 from jingzhun.policy.store import PolicyStore, default_store
 from jingzhun.registry.facts import facts_for
 from jingzhun.registry.models import Household
 
-from .models import Assessment
+from .bulk import policy_version_for
+from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
 
 CHUNK = 2000
 
@@ -41,25 +43,37 @@ def do_assess_households(
     store: PolicyStore | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AssessResult:
-    """Judge every household of a (scoped) queryset and store one assessment each.
+    """Judge every household of a (scoped) queryset one by one and store one assessment each,
+    with its full trace and masked input facts on the row (the per-household path; bulk.py is
+    the fast path for whole registries).
 
     A household already judged with the same policy version keeps its assessment untouched; a new
     policy version adds new assessments and keeps the old ones.
     """
     store = store or default_store()
-    run_id = uuid.uuid4().hex
+    run = AssessmentRun.objects.create(
+        id=uuid.uuid4().hex,
+        standard=standard_id,
+        year=year,
+        method=AssessmentRun.PER_HOUSEHOLD,
+        source="orm",
+        actor=actor,
+        actor_name=getattr(actor, "username", "") or "",
+    )
     compiled: dict[str | None, CompiledStandard] = {}
+    policies: dict[str, PolicyVersion] = {}
     total = created = passed = 0
     batch: list[Assessment] = []
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
 
     def flush() -> int:
-        keys = {(a.household_id, a.policy_version) for a in batch}
+        keys = {(a.household_id, a.policy_id) for a in batch}
         existing = set(
             Assessment.objects.filter(
-                household_id__in=[k[0] for k in keys], year=year, standard=standard_id
-            ).values_list("household_id", "policy_version")
+                household_id__in=[k[0] for k in keys], year=year, policy_id__in=[k[1] for k in keys]
+            ).values_list("household_id", "policy_id")
         )
-        fresh = [a for a in batch if (a.household_id, a.policy_version) not in existing]
+        fresh = [a for a in batch if (a.household_id, a.policy_id) not in existing]
         Assessment.objects.bulk_create(fresh)
         batch.clear()
         return len(fresh)
@@ -69,25 +83,31 @@ def do_assess_households(
         if province not in compiled:
             standard = store.standard_for_year(standard_id, year=year, province=province)
             compiled[province] = CompiledStandard(standard, store)
-        decision = compiled[province].decide(facts, year=year, province=province)
+        standard_c = compiled[province]
+        if standard_c.version not in policies:
+            policies[standard_c.version] = policy_version_for(standard_c, standard_id)
+        decision = standard_c.decide(facts, year=year, province=province)
         data = decision.as_dict()
         batch.append(
             Assessment(
                 household_id=household_id,
                 year=year,
-                standard=standard_id,
-                province=province or "",
-                policy_version=decision.policy_version,
-                policy_files=decision.policy_files,
-                reference_date=date.fromisoformat(decision.reference_date),
+                policy=policies[standard_c.version],
+                run=run,
                 passed=decision.passed,
                 failed=decision.failed,
                 unknown=decision.unknown,
                 criteria=data["criteria"],
                 facts=facts,
-                run_id=run_id,
             )
         )
+        village = str(facts.get("village_code") or "")
+        for key, outcome in [("", PASSED if decision.passed else FAILED)] + [
+            (c.id, c.result) for c in decision.criteria
+        ]:
+            row = counts[(village, key)]
+            row[0] += 1
+            row[{PASSED: 1, FAILED: 2, UNKNOWN: 3}[outcome]] += 1
         total += 1
         passed += decision.passed
         if len(batch) >= CHUNK:
@@ -96,11 +116,31 @@ def do_assess_households(
             progress(1)
     if batch:
         created += flush()
+    AssessmentSummary.objects.bulk_create(
+        AssessmentSummary(
+            run=run, village_code=v, criterion=c, households=n, passed=ok, failed=bad, unknown=unk
+        )
+        for (v, c), (n, ok, bad, unk) in counts.items()
+    )
+    AssessmentRun.objects.filter(pk=run.pk).update(
+        households=total,
+        created=created,
+        unchanged=total - created,
+        passed=passed,
+        finished_at=timezone.now(),
+    )
     record(
         "assessments.run",
         actor=actor,
         object_type="assessment_run",
-        object_id=run_id,
-        diff={"standard": standard_id, "year": year, "households": total, "created": created},
+        object_id=run.pk,
+        diff={
+            "standard": standard_id,
+            "year": year,
+            "method": "per_household",
+            "households": total,
+            "created": created,
+            "passed": passed,
+        },
     )
-    return AssessResult(run_id, total, created, total - created, passed)
+    return AssessResult(run.pk, total, created, total - created, passed)

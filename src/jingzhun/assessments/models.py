@@ -1,46 +1,148 @@
-"""Stored decisions: one household judged against one standard for one year, per policy version."""
+"""Stored decisions: households judged against a standard for a year, per policy version.
+
+A run (`AssessmentRun`) judges many households at once, either in bulk (DuckDB over the registry,
+with the inputs kept as a Parquet snapshot) or one by one (per-household evaluator, with the inputs
+and the full trace kept on each row). Each decision (`Assessment`) is one compact row, so that a
+province's ten million households can be stored in seconds; `AssessmentSummary` holds a run's
+counts per village and criterion for the overview (ADR 0011).
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 
+class PolicyVersion(models.Model):
+    """A resolved standard as it was applied. Invariant: append-only; one row per content hash."""
+
+    standard = models.CharField("标准", max_length=40)
+    version = models.CharField("政策版本（内容哈希）", max_length=64, unique=True)
+    province = models.CharField("适用省份", max_length=2, blank=True, default="")
+    title = models.CharField("标题", max_length=200, blank=True, default="")
+    files = models.JSONField("政策文件", default=list)
+    criteria = models.JSONField("判定项", default=list)  # [{"id", "label", "kind"}] in order
+    created_at = models.DateTimeField("首次使用时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "政策版本"
+        verbose_name_plural = "政策版本"
+
+    def __str__(self) -> str:
+        return f"{self.standard}@{self.version[:12]}"
+
+
+class AssessmentRun(models.Model):
+    """One judging of many households. Invariant: append-only; counts are filled when it ends."""
+
+    BULK, PER_HOUSEHOLD = "bulk", "per_household"
+    METHODS = [(BULK, "批量（DuckDB）"), (PER_HOUSEHOLD, "逐户")]
+
+    id = models.CharField("批次", max_length=32, primary_key=True)
+    standard = models.CharField("标准", max_length=40)
+    year = models.PositiveSmallIntegerField("评估年度")
+    method = models.CharField("方式", max_length=16, choices=METHODS)
+    source = models.CharField("数据来源", max_length=16)  # sqlite / postgresql / parquet / orm
+    scope = models.CharField(
+        "范围（村代码前缀，逗号分隔；空为全部）", max_length=500, blank=True, default=""
+    )
+    snapshot = models.CharField("输入快照（相对数据目录）", max_length=200, blank=True, default="")
+    snapshot_sha256 = models.CharField("快照哈希", max_length=64, blank=True, default="")
+    households = models.PositiveIntegerField("判定户数", default=0)
+    created = models.PositiveIntegerField("新增判定", default=0)
+    unchanged = models.PositiveIntegerField("已有相同版本", default=0)
+    passed = models.PositiveIntegerField("通过户数", default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="操作人",
+    )
+    actor_name = models.CharField("操作人账号", max_length=150, blank=True, default="")
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "判定批次"
+        verbose_name_plural = "判定批次"
+        indexes = [models.Index(fields=["standard", "year", "finished_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.standard} {self.year} {self.id[:8]}"
+
+
 class Assessment(models.Model):
-    """A decision with its inputs and trace. Invariant: append-only; one per household, year,
-    standard and policy version (re-running the same version changes nothing)."""
+    """A household's decision. Invariant: append-only; one per household, year and policy version
+    (re-running the same version changes nothing). `criteria` and `facts` are kept on the row by
+    the per-household path; bulk rows leave them null and are replayed from the run's snapshot."""
 
     household = models.ForeignKey(
         "registry.Household",
         on_delete=models.PROTECT,
         related_name="assessments",
         verbose_name="户",
+        db_index=False,  # the unique constraint's leading column serves lookups by household
     )
     year = models.PositiveSmallIntegerField("评估年度")
-    standard = models.CharField("标准", max_length=40)
-    province = models.CharField("省份", max_length=2, blank=True, default="")
-    policy_version = models.CharField("政策版本（内容哈希）", max_length=64)
-    policy_files = models.JSONField("政策文件", default=list)
-    reference_date = models.DateField("参考日期")
+    policy = models.ForeignKey(
+        PolicyVersion,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name="政策版本",
+        db_index=False,
+    )
+    run = models.ForeignKey(
+        AssessmentRun,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name="批次",
+        db_index=False,
+    )
     passed = models.BooleanField("通过")
     failed = models.JSONField("未通过的标准", default=list)
     unknown = models.JSONField("未知的标准", default=list)
-    criteria = models.JSONField("逐项判定依据", default=list)
-    facts = models.JSONField("输入数据快照（已脱敏）", default=dict)
-    run_id = models.CharField("批次", max_length=32, db_index=True)
+    criteria = models.JSONField("逐项判定依据", null=True, blank=True)
+    facts = models.JSONField("输入数据快照（已脱敏）", null=True, blank=True)
     created_at = models.DateTimeField("判定时间", default=timezone.now)
 
     class Meta:
         verbose_name = "标准判定"
         verbose_name_plural = "标准判定"
-        ordering = ["household_id", "-year", "-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["household", "year", "standard", "policy_version"],
-                name="assessment_once_per_policy_version",
+                fields=["household", "year", "policy"], name="assessment_once_per_policy_version"
             )
         ]
-        indexes = [models.Index(fields=["standard", "year", "passed"])]
 
     def __str__(self) -> str:
-        return f"{self.household_id} {self.standard} {self.year}: {'通过' if self.passed else '未通过'}"
+        return f"{self.household_id} {self.year}: {'通过' if self.passed else '未通过'}"
+
+
+class AssessmentSummary(models.Model):
+    """A run's counts for one village and one criterion ('' = the whole standard).
+    Invariant: written once with its run; households = passed + failed + unknown."""
+
+    run = models.ForeignKey(
+        AssessmentRun, on_delete=models.PROTECT, related_name="summaries", verbose_name="批次"
+    )
+    village_code = models.CharField("村", max_length=12)
+    criterion = models.CharField("判定项", max_length=40, blank=True, default="")
+    households = models.PositiveIntegerField("户数")
+    passed = models.PositiveIntegerField("通过")
+    failed = models.PositiveIntegerField("未通过")
+    unknown = models.PositiveIntegerField("未知")
+
+    class Meta:
+        verbose_name = "判定汇总"
+        verbose_name_plural = "判定汇总"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "village_code", "criterion"], name="summary_once_per_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_code} {self.criterion or '全部'}: {self.passed}/{self.households}"

@@ -1,16 +1,227 @@
-"""Reads of stored assessments; callers pass households they already obtained through a scope."""
+"""Reads of stored assessments. Callers pass households they obtained through a scope, or a user
+whose scope limits the counts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from jingzhun.access.scoping import village_prefixes
+from jingzhun.policy.decide import FAILED, PASSED, UNKNOWN, CompiledStandard
+from jingzhun.policy.store import PolicyError, PolicyStore, default_store
 from jingzhun.registry.models import Household
 
-from .models import Assessment
+from .bulk import SNAPSHOT_FILES
+from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
+
+__all__ = [
+    "AssessmentView",
+    "CriterionCount",
+    "assessment_view",
+    "criterion_counts",
+    "latest_assessment",
+    "snapshot_facts",
+]
 
 
 def latest_assessment(household: Household, standard: str = "household_exit") -> Assessment | None:
     """The household's most recent decision for a standard (latest year, then latest run)."""
     return (
-        Assessment.objects.filter(household=household, standard=standard)
+        Assessment.objects.filter(household=household, policy__standard=standard)
+        .select_related("policy", "run")
         .order_by("-year", "-created_at", "-id")
         .first()
     )
+
+
+@dataclass
+class AssessmentView:
+    """A stored decision ready to show: each criterion with its result and reason."""
+
+    assessment: Assessment
+    criteria: list[dict[str, Any]]
+    replayed: bool = False
+    note: str = ""
+
+    @property
+    def year(self) -> int:
+        return self.assessment.year
+
+    @property
+    def passed(self) -> bool:
+        return self.assessment.passed
+
+    @property
+    def policy_version(self) -> str:
+        return self.assessment.policy.version
+
+    @property
+    def created_at(self) -> datetime:
+        return self.assessment.created_at
+
+    @property
+    def method(self) -> str:
+        return self.assessment.run.get_method_display()
+
+
+def assessment_view(
+    household: Household, standard: str = "household_exit", *, store: PolicyStore | None = None
+) -> AssessmentView | None:
+    """The latest decision with its reasons: kept on the row (per-household path) or replayed
+    from the run's input snapshot with the same policy version (bulk path)."""
+    stored = latest_assessment(household, standard)
+    if stored is None:
+        return None
+    if stored.criteria is not None:
+        return AssessmentView(stored, list(stored.criteria))
+    results = {c: FAILED for c in stored.failed} | {c: UNKNOWN for c in stored.unknown}
+    bare = [
+        {
+            "id": c["id"],
+            "label": c["label"],
+            "kind": c["kind"],
+            "result": results.get(c["id"], PASSED),
+            "explanation": "",
+        }
+        for c in stored.policy.criteria
+    ]
+    facts = snapshot_facts(stored.run, household.pk)
+    if facts is None:
+        return AssessmentView(stored, bare, note="该批次未保存输入快照，只显示各项结果。")
+    try:
+        store = store or default_store()
+        province = str(facts.get("village_code") or "")[:2] or None
+        resolved = store.standard_for_year(standard, year=stored.year, province=province)
+        compiled = CompiledStandard(resolved, store)
+    except PolicyError:
+        compiled = None
+    if compiled is None or compiled.version != stored.policy.version:
+        return AssessmentView(
+            stored, bare, note="判定所用的政策文件已不在当前策略目录中，只显示各项结果。"
+        )
+    decision = compiled.decide(facts, year=stored.year, province=province)
+    replayed = decision.as_dict()["criteria"]
+    if [(c["id"], c["result"]) for c in replayed] != [(c["id"], c["result"]) for c in bare]:
+        return AssessmentView(stored, bare, note="按快照重算的结果与保存的结果不一致，请重新判定。")
+    return AssessmentView(stored, replayed, replayed=True)
+
+
+def snapshot_facts(run: AssessmentRun, household_id: int) -> dict[str, Any] | None:
+    """One household's facts as the bulk run read them (from its Parquet snapshot)."""
+    if not run.snapshot:
+        return None
+    folder = Path(settings.VAR_DIR) / run.snapshot
+    paths = [folder / name for name in SNAPSHOT_FILES]
+    if not all(p.is_file() for p in paths):
+        return None
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        h = con.execute(
+            "SELECT * FROM read_parquet(?) WHERE id = ?", [paths[0].as_posix(), household_id]
+        )
+        names = [d[0] for d in h.description]
+        row = h.fetchone()
+        if row is None:
+            return None
+        m = con.execute(
+            "SELECT * FROM read_parquet(?) WHERE household_id = ?",
+            [paths[1].as_posix(), household_id],
+        )
+        mnames = [d[0] for d in m.description]
+        members = [
+            {k: v for k, v in zip(mnames, r, strict=True) if k != "household_id"}
+            for r in m.fetchall()
+        ]
+    finally:
+        con.close()
+    facts: dict[str, Any] = {}
+    income: dict[str, Any] = {}
+    for name, value in zip(names, row, strict=True):
+        if name.startswith("income_"):
+            income[name.removeprefix("income_")] = value
+        elif name != "id":
+            facts[name] = value
+    facts["income"] = income if any(v is not None for v in income.values()) else None
+    facts["members"] = members
+    return facts
+
+
+@dataclass
+class CriterionCount:
+    id: str
+    label: str
+    households: int = 0
+    passed: int = 0
+    failed: int = 0
+    unknown: int = 0
+    runs: set[str] = field(default_factory=set)
+
+    @property
+    def share(self) -> float:
+        return self.passed / self.households if self.households else 0.0
+
+
+def criterion_counts(
+    user: Any, standard: str, year: int, *, under: str | None = None
+) -> tuple[list[CriterionCount], datetime | None]:
+    """How many households in the user's scope (optionally under one region prefix) meet each
+    criterion, from each village's latest finished run for the standard and year. The first
+    entry ('') is the whole standard. Returns the counts and the time of the newest run used."""
+    prefixes = village_prefixes(user)
+    q = Q(run__standard=standard, run__year=year, run__finished_at__isnull=False)
+    if prefixes is not None:
+        scope = Q(pk__in=[])
+        for p in prefixes:
+            scope |= Q(village_code__startswith=p)
+        q &= scope
+    if under:
+        q &= Q(village_code__startswith=under)
+    rows = (
+        AssessmentSummary.objects.filter(q)
+        .order_by("village_code", "-run__finished_at")
+        .values_list(
+            "village_code",
+            "run_id",
+            "run__finished_at",
+            "criterion",
+            "households",
+            "passed",
+            "failed",
+            "unknown",
+        )
+    )
+    chosen: dict[str, str] = {}
+    newest: datetime | None = None
+    counts: dict[str, CriterionCount] = {}
+    for village, run_id, finished, criterion, n, ok, bad, unk in rows.iterator(chunk_size=5000):
+        if chosen.setdefault(village, run_id) != run_id:
+            continue  # an older run of the same village
+        if finished is not None and (newest is None or finished > newest):
+            newest = finished
+        c = counts.setdefault(criterion, CriterionCount(criterion, ""))
+        c.households += n
+        c.passed += ok
+        c.failed += bad
+        c.unknown += unk
+        c.runs.add(run_id)
+    labels = _labels(standard)
+    ordered = sorted(counts.values(), key=lambda c: (c.id != "", labels.get(c.id, (99, ""))[0]))
+    for c in ordered:
+        c.label = "全部标准" if c.id == "" else labels.get(c.id, (99, c.id))[1]
+    return ordered, newest
+
+
+def _labels(standard: str) -> dict[str, tuple[int, str]]:
+    """criterion id -> (position, label), from the policy versions applied so far."""
+    out: dict[str, tuple[int, str]] = {}
+    for pv in PolicyVersion.objects.filter(standard=standard).order_by("id"):
+        for i, c in enumerate(pv.criteria):
+            out.setdefault(c["id"], (i + (100 if c.get("kind") == "blocker" else 0), c["label"]))
+    return out

@@ -40,7 +40,7 @@ from jingzhun.policy.lang import (
     RuleError,
 )
 
-__all__ = ["compile_sql", "sql_literal"]
+__all__ = ["MemberAggregates", "compile_sql", "sql_literal"]
 
 NUM = "DECIMAL(38,4)"
 
@@ -66,6 +66,36 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
+class MemberAggregates:
+    """Member aggregates hoisted out of many compiled expressions into one grouped query.
+
+    In hoisting mode each quantifier registers its aggregates here (deduplicated by their SQL
+    text, so criteria that share a condition share a column) and compiles to a reference to
+    column `ma."aN"`; `query()` is then one `GROUP BY household_id` pass over the members,
+    which is much faster over millions of rows than one correlated subquery per quantifier.
+    """
+
+    def __init__(self, alias: str = "ma") -> None:
+        self.alias = alias
+        self.columns: dict[str, str] = {}  # aggregate SQL -> column name
+        self.reads_household = False
+
+    def column(self, expr: str) -> str:
+        if expr not in self.columns:
+            self.columns[expr] = f"a{len(self.columns)}"
+        return f'{self.alias}."{self.columns[expr]}"'
+
+    def query(self, members: str = "m", households: str = "h", key: str = "id") -> str:
+        """The grouped query: one row per household with members, one column per aggregate."""
+        cols = ", ".join(f'{expr} AS "{name}"' for expr, name in self.columns.items())
+        source = (
+            f"{members} AS m JOIN {households} AS h ON m.household_id = h.{_ident(key)}"
+            if self.reads_household
+            else f"{members} AS m"
+        )
+        return f"SELECT m.household_id{', ' + cols if cols else ''} FROM {source} GROUP BY 1"
+
+
 class _Compiler:
     def __init__(
         self,
@@ -75,6 +105,7 @@ class _Compiler:
         member_columns: Collection[str],
         household_columns: Collection[str],
         household_key: str,
+        hoist: MemberAggregates | None = None,
     ) -> None:
         self.params = params
         self.variables = variables
@@ -84,6 +115,10 @@ class _Compiler:
         self.household_key = household_key
         self.var_stack: list[str] = []
         self.counter: Iterator[int] = itertools.count(1)
+        self.hoist = hoist
+        self.read_household: set[str] = set()
+        self.read_members: set[str] = set()
+        self.in_member_condition = False
         for col in (*self.member_columns, *self.household_columns, household_key):
             if not NAME_RE.fullmatch(col):
                 raise RuleError(f"无效列名 {col!r}")
@@ -94,6 +129,7 @@ class _Compiler:
         if parts == ("members",):
             raise RuleError("members 只能作为 count/any/all/sum 的第一个参数", node.pos)
         if member and len(parts) == 1 and head in self.member_columns:
+            self.read_members.add(head)
             return f"m.{_ident(head)}"
         if len(parts) == 1 and head in self.variables:
             if head in self.var_stack:
@@ -114,10 +150,16 @@ class _Compiler:
             col = f"income_{parts[1]}"
             if col not in self.household_columns:
                 raise RuleError(f"未知的收入字段 {node.dotted!r}", node.pos)
-            return f"h.{_ident(col)}"
+            return self._household(col)
         if len(parts) == 1 and head in self.household_columns and head not in ("members", "income"):
-            return f"h.{_ident(head)}"
+            return self._household(head)
         raise RuleError(f"未知名称 {node.dotted!r}", node.pos)
+
+    def _household(self, col: str) -> str:
+        self.read_household.add(col)
+        if self.hoist is not None and self.in_member_condition:
+            self.hoist.reads_household = True
+        return f"h.{_ident(col)}"
 
     def num(self, node: Node, member: bool) -> str:
         return f"CAST({self.sql(node, member)} AS {NUM})"
@@ -196,15 +238,23 @@ class _Compiler:
         key = f"h.{_ident(self.household_key)}"
 
         # Each aggregate is its own scalar subquery wrapped in COALESCE: DuckDB's decorrelated
-        # subqueries yield NULL (not 0) for households without members.
+        # subqueries yield NULL (not 0) for households without members. In hoisting mode it is
+        # a column of the grouped member query instead (null for households without members).
         def agg(expr: str, default: str = "0") -> str:
+            if self.hoist is not None:
+                return f"COALESCE({self.hoist.column(expr)}, {default})"
             return f"COALESCE((SELECT {expr} FROM m WHERE m.household_id = {key}), {default})"
 
         if len(node.args) == 1:
             return f"CAST({agg('count(*)')} AS {NUM})"
         # Wrapped so that the aggregate always references `m`: an aggregate over outer columns
         # only (e.g. count_if(h.food_secure)) would otherwise belong to the outer query.
-        c = f"(CASE WHEN m.household_id IS NOT NULL THEN {self.sql(node.args[1], True)} END)"
+        self.in_member_condition = True
+        try:
+            inner = self.sql(node.args[1], True)
+        finally:
+            self.in_member_condition = False
+        c = f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)"
         unknown = agg(f"count_if({c} IS NULL)")
         if f == "count":
             return f"CAST({agg(f'count_if({c})')} AS {NUM})"
@@ -231,9 +281,20 @@ def compile_sql(
     member_columns: Collection[str],
     household_columns: Collection[str],
     household_key: str = "id",
+    hoist: MemberAggregates | None = None,
+    reads: tuple[set[str], set[str]] | None = None,
 ) -> str:
-    """One SQL expression over `h` (households) and `m` (members, joined on household_id)."""
+    """One SQL expression over `h` (households) and `m` (members, joined on household_id).
+
+    With `hoist`, member quantifiers become columns of `hoist`'s grouped query (alias `ma`,
+    to be LEFT JOINed on household_id) instead of correlated subqueries. With `reads`, the
+    household and member columns the expression reads are added to those two sets.
+    """
     compiler = _Compiler(
-        params, variables or {}, year, member_columns, household_columns, household_key
+        params, variables or {}, year, member_columns, household_columns, household_key, hoist
     )
-    return compiler.sql(node, False)
+    sql = compiler.sql(node, False)
+    if reads is not None:
+        reads[0].update(compiler.read_household)
+        reads[1].update(compiler.read_members)
+    return sql

@@ -57,6 +57,16 @@ MEMBER_FIELDS = [f.name for f in Member._meta.concrete_fields if f.name not in _
 INCOME_FIELDS = [f.name for f in IncomeRecord._meta.concrete_fields if f.name not in _INCOME_SKIP]
 
 
+# Coded fields store "" when the code was not recorded; in facts that is null (unknown), so that
+# a rule over it is unknown rather than failed (domain.md 3.2). The bulk reader does the same.
+CODED_FIELDS = frozenset(
+    f.name
+    for model in (Household, Member, IncomeRecord)
+    for f in model._meta.concrete_fields
+    if f.choices and f.get_internal_type() == "CharField"
+)
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
@@ -65,14 +75,21 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _value(obj: Any, name: str) -> Any:
+    value = getattr(obj, name)
+    if value == "" and name in CODED_FIELDS:
+        return None
+    return _json(value)
+
+
 def household_facts(household: Household, year: int, *, unmasked: bool = False) -> dict[str, Any]:
     """The facts of one household for `year` (members live today; that year's income or null)."""
-    facts: dict[str, Any] = {name: _json(getattr(household, name)) for name in HOUSEHOLD_FIELDS}
+    facts: dict[str, Any] = {name: _value(household, name) for name in HOUSEHOLD_FIELDS}
     facts["village_code"] = household.village_id
     facts["year"] = year
     members = []
     for member in household.members.all():
-        row = {name: _json(getattr(member, name)) for name in MEMBER_FIELDS}
+        row = {name: _value(member, name) for name in MEMBER_FIELDS}
         if not unmasked:
             row["id_number"] = mask_id_number(member.id_number)
         members.append(row)

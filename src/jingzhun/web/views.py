@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
-from jingzhun.assessments.selectors import latest_assessment
+from jingzhun.assessments.selectors import assessment_view
 from jingzhun.core.errors import OutOfScope
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id_number
@@ -277,6 +277,6 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "members": members,
         "income": _income_table(incomes, len(members)),
         "history": list(household.status_history.order_by("changed_on", "id")),
-        "assessment": latest_assessment(household),
+        "assessment": assessment_view(household),
     }
     return render(request, "web/household_detail.html", context)

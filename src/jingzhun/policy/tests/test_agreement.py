@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jingzhun.policy import compile_sql, evaluate, parse
+from jingzhun.policy.compiler import MemberAggregates
 
 YEAR = 2019
 PARAMS: dict[str, object] = {
@@ -276,18 +277,31 @@ def assert_agree(
 ) -> None:
     """One query computes every expression for every household; the interpreter must agree."""
     nodes = [parse(text) for text in texts]
-    columns = [
-        compile_sql(
-            node,
-            params=PARAMS,
-            variables=EXIT_VARIABLES,
-            year=YEAR,
-            member_columns=MEMBER_COLUMNS,
-            household_columns=HOUSEHOLD_COLUMNS,
-        )
-        for node in nodes
-    ]
-    rows = con.execute(f"SELECT id, {', '.join(columns)} FROM h ORDER BY id").fetchall()
+    for hoist in (None, MemberAggregates()):
+        columns = [
+            compile_sql(
+                node,
+                params=PARAMS,
+                variables=EXIT_VARIABLES,
+                year=YEAR,
+                member_columns=MEMBER_COLUMNS,
+                household_columns=HOUSEHOLD_COLUMNS,
+                hoist=hoist,
+            )
+            for node in nodes
+        ]
+        source = "h"
+        if hoist is not None:  # the bulk form: one grouped member query, LEFT JOINed
+            source = f"h LEFT JOIN ({hoist.query()}) AS ma ON ma.household_id = h.id"
+        rows = con.execute(
+            f"SELECT h.id, {', '.join(columns)} FROM {source} ORDER BY h.id"
+        ).fetchall()
+        _check(households, texts, nodes, rows)
+
+
+def _check(
+    households: list[dict[str, Any]], texts: tuple[str, ...], nodes: list[Any], rows: list[Any]
+) -> None:
     assert len(rows) == len(households)
     for hid, *got_values in rows:
         for text, node, got in zip(texts, nodes, got_values, strict=True):

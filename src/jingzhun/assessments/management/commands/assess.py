@@ -3,49 +3,107 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from jingzhun.assessments.actions import do_assess_households
+from jingzhun.assessments.bulk import do_assess_bulk
+from jingzhun.core.errors import DomainError
 from jingzhun.policy.lang import RuleError
 from jingzhun.policy.store import PolicyError
 from jingzhun.regions import codes
 from jingzhun.registry.models import Household
 
+PHASES = {"read": "读取登记数据", "snapshot": "保存输入快照", "evaluate": "判定", "store": "写入结果"}
+
 
 class Command(BaseCommand):
-    help = "按标准逐户判定登记库中的户，并保存判定结果（相同政策版本重复运行不会改变已有结果）"
+    help = "按标准判定登记库中的户，并保存判定结果（相同政策版本重复运行不会改变已有结果）"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--standard", required=True, help="标准 id，如 household_exit")
         parser.add_argument("--year", required=True, type=int, help="评估年度")
         parser.add_argument("--county", default=None, help="县级区划代码（6 或 12 位）；默认全部")
+        parser.add_argument(
+            "--method",
+            choices=["bulk", "per-household"],
+            default="bulk",
+            help="bulk：DuckDB 批量判定（默认）；per-household：逐户判定并在每条记录中保存依据",
+        )
+        parser.add_argument(
+            "--parquet", type=Path, default=None, help="从 Parquet 快照目录读取输入（批量方式）"
+        )
+        parser.add_argument(
+            "--no-snapshot", action="store_true", help="不保存输入快照（卡片上将无法显示依据）"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        households = Household.objects.all()
+        county = None
         if options["county"]:
             try:
                 county = codes.normalize(options["county"])
             except codes.CodeError as exc:
                 raise CommandError(str(exc)) from exc
+            if codes.level_of(county) != "county":
+                raise CommandError(f"{options['county']} 不是县级区划代码")
+        try:
+            if options["method"] == "bulk":
+                self._bulk(options, county)
+            else:
+                self._per_household(options, county)
+        except (PolicyError, RuleError) as exc:
+            raise CommandError(str(exc)) from exc
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+
+    def _bulk(self, options: dict[str, Any], county: str | None) -> None:
+        with tqdm(total=len(PHASES), unit="步", desc="批量判定", disable=None) as bar:
+
+            started: list[str] = []
+
+            def step(name: str) -> None:
+                if started:
+                    bar.update(1)  # the previous phase is done
+                started.append(name)
+                bar.set_description(PHASES[name])
+
+            result = do_assess_bulk(
+                options["standard"],
+                options["year"],
+                actor=None,
+                county=county,
+                parquet=options["parquet"],
+                snapshot=not options["no_snapshot"],
+                progress=step,
+            )
+            bar.update(bar.total - bar.n)
+        timing = "，".join(f"{PHASES[k]} {v:.1f} 秒" for k, v in result.seconds.items())
+        self.stdout.write(
+            f"判定 {result.households:,} 户：通过 {result.passed:,} 户；"
+            f"新增判定 {result.created:,} 条，已有相同政策版本的判定 {result.unchanged:,} 条未变。"
+            f"（{timing}；批次 {result.run_id}）"
+        )
+
+    def _per_household(self, options: dict[str, Any], county: str | None) -> None:
+        households = Household.objects.all()
+        if county:
             households = households.filter(county_code=county)
         total = households.count()
         if total == 0:
             raise CommandError("没有可判定的户（请检查 --county，或先导入登记数据）")
-        with tqdm(total=total, unit="户", desc="标准判定", disable=None) as bar:
-            try:
-                result = do_assess_households(
-                    households,
-                    options["standard"],
-                    options["year"],
-                    actor=None,
-                    progress=bar.update,
-                )
-            except (PolicyError, RuleError) as exc:
-                raise CommandError(str(exc)) from exc
+        with tqdm(total=total, unit="户", desc="逐户判定", disable=None) as bar:
+            result = do_assess_households(
+                households,
+                options["standard"],
+                options["year"],
+                actor=None,
+                progress=bar.update,
+            )
         self.stdout.write(
             f"判定 {result.households:,} 户：通过 {result.passed:,} 户；"
             f"新增判定 {result.created:,} 条，已有相同政策版本的判定 {result.unchanged:,} 条未变。"
+            f"（批次 {result.run_id}）"
         )

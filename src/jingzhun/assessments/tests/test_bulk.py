@@ -1,0 +1,284 @@
+"""Bulk assessment (DuckDB over the registry) against the per-household evaluator.
+
+These tests commit their data (`transaction=True`): DuckDB reads the database over its own
+connection, on SQLite and on PostgreSQL alike (the suite runs on both).
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import shutil
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import VILLAGES, World, make_id
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jingzhun.assessments.bulk import do_assess_bulk
+from jingzhun.assessments.models import Assessment, AssessmentRun, AssessmentSummary
+from jingzhun.assessments.selectors import assessment_view, criterion_counts
+from jingzhun.audit.models import AuditEvent
+from jingzhun.core.errors import Forbidden
+from jingzhun.policy.decide import CompiledStandard
+from jingzhun.policy.store import PolicyStore, default_root, default_store
+from jingzhun.regions.actions import RegionRow, do_load_regions
+from jingzhun.registry.actions import do_record_income, do_update_household
+from jingzhun.registry.facts import facts_for
+from jingzhun.registry.models import Household, IncomeRecord, Member
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VILLAGE = VILLAGES["230231100000"][0]
+COMPLETE = {
+    "food_secure": True,
+    "clothing_secure": True,
+    "house_safety_grade": "A",
+    "water_quantity_ok": True,
+    "water_quality_ok": True,
+    "water_convenience_ok": True,
+    "water_reliability_ok": True,
+}
+
+
+def _complete(world: World) -> Household:
+    household = world.households[VILLAGE]
+    county = world.user("county")
+    do_update_household(household.pk, household.version, COMPLETE, actor=county)
+    do_record_income(household.pk, 2019, {"wage_income": "9000"}, actor=county)
+    return Household.objects.get(pk=household.pk)
+
+
+def per_household(households: Any, year: int, store: PolicyStore | None = None) -> dict[int, Any]:
+    """The per-household evaluator's (passed, failed, unknown) for each household."""
+    store = store or default_store()
+    out = {}
+    compiled: dict[str | None, CompiledStandard] = {}
+    for hid, facts in facts_for(households, year):
+        province = str(facts["village_code"])[:2]
+        if province not in compiled:
+            resolved = store.standard_for_year("household_exit", year=year, province=province)
+            compiled[province] = CompiledStandard(resolved, store)
+        d = compiled[province].decide(facts, year=year, province=province)
+        out[hid] = (d.passed, sorted(d.failed), sorted(d.unknown))
+    return out
+
+
+def stored(year: int) -> dict[int, Any]:
+    rows = Assessment.objects.filter(year=year).order_by("household_id", "-created_at", "-id")
+    out: dict[int, Any] = {}
+    for a in rows:
+        out.setdefault(a.household_id, (a.passed, sorted(a.failed), sorted(a.unknown)))
+    return out
+
+
+def test_bulk_stores_what_the_per_household_evaluator_decides(world: World) -> None:
+    household = _complete(world)
+    result = do_assess_bulk("household_exit", 2019, actor=world.user("county"))
+    assert (result.households, result.created, result.unchanged) == (4, 4, 0)
+    assert result.passed == 1
+    assert stored(2019) == per_household(Household.objects.all(), 2019)
+    row = Assessment.objects.get(household=household)
+    assert row.passed and row.criteria is None and row.facts is None  # compact bulk row
+    run = AssessmentRun.objects.get(pk=result.run_id)
+    assert (run.method, run.households, run.created, run.passed) == ("bulk", 4, 4, 1)
+    assert run.finished_at is not None and len(run.snapshot_sha256) == 64
+    assert AuditEvent.objects.filter(event="assessments.run", object_id=result.run_id).count() == 1
+    overall = AssessmentSummary.objects.filter(run=run, criterion="")
+    assert sum(s.households for s in overall) == 4 and sum(s.passed for s in overall) == 1
+
+
+def test_rerunning_changes_nothing_and_a_new_policy_version_keeps_the_old(
+    world: World, tmp_path: Path
+) -> None:
+    household = _complete(world)
+    first = do_assess_bulk("household_exit", 2019, actor=None)
+    ids = list(Assessment.objects.order_by("id").values_list("id", "run_id", "passed"))
+    second = do_assess_bulk("household_exit", 2019, actor=None)
+    assert (first.created, second.created, second.unchanged) == (4, 0, 4)
+    assert list(Assessment.objects.order_by("id").values_list("id", "run_id", "passed")) == ids
+    # a higher poverty line is a new policy version: new rows, old rows kept
+    policies = tmp_path / "policies"
+    shutil.copytree(default_root(), policies)
+    table = policies / "tables" / "poverty_line.yaml"
+    table.write_text(table.read_text(encoding="utf-8").replace("3218", "9500"), encoding="utf-8")
+    third = do_assess_bulk("household_exit", 2019, actor=None, store=PolicyStore.load(policies))
+    assert third.created == 4
+    old, new = Assessment.objects.filter(household=household).order_by("id")
+    assert old.passed and not new.passed and new.failed == ["income"]
+    assert old.policy_id != new.policy_id
+
+
+def test_scope_limits_what_a_user_may_judge(world: World) -> None:
+    result = do_assess_bulk("household_exit", 2019, actor=world.user("township"))
+    assert result.households == 2
+    assert set(Assessment.objects.values_list("household__township_code", flat=True)) == {
+        "230231100000"
+    }
+    with pytest.raises(Forbidden):
+        do_assess_bulk("household_exit", 2019, actor=world.user("helper"))
+    with pytest.raises(Forbidden):
+        do_assess_bulk("household_exit", 2019, actor=world.user("township"), county="522628")
+
+
+def test_the_card_replays_a_bulk_decision_from_its_snapshot(world: World, client: Any) -> None:
+    household = _complete(world)
+    do_assess_bulk("household_exit", 2019, actor=None)
+    # the registry changes after the run; the card still explains the decision as it was made
+    do_update_household(
+        household.pk,
+        Household.objects.get(pk=household.pk).version,
+        {"food_secure": False},
+        actor=world.user("county"),
+    )
+    view = assessment_view(Household.objects.get(pk=household.pk))
+    assert view is not None and view.replayed and view.passed
+    food = next(c for c in view.criteria if c["id"] == "food")
+    assert food["result"] == "passed" and food["explanation"] == "不愁吃：是"
+    income = next(c for c in view.criteria if c["id"] == "income")
+    assert "人均纯收入 4,500 元" in income["explanation"]
+    client.force_login(world.user("village"))
+    body = client.get(f"/households/{household.pk}/").content.decode()
+    assert body.count('class="criterion passed"') == 7 and "批量" in body
+
+
+def test_criterion_counts_follow_scope_and_latest_run(world: World) -> None:
+    _complete(world)
+    do_assess_bulk("household_exit", 2019, actor=None)
+    counts, newest = criterion_counts(world.user("county"), "household_exit", 2019)
+    by_id = {c.id: c for c in counts}
+    assert newest is not None and counts[0].id == "" and counts[0].label == "全部标准"
+    assert (by_id[""].households, by_id[""].passed) == (4, 1)
+    assert by_id["income"].unknown == 3 and by_id["income"].passed == 1
+    assert by_id["medical"].passed == 4  # every fixture member is insured
+    mine, _ = criterion_counts(world.user("village"), "household_exit", 2019)
+    assert {c.id: c.households for c in mine}[""] == 1
+    nothing, _ = criterion_counts(world.user("helper"), "household_exit", 2019)
+    assert nothing == []
+
+
+# --- property: bulk and per-household agree on generated households --------------------------
+
+GANSU_COUNTY = "620102000000"
+SCHOOL = ["", "not_student", "primary", "junior", "dropped_out", "home_taught", "exempt"]
+HEALTH = ["", "healthy", "chronic", "serious_illness", "disabled"]
+BIRTHS = [
+    datetime.date(y, m, d)
+    for y in (2003, 2004, 2012, 2013, 2014)
+    for m, d in ((8, 30), (8, 31), (9, 1))
+]
+maybe_bool = st.sampled_from([None, True, False])
+money = st.one_of(
+    st.sampled_from([Decimal(0), Decimal("3218"), Decimal("6436"), Decimal("9654.03")]),
+    st.decimals(min_value=0, max_value=40000, places=2),
+)
+member_st = st.fixed_dictionaries(
+    {
+        "birth_date": st.one_of(
+            st.sampled_from(BIRTHS),
+            st.dates(min_value=datetime.date(1940, 1, 1), max_value=datetime.date(2019, 12, 31)),
+        ),
+        "school_status": st.sampled_from(SCHOOL),
+        "health_status": st.sampled_from(HEALTH),
+        "basic_medical_insured": maybe_bool,
+        "critical_illness_insured": maybe_bool,
+    }
+)
+household_st = st.fixed_dictionaries(
+    {
+        "gansu": st.booleans(),
+        "identification_standard": st.sampled_from(["national", "provincial"]),
+        "food_secure": maybe_bool,
+        "clothing_secure": maybe_bool,
+        "house_safety_grade": st.sampled_from(["", "A", "B", "C", "D"]),
+        "relocated": st.booleans(),
+        "relocation_moved_in": maybe_bool,
+        "water_quantity_ok": maybe_bool,
+        "water_quality_ok": maybe_bool,
+        "water_convenience_ok": maybe_bool,
+        "water_reliability_ok": maybe_bool,
+        "members": st.lists(member_st, min_size=0, max_size=5),
+        "income": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {
+                    "wage_income": money,
+                    "business_income": money,
+                    "property_income": st.just(Decimal(0)),
+                    "transfer_income": money,
+                    "business_costs": st.sampled_from([Decimal(0), Decimal("500.5")]),
+                }
+            ),
+        ),
+    }
+)
+_seq = itertools.count(1)
+
+
+def _regions() -> dict[bool, str]:
+    rows = [
+        RegionRow(1, "620000000000", "甘肃省"),
+        RegionRow(2, "620100000000", "兰州市"),
+        RegionRow(3, GANSU_COUNTY, "城关区"),
+        RegionRow(4, "620102100000", "一镇"),
+        RegionRow(5, "620102100201", "一村"),
+    ]
+    do_load_regions(rows, actor=None, source="test")
+    return {False: VILLAGE, True: "620102100201"}
+
+
+def _insert(households: list[dict[str, Any]], villages: dict[bool, str]) -> None:
+    """Generated households written straight to the tables (a test fixture, not a user action)."""
+    for spec in households:
+        n = next(_seq)
+        village = villages[spec["gansu"]]
+        fields = {k: v for k, v in spec.items() if k not in ("gansu", "members", "income")}
+        h = Household.objects.create(
+            household_code=f"P{n}",
+            village_id=village,
+            township_code=village[:9] + "000",
+            county_code=village[:6] + "000000",
+            **fields,
+        )
+        Member.objects.bulk_create(
+            Member(
+                household=h,
+                id_number=make_id(village[:6], m["birth_date"].strftime("%Y%m%d"), n * 10 + i),
+                name=f"成员{i}",
+                sex="male",
+                relation="head" if i == 0 else "son",
+                **m,
+            )
+            for i, m in enumerate(spec["members"])
+        )
+        if spec["income"] is not None:
+            IncomeRecord.objects.create(household=h, year=2019, **spec["income"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(households=st.lists(household_st, min_size=1, max_size=6))
+def test_bulk_and_per_household_agree_on_generated_households(
+    world: World, households: list[dict[str, Any]]
+) -> None:
+    villages = {False: VILLAGE, True: "620102100201"}
+    if not Household.objects.filter(village_id=villages[True]).exists():
+        from jingzhun.regions.models import Region
+
+        if not Region.objects.filter(pk=villages[True]).exists():
+            _regions()
+    _insert(households, villages)
+    do_assess_bulk("household_exit", 2019, actor=None)
+    expected = per_household(Household.objects.all(), 2019)
+    assert stored(2019) == expected
+    # the Gansu households were judged with the blockers, the others without
+    gansu = Household.objects.filter(county_code=GANSU_COUNTY).values_list("pk", flat=True)
+    for pk in gansu:
+        a = Assessment.objects.filter(household_id=pk).select_related("policy").first()
+        assert a is not None and a.policy.province == "62"

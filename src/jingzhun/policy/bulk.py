@@ -1,0 +1,213 @@
+"""Bulk evaluation: a standard compiled to one DuckDB query over every household at once.
+
+Pure Python + DuckDB (no Django). The caller loads two tables into a DuckDB connection:
+
+- `h`: one row per household: `id`, `village_code` and the household fields the standard reads,
+  with the assessment year's income as `income_<field>` (null without an income record);
+- `m`: one row per member: `household_id` and the member fields the standard reads.
+
+`columns_read()` tells which fields those are (for every provincial variant in effect), so that
+only they are read from the registry. `evaluate()` then finds the parameter groups present
+(province x the household fields that parameters are looked up by, e.g. identification_standard),
+compiles each group's criteria with its parameters as literals, hoists every member quantifier
+into one grouped pass over `m` (compiler.MemberAggregates), and writes table `results`:
+
+    household_id, grp, c_<criterion> ... (1 passed, 0 failed, 2 unknown, null: not in the
+    household's standard), passed, failed (VARCHAR[]), unknown (VARCHAR[])
+
+The per-household evaluator (decide.py) gives the same result for every household: the compiler
+and the interpreter share their semantics (Kleene logic, 4-place decimals), which the property
+tests check on generated households.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from .compiler import MemberAggregates, compile_sql, sql_literal
+from .decide import CompiledStandard
+from .store import PolicyStore
+
+__all__ = ["BulkGroup", "BulkOutcome", "columns_read", "evaluate", "variants"]
+
+RESULT_CODES = {1: "passed", 0: "failed", 2: "unknown"}
+
+
+@dataclass(frozen=True)
+class BulkGroup:
+    """Households that share a province and the values of the parameter lookup keys."""
+
+    index: int
+    province: str | None
+    keys: tuple[tuple[str, Any], ...]
+    compiled: CompiledStandard
+    households: int
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    groups: list[BulkGroup]
+    criteria: list[str]  # the result columns, c_<id>, in this order
+    households: int
+    passed: int
+
+
+def variants(
+    store: PolicyStore, standard_id: str, year: int, provinces: Iterable[str | None]
+) -> dict[str | None, CompiledStandard]:
+    """The standard as it applies in each province (None: national) at the end of `year`."""
+    out: dict[str | None, CompiledStandard] = {}
+    for province in provinces:
+        resolved = store.standard_for_year(standard_id, year=year, province=province)
+        out[province] = CompiledStandard(resolved, store)
+    return out
+
+
+def _all_variants(store: PolicyStore, standard_id: str, year: int) -> list[CompiledStandard]:
+    on = date(year, 12, 31)
+    provinces = {
+        f.doc.jurisdiction
+        for f in store.standards()
+        if f.doc.id == standard_id and f.doc.jurisdiction != "national" and f.in_effect(on)
+    }
+    return list(variants(store, standard_id, year, [None, *sorted(provinces)]).values())
+
+
+def lookup_keys(compiled: CompiledStandard) -> list[str]:
+    """Household fields that table parameters are looked up by (besides year and province)."""
+    keys: list[str] = []
+    for param in compiled.standard.parameters.values():
+        for key in param.by or []:
+            if key not in ("year", "province") and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def columns_read(
+    store: PolicyStore,
+    standard_id: str,
+    year: int,
+    *,
+    member_columns: Collection[str],
+    household_columns: Collection[str],
+) -> tuple[list[str], list[str]]:
+    """(household columns, member columns) read by any variant of the standard in `year`."""
+    read_h: set[str] = set()
+    read_m: set[str] = set()
+    for compiled in _all_variants(store, standard_id, year):
+        read_h.update(k for k in lookup_keys(compiled) if k in household_columns)
+        # Placeholder parameters: which columns are read does not depend on their values.
+        params = {name: _placeholder(p) for name, p in compiled.standard.parameters.items()}
+        for _, node in compiled.criteria:
+            compile_sql(
+                node,
+                params=params,
+                variables=compiled.variables,
+                year=year,
+                member_columns=member_columns,
+                household_columns=household_columns,
+                hoist=MemberAggregates(),
+                reads=(read_h, read_m),
+            )
+    return sorted(read_h), sorted(read_m)
+
+
+def _placeholder(param: Any) -> Any:
+    if param.table:
+        return 0
+    if param.fields is not None:
+        return dict(param.fields)
+    return param.value
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    store: PolicyStore,
+    standard_id: str,
+    year: int,
+    *,
+    member_columns: Collection[str],
+    household_columns: Collection[str],
+    province: str | None = None,
+) -> BulkOutcome:
+    """Judge every household of table `h` (members in `m`); the results go to table `results`.
+
+    `province` forces one province's standard for every household (as `policy evaluate
+    --province` does); by default it is the first two digits of each household's village code.
+    """
+    forced = sql_literal(province) if province else None
+    province_sql = forced or "substr(CAST(h.village_code AS VARCHAR), 1, 2)"
+    provinces = [
+        row[0] for row in con.execute(f"SELECT DISTINCT {province_sql} FROM h AS h").fetchall()
+    ]
+    by_province = variants(store, standard_id, year, [p or None for p in provinces])
+    groups: list[BulkGroup] = []
+    for prov, compiled in by_province.items():
+        keys = lookup_keys(compiled)
+        cols = ", ".join(f'CAST(h."{k}" AS VARCHAR)' for k in keys)
+        where = f"{province_sql} = {sql_literal(prov)}" if prov else f"{province_sql} IS NULL"
+        sql = f"SELECT {cols + ', ' if cols else ''}count(*) FROM h AS h WHERE {where} GROUP BY ALL"
+        for *values, count in con.execute(sql).fetchall():
+            groups.append(
+                BulkGroup(len(groups), prov, tuple(zip(keys, values, strict=True)), compiled, count)
+            )
+    criteria: list[str] = []
+    for g in groups:
+        criteria += [c.id for c, _ in g.compiled.criteria if c.id not in criteria]
+    aggregates = MemberAggregates()
+    selects = []
+    for g in groups:
+        facts = {k: v for k, v in g.keys}
+        params = g.compiled.parameters(year=year, province=g.province, facts=facts)
+        exprs = {}
+        for criterion, node in g.compiled.criteria:
+            sql = compile_sql(
+                node,
+                params=params,
+                variables=g.compiled.variables,
+                year=year,
+                member_columns=member_columns,
+                household_columns=household_columns,
+                hoist=aggregates,
+            )
+            exprs[criterion.id] = f"coalesce(CAST(({sql}) AS TINYINT), 2)"
+        cols = ", ".join(
+            f'{exprs.get(cid, "CAST(NULL AS TINYINT)")} AS "c_{cid}"' for cid in criteria
+        )
+        conds = [
+            f"{province_sql} = {sql_literal(g.province)}"
+            if g.province
+            else f"{province_sql} IS NULL"
+        ]
+        for key, value in g.keys:
+            col = f'CAST(h."{key}" AS VARCHAR)'
+            conds.append(f"{col} = {sql_literal(value)}" if value is not None else f"{col} IS NULL")
+        selects.append(
+            f"SELECT h.id AS household_id, {g.index} AS grp, {cols} FROM h AS h "
+            f"LEFT JOIN ma ON ma.household_id = h.id WHERE {' AND '.join(conds)}"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
+    passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
+
+    def listed(code: int) -> str:
+        items = ", ".join(f"CASE WHEN \"c_{c}\" = {code} THEN '{c}' END" for c in criteria)
+        return f"list_filter([{items}], lambda x: x IS NOT NULL)"
+
+    body = " UNION ALL ".join(selects) if selects else _empty(criteria)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed, "
+        f"{listed(0)} AS failed, {listed(2)} AS unknown FROM ({body})"
+    )
+    con.execute("DROP TABLE ma")
+    total, ok = con.execute("SELECT count(*), count_if(passed) FROM results").fetchone() or (0, 0)
+    return BulkOutcome(groups, criteria, int(total), int(ok))
+
+
+def _empty(criteria: list[str]) -> str:
+    cols = "".join(f', CAST(NULL AS TINYINT) AS "c_{c}"' for c in criteria)
+    return f"SELECT CAST(NULL AS BIGINT) AS household_id, 0 AS grp{cols} WHERE FALSE"
