@@ -164,8 +164,9 @@ class CriterionCount:
     runs: set[str] = field(default_factory=set)
 
     @property
-    def share(self) -> float:
-        return self.passed / self.households if self.households else 0.0
+    def share(self) -> float | None:
+        """Percentage of the judged households that meet the criterion."""
+        return 100 * self.passed / self.households if self.households else None
 
 
 def criterion_counts(

@@ -17,11 +17,20 @@ from typing import Any
 
 from .interpreter import Result, evaluate
 from .lang import Node, parse
-from .store import PolicyStore, ResolvedStandard
+from .store import PolicyError, PolicyStore, ResolvedStandard
 
 PASSED, FAILED, UNKNOWN = "passed", "failed", "unknown"
 RESULT_LABELS = {PASSED: "通过", FAILED: "未通过", UNKNOWN: "未知"}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+# The itemised transfer incomes (domain.md 2.4) that parameter `counted_transfer_items` selects.
+TRANSFER_ITEMS = (
+    "ecological_compensation",
+    "dibao_payment",
+    "tekun_payment",
+    "pension_payment",
+    "family_planning_payment",
+    "other_transfer",
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,15 @@ class CompiledStandard:
         self.standard = standard
         self.store = store
         self.variables: dict[str, Node] = {n: parse(v.expr) for n, v in standard.variables.items()}
+        self._apply_counted_transfer_items()
+        previous = standard.parameters.get("require_previous_year")
+        if previous is not None and previous.value is True:
+            # Refused rather than ignored: judging without it would pass households the policy
+            # means to hold back. Needs the previous year's income in the facts (not yet there).
+            raise PolicyError(
+                "参数 require_previous_year（要求上一年度也超过标准）已开启，但本系统尚未支持按两个"
+                "年度判定；请关闭该参数，或等待后续版本。"
+            )
         self.criteria: list[tuple[Any, Node]] = [(c, parse(c.holds)) for c in standard.criteria]
         # The version of a decision covers the standard's files and every table it reads, so a
         # changed poverty line is a new policy version even though the standard file is the same.
@@ -92,6 +110,21 @@ class CompiledStandard:
             f"{store.table_file(t, standard.on).path}@{store.table_file(t, standard.on).hash[:12]}"
             for t in tables
         ]
+
+    def _apply_counted_transfer_items(self) -> None:
+        """Items left out of `counted_transfer_items` are deducted from transfer_income (in the
+        variable counted_transfer_income); an unrecorded deducted item makes the income unknown."""
+        param = self.standard.parameters.get("counted_transfer_items")
+        if param is None or "counted_transfer_income" not in self.variables:
+            return
+        items = param.value if isinstance(param.value, list) else None
+        if items is None or any(i not in TRANSFER_ITEMS for i in items):
+            known = "、".join(TRANSFER_ITEMS)
+            raise PolicyError(f"参数 counted_transfer_items 应为以下项目的列表：{known}")
+        excluded = [i for i in TRANSFER_ITEMS if i not in items]
+        if excluded:
+            expr = "income.transfer_income - " + " - ".join(f"income.{i}" for i in excluded)
+            self.variables["counted_transfer_income"] = parse(expr)
 
     def parameters(
         self, *, year: int, province: str | None, facts: Mapping[str, Any]

@@ -22,7 +22,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
-from jingzhun.assessments.selectors import assessment_view
+from jingzhun.regions import codes
+from jingzhun.assessments.selectors import assessment_view, criterion_counts
 from jingzhun.core.errors import OutOfScope
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id_number
@@ -99,6 +100,10 @@ def overview(request: HttpRequest) -> HttpResponse:
         child_level=rows[0].region.level if rows else "",
         is_helper=getattr(user, "role", "") == "helper",
     )
+    counts, judged_at = criterion_counts(
+        user, "household_exit", year, under=codes.prefix(region.code)
+    )
+    context.update(criteria=counts, judged_at=judged_at)
     return render(request, "web/overview.html", context)
 
 

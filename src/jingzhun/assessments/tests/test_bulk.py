@@ -145,7 +145,7 @@ def test_the_card_replays_a_bulk_decision_from_its_snapshot(world: World, client
     assert body.count('class="criterion passed"') == 7 and "批量" in body
 
 
-def test_criterion_counts_follow_scope_and_latest_run(world: World) -> None:
+def test_criterion_counts_follow_scope_and_latest_run(world: World, client: Any) -> None:
     _complete(world)
     do_assess_bulk("household_exit", 2019, actor=None)
     counts, newest = criterion_counts(world.user("county"), "household_exit", 2019)
@@ -158,6 +158,11 @@ def test_criterion_counts_follow_scope_and_latest_run(world: World) -> None:
     assert {c.id: c.households for c in mine}[""] == 1
     nothing, _ = criterion_counts(world.user("helper"), "household_exit", 2019)
     assert nothing == []
+    # the county overview shows the counts per criterion
+    client.force_login(world.user("county"))
+    body = client.get("/?year=2019").content.decode()
+    assert "2019 年贫困户退出标准判定" in body and "全部标准（可退出）" in body
+    assert "25.00%" in body and "基本医疗有保障" in body
 
 
 # --- property: bulk and per-household agree on generated households --------------------------
