@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
-from jingzhun.regions import codes
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
 from jingzhun.core.errors import OutOfScope
+from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id

@@ -17,7 +17,12 @@ from jingzhun.policy.store import PolicyError
 from jingzhun.regions import codes
 from jingzhun.registry.models import Household
 
-PHASES = {"read": "读取登记数据", "snapshot": "保存输入快照", "evaluate": "判定", "store": "写入结果"}
+PHASES = {
+    "read": "读取登记数据",
+    "snapshot": "保存输入快照",
+    "evaluate": "判定",
+    "store": "写入结果",
+}
 
 
 class Command(BaseCommand):
@@ -61,7 +66,6 @@ class Command(BaseCommand):
 
     def _bulk(self, options: dict[str, Any], county: str | None) -> None:
         with tqdm(total=len(PHASES), unit="步", desc="批量判定", disable=None) as bar:
-
             started: list[str] = []
 
             def step(name: str) -> None:
