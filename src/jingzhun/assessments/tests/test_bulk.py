@@ -287,3 +287,22 @@ def test_bulk_and_per_household_agree_on_generated_households(
     for pk in gansu:
         a = Assessment.objects.filter(household_id=pk).select_related("policy").first()
         assert a is not None and a.policy.province == "62"
+
+
+def test_a_parquet_snapshot_can_be_judged_again(world: World, tmp_path: Path) -> None:
+    from django.conf import settings
+
+    _complete(world)
+    first = do_assess_bulk("household_exit", 2019, actor=None)
+    folder = Path(settings.VAR_DIR) / first.snapshot
+    assert sorted(p.name for p in folder.iterdir()) == ["households.parquet", "members.parquet"]
+    policies = tmp_path / "policies"
+    shutil.copytree(default_root(), policies)
+    table = policies / "tables" / "poverty_line.yaml"
+    table.write_text(table.read_text(encoding="utf-8").replace("3218", "4400"), encoding="utf-8")
+    store = PolicyStore.load(policies)
+    again = do_assess_bulk("household_exit", 2019, actor=None, parquet=folder, store=store)
+    assert (again.households, again.created) == (4, 4)
+    assert AssessmentRun.objects.get(pk=again.run_id).source == "parquet"
+    assert stored(2019) == per_household(Household.objects.all(), 2019, store)
+    assert stored(2019)[world.households[VILLAGE].pk] == (True, [], [])  # 4,500 > 4,400
