@@ -17,6 +17,8 @@ from .reader import Sheet
 
 SCAN_ROWS: Final = 15
 MIN_MATCHES: Final = 2
+# A sheet naming any of these is a member sheet (a household sheet names the head as 户主姓名).
+MEMBER_MARKERS: Final = frozenset({"id_number", "name", "relation", "sex", "birth_date"})
 
 
 def column_letter(index: int) -> str:
@@ -145,7 +147,7 @@ def detect(
         return Layout(sheet_name, (), [], "ignored")
     _, rows, columns, dups = best
     keys = {c.key for c in columns if c.key}
-    if "id_number" in keys:
+    if keys & MEMBER_MARKERS:
         kind = "member"
     elif "household_code" in keys:
         kind = "household"

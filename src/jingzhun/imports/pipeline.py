@@ -70,6 +70,7 @@ class MemberIn:
     id_number: str
     values: dict[str, Any]
     cells: dict[str, tuple[int, Any]]  # field → (column, raw value)
+    bad: set[str] = field(default_factory=set)  # fields whose cell was refused already
 
 
 @dataclass
@@ -247,7 +248,9 @@ class _Collector:
             )
         )
 
-    def _convert(self, layout: Layout, row: Row, keys: list[str]) -> dict[str, Any]:
+    def _convert(
+        self, layout: Layout, row: Row, keys: list[str], bad: set[str] | None = None
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key in keys:
             raw = row.values.get(key)
@@ -257,6 +260,8 @@ class _Collector:
                 value = convert(raw, FIELDS[key])
             except BadValue as exc:
                 self.error(layout, row.number, key, raw, exc.reason)
+                if bad is not None:
+                    bad.add(key)
                 continue
             if value is not None and value != [] and value != "":
                 values[key] = value
@@ -323,7 +328,8 @@ class _Collector:
         member_keys = [
             k for k in row.values if FIELDS[k].level == "member" and k not in ("id_number",)
         ]
-        values = self._convert(layout, row, member_keys)
+        bad: set[str] = set()
+        values = self._convert(layout, row, member_keys, bad)
         if household is not None:
             self._merge_household_values(layout, row, household)
         if raw_id is None:
@@ -350,8 +356,6 @@ class _Collector:
                 row.values["birth_date"],
                 f"出生日期与证件号码中的 {checked.birth_date} 不一致",
             )
-        if "age" in row.values:
-            values.pop("age", None)
         values["sex"] = checked.sex
         values["birth_date"] = checked.birth_date
         if id_number in self.seen_ids:
@@ -368,7 +372,7 @@ class _Collector:
         if household is None:
             return
         cells = {k: (layout.keys[k].index, row.values[k]) for k in row.values if k in layout.keys}
-        household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells))
+        household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells, bad))
 
 
 def _parse(data: bytes, result: ImportResult, extra: dict[str, str]) -> _Collector | None:
@@ -538,7 +542,7 @@ def _compare(
                 _household_error(result, h, "village", "新户必须填写村级区划代码")
             if not h.members:
                 _household_error(result, h, "household_code", "新户在文件中没有任何成员")
-            elif not heads_in_file:
+            elif not heads_in_file and not any("relation" in m.bad for m in h.members):
                 _household_error(
                     result, h, "household_code", "新户缺少户主（与户主关系为“户主”的成员）"
                 )
@@ -572,9 +576,9 @@ def _compare(
                 continue
             mine = db_members.get(m.id_number)
             if mine is None:
-                if "relation" not in m.values:
+                if "relation" not in m.values and "relation" not in m.bad:
                     _member_error(result, m, "relation", "新成员必须填写与户主关系")
-                if "name" not in m.values:
+                if "name" not in m.values and "name" not in m.bad:
                     _member_error(result, m, "name", "新成员必须填写姓名")
                 if current is not None and m.values.get("relation") == "head" and db_head:
                     _member_error(

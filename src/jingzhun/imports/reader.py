@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import python_calamine as calamine
@@ -42,13 +42,32 @@ class Sheet:
     name: str
     source: Any
     first_column: int = 0  # 0-based index of the first column the rows start at
+    # Merged ranges ((first row, first column), (last row, last column)), 0-based and absolute.
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """Rows with every cell of a merged range carrying the value of its top-left cell."""
+        by_start: dict[int, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+        for area in self.merged:
+            if area[1][0] > area[0][0]:  # only ranges spanning rows need carrying down
+                by_start.setdefault(area[0][0], []).append(area)
+        active: list[tuple[int, int, int, Any]] = []  # (last row, first col, last col, value)
         try:
-            for index, row in enumerate(self.source):
+            for index, source_row in enumerate(self.source):
                 if index >= MAX_ROWS:
                     raise UnreadableFile(f"工作表“{self.name}”超过 {MAX_ROWS} 行，请拆分后导入。")
-                yield index + 1, list(row[:MAX_COLUMNS])
+                row = list(source_row[:MAX_COLUMNS])
+                active = [a for a in active if a[0] >= index]
+                for last_row, first_col, last_col, value in active:
+                    for col in range(first_col, last_col + 1):
+                        j = col - self.first_column
+                        if 0 <= j < len(row):
+                            row[j] = value
+                for (_r0, c0), (r1, c1) in by_start.pop(index, []):
+                    j = c0 - self.first_column
+                    if 0 <= j < len(row):
+                        active.append((r1, c0, c0, row[j]))
+                yield index + 1, row
         except UnreadableFile:
             raise
         except csv.Error as exc:
@@ -88,7 +107,11 @@ def _workbook_sheets(data: bytes, kind: str) -> list[Sheet]:
                 continue
             sheet = book.get_sheet_by_name(meta.name)
             start = sheet.start
-            sheets.append(Sheet(meta.name, sheet.iter_rows(), start[1] if start else 0))
+            merged = [
+                ((int(a[0]), int(a[1])), (int(b[0]), int(b[1])))
+                for a, b in (sheet.merged_cell_ranges or [])
+            ]
+            sheets.append(Sheet(meta.name, sheet.iter_rows(), start[1] if start else 0, merged))
     except calamine.PasswordError as exc:
         raise UnreadableFile("文件设有打开密码，请取消密码后再导入。") from exc
     except Exception as exc:
