@@ -58,12 +58,12 @@ class Sheet:
                     raise UnreadableFile(f"工作表“{self.name}”超过 {MAX_ROWS} 行，请拆分后导入。")
                 row = list(source_row[:MAX_COLUMNS])
                 active = [a for a in active if a[0] >= index]
-                for last_row, first_col, last_col, value in active:
+                for _last_row, first_col, last_col, value in active:
                     for col in range(first_col, last_col + 1):
                         j = col - self.first_column
                         if 0 <= j < len(row):
                             row[j] = value
-                for (_r0, c0), (r1, c1) in by_start.pop(index, []):
+                for (_r0, c0), (r1, _c1) in by_start.pop(index, []):
                     j = c0 - self.first_column
                     if 0 <= j < len(row):
                         active.append((r1, c0, c0, row[j]))
