@@ -137,8 +137,8 @@ def _finish(
     return pending
 
 
-def _chunks(items: list[Any], size: int = BULK_SIZE) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + BULK_SIZE] for i in range(0, len(items), BULK_SIZE)]
 
 
 def _apply(

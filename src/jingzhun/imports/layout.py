@@ -131,18 +131,18 @@ def detect(
 ) -> Layout:
     """The layout of a sheet from its first rows [(row number, values)]."""
     texts = [(n, [_text(v) for v in values]) for n, values in head]
+    singles = [_assign(_candidates([], row), offset, extra) for _n, row in texts]
+    scores = [_score(columns) for columns, _dups in singles]
     best: tuple[int, tuple[int, ...], list[Column], list[tuple[Column, Column]]] | None = None
-    for i, (number, row) in enumerate(texts):
-        options: list[tuple[tuple[int, ...], list[list[tuple[str, str]]]]] = [
-            ((number,), _candidates([], row))
-        ]
-        if i + 1 < len(texts):
-            options.append(((number, texts[i + 1][0]), _candidates(row, texts[i + 1][1])))
-        for rows, candidates in options:
-            columns, dups = _assign(candidates, offset, extra)
-            score = _score(columns)
-            if best is None or score > best[0]:
-                best = (score, rows, columns, dups)
+    for i, (number, _row) in enumerate(texts):
+        if best is None or scores[i] > best[0]:
+            best = (scores[i], (number,), *singles[i])
+    for i in range(len(texts) - 1):
+        columns, dups = _assign(_candidates(texts[i][1], texts[i + 1][1]), offset, extra)
+        score = _score(columns)
+        # A pair wins only when both rows together name more fields than either alone.
+        if score > max(scores[i], scores[i + 1]) and best is not None and score > best[0]:
+            best = (score, (texts[i][0], texts[i + 1][0]), columns, dups)
     if best is None or best[0] < MIN_MATCHES:
         return Layout(sheet_name, (), [], "ignored")
     _, rows, columns, dups = best

@@ -127,7 +127,7 @@ def _copy_sheets(wb: Workbook, data: bytes, result: ImportResult) -> None:
         layout = layouts.get(sheet.name)
         ws = wb.create_sheet(_sheet_title(sheet.name, used))
         reason_column = max((c.index for c in layout.columns), default=-1) + 1 if layout else 0
-        header_row = layout.header_rows[0] if layout and layout.header_rows else 0
+        header_row = layout.header_rows[-1] if layout and layout.header_rows else 0
         for number, values in sheet.rows():
             row_reasons = by_row.get((sheet.name, number))
             cells: list[Any] = [None] * sheet.first_column
