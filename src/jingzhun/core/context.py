@@ -14,7 +14,8 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "jingzhun_request_context", default=RequestContext(),  # noqa: B039 - frozen, immutable
+    "jingzhun_request_context",
+    default=RequestContext(),  # noqa: B039 - frozen, immutable
 )
 
 

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 IDENTIFICATION_STANDARD = {"national": "国家标准", "provincial": "省定标准", "city": "市定标准"}
 ATTRIBUTE = {"general": "一般贫困户", "dibao": "低保贫困户", "tekun": "特困供养贫困户"}
-ATTRIBUTE_SYNONYMS = {"五保户": "tekun", "五保贫困户": "tekun", "特困户": "tekun", "低保户": "dibao"}
+ATTRIBUTE_SYNONYMS = {
+    "五保户": "tekun",
+    "五保贫困户": "tekun",
+    "特困户": "tekun",
+    "低保户": "dibao",
+}
 CAUSE = {
     "illness": "因病",
     "disability": "因残",
@@ -36,10 +41,20 @@ EXITED_STATUSES = ("exited_with_policy", "exited_no_policy")
 REMAINING_STATUSES = ("not_exited", "returned")
 REGISTERED_STATUSES = EXITED_STATUSES + REMAINING_STATUSES
 HOUSE_GRADE = {"A": "A级", "B": "B级", "C": "C级", "D": "D级"}
-HOUSE_STRUCTURE = {"brick_concrete": "砖混", "brick_wood": "砖木", "earth_wood": "土木", "steel_concrete": "钢混", "other": "其他"}
+HOUSE_STRUCTURE = {
+    "brick_concrete": "砖混",
+    "brick_wood": "砖木",
+    "earth_wood": "土木",
+    "steel_concrete": "钢混",
+    "other": "其他",
+}
 ROAD_TYPE = {"hardened": "水泥路/柏油路", "gravel": "砂石路", "dirt": "泥土路", "none": "无"}
 FUEL_TYPE = {"firewood": "柴草", "coal": "煤", "gas": "燃气", "electricity": "电", "other": "其他"}
-MONITORING_CATEGORY = {"unstable_exited": "脱贫不稳定户", "edge": "边缘易致贫户", "sudden_hardship": "突发严重困难户"}
+MONITORING_CATEGORY = {
+    "unstable_exited": "脱贫不稳定户",
+    "edge": "边缘易致贫户",
+    "sudden_hardship": "突发严重困难户",
+}
 RISK_TYPE = {
     "illness": "因病",
     "disability": "因残",
@@ -80,7 +95,12 @@ EDUCATION = {
     "college": "大专及以上",
     "preschool": "学龄前儿童",
 }
-POLITICAL_STATUS = {"masses": "群众", "party_member": "中共党员", "league_member": "共青团员", "other": "其他"}
+POLITICAL_STATUS = {
+    "masses": "群众",
+    "party_member": "中共党员",
+    "league_member": "共青团员",
+    "other": "其他",
+}
 SCHOOL_STATUS = {
     "not_student": "非在校生",
     "preschool": "学前教育",
@@ -93,7 +113,12 @@ SCHOOL_STATUS = {
     "home_taught": "送教上门",
     "exempt": "因身体原因免学",
 }
-HEALTH_STATUS = {"healthy": "健康", "chronic": "长期慢性病", "serious_illness": "患有大病", "disabled": "残疾"}
+HEALTH_STATUS = {
+    "healthy": "健康",
+    "chronic": "长期慢性病",
+    "serious_illness": "患有大病",
+    "disabled": "残疾",
+}
 LABOUR_CAPACITY = {
     "ordinary": "普通劳动力",
     "skilled": "技能劳动力",
@@ -109,7 +134,16 @@ WORK_STATUS = {
     "none": "未务工",
     "other": "其他",
 }
-ETHNICITY = {"han": "汉族", "manchu": "满族", "mongol": "蒙古族", "hui": "回族", "korean": "朝鲜族", "dong": "侗族", "miao": "苗族", "other": "其他"}
+ETHNICITY = {
+    "han": "汉族",
+    "manchu": "满族",
+    "mongol": "蒙古族",
+    "hui": "回族",
+    "korean": "朝鲜族",
+    "dong": "侗族",
+    "miao": "苗族",
+    "other": "其他",
+}
 
 
 def choices(table: dict[str, str]) -> list[tuple[str, str]]:

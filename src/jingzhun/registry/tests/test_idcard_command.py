@@ -27,14 +27,25 @@ def test_standard_examples_are_valid_with_birth_date_sex_and_region() -> None:
     assert code == 0
     assert all(set(r) == KEYS for r in results)
     assert results[0] | {} == {
-        "input": "11010519491231002X", "valid": True, "normalized": "11010519491231002X",
-        "birth_date": "1949-12-31", "sex": "female", "region_code": "110105", "error": None,
+        "input": "11010519491231002X",
+        "valid": True,
+        "normalized": "11010519491231002X",
+        "birth_date": "1949-12-31",
+        "sex": "female",
+        "region_code": "110105",
+        "error": None,
     }
     assert (results[1]["birth_date"], results[1]["sex"]) == ("1880-01-01", "male")
 
 
 def test_damaged_inputs_each_get_their_own_chinese_reason_and_exit_1() -> None:
-    results, code = run("11010519491231002Ｘ", "4.40524E+17", "440524188001010000", "110105194913310020", "1101051949")
+    results, code = run(
+        "11010519491231002Ｘ",
+        "4.40524E+17",
+        "440524188001010000",
+        "110105194913310020",
+        "1101051949",
+    )
     assert code == 1
     assert results[0]["valid"] is True and results[0]["normalized"] == "11010519491231002X"
     reasons = [r["error"] for r in results[1:]]
