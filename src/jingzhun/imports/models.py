@@ -79,7 +79,11 @@ class ImportChange(models.Model):
         ImportBatch, on_delete=models.PROTECT, related_name="changes", verbose_name="导入批次"
     )
     household = models.ForeignKey(
-        "registry.Household", on_delete=models.PROTECT, related_name="+", verbose_name="户"
+        # A named reverse relation: demo --reset finds every model referring to Household by it.
+        "registry.Household",
+        on_delete=models.PROTECT,
+        related_name="import_changes",
+        verbose_name="户",
     )
     kind = models.CharField("类型", max_length=8, choices=[("new", "新增"), ("changed", "变更")])
     diff = models.JSONField("变更内容(已脱敏)", default=dict)
