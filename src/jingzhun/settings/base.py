@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "jingzhun.access",
     "jingzhun.registry",
     "jingzhun.assessments",
+    "jingzhun.imports",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.web",

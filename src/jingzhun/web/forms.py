@@ -102,3 +102,21 @@ class HouseholdSearchForm(forms.Form):
             cause=data.get("cause") or "",
         )
         return filters, group[1] if group else ()
+
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+UPLOAD_SUFFIXES = (".xlsx", ".xls", ".csv")
+
+
+class ImportUploadForm(forms.Form):
+    """One registration form file; its content decides the format, the name only screens typos."""
+
+    file = forms.FileField(label=_("文件（.xlsx、.xls 或 .csv）"))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not str(upload.name).lower().endswith(UPLOAD_SUFFIXES):
+            raise forms.ValidationError(_("只能导入 .xlsx、.xls 或 .csv 文件。"))
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("文件超过 50 MB，请拆分后导入。"))
+        return upload

@@ -10,4 +10,9 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("households/", views.household_list, name="households"),
     path("households/<int:household_id>/", views.household_detail, name="household"),
+    path("imports/", views.import_upload, name="imports"),
+    path("imports/<int:batch_id>/", views.import_detail, name="import"),
+    path("imports/<int:batch_id>/commit/", views.import_commit, name="import_commit"),
+    path("imports/<int:batch_id>/report/", views.import_report, name="import_report"),
+    path("imports/<int:batch_id>/mapping/", views.import_mapping, name="import_mapping"),
 ]

@@ -10,12 +10,16 @@ import datetime
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,9 +27,17 @@ from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
-from jingzhun.core.errors import OutOfScope
+from jingzhun.core.errors import DomainError, OutOfScope
+from jingzhun.imports.actions import do_commit_import, do_save_column_mapping, do_start_import
+from jingzhun.imports.fields import assignable_fields
+from jingzhun.imports.layout import column_letter
+from jingzhun.imports.models import ImportBatch
+from jingzhun.imports.pipeline import plan_import
+from jingzhun.imports.report import build_report
+from jingzhun.imports.selectors import batch_for, batches_for
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
+from jingzhun.registry.actions import WRITER_ROLES
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
 from jingzhun.registry.masking import mask_bank_account, mask_phone, mask_value
@@ -43,7 +55,7 @@ from jingzhun.registry.selectors import (
     with_member_counts,
 )
 
-from .forms import HouseholdSearchForm, LoginForm, OverviewForm, year_choices
+from .forms import HouseholdSearchForm, ImportUploadForm, LoginForm, OverviewForm, year_choices
 from .policies import authenticated, public
 
 PAGE_SIZE = 50
@@ -285,3 +297,155 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "assessment": assessment_view(household),
     }
     return render(request, "web/household_detail.html", context)
+
+
+# --- 导入 ----------------------------------------------------------------------------------
+
+MAX_LISTED = 200
+
+
+def _upload_path(batch: ImportBatch) -> Path:
+    """Where a pending upload waits for confirmation: var/imports/, named by batch and hash."""
+    folder = Path(settings.VAR_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder / f"{batch.pk}-{batch.sha256}.upload"
+
+
+def _writer_only(request: HttpRequest) -> None:
+    if getattr(request.user, "role", "") not in WRITER_ROLES:
+        raise PermissionDenied(_("您的角色无权导入建档立卡数据。"))
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a form (.xlsx/.xls/.csv); it is checked against the registry, nothing is written yet."""
+    _writer_only(request)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read()
+        result = plan_import(data, upload.name, actor=request.user)
+        try:
+            batch = do_start_import(result, actor=request.user)
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        path = _upload_path(batch)
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return redirect("web:import", batch_id=batch.pk)
+    context = {"form": form, "nav": "imports", "batches": batches_for(request.user)[:20]}
+    return render(request, "web/import_upload.html", context, status=400 if form.errors else 200)
+
+
+def _batch_or_404(request: HttpRequest, batch_id: int) -> ImportBatch:
+    try:
+        return batch_for(request.user, batch_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+
+
+def _stored(batch: ImportBatch) -> bytes | None:
+    path = _upload_path(batch)
+    return path.read_bytes() if path.exists() else None
+
+
+@authenticated
+@require_http_methods(["GET"])
+def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The dry run: new, changed (field by field, masked), unchanged and refused, and the errors."""
+    _writer_only(request)
+    batch = _batch_or_404(request, batch_id)
+    data = _stored(batch)
+    result = plan_import(data, batch.filename, actor=request.user) if data is not None else None
+    plans = result.plans if result else []
+    context = {
+        "nav": "imports",
+        "batch": batch,
+        "result": result,
+        "counts": result.counts() if result else batch.counts(),
+        "errors": [
+            (
+                e.sheet,
+                e.row,
+                column_letter(e.column) if e.column is not None else "",
+                e.header,
+                e.masked_value,
+                e.reason,
+            )
+            for e in (result.errors[:MAX_LISTED] if result else [])
+        ],
+        "more_errors": max(0, len(result.errors) - MAX_LISTED) if result else 0,
+        "new": [p for p in plans if p.kind == "new"][:MAX_LISTED],
+        "changed": [p for p in plans if p.kind == "changed"][:MAX_LISTED],
+        "unknown": [c for layout in (result.layouts if result else []) for c in layout.unknown],
+        "field_choices": [(s.key, s.label) for s in assignable_fields()],
+        "can_commit": bool(result and result.ok and batch.status == "pending"),
+    }
+    return render(request, "web/import_detail.html", context)
+
+
+@authenticated
+@require_http_methods(["POST"])
+def import_commit(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Confirm: write the whole file, or nothing when any row is refused."""
+    _writer_only(request)
+    batch = _batch_or_404(request, batch_id)
+    data = _stored(batch)
+    if data is None or batch.status != "pending":
+        messages.error(request, _("该批次已处理，不能再次确认。"))
+        return redirect("web:import", batch_id=batch.pk)
+    try:
+        outcome = do_commit_import(data, batch.filename, actor=request.user, pending=batch)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:import", batch_id=batch.pk)
+    if outcome.result.already_imported:
+        messages.info(request, _("该文件此前已导入（内容相同），本次未做任何修改。"))
+    elif outcome.committed:
+        _upload_path(batch).unlink(missing_ok=True)
+        messages.success(request, _("导入完成。"))
+    else:
+        messages.error(request, _("文件中有错误，未导入任何数据。"))
+    return redirect("web:import", batch_id=outcome.batch.pk)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The error report: a copy of the upload with bad cells marked (only for the uploader)."""
+    _writer_only(request)
+    batch = _batch_or_404(request, batch_id)
+    data = _stored(batch)
+    if data is None:
+        raise Http404(_("上传的文件已不在服务器上。"))
+    result = plan_import(data, batch.filename, actor=request.user)
+    response = HttpResponse(
+        build_report(data, result),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-report.xlsx"'
+    return response
+
+
+@authenticated
+@require_http_methods(["POST"])
+def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Save the user's choices for unrecognised columns, then show the dry run again."""
+    _writer_only(request)
+    batch = _batch_or_404(request, batch_id)
+    columns = {
+        header: key
+        for header, key in zip(
+            request.POST.getlist("header"), request.POST.getlist("field"), strict=False
+        )
+        if key
+    }
+    if columns:
+        try:
+            do_save_column_mapping(request.POST.get("name", ""), columns, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("列对应方案已保存。"))
+    return redirect("web:import", batch_id=batch.pk)

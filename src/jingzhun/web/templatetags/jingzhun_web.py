@@ -61,3 +61,13 @@ def user_scope(user: Any) -> str:
         return gettext("结对帮扶户")
     names = [r.name for r in overview_roots(user)]
     return "、".join(names) if names else gettext("未授权区域")
+
+
+@register.filter
+def can_write(user: Any) -> bool:
+    """Whether the account may change registry data (and so sees 数据导入 in the navigation)."""
+    from jingzhun.registry.actions import WRITER_ROLES
+
+    return (
+        bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", "") in WRITER_ROLES
+    )

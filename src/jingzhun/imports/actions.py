@@ -1,0 +1,363 @@
+"""Writes of the import pipeline: committing a file (all or nothing), pending uploads, mappings.
+
+`do_commit_import` is one transaction: it re-reads and re-validates the file against the registry
+as it is inside that transaction, and writes only when no row is refused, with bulk inserts and
+updates, one `ImportChange` row per household touched (masked diff) and one audit event for the
+batch (ADR 0012). A process killed half-way leaves nothing behind: the transaction never commits.
+A file whose SHA-256 was already committed changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from jingzhun.access.scoping import check_region_in_scope
+from jingzhun.audit.actions import record
+from jingzhun.core.errors import DomainError
+from jingzhun.regions import codes
+from jingzhun.registry import choices as c
+from jingzhun.registry.actions import check_can_write
+from jingzhun.registry.models import Household, Member, StatusChange
+
+from .fields import FIELDS, assignable_fields, norm
+from .models import ColumnMapping, ImportBatch, ImportChange
+from .pipeline import HouseholdPlan, ImportResult, plan_import
+
+BULK_SIZE = 2000
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class CommitOutcome:
+    batch: ImportBatch
+    result: ImportResult
+    committed: bool  # True when the registry was written (or the file had been imported before)
+
+
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    return {
+        "user": actor if getattr(actor, "pk", None) else None,
+        "user_name": getattr(actor, "username", "") or "system",
+    }
+
+
+def _batch(result: ImportResult, status: str, actor: Any) -> ImportBatch:
+    counts = result.counts()
+    return ImportBatch.objects.create(
+        sha256=result.sha256,
+        filename=result.filename[:255],
+        size=result.size,
+        status=status,
+        error_count=len(result.errors),
+        finished_at=timezone.now() if status != "pending" else None,
+        **counts,
+        **_actor_fields(actor),
+    )
+
+
+@transaction.atomic
+def do_commit_import(
+    data: bytes,
+    filename: str,
+    *,
+    actor: Any,
+    mapping: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    pending: ImportBatch | None = None,
+) -> CommitOutcome:
+    """Import a file into the registry: everything, or nothing when any row is refused."""
+    check_can_write(actor)
+    sha = hashlib.sha256(data).hexdigest()
+    done = ImportBatch.objects.select_for_update().filter(sha256=sha, status="committed").first()
+    if done is not None:
+        result = ImportResult(filename=filename, sha256=sha, size=len(data), already_imported=True)
+        return CommitOutcome(done, result, committed=True)
+    result = plan_import(data, filename, actor=actor, mapping=mapping)
+    if not result.ok:
+        batch = _finish(pending, result, "refused", actor)
+        record(
+            "imports.batch.refuse",
+            actor=actor,
+            object_type="import_batch",
+            object_id=batch.pk,
+            outcome="refused",
+            reason=f"{len(result.errors)} 处错误，未导入任何数据",
+            diff={"sha256": sha, "filename": filename[:255], **result.counts()},
+        )
+        return CommitOutcome(batch, result, committed=False)
+    # Lock the households the plan will change, then re-plan so the diff is the one we write.
+    existing = [p.code for p in result.plans if p.kind != "new"]
+    if existing:
+        from .selectors import households_by_code
+
+        households_by_code(existing, lock=True)
+        result = plan_import(data, filename, actor=actor, mapping=mapping)
+        if not result.ok:  # pragma: no cover - only when another writer got in between
+            raise DomainError("导入期间登记数据被他人修改，请重新导入。")
+    batch = _finish(pending, result, "committed", actor)
+    changes = _apply(result, batch, actor, progress)
+    digest = hashlib.sha256(
+        json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    record(
+        "imports.batch.commit",
+        actor=actor,
+        object_type="import_batch",
+        object_id=batch.pk,
+        diff={
+            "sha256": sha,
+            "filename": filename[:255],
+            **result.counts(),
+            "changes_sha256": digest,
+        },
+    )
+    return CommitOutcome(batch, result, committed=True)
+
+
+def _finish(
+    pending: ImportBatch | None, result: ImportResult, status: str, actor: Any
+) -> ImportBatch:
+    if pending is None:
+        return _batch(result, status, actor)
+    counts = result.counts()
+    for key, value in counts.items():
+        setattr(pending, key, value)
+    pending.status = status
+    pending.error_count = len(result.errors)
+    pending.finished_at = timezone.now()
+    pending.save()
+    return pending
+
+
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + BULK_SIZE] for i in range(0, len(items), BULK_SIZE)]
+
+
+def _apply(
+    result: ImportResult, batch: ImportBatch, actor: Any, progress: Progress | None
+) -> list[dict[str, Any]]:
+    """Write a clean plan in bulk; returns the masked per-household changes (also stored)."""
+    now = timezone.now()
+    today = timezone.localdate()
+    actor_user = actor if getattr(actor, "pk", None) else None
+    actor_name = getattr(actor, "username", "") or "system"
+    new_plans = [p for p in result.plans if p.kind == "new"]
+    changed_plans = [p for p in result.plans if p.kind == "changed"]
+    total = len(new_plans) + len(changed_plans)
+    step = 0
+
+    def tick(n: int) -> None:
+        nonlocal step
+        step += n
+        if progress:
+            progress("写入", step, total)
+
+    if actor is not None:
+        for village in {p.village for p in new_plans} | {
+            str(p.values["village"]) for p in changed_plans if "village" in p.values
+        }:
+            check_region_in_scope(actor, village)
+
+    # New households, then their members and first status entries.
+    created: list[tuple[HouseholdPlan, Household]] = []
+    for chunk in _chunks(new_plans):
+        objs = [
+            Household(
+                household_code=p.code,
+                village_id=p.village,
+                township_code=codes.township_of(p.village),
+                county_code=codes.county_of(p.village),
+                head_name=p.head_name or "",
+                created_at=now,
+                updated_at=now,
+                **p.values,
+            )
+            for p in chunk
+        ]
+        Household.objects.bulk_create(objs, batch_size=BULK_SIZE)
+        if any(o.pk is None for o in objs):  # pragma: no cover - databases without RETURNING
+            by_code = {
+                h.household_code: h
+                for h in Household.objects.filter(
+                    household_code__in=[o.household_code for o in objs]
+                )
+            }
+            objs = [by_code[o.household_code] for o in objs]
+        created.extend(zip(chunk, objs, strict=True))
+        members = [
+            Member(household=h, created_at=now, updated_at=now, **m.values)
+            for p, h in zip(chunk, objs, strict=True)
+            for m in p.members
+        ]
+        Member.objects.bulk_create(members, batch_size=BULK_SIZE)
+        StatusChange.objects.bulk_create(
+            [
+                StatusChange(
+                    household=h,
+                    status_to=h.poverty_status,
+                    changed_on=today,
+                    reason=f"批量导入：{result.filename}"[:200],
+                    actor=actor_user,
+                    actor_name=actor_name,
+                )
+                for h in objs
+            ],
+            batch_size=BULK_SIZE,
+        )
+        tick(len(chunk))
+
+    # Changed households: the rows were locked by the caller; versions move by one.
+    changes: list[dict[str, Any]] = []
+    change_rows: list[ImportChange] = []
+    for p, h in created:
+        diff = p.masked_diff()
+        changes.append({"household_code": p.code, "kind": "new", **diff})
+        change_rows.append(ImportChange(batch=batch, household=h, kind="new", diff=diff))
+    for chunk in _chunks(changed_plans):
+        _update_households(chunk, now, today, result.filename, actor_user, actor_name)
+        _update_members(chunk, now)
+        for p in chunk:
+            diff = p.masked_diff()
+            changes.append({"household_code": p.code, "kind": "changed", **diff})
+            change_rows.append(
+                ImportChange(batch=batch, household_id=p.household_id, kind="changed", diff=diff)
+            )
+        tick(len(chunk))
+    ImportChange.objects.bulk_create(change_rows, batch_size=BULK_SIZE)
+    return changes
+
+
+def _update_households(
+    plans: list[HouseholdPlan],
+    now: datetime.datetime,
+    today: datetime.date,
+    filename: str,
+    actor_user: Any,
+    actor_name: str,
+) -> None:
+    by_id = Household.objects.in_bulk([p.household_id for p in plans])
+    statuses: list[StatusChange] = []
+    fields: set[str] = {"version", "updated_at"}
+    touched: list[Household] = []
+    for p in plans:
+        h = by_id[p.household_id]
+        assert h.version == p.version, "household changed after it was locked"
+        for key, value in p.values.items():
+            if key == "village":
+                h.village_id = value
+                h.township_code = codes.township_of(value)
+                h.county_code = codes.county_of(value)
+                fields |= {"village", "township_code", "county_code"}
+            else:
+                setattr(h, key, value)
+                fields.add(key)
+        if p.head_name is not None:
+            h.head_name = p.head_name
+            fields.add("head_name")
+        if "poverty_status" in p.values:
+            statuses.append(
+                StatusChange(
+                    household=h,
+                    status_from=p.before.get("poverty_status", ""),
+                    status_to=p.values["poverty_status"],
+                    changed_on=today,
+                    reason=f"批量导入：{filename}"[:200],
+                    actor=actor_user,
+                    actor_name=actor_name,
+                )
+            )
+            if p.values["poverty_status"] in c.EXITED_STATUSES and h.exit_year is None:
+                h.exit_year = today.year
+                fields.add("exit_year")
+        h.version += 1
+        h.updated_at = now
+        touched.append(h)
+    Household.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
+    StatusChange.objects.bulk_create(statuses, batch_size=BULK_SIZE)
+
+
+def _update_members(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
+    new_members: list[Member] = []
+    updates = {m.member_id: m for p in plans for m in p.members if m.kind == "changed"}
+    by_id = Member.objects.select_for_update().in_bulk(list(updates))
+    fields: set[str] = {"version", "updated_at"}
+    touched: list[Member] = []
+    for member_id, m in updates.items():
+        member = by_id[member_id]
+        for key, value in m.values.items():
+            setattr(member, key, value)
+            fields.add(key)
+        member.version += 1
+        member.updated_at = now
+        touched.append(member)
+    if touched:
+        Member.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
+    for p in plans:
+        assert p.household_id is not None
+        for m in p.members:
+            if m.kind == "new":
+                new_members.append(
+                    Member(household_id=p.household_id, created_at=now, updated_at=now, **m.values)
+                )
+    Member.objects.bulk_create(new_members, batch_size=BULK_SIZE)
+
+
+@transaction.atomic
+def do_start_import(result: ImportResult, *, actor: Any) -> ImportBatch:
+    """Record an uploaded file awaiting confirmation (the web's dry run)."""
+    check_can_write(actor)
+    batch = _batch(result, "pending", actor)
+    record(
+        "imports.batch.upload",
+        actor=actor,
+        object_type="import_batch",
+        object_id=batch.pk,
+        diff={"sha256": result.sha256, "filename": result.filename[:255], **result.counts()},
+    )
+    return batch
+
+
+@transaction.atomic
+def do_save_column_mapping(
+    name: str, columns: dict[str, str], *, actor: Any, region_code: str | None = None
+) -> ColumnMapping:
+    """Save header label → field choices for the actor (or, for county staff, for a region)."""
+    check_can_write(actor)
+    name = name.strip()[:100] or "默认方案"
+    valid = {s.key for s in assignable_fields()}
+    clean: dict[str, str] = {}
+    for header, key in columns.items():
+        if key not in valid:
+            raise DomainError(f"“{key}”不是可导入的字段", field="columns")
+        label = norm(header)
+        if not label:
+            raise DomainError("列名不能为空", field="columns")
+        clean[label] = key
+    if region_code:
+        if actor is not None:
+            check_region_in_scope(actor, region_code)
+        mapping, _ = ColumnMapping.objects.update_or_create(
+            region_id=region_code, user=None, name=name, defaults={"updated_at": timezone.now()}
+        )
+    else:
+        mapping, _ = ColumnMapping.objects.update_or_create(
+            user=actor, name=name, defaults={"updated_at": timezone.now()}
+        )
+    mapping.columns = {**mapping.columns, **clean}
+    mapping.save(update_fields=["columns"])
+    record(
+        "imports.mapping.save",
+        actor=actor,
+        object_type="column_mapping",
+        object_id=mapping.pk,
+        diff={"name": name, "columns": {k: FIELDS[v].label for k, v in clean.items()}},
+    )
+    return mapping

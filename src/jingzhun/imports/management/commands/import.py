@@ -1,0 +1,95 @@
+"""`jingzhun import FILE [--dry-run] [--report PATH] [--user USERNAME]`.
+
+Exit 0: committed, already imported, or a clean dry run; 1: rows refused, nothing written;
+2: the file cannot be read (or does not exist).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from jingzhun.access.models import User
+from jingzhun.core.errors import DomainError
+from jingzhun.imports.actions import do_commit_import
+from jingzhun.imports.pipeline import ImportResult, plan_import
+from jingzhun.imports.report import build_report
+
+MAX_LISTED_ERRORS = 50
+
+
+class Command(BaseCommand):
+    help = "导入贫困户信息采集表（.xlsx/.xls/.csv）：先全部校验，无错误才写入，同一文件重复导入不会重复写入"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="只校验并比对，不写入")
+        parser.add_argument("--report", type=Path, help="把错误报告（.xlsx）写到这个路径")
+        parser.add_argument("--user", help="以该账号的身份和管理范围导入（默认：系统）")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"找不到文件：{path}", returncode=2)
+        actor = None
+        if options["user"]:
+            actor = User.objects.filter(username__iexact=options["user"].strip()).first()
+            if actor is None:
+                raise CommandError(f"找不到账号：{options['user']}", returncode=2)
+        data = path.read_bytes()
+        with tqdm(desc="校验", unit="户", file=self.stderr._out, disable=None) as bar:
+            result = plan_import(data, path.name, actor=actor, progress=bar.update)
+        if not result.ok or options["dry_run"]:
+            self._finish(result, data, options, committed=False)
+            return
+        bars: dict[str, tqdm[Any]] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar = bars.get(stage)
+            if bar is None:
+                bar = bars[stage] = tqdm(
+                    desc=stage, total=total, unit="户", file=self.stderr._out, disable=None
+                )
+            bar.update(done - bar.n)
+
+        try:
+            outcome = do_commit_import(data, path.name, actor=actor, progress=progress)
+        except DomainError as exc:
+            raise CommandError(exc.message, returncode=1) from exc
+        finally:
+            for bar in bars.values():
+                bar.close()
+        self._finish(outcome.result, data, options, committed=outcome.committed)
+
+    def _finish(
+        self, result: ImportResult, data: bytes, options: dict[str, Any], *, committed: bool
+    ) -> None:
+        for notice in result.notices:
+            self.stderr.write(f"提示：{notice}")
+        for error in result.errors[:MAX_LISTED_ERRORS]:
+            self.stderr.write(str(error))
+        if len(result.errors) > MAX_LISTED_ERRORS:
+            self.stderr.write(
+                f"……另有 {len(result.errors) - MAX_LISTED_ERRORS} 处错误，见错误报告。"
+            )
+        report: Path | None = options.get("report")
+        if report is not None:
+            report.write_bytes(build_report(data, result))
+            self.stderr.write(f"错误报告已写入：{report}")
+        if result.already_imported:
+            self.stdout.write(
+                "该文件此前已导入（文件内容相同），本次未做任何修改：新增 0，变更 0。"
+            )
+            return
+        if result.unreadable:
+            raise CommandError(f"无法读取文件：{result.errors[0].reason}", returncode=2)
+        self.stdout.write(result.summary())
+        if not result.ok:
+            raise CommandError(f"有 {len(result.errors)} 处错误，未导入任何数据。", returncode=1)
+        if options["dry_run"]:
+            self.stdout.write("试导入（校验）通过，未写入。")
+        elif committed:
+            self.stdout.write("导入完成。")

@@ -1,0 +1,667 @@
+"""Parse, validate and diff a file against the registry, writing nothing.
+
+`plan_import(data, ...)` never raises for bad input: an unreadable file, a missing column, a bad
+cell or a conflict with the registry all become `CellError`s (Chinese reasons, with sheet, row,
+column and value), and every household of the file gets a verdict: new, changed (field by
+field), unchanged or refused. `actions.do_commit_import` runs the same plan inside its
+transaction and writes it only when nothing was refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from jingzhun.access.scoping import can_see_region
+from jingzhun.registry import choices as c
+from jingzhun.registry.idcard import mask as mask_id
+from jingzhun.registry.masking import mask_value
+
+from . import selectors
+from .fields import FIELDS, norm
+from .layout import Layout, Row, column_letter, data_rows
+from .reader import UnreadableFile, read_sheets
+from .values import BadValue, check_id_cell, convert, display
+
+Progress = Callable[[int], None]
+
+HOUSEHOLD_REQUIRED_COLUMNS = ("household_code",)
+MEMBER_REQUIRED_COLUMNS = ("household_code", "id_number", "name")
+
+
+@dataclass
+class CellError:
+    """One refused cell (or row, or sheet when `column` is None). `value` is as written in the file."""
+
+    sheet: str
+    row: int | None
+    column: int | None
+    header: str
+    value: str
+    reason: str
+    field: str = ""
+
+    @property
+    def masked_value(self) -> str:
+        if self.field in ("id_number", "head_id_number"):
+            return mask_id(self.value) if self.value else ""
+        return str(mask_value(self.field, self.value) if self.field else self.value)[:100]
+
+    def __str__(self) -> str:
+        where = [f"工作表“{self.sheet}”"] if self.sheet else []
+        if self.row:
+            where.append(f"第 {self.row} 行")
+        if self.column is not None:
+            where.append(f"{column_letter(self.column)} 列“{self.header}”")
+        elif self.header:
+            where.append(f"“{self.header}”")
+        value = f"，值“{self.masked_value}”" if self.value else ""
+        return f"{'，'.join(where)}{value}：{self.reason}"
+
+
+@dataclass
+class MemberIn:
+    sheet: str
+    row: int
+    id_number: str
+    values: dict[str, Any]
+    cells: dict[str, tuple[int, Any]]  # field → (column, raw value)
+    bad: set[str] = field(default_factory=set)  # fields whose cell was refused already
+
+
+@dataclass
+class HouseholdIn:
+    code: str
+    sheet: str
+    row: int
+    values: dict[str, Any] = field(default_factory=dict)
+    cells: dict[str, tuple[str, int, int, Any]] = field(default_factory=dict)
+    members: list[MemberIn] = field(default_factory=list)
+    rows: set[tuple[str, int]] = field(default_factory=set)
+    has_household_row: bool = False
+
+
+@dataclass
+class MemberPlan:
+    kind: str  # new, changed, unchanged
+    row: tuple[str, int]
+    values: dict[str, Any]  # new: all fields; changed: the changed fields' new values
+    member_id: int | None = None
+    version: int | None = None
+    before: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    id_masked: str = ""
+
+
+@dataclass
+class HouseholdPlan:
+    code: str
+    kind: str  # new, changed, unchanged, refused
+    village: str = ""
+    values: dict[str, Any] = field(default_factory=dict)  # new: all; changed: changed fields
+    before: dict[str, Any] = field(default_factory=dict)
+    household_id: int | None = None
+    version: int | None = None
+    members: list[MemberPlan] = field(default_factory=list)
+    head_name: str | None = None
+
+    def masked_diff(self) -> dict[str, Any]:
+        """{field: [old, new]} plus members, for pages and the audit log; sensitive values masked."""
+        diff: dict[str, Any] = {}
+        for key, new in self.values.items():
+            diff[key] = [_masked(key, self.before.get(key)), _masked(key, new)]
+        members = []
+        for m in self.members:
+            if m.kind == "unchanged":
+                continue
+            members.append(
+                {
+                    "kind": m.kind,
+                    "id_number": m.id_masked,
+                    "name": m.name,
+                    "fields": {
+                        k: [_masked(k, m.before.get(k)), _masked(k, v)]
+                        for k, v in m.values.items()
+                        if k != "id_number"
+                    },
+                }
+            )
+        if members:
+            diff["members"] = members
+        return diff
+
+    def field_rows(self) -> list[tuple[str, Any, Any]]:
+        return [
+            (FIELDS[k].label if k in FIELDS else k, _shown(k, self.before.get(k)), _shown(k, v))
+            for k, v in self.values.items()
+        ]
+
+
+def _masked(key: str, value: Any) -> Any:
+    if isinstance(value, (Decimal, datetime.date)):
+        value = str(value)
+    return mask_value(key, value)
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as a person reads it: code labels, 是/否, masked when sensitive."""
+    if value is None or value == "":
+        return ""
+    spec = FIELDS.get(key)
+    if key in ("id_number", "phone", "bank_account", "health_status", "disability_grade"):
+        return str(_masked(key, value))
+    if spec and spec.kind == "code":
+        return spec.table.get(str(value), str(value))
+    if spec and spec.kind == "codes":
+        return "、".join(spec.table.get(v, v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return display(value)
+
+
+@dataclass
+class ImportResult:
+    filename: str
+    sha256: str
+    size: int
+    layouts: list[Layout] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    plans: list[HouseholdPlan] = field(default_factory=list)
+    unreadable: bool = False
+    already_imported: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.unreadable
+
+    def counts(self) -> dict[str, int]:
+        counts = {
+            "households_new": 0,
+            "households_changed": 0,
+            "households_unchanged": 0,
+            "members_new": 0,
+            "members_changed": 0,
+            "members_unchanged": 0,
+        }
+        for plan in self.plans:
+            if plan.kind == "refused":
+                continue
+            counts[f"households_{plan.kind}"] += 1
+            for m in plan.members:
+                counts[f"members_{m.kind}"] += 1
+        counts["rows_refused"] = len({(e.sheet, e.row) for e in self.errors if e.row})
+        if self.errors and not counts["rows_refused"]:
+            counts["rows_refused"] = 0
+        return counts
+
+    def summary(self) -> str:
+        n = self.counts()
+        refused_households = sum(1 for p in self.plans if p.kind == "refused")
+        return (
+            f"新增 {n['households_new']} 户 {n['members_new']} 人；"
+            f"变更 {n['households_changed']} 户 {n['members_changed']} 人；"
+            f"未变 {n['households_unchanged']} 户 {n['members_unchanged']} 人；"
+            f"拒绝 {n['rows_refused']} 行（{refused_households} 户），错误 {len(self.errors)} 处"
+        )
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+class _Collector:
+    """Builds households and members from the rows of every sheet, recording cell errors."""
+
+    def __init__(self, result: ImportResult) -> None:
+        self.result = result
+        self.households: dict[str, HouseholdIn] = {}
+        self.seen_ids: dict[str, tuple[str, int]] = {}
+        self.household_rows: dict[str, tuple[str, int]] = {}
+
+    def error(
+        self,
+        layout: Layout,
+        row: int | None,
+        key: str,
+        value: Any,
+        reason: str,
+    ) -> None:
+        column = layout.keys.get(key)
+        header = column.header if column else (FIELDS[key].label if key in FIELDS else key)
+        self.result.errors.append(
+            CellError(
+                layout.sheet,
+                row,
+                column.index if column else None,
+                header,
+                display(value),
+                reason,
+                key,
+            )
+        )
+
+    def _convert(
+        self, layout: Layout, row: Row, keys: list[str], bad: set[str] | None = None
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key in keys:
+            raw = row.values.get(key)
+            if raw is None:
+                continue
+            try:
+                value = convert(raw, FIELDS[key])
+            except BadValue as exc:
+                self.error(layout, row.number, key, raw, exc.reason)
+                if bad is not None:
+                    bad.add(key)
+                continue
+            if value is not None and value != [] and value != "":
+                values[key] = value
+        return values
+
+    def _household(self, layout: Layout, row: Row) -> HouseholdIn | None:
+        raw = row.values.get("household_code")
+        if raw is None:
+            self.error(layout, row.number, "household_code", "", "户编号不能为空")
+            return None
+        try:
+            code = convert(raw, FIELDS["household_code"])
+        except BadValue as exc:
+            self.error(layout, row.number, "household_code", raw, exc.reason)
+            return None
+        if not code:
+            self.error(layout, row.number, "household_code", raw, "户编号不能为空")
+            return None
+        household = self.households.get(code)
+        if household is None:
+            household = HouseholdIn(code, layout.sheet, row.number)
+            self.households[code] = household
+        household.rows.add((layout.sheet, row.number))
+        return household
+
+    def _merge_household_values(self, layout: Layout, row: Row, household: HouseholdIn) -> None:
+        keys = [k for k in row.values if FIELDS[k].level == "household" and k != "household_code"]
+        for key, value in self._convert(layout, row, keys).items():
+            column = layout.keys[key].index
+            if key in household.values and household.values[key] != value:
+                sheet, first_row, _col, _raw = household.cells[key]
+                self.error(
+                    layout,
+                    row.number,
+                    key,
+                    row.values[key],
+                    f"同一户的{FIELDS[key].label}与工作表“{sheet}”第 {first_row} 行不一致",
+                )
+                continue
+            household.values.setdefault(key, value)
+            household.cells.setdefault(key, (layout.sheet, row.number, column, row.values[key]))
+
+    def household_row(self, layout: Layout, row: Row) -> None:
+        household = self._household(layout, row)
+        if household is None:
+            return
+        if household.code in self.household_rows:
+            sheet, first = self.household_rows[household.code]
+            self.error(
+                layout,
+                row.number,
+                "household_code",
+                row.values["household_code"],
+                f"户编号与工作表“{sheet}”第 {first} 行重复",
+            )
+            return
+        self.household_rows[household.code] = (layout.sheet, row.number)
+        household.has_household_row = True
+        self._merge_household_values(layout, row, household)
+
+    def member_row(self, layout: Layout, row: Row) -> None:
+        household = self._household(layout, row)
+        raw_id = row.values.get("id_number")
+        member_keys = [
+            k for k in row.values if FIELDS[k].level == "member" and k not in ("id_number",)
+        ]
+        bad: set[str] = set()
+        values = self._convert(layout, row, member_keys, bad)
+        if household is not None:
+            self._merge_household_values(layout, row, household)
+        if raw_id is None:
+            self.error(layout, row.number, "id_number", "", "证件号码不能为空")
+            return
+        checked = check_id_cell(raw_id)
+        if not checked.valid or checked.normalized is None:
+            self.error(layout, row.number, "id_number", raw_id, f"证件号码无效：{checked.error}")
+            return
+        id_number = checked.normalized
+        if "sex" in values and values["sex"] != checked.sex:
+            self.error(
+                layout,
+                row.number,
+                "sex",
+                row.values["sex"],
+                f"性别与证件号码不一致（证件号码为{c.SEX[checked.sex or 'male']}性）",
+            )
+        if "birth_date" in values and values["birth_date"] != checked.birth_date:
+            self.error(
+                layout,
+                row.number,
+                "birth_date",
+                row.values["birth_date"],
+                f"出生日期与证件号码中的 {checked.birth_date} 不一致",
+            )
+        values["sex"] = checked.sex
+        values["birth_date"] = checked.birth_date
+        if id_number in self.seen_ids:
+            sheet, first = self.seen_ids[id_number]
+            self.error(
+                layout,
+                row.number,
+                "id_number",
+                raw_id,
+                f"同一人在文件中出现两次（另见工作表“{sheet}”第 {first} 行）：一人只能属于一户",
+            )
+            return
+        self.seen_ids[id_number] = (layout.sheet, row.number)
+        if household is None:
+            return
+        cells = {k: (layout.keys[k].index, row.values[k]) for k in row.values if k in layout.keys}
+        household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells, bad))
+
+
+def _parse(data: bytes, result: ImportResult, extra: dict[str, str]) -> _Collector | None:
+    collector = _Collector(result)
+    try:
+        sheets = read_sheets(data)
+        found = False
+        for sheet in sheets:
+            layout, rows = data_rows(sheet, extra)
+            result.layouts.append(layout)
+            if layout.kind == "ignored":
+                result.notices.append(f"工作表“{sheet.name}”未找到户表或成员表的表头，已跳过。")
+                continue
+            found = True
+            for first, second in layout.duplicates:
+                result.errors.append(
+                    CellError(
+                        layout.sheet,
+                        layout.header_rows[-1],
+                        second.index,
+                        second.header,
+                        "",
+                        f"与 {column_letter(first.index)} 列“{first.header}”对应同一字段，请删除其中一列",
+                    )
+                )
+            required = (
+                MEMBER_REQUIRED_COLUMNS if layout.kind == "member" else HOUSEHOLD_REQUIRED_COLUMNS
+            )
+            missing = [FIELDS[k].label for k in required if k not in layout.keys]
+            if missing:
+                result.errors.append(
+                    CellError(
+                        layout.sheet,
+                        layout.header_rows[-1],
+                        None,
+                        "表头",
+                        "",
+                        f"缺少必需的列：{'、'.join(missing)}",
+                    )
+                )
+                continue
+            for column in layout.unknown:
+                result.notices.append(
+                    f"工作表“{layout.sheet}” {column_letter(column.index)} 列“{column.header}”"
+                    "无法识别，已忽略（可在导入页面保存列对应方案）。"
+                )
+            handle = collector.member_row if layout.kind == "member" else collector.household_row
+            for row in rows:
+                handle(layout, row)
+        if not found:
+            result.errors.append(
+                CellError(
+                    "",
+                    None,
+                    None,
+                    "",
+                    "",
+                    "未找到可识别的表头：需要“户编号”列，成员表还需要“证件号码”“姓名”列。",
+                )
+            )
+    except UnreadableFile as exc:
+        result.unreadable = True
+        result.errors.append(CellError("", None, None, "", "", exc.message))
+        return None
+    return collector
+
+
+# --- comparing with the registry ---------------------------------------------------------------
+
+
+def _row_error(
+    result: ImportResult,
+    where: tuple[str, int],
+    column: int | None,
+    key: str,
+    value: Any,
+    reason: str,
+) -> None:
+    header = FIELDS[key].label if key in FIELDS else key
+    for layout in result.layouts:
+        if layout.sheet == where[0] and key in layout.keys:
+            header = layout.keys[key].header
+            column = layout.keys[key].index if column is None else column
+    result.errors.append(CellError(where[0], where[1], column, header, display(value), reason, key))
+
+
+def _member_error(result: ImportResult, m: MemberIn, key: str, reason: str) -> None:
+    column, raw = m.cells.get(key, (None, ""))
+    _row_error(result, (m.sheet, m.row), column, key, raw, reason)
+
+
+def _household_error(result: ImportResult, h: HouseholdIn, key: str, reason: str) -> None:
+    if key in h.cells:
+        sheet, row, column, raw = h.cells[key]
+        _row_error(result, (sheet, row), column, key, raw, reason)
+    else:
+        _row_error(
+            result, (h.sheet, h.row), None, key, h.code if key == "household_code" else "", reason
+        )
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if key == "village" and hasattr(value, "code"):
+        return value.code
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
+
+
+def _diff(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v for k, v in incoming.items() if _comparable(k, current.get(k)) != _comparable(k, v)
+    }
+
+
+def _compare(
+    collector: _Collector, result: ImportResult, actor: Any, progress: Progress | None
+) -> None:
+    households = collector.households
+    villages = selectors.existing_villages(
+        h.values["village"] for h in households.values() if "village" in h.values
+    )
+    existing = selectors.households_by_code(households)
+    existing_members = selectors.members_by_household_code(
+        code for code in households if code in existing
+    )
+    elsewhere = selectors.live_members_by_id(
+        m.id_number for h in households.values() for m in h.members
+    )
+    errors_before = len(result.errors)
+    for code, h in households.items():
+        current = existing.get(code)
+        plan = HouseholdPlan(code=code, kind="unchanged")
+        village = h.values.get("village")
+        if village is not None:
+            if village not in villages:
+                _household_error(result, h, "village", f"村级区划代码“{village}”在区划表中不存在")
+            elif actor is not None and not can_see_region(actor, village):
+                _household_error(result, h, "village", "该村不在您的管理范围内，不能导入")
+        if (
+            current is not None
+            and actor is not None
+            and not can_see_region(actor, current.village_id)
+        ):
+            _household_error(
+                result,
+                h,
+                "household_code",
+                "户编号不可用：与系统中不在您管理范围内的记录冲突，请与县级管理员核对",
+            )
+            result.plans.append(HouseholdPlan(code=code, kind="refused"))
+            continue
+        db_members = (
+            {m.id_number: m for m in existing_members.get(current.pk, [])} if current else {}
+        )
+        heads_in_file = [m for m in h.members if m.values.get("relation") == "head"]
+        if len(heads_in_file) > 1:
+            for m in heads_in_file[1:]:
+                _member_error(
+                    result,
+                    m,
+                    "relation",
+                    f"每户只能有一名户主（已有第 {heads_in_file[0].row} 行）",
+                )
+        if current is None:
+            if "village" not in h.values:
+                _household_error(result, h, "village", "新户必须填写村级区划代码")
+            if not h.members:
+                _household_error(result, h, "household_code", "新户在文件中没有任何成员")
+            elif not heads_in_file and not any("relation" in m.bad for m in h.members):
+                _household_error(
+                    result, h, "household_code", "新户缺少户主（与户主关系为“户主”的成员）"
+                )
+            plan.kind = "new"
+            plan.village = str(village or "")
+            plan.values = {k: v for k, v in h.values.items() if k != "village"}
+            plan.head_name = heads_in_file[0].values.get("name") if heads_in_file else None
+        else:
+            plan.household_id = current.pk
+            plan.version = current.version
+            plan.village = current.village_id
+            before = {k: getattr(current, k if k != "village" else "village_id") for k in h.values}
+            changed = _diff(before, h.values)
+            plan.values = changed
+            plan.before = {k: before[k] for k in changed}
+        db_head = next((m for m in db_members.values() if m.relation == "head"), None)
+        for m in h.members:
+            other = elsewhere.get(m.id_number)
+            if other is not None and (current is None or other.household_id != current.pk):
+                where = (
+                    f"（户编号 {other.household.household_code}）"
+                    if actor is None or can_see_region(actor, other.household.village_id)
+                    else ""
+                )
+                _member_error(
+                    result,
+                    m,
+                    "id_number",
+                    f"此人已登记在系统中的另一户{where}：一人只能属于一户，迁户请走户籍变更",
+                )
+                continue
+            mine = db_members.get(m.id_number)
+            if mine is None:
+                if "relation" not in m.values and "relation" not in m.bad:
+                    _member_error(result, m, "relation", "新成员必须填写与户主关系")
+                if "name" not in m.values and "name" not in m.bad:
+                    _member_error(result, m, "name", "新成员必须填写姓名")
+                if current is not None and m.values.get("relation") == "head" and db_head:
+                    _member_error(
+                        result,
+                        m,
+                        "relation",
+                        f"该户已有户主“{db_head.name}”，更换户主请使用户主变更操作",
+                    )
+                plan.members.append(
+                    MemberPlan(
+                        "new",
+                        (m.sheet, m.row),
+                        {"id_number": m.id_number, **m.values},
+                        name=str(m.values.get("name", "")),
+                        id_masked=mask_id(m.id_number),
+                    )
+                )
+                continue
+            current_values = {k: getattr(mine, k) for k in m.values}
+            changed_member = _diff(current_values, m.values)
+            if "relation" in changed_member and "head" in (
+                mine.relation,
+                changed_member["relation"],
+            ):
+                _member_error(result, m, "relation", "更换户主请使用户主变更操作")
+            plan.members.append(
+                MemberPlan(
+                    "changed" if changed_member else "unchanged",
+                    (m.sheet, m.row),
+                    changed_member,
+                    member_id=mine.pk,
+                    version=mine.version,
+                    before={k: current_values[k] for k in changed_member},
+                    name=mine.name,
+                    id_masked=mask_id(m.id_number),
+                )
+            )
+            if mine.relation == "head" and "name" in changed_member:
+                plan.head_name = changed_member["name"]
+        if current is not None and (
+            plan.values or any(m.kind != "unchanged" for m in plan.members)
+        ):
+            plan.kind = "changed"
+        result.plans.append(plan)
+        if progress:
+            progress(1)
+    if len(result.errors) > errors_before or result.errors:
+        _mark_refused(collector, result)
+
+
+def _mark_refused(collector: _Collector, result: ImportResult) -> None:
+    bad_rows = {(e.sheet, e.row) for e in result.errors if e.row}
+    for plan in result.plans:
+        h = collector.households[plan.code]
+        if plan.kind != "refused" and h.rows & bad_rows:
+            plan.kind = "refused"
+
+
+def plan_import(
+    data: bytes,
+    filename: str,
+    *,
+    actor: Any,
+    mapping: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Read, validate and compare a file with the registry. Writes nothing; never raises for bad input."""
+    result = ImportResult(filename=filename, sha256=sha256_of(data), size=len(data))
+    extra = {norm(k): v for k, v in (mapping or {}).items()}
+    if mapping is None:
+        extra = selectors.header_overrides(actor)
+    collector = _parse(data, result, extra)
+    if collector is None:
+        return result
+    _compare(collector, result, actor, progress)
+    return result
+
+
+__all__ = [
+    "CellError",
+    "HouseholdPlan",
+    "ImportResult",
+    "MemberPlan",
+    "plan_import",
+    "sha256_of",
+]
