@@ -206,6 +206,9 @@ def main() -> None:
     parser.add_argument("--naive-households", type=int, default=2_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--prepare", action="store_true")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="generate the data, measure nothing"
+    )
     parser.add_argument("--pg-db", default=None)
     parser.add_argument("--sqlite-path", default=None)
     parser.add_argument("--var", default=None, help="data directory (snapshots, DuckDB spill)")
@@ -238,7 +241,7 @@ def main() -> None:
     for backend in [b for b in args.backends.split(",") if b]:
         if backend == "postgresql":
             db = pg_url(args.pg_db or f"jz_assess_{tag}")
-            if args.prepare:
+            if args.prepare or args.prepare_only:
                 import psycopg
 
                 with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -249,8 +252,11 @@ def main() -> None:
                         conn.execute(f'CREATE DATABASE "{name}"')
         else:
             db = f"sqlite:///{args.sqlite_path or Path(var) / 'registry.sqlite3'}"
-        have = prepare(db, var, households) if args.prepare else _child("count", db, var).result
+        prep = args.prepare or args.prepare_only
+        have = prepare(db, var, households) if prep else _child("count", db, var).result
         print(f"  {backend}: {have['households']:,} households, {have['persons']:,} persons")
+        if args.prepare_only:
+            continue
         m = measure(db, var, args.runs, args.naive_households)
         m["persons"] = have["persons"]
         print(
@@ -265,7 +271,7 @@ def main() -> None:
             f" | **{m['seconds']:.1f}** | {m['rss']:,.0f} | {m['naive_rate']:,.0f}/s"
             f" (sample {m['naive_sample']:,}) → {m['naive_seconds']:,.0f} | {m['ratio']:,.0f}x |"
         )
-    if args.no_append:
+    if args.no_append or args.prepare_only:
         return
     body = [
         f"### {facts['date']}, commit {facts['commit']}: {households:,} households",

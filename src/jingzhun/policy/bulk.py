@@ -160,11 +160,13 @@ def evaluate(
     for g in groups:
         criteria += [c.id for c, _ in g.compiled.criteria if c.id not in criteria]
     aggregates = MemberAggregates()
-    selects = []
+    # One scan of h joined once to the member aggregates: each household's group is computed
+    # first, and each criterion is a CASE over the groups (only the matching branch is evaluated).
+    exprs: dict[str, dict[int, str]] = {cid: {} for cid in criteria}
+    group_cases = []
     for g in groups:
         facts = {k: v for k, v in g.keys}
         params = g.compiled.parameters(year=year, province=g.province, facts=facts)
-        exprs = {}
         for criterion, node in g.compiled.criteria:
             sql = compile_sql(
                 node,
@@ -175,10 +177,7 @@ def evaluate(
                 household_columns=household_columns,
                 hoist=aggregates,
             )
-            exprs[criterion.id] = f"coalesce(CAST(({sql}) AS TINYINT), 2)"
-        cols = ", ".join(
-            f'{exprs.get(cid, "CAST(NULL AS TINYINT)")} AS "c_{cid}"' for cid in criteria
-        )
+            exprs[criterion.id][g.index] = f"coalesce(CAST(({sql}) AS TINYINT), 2)"
         conds = [
             f"{province_sql} = {sql_literal(g.province)}"
             if g.province
@@ -187,10 +186,22 @@ def evaluate(
         for key, value in g.keys:
             col = f'CAST(h."{key}" AS VARCHAR)'
             conds.append(f"{col} = {sql_literal(value)}" if value is not None else f"{col} IS NULL")
-        selects.append(
-            f"SELECT h.id AS household_id, {g.index} AS grp, {cols} FROM h AS h "
-            f"LEFT JOIN ma ON ma.household_id = h.id WHERE {' AND '.join(conds)}"
-        )
+        group_cases.append(f"WHEN {' AND '.join(conds)} THEN {g.index}")
+
+    def column(cid: str) -> str:
+        by_group = exprs[cid]
+        if len(groups) == 1 and 0 in by_group:
+            return by_group[0]
+        whens = " ".join(f"WHEN {i} THEN {e}" for i, e in by_group.items())
+        return f'CAST(CASE h."__grp" {whens} END AS TINYINT)'
+
+    cols = "".join(f', {column(cid)} AS "c_{cid}"' for cid in criteria)
+    grp = f"CASE {' '.join(group_cases)} END" if group_cases else "0"
+    body = (
+        f'SELECT h.id AS household_id, h."__grp" AS grp{cols} '
+        f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h '
+        "LEFT JOIN ma ON ma.household_id = h.id"
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
     passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
 
@@ -198,7 +209,6 @@ def evaluate(
         items = ", ".join(f"CASE WHEN \"c_{c}\" = {code} THEN '{c}' END" for c in criteria)
         return f"list_filter([{items}], lambda x: x IS NOT NULL)"
 
-    body = " UNION ALL ".join(selects) if selects else _empty(criteria)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed, "
         f"{listed(0)} AS failed, {listed(2)} AS unknown FROM ({body})"
@@ -206,8 +216,3 @@ def evaluate(
     con.execute("DROP TABLE ma")
     total, ok = con.execute("SELECT count(*), count_if(passed) FROM results").fetchone() or (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
-
-
-def _empty(criteria: list[str]) -> str:
-    cols = "".join(f', CAST(NULL AS TINYINT) AS "c_{c}"' for c in criteria)
-    return f"SELECT CAST(NULL AS BIGINT) AS household_id, 0 AS grp{cols} WHERE FALSE"
