@@ -22,6 +22,7 @@ from jingzhun.demo.actions import (
 )
 from jingzhun.demo.counties import DEFAULT_COUNTY
 from jingzhun.demo.selectors import existing_demo_accounts, has_registry_data
+from jingzhun.policy.store import PolicyError
 
 
 class Command(BaseCommand):
@@ -47,6 +48,9 @@ class Command(BaseCommand):
             "--chunk-size", type=int, default=DEFAULT_CHUNK, help="每批生成的户数（默认 20000）"
         )
         parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+        parser.add_argument(
+            "--no-assess", action="store_true", help="生成后不按贫困户退出标准做批量判定"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         spec = DemoSpec(
@@ -81,6 +85,8 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self._report(result)
+        if not options["no_assess"]:
+            self._assess(result.county_code, result.target_year)
         if serve:
             self._serve(options["port"])
 
@@ -97,6 +103,22 @@ class Command(BaseCommand):
             result = do_generate_demo_county(spec, actor=None)
         self._elapsed = time.monotonic() - started
         return result
+
+    def _assess(self, county: str, year: int) -> None:
+        """Judge the new county against the household exit standard, so that the overview and
+        the household cards show each criterion."""
+        from jingzhun.assessments.bulk import do_assess_bulk
+
+        try:
+            outcome = do_assess_bulk("household_exit", year, actor=None, county=county)
+        except (DomainError, PolicyError) as exc:
+            self.stderr.write(f"批量判定未完成：{exc}")
+            return
+        self.stdout.write(
+            f"已按贫困户退出标准判定 {year} 年 {outcome.households:,} 户，全部达标 "
+            f"{outcome.passed:,} 户（jingzhun assess 可重新判定）。"
+        )
+        self.stdout.write("")
 
     def _report(self, result: DemoResult) -> None:
         out = self.stdout
