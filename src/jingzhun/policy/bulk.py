@@ -214,5 +214,6 @@ def evaluate(
         f"{listed(0)} AS failed, {listed(2)} AS unknown FROM ({body})"
     )
     con.execute("DROP TABLE ma")
-    total, ok = con.execute("SELECT count(*), count_if(passed) FROM results").fetchone() or (0, 0)
+    row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
+    total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
