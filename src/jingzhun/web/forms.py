@@ -88,8 +88,8 @@ class HouseholdSearchForm(forms.Form):
         _choices(self, "attribute", everything + [(k, _(v)) for k, v in c.ATTRIBUTE.items()])
         _choices(self, "cause", everything + [(k, _(v)) for k, v in c.CAUSE.items()])
 
-    def filters(self) -> tuple[HouseholdFilters, tuple[str, ...]]:
-        """The selector's filters and, for a status group, the statuses it stands for."""
+    def filters(self) -> HouseholdFilters:
+        """The selector's filters; a status group stands for its statuses."""
         data = self.cleaned_data
         status = data.get("status") or ""
         group = STATUS_GROUPS.get(status)
@@ -100,8 +100,9 @@ class HouseholdSearchForm(forms.Form):
             status="" if group else status,
             attribute=data.get("attribute") or "",
             cause=data.get("cause") or "",
+            statuses=group[1] if group else (),
         )
-        return filters, group[1] if group else ()
+        return filters
 
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024

@@ -154,11 +154,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     )
     page = None
     if form.is_valid():
-        filters, statuses = form.filters()
-        households = households_for(user, filters)
-        if statuses:
-            households = households.filter(poverty_status__in=statuses)
-        households = with_member_counts(households)
+        households = with_member_counts(households_for(user, form.filters()))
         page = Paginator(households, PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     term = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
     id_like = bool(ID_LIKE.fullmatch(normalize_id(term)))
