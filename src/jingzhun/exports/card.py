@@ -299,7 +299,7 @@ def write_card_pdf(card: Card, out: IO[bytes], *, watermark: str) -> int:
             )
         if section.header:
             table = [section.header, *[[_shown(v) for v in r] for r in section.rows]]
-            story.append(pdf.grid(table, styles))
+            story.append(pdf.grid(table, styles, total=pdf.LANDSCAPE_WIDTH))
         if section.note:
             story.append(pdf.Paragraph(pdf.text(section.note), styles.small))
     return pdf.build(out, story, title=card.title, watermark=watermark, font=font, wide=True)

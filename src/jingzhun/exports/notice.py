@@ -101,7 +101,7 @@ def write_notice_pdf(
     styles = pdf.Styles(font)
     township = village.parent
     place = f"{township.name}{village.name}" if township else village.name
-    issuer = spec.issuer or f"{village.name}村民委员会".replace("村村", "村")
+    issuer = spec.issuer or f"{village.name}村民委员会"
     lead = (
         f"{LEADS[spec.kind]}，共 {len(households)} 户，现予公示。公示期自 {_date(spec.start)}"
         f"至 {_date(spec.end)}（{spec.days} 天）。如有异议，请在公示期内以书面或口头形式向"
@@ -113,7 +113,7 @@ def write_notice_pdf(
         pdf.Spacer(1, 4 * pdf.mm),
         pdf.Paragraph(pdf.text(lead), styles.body),
         pdf.Spacer(1, 3 * pdf.mm),
-        pdf.grid([header, *notice_rows(households, spec.kind)], styles),
+        pdf.grid([header, *notice_rows(households, spec.kind)], styles, total=pdf.PORTRAIT_WIDTH),
         pdf.Spacer(1, 8 * pdf.mm),
         pdf.Paragraph(pdf.text(issuer), styles.body),
         pdf.Paragraph(pdf.text(_date(spec.start)), styles.body),

@@ -79,15 +79,41 @@ def text(value: Any) -> str:
     return shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+PORTRAIT_WIDTH: Final = 180 * mm
+LANDSCAPE_WIDTH: Final = 267 * mm
+
+
+def _ems(value: Any) -> float:
+    """How wide a text is in ems: Chinese characters are a full em, digits and letters about half."""
+    return sum(1.0 if ord(ch) >= 0x2E80 else 0.62 for ch in text(value))
+
+
+def auto_widths(rows: Sequence[Sequence[Any]], total: float) -> list[float]:
+    """Column widths in proportion to their widest cell (3 to 18 ems), filling `total`."""
+    columns = max(len(r) for r in rows)
+    longest = [3.0] * columns
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            # Header words may wrap; values (names, ID numbers) should not.
+            weight = _ems(value) * (0.5 if i == 0 else 1.0)
+            longest[j] = min(18.0, max(longest[j], weight))
+    padded = [w + 1.5 for w in longest]  # cell padding
+    scale = total / sum(padded)
+    return [w * scale for w in padded]
+
+
 def grid(
     rows: Sequence[Sequence[Any]],
     styles: Styles,
     *,
     widths: Sequence[float] | None = None,
+    total: float | None = None,
     header: bool = True,
 ) -> Table:
     """A bordered table of paragraphs (so long Chinese text wraps inside its cell)."""
     data = [[Paragraph(text(v), styles.cell) for v in row] for row in rows]
+    if widths is None and total is not None and rows:
+        widths = auto_widths(rows, total)
     table = Table(data, colWidths=list(widths) if widths else None, repeatRows=1 if header else 0)
     commands: list[Any] = [
         ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
@@ -134,4 +160,15 @@ def build(
     return int(doc.page)
 
 
-__all__ = ["Paragraph", "Spacer", "Styles", "build", "cjk_font", "grid", "mm", "text"]
+__all__ = [
+    "LANDSCAPE_WIDTH",
+    "PORTRAIT_WIDTH",
+    "Paragraph",
+    "Spacer",
+    "Styles",
+    "build",
+    "cjk_font",
+    "grid",
+    "mm",
+    "text",
+]

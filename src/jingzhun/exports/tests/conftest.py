@@ -20,7 +20,9 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 def lo_rows(data: bytes, tmp_path: Path) -> list[list[str]]:
     """The first sheet of an .xlsx as LibreOffice reads it (headless conversion to CSV, UTF-8)."""
     if SOFFICE is None:
-        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui")
+        pytest.skip(
+            "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"
+        )
     folder = tmp_path / "lo"
     folder.mkdir(exist_ok=True)
     source = folder / "export.xlsx"
@@ -51,9 +53,10 @@ def lo_rows(data: bytes, tmp_path: Path) -> list[list[str]]:
 
 
 def pdf_text(data: bytes) -> str:
+    """The text of every page, lines joined: a value wrapped inside a table cell reads whole."""
     reader = PdfReader(io.BytesIO(data))
     assert reader.pages, "a PDF with no pages"
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
+    return "".join((page.extract_text() or "").replace("\n", "") for page in reader.pages)
 
 
 def permit(user: Any) -> Any:
