@@ -21,6 +21,7 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -513,7 +514,7 @@ def _list_filters(request: HttpRequest) -> Any:
 
 @authenticated
 @require_http_methods(["POST"])
-def export_roster(request: HttpRequest) -> HttpResponse:
+def export_roster(request: HttpRequest) -> HttpResponseBase:
     """The roster (花名册, .xlsx) of the household list's current filters; POST keeps them out of URLs."""
     filters = _list_filters(request)
     if filters is None:
@@ -529,7 +530,7 @@ def export_roster(request: HttpRequest) -> HttpResponse:
 
 @authenticated
 @require_http_methods(["POST"])
-def export_facts(request: HttpRequest) -> HttpResponse:
+def export_facts(request: HttpRequest) -> HttpResponseBase:
     """Household facts (JSON) of the list's current filters for one year."""
     filters = _list_filters(request)
     years = {str(y) for y, _label in year_choices()}
@@ -547,7 +548,7 @@ def export_facts(request: HttpRequest) -> HttpResponse:
 
 @authenticated
 @require_http_methods(["POST"])
-def export_card(request: HttpRequest, household_id: int) -> HttpResponse:
+def export_card(request: HttpRequest, household_id: int) -> HttpResponseBase:
     """The household card (明白卡) as PDF or .xlsx."""
     fmt = request.POST.get("format", "pdf")
     unmasked = _unmasked(request)
@@ -559,7 +560,7 @@ def export_card(request: HttpRequest, household_id: int) -> HttpResponse:
 
 @authenticated
 @require_http_methods(["GET", "POST"])
-def notice(request: HttpRequest) -> HttpResponse:
+def notice(request: HttpRequest) -> HttpResponseBase:
     """Village posting notice (公示): choose a village and its households, get a PDF."""
     user = request.user
     villages = [r for r in region_options(user) if r.level == "village"]
