@@ -229,3 +229,28 @@ def test_pager_buttons_page_through_results_in_place(
     page.click(".pager button[value='1']")
     page.wait_for_function("document.querySelectorAll('#households tbody tr').length === 50")
     assert page.url == f"{live_server.url}/households/"
+
+
+def test_the_roster_button_downloads_a_file_and_the_search_still_swaps_in_place(
+    transactional_db: Any, world: Any, live_server: Any, browser_page: Any, tmp_path: Path
+) -> None:
+    page = browser_page
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "township")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/households/")
+    assert page.locator("#households tbody tr").count() == 2
+    # The export button posts the filters as an ordinary form: the browser gets a file
+    with page.expect_download() as info:
+        page.click("#exports button[formaction='/exports/roster/']")
+    target = tmp_path / "roster.xlsx"
+    info.value.save_as(target)
+    assert info.value.suggested_filename.startswith("roster-")
+    assert target.read_bytes()[:2] == b"PK"
+    # and the page is still the list, whose search still swaps results in place
+    page.fill("input[name=q]", "张三")
+    page.click("#search-form button.primary")
+    page.wait_for_function("document.querySelectorAll('#households tbody tr').length === 1")
+    assert page.url == f"{live_server.url}/households/"

@@ -1,4 +1,5 @@
-"""Writes to accounts: API tokens. Each action runs in one transaction and audits itself."""
+"""Writes to accounts: API tokens, the unmasked-export permission. Each action runs in one
+transaction and audits itself."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from django.utils import timezone
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError, Forbidden
 
-from .models import ApiToken, User
+from .models import ROLE_LABELS, UNMASKED_EXPORT_ROLES, ApiToken, User
 
 TOKEN_SCHEME = "jz_"  # noqa: S105 - a visible marker of our tokens, not a secret
 PREFIX_LENGTH = len(TOKEN_SCHEME) + 8
 # Who may issue or revoke a token for someone else (the owner always may, the CLI is trusted).
 TOKEN_ADMIN_ROLES = frozenset({"secadmin"})
+# Who may grant or withdraw the unmasked-export permission (the CLI, actor None, is trusted).
+PERMISSION_ADMIN_ROLES = frozenset({"secadmin"})
 
 
 def hash_token(raw: str) -> str:
@@ -90,3 +93,29 @@ def do_revoke_api_token(prefix: str, *, actor: Any, reason: str = "") -> ApiToke
         diff={"user": token.user.username, "prefix": token.prefix},
     )
     return token
+
+
+@transaction.atomic
+def do_set_unmasked_export(user: User, allowed: bool, *, actor: Any, reason: str = "") -> User:
+    """Grant (allowed=True) or withdraw the permission to export unmasked data (ADR 0013)."""
+    if actor is not None and (
+        not getattr(actor, "is_active", False) or actor.role not in PERMISSION_ADMIN_ROLES
+    ):
+        raise Forbidden("只有安全管理员可以授予或收回导出未脱敏数据的权限。")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if allowed and locked.role not in UNMASKED_EXPORT_ROLES:
+        role = ROLE_LABELS.get(locked.role, locked.role)
+        raise DomainError(f"角色为“{role}”的账号不能导出未脱敏数据。", field="may_export_unmasked")
+    if locked.may_export_unmasked == allowed:
+        return locked
+    User.objects.filter(pk=locked.pk).update(may_export_unmasked=allowed)
+    locked.may_export_unmasked = allowed
+    record(
+        "access.unmasked_export.grant" if allowed else "access.unmasked_export.withdraw",
+        actor=actor,
+        object_type="user",
+        object_id=locked.pk,
+        reason=reason,
+        diff={"user": locked.username, "may_export_unmasked": [not allowed, allowed]},
+    )
+    return locked

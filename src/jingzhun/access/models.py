@@ -20,6 +20,9 @@ ROLE_LABELS = {
 # Roles that work on household data, scoped by region grants (helpers by pairings instead).
 REGION_ROLES = frozenset({"county", "township", "village", "auditor"})
 READ_ONLY_ROLES = frozenset({"auditor"})
+# Roles that may hold the permission to export unmasked data (ADR 0013): staff who work on the
+# registry of a region. Helpers, auditors and the three administrators never may.
+UNMASKED_EXPORT_ROLES = frozenset({"county", "township", "village"})
 
 
 class JingzhunUserManager(UserManager["User"]):
@@ -35,6 +38,11 @@ class User(AbstractUser):
         "角色", max_length=16, choices=list(ROLE_LABELS.items()), default="village"
     )
     display_name = models.CharField("姓名", max_length=50, blank=True, default="")
+    may_export_unmasked = models.BooleanField(
+        "可导出未脱敏数据",
+        default=False,
+        help_text="导出花名册、明白卡或户数据时可以不脱敏（每次导出都留痕）；由安全管理员授予。",
+    )
 
     objects = JingzhunUserManager()  # type: ignore[misc]
 
@@ -45,6 +53,11 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
             models.CheckConstraint(
                 condition=models.Q(role__in=list(ROLE_LABELS)), name="user_role_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(may_export_unmasked=False)
+                | models.Q(role__in=sorted(UNMASKED_EXPORT_ROLES)),
+                name="user_unmasked_export_role",
             ),
         ]
 

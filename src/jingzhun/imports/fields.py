@@ -148,6 +148,8 @@ HEADER_SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     "household_size": ("家庭人口数", "人口数", "家庭人口", "户人数"),
     "row_number": ("序号", "编号", "行号"),
     "age": ("年龄",),
+    "township_name": ("乡镇名称", "乡镇", "乡(镇)", "所在乡镇"),
+    "village_name": ("村名称", "村名", "行政村", "所在村"),
 }
 
 INFO_LABELS: Final = {
@@ -156,6 +158,8 @@ INFO_LABELS: Final = {
     "household_size": "家庭人口数",
     "row_number": "序号",
     "age": "年龄",
+    "township_name": "乡镇名称",
+    "village_name": "村名称",
 }
 
 # Extra value spellings per code table (the label and the code always match too).

@@ -49,8 +49,14 @@ def _text(raw: Any) -> str:
     return fold(display(raw)).strip()
 
 
+# What exports and error reports put before text a spreadsheet would run as a formula.
+ESCAPED_START: Final = ("'=", "'+", "'-", "'@")
+
+
 def _plain_text(raw: Any, spec: FieldSpec) -> str:
     text = " ".join(display(raw).split())
+    if text.startswith(ESCAPED_START):
+        text = text[1:]  # our own escape (exports, report): the text itself starts after it
     if _CONTROL.search(text):
         raise BadValue("含有不可见的控制字符")
     if text.startswith(FORMULA_START):

@@ -18,6 +18,7 @@ from jingzhun.regions.models import Region, RegionPopulation
 
 from . import choices as c
 from .idcard import check as check_id
+from .idcard import mask as mask_id_number
 from .models import Household, Member, StatusChange
 
 
@@ -29,18 +30,39 @@ class HouseholdFilters:
     status: str = ""
     attribute: str = ""
     cause: str = ""
+    statuses: tuple[str, ...] = ()  # a status group (the list's 已脱贫(全部) …), beside `status`
+
+    def described(self) -> dict[str, Any]:
+        """The filters that are set, for audit events: a search term shaped like an ID is masked."""
+        described: dict[str, Any] = {}
+        for name, value in asdict(self).items():
+            if not value:
+                continue
+            if name == "q":
+                id_check = check_id(value)
+                value = mask_id_number(value) if id_check.valid or len(value) >= 15 else value
+            described[name] = list(value) if isinstance(value, tuple) else value
+        return described
 
 
 def households_for(user: Any, filters: HouseholdFilters | None = None) -> QuerySet[Household]:
     """The households the user may see, narrowed by filters and a search on name, ID or household code."""
+    return apply_filters(scope_households(user, Household.objects.all()), filters)
+
+
+def apply_filters(
+    qs: QuerySet[Household], filters: HouseholdFilters | None = None
+) -> QuerySet[Household]:
+    """Narrow an already scoped household queryset by the list's filters (also used by exports)."""
     f = filters or HouseholdFilters()
-    qs = scope_households(user, Household.objects.all())
     if f.township:
         qs = qs.filter(township_code=f.township)
     if f.village:
         qs = qs.filter(village_id=f.village)
     if f.status:
         qs = qs.filter(poverty_status=f.status)
+    if f.statuses:
+        qs = qs.filter(poverty_status__in=f.statuses)
     if f.attribute:
         qs = qs.filter(attribute=f.attribute)
     if f.cause:

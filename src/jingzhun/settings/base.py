@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jingzhun.registry",
     "jingzhun.assessments",
     "jingzhun.imports",
+    "jingzhun.exports",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.web",

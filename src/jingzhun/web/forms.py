@@ -9,6 +9,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.exports.notice import KINDS as NOTICE_KINDS
+from jingzhun.exports.notice import MIN_DAYS
 from jingzhun.registry import choices as c
 from jingzhun.registry.selectors import HouseholdFilters
 
@@ -88,8 +90,8 @@ class HouseholdSearchForm(forms.Form):
         _choices(self, "attribute", everything + [(k, _(v)) for k, v in c.ATTRIBUTE.items()])
         _choices(self, "cause", everything + [(k, _(v)) for k, v in c.CAUSE.items()])
 
-    def filters(self) -> tuple[HouseholdFilters, tuple[str, ...]]:
-        """The selector's filters and, for a status group, the statuses it stands for."""
+    def filters(self) -> HouseholdFilters:
+        """The selector's filters; a status group stands for its statuses."""
         data = self.cleaned_data
         status = data.get("status") or ""
         group = STATUS_GROUPS.get(status)
@@ -100,8 +102,9 @@ class HouseholdSearchForm(forms.Form):
             status="" if group else status,
             attribute=data.get("attribute") or "",
             cause=data.get("cause") or "",
+            statuses=group[1] if group else (),
         )
-        return filters, group[1] if group else ()
+        return filters
 
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -120,3 +123,19 @@ class ImportUploadForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("文件超过 50 MB，请拆分后导入。"))
         return upload
+
+
+class NoticeForm(forms.Form):
+    """A village posting notice (公示): which village, what kind, when and for how long."""
+
+    village = forms.ChoiceField(label=_("村"))
+    kind = forms.ChoiceField(label=_("公示类型"))
+    start = forms.DateField(label=_("公示开始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    days = forms.IntegerField(label=_("公示天数"), min_value=MIN_DAYS, max_value=60, initial=7)
+    issuer = forms.CharField(label=_("落款单位"), required=False, max_length=60)
+
+    def __init__(self, *args: Any, villages: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "village", [("", _("请选择"))] + [(r.code, r.name) for r in villages])
+        _choices(self, "kind", [(k, _(v)) for k, v in NOTICE_KINDS.items()])
+        self.fields["start"].initial = timezone.localdate()

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
+NOTICE_KINDS = (
+    gettext_noop("贫困户识别公示"),
+    gettext_noop("贫困户退出公示"),
+    gettext_noop("防返贫监测对象识别公示"),
+    gettext_noop("监测对象风险消除公示"),
+)
+
 LABELS = (
     gettext_noop("一般贫困户"),
     gettext_noop("低保贫困户"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +20,8 @@ from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +30,16 @@ from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
-from jingzhun.core.errors import DomainError, OutOfScope
+from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.exports.actions import (
+    ExportSummary,
+    do_export_card,
+    do_export_facts,
+    do_export_notice,
+    do_export_roster,
+    notice_candidates,
+)
+from jingzhun.exports.notice import NoticeSpec
 from jingzhun.imports.actions import do_commit_import, do_save_column_mapping, do_start_import
 from jingzhun.imports.fields import assignable_fields
 from jingzhun.imports.layout import column_letter
@@ -52,10 +64,18 @@ from jingzhun.registry.selectors import (
     region_options,
     region_path,
     registry_stats,
+    visible_regions,
     with_member_counts,
 )
 
-from .forms import HouseholdSearchForm, ImportUploadForm, LoginForm, OverviewForm, year_choices
+from .forms import (
+    HouseholdSearchForm,
+    ImportUploadForm,
+    LoginForm,
+    NoticeForm,
+    OverviewForm,
+    year_choices,
+)
 from .policies import authenticated, public
 
 PAGE_SIZE = 50
@@ -154,11 +174,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     )
     page = None
     if form.is_valid():
-        filters, statuses = form.filters()
-        households = households_for(user, filters)
-        if statuses:
-            households = households.filter(poverty_status__in=statuses)
-        households = with_member_counts(households)
+        households = with_member_counts(households_for(user, form.filters()))
         page = Paginator(households, PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     term = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
     id_like = bool(ID_LIKE.fullmatch(normalize_id(term)))
@@ -166,6 +182,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "nav": "households",
+        "years": [y for y, _label in year_choices()],
         # An ID number typed into the search is never written back into the page (PII-1): the
         # box comes back empty and the note shows the masked number.
         "q_value": "" if id_like else term,
@@ -449,3 +466,139 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
         else:
             messages.success(request, _("列对应方案已保存。"))
     return redirect("web:import", batch_id=batch.pk)
+
+
+# --- 导出 ----------------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONTENT_TYPES = {"xlsx": XLSX, "pdf": "application/pdf", "json": "application/json"}
+
+
+def _export(write: Callable[[Any], ExportSummary], filename: str) -> HttpResponse | FileResponse:
+    """Run an export action into a temporary file, then stream the file (bounded memory).
+
+    The action has recorded its audit event when it returns, so the file leaves only audited.
+    """
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
+    try:
+        summary = write(out)
+    except Forbidden as exc:
+        out.close()
+        raise PermissionDenied(exc.message) from exc
+    except OutOfScope as exc:
+        out.close()
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        out.close()
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    out.seek(0)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"{filename}-{stamp}.{summary.format}",
+        content_type=CONTENT_TYPES[summary.format],
+    )
+
+
+def _unmasked(request: HttpRequest) -> bool:
+    return request.POST.get("unmasked") == "1"
+
+
+def _list_filters(request: HttpRequest) -> Any:
+    form = HouseholdSearchForm(request.POST, regions=region_options(request.user))
+    if not form.is_valid():
+        return None
+    return form.filters()
+
+
+@authenticated
+@require_http_methods(["POST"])
+def export_roster(request: HttpRequest) -> HttpResponseBase:
+    """The roster (花名册, .xlsx) of the household list's current filters; POST keeps them out of URLs."""
+    filters = _list_filters(request)
+    if filters is None:
+        return HttpResponse(
+            _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
+        )
+    unmasked = _unmasked(request)
+    return _export(
+        lambda out: do_export_roster(filters, out, actor=request.user, unmasked=unmasked),
+        "roster",
+    )
+
+
+@authenticated
+@require_http_methods(["POST"])
+def export_facts(request: HttpRequest) -> HttpResponseBase:
+    """Household facts (JSON) of the list's current filters for one year."""
+    filters = _list_filters(request)
+    years = {str(y) for y, _label in year_choices()}
+    year = request.POST.get("year", "")
+    if filters is None or year not in years:
+        return HttpResponse(
+            _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
+        )
+    unmasked = _unmasked(request)
+    return _export(
+        lambda out: do_export_facts(filters, int(year), out, actor=request.user, unmasked=unmasked),
+        f"facts-{year}",
+    )
+
+
+@authenticated
+@require_http_methods(["POST"])
+def export_card(request: HttpRequest, household_id: int) -> HttpResponseBase:
+    """The household card (明白卡) as PDF or .xlsx."""
+    fmt = request.POST.get("format", "pdf")
+    unmasked = _unmasked(request)
+    return _export(
+        lambda out: do_export_card(household_id, fmt, out, actor=request.user, unmasked=unmasked),
+        f"card-{household_id}",
+    )
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def notice(request: HttpRequest) -> HttpResponseBase:
+    """Village posting notice (公示): choose a village and its households, get a PDF."""
+    user = request.user
+    villages = [r for r in region_options(user) if r.level == "village"]
+    if getattr(user, "role", "") == "helper":
+        villages = list(visible_regions(user).filter(level="village").order_by("code"))
+    data = request.POST if request.method == "POST" else request.GET
+    village = data.get("village", "")
+    form = NoticeForm(
+        request.POST if request.method == "POST" else None,
+        villages=villages,
+        initial={"village": village},
+    )
+    households: list[Household] = []
+    if village and village in {r.code for r in villages}:
+        try:
+            households = list(notice_candidates(user, village))
+        except OutOfScope as exc:
+            raise Http404(exc.message) from exc
+    if request.method == "POST" and form.is_valid():
+        spec = NoticeSpec(
+            form.cleaned_data["kind"],
+            form.cleaned_data["start"],
+            form.cleaned_data["days"],
+            form.cleaned_data["issuer"].strip(),
+        )
+        ids = [int(i) for i in request.POST.getlist("household") if i.isdigit()]
+        if ids:
+            return _export(
+                lambda out: do_export_notice(village, ids, spec, out, actor=user),
+                f"notice-{village}",
+            )
+        form.add_error(None, _("请至少选择一户。"))
+    context = {
+        "nav": "households",
+        "form": form,
+        "households": households,
+        "village": village,
+        "chosen": {int(i) for i in data.getlist("household") if i.isdigit()},
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/notice.html", context, status=status)

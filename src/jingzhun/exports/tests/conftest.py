@@ -1,0 +1,71 @@
+"""Helpers of the export tests: read .xlsx back through LibreOffice, PDF text through pypdf."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from jingzhun.access.actions import do_set_unmasked_export
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def lo_rows(data: bytes, tmp_path: Path) -> list[list[str]]:
+    """The first sheet of an .xlsx as LibreOffice reads it (headless conversion to CSV, UTF-8)."""
+    if SOFFICE is None:
+        pytest.skip(
+            "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"
+        )
+    folder = tmp_path / "lo"
+    folder.mkdir(exist_ok=True)
+    source = folder / "export.xlsx"
+    source.write_bytes(data)
+    profile = (tmp_path / "lo-profile").as_uri()
+    result = subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            # CSV filter options: comma, double quote, UTF-8 (76), first line 1, formulas as shown.
+            "csv:Text - txt - csv (StarCalc):44,34,76,1",
+            "--outdir",
+            str(folder),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    target = folder / "export.csv"
+    assert target.exists(), result.stdout + result.stderr
+    with target.open(encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page, lines joined: a value wrapped inside a table cell reads whole."""
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.pages, "a PDF with no pages"
+    return "".join((page.extract_text() or "").replace("\n", "") for page in reader.pages)
+
+
+def permit(user: Any) -> Any:
+    return do_set_unmasked_export(user, True, actor=None)
+
+
+def secrets_of(world: Any) -> list[str]:
+    """Every full ID number, phone and bank account of the world."""
+    from jingzhun.registry.models import Household, Member
+
+    ids = list(Member.objects.values_list("id_number", flat=True))
+    return ids + [v for h in Household.objects.all() for v in (h.phone, h.bank_account) if v]

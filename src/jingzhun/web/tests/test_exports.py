@@ -1,0 +1,110 @@
+"""Export buttons and pages: downloads are audited, unmasked needs the permission (403 otherwise)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from jingzhun.access.actions import do_set_unmasked_export
+from jingzhun.audit.models import AuditEvent
+from jingzhun.registry.models import Member
+
+from .conftest import FULL_ID, body
+
+
+def _download(response: Any) -> bytes:
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Disposition"].startswith("attachment;")
+    return b"".join(response.streaming_content)
+
+
+def test_the_list_offers_exports_and_the_unmasked_box_only_with_the_permission(
+    world: Any, client_for: Any
+) -> None:
+    html = body(client_for("county").get("/households/"))
+    assert 'formaction="/exports/roster/"' in html and 'formaction="/exports/facts/"' in html
+    assert 'name="unmasked"' not in html
+    do_set_unmasked_export(world.user("county"), True, actor=None)
+    assert 'name="unmasked"' in body(client_for("county").get("/households/"))
+
+
+def test_roster_download_follows_the_filters_and_the_scope(world: Any, client_for: Any) -> None:
+    client = client_for("township")
+    data = _download(client.post("/exports/roster/", {"status": "remaining", "village": ""}))
+    ws = load_workbook(io.BytesIO(data)).active
+    assert {r[1] for r in ws.iter_rows(min_row=3, values_only=True)} == {"H100201", "H100202"}
+    assert FULL_ID.findall(data.decode("latin-1")) == []
+    event = AuditEvent.objects.get(event="exports.roster.export")
+    assert event.diff["filter"] == {"statuses": ["not_exited", "returned"]}
+    assert event.actor == world.user("township") and event.diff["masked"] is True
+
+
+def test_unmasked_roster_without_the_permission_is_403_and_audited(
+    world: Any, client_for: Any
+) -> None:
+    response = client_for("county").post("/exports/roster/", {"unmasked": "1"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(event="exports.roster.refuse", outcome="refused").count() == 1
+    assert not AuditEvent.objects.filter(event="exports.roster.export").exists()
+
+
+def test_unmasked_roster_with_the_permission(world: Any, client_for: Any) -> None:
+    do_set_unmasked_export(world.user("county"), True, actor=None)
+    data = _download(client_for("county").post("/exports/roster/", {"unmasked": "1"}))
+    ws = load_workbook(io.BytesIO(data)).active
+    values = {v for row in ws.iter_rows(values_only=True) for v in row}
+    assert set(Member.objects.values_list("id_number", flat=True)) <= values
+
+
+def test_facts_download(world: Any, client_for: Any) -> None:
+    data = _download(client_for("helper").post("/exports/facts/", {"year": "2019"}))
+    facts = json.loads(data)
+    assert [f["household_code"] for f in facts] == ["H100201"]
+    assert client_for("helper").post("/exports/facts/", {"year": "1800"}).status_code == 400
+
+
+def test_card_buttons_and_downloads(world: Any, client_for: Any) -> None:
+    household = world.households["230231100201"]
+    client = client_for("village")
+    html = body(client.get(f"/households/{household.pk}/"))
+    assert f'action="/households/{household.pk}/export/"' in html
+    pdf = _download(client.post(f"/households/{household.pk}/export/", {"format": "pdf"}))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "贫困户明白卡" in text and FULL_ID.findall(text.replace("\n", "")) == []
+    xlsx = _download(client.post(f"/households/{household.pk}/export/", {"format": "xlsx"}))
+    assert load_workbook(io.BytesIO(xlsx)).active["A1"].value == "贫困户明白卡"
+    other = world.households["230231101201"]
+    assert client.post(f"/households/{other.pk}/export/", {"format": "pdf"}).status_code == 404
+    assert client.post(f"/households/{household.pk}/export/", {"format": "doc"}).status_code == 400
+    assert client.get(f"/households/{household.pk}/export/").status_code == 405
+
+
+def test_notice_page_lists_a_village_and_prints_the_chosen_households(
+    world: Any, client_for: Any
+) -> None:
+    household = world.households["230231100201"]
+    client = client_for("township")
+    page = body(client.get("/exports/notice/", {"village": "230231100201"}))
+    assert f'value="{household.pk}"' in page and "张三" in page
+    # A village of another township lists nothing
+    foreign = body(client.get("/exports/notice/", {"village": "230231101201"}))
+    assert "王五" not in foreign
+    form = {"village": "230231100201", "kind": "exit", "start": "2020-03-02", "days": "7"}
+    pdf = _download(client.post("/exports/notice/", {**form, "household": [household.pk]}))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "贫困户退出公示" in text and "张三" in text
+    assert client.post("/exports/notice/", form).status_code == 400  # nobody chosen
+    other = world.households["230231101201"]
+    refused = client.post("/exports/notice/", {**form, "household": [other.pk]})
+    assert refused.status_code == 404
+    assert AuditEvent.objects.filter(event="exports.notice.export").count() == 1
+
+
+def test_an_id_search_offers_no_list_export(world: Any, client_for: Any) -> None:
+    head = Member.objects.get(name="李四")
+    html = body(client_for("county").post("/households/", {"q": head.id_number}))
+    assert "formaction" not in html and head.id_number not in html
