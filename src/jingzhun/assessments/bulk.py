@@ -327,8 +327,11 @@ def _store(
         f'CREATE OR REPLACE TEMP TABLE existing AS SELECT "household_id", "policy_id" '
         f'FROM reg."{at}" WHERE "year" = {int(year)} AND "policy_id" IN ({ids})'
     )
+    # Done with the database on DuckDB's side: detach before this transaction writes to it
+    # (with SQLite still attached, a later DuckDB query could hang waiting on the file).
+    con.execute("DETACH reg")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE fresh AS SELECT r.household_id, gp.pid, r.passed, "
+        "CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, r.passed, "
         "to_json(r.failed) AS failed, to_json(r.unknown) AS unknown FROM results r "
         "JOIN gp USING (grp) ANTI JOIN existing e "
         "ON e.household_id = r.household_id AND e.policy_id = gp.pid"
@@ -403,28 +406,39 @@ def _insert_sqlite(con: Any, run_id: str, year: int, created_at: datetime) -> No
         f'"failed", "unknown", "created_at") VALUES (?, {int(year)}, ?, \'{run_id}\', ?, ?, ?, '
         f"'{stamp}')"
     )
-    cursor = con.execute("SELECT household_id, pid, passed, failed, unknown FROM fresh")
-    with connection.cursor() as cur:
-        raw = cur.connection  # sqlite3.Connection
-        while True:
-            rows = cursor.fetchmany(100_000)
-            if not rows:
-                break
-            raw.executemany(sql, rows)
+    reader = con.cursor()  # its own DuckDB cursor, closed after the stream (see below)
+    try:
+        reader.execute("SELECT household_id, pid, passed, failed, unknown FROM fresh")
+        with connection.cursor() as cur:
+            raw = cur.connection  # sqlite3.Connection
+            while True:
+                rows = reader.fetchmany(100_000)
+                if not rows:
+                    break
+                raw.executemany(sql, rows)
+    finally:
+        reader.close()
 
 
 def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:
-    parts = ["SELECT village_code, '' AS criterion, count(*) AS n, count_if(passed) AS ok, "
-             "count_if(NOT passed) AS bad, 0 AS unk FROM results JOIN h ON h.id = household_id "
-             "GROUP BY 1"]  # fmt: skip
+    # One grouped pass with every count as a column (a UNION ALL of one grouped join per
+    # criterion hung DuckDB 1.5.5 at a million households).
+    cols = ["count(*)", "count_if(r.passed)", "count_if(NOT r.passed)"]
     for c in outcome.criteria:
-        col = f'"c_{c}"'
-        parts.append(
-            f"SELECT village_code, '{c}', count({col}), count_if({col} = 1), "
-            f"count_if({col} = 0), count_if({col} = 2) FROM results JOIN h ON h.id = household_id "
-            f"WHERE {col} IS NOT NULL GROUP BY 1"
-        )
-    rows = con.execute(" UNION ALL ".join(parts)).fetchall()
+        col = f'r."c_{c}"'
+        cols += [f"count({col})", f"count_if({col} = 1)", f"count_if({col} = 0)"]
+        cols.append(f"count_if({col} = 2)")
+    grouped = con.execute(
+        f"SELECT h.village_code, {', '.join(cols)} FROM results r JOIN h ON h.id = r.household_id "
+        "GROUP BY 1"
+    ).fetchall()
+    rows = []
+    for village, n, ok, bad, *per in grouped:
+        rows.append((village, "", n, ok, bad, 0))
+        for i, c in enumerate(outcome.criteria):
+            cn, cok, cbad, cunk = per[4 * i : 4 * i + 4]
+            if cn:
+                rows.append((village, c, cn, cok, cbad, cunk))
     AssessmentSummary.objects.bulk_create(
         [
             AssessmentSummary(
