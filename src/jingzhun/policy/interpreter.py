@@ -2,7 +2,7 @@
 
 Numbers are `decimal.Decimal` with the same rounding as the SQL compiler (see compiler.py):
 - every number read (facts, parameters, literals) is rounded to 4 decimal places, half away from
-  zero (DuckDB's rounding when casting to DECIMAL(38,4));
+  zero (DuckDB's rounding when casting to DECIMAL(18,4));
 - `+` and `-` are exact; `*` is rounded to 4 places half away from zero;
 - `/` is rounded to 4 places half away from zero, computed on scaled integers so it is exact;
   division by zero gives null.
@@ -50,6 +50,10 @@ Value = Decimal | str | bool | date | None
 Facts = Mapping[str, Any]
 
 SCALE = Decimal("0.0001")
+# Numbers are DECIMAL(18,4) in the SQL: operands and results must stay below 10^14 in magnitude
+# (DuckDB raises an error otherwise, and so does the interpreter, so both agree).
+LIMIT = Decimal(10) ** 14
+INT64_MAX = 2**63 - 1
 _MMDD_RE = re.compile(r"(\d{2})-(\d{2})")
 
 # Member fields of domain.md 2.3; bare names inside a member quantifier resolve to these (and to
@@ -155,15 +159,25 @@ def age_on(birth: date, month: int, day: int, year: int) -> int:
     return year - birth.year - (1 if (month, day) < (birth.month, birth.day) else 0)
 
 
-def divide(a: Decimal, b: Decimal) -> Decimal | None:
-    """a / b to 4 places, half away from zero, exact (the same integer formula as the SQL)."""
+def in_range(value: Decimal, pos: int | None = None) -> Decimal:
+    if abs(value) >= LIMIT:
+        raise RuleError("数值超出范围（绝对值应小于 10^14）", pos)
+    return value
+
+
+def divide(a: Decimal, b: Decimal, pos: int | None = None) -> Decimal | None:
+    """a / b to 4 places, half away from zero, exact: the SQL's 64-bit integer formula
+    q * 10^4 + (r * 20000 + |b|) // (2|b|) on the operands scaled by 10^4."""
     ai = int(a.scaleb(4))
     bi = int(b.scaleb(4))
     if bi == 0:
         return None
     sign = (1 if ai >= 0 else -1) * (1 if bi > 0 else -1)
-    q = (abs(ai) * 20000 + abs(bi)) // (2 * abs(bi))
-    return Decimal(sign * q).scaleb(-4).quantize(SCALE)
+    q, r = divmod(abs(ai), abs(bi))
+    if r * 20000 + abs(bi) > INT64_MAX:
+        raise RuleError("数值超出范围（除数过大）", pos)
+    n = q * 10000 + (r * 20000 + abs(bi)) // (2 * abs(bi))
+    return in_range(Decimal(sign * n).scaleb(-4).quantize(SCALE), pos)
 
 
 def lookup_param(params: Mapping[str, object], parts: tuple[str, ...]) -> tuple[bool, object]:
@@ -325,8 +339,10 @@ class _Evaluator:
         return value
 
     def number(self, value: Value, pos: int) -> Decimal | None:
-        if value is None or (isinstance(value, Decimal)):
+        if value is None:
             return value
+        if isinstance(value, Decimal):
+            return in_range(value, pos)
         raise RuleError("算术运算的操作数应为数字", pos)
 
     # nodes
@@ -349,12 +365,12 @@ class _Evaluator:
             if a is None or b is None:
                 return None
             if node.op == "+":
-                return a + b
+                return in_range(a + b, node.pos)
             if node.op == "-":
-                return a - b
+                return in_range(a - b, node.pos)
             if node.op == "*":
-                return round4(a * b)
-            return divide(a, b)
+                return in_range(round4(a * b), node.pos)
+            return divide(a, b, node.pos)
         if isinstance(node, Compare):
             return compare(
                 node.op, self.eval(node.left, member), self.eval(node.right, member), node.pos
@@ -427,7 +443,7 @@ class _Evaluator:
                     if v is not None:
                         assert isinstance(v, Decimal)
                         total += v
-                value = None if qt.unknown else total
+                value = None if qt.unknown else in_range(total, node.pos)
         qt.value = value
         self.trace.quantifiers.append(qt)
         return value
