@@ -5,7 +5,9 @@
         [--pg-db NAME] [--sqlite-path PATH]
 
 Data: the demo generator's Jinping county (522628, Guizhou: 3.3 persons per household, the
-nearest of the five counties to the issue's 3.5), scaled to N households, year 2019. `--prepare`
+nearest of the five counties to the issue's 3.5), scaled to N households, year 2019; above about
+2 million households, several synthetic counties with Jinping's spec (one county's ID numbers
+run out beyond that). `--prepare`
 generates it into PostgreSQL database `--pg-db` and SQLite file `--sqlite-path` when they do not
 already hold a registry of that size (generation is not timed here; B0 measures it).
 
@@ -64,19 +66,43 @@ def child_count(db_url: str, var_dir: str) -> dict[str, Any]:
     return {"households": Household.objects.count(), "persons": Member.objects.count()}
 
 
+# A county's ID numbers share its 6-digit address code, which holds about 36 million (birth
+# date, sex, sequence) combinations: beyond about 2 million households per county the generator
+# runs out of codes. Larger registries are several synthetic counties, each Jinping's spec under
+# another Qiandongnan county code (seed varied per county).
+PER_COUNTY = 2_100_000
+CLONE_CODES = ["522601", "522622", "522623", "522624", "522625", "522626", "522627", "522629"]
+
+
 def child_prepare(db_url: str, var_dir: str, households: int) -> dict[str, Any]:
     _setup(db_url, var_dir)
+    import dataclasses
+    import math
+
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from jingzhun.demo import counties
     from jingzhun.demo.actions import DemoSpec, do_generate_demo_county
 
     started = time.perf_counter()
-    spec = DemoSpec(
-        county=COUNTY, scale=households / COUNTY_HOUSEHOLDS, seed=SEED, password=PASSWORD
-    )
-    result = do_generate_demo_county(spec)
-    return {"seconds": time.perf_counter() - started, "households": result.households}
+    parts = max(1, math.ceil(households / PER_COUNTY))
+    codes = [COUNTY] if parts == 1 else CLONE_CODES[:parts]
+    total = 0
+    for i, code in enumerate(codes):
+        if code not in counties.COUNTIES:
+            counties.COUNTIES[code] = dataclasses.replace(
+                counties.COUNTIES[COUNTY], code=code, name=f"合成县{i + 1}（按锦屏县放大）"
+            )
+        spec = DemoSpec(
+            county=code,
+            scale=households / parts / COUNTY_HOUSEHOLDS,
+            seed=SEED + i,
+            password=PASSWORD,
+        )
+        total += do_generate_demo_county(spec).households
+        print(f"  county {code}: {total:,} households so far", file=sys.stderr, flush=True)
+    return {"seconds": time.perf_counter() - started, "households": total}
 
 
 def child_reset(db_url: str, var_dir: str) -> dict[str, Any]:
