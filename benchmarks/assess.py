@@ -105,6 +105,41 @@ def child_prepare(db_url: str, var_dir: str, households: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "households": total}
 
 
+def child_copy(db_url: str, var_dir: str, source_url: str) -> dict[str, Any]:
+    """A SQLite registry with the same rows as a PostgreSQL one (tables copied by DuckDB): the
+    generator needs about an hour for 34 million persons on SQLite, the copy a few minutes."""
+    _setup(db_url, var_dir)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    from jingzhun.core import duck
+    from jingzhun.regions.models import Region
+    from jingzhun.registry.models import Household, IncomeRecord, Member
+
+    connection.close()
+    started = time.perf_counter()
+    con = duck.connect()
+    duck.load_scanner(con, "postgresql")
+    duck.load_scanner(con, "sqlite")
+    name = source_url.rsplit("/", 1)[1]
+    con.execute(
+        f"ATTACH 'dbname={name} host=127.0.0.1 user=postgres' AS pg (TYPE postgres, READ_ONLY)"
+    )
+    path = db_url.removeprefix("sqlite:///")
+    con.execute(f"ATTACH '{path}' AS sq (TYPE sqlite)")
+    rows = {}
+    for model in (Region, Household, Member, IncomeRecord):
+        table = model._meta.db_table
+        cols = ", ".join(f'"{f.column}"' for f in model._meta.concrete_fields)
+        con.execute(f'INSERT INTO sq."{table}" ({cols}) SELECT {cols} FROM pg."{table}"')
+        rows[table] = con.execute(f'SELECT count(*) FROM sq."{table}"').fetchone()[0]
+        print(f"  copied {table}: {rows[table]:,}", file=sys.stderr, flush=True)
+    con.close()
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
 def child_reset(db_url: str, var_dir: str) -> dict[str, Any]:
     """Empty the assessment tables (between runs; not timed)."""
     _setup(db_url, var_dir)
@@ -240,8 +275,16 @@ def main() -> None:
     parser.add_argument("--var", default=None, help="data directory (snapshots, DuckDB spill)")
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument(
-        "--child", choices=["count", "prepare", "reset", "bulk", "naive"], help=argparse.SUPPRESS
+        "--child",
+        choices=["count", "prepare", "copy", "reset", "bulk", "naive"],
+        help=argparse.SUPPRESS,
     )
+    parser.add_argument(
+        "--sqlite-from-pg",
+        action="store_true",
+        help="fill the SQLite registry by copying the PostgreSQL one (DuckDB) instead of generating",
+    )
+    parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -249,11 +292,14 @@ def main() -> None:
         fn: Any = {
             "count": child_count,
             "prepare": child_prepare,
+            "copy": child_copy,
             "reset": child_reset,
             "bulk": child_bulk,
             "naive": child_naive,
         }[args.child]
-        extra = [args.households] if args.child in ("prepare", "naive") else []
+        extra: list[Any] = [args.households] if args.child in ("prepare", "naive") else []
+        if args.child == "copy":
+            extra = [args.source]
         print(json.dumps(fn(args.db, args.var, *extra)))
         return
 
@@ -278,7 +324,13 @@ def main() -> None:
                         conn.execute(f'CREATE DATABASE "{name}"')
         else:
             db = f"sqlite:///{args.sqlite_path or Path(var) / 'registry.sqlite3'}"
-        prep = args.prepare or args.prepare_only
+            if args.sqlite_from_pg and not Path(db.removeprefix("sqlite:///")).exists():
+                source = pg_url(args.pg_db or f"jz_assess_{tag}")
+                done = _child("copy", db, var, "--source", source).result
+                print(f"  copied from {source} in {done['seconds']:.0f} s: {done['rows']}")
+        prep = (args.prepare or args.prepare_only) and not (
+            backend == "sqlite" and args.sqlite_from_pg
+        )
         have = prepare(db, var, households) if prep else _child("count", db, var).result
         print(f"  {backend}: {have['households']:,} households, {have['persons']:,} persons")
         if args.prepare_only:
