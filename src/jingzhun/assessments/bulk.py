@@ -330,9 +330,11 @@ def _store(
     # Done with the database on DuckDB's side: detach before this transaction writes to it
     # (with SQLite still attached, a later DuckDB query could hang waiting on the file).
     con.execute("DETACH reg")
+    failed = bulk.listed_json(outcome.criteria, 0, "r")
+    unknown = bulk.listed_json(outcome.criteria, 2, "r")
     con.execute(
-        "CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, r.passed, "
-        "to_json(r.failed) AS failed, to_json(r.unknown) AS unknown FROM results r "
+        f"CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, r.passed, "
+        f"{failed} AS failed, {unknown} AS unknown FROM results r "
         "JOIN gp USING (grp) ANTI JOIN existing e "
         "ON e.household_id = r.household_id AND e.policy_id = gp.pid"
     )

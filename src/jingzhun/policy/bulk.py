@@ -13,7 +13,10 @@ compiles each group's criteria with its parameters as literals, hoists every mem
 into one grouped pass over `m` (compiler.MemberAggregates), and writes table `results`:
 
     household_id, grp, c_<criterion> ... (1 passed, 0 failed, 2 unknown, null: not in the
-    household's standard), passed, failed (VARCHAR[]), unknown (VARCHAR[])
+    household's standard), passed
+
+`listed_json(criteria, code)` renders the failed (0) or unknown (2) criterion ids of a row as a
+JSON list, for storing.
 
 The per-household evaluator (decide.py) gives the same result for every household: the compiler
 and the interpreter share their semantics (Kleene logic, 4-place decimals), which the property
@@ -190,8 +193,8 @@ def evaluate(
 
     def column(cid: str) -> str:
         by_group = exprs[cid]
-        if len(groups) == 1 and 0 in by_group:
-            return by_group[0]
+        if len(by_group) == len(groups) and len(set(by_group.values())) == 1:
+            return next(iter(by_group.values()))  # the same in every group (no CASE needed)
         whens = " ".join(f"WHEN {i} THEN {e}" for i, e in by_group.items())
         return f'CAST(CASE h."__grp" {whens} END AS TINYINT)'
 
@@ -205,15 +208,22 @@ def evaluate(
     con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
     passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
 
-    def listed(code: int) -> str:
-        items = ", ".join(f"CASE WHEN \"c_{c}\" = {code} THEN '{c}' END" for c in criteria)
-        return f"list_filter([{items}], lambda x: x IS NOT NULL)"
-
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed, "
-        f"{listed(0)} AS failed, {listed(2)} AS unknown FROM ({body})"
+        f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
     )
     con.execute("DROP TABLE ma")
     row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
     total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
+
+
+def listed_json(criteria: list[str], code: int, alias: str = "") -> str:
+    """SQL for a JSON list (text) of the criteria whose result is `code` (0 failed, 2 unknown):
+    string concatenation, several times cheaper per row than building and serialising lists."""
+    prefix = f"{alias}." if alias else ""
+    items = ", ".join(
+        f'CASE WHEN {prefix}"c_{c}" = {int(code)} THEN \'"{c}"\' END' for c in criteria
+    )
+    if not items:
+        return "'[]'"
+    return f"'[' || concat_ws(',', {items}) || ']'"

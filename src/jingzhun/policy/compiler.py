@@ -262,7 +262,12 @@ class _Compiler:
             inner = self.sql(node.args[1], True)
         finally:
             self.in_member_condition = False
-        c = f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)"
+        # (In hoisting mode the aggregate runs over `m` itself and needs no wrapper.)
+        c = (
+            inner
+            if self.hoist is not None
+            else (f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)")
+        )
         unknown = agg(f"count_if({c} IS NULL)")
         if f == "count":
             return f"CAST({agg(f'count_if({c})')} AS {NUM})"
