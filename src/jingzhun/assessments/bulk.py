@@ -34,6 +34,7 @@ from jingzhun.audit.actions import record
 from jingzhun.core import duck
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.policy import bulk
+from jingzhun.policy.compiler import sql_literal
 from jingzhun.policy.store import PolicyStore, default_store
 from jingzhun.registry.facts import CODED_FIELDS, HOUSEHOLD_FIELDS, INCOME_FIELDS, MEMBER_FIELDS
 from jingzhun.registry.models import Household, IncomeRecord, Member
@@ -106,9 +107,10 @@ def _prefix_filter(prefixes: list[str] | None) -> str:
     return "(" + " OR ".join(f"starts_with(hh.\"village_id\", '{p}')" for p in prefixes) + ")"
 
 
-def _load_from_database(
-    con: Any, vendor: str, year: int, prefixes: list[str] | None, hcols: list[str], mcols: list[str]
-) -> None:
+def _load_statements(
+    year: int, prefixes: list[str] | None, hcols: list[str], mcols: list[str]
+) -> list[str]:
+    """DuckDB statements filling tables h and m from the registry attached as `reg`."""
     hmap, mmap = household_columns(), member_columns()
     ht, mt, it = (m._meta.db_table for m in (Household, Member, IncomeRecord))
     income_join = ""
@@ -118,18 +120,75 @@ def _load_from_database(
             f'AND i."year" = {int(year)} AND i."deleted_at" IS NULL'
         )
     cols = ", ".join(f'CAST({hmap[c][0]} AS {hmap[c][1]}) AS "{c}"' for c in hcols)
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols} '
-        f'FROM reg."{ht}" AS hh {income_join} '
-        f'WHERE hh."deleted_at" IS NULL AND {_prefix_filter(prefixes)}'
-    )
     mcols_sql = "".join(f', CAST({mmap[c][0]} AS {mmap[c][1]}) AS "{c}"' for c in mcols)
     semi = "" if prefixes is None else 'AND mm."household_id" IN (SELECT id FROM h)'
-    con.execute(
+    return [
+        f'CREATE OR REPLACE TEMP TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols} '
+        f'FROM reg."{ht}" AS hh {income_join} '
+        f'WHERE hh."deleted_at" IS NULL AND {_prefix_filter(prefixes)}',
         f'CREATE OR REPLACE TEMP TABLE m AS SELECT CAST(mm."household_id" AS BIGINT) '
         f'AS household_id{mcols_sql} FROM reg."{mt}" AS mm '
-        f'WHERE mm."deleted_at" IS NULL {semi}'
+        f'WHERE mm."deleted_at" IS NULL {semi}',
+    ]
+
+
+def _existing_statement(standard_id: str, year: int) -> str:
+    """Households already judged for the year, with the policy version (committed rows)."""
+    at, pt = Assessment._meta.db_table, PolicyVersion._meta.db_table
+    return (
+        f'CREATE OR REPLACE TEMP TABLE existing AS SELECT a."household_id" AS household_id, '
+        f'p."version" AS version FROM reg."{at}" AS a JOIN reg."{pt}" AS p '
+        f'ON p."id" = a."policy_id" WHERE a."year" = {int(year)} '
+        f'AND p."standard" = {sql_literal(standard_id)}'
     )
+
+
+def _read_inputs(
+    con: Any,
+    *,
+    standard_id: str,
+    year: int,
+    prefixes: list[str] | None,
+    hcols: list[str],
+    mcols: list[str],
+    parquet: Path | None,
+    snapshot_folder: Path | None,
+    work: Path,
+) -> tuple[str, bool]:
+    """Fill h, m and existing; returns (source, whether the snapshot files were written)."""
+    loads = [] if parquet is not None else _load_statements(year, prefixes, hcols, mcols)
+    sqlite_file = duck.sqlite_path()
+    if sqlite_file is None:
+        vendor = duck.attach_database(con)
+        for statement in [*loads, _existing_statement(standard_id, year)]:
+            con.execute(statement)
+        con.execute("DETACH reg")
+        if parquet is not None:
+            _load_from_parquet(con, parquet, prefixes)
+        return ("parquet" if parquet is not None else vendor), False
+    # SQLite: read in a child process (duck_child.py explains why), through Parquet files.
+    work.mkdir(parents=True, exist_ok=True)
+    target = snapshot_folder if snapshot_folder is not None and parquet is None else work
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target, 0o700)
+    exports: list[tuple[str, Path, str]] = [("existing", work / "existing.parquet", "")]
+    if parquet is None:
+        exports += [
+            ("h", target / SNAPSHOT_FILES[0], "id"),
+            ("m", target / SNAPSHOT_FILES[1], "household_id"),
+        ]
+    duck.sqlite_export(sqlite_file, [*loads, _existing_statement(standard_id, year)], exports)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM "
+        f"read_parquet('{_q(work / 'existing.parquet')}')"
+    )
+    if parquet is not None:
+        _load_from_parquet(con, parquet, prefixes)
+        return "parquet", False
+    _load_from_parquet(con, target, None)
+    for name in SNAPSHOT_FILES:
+        os.chmod(target / name, 0o600)
+    return "sqlite", target == snapshot_folder
 
 
 def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> None:
@@ -152,18 +211,20 @@ def _q(path: Path) -> str:
     return path.as_posix().replace("'", "''")
 
 
-def _write_snapshot(con: Any, folder: Path) -> str:
+def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
+    """Write h and m as the run's snapshot (unless already `written`); returns their SHA-256."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     digest = hashlib.sha256()
     for table, name in zip(("h", "m"), SNAPSHOT_FILES, strict=True):
         path = folder / name
         order = "id" if table == "h" else "household_id"
-        con.execute(
-            f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_q(path)}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-        )
-        os.chmod(path, 0o600)
+        if not written:
+            con.execute(
+                f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_q(path)}' "
+                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+            )
+            os.chmod(path, 0o600)
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
@@ -231,6 +292,7 @@ def do_assess_bulk(
     started = timezone.now()
     con = duck.connect(memory_limit=memory_limit)
     folder = Path(settings.VAR_DIR) / "snapshots" / run_id
+    work = Path(settings.VAR_DIR) / "duckdb_tmp" / f"run-{run_id}"
     try:
         hmap, mmap = household_columns(), member_columns()
         hcols, mcols = bulk.columns_read(
@@ -241,19 +303,23 @@ def do_assess_bulk(
             mcols = sorted({"name", *mcols})  # for the replayed explanation ("which members")
         step("read")
         t = time.perf_counter()
-        vendor = duck.attach_database(con)
-        if parquet is not None:
-            _load_from_parquet(con, parquet, prefixes)
-            source = "parquet"
-        else:
-            _load_from_database(con, vendor, year, prefixes, hcols, mcols)
-            source = vendor
+        source, written = _read_inputs(
+            con,
+            standard_id=standard_id,
+            year=year,
+            prefixes=prefixes,
+            hcols=hcols,
+            mcols=mcols,
+            parquet=parquet,
+            snapshot_folder=folder if snapshot else None,
+            work=work,
+        )
         seconds["read"] = time.perf_counter() - t
         digest = ""
         if snapshot:
             step("snapshot")
             t = time.perf_counter()
-            digest = _write_snapshot(con, folder)
+            digest = _write_snapshot(con, folder, written=written)
             seconds["snapshot"] = time.perf_counter() - t
         step("evaluate")
         t = time.perf_counter()
@@ -285,6 +351,7 @@ def do_assess_bulk(
         raise
     finally:
         con.close()
+        shutil.rmtree(work, ignore_errors=True)
     result.seconds = seconds
     return result
 
@@ -317,26 +384,20 @@ def _store(
         actor_name=getattr(actor, "username", "") or "",
         started_at=started,
     )
-    values = ", ".join(f"({g}, {p})" for g, p in grp_policy.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE gp AS SELECT * FROM (VALUES {values}) t(grp, pid)")
-    # Households already judged with the same policy version keep their assessment (read from
-    # the database: only committed rows count, and the unique constraint guards races).
-    ids = ", ".join(str(p) for p in sorted(set(grp_policy.values())))
-    at = Assessment._meta.db_table
+    versions = {g.index: g.compiled.version for g in outcome.groups}
+    values = ", ".join(f"({g}, {p}, {sql_literal(versions[g])})" for g, p in grp_policy.items())
     con.execute(
-        f'CREATE OR REPLACE TEMP TABLE existing AS SELECT "household_id", "policy_id" '
-        f'FROM reg."{at}" WHERE "year" = {int(year)} AND "policy_id" IN ({ids})'
+        f"CREATE OR REPLACE TEMP TABLE gp AS SELECT * FROM (VALUES {values}) t(grp, pid, version)"
     )
-    # Done with the database on DuckDB's side: detach before this transaction writes to it
-    # (with SQLite still attached, a later DuckDB query could hang waiting on the file).
-    con.execute("DETACH reg")
+    # Households already judged with the same policy version keep their assessment (`existing`
+    # was read with the inputs: committed rows; the unique constraint guards a race).
     failed = bulk.listed_json(outcome.criteria, 0, "r")
     unknown = bulk.listed_json(outcome.criteria, 2, "r")
     con.execute(
         f"CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, r.passed, "
         f"{failed} AS failed, {unknown} AS unknown FROM results r "
         "JOIN gp USING (grp) ANTI JOIN existing e "
-        "ON e.household_id = r.household_id AND e.policy_id = gp.pid"
+        "ON e.household_id = r.household_id AND e.version = gp.version"
     )
     row = con.execute("SELECT count(*) FROM fresh").fetchone()
     created = int(row[0]) if row else 0

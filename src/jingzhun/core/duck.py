@@ -9,8 +9,11 @@ the data directory under that name and loaded from there.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ import duckdb
 from django.conf import settings
 from django.db import connections
 
-__all__ = ["attach_database", "connect", "load_scanner"]
+__all__ = ["attach_database", "connect", "load_scanner", "scanner_path", "sqlite_export"]
 
 _SCANNERS = {
     "sqlite": ("duckdb_extension_sqlite", "sqlite.duckdb_extension", "sqlite_scanner"),
@@ -41,6 +44,11 @@ def connect(*, memory_limit: str | None = None, threads: int | None = None) -> A
 
 
 def load_scanner(con: Any, vendor: str) -> None:
+    con.execute(f"LOAD '{scanner_path(vendor).as_posix()}'")
+
+
+def scanner_path(vendor: str) -> Path:
+    """The scanner extension file, copied under its canonical name into the data directory."""
     package, filename, canonical = _SCANNERS[vendor]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -55,11 +63,35 @@ def load_scanner(con: Any, vendor: str) -> None:
         tmp = target.with_suffix(f".tmp{os.getpid()}")
         shutil.copyfile(source, tmp)
         tmp.replace(target)
-    con.execute(f"LOAD '{target.as_posix()}'")
+    return target
+
+
+def sqlite_export(
+    database: str, statements: list[str], exports: list[tuple[str, Path, str]]
+) -> None:
+    """Run DuckDB `statements` with the SQLite file attached read-only as `reg` in a child
+    process (see duck_child.py for why), then write each (table, Parquet path, ORDER BY) out."""
+    job = {
+        "database": _quote(database),
+        "extension": _quote(scanner_path("sqlite").as_posix()),
+        "temp_directory": _quote((Path(settings.VAR_DIR) / "duckdb_tmp").as_posix()),
+        "statements": statements,
+        "exports": [(t, _quote(p.as_posix()), order) for t, p, order in exports],
+    }
+    (Path(settings.VAR_DIR) / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jingzhun.core.duck_child"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"读取 SQLite 数据库失败：{proc.stderr.strip()[-2000:]}")
 
 
 def attach_database(con: Any, alias: str = "reg", using: str = "default") -> str:
-    """Attach Django's database read-only as `alias`; returns the vendor (sqlite / postgresql).
+    """Attach Django's PostgreSQL database read-only as `alias`; returns the vendor.
 
     Only committed data is visible: DuckDB reads over its own connection.
     """
@@ -67,11 +99,9 @@ def attach_database(con: Any, alias: str = "reg", using: str = "default") -> str
     vendor = conn.vendor
     params = conn.settings_dict
     if vendor == "sqlite":
-        name = str(params["NAME"])
-        if name == ":memory:" or "mode=memory" in name:
-            raise RuntimeError("内存中的 SQLite 数据库无法由 DuckDB 读取")
-        load_scanner(con, "sqlite")
-        con.execute(f"ATTACH '{_quote(name)}' AS {alias} (TYPE sqlite, READ_ONLY)")
+        # Never in this process (two SQLite libraries on one file lose each other's locks):
+        # callers use sqlite_export with sqlite_path() instead.
+        raise RuntimeError("SQLite 数据库须通过 sqlite_export 在子进程中读取")
     elif vendor == "postgresql":
         parts = {
             "dbname": params["NAME"],
@@ -86,6 +116,17 @@ def attach_database(con: Any, alias: str = "reg", using: str = "default") -> str
     else:  # pragma: no cover - settings allow only these two
         raise RuntimeError(f"不支持的数据库 {vendor}")
     return vendor
+
+
+def sqlite_path(using: str = "default") -> str | None:
+    """The file of Django's SQLite database, or None for PostgreSQL."""
+    conn = connections[using]
+    if conn.vendor != "sqlite":
+        return None
+    name = str(conn.settings_dict["NAME"])
+    if name == ":memory:" or "mode=memory" in name:
+        raise RuntimeError("内存中的 SQLite 数据库无法由 DuckDB 读取")
+    return name
 
 
 def _quote(text: str) -> str:

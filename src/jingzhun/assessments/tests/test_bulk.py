@@ -306,3 +306,17 @@ def test_a_parquet_snapshot_can_be_judged_again(world: World, tmp_path: Path) ->
     assert AssessmentRun.objects.get(pk=again.run_id).source == "parquet"
     assert stored(2019) == per_household(Household.objects.all(), 2019, store)
     assert stored(2019)[world.households[VILLAGE].pk] == (True, [], [])  # 4,500 > 4,400
+
+
+def test_duckdb_never_opens_djangos_sqlite_file_in_this_process(world: World) -> None:
+    # Two SQLite libraries in one process on one file drop each other's locks (duck_child.py).
+    from django.db import connection
+
+    from jingzhun.core import duck
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL is read over the network, in process")
+    con = duck.connect()
+    with pytest.raises(RuntimeError, match="子进程"):
+        duck.attach_database(con)
+    con.close()

@@ -1,0 +1,39 @@
+"""A separate process in which DuckDB reads a SQLite file (see duck.sqlite_export).
+
+DuckDB's SQLite scanner carries its own copy of the SQLite library. Two copies of SQLite in one
+process must not open the same database file: POSIX file locks belong to the process, so when one
+copy closes the file it silently drops the other's locks (https://www.sqlite.org/howtocorrupt.html,
+2.2.1). Seen here as a SIGBUS in a bulk run. So Django's process never attaches its own SQLite
+file in DuckDB; this child does, runs the statements it is given and writes the named tables to
+Parquet. No Django here: the job (JSON on stdin) carries everything.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import duckdb
+
+
+def main() -> None:
+    job = json.load(sys.stdin)
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    con.execute(f"SET temp_directory = '{job['temp_directory']}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"LOAD '{job['extension']}'")
+    con.execute(f"ATTACH '{job['database']}' AS reg (TYPE sqlite, READ_ONLY)")
+    for statement in job["statements"]:
+        con.execute(statement)
+    con.execute("DETACH reg")
+    for table, path, order in job["exports"]:
+        order_by = f" ORDER BY {order}" if order else ""
+        con.execute(
+            f"COPY (SELECT * FROM {table}{order_by}) TO '{path}' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+    con.close()
+
+
+if __name__ == "__main__":
+    main()
