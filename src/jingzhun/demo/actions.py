@@ -137,15 +137,24 @@ def plan_for(spec: DemoSpec) -> Plan:
 
 @transaction.atomic
 def do_generate_demo_county(
-    spec: DemoSpec, *, actor: Any = None, progress: Callable[[int], None] | None = None
+    spec: DemoSpec,
+    *,
+    actor: Any = None,
+    progress: Callable[[int], None] | None = None,
+    beside_others: bool = False,
 ) -> DemoResult:
     """Generate a synthetic county into an empty registry, create the demo accounts, audit once.
 
-    Refused with DemoDataExists when any household exists (use do_reset_demo_data first)."""
+    Refused with DemoDataExists when any household exists (use do_reset_demo_data first), or,
+    with `beside_others` (several counties in one registry, as the benchmarks build), when this
+    county already has households."""
     if spec.password is not None:
         check_demo_password(spec.password)
     plan = plan_for(spec)
-    if Household.all_objects.exists():
+    existing = Household.all_objects.all()
+    if beside_others:
+        existing = existing.filter(county_code=plan.spec.county_code)
+    if existing.exists():
         raise DemoDataExists("数据库中已有数据，如需重新生成请加 --reset")
     with BulkWriter() as writer:
         _write_regions(plan, writer)
