@@ -116,12 +116,16 @@ def do_assess_households(
             progress(1)
     if batch:
         created += flush()
-    AssessmentSummary.objects.bulk_create(
-        AssessmentSummary(
-            run=run, village_code=v, criterion=c, households=n, passed=ok, failed=bad, unknown=unk
+    by_village: dict[str, AssessmentSummary] = {}
+    for (village, key), (n, ok, bad, unk) in counts.items():
+        summary = by_village.setdefault(
+            village, AssessmentSummary(run=run, village_code=village, households=0, passed=0)
         )
-        for (v, c), (n, ok, bad, unk) in counts.items()
-    )
+        if key == "":
+            summary.households, summary.passed = n, ok
+        else:
+            summary.criteria[key] = [n, ok, bad, unk]
+    AssessmentSummary.objects.bulk_create(by_village.values())
     AssessmentRun.objects.filter(pk=run.pk).update(
         households=total,
         created=created,

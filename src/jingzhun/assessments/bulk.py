@@ -15,6 +15,7 @@ A failure anywhere leaves the database as it was (the snapshot folder is removed
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -344,6 +345,7 @@ def do_assess_bulk(
                 snapshot=(folder.relative_to(settings.VAR_DIR).as_posix() if snapshot else ""),
                 digest=digest,
                 started=started,
+                timings=seconds,
             )
         seconds["store"] = time.perf_counter() - t
     except BaseException:
@@ -369,6 +371,7 @@ def _store(
     snapshot: str,
     digest: str,
     started: datetime,
+    timings: dict[str, float],
 ) -> BulkResult:
     grp_policy = _policy_versions(outcome, standard_id)
     run = AssessmentRun.objects.create(
@@ -402,12 +405,16 @@ def _store(
     row = con.execute("SELECT count(*) FROM fresh").fetchone()
     created = int(row[0]) if row else 0
     created_at = timezone.now()
+    t = time.perf_counter()
     if created:
         if connection.vendor == "postgresql":
             _copy_postgres(con, run_id, year, created_at)
         else:
             _insert_sqlite(con, run_id, year, created_at)
+    timings["store_rows"] = time.perf_counter() - t
+    t = time.perf_counter()
     _summaries(con, outcome, run)
+    timings["store_counts"] = time.perf_counter() - t
     run.households = outcome.households
     run.created = created
     run.unchanged = outcome.households - created
@@ -442,7 +449,8 @@ def _copy_postgres(con: Any, run_id: str, year: int, created_at: datetime) -> No
     try:
         con.execute(
             f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown, "
-            f"'{stamp}' FROM fresh) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
+            f"'{stamp}' FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
+            "(FORMAT csv, HEADER false)"
         )
         table = Assessment._meta.db_table
         sql = (
@@ -469,9 +477,12 @@ def _insert_sqlite(con: Any, run_id: str, year: int, created_at: datetime) -> No
         f'"failed", "unknown", "created_at") VALUES (?, {int(year)}, ?, \'{run_id}\', ?, ?, ?, '
         f"'{stamp}')"
     )
-    reader = con.cursor()  # its own DuckDB cursor, closed after the stream (see below)
+    reader = con.cursor()  # its own DuckDB cursor, closed after the stream
     try:
-        reader.execute("SELECT household_id, pid, passed, failed, unknown FROM fresh")
+        # in key order: the unique index is filled left to right
+        reader.execute(
+            "SELECT household_id, pid, passed, failed, unknown FROM fresh ORDER BY household_id"
+        )
         with connection.cursor() as cur:
             raw = cur.connection  # sqlite3.Connection
             while True:
@@ -484,9 +495,8 @@ def _insert_sqlite(con: Any, run_id: str, year: int, created_at: datetime) -> No
 
 
 def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:
-    # One grouped pass with every count as a column (a UNION ALL of one grouped join per
-    # criterion hung DuckDB 1.5.5 at a million households).
-    cols = ["count(*)", "count_if(r.passed)", "count_if(NOT r.passed)"]
+    """One row per village, computed in one grouped pass and written in bulk."""
+    cols = ["count(*)", "count_if(r.passed)"]
     for c in outcome.criteria:
         col = f'r."c_{c}"'
         cols += [f"count({col})", f"count_if({col} = 1)", f"count_if({col} = 0)"]
@@ -496,24 +506,28 @@ def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:
         "GROUP BY 1"
     ).fetchall()
     rows = []
-    for village, n, ok, bad, *per in grouped:
-        rows.append((village, "", n, ok, bad, 0))
-        for i, c in enumerate(outcome.criteria):
-            cn, cok, cbad, cunk = per[4 * i : 4 * i + 4]
-            if cn:
-                rows.append((village, c, cn, cok, cbad, cunk))
-    AssessmentSummary.objects.bulk_create(
-        [
-            AssessmentSummary(
-                run=run,
-                village_code=v,
-                criterion=c,
-                households=n,
-                passed=ok,
-                failed=bad,
-                unknown=unk,
-            )
-            for v, c, n, ok, bad, unk in rows
-        ],
-        batch_size=5000,
+    for village, n, ok, *per in grouped:
+        counts = {c: per[4 * i : 4 * i + 4] for i, c in enumerate(outcome.criteria) if per[4 * i]}
+        rows.append((run.pk, village, n, ok, json.dumps(counts, separators=(",", ":"))))
+    write_rows(
+        AssessmentSummary, ["run_id", "village_code", "households", "passed", "criteria"], rows
     )
+
+
+def write_rows(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Many rows in the current transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    names = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with (
+                cur.connection.cursor() as pc,
+                pc.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(columns))
+            cur.connection.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)

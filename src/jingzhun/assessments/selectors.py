@@ -188,30 +188,25 @@ def criterion_counts(
         AssessmentSummary.objects.filter(q)
         .order_by("village_code", "-run__finished_at")
         .values_list(
-            "village_code",
-            "run_id",
-            "run__finished_at",
-            "criterion",
-            "households",
-            "passed",
-            "failed",
-            "unknown",
+            "village_code", "run_id", "run__finished_at", "households", "passed", "criteria"
         )
     )
     chosen: dict[str, str] = {}
     newest: datetime | None = None
     counts: dict[str, CriterionCount] = {}
-    for village, run_id, finished, criterion, n, ok, bad, unk in rows.iterator(chunk_size=5000):
+    for village, run_id, finished, n, ok, per in rows.iterator(chunk_size=5000):
         if chosen.setdefault(village, run_id) != run_id:
             continue  # an older run of the same village
         if finished is not None and (newest is None or finished > newest):
             newest = finished
-        c = counts.setdefault(criterion, CriterionCount(criterion, ""))
-        c.households += n
-        c.passed += ok
-        c.failed += bad
-        c.unknown += unk
-        c.runs.add(run_id)
+        entries = [("", (n, ok, n - ok, 0)), *((c, tuple(v)) for c, v in per.items())]
+        for criterion, (cn, cok, cbad, cunk) in entries:
+            c = counts.setdefault(criterion, CriterionCount(criterion, ""))
+            c.households += cn
+            c.passed += cok
+            c.failed += cbad
+            c.unknown += cunk
+            c.runs.add(run_id)
     labels = _labels(standard)
     ordered = sorted(counts.values(), key=lambda c: (c.id != "", labels.get(c.id, (99, ""))[0]))
     for c in ordered:
