@@ -217,9 +217,10 @@ def prepare(db: str, var: str, households: int) -> dict[str, int]:
     return have
 
 
-def measure(db: str, var: str, runs: int, naive_sample: int) -> dict[str, Any]:
-    _child("reset", db, var)
-    _child("bulk", db, var)  # warm-up (and first use of the DuckDB extensions)
+def measure(db: str, var: str, runs: int, naive_sample: int, warmup: bool = True) -> dict[str, Any]:
+    if warmup:
+        _child("reset", db, var)
+        _child("bulk", db, var)  # warm-up (and first use of the DuckDB extensions)
     results = []
     for i in range(runs):
         _child("reset", db, var)
@@ -281,6 +282,9 @@ def main() -> None:
     parser.add_argument("--var", default=None, help="data directory (snapshots, DuckDB spill)")
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument(
+        "--no-warmup", action="store_true", help="skip the warm-up run (the 10-million size)"
+    )
+    parser.add_argument(
         "--child",
         choices=["count", "prepare", "copy", "reset", "bulk", "naive"],
         help=argparse.SUPPRESS,
@@ -341,7 +345,7 @@ def main() -> None:
         print(f"  {backend}: {have['households']:,} households, {have['persons']:,} persons")
         if args.prepare_only:
             continue
-        m = measure(db, var, args.runs, args.naive_households)
+        m = measure(db, var, args.runs, args.naive_households, warmup=not args.no_warmup)
         m["persons"] = have["persons"]
         print(
             f"  {backend}: bulk {m['seconds']:.1f} s (evaluate {m['phases']['evaluate']:.2f} s);"
@@ -364,7 +368,8 @@ def main() -> None:
         f"Workload: demo county Jinping (522628), seed {SEED}, scaled to about {households:,}"
         f" households; household exit standard, year {YEAR}. Bulk = `do_assess_bulk` end to end in its"
         f" own process (read into DuckDB, Parquet input snapshot, evaluate, store, counts, audit);"
-        f" median of {args.runs} runs after a warm-up, assessment tables emptied before each run."
+        f" median of {args.runs} runs{'' if args.no_warmup else ' after a warm-up'}, assessment"
+        " tables emptied before each run (SQLite reads through a child process: duck_child.py).")
         f" Naive = ORM load + per-household evaluator + bulk_create, {args.runs} runs on a"
         f" {args.naive_households:,}-household sample, extrapolated. Seconds per phase are medians.",
         "",
