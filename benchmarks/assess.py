@@ -369,7 +369,7 @@ def main() -> None:
         f" households; household exit standard, year {YEAR}. Bulk = `do_assess_bulk` end to end in its"
         f" own process (read into DuckDB, Parquet input snapshot, evaluate, store, counts, audit);"
         f" median of {args.runs} runs{'' if args.no_warmup else ' after a warm-up'}, assessment"
-        " tables emptied before each run (SQLite reads through a child process: duck_child.py).")
+        " tables emptied before each run (SQLite reads through a child process: duck_child.py)."
         f" Naive = ORM load + per-household evaluator + bulk_create, {args.runs} runs on a"
         f" {args.naive_households:,}-household sample, extrapolated. Seconds per phase are medians.",
         "",
