@@ -274,6 +274,10 @@ def do_assess_bulk(
     server's operator on the command line), optionally only one county's."""
     if actor is not None and getattr(actor, "role", "") in ("helper", "auditor"):
         raise Forbidden("您的角色不能运行标准判定。")
+    if connection.in_atomic_block:
+        # DuckDB reads committed data over its own connections: inside a transaction it would
+        # miss this transaction's rows, and on PostgreSQL wait forever for its locks.
+        raise DomainError("批量判定须在事务之外运行（它读取已提交的数据）。")
     store = store or default_store()
     prefixes = village_prefixes(actor)
     if county:

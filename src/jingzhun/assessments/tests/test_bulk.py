@@ -321,3 +321,12 @@ def test_duckdb_never_opens_djangos_sqlite_file_in_this_process(world: World) ->
     with pytest.raises(RuntimeError, match="子进程"):
         duck.attach_database(con)
     con.close()
+
+
+def test_bulk_refuses_to_run_inside_a_transaction(world: World) -> None:
+    from django.db import transaction
+
+    from jingzhun.core.errors import DomainError
+
+    with transaction.atomic(), pytest.raises(DomainError, match="事务之外"):
+        do_assess_bulk("household_exit", 2019, actor=None)
