@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 from .fields import FIELDS, match_header, norm
@@ -48,8 +49,9 @@ class Layout:
     kind: str
     duplicates: list[tuple[Column, Column]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def keys(self) -> dict[str, Column]:
+        """Columns by field key (computed once: the columns do not change after detection)."""
         return {c.key: c for c in self.columns if c.key}
 
     @property

@@ -25,7 +25,7 @@ from . import selectors
 from .fields import FIELDS, norm
 from .layout import Layout, Row, column_letter, data_rows
 from .reader import UnreadableFile, read_sheets
-from .values import BadValue, check_id_cell, convert, display
+from .values import BadValue, Converter, check_id_cell, convert, display
 
 Progress = Callable[[int], None]
 
@@ -225,6 +225,7 @@ class _Collector:
         self.households: dict[str, HouseholdIn] = {}
         self.seen_ids: dict[str, tuple[str, int]] = {}
         self.household_rows: dict[str, tuple[str, int]] = {}
+        self.convert = Converter()
 
     def error(
         self,
@@ -257,7 +258,7 @@ class _Collector:
             if raw is None:
                 continue
             try:
-                value = convert(raw, FIELDS[key])
+                value = self.convert(raw, FIELDS[key])
             except BadValue as exc:
                 self.error(layout, row.number, key, raw, exc.reason)
                 if bad is not None:
@@ -288,7 +289,18 @@ class _Collector:
         return household
 
     def _merge_household_values(self, layout: Layout, row: Row, household: HouseholdIn) -> None:
-        keys = [k for k in row.values if FIELDS[k].level == "household" and k != "household_code"]
+        known = household.cells
+        # A flat sheet repeats the household's cells on every member row: a cell equal (same
+        # type, same value) to the one that gave the household's value converts to that value.
+        keys = [
+            k
+            for k, raw in row.values.items()
+            if FIELDS[k].level == "household"
+            and k != "household_code"
+            and not (k in known and type(known[k][3]) is type(raw) and known[k][3] == raw)
+        ]
+        if not keys:
+            return
         for key, value in self._convert(layout, row, keys).items():
             column = layout.keys[key].index
             if key in household.values and household.values[key] != value:
@@ -371,7 +383,13 @@ class _Collector:
         self.seen_ids[id_number] = (layout.sheet, row.number)
         if household is None:
             return
-        cells = {k: (layout.keys[k].index, row.values[k]) for k in row.values if k in layout.keys}
+        # The member's own cells (household cells are kept once, on the household).
+        columns = layout.keys
+        cells = {
+            k: (columns[k].index, raw)
+            for k, raw in row.values.items()
+            if k in columns and FIELDS[k].level != "household"
+        }
         household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells, bad))
 
 

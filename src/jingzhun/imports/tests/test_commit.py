@@ -183,23 +183,26 @@ def test_a_failure_in_the_middle_of_writing_leaves_the_database_as_it_was(
 ) -> None:
     from jingzhun.imports import actions
 
-    monkeypatch.setattr(actions, "BULK_SIZE", 5)
+    from jingzhun.demo.bulk import BulkWriter
+
+    monkeypatch.setattr(actions, "NEW_CHUNK", 5)
     rows = [r for i in range(20) for r in household_rows(f"K{i}", VILLAGE, 101 + 4 * i)]
     data = xlsx({"s": [FLAT_HEADER, *rows]})
-    calls = {"n": 0}
-    original = Member.objects.bulk_create
+    loaded: list[str] = []
+    original = BulkWriter.load
 
-    def failing(objs: Any, *args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def failing(self: BulkWriter, batch: Any) -> int:
+        loaded.append(batch.model.__name__)
+        if len(loaded) == 8:  # the third chunk's members
             raise RuntimeError("进程在写入中途被终止")
-        return original(objs, *args, **kwargs)
+        return original(self, batch)
 
-    monkeypatch.setattr(Member.objects, "bulk_create", failing)
+    monkeypatch.setattr(BulkWriter, "load", failing)
     before = _table_counts()
     audit_before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError):
         do_commit_import(data, "k.xlsx", actor=world.user("county"))
-    assert calls["n"] == 3  # two chunks had been written before the failure
+    # Two chunks of households, members and status entries had been written before the failure
+    assert loaded == ["Household", "Member", "StatusChange"] * 2 + ["Household", "Member"]
     assert _table_counts() == before
     assert AuditEvent.objects.count() == audit_before
