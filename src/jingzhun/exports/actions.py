@@ -36,10 +36,11 @@ from jingzhun.registry.selectors import HouseholdFilters, apply_filters, househo
 from .card import build_card, write_card_pdf, write_card_xlsx
 from .facts import write_facts
 from .notice import KINDS, MIN_DAYS, NoticeSpec, write_notice_pdf
-from .roster import write_roster
+from .roster import write_roster, write_roster_csv
 
 EXPORT_ROLES: Final = REGION_ROLES | {"helper"}
 CARD_FORMATS: Final = ("pdf", "xlsx")
+ROSTER_FORMATS: Final = ("xlsx", "csv")
 MAX_NOTICE_HOUSEHOLDS: Final = 500
 
 
@@ -124,11 +125,15 @@ def do_export_roster(
     actor: Any,
     unmasked: bool = False,
     progress: Callable[[int], None] | None = None,
+    fmt: str = "xlsx",
 ) -> ExportSummary:
-    """The roster (花名册) of the filtered households as .xlsx, one row per member."""
+    """The roster (花名册) of the filtered households as .xlsx or CSV, one row per member."""
+    if fmt not in ROSTER_FORMATS:
+        raise DomainError(f"花名册只能导出为 {'、'.join(ROSTER_FORMATS)}。", field="format")
     details: dict[str, Any] = {"filter": filters.described()}
     _check("roster", actor, unmasked=unmasked, details=details)
-    counts = write_roster(
+    writer = write_roster if fmt == "xlsx" else write_roster_csv
+    counts = writer(
         export_households(actor, filters),
         out,
         masked=not unmasked,
@@ -136,7 +141,7 @@ def do_export_roster(
         today=timezone.localdate(),
         progress=progress,
     )
-    summary = ExportSummary("roster", "xlsx", counts.households, counts.rows, not unmasked)
+    summary = ExportSummary("roster", fmt, counts.households, counts.rows, not unmasked)
     _record("roster", actor, summary, details)
     return summary
 

@@ -1,14 +1,18 @@
-"""The roster (花名册) as .xlsx: one row per member carrying its household's columns.
+"""The roster (花名册) as .xlsx or CSV: one row per member carrying its household's columns.
 
 A title row carries the watermark (who exported it, when, masked or not); the header row below it
 uses the importer's labels, so an unmasked roster imports back unchanged (issue 4, item 6).
 Written with openpyxl's write-only workbook from a chunked queryset iterator, so memory stays flat
-however many households the filter selects.
+however many households the filter selects. The CSV roster (UTF-8 with a BOM, so Excel and WPS
+open it as Chinese) has the same title row, the same columns and the same formula escaping; it is
+what a department system or a script reads most easily, and what the import benchmark loads.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -111,9 +115,11 @@ def household_rows(
 ) -> Iterable[tuple[Household, list[dict[str, Any]]]]:
     """(household, one value dict per member), households streamed in chunks with their members."""
     regions = _Regions()
-    qs = households.prefetch_related(
-        Prefetch("members", queryset=Member.objects.order_by("id"))
-    ).order_by("household_code", "pk")
+    qs = (
+        households.select_related("village")
+        .prefetch_related(Prefetch("members", queryset=Member.objects.order_by("id")))
+        .order_by("household_code", "pk")
+    )
     for h in qs.iterator(chunk_size=CHUNK):
         members = list(h.members.all())
         base = _household_values(h, regions, len(members), masked)
@@ -146,4 +152,44 @@ def write_roster(
         if progress:
             progress(1)
     wb.save(out)
+    return counts
+
+
+def _csv_text(value: Any) -> str:
+    value = safe(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_roster_csv(
+    households: QuerySet[Household],
+    out: IO[bytes],
+    *,
+    masked: bool,
+    watermark: str,
+    today: datetime.date,
+    progress: Callable[[int], None] | None = None,
+) -> RosterCounts:
+    """The roster as CSV: the .xlsx roster's title row, header and cells, text escaped alike."""
+    keys = columns(masked=masked)
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
+    writer = csv.writer(text)
+    writer.writerow([_csv_text(f"贫困户花名册（{watermark}）")])
+    writer.writerow([_csv_text(FIELDS[k].label) for k in keys])
+    counts = RosterCounts()
+    for _household, rows in household_rows(households, masked=masked, today=today):
+        counts.households += 1
+        lines = []
+        for row in rows:
+            counts.rows += 1
+            row["row_number"] = counts.rows
+            lines.append([_csv_text(row.get(k)) for k in keys])
+        writer.writerows(lines)
+        if progress:
+            progress(1)
+    text.flush()
+    text.detach()  # leave `out` open for the caller
     return counts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 from .fields import FIELDS, match_header, norm
@@ -48,8 +49,9 @@ class Layout:
     kind: str
     duplicates: list[tuple[Column, Column]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def keys(self) -> dict[str, Column]:
+        """Columns by field key (computed once: the columns do not change after detection)."""
         return {c.key: c for c in self.columns if c.key}
 
     @property
@@ -198,8 +200,14 @@ def data_rows(sheet: Sheet, extra: dict[str, str] | None) -> tuple[Layout, Itera
         mapped = [(c.key, c.index - sheet.first_column) for c in layout.columns if c.key]
 
         def make(number: int, values: list[Any]) -> Row | None:
+            width = len(values)
             picked = {
-                key: values[j] for key, j in mapped if 0 <= j < len(values) and _text(values[j])
+                key: v
+                for key, j in mapped
+                if 0 <= j < width
+                and (v := values[j]) is not None
+                and v != ""
+                and (v if type(v) is str else str(v)).strip()
             }
             if not picked or _is_number_row(list(picked.values())):
                 return None

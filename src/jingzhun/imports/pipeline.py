@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,13 +20,13 @@ from typing import Any
 from jingzhun.access.scoping import can_see_region
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id
-from jingzhun.registry.masking import mask_value
+from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
 
 from . import selectors
 from .fields import FIELDS, norm
 from .layout import Layout, Row, column_letter, data_rows
 from .reader import UnreadableFile, read_sheets
-from .values import BadValue, check_id_cell, convert, display
+from .values import BadValue, Converter, check_id_cell, convert, display
 
 Progress = Callable[[int], None]
 
@@ -141,10 +142,14 @@ class HouseholdPlan:
         ]
 
 
+_AS_TEXT = (Decimal, datetime.date)
+
+
 def _masked(key: str, value: Any) -> Any:
-    if isinstance(value, (Decimal, datetime.date)):
+    if isinstance(value, _AS_TEXT):
         value = str(value)
-    return mask_value(key, value)
+    # Only sensitive fields change when masked (registry.masking); skip the call for the rest.
+    return mask_value(key, value) if key in SENSITIVE_FIELDS else value
 
 
 def _shown(key: str, value: Any) -> str:
@@ -174,6 +179,9 @@ class ImportResult:
     plans: list[HouseholdPlan] = field(default_factory=list)
     unreadable: bool = False
     already_imported: bool = False
+    # Wall-clock seconds per stage (read, compare; write when committed): progress pages and the
+    # benchmark show them, nothing depends on them.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -225,6 +233,7 @@ class _Collector:
         self.households: dict[str, HouseholdIn] = {}
         self.seen_ids: dict[str, tuple[str, int]] = {}
         self.household_rows: dict[str, tuple[str, int]] = {}
+        self.convert = Converter()
 
     def error(
         self,
@@ -257,7 +266,7 @@ class _Collector:
             if raw is None:
                 continue
             try:
-                value = convert(raw, FIELDS[key])
+                value = self.convert(raw, FIELDS[key])
             except BadValue as exc:
                 self.error(layout, row.number, key, raw, exc.reason)
                 if bad is not None:
@@ -288,7 +297,18 @@ class _Collector:
         return household
 
     def _merge_household_values(self, layout: Layout, row: Row, household: HouseholdIn) -> None:
-        keys = [k for k in row.values if FIELDS[k].level == "household" and k != "household_code"]
+        known = household.cells
+        # A flat sheet repeats the household's cells on every member row: a cell equal (same
+        # type, same value) to the one that gave the household's value converts to that value.
+        keys = [
+            k
+            for k, raw in row.values.items()
+            if FIELDS[k].level == "household"
+            and k != "household_code"
+            and not (k in known and type(known[k][3]) is type(raw) and known[k][3] == raw)
+        ]
+        if not keys:
+            return
         for key, value in self._convert(layout, row, keys).items():
             column = layout.keys[key].index
             if key in household.values and household.values[key] != value:
@@ -371,7 +391,13 @@ class _Collector:
         self.seen_ids[id_number] = (layout.sheet, row.number)
         if household is None:
             return
-        cells = {k: (layout.keys[k].index, row.values[k]) for k in row.values if k in layout.keys}
+        # The member's own cells (household cells are kept once, on the household).
+        columns = layout.keys
+        cells = {
+            k: (columns[k].index, raw)
+            for k, raw in row.values.items()
+            if k in columns and FIELDS[k].level != "household"
+        }
         household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells, bad))
 
 
@@ -650,10 +676,14 @@ def plan_import(
     extra = {norm(k): v for k, v in (mapping or {}).items()}
     if mapping is None:
         extra = selectors.header_overrides(actor)
+    started = time.perf_counter()
     collector = _parse(data, result, extra)
+    result.seconds["read"] = time.perf_counter() - started
     if collector is None:
         return result
+    started = time.perf_counter()
     _compare(collector, result, actor, progress)
+    result.seconds["compare"] = time.perf_counter() - started
     return result
 
 

@@ -115,13 +115,17 @@ def _as_decimal(raw: Any, spec: FieldSpec) -> Decimal:
     return value
 
 
+_TRUE_NORMED: Final = frozenset(norm(w) for w in TRUE_WORDS)
+_FALSE_NORMED: Final = frozenset(norm(w) for w in FALSE_WORDS)
+
+
 def _as_bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
     word = norm(raw)
-    if word in {norm(w) for w in TRUE_WORDS}:
+    if word in _TRUE_NORMED:
         return True
-    if word in {norm(w) for w in FALSE_WORDS}:
+    if word in _FALSE_NORMED:
         return False
     raise BadValue("应填“是”或“否”")
 
@@ -259,6 +263,45 @@ def convert(raw: Any, spec: FieldSpec) -> Any:
     if kind == "info":
         return None
     raise BadValue("无法识别的字段")  # pragma: no cover - every kind is handled above
+
+
+# Kinds whose columns repeat few distinct values (codes, yes/no, small numbers, villages, dates):
+# `Converter` remembers each distinct cell's outcome. Free text, phones and accounts are mostly
+# distinct, so remembering them would only cost memory.
+MEMO_KINDS: Final = frozenset({"code", "codes", "bool", "int", "decimal", "date", "village"})
+MEMO_LIMIT: Final = 50_000  # distinct cells remembered per field
+
+
+class Converter:
+    """`convert` with each distinct (type, value) of a field converted once.
+
+    The outcome (value or the BadValue reason) is a pure function of the cell and the field, so
+    a remembered outcome is exactly what converting again would give."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, dict[tuple[type, Any], tuple[bool, Any]]] = {}
+
+    def __call__(self, raw: Any, spec: FieldSpec) -> Any:
+        if spec.kind not in MEMO_KINDS:
+            return convert(raw, spec)
+        memo = self._memo.setdefault(spec.key, {})
+        try:
+            key = (type(raw), raw)
+            ok, outcome = memo[key]
+        except TypeError:  # unhashable: never from the readers, but stay safe
+            return convert(raw, spec)
+        except KeyError:
+            try:
+                outcome = convert(raw, spec)
+                ok = True
+            except BadValue as exc:
+                outcome, ok = exc.reason, False
+            if len(memo) < MEMO_LIMIT:
+                memo[key] = (ok, outcome)
+        if not ok:
+            raise BadValue(outcome)
+        # Lists (codes) are shared between rows: hand each caller its own.
+        return list(outcome) if isinstance(outcome, list) else outcome
 
 
 def check_id_cell(raw: Any) -> IdCheck:

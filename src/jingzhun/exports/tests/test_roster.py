@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,50 @@ def test_roles_without_household_data_may_not_export(world: Any) -> None:
     with pytest.raises(Forbidden):
         export(admin)
     assert AuditEvent.objects.filter(event="exports.roster.refuse", actor=admin).exists()
+
+
+def _csv_rows(data: bytes) -> list[list[str]]:
+    import csv
+
+    assert data.startswith("\ufeff".encode())  # Excel and WPS read the BOM as UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_the_csv_roster_has_the_xlsx_rosters_title_columns_and_escaping(
+    world: Any, tmp_path: Path
+) -> None:
+    # Given a household whose group name a spreadsheet would run as a formula
+    county = world.user("county")
+    h = world.households["230231100201"]
+    do_update_household(h.pk, h.version, {"group_name": "=1+2"}, actor=None)
+    # When the roster is exported as CSV and as .xlsx (masked, the default)
+    as_csv = _csv_rows(export(county, fmt="csv"))
+    as_xlsx = lo_rows(export(county), tmp_path)
+    # Then both carry the watermark, the same header and the same cells
+    assert "已脱敏" in as_csv[0][0]
+    assert as_csv[1] == as_xlsx[1] == [FIELDS[k].label for k in columns(masked=True)]
+    assert len(as_dicts(as_csv)) == len(as_dicts(as_xlsx)) == 8
+    row = next(r for r in as_dicts(as_csv) if r["村民小组"].endswith("=1+2"))
+    assert row["村民小组"] == "'=1+2"
+    assert not any(re.fullmatch(FULL_ID_LIKE, r["证件号码"]) for r in as_dicts(as_csv))
+    events = AuditEvent.objects.filter(event="exports.roster.export").order_by("id")
+    assert [(e.diff["format"], e.diff["rows"]) for e in events] == [("csv", 8), ("xlsx", 8)]
+
+
+def test_an_unmasked_csv_roster_imports_back_unchanged(world: Any) -> None:
+    from jingzhun.imports.pipeline import plan_import
+
+    county = permit(world.user("county"))
+    data = export(county, unmasked=True, fmt="csv")
+    plan = plan_import(data, "roster.csv", actor=county)
+    assert plan.errors == [], [str(e) for e in plan.errors[:5]]
+    counts = plan.counts()
+    assert counts["households_new"] == counts["households_changed"] == 0
+    assert counts["members_unchanged"] == 8
+
+
+def test_an_unknown_roster_format_is_refused(world: Any) -> None:
+    from jingzhun.core.errors import DomainError
+
+    with pytest.raises(DomainError):
+        export(world.user("county"), fmt="pdf")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -181,25 +183,56 @@ def test_read_only_roles_cannot_import(world: Any, username: str) -> None:
 def test_a_failure_in_the_middle_of_writing_leaves_the_database_as_it_was(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from jingzhun.demo.bulk import BulkWriter
     from jingzhun.imports import actions
 
-    monkeypatch.setattr(actions, "BULK_SIZE", 5)
+    monkeypatch.setattr(actions, "NEW_CHUNK", 5)
     rows = [r for i in range(20) for r in household_rows(f"K{i}", VILLAGE, 101 + 4 * i)]
     data = xlsx({"s": [FLAT_HEADER, *rows]})
-    calls = {"n": 0}
-    original = Member.objects.bulk_create
+    loaded: list[str] = []
+    original = BulkWriter.load
 
-    def failing(objs: Any, *args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def failing(self: BulkWriter, batch: Any) -> int:
+        loaded.append(batch.model.__name__)
+        if len(loaded) == 10:  # the third chunk's members
             raise RuntimeError("进程在写入中途被终止")
-        return original(objs, *args, **kwargs)
+        return original(self, batch)
 
-    monkeypatch.setattr(Member.objects, "bulk_create", failing)
+    monkeypatch.setattr(BulkWriter, "load", failing)
     before = _table_counts()
     audit_before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError):
         do_commit_import(data, "k.xlsx", actor=world.user("county"))
-    assert calls["n"] == 3  # two chunks had been written before the failure
+    # Two chunks of households, members, status entries and change log had been written before
+    assert loaded == ["Household", "Member", "StatusChange", "ImportChange"] * 2 + [
+        "Household",
+        "Member",
+    ]
     assert _table_counts() == before
     assert AuditEvent.objects.count() == audit_before
+
+
+def test_the_audited_digest_is_that_of_the_stored_change_log(world: Any) -> None:
+    # Given a file of several new households committed in more than one set-wise chunk
+    from jingzhun.imports import actions
+
+    rows = [r for i in range(7) for r in household_rows(f"D{i}", VILLAGE, 301 + 4 * i)]
+    data = xlsx({"s": [FLAT_HEADER, *rows]})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(actions, "NEW_CHUNK", 3)
+        outcome = do_commit_import(data, "d.xlsx", actor=world.user("county"))
+    assert outcome.committed
+    # Then the audit event's changes_sha256 is the digest of the change rows, in order
+    changes = [
+        {"household_code": c.household.household_code, "kind": c.kind, **c.diff}
+        for c in outcome.batch.changes.select_related("household").order_by("id")
+    ]
+    assert [c["household_code"] for c in changes] == [f"D{i}" for i in range(7)]
+    expected = hashlib.sha256(
+        json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    event = AuditEvent.objects.filter(event="imports.batch.commit").latest("id")
+    assert event.diff["changes_sha256"] == expected
+    # And every new member and its household's first status entry is stored
+    assert Member.objects.filter(household__household_code__startswith="D").count() == 14
+    assert StatusChange.objects.filter(household__household_code__startswith="D").count() == 7

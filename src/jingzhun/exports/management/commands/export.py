@@ -64,11 +64,12 @@ def _common(parser: CommandParser, *, unmasked: bool = True) -> None:
 
 
 class Command(BaseCommand):
-    help = "导出花名册（.xlsx）、明白卡（PDF/.xlsx）、村级公示（PDF）或户数据（JSON）；默认脱敏，每次导出都留痕"
+    help = "导出花名册（.xlsx/.csv）、明白卡（PDF/.xlsx）、村级公示（PDF）或户数据（JSON）；默认脱敏，每次导出都留痕"
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="what", required=True)
-        roster = sub.add_parser("roster", help="花名册（.xlsx，每名成员一行，可重新导入）")
+        roster = sub.add_parser("roster", help="花名册（.xlsx 或 .csv，每名成员一行，可重新导入）")
+        roster.add_argument("--format", choices=["xlsx", "csv"], default="", help="默认按文件后缀")
         _filters(roster)
         _common(roster)
         card = sub.add_parser("card", help="明白卡（PDF 或 .xlsx）")
@@ -175,7 +176,12 @@ class Command(BaseCommand):
         unmasked = bool(options.get("unmasked"))
         if what == "roster":
             filters = self._household_filters(options)
-            return do_export_roster(filters, out, actor=actor, unmasked=unmasked, progress=progress)
+            fmt = options["format"] or (
+                "csv" if options["output"].suffix.lower() == ".csv" else "xlsx"
+            )
+            return do_export_roster(
+                filters, out, actor=actor, unmasked=unmasked, progress=progress, fmt=fmt
+            )
         if what == "facts":
             filters = self._household_filters(options)
             year = options["year"] or timezone.localdate().year
