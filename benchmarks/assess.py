@@ -173,7 +173,7 @@ def child_bulk(db_url: str, var_dir: str) -> dict[str, Any]:
     from jingzhun.assessments.bulk import do_assess_bulk
 
     started = time.perf_counter()
-    result = do_assess_bulk("household_exit", YEAR, actor=None, memory_limit="6GB")
+    result = do_assess_bulk("household_exit", YEAR, actor=None)  # DuckDB limit: settings
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

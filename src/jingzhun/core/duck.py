@@ -36,8 +36,9 @@ def connect(*, memory_limit: str | None = None, threads: int | None = None) -> A
     temp.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = '{temp.as_posix()}'")
     con.execute("SET preserve_insertion_order = false")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    limit = memory_limit or getattr(settings, "DUCKDB_MEMORY_LIMIT", "")
+    if limit:
+        con.execute(f"SET memory_limit = '{limit}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
@@ -75,6 +76,7 @@ def sqlite_export(
         "database": _quote(database),
         "extension": _quote(scanner_path("sqlite").as_posix()),
         "temp_directory": _quote((Path(settings.VAR_DIR) / "duckdb_tmp").as_posix()),
+        "memory_limit": getattr(settings, "DUCKDB_MEMORY_LIMIT", ""),
         "statements": statements,
         "exports": [(t, _quote(p.as_posix()), order) for t, p, order in exports],
     }

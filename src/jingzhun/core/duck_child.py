@@ -21,6 +21,8 @@ def main() -> None:
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     con.execute(f"SET temp_directory = '{job['temp_directory']}'")
     con.execute("SET preserve_insertion_order = false")
+    if job.get("memory_limit"):
+        con.execute(f"SET memory_limit = '{job['memory_limit']}'")
     con.execute(f"LOAD '{job['extension']}'")
     con.execute(f"ATTACH '{job['database']}' AS reg (TYPE sqlite, READ_ONLY)")
     for statement in job["statements"]:

@@ -166,3 +166,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_pii"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# DuckDB (bulk work) spills to var/duckdb_tmp beyond this; without a limit it would take 80% of
+# the machine. 3 GB kept ten million households under 3.5 GiB peak with no loss of speed (B4).
+DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
