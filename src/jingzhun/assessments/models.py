@@ -44,9 +44,8 @@ class AssessmentRun(models.Model):
     year = models.PositiveSmallIntegerField("评估年度")
     method = models.CharField("方式", max_length=16, choices=METHODS)
     source = models.CharField("数据来源", max_length=16)  # sqlite / postgresql / parquet / orm
-    scope = models.CharField(
-        "范围（村代码前缀，逗号分隔；空为全部）", max_length=500, blank=True, default=""
-    )
+    # A text field: a user granted many villages has many prefixes.
+    scope = models.TextField("范围（村代码前缀，逗号分隔；空为全部）", blank=True, default="")
     snapshot = models.CharField("输入快照（相对数据目录）", max_length=200, blank=True, default="")
     snapshot_sha256 = models.CharField("快照哈希", max_length=64, blank=True, default="")
     households = models.PositiveIntegerField("判定户数", default=0)
