@@ -100,12 +100,12 @@ def member_columns() -> dict[str, tuple[str, str]]:
     return out
 
 
-def _prefix_filter(prefixes: list[str] | None) -> str:
+def _prefix_filter(prefixes: list[str] | None, column: str = 'hh."village_id"') -> str:
     if prefixes is None:
         return "TRUE"
     if not prefixes:
         return "FALSE"
-    return "(" + " OR ".join(f"starts_with(hh.\"village_id\", '{p}')" for p in prefixes) + ")"
+    return "(" + " OR ".join(f"starts_with({column}, '{p}')" for p in prefixes) + ")"
 
 
 def _load_statements(
@@ -197,7 +197,7 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
     for p in paths:
         if not p.is_file():
             raise DomainError(f"快照目录 {folder} 中缺少 {p.name}")
-    where = _prefix_filter(prefixes).replace('hh."village_id"', "village_code")
+    where = _prefix_filter(prefixes, "village_code")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE h AS SELECT * FROM read_parquet('{_q(paths[0])}') "
         f"WHERE {where}"

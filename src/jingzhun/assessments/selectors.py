@@ -3,7 +3,7 @@ whose scope limits the counts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,6 @@ class CriterionCount:
     passed: int = 0
     failed: int = 0
     unknown: int = 0
-    runs: set[str] = field(default_factory=set)
 
     @property
     def share(self) -> float | None:
@@ -206,7 +205,6 @@ def criterion_counts(
             c.passed += cok
             c.failed += cbad
             c.unknown += cunk
-            c.runs.add(run_id)
     labels = _labels(standard)
     ordered = sorted(counts.values(), key=lambda c: (c.id != "", labels.get(c.id, (99, ""))[0]))
     for c in ordered:
