@@ -330,3 +330,21 @@ def test_bulk_refuses_to_run_inside_a_transaction(world: World) -> None:
 
     with transaction.atomic(), pytest.raises(DomainError, match="事务之外"):
         do_assess_bulk("household_exit", 2019, actor=None)
+
+
+def test_assess_command_reports_counts_and_phase_times(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _complete(world)
+    out = StringIO()
+    call_command("assess", "--standard", "household_exit", "--year", "2019", stdout=out)
+    text = out.getvalue()
+    assert "判定 4 户：通过 1 户；新增判定 4 条" in text
+    for phase in ("读取登记数据", "保存输入快照", "判定", "写入结果"):
+        assert phase in text
+    assert "store_rows" not in text
+    again = StringIO()
+    call_command("assess", "--standard", "household_exit", "--year", "2019", stdout=again)
+    assert "新增判定 0 条，已有相同政策版本的判定 4 条未变" in again.getvalue()

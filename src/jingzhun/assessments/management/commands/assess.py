@@ -84,7 +84,10 @@ class Command(BaseCommand):
                 progress=step,
             )
             bar.update(bar.total - bar.n)
-        timing = "，".join(f"{PHASES[k]} {v:.1f} 秒" for k, v in result.seconds.items())
+        # result.seconds also holds sub-phases of storing (store_rows, store_counts): not shown
+        timing = "，".join(
+            f"{PHASES[k]} {v:.1f} 秒" for k, v in result.seconds.items() if k in PHASES
+        )
         self.stdout.write(
             f"判定 {result.households:,} 户：通过 {result.passed:,} 户；"
             f"新增判定 {result.created:,} 条，已有相同政策版本的判定 {result.unchanged:,} 条未变。"
