@@ -17,15 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -123,11 +127,13 @@ def _load_statements(
     cols = ", ".join(f'CAST({hmap[c][0]} AS {hmap[c][1]}) AS "{c}"' for c in hcols)
     mcols_sql = "".join(f', CAST({mmap[c][0]} AS {mmap[c][1]}) AS "{c}"' for c in mcols)
     semi = "" if prefixes is None else 'AND mm."household_id" IN (SELECT id FROM h)'
+    # Plain tables, not TEMP: the snapshot is written from a second DuckDB connection.
+    # _key_order then sorts them if the database did not return them in key order.
     return [
-        f'CREATE OR REPLACE TEMP TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols} '
+        f'CREATE OR REPLACE TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols} '
         f'FROM reg."{ht}" AS hh {income_join} '
         f'WHERE hh."deleted_at" IS NULL AND {_prefix_filter(prefixes)}',
-        f'CREATE OR REPLACE TEMP TABLE m AS SELECT CAST(mm."household_id" AS BIGINT) '
+        f'CREATE OR REPLACE TABLE m AS SELECT CAST(mm."household_id" AS BIGINT) '
         f'AS household_id{mcols_sql} FROM reg."{mt}" AS mm '
         f'WHERE mm."deleted_at" IS NULL {semi}',
     ]
@@ -198,14 +204,26 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
         if not p.is_file():
             raise DomainError(f"快照目录 {folder} 中缺少 {p.name}")
     where = _prefix_filter(prefixes, "village_code")
+    # Snapshots are in key order (kept: preserve_insertion_order is on); a file that is not
+    # is still judged correctly, by the grouped form.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE h AS SELECT * FROM read_parquet('{_q(paths[0])}') "
-        f"WHERE {where}"
+        f"CREATE OR REPLACE TABLE h AS SELECT * FROM read_parquet('{_q(paths[0])}') WHERE {where}"
     )
     semi = "" if prefixes is None else "WHERE household_id IN (SELECT id FROM h)"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE m AS SELECT * FROM read_parquet('{_q(paths[1])}') {semi}"
-    )
+    con.execute(f"CREATE OR REPLACE TABLE m AS SELECT * FROM read_parquet('{_q(paths[1])}') {semi}")
+
+
+def _key_order(con: Any) -> None:
+    """Sort h by id and m by household_id unless they already are (a registry that was loaded
+    in bulk and seldom updated is read back in key order, and a snapshot is written in it).
+    Key order makes the snapshot quick to search by household and lets evaluation count the
+    member aggregates positionally (policy.bulk._positional_aggregates)."""
+    for table, key in (("h", "id"), ("m", "household_id")):
+        keys = np.asarray(con.execute(f"SELECT {key} FROM {table}").fetchnumpy()[key])
+        if len(keys) > 1 and not bool(np.all(keys[1:] >= keys[:-1])):
+            con.execute(f"CREATE TABLE {table}_sorted AS SELECT * FROM {table} ORDER BY {key}")
+            con.execute(f"DROP TABLE {table}")
+            con.execute(f"ALTER TABLE {table}_sorted RENAME TO {table}")
 
 
 def _q(path: Path) -> str:
@@ -213,16 +231,16 @@ def _q(path: Path) -> str:
 
 
 def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
-    """Write h and m as the run's snapshot (unless already `written`); returns their SHA-256."""
+    """Write h and m (already in key order) as the run's snapshot (unless already `written`);
+    returns their SHA-256. Runs on its own DuckDB cursor, beside evaluation and storing."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     digest = hashlib.sha256()
     for table, name in zip(("h", "m"), SNAPSHOT_FILES, strict=True):
         path = folder / name
-        order = "id" if table == "h" else "household_id"
         if not written:
             con.execute(
-                f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_q(path)}' "
+                f"COPY {table} TO '{_q(path)}' "
                 "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
             )
             os.chmod(path, 0o600)
@@ -230,6 +248,16 @@ def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def _timed_snapshot(cursor: Any, folder: Path, written: bool, seconds: dict[str, float]) -> str:
+    t = time.perf_counter()
+    try:
+        cursor.execute("SET preserve_insertion_order = true")
+        return _write_snapshot(cursor, folder, written=written)
+    finally:
+        cursor.close()
+        seconds["snapshot"] = time.perf_counter() - t
 
 
 def _policy_versions(outcome: bulk.BulkOutcome, standard_id: str) -> dict[int, int]:
@@ -296,8 +324,11 @@ def do_assess_bulk(
     run_id = uuid.uuid4().hex
     started = timezone.now()
     con = duck.connect(memory_limit=memory_limit)
+    con.execute("SET preserve_insertion_order = true")  # inputs and results in key order
     folder = Path(settings.VAR_DIR) / "snapshots" / run_id
     work = Path(settings.VAR_DIR) / "duckdb_tmp" / f"run-{run_id}"
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+    snapshotting: Future[str] | None = None
     try:
         hmap, mmap = household_columns(), member_columns()
         hcols, mcols = bulk.columns_read(
@@ -319,13 +350,13 @@ def do_assess_bulk(
             snapshot_folder=folder if snapshot else None,
             work=work,
         )
+        _key_order(con)
         seconds["read"] = time.perf_counter() - t
-        digest = ""
         if snapshot:
-            step("snapshot")
-            t = time.perf_counter()
-            digest = _write_snapshot(con, folder, written=written)
-            seconds["snapshot"] = time.perf_counter() - t
+            # Written by a second DuckDB connection while this one evaluates and stores (the
+            # Parquet encoding and the database's COPY then use both cores); awaited before
+            # the transaction commits. "snapshot" is the time it took, alongside.
+            snapshotting = pool.submit(_timed_snapshot, con.cursor(), folder, written, seconds)
         step("evaluate")
         t = time.perf_counter()
         outcome = bulk.evaluate(
@@ -347,15 +378,18 @@ def do_assess_bulk(
                 source=source,
                 scope=",".join(prefixes or []),
                 snapshot=(folder.relative_to(settings.VAR_DIR).as_posix() if snapshot else ""),
-                digest=digest,
+                digest=snapshotting.result if snapshotting is not None else (lambda: ""),
                 started=started,
                 timings=seconds,
             )
         seconds["store"] = time.perf_counter() - t
     except BaseException:
+        if snapshotting is not None:
+            wait([snapshotting])  # before removing its folder and closing the connection
         shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
+        pool.shutdown(wait=True)
         con.close()
         shutil.rmtree(work, ignore_errors=True)
     result.seconds = seconds
@@ -373,7 +407,7 @@ def _store(
     source: str,
     scope: str,
     snapshot: str,
-    digest: str,
+    digest: Callable[[], str],
     started: datetime,
     timings: dict[str, float],
 ) -> BulkResult:
@@ -386,7 +420,6 @@ def _store(
         source=source,
         scope=scope,
         snapshot=snapshot,
-        snapshot_sha256=digest,
         actor=actor,
         actor_name=getattr(actor, "username", "") or "",
         started_at=started,
@@ -419,6 +452,9 @@ def _store(
     t = time.perf_counter()
     _summaries(con, outcome, run)
     timings["store_counts"] = time.perf_counter() - t
+    t = time.perf_counter()
+    run.snapshot_sha256 = digest()  # waits for the snapshot being written alongside
+    timings["store_wait_snapshot"] = time.perf_counter() - t
     run.households = outcome.households
     run.created = created
     run.unchanged = outcome.households - created
@@ -438,7 +474,7 @@ def _store(
             "households": outcome.households,
             "created": created,
             "passed": outcome.passed,
-            "snapshot_sha256": digest,
+            "snapshot_sha256": run.snapshot_sha256,
         },
     )
     return BulkResult(
@@ -448,29 +484,73 @@ def _store(
 
 
 def _copy_postgres(con: Any, run_id: str, year: int, created_at: datetime) -> None:
+    """DuckDB writes the rows as CSV and psycopg streams them into COPY. On Linux through a
+    named pipe, so that DuckDB's CSV encoding and PostgreSQL's parsing run at the same time;
+    elsewhere through a temporary file."""
     tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
     stamp = created_at.isoformat()
+    export = (
+        f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown, "
+        f"'{stamp}' FROM fresh) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
+    )  # `fresh` is in household order: the unique index is filled left to right
+    table = Assessment._meta.db_table
+    sql = (
+        f'COPY "{table}" ("household_id", "year", "policy_id", "run_id", "passed", '
+        '"failed", "unknown", "created_at") FROM STDIN (FORMAT csv)'
+    )
+    with (
+        connection.cursor() as cur,
+        cur.connection.cursor() as pc,  # psycopg 3
+        pc.copy(sql) as copy,
+    ):
+        if sys.platform.startswith("linux"):
+            _stream_through_pipe(con, export, tmp, copy.write)
+        else:
+            try:
+                con.execute(export)
+                with tmp.open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        copy.write(block)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+
+def _stream_through_pipe(
+    con: Any, export: str, pipe: Path, write: Callable[[bytes], object]
+) -> None:
+    """Run `export` (a DuckDB COPY TO `pipe`) on a second cursor and pass what it writes to
+    `write` as it comes. The read end is opened first, without blocking: on Linux a FIFO
+    reports no hang-up before its first writer, so waiting for data cannot end early, and a
+    query that fails before opening the pipe is noticed by polling its future."""
+    os.mkfifo(pipe, 0o600)
+    fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    writer = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv")
     try:
-        con.execute(
-            f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown, "
-            f"'{stamp}' FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
-            "(FORMAT csv, HEADER false)"
-        )
-        table = Assessment._meta.db_table
-        sql = (
-            f'COPY "{table}" ("household_id", "year", "policy_id", "run_id", "passed", '
-            '"failed", "unknown", "created_at") FROM STDIN (FORMAT csv)'
-        )
-        with (
-            connection.cursor() as cur,
-            cur.connection.cursor() as pc,  # psycopg 3
-            pc.copy(sql) as copy,
-            tmp.open("rb") as fh,
-        ):
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                copy.write(block)
+        exporting = pool.submit(writer.execute, export)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        while True:
+            if not poller.poll(100):
+                if exporting.done():
+                    exporting.result()  # raises the query's error
+                    # finished without opening the pipe (a writer that closed it would leave
+                    # a hang-up to see)
+                    raise RuntimeError("DuckDB 未写入管道")
+                continue
+            try:
+                block = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not block:  # the writer closed the pipe
+                break
+            write(block)
+        exporting.result()
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(fd)  # a writer still writing now fails instead of waiting
+        pool.shutdown(wait=True)
+        writer.close()
+        pipe.unlink(missing_ok=True)
 
 
 def _insert_sqlite(con: Any, run_id: str, year: int, created_at: datetime) -> None:
