@@ -445,7 +445,7 @@ def _store(
     t = time.perf_counter()
     if created:
         if connection.vendor == "postgresql":
-            _copy_postgres(con, run_id, year, created_at)
+            _copy_postgres(con, run_id, year)
         else:
             _insert_sqlite(con, run_id, year, created_at)
     timings["store_rows"] = time.perf_counter() - t
@@ -483,20 +483,20 @@ def _store(
     )  # fmt: skip
 
 
-def _copy_postgres(con: Any, run_id: str, year: int, created_at: datetime) -> None:
+def _copy_postgres(con: Any, run_id: str, year: int) -> None:
     """DuckDB writes the rows as CSV and psycopg streams them into COPY. On Linux through a
     named pipe, so that DuckDB's CSV encoding and PostgreSQL's parsing run at the same time;
     elsewhere through a temporary file."""
     tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
-    stamp = created_at.isoformat()
     export = (
-        f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown, "
-        f"'{stamp}' FROM fresh) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
-    )  # `fresh` is in household order: the unique index is filled left to right
+        f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown "
+        f"FROM fresh) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
+    )  # `fresh` is in household order: the primary key's index is filled left to right
     table = Assessment._meta.db_table
+    # created_at: the column's default, the transaction's time (one parse fewer per row)
     sql = (
         f'COPY "{table}" ("household_id", "year", "policy_id", "run_id", "passed", '
-        '"failed", "unknown", "created_at") FROM STDIN (FORMAT csv)'
+        '"failed", "unknown") FROM STDIN (FORMAT csv)'
     )
     with (
         connection.cursor() as cur,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -76,8 +77,12 @@ class AssessmentRun(models.Model):
 class Assessment(models.Model):
     """A household's decision. Invariant: append-only; one per household, year and policy version
     (re-running the same version changes nothing). `criteria` and `facts` are kept on the row by
-    the per-household path; bulk rows leave them null and are replayed from the run's snapshot."""
+    the per-household path; bulk rows leave them null and are replayed from the run's snapshot.
 
+    The key is (household, year, policy version) itself: no surrogate id, so a bulk COPY of ten
+    million rows maintains one index, not two (ADR 0015)."""
+
+    pk = models.CompositePrimaryKey("household_id", "year", "policy_id")
     household = models.ForeignKey(
         "registry.Household",
         on_delete=models.PROTECT,
@@ -111,16 +116,12 @@ class Assessment(models.Model):
     unknown = models.JSONField("未知的标准", default=list)
     criteria = models.JSONField("逐项判定依据", null=True, blank=True)
     facts = models.JSONField("输入数据快照（已脱敏）", null=True, blank=True)
-    created_at = models.DateTimeField("判定时间", default=timezone.now)
+    # db_default: the bulk COPY leaves the column out (the transaction's time)
+    created_at = models.DateTimeField("判定时间", default=timezone.now, db_default=Now())
 
     class Meta:
         verbose_name = "标准判定"
         verbose_name_plural = "标准判定"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["household", "year", "policy"], name="assessment_once_per_policy_version"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.year}: {'通过' if self.passed else '未通过'}"

@@ -34,7 +34,7 @@ def latest_assessment(household: Household, standard: str = "household_exit") ->
     return (
         Assessment.objects.filter(household=household, policy__standard=standard)
         .select_related("policy", "run")
-        .order_by("-year", "-created_at", "-id")
+        .order_by("-year", "-created_at", "-policy_id")
         .first()
     )
 
