@@ -80,7 +80,7 @@ class Assessment(models.Model):
     the per-household path; bulk rows leave them null and are replayed from the run's snapshot.
 
     The key is (household, year, policy version) itself: no surrogate id, so a bulk COPY of ten
-    million rows maintains one index, not two (ADR 0015)."""
+    million rows maintains one index, not two (ADR 0022)."""
 
     pk = models.CompositePrimaryKey("household_id", "year", "policy_id")
     household = models.ForeignKey(

@@ -1,5 +1,5 @@
 """Assessment's primary key becomes (household, year, policy version): the surrogate id and the
-unique constraint that duplicated it go (ADR 0015).
+unique constraint that duplicated it go (ADR 0022).
 
 Django cannot alter a table to a composite primary key, so the table is rebuilt: its rows are
 copied aside, the table is created again from the new model state, and the rows come back.
