@@ -586,8 +586,7 @@ def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:
         cols += [f"count({col})", f"count_if({col} = 1)", f"count_if({col} = 0)"]
         cols.append(f"count_if({col} = 2)")
     grouped = con.execute(
-        f"SELECT h.village_code, {', '.join(cols)} FROM results r JOIN h ON h.id = r.household_id "
-        "GROUP BY 1"
+        f"SELECT r.village_code, {', '.join(cols)} FROM results r GROUP BY 1"
     ).fetchall()
     rows = []
     for village, n, ok, *per in grouped:

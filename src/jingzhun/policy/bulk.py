@@ -12,8 +12,8 @@ only they are read from the registry. `evaluate()` then finds the parameter grou
 compiles each group's criteria with its parameters as literals, hoists every member quantifier
 into one grouped pass over `m` (compiler.MemberAggregates), and writes table `results`:
 
-    household_id, grp, c_<criterion> ... (1 passed, 0 failed, 2 unknown, null: not in the
-    household's standard), passed
+    household_id, village_code, grp, c_<criterion> ... (1 passed, 0 failed, 2 unknown, null: not
+    in the household's standard), passed
 
 `listed_json(criteria, code)` renders the failed (0) or unknown (2) criterion ids of a row as a
 JSON list, for storing.
@@ -219,7 +219,7 @@ def evaluate(
             con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
         join = "POSITIONAL JOIN ma" if aligned else "LEFT JOIN ma ON ma.household_id = h.id"
         body = (
-            f'SELECT h.id AS household_id, h."__grp" AS grp{cols} '
+            f'SELECT h.id AS household_id, h.village_code, h."__grp" AS grp{cols} '
             f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h {join}'
         )
         con.execute(
