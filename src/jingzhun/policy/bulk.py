@@ -151,18 +151,28 @@ def evaluate(
     --province` does); by default it is the first two digits of each household's village code.
     """
     forced = sql_literal(province) if province else None
-    province_sql = forced or "substr(CAST(h.village_code AS VARCHAR), 1, 2)"
-    provinces = [
-        row[0] for row in con.execute(f"SELECT DISTINCT {province_sql} FROM h AS h").fetchall()
-    ]
-    by_province = variants(store, standard_id, year, [p or None for p in provinces])
+    # (an empty code is no province, like a missing one)
+    province_sql = forced or "nullif(substr(CAST(h.village_code AS VARCHAR), 1, 2), '')"
+    # One pass over the households: counts per province and every lookup key of any variant.
+    every_key: list[str] = []
+    for compiled in _all_variants(store, standard_id, year):
+        every_key += [k for k in lookup_keys(compiled) if k not in every_key]
+    cols = "".join(f', CAST(h."{k}" AS VARCHAR)' for k in every_key)
+    counted = con.execute(
+        f"SELECT {province_sql}{cols}, count(*) FROM h AS h GROUP BY ALL"
+    ).fetchall()
+    tally = [(row[0], dict(zip(every_key, row[1:-1], strict=True)), row[-1]) for row in counted]
+    provinces = sorted({prov for prov, _, _ in tally}, key=lambda p: (p is None, p or ""))
+    by_province = variants(store, standard_id, year, provinces)
     groups: list[BulkGroup] = []
     for prov, compiled in by_province.items():
         keys = lookup_keys(compiled)
-        cols = ", ".join(f'CAST(h."{k}" AS VARCHAR)' for k in keys)
-        where = f"{province_sql} = {sql_literal(prov)}" if prov else f"{province_sql} IS NULL"
-        sql = f"SELECT {cols + ', ' if cols else ''}count(*) FROM h AS h WHERE {where} GROUP BY ALL"
-        for *values, count in con.execute(sql).fetchall():
+        sizes: dict[tuple[Any, ...], int] = {}
+        for p, values, count in tally:
+            if p == prov:
+                key = tuple(values.get(k) for k in keys)
+                sizes[key] = sizes.get(key, 0) + int(count)
+        for values, count in sorted(sizes.items(), key=lambda kv: [str(v) for v in kv[0]]):
             groups.append(
                 BulkGroup(len(groups), prov, tuple(zip(keys, values, strict=True)), compiled, count)
             )
