@@ -168,13 +168,13 @@ def evaluate(
     for prov, compiled in by_province.items():
         keys = lookup_keys(compiled)
         sizes: dict[tuple[Any, ...], int] = {}
-        for p, values, count in tally:
+        for p, seen, count in tally:
             if p == prov:
-                key = tuple(values.get(k) for k in keys)
+                key = tuple(seen.get(k) for k in keys)
                 sizes[key] = sizes.get(key, 0) + int(count)
-        for values, count in sorted(sizes.items(), key=lambda kv: [str(v) for v in kv[0]]):
+        for found, count in sorted(sizes.items(), key=lambda kv: [str(v) for v in kv[0]]):
             groups.append(
-                BulkGroup(len(groups), prov, tuple(zip(keys, values, strict=True)), compiled, count)
+                BulkGroup(len(groups), prov, tuple(zip(keys, found, strict=True)), compiled, count)
             )
     criteria: list[str] = []
     for g in groups:
