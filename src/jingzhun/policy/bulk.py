@@ -170,8 +170,8 @@ def evaluate(
         sizes: dict[tuple[Any, ...], int] = {}
         for p, seen, count in tally:
             if p == prov:
-                key = tuple(seen.get(k) for k in keys)
-                sizes[key] = sizes.get(key, 0) + int(count)
+                found_key = tuple(seen.get(k) for k in keys)
+                sizes[found_key] = sizes.get(found_key, 0) + int(count)
         for found, count in sorted(sizes.items(), key=lambda kv: [str(v) for v in kv[0]]):
             groups.append(
                 BulkGroup(len(groups), prov, tuple(zip(keys, found, strict=True)), compiled, count)
