@@ -10,16 +10,16 @@ import json
 from typing import Any
 
 import pytest
+from conftest import COUNTY, World
 from django.test import Client
 from django.utils import timezone
 
-from conftest import COUNTY, World
 from jingzhun.audit.models import AuditEvent
 from jingzhun.workflows.actions import CaseDetails, do_open_case, do_open_round
 from jingzhun.workflows.models import Case, Evidence, Step
 from jingzhun.workflows.transitions import FLOWS
 
-from .conftest import PDF, PNG, VILLAGE, walk
+from .conftest import PDF, PNG, walk
 
 pytestmark = pytest.mark.django_db
 
