@@ -108,7 +108,8 @@ class CaseOpenForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("案件类型"), choices=list(KINDS.items()))
     year = forms.IntegerField(label=gettext_lazy("年度"), min_value=2014, max_value=2100)
     opened_on = forms.DateField(
-        label=gettext_lazy("发现/申请日期"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("发现/申请日期"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     summary = forms.CharField(label=gettext_lazy("情况说明"), max_length=500, required=False)
     round = forms.ChoiceField(label=gettext_lazy("动态调整批次"), required=False)
@@ -129,7 +130,7 @@ class CaseOpenForm(forms.Form):
     monitored_since = forms.DateField(
         label=gettext_lazy("纳入监测日期"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     measure = forms.CharField(
         label=gettext_lazy("已落实的帮扶措施"), max_length=200, required=False
@@ -137,7 +138,7 @@ class CaseOpenForm(forms.Form):
     measure_date = forms.DateField(
         label=gettext_lazy("措施落实日期"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     elimination_method = forms.ChoiceField(
         label=gettext_lazy("消除方式"),
@@ -147,7 +148,9 @@ class CaseOpenForm(forms.Form):
 
     def __init__(self, *args: Any, rounds: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["round"].choices = [("", "—")] + [(str(r.pk), r.name) for r in rounds]
+        field = self.fields["round"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—")] + [(str(r.pk), r.name) for r in rounds]
 
     def details(self) -> CaseDetails:
         d = self.cleaned_data

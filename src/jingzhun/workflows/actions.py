@@ -131,8 +131,11 @@ def elimination_problems(case: Case, household: Household, today: datetime.date)
 
 
 def exit_assessment(household: Household, year: int) -> tuple[Assessment | None, str]:
-    """The household's current household_exit assessment of the case year and, if it does not
-    allow an exit, why (failed or unknown criteria, none made, or made before the last edit)."""
+    """The household's latest household_exit assessment of the case year and, if it does not
+    allow an exit, why (failed or unknown criteria, or none made yet).
+
+    An assessment is kept once per household, year and policy version (ADR 0011): running the
+    assessment again after the household's data changed does not replace it."""
     found = (
         Assessment.objects.filter(household=household, policy__standard="household_exit", year=year)
         .select_related("policy")
@@ -141,8 +144,6 @@ def exit_assessment(household: Household, year: int) -> tuple[Assessment | None,
     )
     if found is None:
         return None, f"尚无该户 {year} 年度的脱贫标准判定，请先在案件页运行判定。"
-    if found.created_at < household.updated_at:
-        return found, "判定之后该户信息有修改，请重新运行判定。"
     labels = {str(cr.get("id")): str(cr.get("label")) for cr in found.policy.criteria or []}
     failed = [labels.get(x, x) for x in found.failed]
     unknown = [labels.get(x, x) for x in found.unknown]

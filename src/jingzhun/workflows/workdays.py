@@ -65,7 +65,8 @@ class HolidayCalendar:
 def calendar_from(store: PolicyStore) -> HolidayCalendar:
     doc = store.table_file(TABLE, None).doc
     assert isinstance(doc, TableFile)
-    holidays, workdays = set(), set()
+    holidays: set[datetime.date] = set()
+    workdays: set[datetime.date] = set()
     for row in doc.rows:
         day = datetime.date.fromisoformat(str(row.key["date"]))
         (workdays if row.value == 1 else holidays).add(day)
