@@ -513,6 +513,8 @@ def round_close(request: HttpRequest, round_id: int) -> HttpResponse:
         do_close_round(found.pk, _version(request), actor=request.user)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("web:round", round_id=round_id)
