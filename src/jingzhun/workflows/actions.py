@@ -101,6 +101,8 @@ def eligibility_problem(kind: str, household: Household) -> str | None:
     if kind == "identification":
         if household.identified_year is not None and status in c.REMAINING_STATUSES:
             return "该户已是建档立卡未脱贫户，无需识别。"
+        if status in c.EXITED_STATUSES:
+            return "已脱贫户不能重新识别；返贫须按返贫程序认定。"
     elif kind == "exit":
         if status not in c.REMAINING_STATUSES:
             return "只有未脱贫或返贫户才能办理脱贫退出。"
