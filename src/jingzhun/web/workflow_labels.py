@@ -1,6 +1,6 @@
 """Labels of the workflow tables (kinds, states, moves, evidence, checklist, outcomes), marked for
 translation. They live as plain Chinese in workflows.transitions (a pure module); the `label`
-template filter translates them. workflows/tests/test_labels.py checks that none is missing."""
+template filter translates them. web/tests/test_workflow_labels.py checks that none is missing."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ from jingzhun.workflows.actions import (
     case_facts,
     do_assess_case_household,
     do_close_round,
+    do_download_evidence,
     do_export_posting_notice,
     do_move_case,
     do_open_case,
@@ -46,7 +47,6 @@ from jingzhun.workflows.models import ROUTES, Case
 from jingzhun.workflows.selectors import (
     case_for,
     cases_for,
-    evidence_for,
     inbox,
     postings_for,
     round_counts,
@@ -353,7 +353,7 @@ def case_evidence(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_evidence_file(request: HttpRequest, evidence_id: int) -> HttpResponseBase:
     """Download one evidence file of a case the user may see."""
     try:
-        item = evidence_for(request.user, evidence_id)
+        item = do_download_evidence(evidence_id, actor=request.user)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
     path = files.path_of(item.sha256)

@@ -30,7 +30,7 @@ from jingzhun.registry.models import Household
 
 from . import evidence as files
 from .models import Case, Evidence, Objection, Posting, Round, Step
-from .selectors import cases_for, postings_for
+from .selectors import cases_for, evidence_for, postings_for
 from .transitions import (
     ACTING_ROLES,
     BACK,
@@ -534,6 +534,21 @@ def do_upload_evidence(
         object_type="case",
         object_id=case.pk,
         diff={"evidence": item.pk, "kind": kind, "sha256": sha, "size": len(data)},
+    )
+    return item
+
+
+@transaction.atomic
+def do_download_evidence(evidence_id: int, *, actor: Any) -> Evidence:
+    """Hand out one evidence file of a case in scope; each download is audited (the files may be
+    signed agreements or sign-in sheets with names and signatures)."""
+    item = evidence_for(actor, evidence_id)
+    record(
+        "workflows.evidence.download",
+        actor=actor,
+        object_type="case",
+        object_id=item.case_id,
+        diff={"evidence": item.pk, "kind": item.kind, "sha256": item.sha256},
     )
     return item
 

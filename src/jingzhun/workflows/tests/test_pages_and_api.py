@@ -144,6 +144,7 @@ def test_evidence_upload_sniffs_and_download_is_scoped(world: World, applicant: 
     assert item.content_type == "image/png" and item.size == len(PNG)
     got = village.get(f"/evidence/{item.pk}/")
     assert got.status_code == 200 and b"".join(got.streaming_content) == PNG
+    assert AuditEvent.objects.filter(event="workflows.evidence.download").count() == 1
     assert client_for(world.user("other_township")).get(f"/evidence/{item.pk}/").status_code == 404
     assert (
         client_for(world.user("auditor"))
