@@ -21,8 +21,11 @@ from jingzhun.workflows.actions import (
     CaseDetails,
     PostingIn,
     case_facts,
+    do_assess_case_household,
+    do_close_round,
     do_move_case,
     do_open_case,
+    do_open_round,
     do_tick_checklist_item,
     do_upload_evidence,
 )
@@ -172,6 +175,17 @@ class ChecklistIn(Schema):
 
 class InboxParams(Schema):
     tab: Literal["todo", "waiting", "overdue"] = "todo"
+
+
+class RoundIn(Schema):
+    county_code: str = Field(pattern=s.REGION_CODE)
+    name: str = Field(min_length=1, max_length=100)
+    period_start: datetime.date
+    period_end: datetime.date
+
+
+class VersionIn(Schema):
+    version: int = Field(ge=1, le=2**31 - 1)
 
 
 class RoundOut(Schema):
@@ -446,3 +460,40 @@ def get_round(request: HttpRequest, round_id: int = PathId) -> dict[str, Any]:
         "overdue": counts.overdue,
         "counts": {kind: {st: n for st, _l, n in states} for kind, _k, states in counts.rows},
     }
+
+
+@router.post(
+    "/cases/{case_id}/assessment",
+    response={200: CaseDetailOut, **WRITE},
+    summary="按当前数据运行该户本年度的脱贫标准判定（退出案件）",
+    openapi_extra=CASE_WRITE,
+)
+def assess_case(request: HttpRequest, case_id: int = PathId) -> dict[str, Any]:
+    user = _user(request)
+    do_assess_case_household(case_id, actor=user)
+    return _detail(user, case_for(user, case_id))
+
+
+@router.post(
+    "/rounds",
+    response={201: RoundOut, **WRITE},
+    summary="开启动态调整批次（县级业务人员）",
+    openapi_extra=CASE_WRITE,
+)
+def open_round(request: HttpRequest, body: RoundIn) -> tuple[int, dict[str, Any]]:
+    created = do_open_round(
+        body.county_code, body.name, body.period_start, body.period_end, actor=_user(request)
+    )
+    return 201, _round(created)
+
+
+@router.post(
+    "/rounds/{round_id}/close",
+    response={200: RoundOut, **WRITE},
+    summary="结束动态调整批次（批次内案件须全部办结）",
+    openapi_extra=CASE_WRITE,
+)
+def close_round(request: HttpRequest, body: VersionIn, round_id: int = PathId) -> dict[str, Any]:
+    user = _user(request)
+    found = round_for(user, round_id)
+    return _round(do_close_round(found.pk, body.version, actor=user))

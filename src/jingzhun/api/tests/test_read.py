@@ -38,6 +38,9 @@ ROUTES = [
     ("get", "/api/postings"),
     ("get", "/api/rounds"),
     ("get", "/api/rounds/1"),
+    ("post", "/api/cases/1/assessment"),
+    ("post", "/api/rounds"),
+    ("post", "/api/rounds/1/close"),
 ]
 
 
