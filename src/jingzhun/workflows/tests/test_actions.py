@@ -292,3 +292,20 @@ def test_one_open_case_per_household_and_kind(world: Any, applicant: Any) -> Non
     with pytest.raises(DomainError, match="已有办理中"):
         do_open_case(applicant.pk, "identification", CaseDetails(), actor=village)
     assert Case.objects.filter(household=applicant).count() == 1
+
+
+def test_a_posting_in_working_days_skips_weekends_and_holidays(world: Any, applicant: Any) -> None:
+    from jingzhun.workflows.workdays import official_calendar
+
+    actors = _actors(world)
+    case = do_open_case(applicant.pk, "identification", CaseDetails(), actor=actors["village"])
+    case = walk(case, ["check", "appraise"], actors)
+    start = timezone.localdate() - datetime.timedelta(days=3)
+    case = move(case, "post_first", actors["village"], posting=PostingIn(start, 5, "working_days"))
+    posting = case.postings.get()
+    calendar = official_calendar()
+    days = [start + datetime.timedelta(days=n) for n in range((posting.end - start).days + 1)]
+    # exactly five working days, the last of them on the end date
+    assert sum(calendar.is_working_day(d) for d in days) == 5
+    assert calendar.is_working_day(posting.end) and posting.unit == "working_days"
+    assert posting.end >= start + datetime.timedelta(days=4)
