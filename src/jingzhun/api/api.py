@@ -39,6 +39,7 @@ from jingzhun.registry.selectors import (
 
 from . import schemas as s
 from .auth import session_auth, token_auth
+from .workflows import router as workflows_router
 
 logger = logging.getLogger(__name__)
 
@@ -320,3 +321,8 @@ def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, A
         raise OutOfScope("未找到该区划，或您无权访问。")
     stats = registry_stats(region.code, year, user=user)
     return s.stats_out(region, year, stats, paired=paired)
+
+
+# --- workflows (api/workflows.py) ---------------------------------------------------------------
+
+api.add_router("/", workflows_router)

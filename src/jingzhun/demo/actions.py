@@ -27,6 +27,7 @@ from jingzhun.core.errors import DomainError
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
+from jingzhun.workflows.models import Round
 
 from .bulk import Batch, BulkWriter, next_id, pipelined
 from .counties import COUNTIES, DEFAULT_COUNTY, YEARS, county_spec, known_counties_text
@@ -431,7 +432,8 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     Audit events are never deleted."""
     try:
         with transaction.atomic():
-            counts = _delete_all(_registry_tables())
+            # Rounds of workflows refer to counties, not households: cleared after their cases.
+            counts = _delete_all([*_registry_tables(), Round])
             populations = regions = 0
             for prefix in COUNTIES:
                 populations += RegionPopulation.objects.filter(

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "jingzhun.assessments",
     "jingzhun.imports",
     "jingzhun.exports",
+    "jingzhun.workflows",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.web",

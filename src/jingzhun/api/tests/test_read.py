@@ -28,6 +28,19 @@ ROUTES = [
     ("get", "/api/households/{hid}/members"),
     ("get", "/api/members/{mid}"),
     ("get", "/api/stats"),
+    # workflows (api/workflows.py)
+    ("get", "/api/cases"),
+    ("get", "/api/cases/1"),
+    ("post", "/api/cases"),
+    ("post", "/api/cases/1/moves"),
+    ("post", "/api/cases/1/checklist"),
+    ("post", "/api/cases/1/evidence"),
+    ("get", "/api/postings"),
+    ("get", "/api/rounds"),
+    ("get", "/api/rounds/1"),
+    ("post", "/api/cases/1/assessment"),
+    ("post", "/api/rounds"),
+    ("post", "/api/rounds/1/close"),
 ]
 
 

@@ -87,6 +87,7 @@ class Command(BaseCommand):
         self._report(result)
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
+        self._cases(result.county_code)
         if serve:
             self._serve(options["port"])
 
@@ -124,6 +125,14 @@ class Command(BaseCommand):
             f"{outcome.passed:,} 户（jingzhun assess 可重新判定）。"
         )
         self.stdout.write("")
+
+    def _cases(self, county: str) -> None:
+        """A dynamic adjustment round with a few cases in various states (workflows.demo)."""
+        from jingzhun.workflows.demo import seed_demo_cases
+
+        made = seed_demo_cases(county)
+        if made:
+            self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
 
     def _report(self, result: DemoResult) -> None:
         out = self.stdout
