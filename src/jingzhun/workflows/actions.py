@@ -141,7 +141,7 @@ def exit_assessment(household: Household, year: int) -> tuple[Assessment | None,
     found = (
         Assessment.objects.filter(household=household, policy__standard="household_exit", year=year)
         .select_related("policy")
-        .order_by("-created_at", "-id")
+        .order_by("-created_at", "-policy_id")
         .first()
     )
     if found is None:
@@ -474,7 +474,7 @@ def do_move_case(
         )
     if move.assessment:
         found, _note = exit_assessment(household, case.year)
-        changes["assessment"] = found
+        changes["assessment_policy"] = found.policy if found is not None else None
     if move.target in flow.terminal:
         changes["closed_on"] = today
     updated = Case.objects.filter(pk=case.pk, version=expected_version).update(

@@ -7,6 +7,8 @@ what happened to it. Steps, evidence and objections are append-only history.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -120,16 +122,28 @@ class Case(DomainModel):
     )
     # 三个核对、三个印证: {item: {"by": username, "at": iso time, "note": text}}
     checklist = models.JSONField("核查清单", default=dict, blank=True)
-    # Exit: the assessment the approval relied on (linked when the county approves).
-    assessment = models.ForeignKey(
-        "assessments.Assessment",
+    # Exit: the assessment the approval relied on (set when the county approves). An assessment
+    # is keyed by household, year and policy version (ADR 0022): the case holds the household and
+    # the year, this the version.
+    assessment_policy = models.ForeignKey(
+        "assessments.PolicyVersion",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="脱贫标准判定",
-        db_constraint=False,  # assessments carry no database foreign keys (ADR 0011)
+        verbose_name="脱贫标准判定所用政策版本",
     )
+
+    @property
+    def assessment(self) -> Any:
+        """The household exit assessment the approval relied on, if any."""
+        if self.assessment_policy_id is None:
+            return None
+        from jingzhun.assessments.models import Assessment
+
+        return Assessment.objects.filter(
+            household_id=self.household_id, year=self.year, policy_id=self.assessment_policy_id
+        ).first()
 
     class Meta:
         verbose_name = "案件"

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('assessments', '0005_run_scope_as_text'),
+        ('assessments', '0006_assessment_key_is_household_year_policy'),
         ('regions', '0001_initial'),
         ('registry', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 ('measures', models.JSONField(blank=True, default=list, verbose_name='已落实的帮扶措施')),
                 ('elimination_method', models.CharField(blank=True, choices=[('by_assistance', '帮扶消除'), ('natural', '自然消除')], default='', max_length=16, verbose_name='消除方式')),
                 ('checklist', models.JSONField(blank=True, default=dict, verbose_name='核查清单')),
-                ('assessment', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assessments.assessment', verbose_name='脱贫标准判定')),
+                ('assessment_policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assessments.policyversion', verbose_name='脱贫标准判定所用政策版本')),
                 ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='registry.household', verbose_name='户')),
                 ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='提交人')),
             ],

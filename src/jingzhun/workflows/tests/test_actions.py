@@ -195,7 +195,8 @@ def test_exit_end_to_end_with_a_passing_assessment(world: Any) -> None:
     assessment = do_assess_case_household(case.pk, actor=actors["county"])
     assert assessment is not None and assessment.passed, (assessment.failed, assessment.unknown)
     case = walk(case, ["approve", "announce"], actors)
-    assert case.state == "exited" and case.assessment_id == assessment.pk
+    assert case.state == "exited" and case.assessment_policy_id == assessment.policy_id
+    assert case.assessment == assessment
     household.refresh_from_db()
     assert household.poverty_status == "exited_with_policy"
     change = StatusChange.objects.filter(household=household).latest("id")
