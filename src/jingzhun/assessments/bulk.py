@@ -29,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -128,7 +127,6 @@ def _load_statements(
     mcols_sql = "".join(f', CAST({mmap[c][0]} AS {mmap[c][1]}) AS "{c}"' for c in mcols)
     semi = "" if prefixes is None else 'AND mm."household_id" IN (SELECT id FROM h)'
     # Plain tables, not TEMP: the snapshot is written from a second DuckDB connection.
-    # _key_order then sorts them if the database did not return them in key order.
     return [
         f'CREATE OR REPLACE TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols} '
         f'FROM reg."{ht}" AS hh {income_join} '
@@ -204,8 +202,6 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
         if not p.is_file():
             raise DomainError(f"快照目录 {folder} 中缺少 {p.name}")
     where = _prefix_filter(prefixes, "village_code")
-    # Snapshots are in key order (kept: preserve_insertion_order is on); a file that is not
-    # is still judged correctly, by the grouped form.
     con.execute(
         f"CREATE OR REPLACE TABLE h AS SELECT * FROM read_parquet('{_q(paths[0])}') WHERE {where}"
     )
@@ -213,34 +209,23 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
     con.execute(f"CREATE OR REPLACE TABLE m AS SELECT * FROM read_parquet('{_q(paths[1])}') {semi}")
 
 
-def _key_order(con: Any) -> None:
-    """Sort h by id and m by household_id unless they already are (a registry that was loaded
-    in bulk and seldom updated is read back in key order, and a snapshot is written in it).
-    Key order makes the snapshot quick to search by household and lets evaluation count the
-    member aggregates positionally (policy.bulk._positional_aggregates)."""
-    for table, key in (("h", "id"), ("m", "household_id")):
-        keys = np.asarray(con.execute(f"SELECT {key} FROM {table}").fetchnumpy()[key])
-        if len(keys) > 1 and not bool(np.all(keys[1:] >= keys[:-1])):
-            con.execute(f"CREATE TABLE {table}_sorted AS SELECT * FROM {table} ORDER BY {key}")
-            con.execute(f"DROP TABLE {table}")
-            con.execute(f"ALTER TABLE {table}_sorted RENAME TO {table}")
-
-
 def _q(path: Path) -> str:
     return path.as_posix().replace("'", "''")
 
 
 def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
-    """Write h and m (already in key order) as the run's snapshot (unless already `written`);
-    returns their SHA-256. Runs on its own DuckDB cursor, beside evaluation and storing."""
+    """Write h and m in key order (a card's replay then reads one row group) as the run's
+    snapshot (unless already `written`); returns their SHA-256. Runs on its own DuckDB cursor,
+    beside evaluation and storing."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     digest = hashlib.sha256()
     for table, name in zip(("h", "m"), SNAPSHOT_FILES, strict=True):
         path = folder / name
+        order = "id" if table == "h" else "household_id"
         if not written:
             con.execute(
-                f"COPY {table} TO '{_q(path)}' "
+                f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_q(path)}' "
                 "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
             )
             os.chmod(path, 0o600)
@@ -253,7 +238,6 @@ def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
 def _timed_snapshot(cursor: Any, folder: Path, written: bool, seconds: dict[str, float]) -> str:
     t = time.perf_counter()
     try:
-        cursor.execute("SET preserve_insertion_order = true")
         return _write_snapshot(cursor, folder, written=written)
     finally:
         cursor.close()
@@ -324,7 +308,6 @@ def do_assess_bulk(
     run_id = uuid.uuid4().hex
     started = timezone.now()
     con = duck.connect(memory_limit=memory_limit)
-    con.execute("SET preserve_insertion_order = true")  # inputs and results in key order
     folder = Path(settings.VAR_DIR) / "snapshots" / run_id
     work = Path(settings.VAR_DIR) / "duckdb_tmp" / f"run-{run_id}"
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
@@ -350,7 +333,6 @@ def do_assess_bulk(
             snapshot_folder=folder if snapshot else None,
             work=work,
         )
-        _key_order(con)
         seconds["read"] = time.perf_counter() - t
         if snapshot:
             # Written by a second DuckDB connection while this one evaluates and stores (the
@@ -490,8 +472,8 @@ def _copy_postgres(con: Any, run_id: str, year: int) -> None:
     tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
     export = (
         f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown "
-        f"FROM fresh) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
-    )  # `fresh` is in household order: the primary key's index is filled left to right
+        f"FROM fresh ORDER BY household_id) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
+    )  # in key order: the primary key's index is filled left to right
     table = Assessment._meta.db_table
     # created_at: the column's default, the transaction's time (one parse fewer per row)
     sql = (

@@ -31,7 +31,6 @@ from datetime import date
 from typing import Any
 
 import duckdb
-import numpy as np
 
 from .compiler import MemberAggregates, compile_sql, sql_literal
 from .decide import CompiledStandard
@@ -138,14 +137,8 @@ def evaluate(
     member_columns: Collection[str],
     household_columns: Collection[str],
     province: str | None = None,
-    positional: bool | None = None,
 ) -> BulkOutcome:
     """Judge every household of table `h` (members in `m`); the results go to table `results`.
-
-    When `h` is stored in `id` order and `m` in `household_id` order (the bulk reader and the
-    snapshots keep them so), the member aggregates are counted positionally (see
-    `_positional_aggregates`) instead of by a hash GROUP BY and hash join; `positional=False`
-    forces the grouped form, `True` requires the positional one.
 
     `province` forces one province's standard for every household (as `policy evaluate
     --province` does); by default it is the first two digits of each household's village code.
@@ -217,75 +210,20 @@ def evaluate(
 
     cols = "".join(f', {column(cid)} AS "c_{cid}"' for cid in criteria)
     grp = f"CASE {' '.join(group_cases)} END" if group_cases else "0"
+    body = (
+        f'SELECT h.id AS household_id, h.village_code, h."__grp" AS grp{cols} '
+        f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h '
+        "LEFT JOIN ma ON ma.household_id = h.id"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
     passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
-    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    # Row order matters to the positional form (and keeps `results` in household order).
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        aligned = positional is not False and _positional_aggregates(con, aggregates)
-        if positional and not aligned:
-            raise ValueError("h and m are not in key order, or an aggregate is not a count")
-        if not aligned:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
-        join = "POSITIONAL JOIN ma" if aligned else "LEFT JOIN ma ON ma.household_id = h.id"
-        body = (
-            f'SELECT h.id AS household_id, h.village_code, h."__grp" AS grp{cols} '
-            f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h {join}'
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
-        )
-        con.execute("DROP TABLE ma")
-    finally:
-        con.execute(f"SET preserve_insertion_order = {bool(row and row[0])}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
+    )
+    con.execute("DROP TABLE ma")
     row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
     total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
-
-
-def _positional_aggregates(con: duckdb.DuckDBPyConnection, aggregates: MemberAggregates) -> bool:
-    """Count the member aggregates into table `ma`, row i belonging to row i of `h`.
-
-    Over ten million households a hash GROUP BY of the members plus a hash join back to the
-    households is most of the evaluation. With both tables in key order no hashing is needed:
-    DuckDB evaluates each member condition (the compiled SQL) in one scan of `m`, and NumPy
-    counts them per household with prefix sums between each household's first and last member
-    (found by binary search of the household ids in the sorted member keys). The result is
-    joined by position (POSITIONAL JOIN). Returns False, creating nothing, when an aggregate is
-    not a count or reads household columns, or when a table is not in key order. The caller
-    sets preserve_insertion_order (rows must come back in table order).
-    """
-    parts = aggregates.parts
-    if aggregates.reads_household or any(kind == "other" for kind, _ in parts.values()):
-        return False
-    flags = [(name, arg) for name, (kind, arg) in parts.items() if kind == "count_if"]
-    ids = np.asarray(con.execute("SELECT id FROM h").fetchnumpy()["id"])
-    cols = "".join(f', coalesce(({arg}), FALSE) AS "{name}"' for name, arg in flags)
-    members = con.execute(f"SELECT m.household_id{cols} FROM m AS m").fetchnumpy()
-    keys = np.asarray(members["household_id"])
-    if (len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1]))) or (
-        len(keys) > 1 and not bool(np.all(keys[1:] >= keys[:-1]))
-    ):
-        return False
-    start = np.searchsorted(keys, ids, "left")
-    end = np.searchsorted(keys, ids, "right")
-    counts: dict[str, Any] = {}
-    running = np.zeros(len(keys) + 1, dtype=np.int64)
-    for name, (kind, _) in parts.items():
-        if kind == "count":
-            counts[name] = end - start
-        else:
-            np.cumsum(np.asarray(members[name], dtype=np.int8), dtype=np.int64, out=running[1:])
-            counts[name] = running[end] - running[start]
-    del members, keys, running
-    if not counts:
-        counts["__rows"] = end - start  # a table needs a column
-    con.register("ma_counts", counts)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE ma AS SELECT * FROM ma_counts")
-    finally:
-        con.unregister("ma_counts")
-    return True
 
 
 def listed_json(criteria: list[str], code: int, alias: str = "") -> str:

@@ -81,16 +81,11 @@ class MemberAggregates:
     def __init__(self, alias: str = "ma") -> None:
         self.alias = alias
         self.columns: dict[str, str] = {}  # aggregate SQL -> column name
-        # column name -> (kind, member expression): ("count", None) for count(*),
-        # ("count_if", cond) for count_if(cond), ("other", None) otherwise
-        self.parts: dict[str, tuple[str, str | None]] = {}
         self.reads_household = False
 
-    def column(self, expr: str, kind: str = "other", arg: str | None = None) -> str:
+    def column(self, expr: str) -> str:
         if expr not in self.columns:
-            name = f"a{len(self.columns)}"
-            self.columns[expr] = name
-            self.parts[name] = (kind, arg)
+            self.columns[expr] = f"a{len(self.columns)}"
         return f'{self.alias}."{self.columns[expr]}"'
 
     def query(self, members: str = "m", households: str = "h", key: str = "id") -> str:
@@ -253,16 +248,13 @@ class _Compiler:
         # Each aggregate is its own scalar subquery wrapped in COALESCE: DuckDB's decorrelated
         # subqueries yield NULL (not 0) for households without members. In hoisting mode it is
         # a column of the grouped member query instead (null for households without members).
-        def agg(expr: str, default: str = "0", kind: str = "other", arg: str | None = None) -> str:
+        def agg(expr: str, default: str = "0") -> str:
             if self.hoist is not None:
-                return f"COALESCE({self.hoist.column(expr, kind, arg)}, {default})"
+                return f"COALESCE({self.hoist.column(expr)}, {default})"
             return f"COALESCE((SELECT {expr} FROM m WHERE m.household_id = {key}), {default})"
 
-        def count_if(cond: str) -> str:
-            return agg(f"count_if({cond})", kind="count_if", arg=cond)
-
         if len(node.args) == 1:
-            return f"CAST({agg('count(*)', kind='count')} AS {NUM})"
+            return f"CAST({agg('count(*)')} AS {NUM})"
         # Wrapped so that the aggregate always references `m`: an aggregate over outer columns
         # only (e.g. count_if(h.food_secure)) would otherwise belong to the outer query.
         self.in_member_condition = True
@@ -276,17 +268,17 @@ class _Compiler:
             if self.hoist is not None
             else (f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)")
         )
-        unknown = count_if(f"{c} IS NULL")
+        unknown = agg(f"count_if({c} IS NULL)")
         if f == "count":
-            return f"CAST({count_if(c)} AS {NUM})"
+            return f"CAST({agg(f'count_if({c})')} AS {NUM})"
         if f == "any":
             return (
-                f"(CASE WHEN {count_if(c)} > 0 THEN TRUE "
+                f"(CASE WHEN {agg(f'count_if({c})')} > 0 THEN TRUE "
                 f"WHEN {unknown} > 0 THEN NULL ELSE FALSE END)"
             )
         if f == "all":
             return (
-                f"(CASE WHEN {count_if(f'NOT {c}')} > 0 THEN FALSE "
+                f"(CASE WHEN {agg(f'count_if(NOT {c})')} > 0 THEN FALSE "
                 f"WHEN {unknown} > 0 THEN NULL ELSE TRUE END)"
             )
         total = agg(f"sum(CAST({c} AS {NUM}))", f"CAST(0 AS {NUM})")

@@ -265,7 +265,9 @@ def _insert(households: list[dict[str, Any]], villages: dict[bool, str]) -> None
         Member.objects.bulk_create(
             Member(
                 household=h,
-                id_number=make_id(village[:6], m["birth_date"].strftime("%Y%m%d"), n * 10 + i),
+                # one region part per household: the serial has three digits, and households
+                # accumulate over the examples (well over a hundred)
+                id_number=make_id(f"{110000 + n:06d}", m["birth_date"].strftime("%Y%m%d"), i),
                 name=f"成员{i}",
                 sex="male",
                 relation="head" if i == 0 else "son",

@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jingzhun.policy import RuleError, compile_sql, evaluate, parse
-from jingzhun.policy.bulk import _positional_aggregates as positional_aggregates
 from jingzhun.policy.compiler import MemberAggregates
 
 YEAR = 2019
@@ -279,8 +278,7 @@ def assert_agree(
 ) -> None:
     """One query computes every expression for every household; the interpreter must agree."""
     nodes = [parse(text) for text in texts]
-    for mode in ("correlated", "grouped", "positional"):
-        hoist = None if mode == "correlated" else MemberAggregates()
+    for hoist in (None, MemberAggregates()):
         columns = [
             compile_sql(
                 node,
@@ -297,16 +295,6 @@ def assert_agree(
         if hoist is not None:  # the bulk form: one grouped member query, LEFT JOINed
             source = f"h LEFT JOIN ({hoist.query()}) AS ma ON ma.household_id = h.id"
         try:
-            if mode == "positional":
-                # counted by NumPy over h and m in key order (as load() inserts them),
-                # joined by position; the quantifiers it cannot count stay grouped
-                if not positional_aggregates(con, hoist):
-                    assert hoist is not None and (
-                        hoist.reads_household
-                        or any(kind == "other" for kind, _ in hoist.parts.values())
-                    )
-                    continue
-                source = "h POSITIONAL JOIN ma"
             rows = con.execute(
                 f"SELECT h.id, {', '.join(columns)} FROM {source} ORDER BY h.id"
             ).fetchall()
