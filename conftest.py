@@ -124,3 +124,31 @@ def world(db: Any) -> World:
         start_date=datetime.date(2016, 1, 1),
     )
     return World(users=users, households=households)
+
+
+def pass_second_factor(client: Any, user: Any) -> None:
+    """Mark a signed-in test client's session as having passed the second factor (AUTH-3).
+
+    The account gets a confirmed TOTP device if it has none; the real code path is tested in
+    access/tests/test_otp.py. Accounts that need no second factor are left alone.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from jingzhun.web.middleware import needs_second_factor
+
+    if not needs_second_factor(user):
+        return
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def signed_in(client: Any, user: Any) -> Any:
+    """force_login plus the second factor: a client as a fully signed-in user."""
+    client.force_login(user)
+    pass_second_factor(client, user)
+    return client
