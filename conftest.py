@@ -152,3 +152,32 @@ def signed_in(client: Any, user: Any) -> Any:
     client.force_login(user)
     pass_second_factor(client, user)
     return client
+
+
+ADMIN_USERS = ("sysadmin", "secadmin", "auditadmin")
+
+
+@pytest.fixture
+def admins(world: World) -> World:
+    """The world plus the three administrators, a department liaison and a verification team
+    member (usernames = roles; the liaison is given the household of village 100202, the
+    verifier that of village 101201). Passwords are 'Test-pass-2026'."""
+    from jingzhun.access.models import HouseholdGrant, User
+
+    for role in (*ADMIN_USERS, "liaison", "verifier"):
+        world.users[role] = User.objects.create_user(
+            username=role, password="Test-pass-2026", role=role
+        )
+    HouseholdGrant.objects.create(
+        user=world.users["liaison"],
+        household=world.households[VILLAGES[TOWNSHIPS[0]][1]],
+        source="liaison_match",
+        reference="民政-2026-01",
+    )
+    HouseholdGrant.objects.create(
+        user=world.users["verifier"],
+        household=world.households[VILLAGES[TOWNSHIPS[1]][0]],
+        source="verification_sample",
+        reference="抽样-2026-01",
+    )
+    return world

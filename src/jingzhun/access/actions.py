@@ -498,8 +498,11 @@ def do_reset_otp(user_id: int, *, actor: Any, reason: str = "") -> int:
     user = User.objects.select_for_update().filter(pk=user_id).first()
     if user is None:
         raise DomainError("账号不存在。")
-    removed = TOTPDevice.objects.filter(user=user).delete()[0]
-    removed += StaticDevice.objects.filter(user=user).delete()[0]
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        devices = model.objects.filter(user=user)
+        removed += devices.count()
+        devices.delete()
     record(
         "access.otp.reset",
         actor=actor,

@@ -112,7 +112,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            do_change_password(
+            changed = do_change_password(
                 request.user,  # type: ignore[arg-type]
                 form.cleaned_data["old_password"],
                 form.cleaned_data["new_password"],
@@ -123,7 +123,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         else:
             from django.contrib.auth import update_session_auth_hash
 
-            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+            update_session_auth_hash(request, changed)
             messages.success(request, _("密码已修改。"))
             return redirect(home_for(request.user))
     status = 400 if form.errors else 200
