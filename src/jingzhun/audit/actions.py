@@ -169,16 +169,16 @@ def do_archive_audit_events(
     """Write the not yet archived events older than `before` to `out` (JSON lines) and mark them
     archived. None when there is nothing to archive."""
     last = AuditArchive.objects.order_by("-last_id").values_list("last_id", flat=True).first() or 0
-    rows = AuditEvent.objects.filter(id__gt=last, at__lt=before).order_by("id")
-    first_row = rows.first()
-    if first_row is None:
-        return None
     digest = hashlib.sha256()
     count = 0
-    final: AuditEvent = first_row
+    first_row: AuditEvent | None = None
+    final: AuditEvent | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as fh:
-        for row in rows.iterator(chunk_size=2000):
+        # A contiguous run from the last archive on, up to the first event not older than `before`.
+        for row in AuditEvent.objects.filter(id__gt=last).order_by("id").iterator(chunk_size=2000):
+            if row.at >= before:
+                break
             line = (
                 json.dumps(
                     {
@@ -196,7 +196,11 @@ def do_archive_audit_events(
             fh.write(line)
             digest.update(line)
             count += 1
+            first_row = first_row or row
             final = row
+    if first_row is None or final is None:
+        out.unlink(missing_ok=True)
+        return None
     archive = AuditArchive.objects.create(
         first_id=first_row.id,
         last_id=final.id,
@@ -231,7 +235,9 @@ def do_purge_audit_events(*, actor: Any, now: datetime.datetime | None = None) -
     cutoff = (now or timezone.now()) - datetime.timedelta(days=retention_days())
     deleted = 0
     with deletion_mode("purge"):
-        for archive in AuditArchive.objects.filter(last_at__lt=cutoff).order_by("first_id"):
+        for archive in AuditArchive.objects.order_by("first_id"):
+            if archive.last_at >= cutoff:
+                break  # purges remove a prefix of the chain, whole archives at a time
             n, _ = AuditEvent.objects.filter(
                 id__gte=archive.first_id, id__lte=archive.last_id, at__lt=cutoff
             ).delete()

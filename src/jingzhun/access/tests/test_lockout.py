@@ -144,7 +144,13 @@ def test_only_the_security_admin_releases_locks(admins: Any) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "key"),
-    [("County", "county"), ("  county\t", "county"), ("ｃｏｕｎｔｙ", "county"), ("", ""), ("  ", "")],
+    [
+        ("County", "county"),
+        ("  county\t", "county"),
+        ("ｃｏｕｎｔｙ", "county"),
+        ("", ""),
+        ("  ", ""),
+    ],
 )
 def test_canonical_username(db: Any, raw: str, key: str) -> None:
     assert canonical_username(raw) == key

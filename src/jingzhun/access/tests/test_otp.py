@@ -38,13 +38,20 @@ def enrol(client: Client, username: str) -> list[str]:
     device = TOTPDevice.objects.get(user__username=username, confirmed=False)
     response = client.post("/account/2fa/setup/", {"token": code(device)})
     assert response.status_code == 200
-    return list(StaticToken.objects.filter(device__user__username=username).values_list("token", flat=True))
+    return list(
+        StaticToken.objects.filter(device__user__username=username).values_list("token", flat=True)
+    )
 
 
 @pytest.mark.parametrize("username", ["county", "sysadmin", "secadmin", "auditadmin"])
 def test_a_password_alone_does_not_open_any_page(admins: Any, username: str) -> None:
     client = login(username)
-    home = {"county": "/", "sysadmin": "/manage/users/", "secadmin": "/manage/users/", "auditadmin": "/audit/"}
+    home = {
+        "county": "/",
+        "sysadmin": "/manage/users/",
+        "secadmin": "/manage/users/",
+        "auditadmin": "/audit/",
+    }
     response = client.get(home[username])
     assert response.status_code == 302 and response["Location"] == "/account/2fa/setup/"
 
@@ -56,7 +63,10 @@ def test_enrolment_then_login_with_a_code_and_with_a_backup_code(world: Any) -> 
         backup = enrol(client, "county")
         assert len(backup) == 10
         assert client.get("/").status_code == 200
-        assert AuditEvent.objects.filter(event="access.otp.enrol_confirm", outcome="success").count() == 1
+        assert (
+            AuditEvent.objects.filter(event="access.otp.enrol_confirm", outcome="success").count()
+            == 1
+        )
     with time_machine.travel(start + datetime.timedelta(minutes=2), tick=False):
         client = login("county")
         assert client.get("/")["Location"] == "/account/2fa/"
@@ -88,7 +98,9 @@ def test_the_security_admin_resets_a_lost_authenticator(admins: Any) -> None:
     with pytest.raises(Forbidden):
         do_reset_otp(admins.user("county").pk, actor=admins.user("sysadmin"), reason="手机丢失")
     assert TOTPDevice.objects.filter(user__username="county").count() == 1
-    removed = do_reset_otp(admins.user("county").pk, actor=admins.user("secadmin"), reason="手机丢失")
+    removed = do_reset_otp(
+        admins.user("county").pk, actor=admins.user("secadmin"), reason="手机丢失"
+    )
     assert removed == 2  # the TOTP device and the backup codes
     event = AuditEvent.objects.get(event="access.otp.reset")
     assert (event.actor_name, event.reason) == ("secadmin", "手机丢失")

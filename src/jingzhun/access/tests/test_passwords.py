@@ -33,7 +33,11 @@ WEAK = [
 def test_weak_passwords_are_refused_when_creating_an_account(admins: Any, weak: str) -> None:
     users = User.objects.count()
     with pytest.raises(DomainError):
-        do_create_user("township2" if "Township" not in weak else "township", weak, actor=admins.user("sysadmin"))
+        do_create_user(
+            "township2" if "Township" not in weak else "township",
+            weak,
+            actor=admins.user("sysadmin"),
+        )
     assert User.objects.count() == users
 
 
@@ -55,7 +59,11 @@ def test_a_good_password_is_stored_with_argon2_and_audited(world: Any) -> None:
     client.post("/login/", {"username": "township", "password": PASSWORD})
     response = client.post(
         "/account/password/",
-        {"old_password": PASSWORD, "new_password": "Grain-store-77", "new_password2": "Grain-store-77"},
+        {
+            "old_password": PASSWORD,
+            "new_password": "Grain-store-77",
+            "new_password2": "Grain-store-77",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(username="township")
@@ -113,7 +121,11 @@ def test_a_password_older_than_90_days_forces_a_change(world: Any) -> None:
         assert client.get("/account/password/").status_code == 200
         client.post(
             "/account/password/",
-            {"old_password": PASSWORD, "new_password": "Grain-store-77", "new_password2": "Grain-store-77"},
+            {
+                "old_password": PASSWORD,
+                "new_password": "Grain-store-77",
+                "new_password2": "Grain-store-77",
+            },
         )
         assert client.get("/households/").status_code == 200
 
