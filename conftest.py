@@ -135,7 +135,7 @@ def pass_second_factor(client: Any, user: Any) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from jingzhun.web.middleware import needs_second_factor
+    from jingzhun.access.second_factor import needs_second_factor
 
     if not needs_second_factor(user):
         return

@@ -190,7 +190,7 @@ def do_attempt_login(request: Any, username: str, password: str, ip: str) -> Log
     if user is not None and user.is_active:
         LoginAttempt.objects.create(username_key=key, ip=ip, at=now, succeeded=True)
         record("access.login.success", actor=user, object_type="user", object_id=user.pk)
-        return LoginOutcome(user)  # type: ignore[arg-type]
+        return LoginOutcome(user)
     LoginAttempt.objects.create(username_key=key, ip=ip, at=now, succeeded=False)
     record(
         "access.login.failure",

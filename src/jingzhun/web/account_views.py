@@ -36,6 +36,7 @@ from jingzhun.access.actions import (
     do_verify_otp,
 )
 from jingzhun.access.models import ADMIN_ROLES, AccountLock, RegionGrant, User
+from jingzhun.access.second_factor import has_second_factor
 from jingzhun.audit.actions import AuditQuery, do_search_audit_events, record_now
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.registry.actions import do_reveal_sensitive_field
@@ -81,7 +82,7 @@ class JingzhunLoginView(LoginView):
 
         return reverse(home_for(self.request.user))
 
-    def get_redirect_url(self) -> str:
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
         # An administrator is never sent on to a business page by a `next` parameter.
         if getattr(self.request.user, "role", "") in ADMIN_ROLES:
             return ""
@@ -167,8 +168,6 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def otp_verify(request: HttpRequest) -> HttpResponse:
     """Second step of the login: a code from the authenticator app, or a backup code."""
-    from .middleware import has_second_factor
-
     if not has_second_factor(request.user):
         return redirect("web:otp_setup")
     form = TokenForm(request.POST or None)

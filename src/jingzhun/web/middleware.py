@@ -4,7 +4,6 @@ factor, and a password past its maximum age. The idle limit is the session's own
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -14,22 +13,12 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from jingzhun.access.models import OTP_ROLES
 from jingzhun.access.passwords import is_expired
+from jingzhun.access.second_factor import has_second_factor, needs_second_factor
 
 from .policies import POLICY_ATTR, PRE_VERIFICATION_ATTR, PUBLIC, path_without_search
 
 LOGIN_AT = "jingzhun_login_at"
-
-
-def needs_second_factor(user: Any) -> bool:
-    return bool(getattr(settings, "JINGZHUN_LEVEL3", False)) or user.role in OTP_ROLES
-
-
-def has_second_factor(user: Any) -> bool:
-    from django_otp import user_has_device
-
-    return bool(user_has_device(user, confirmed=True))
 
 
 class AccountSecurityMiddleware:
@@ -55,7 +44,8 @@ class AccountSecurityMiddleware:
             view, PRE_VERIFICATION_ATTR, False
         )
         if not exempt:
-            if needs_second_factor(user) and not user.is_verified():  # type: ignore[union-attr]
+            verified = getattr(user, "is_verified", lambda: False)()  # set by OTPMiddleware
+            if needs_second_factor(user) and not verified:
                 return self._refuse(request, "otp")
             if is_expired(user):
                 return self._refuse(request, "password")

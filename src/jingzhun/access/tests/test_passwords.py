@@ -4,6 +4,7 @@ case-insensitive unique usernames; history of 5; maximum age of 90 days forces a
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Any
 
 import pytest
@@ -91,7 +92,7 @@ def test_a_case_variant_username_is_refused_by_the_action(admins: Any) -> None:
 def test_the_last_five_passwords_are_not_reused(world: Any) -> None:
     user = world.user("township")
     sequence = [PASSWORD, "Grain-store-01", "Grain-store-02", "Grain-store-03", "Grain-store-04"]
-    for old, new in zip(sequence, sequence[1:], strict=False):
+    for old, new in itertools.pairwise(sequence):
         do_change_password(user, old, new, actor=user)
     user.refresh_from_db()
     for earlier in sequence:  # the current one and the four before it

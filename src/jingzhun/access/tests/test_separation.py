@@ -49,9 +49,9 @@ class _Rollback(Exception):
 
 
 def _permissions(world: World, role: str) -> dict[str, bool]:
+    from jingzhun.access.second_factor import needs_second_factor
     from jingzhun.exports.actions import EXPORT_ROLES
     from jingzhun.registry.actions import check_can_write
-    from jingzhun.web.middleware import needs_second_factor
 
     actor = User.objects.create_user(
         username=f"probe-{role}", password="Probe-pass-2026", role=role
@@ -147,9 +147,9 @@ def test_the_audit_admin_only_reads_the_audit_log(admins: World) -> None:
 
 @pytest.mark.parametrize("name", ["sysadmin", "secadmin", "auditadmin"])
 def test_administrators_see_no_household_data_anywhere(admins: World, name: str) -> None:
-    from jingzhun.assessments.selectors import criterion_counts
     import io
 
+    from jingzhun.assessments.selectors import criterion_counts
     from jingzhun.exports.actions import do_export_roster, export_households
     from jingzhun.registry.models import Household
     from jingzhun.registry.selectors import (
