@@ -405,3 +405,22 @@ def reveal(request: HttpRequest, household_id: int) -> HttpResponse:
     except DomainError as exc:
         return JsonResponse({"detail": exc.message}, status=400)
     return JsonResponse({"field": data["field"], "value": value})
+
+
+# --- refusals are audited too (AUDIT-1) -------------------------------------------------------
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler403: record the refusal (who, which path), then Django's plain 403 page."""
+    from django.views.defaults import permission_denied as django_permission_denied
+
+    user = request.user if request.user.is_authenticated else None
+    record_now(
+        "access.request.denied",
+        actor=user,
+        object_type="path",
+        object_id=request.path[:64],
+        outcome="refused",
+        diff={"method": request.method},
+    )
+    return django_permission_denied(request, exception)  # type: ignore[arg-type]

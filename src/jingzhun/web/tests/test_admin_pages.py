@@ -85,3 +85,14 @@ def test_only_the_audit_admin_opens_the_log(admins: World) -> None:
     for name in ("secadmin", "sysadmin", "county", "auditor"):
         client = signed_in(Client(), admins.user(name))
         assert client.get("/audit/").status_code == 403, name
+
+
+def test_a_refused_request_is_audited(admins: World) -> None:
+    client = signed_in(Client(), admins.user("sysadmin"))
+    assert client.get("/households/").status_code == 403
+    assert client.get("/api/households").status_code == 403
+    events = AuditEvent.objects.filter(event="access.request.denied", actor_name="sysadmin")
+    assert sorted(events.values_list("object_id", "outcome")) == [
+        ("/api/households", "refused"),
+        ("/households/", "refused"),
+    ]
