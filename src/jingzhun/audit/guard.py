@@ -14,7 +14,7 @@ import contextvars
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, connections
 
 MODES = {"none": 0, "purge": 1, "flush": 2}
 _mode: contextvars.ContextVar[str] = contextvars.ContextVar("audit_delete_mode", default="none")
@@ -48,8 +48,12 @@ def deletion_mode(mode: str, using: str = "default") -> Iterator[None]:
     finally:
         _mode.reset(token)
         if connection.vendor == "postgresql" and connection.connection is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config(%s, %s, false)", [PG_SETTING, "none"])
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config(%s, %s, false)", [PG_SETTING, "none"])
+            except DatabaseError:
+                # The transaction failed: its rollback undoes the set_config above as well.
+                pass
 
 
 SQLITE_SQL = [
