@@ -82,7 +82,6 @@ api = NinjaAPI(
 # --- errors: {"detail": "<Chinese sentence>"} with the status the domain error carries ----------
 
 
-@api.exception_handler(DomainError)
 def _audit_refusal(request: HttpRequest, status: int) -> None:
     """A 403 is audited like the web's (AUDIT-1: denied attempts are logged too)."""
     if status != 403:
@@ -98,6 +97,7 @@ def _audit_refusal(request: HttpRequest, status: int) -> None:
     )
 
 
+@api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     _audit_refusal(request, exc.status)
     body: dict[str, Any] = {"detail": exc.message}
