@@ -124,3 +124,60 @@ def world(db: Any) -> World:
         start_date=datetime.date(2016, 1, 1),
     )
     return World(users=users, households=households)
+
+
+def pass_second_factor(client: Any, user: Any) -> None:
+    """Mark a signed-in test client's session as having passed the second factor (AUTH-3).
+
+    The account gets a confirmed TOTP device if it has none; the real code path is tested in
+    access/tests/test_otp.py. Accounts that need no second factor are left alone.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from jingzhun.access.second_factor import needs_second_factor
+
+    if not needs_second_factor(user):
+        return
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def signed_in(client: Any, user: Any) -> Any:
+    """force_login plus the second factor: a client as a fully signed-in user."""
+    client.force_login(user)
+    pass_second_factor(client, user)
+    return client
+
+
+ADMIN_USERS = ("sysadmin", "secadmin", "auditadmin")
+
+
+@pytest.fixture
+def admins(world: World) -> World:
+    """The world plus the three administrators, a department liaison and a verification team
+    member (usernames = roles; the liaison is given the household of village 100202, the
+    verifier that of village 101201). Passwords are 'Test-pass-2026'."""
+    from jingzhun.access.models import HouseholdGrant, User
+
+    for role in (*ADMIN_USERS, "liaison", "verifier"):
+        world.users[role] = User.objects.create_user(
+            username=role, password="Test-pass-2026", role=role
+        )
+    HouseholdGrant.objects.create(
+        user=world.users["liaison"],
+        household=world.households[VILLAGES[TOWNSHIPS[0]][1]],
+        source="liaison_match",
+        reference="民政-2026-01",
+    )
+    HouseholdGrant.objects.create(
+        user=world.users["verifier"],
+        household=world.households[VILLAGES[TOWNSHIPS[1]][0]],
+        source="verification_sample",
+        reference="抽样-2026-01",
+    )
+    return world

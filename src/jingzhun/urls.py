@@ -4,3 +4,5 @@ urlpatterns = [
     path("api/", include("jingzhun.api.urls")),
     path("", include("jingzhun.web.urls")),
 ]
+
+handler403 = "jingzhun.web.account_views.permission_denied"

@@ -35,6 +35,33 @@ PASSWORD = "Test-pass-2026"
 MASKED_ID = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")
 
 
+def expect(locator: Any) -> Any:
+    """Playwright's web-first assertion (waits without evaluating strings, which the CSP forbids)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def _log_in(page: Any, username: str) -> None:
+    """Fill the login form; county staff then enrol an authenticator on the 2FA page (AUTH-3),
+    typing the code an authenticator app would show for the secret on the page."""
+    import base64
+
+    from django_otp.oath import totp
+
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_load_state()
+    if "/account/2fa/setup/" in page.url:
+        secret = page.locator("code.secret").first.inner_text().strip()
+        page.fill("input[name=token]", f"{totp(base64.b32decode(secret)):06d}")
+        page.click("button.primary")
+        page.wait_for_selector("ul.codes")
+        page.click("a.button.primary")
+        page.wait_for_load_state()
+
+
 @pytest.fixture(autouse=True)
 def _allow_sync_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
     # Playwright's sync API runs an asyncio loop in this thread; Django would then refuse ORM
@@ -154,16 +181,14 @@ def test_log_in_search_by_name_and_open_the_card(
     page.goto(f"{live_server.url}/households/")
     assert "/login/" in page.url
     _screenshot(page, tmp_path, "login")
-    page.fill("input[name=username]", "county")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
-    # When they land on the household list, search the head's name and open the household
-    page.wait_for_url(f"{live_server.url}/households/")
+    _log_in(page, "county")
+    # When they open the household list, search the head's name and open the household
+    page.goto(f"{live_server.url}/households/")
     assert page.locator("#households tbody tr").count() == 4
     _screenshot(page, tmp_path, "households")
     page.fill("input[name=q]", "李四")
     page.click("#search-form button.primary")
-    page.wait_for_function("document.querySelectorAll('#households tbody tr').length === 1")
+    expect(page.locator("#households tbody tr")).to_have_count(1)
     # HTMX swapped the results in place: the search term is not in the URL
     assert page.url == f"{live_server.url}/households/"
     assert page.locator("#households tbody tr td").first.inner_text() == "H100202"
@@ -186,9 +211,7 @@ def test_overview_switches_to_english(
 ) -> None:
     page = browser_page
     page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "county")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
+    _log_in(page, "county")
     page.wait_for_url(f"{live_server.url}/")
     assert page.locator("h1").inner_text().startswith("总览")
     _screenshot(page, tmp_path, "overview_zh")
@@ -216,18 +239,16 @@ def test_pager_buttons_page_through_results_in_place(
         do_create_household(f"H9{i:05d}", "230231100201", {}, [head], actor=None)
     page = browser_page
     page.goto(f"{live_server.url}/login/?next=/households/")
-    page.fill("input[name=username]", "county")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(f"{live_server.url}/households/")
+    _log_in(page, "county")
+    page.goto(f"{live_server.url}/households/")
     assert page.locator("#households tbody tr").count() == 50
     # When the next-page button is pressed (HTMX posts the form with the button's page number)
     page.click(".pager button[value='2']")
-    page.wait_for_function("document.querySelectorAll('#households tbody tr').length === 9")
+    expect(page.locator("#households tbody tr")).to_have_count(9)
     # Then the second page is shown in place, and the previous-page button leads back
     assert "第 2 / 2 页" in page.locator(".count").inner_text()
     page.click(".pager button[value='1']")
-    page.wait_for_function("document.querySelectorAll('#households tbody tr').length === 50")
+    expect(page.locator("#households tbody tr")).to_have_count(50)
     assert page.url == f"{live_server.url}/households/"
 
 
@@ -252,5 +273,5 @@ def test_the_roster_button_downloads_a_file_and_the_search_still_swaps_in_place(
     # and the page is still the list, whose search still swaps results in place
     page.fill("input[name=q]", "张三")
     page.click("#search-form button.primary")
-    page.wait_for_function("document.querySelectorAll('#households tbody tr').length === 1")
+    expect(page.locator("#households tbody tr")).to_have_count(1)
     assert page.url == f"{live_server.url}/households/"

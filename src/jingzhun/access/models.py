@@ -16,10 +16,19 @@ ROLE_LABELS = {
     "sysadmin": "系统管理员",
     "secadmin": "安全管理员",
     "auditadmin": "审计管理员",
+    "liaison": "行业部门联络员",
+    "verifier": "核查组成员",
+    "unassigned": "未分配角色",
 }
+# The three administrators (三员): accounts, grants, the audit log. Never household data (AUTHZ-3).
+ADMIN_ROLES = frozenset({"sysadmin", "secadmin", "auditadmin"})
+# Roles that see exactly the households granted to them one by one (HouseholdGrant).
+HOUSEHOLD_GRANT_ROLES = frozenset({"liaison", "verifier"})
+# Roles that must pass a second factor (TOTP) before any page but login and 2FA setup (AUTH-3).
+OTP_ROLES = frozenset({"sysadmin", "secadmin", "auditadmin", "county"})
 # Roles that work on household data, scoped by region grants (helpers by pairings instead).
 REGION_ROLES = frozenset({"county", "township", "village", "auditor"})
-READ_ONLY_ROLES = frozenset({"auditor"})
+READ_ONLY_ROLES = frozenset({"auditor", "liaison", "verifier"})
 # Roles that may hold the permission to export unmasked data (ADR 0013): staff who work on the
 # registry of a region. Helpers, auditors and the three administrators never may.
 UNMASKED_EXPORT_ROLES = frozenset({"county", "township", "village"})
@@ -44,6 +53,8 @@ class User(AbstractUser):
         help_text="导出花名册、明白卡或户数据时可以不脱敏（每次导出都留痕）；由安全管理员授予。",
     )
 
+    password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now)
+
     objects = JingzhunUserManager()  # type: ignore[misc]
 
     class Meta:
@@ -64,6 +75,14 @@ class User(AbstractUser):
     @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
 
 class RegionGrant(models.Model):
@@ -141,3 +160,97 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class HouseholdGrant(models.Model):
+    """One household given to a department liaison (matched by their upload) or to a verification
+    team member (in the sample assigned to them). Those roles see only these households."""
+
+    SOURCES = {"liaison_match": "行业部门比对命中", "verification_sample": "核查抽样"}
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="household_grants", verbose_name="用户"
+    )
+    household = models.ForeignKey(
+        "registry.Household",
+        on_delete=models.PROTECT,
+        related_name="household_grants",
+        verbose_name="户",
+    )
+    source = models.CharField("来源", max_length=32, choices=list(SOURCES.items()))
+    reference = models.CharField("依据（上传批次或抽样编号）", max_length=100, default="")
+    granted_at = models.DateTimeField("授权时间", default=timezone.now)
+    end_date = models.DateField("截止日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "按户授权"
+        verbose_name_plural = "按户授权"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "household", "source", "reference"], name="household_grant_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=["liaison_match", "verification_sample"]),
+                name="household_grant_source_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.household_id}"
+
+
+class LoginAttempt(models.Model):
+    """One login attempt. Invariant: `username_key` is the canonical form (AUTH-2), or empty."""
+
+    username_key = models.CharField("账号（规范化）", max_length=150, db_index=True)
+    ip = models.CharField("IP 地址", max_length=64, db_index=True)
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    succeeded = models.BooleanField("成功", default=False)
+
+    class Meta:
+        verbose_name = "登录尝试"
+        verbose_name_plural = "登录尝试"
+        indexes = [models.Index(fields=["username_key", "at"]), models.Index(fields=["ip", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username_key}@{self.ip} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AccountLock(models.Model):
+    """A lockout (AUTH-2): `username_key` or `ip` may not log in until `until` unless released."""
+
+    username_key = models.CharField("账号（规范化）", max_length=150, blank=True, default="")
+    ip = models.CharField("IP 地址", max_length=64, blank=True, default="")
+    locked_at = models.DateTimeField("锁定时间", default=timezone.now)
+    until = models.DateTimeField("锁定至")
+    released_at = models.DateTimeField("解锁时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "登录锁定"
+        verbose_name_plural = "登录锁定"
+        constraints = [
+            models.CheckConstraint(
+                condition=~(models.Q(username_key="") & models.Q(ip="")), name="lock_has_subject"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username_key or self.ip} → {self.until:%Y-%m-%d %H:%M}"
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a user's earlier passwords, for "no reuse of the last 5" (AUTH-1)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="password_history", verbose_name="用户"
+    )
+    password = models.CharField("密码摘要", max_length=128)
+    changed_at = models.DateTimeField("修改时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "历史密码"
+        verbose_name_plural = "历史密码"
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.changed_at:%Y-%m-%d}"

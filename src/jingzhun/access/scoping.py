@@ -14,7 +14,9 @@ from django.db.models import Q, QuerySet
 from jingzhun.core.errors import OutOfScope
 from jingzhun.regions import codes
 
-from .models import REGION_ROLES
+from .models import HOUSEHOLD_GRANT_ROLES, REGION_ROLES
+
+PER_HOUSEHOLD_ROLES = frozenset({"helper"}) | HOUSEHOLD_GRANT_ROLES
 
 
 def granted_codes(user: Any) -> list[str]:
@@ -44,6 +46,13 @@ def household_filter(user: Any, *, prefix: str = "") -> Q:
             Q(**{f"{prefix}pairings__end_date__isnull": True})
             | Q(**{f"{prefix}pairings__end_date__gte": today})
         )
+    if user.role in HOUSEHOLD_GRANT_ROLES:
+        # A liaison or a verification team member: only the households given to them, one by one.
+        today = datetime.date.today()
+        return Q(**{f"{prefix}household_grants__user": user}) & (
+            Q(**{f"{prefix}household_grants__end_date__isnull": True})
+            | Q(**{f"{prefix}household_grants__end_date__gte": today})
+        )
     q = nothing
     for code in granted_codes(user):
         level = codes.level_of(code)
@@ -71,10 +80,15 @@ def village_prefixes(user: Any) -> list[str] | None:
     return [codes.prefix(code) for code in granted_codes(user)]
 
 
+def sees_single_households(user: Any) -> bool:
+    """Helpers, liaisons and verification teams see households one by one, not regions."""
+    return getattr(user, "role", "") in PER_HOUSEHOLD_ROLES
+
+
 def scope_households(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
     """Restrict a Household queryset to the user's scope."""
     filtered = qs.filter(household_filter(user))
-    return filtered.distinct() if getattr(user, "role", "") == "helper" else filtered
+    return filtered.distinct() if sees_single_households(user) else filtered
 
 
 def region_filter(user: Any) -> Q:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError
 
+from jingzhun.audit.actions import record_now
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
 from jingzhun.registry.actions import WRITER_ROLES, do_update_household
@@ -82,8 +83,24 @@ api = NinjaAPI(
 # --- errors: {"detail": "<Chinese sentence>"} with the status the domain error carries ----------
 
 
+def _audit_refusal(request: HttpRequest, status: int) -> None:
+    """A 403 is audited like the web's (AUDIT-1: denied attempts are logged too)."""
+    if status != 403:
+        return
+    user = getattr(request, "auth", None) or getattr(request, "user", None)
+    record_now(
+        "access.request.denied",
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        object_type="path",
+        object_id=request.path[:64],
+        outcome="refused",
+        diff={"method": request.method},
+    )
+
+
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    _audit_refusal(request, exc.status)
     body: dict[str, Any] = {"detail": exc.message}
     if exc.field:
         body["field"] = exc.field
@@ -99,6 +116,7 @@ def _not_signed_in(request: HttpRequest, exc: AuthenticationError) -> HttpRespon
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    _audit_refusal(request, exc.status_code)
     message = str(exc)
     if message.startswith("Cannot parse request body"):  # django-ninja's own English message
         message = "请求体无法解析：请发送 JSON（Content-Type: application/json）。"

@@ -15,10 +15,16 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from jingzhun.access.actions import hash_token
-from jingzhun.access.models import ApiToken
+from jingzhun.access.models import ADMIN_ROLES, ApiToken
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MAX_TOKEN_LENGTH = 200
+
+
+def refuse_administrators(user: Any) -> None:
+    """The three administrators never reach registry data (AUTHZ-3): the whole API is business data."""
+    if getattr(user, "role", "") in ADMIN_ROLES:
+        raise HttpError(403, "管理员账号不能访问建档立卡数据接口。")
 
 
 class TokenAuth(HttpBearer):
@@ -35,6 +41,7 @@ class TokenAuth(HttpBearer):
         )
         if row is None or not row.user.is_active:
             return None
+        refuse_administrators(row.user)
         return row.user
 
 
@@ -53,6 +60,7 @@ class SessionAuth(APIKeyCookie):
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
             raise HttpError(403, "CSRF 校验失败：请刷新页面后重试。")
+        refuse_administrators(user)
         return user
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from jingzhun.core import context
+from jingzhun.core.errors import Forbidden
 
-from .models import AuditChainHead, AuditEvent
+from .models import AuditArchive, AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
 
@@ -80,12 +84,24 @@ def record(
 
 
 def verify_chain() -> int | None:
-    """Return the id of the first event whose hash does not match, or None when the chain holds."""
-    prev = GENESIS
+    """Return the id of the first event whose hash does not match, or None when the chain holds.
+
+    After a purge the chain starts at the first remaining event, whose `prev_hash` must be the
+    last hash of an archive (AuditArchive); otherwise it starts at the genesis hash.
+    """
+    head = AuditChainHead.objects.filter(id=1).values_list("last_hash", flat=True).first()
+    prev: str | None = None
+    anchors = set(AuditArchive.objects.values_list("last_hash", flat=True))
     for row in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+        if prev is None:
+            prev = row.prev_hash if row.prev_hash in anchors else GENESIS
         if row.prev_hash != prev or event_digest(prev, _chain_fields(row)) != row.hash:
             return row.id
         prev = row.hash
+    missing_head = head and head != GENESIS and head not in anchors
+    if missing_head and not AuditEvent.objects.filter(hash=head).exists():
+        # The newest events were removed: the chain head still names the missing last hash.
+        return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     return None
 
 
@@ -93,3 +109,143 @@ def verify_chain() -> int | None:
 def record_now(event: str, **kwargs: Any) -> AuditEvent:
     """Record an event that has no surrounding action (a login, a refused request)."""
     return record(event, **kwargs)
+
+
+# --- The audit administrator's viewer (AUDIT-1: audit queries are audited too) -----------------
+
+AUDIT_READER_ROLES = frozenset({"auditadmin"})
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    since: datetime.datetime | None = None
+    until: datetime.datetime | None = None
+    actor: str = ""
+    event: str = ""
+    object_type: str = ""
+    object_id: str = ""
+
+    def described(self) -> dict[str, Any]:
+        return {k: str(v) for k, v in asdict(self).items() if v}
+
+
+@transaction.atomic
+def do_search_audit_events(query: AuditQuery, *, actor: Any, limit: int = 200) -> list[AuditEvent]:
+    """Events matching the query, newest first (audit administrator only); the search is audited."""
+    if actor is not None and (
+        not getattr(actor, "is_active", False) or actor.role not in AUDIT_READER_ROLES
+    ):
+        raise Forbidden("只有审计管理员可以查阅审计日志。")
+    qs = AuditEvent.objects.all()
+    if query.since:
+        qs = qs.filter(at__gte=query.since)
+    if query.until:
+        qs = qs.filter(at__lt=query.until)
+    if query.actor:
+        qs = qs.filter(actor_name__iexact=query.actor.strip())
+    if query.event:
+        qs = qs.filter(event__startswith=query.event.strip())
+    if query.object_type:
+        qs = qs.filter(object_type=query.object_type.strip())
+    if query.object_id:
+        qs = qs.filter(object_id=query.object_id.strip())
+    rows = list(qs.order_by("-id")[:limit])
+    record(
+        "audit.query",
+        actor=actor,
+        object_type="audit_event",
+        diff={"query": query.described(), "rows": len(rows)},
+    )
+    return rows
+
+
+# --- Archive and purge (AUDIT-3) ------------------------------------------------------------
+
+
+@transaction.atomic
+def do_archive_audit_events(
+    before: datetime.datetime, out: Path, *, actor: Any
+) -> AuditArchive | None:
+    """Write the not yet archived events older than `before` to `out` (JSON lines) and mark them
+    archived. None when there is nothing to archive."""
+    last = AuditArchive.objects.order_by("-last_id").values_list("last_id", flat=True).first() or 0
+    digest = hashlib.sha256()
+    count = 0
+    first_row: AuditEvent | None = None
+    final: AuditEvent | None = None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        # A contiguous run from the last archive on, up to the first event not older than `before`.
+        for row in AuditEvent.objects.filter(id__gt=last).order_by("id").iterator(chunk_size=2000):
+            if row.at >= before:
+                break
+            line = (
+                json.dumps(
+                    {
+                        "id": row.id,
+                        "prev_hash": row.prev_hash,
+                        "hash": row.hash,
+                        **_chain_fields(row),
+                    },
+                    ensure_ascii=False,
+                    sort_keys=True,
+                    default=str,
+                ).encode("utf-8")
+                + b"\n"
+            )
+            fh.write(line)
+            digest.update(line)
+            count += 1
+            first_row = first_row or row
+            final = row
+    if first_row is None or final is None:
+        out.unlink(missing_ok=True)
+        return None
+    archive = AuditArchive.objects.create(
+        first_id=first_row.id,
+        last_id=final.id,
+        last_hash=final.hash,
+        last_at=final.at,
+        event_count=count,
+        sha256=digest.hexdigest(),
+        path=str(out),
+    )
+    record(
+        "audit.archive",
+        actor=actor,
+        object_type="audit_archive",
+        object_id=archive.pk,
+        diff={
+            "first_id": archive.first_id,
+            "last_id": archive.last_id,
+            "events": count,
+            "sha256": archive.sha256,
+        },
+    )
+    return archive
+
+
+@transaction.atomic
+def do_purge_audit_events(*, actor: Any, now: datetime.datetime | None = None) -> int:
+    """Delete archived events older than the retention (never below 180 days), whole archives at a
+    time so that the remaining chain starts at an archive's last hash. Returns the rows deleted."""
+    from .guard import deletion_mode
+    from .retention import retention_days
+
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=retention_days())
+    deleted = 0
+    with deletion_mode("purge"):
+        for archive in AuditArchive.objects.order_by("first_id"):
+            if archive.last_at >= cutoff:
+                break  # purges remove a prefix of the chain, whole archives at a time
+            n, _ = AuditEvent.objects.filter(
+                id__gte=archive.first_id, id__lte=archive.last_id, at__lt=cutoff
+            ).delete()
+            deleted += n
+    record(
+        "audit.purge",
+        actor=actor,
+        object_type="audit_event",
+        diff={"deleted": deleted, "cutoff": cutoff.isoformat()},
+    )
+    return deleted

@@ -62,3 +62,31 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return self.last_hash
+
+
+class AuditArchive(models.Model):
+    """A contiguous run of events [first_id, last_id] written to an archive file. Only archived
+    events older than the retention may ever be deleted (AUDIT-3); `last_hash` anchors the chain
+    of the events that remain."""
+
+    first_id = models.BigIntegerField("起始事件编号")
+    last_id = models.BigIntegerField("结束事件编号")
+    last_hash = models.CharField("最后一条哈希", max_length=64)
+    last_at = models.DateTimeField("最后一条时间")
+    event_count = models.PositiveIntegerField("事件数")
+    sha256 = models.CharField("归档文件 SHA-256", max_length=64)
+    path = models.CharField("归档文件", max_length=500)
+    created_at = models.DateTimeField("归档时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "审计归档"
+        verbose_name_plural = "审计归档"
+        ordering = ["first_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_id__gte=models.F("first_id")), name="archive_range_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id}-{self.last_id}"

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
-from jingzhun.audit.actions import record
+from jingzhun.audit.actions import record, record_now
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
@@ -396,3 +396,55 @@ def do_record_income(
         diff={"year": year, **masked_diff(before, values)},
     )
     return income
+
+
+REVEALABLE_HOUSEHOLD_FIELDS = {"phone": "联系电话", "bank_account": "银行账号"}
+REVEALABLE_MEMBER_FIELDS = {"id_number": "证件号码"}
+
+
+def do_reveal_sensitive_field(
+    household_id: int, field: str, reason: str, *, actor: Any, member_id: int | None = None
+) -> str:
+    """The full value of one masked field (PII-1). Needs the unmasked-data permission, a reason of
+    at least 4 characters and the household in scope; every reveal is audited (never the value)."""
+    if actor is None or not getattr(actor, "is_active", False):
+        raise Forbidden("请先登录。")
+    reason = reason.strip()
+    household = Household.objects.filter(pk=household_id).first()
+    if household is None:
+        raise OutOfScope("未找到该户，或您无权访问。")
+    check_household_in_scope(actor, household)
+    if not getattr(actor, "may_export_unmasked", False):
+        # Audited in its own transaction: the refusal's event must outlive the refusal.
+        record_now(
+            "registry.field.reveal",
+            actor=actor,
+            object_type="household",
+            object_id=household.pk,
+            outcome="refused",
+            reason=reason,
+            diff={"field": field},
+        )
+        raise Forbidden("您没有查看未脱敏数据的权限，请联系安全管理员授权。")
+    if len(reason) < 4:
+        raise DomainError("请填写查看原因（至少 4 个字）。", field="reason")
+    if field in REVEALABLE_HOUSEHOLD_FIELDS and member_id is None:
+        value = str(getattr(household, field) or "")
+        target_type, target_id = "household", household.pk
+    elif field in REVEALABLE_MEMBER_FIELDS and member_id is not None:
+        member = Member.objects.filter(pk=member_id, household=household).first()
+        if member is None:
+            raise OutOfScope("未找到该成员，或您无权访问。")
+        value = str(getattr(member, field) or "")
+        target_type, target_id = "member", member.pk
+    else:
+        raise DomainError("该字段不能查看。", field="field")
+    record_now(
+        "registry.field.reveal",
+        actor=actor,
+        object_type=target_type,
+        object_id=target_id,
+        reason=reason,
+        diff={"field": field, "household": household.pk},
+    )
+    return value

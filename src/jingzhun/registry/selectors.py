@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from jingzhun.access.scoping import granted_codes, scope_households
+from jingzhun.access.scoping import granted_codes, scope_households, sees_single_households
 from jingzhun.core.errors import OutOfScope
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
@@ -125,7 +125,7 @@ def member_for(user: Any, member_id: int) -> Member:
 
 def visible_regions(user: Any) -> QuerySet[Region]:
     """Granted subtrees for region roles; for a paired helper, the villages of their households."""
-    if getattr(user, "role", "") == "helper":
+    if sees_single_households(user):
         villages = households_for(user).order_by().values_list("village_id", flat=True).distinct()
         return Region.objects.filter(code__in=list(villages))
     q = Q(pk__in=[])
@@ -290,7 +290,7 @@ def _scoped_household_ids(user: Any, region_code: str) -> list[int] | None:
     """None when the user sees the whole region; a helper's household ids; OutOfScope otherwise."""
     if user is None:
         return None
-    if getattr(user, "role", "") == "helper":
+    if sees_single_households(user):
         return list(scope_households(user, Household.objects.all()).values_list("id", flat=True))
     if not any(region_code.startswith(codes.prefix(g)) for g in granted_codes(user)):
         raise OutOfScope("未找到该区划，或您无权访问。")
@@ -321,7 +321,7 @@ class BreakdownRow:
 
 def overview_roots(user: Any) -> list[Region]:
     """Where an overview starts: the user's grants, or a helper's counties of paired households."""
-    if getattr(user, "role", "") == "helper":
+    if sees_single_households(user):
         counties = scope_households(user, Household.objects.all()).values_list(
             "county_code", flat=True
         )

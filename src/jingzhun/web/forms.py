@@ -18,12 +18,30 @@ FIRST_YEAR = 2014  # registration (建档立卡) began in 2014
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form; one message for an unknown user and a wrong password (AUTH-2)."""
+    """Django's login form; one message for an unknown user and a wrong password (AUTH-2).
+
+    Authentication goes through `access.actions.do_attempt_login`, which counts failures per
+    canonical username and per IP, locks, and audits every attempt.
+    """
 
     error_messages = {
         "invalid_login": _("用户名或密码不正确。"),
         "inactive": _("用户名或密码不正确。"),
+        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请 30 分钟后再试或联系安全管理员。"),
     }
+
+    def clean(self) -> dict[str, Any]:
+        from jingzhun.access.actions import do_attempt_login
+
+        username = self.cleaned_data.get("username") or ""
+        password = self.cleaned_data.get("password") or ""
+        ip = str(self.request.META.get("REMOTE_ADDR", "")) if self.request else ""
+        outcome = do_attempt_login(self.request, username, password, ip)
+        if outcome.user is None:
+            code = "locked" if outcome.locked else "invalid_login"
+            raise forms.ValidationError(self.error_messages[code], code=code)
+        self.user_cache = outcome.user
+        return self.cleaned_data
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,11 +11,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext as _
 
 POLICY_ATTR = "jingzhun_policy"
 AUTHENTICATED = "authenticated"
 PUBLIC = "public"
+# Signed in, before the second factor or a forced password change (the 2FA and password pages).
+ACCOUNT = "account"
+ADMIN_PREFIX = "admin:"  # "admin:sysadmin" …: only that administrator role
+# Views a signed-in user reaches before passing the second factor or changing an old password.
+PRE_VERIFICATION_ATTR = "jingzhun_pre_verification"
+# The three administrators never see household data (AUTHZ-3): business views refuse them.
+ADMIN_ROLES = frozenset({"sysadmin", "secadmin", "auditadmin"})
 
 View = Callable[..., HttpResponseBase]
 
@@ -26,7 +35,43 @@ def _mark(view: View, policy: str) -> View:
 
 
 def authenticated(view: View) -> View:
-    """Only signed-in, active users; others are redirected to the login page."""
+    """Signed-in, active users working on the registry; others are redirected to the login page.
+    The three administrators are refused (403): their pages are `administrator(...)` views."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if not (user.is_authenticated and user.is_active):
+            return redirect_to_login(path_without_search(request))
+        if getattr(user, "role", "") in ADMIN_ROLES:
+            raise PermissionDenied(_("管理员账号不能查看业务数据。"))
+        return view(request, *args, **kwargs)
+
+    return _mark(wrapper, AUTHENTICATED)
+
+
+def administrator(*roles: str) -> Callable[[View], View]:
+    """Only the named administrator roles; anyone else signed in gets 403."""
+    allowed = frozenset(roles)
+    assert allowed <= ADMIN_ROLES, roles
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            user = request.user
+            if not (user.is_authenticated and user.is_active):
+                return redirect_to_login(path_without_search(request))
+            if getattr(user, "role", "") not in allowed:
+                raise PermissionDenied(_("您的角色无权访问此页面。"))
+            return view(request, *args, **kwargs)
+
+        return _mark(wrapper, ADMIN_PREFIX + ",".join(sorted(allowed)))
+
+    return decorate
+
+
+def account(view: View) -> View:
+    """Any signed-in, active account, also before the second factor (2FA and password pages)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -35,7 +80,8 @@ def authenticated(view: View) -> View:
             return redirect_to_login(path_without_search(request))
         return view(request, *args, **kwargs)
 
-    return _mark(wrapper, AUTHENTICATED)
+    setattr(wrapper, PRE_VERIFICATION_ATTR, True)
+    return _mark(wrapper, ACCOUNT)
 
 
 def path_without_search(request: HttpRequest) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -71,7 +70,6 @@ from jingzhun.registry.selectors import (
 from .forms import (
     HouseholdSearchForm,
     ImportUploadForm,
-    LoginForm,
     NoticeForm,
     OverviewForm,
     year_choices,
@@ -81,14 +79,6 @@ from .policies import authenticated, public
 PAGE_SIZE = 50
 ID_LIKE = re.compile(r"[0-9X]{15,18}", re.IGNORECASE)
 
-login = public(
-    LoginView.as_view(
-        template_name="web/login.html",
-        authentication_form=LoginForm,
-        redirect_authenticated_user=True,
-    )
-)
-logout = public(LogoutView.as_view())
 set_language = public(django_set_language)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import VILLAGES, World
+from conftest import VILLAGES, World, signed_in
 from django.test import Client
 
 from jingzhun.access.actions import do_issue_api_token
@@ -36,8 +36,7 @@ def session_client(world: World) -> Callable[[str], Client]:
 
     def make(username: str, **kwargs: Any) -> Client:
         client = Client(**kwargs)
-        client.force_login(world.user(username))
-        return client
+        return signed_in(client, world.user(username))
 
     return make
 

@@ -173,7 +173,9 @@ def test_criterion_counts_follow_scope_and_latest_run(world: World, client: Any)
     nothing, _ = criterion_counts(world.user("helper"), "household_exit", 2019)
     assert nothing == []
     # the county overview shows the counts per criterion
-    client.force_login(world.user("county"))
+    from conftest import signed_in
+
+    signed_in(client, world.user("county"))
     body = client.get("/?year=2019").content.decode()
     assert "2019 年贫困户退出标准判定" in body and "全部标准（可退出）" in body
     assert "25.00%" in body and "基本医疗有保障" in body

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import pass_second_factor
 from django.test import Client
 
 PASSWORD = "Test-pass-2026"
@@ -24,6 +25,7 @@ def client_for(world: Any) -> Callable[[str], Client]:
         client = Client()
         response = client.post("/login/", {"username": username, "password": PASSWORD})
         assert response.status_code == 302, response.content.decode()[:500]
+        pass_second_factor(client, world.user(username))
         return client
 
     return make

@@ -223,7 +223,7 @@ def test_a_user_without_grants_sees_a_notice_and_no_households(world: Any) -> No
 
     from jingzhun.access.models import User
 
-    User.objects.create_user(username="newcomer", password="Test-pass-2026", role="county")
+    User.objects.create_user(username="newcomer", password="Test-pass-2026", role="township")
     client = Client()
     client.post("/login/", {"username": "newcomer", "password": "Test-pass-2026"})
     html = body(client.get("/"))

@@ -150,6 +150,7 @@ class Command(BaseCommand):
         self._accounts_table(result.accounts, result.paired_households)
         out.write("")
         out.write("数据为合成数据，姓名、身份证号码、电话、银行账号均为虚构。")
+        out.write("县级账号首次登录时须按页面提示设置双因素认证（手机认证器应用）。")
 
     def _accounts_table(self, accounts: list[DemoAccount], paired: int) -> None:
         rows = [("用户名", "密码", "角色", "可见范围")]

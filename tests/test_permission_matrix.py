@@ -1,0 +1,248 @@
+"""The permission matrix (issue 5 item 1, AUTHZ-1..4, AUTH-3): every URL pattern and API route,
+walked from Django's resolver (routes added later are picked up; a route whose URL arguments this
+test cannot fill fails loudly), requested as anonymous, right-region, wrong-region, village,
+helper, auditor, liaison, verification team, and the three administrators (with a password-only
+session and with the second factor passed), by GET and POST (and PATCH, PUT, DELETE on the API).
+
+Asserted for every request: no server error; anonymous is sent to the login page (web) or gets
+401 (API); an administrator without the second factor is sent to the 2FA page (web) or gets 403
+(API); an administrator never reaches registry pages or the API (403); an out-of-scope household
+is 404 (or refused before it is looked up) and its name never appears; read-only roles get no
+2xx answer to a write; and no request changes any row of any model, except audit events (whose
+new rows, on a refusal, are all refusals), sessions, login counters and 2FA enrolment devices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from conftest import VILLAGES, World, pass_second_factor
+from django.apps import apps
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+POLICY_ATTR = "jingzhun_policy"
+PUBLIC_ROUTES = {"login/", "logout/", "i18n/setlang/", "api/openapi.json", "api/docs"}
+# Rows that requests may add: the audit trail itself, sessions, login counters, 2FA enrolment.
+VOLATILE = {
+    "audit.auditevent",
+    "audit.auditchainhead",
+    "sessions.session",
+    "access.loginattempt",
+    "otp_totp.totpdevice",
+}
+# Routes whose POST is a read (search, export, the notice PDF) or ends the session.
+READ_POSTS = {
+    "households/",
+    "households/<int:household_id>/export/",
+    "exports/roster/",
+    "exports/facts/",
+    "exports/notice/",
+    "api/households/search",
+    "logout/",
+    "i18n/setlang/",
+    "account/2fa/",
+    "account/2fa/setup/",
+    "account/password/",
+}
+READ_ONLY = {"auditor", "helper", "liaison", "verifier"}
+ADMINS = {"sysadmin", "secadmin", "auditadmin"}
+SECRET_NAME = "张三"  # head of the household of village 230231100201 (the matrix's household)
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # the pattern, e.g. "households/<int:household_id>/"
+    policy: str | None
+
+    @property
+    def is_api(self) -> bool:
+        return self.path.startswith("api/")
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), p
+
+
+def all_routes() -> list[Route]:
+    seen: dict[str, Route] = {}
+    for path, pattern in _walk(get_resolver().url_patterns):
+        seen.setdefault(path, Route(path, getattr(pattern.callback, POLICY_ATTR, None)))
+    return list(seen.values())
+
+
+ARG = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name not in values:
+            pytest.fail(f"the permission matrix cannot fill <{name}> in route {path!r}: add it")
+        return str(values[name])
+
+    return "/" + ARG.sub(one, path)
+
+
+def counts() -> dict[str, int]:
+    """Row counts of every model's table, in one query (the walk makes thousands of requests)."""
+    models = [m for m in apps.get_models() if not m._meta.proxy and m._meta.managed]
+    qn = connection.ops.quote_name
+    sql = " UNION ALL ".join(
+        f"SELECT {i}, COUNT(*) FROM {qn(m._meta.db_table)}" for i, m in enumerate(models)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = dict(cursor.fetchall())
+    return {m._meta.label_lower: rows[i] for i, m in enumerate(models)}
+
+
+def audit_tail(since_id: int) -> list[tuple[str, str]]:
+    from jingzhun.audit.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(id__gt=since_id).values_list("event", "outcome"))
+
+
+def last_audit_id() -> int:
+    from jingzhun.audit.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+@pytest.fixture
+def matrix(admins: World) -> dict[str, Any]:
+    """URL arguments from fixture objects, and a client per subject."""
+    from jingzhun.imports.models import ImportBatch
+
+    household = admins.households[VILLAGES["230231100000"][0]]
+    member = household.members.order_by("id").first()
+    batch = ImportBatch.objects.create(
+        sha256="0" * 64,
+        filename="upload.xlsx",
+        user=admins.user("village"),
+        user_name="village",
+        status="pending",
+    )
+    values = {
+        "household_id": household.pk,
+        "member_id": member.pk,
+        "batch_id": batch.pk,
+        "user_id": admins.user("township").pk,
+        "code": "230231100000",
+    }
+    clients: dict[str, Client] = {"anonymous": Client()}
+    for name, user in admins.users.items():
+        client = Client()
+        client.force_login(user)
+        if name in ADMINS:
+            clients[f"{name}:password-only"] = client
+            client = Client()
+            client.force_login(user)
+        pass_second_factor(client, user)
+        clients[name] = client
+    return {"values": values, "clients": clients}
+
+
+# Who sees the matrix's household (village 230231100201); everyone else must get 404 for it.
+SEES_HOUSEHOLD = {"county", "township", "village", "helper", "auditor"}
+
+
+def _check(subject: str, route: Route, method: str, response: Any) -> None:
+    status = response.status_code
+    where = f"{subject} {method} /{route.path} → {status}"
+    assert status < 500, where
+    if status == 405:
+        return  # the method is refused before anything else happens
+    if route.path == "api/":
+        assert status in {403, 404}, where  # django-ninja's root has no operation
+        return
+    location = response.get("Location", "")
+    public = route.path in PUBLIC_ROUTES or route.policy == "public"
+    if subject == "anonymous" and not public:
+        if route.is_api:
+            assert status == 401, where
+        else:
+            assert status == 302 and location.startswith("/login/"), where
+        return
+    if public:
+        return
+    base = subject.split(":")[0]
+    if subject.endswith(":password-only") and not public and route.policy != "account":
+        if route.is_api:
+            assert status == 403, where
+        else:
+            assert status == 302 and location.startswith("/account/2fa/"), where
+        return
+    if base in ADMINS and (route.is_api or route.policy == "authenticated"):
+        assert status == 403, where
+        return
+    if str(route.policy).startswith("admin:") and base not in route.policy.split(":")[1].split(","):
+        assert status == 403, where
+        return
+    if (
+        "<household_id>" in route.path
+        or "<int:household_id>" in route.path
+        or "<member_id>" in route.path
+    ) and base not in SEES_HOUSEHOLD:
+        assert status in {400, 403, 404, 405, 422}, where
+        assert SECRET_NAME not in response.content.decode(errors="replace"), where
+    if base in READ_ONLY and method != "GET" and route.path not in READ_POSTS:
+        assert not 200 <= status < 300, where
+
+
+REFUSALS = {401, 403, 404, 405}
+
+
+def test_every_route_for_every_subject_changes_nothing(matrix: dict[str, Any]) -> None:
+    routes = all_routes()
+    # sanity: both the web pages and the API are walked, including routes added by this issue
+    paths = {r.path for r in routes}
+    assert {"households/", "api/households", "manage/users/", "audit/"} <= paths
+    undeclared = [r.path for r in routes if not r.is_api and r.policy is None]
+    assert undeclared == [], "every web view declares a policy (AUTHZ-1)"
+    checked = 0
+    for subject, client in matrix["clients"].items():
+        for route in routes:
+            url = fill(route.path, matrix["values"])
+            methods = ["GET", "POST"] + (["PATCH", "PUT", "DELETE"] if route.is_api else [])
+            for method in methods:
+                if route.path == "logout/" and method == "POST":
+                    continue  # would end the subject's session for the rest of the walk
+                before, since = counts(), last_audit_id()
+                response = client.generic(
+                    method,
+                    url,
+                    data=b"",
+                    content_type="application/json"
+                    if route.is_api
+                    else "application/x-www-form-urlencoded",
+                )
+                _check(subject, route, method, response)
+                after = counts()
+                changed = {
+                    k: (before[k], after[k])
+                    for k in before
+                    if before[k] != after[k] and k not in VOLATILE
+                }
+                where = f"{subject} {method} {url} → {response.status_code}"
+                assert changed == {}, f"{where} changed {changed}"
+                refused = response.status_code in REFUSALS or (
+                    response.status_code == 302
+                    and response["Location"].startswith(("/login/", "/account/2fa/"))
+                )
+                if refused:
+                    events = audit_tail(since)
+                    assert all(outcome != "success" for _event, outcome in events), (
+                        f"{where} audited {events}"
+                    )
+                checked += 1
+    assert checked > 400
