@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "jingzhun.exports",
     "jingzhun.demo",
     "jingzhun.policy",
+    "jingzhun.analytics",
     "jingzhun.web",
     "jingzhun.api",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
