@@ -234,3 +234,129 @@ def run_pending() -> list[RefreshJob]:
         if job is not None:
             done.append(job)
     return done
+
+
+# --- boundaries ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_generate_demo_shapes(county: str, *, actor: Any) -> int:
+    """Draw demo boundaries for a county, its townships and villages (replacing demo shapes only,
+    never uploaded ones); returns how many regions got a shape."""
+    from . import geo
+    from .models import RegionShape
+
+    if actor is not None:
+        raise Forbidden("演示边界只能由系统生成。")
+    code = codes.normalize(county)
+    regions = list(
+        Region.objects.filter(code__startswith=codes.prefix(code)).values_list("code", "parent_id")
+    )
+    children: dict[str, list[str]] = {}
+    for child, parent in regions:
+        if parent:
+            children.setdefault(parent, []).append(child)
+    shapes = geo.demo_shapes(code, children)
+    uploaded = set(
+        RegionShape.objects.filter(
+            region_id__in=list(shapes), source=RegionShape.UPLOAD
+        ).values_list("region_id", flat=True)
+    )
+    RegionShape.objects.filter(region_id__in=list(shapes), source=RegionShape.DEMO).delete()
+    now = timezone.now()
+    RegionShape.objects.bulk_create(
+        [
+            RegionShape(region_id=c, geometry=g, source=RegionShape.DEMO, updated_at=now)
+            for c, g in shapes.items()
+            if c not in uploaded
+        ]
+    )
+    record(
+        "analytics.shapes.generate",
+        actor=actor,
+        object_type="region",
+        object_id=code,
+        diff={"regions": len(shapes) - len(uploaded)},
+    )
+    return len(shapes) - len(uploaded)
+
+
+@transaction.atomic
+def do_upload_boundaries(collection: Any, *, actor: Any, code_property: str = "code") -> list[str]:
+    """Store uploaded GeoJSON boundaries, one per region: every feature's code must name a
+    county, township or village in the region tree inside the actor's scope. All or nothing."""
+    from jingzhun.access.scoping import can_see_region
+
+    from . import geo
+    from .models import RegionShape
+
+    if actor is None or getattr(actor, "role", "") not in ("county", "township"):
+        raise Forbidden("只有县、乡镇业务人员可以上传区划边界。")
+    try:
+        geometries = geo.features_by_code(collection, code_property)
+    except geo.GeoError as exc:
+        raise DomainError(str(exc), field="file") from exc
+    normalized: dict[str, dict[str, Any]] = {}
+    for raw, geometry in geometries.items():
+        try:
+            code = codes.normalize(raw)
+        except codes.CodeError as exc:
+            raise DomainError(f"区划代码“{raw}”无效：{exc}", field="file") from exc
+        normalized[code] = geometry
+    known = dict(Region.objects.filter(code__in=list(normalized)).values_list("code", "level"))
+    for code in normalized:
+        if code not in known or known[code] not in ("county", "township", "village"):
+            raise DomainError(f"区划代码 {code} 不在区划表中（或不是县、乡镇、村）", field="file")
+        if not can_see_region(actor, code):
+            raise Forbidden(f"区划 {code} 不在您的管辖范围内。")
+    now = timezone.now()
+    RegionShape.objects.filter(region_id__in=list(normalized)).delete()
+    RegionShape.objects.bulk_create(
+        [
+            RegionShape(region_id=c, geometry=g, source=RegionShape.UPLOAD, updated_at=now)
+            for c, g in normalized.items()
+        ]
+    )
+    record(
+        "analytics.shapes.upload",
+        actor=actor,
+        object_type="region",
+        object_id=",".join(sorted(normalized))[:200],
+        diff={"regions": sorted(normalized)},
+    )
+    return sorted(normalized)
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def do_export_indicator_file(
+    region_code: str, year: int, kind: str, out: Any, *, actor: Any, map_indicator: str = ""
+) -> int:
+    """Write one dashboard table (.xlsx) or the region's report (kind "report", PDF) to `out`,
+    read through the scoped selectors, then record the export (figures only, no personal data).
+    Returns data rows (xlsx) or pages (PDF)."""
+    from . import report, selectors, tables
+
+    if kind != "report" and kind not in report.TABLES:
+        raise DomainError("未知的表格。")
+    scope = selectors.dashboard_scope(actor, region_code)
+    board = tables.build(actor, scope, year, map_indicator or "poverty_incidence")
+    if kind == "report":
+        count = report.write_report(board, out, who=getattr(actor, "username", "") or "系统")
+    else:
+        count = report.write_xlsx(board, kind, out)
+    with transaction.atomic():
+        record(
+            "analytics.export",
+            actor=actor,
+            object_type="region",
+            object_id=scope.region.code,
+            diff={
+                "kind": kind,
+                "year": year,
+                "format": "pdf" if kind == "report" else "xlsx",
+                "count": count,
+            },
+        )
+    return count

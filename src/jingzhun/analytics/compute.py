@@ -36,17 +36,41 @@ __all__ = [
 
 OUT_COLUMNS = ("indicator", "year", "level", "region_code", "dimension", "numerator", "denominator")
 LEVELS = ("county", "township", "village")
-_HOUSEHOLD_TEXT = (
-    "attribute main_cause identification_standard monitoring_category risk_status "
-    "house_safety_grade"
-).split()
+_HOUSEHOLD_TEXT = [
+    "attribute",
+    "main_cause",
+    "identification_standard",
+    "monitoring_category",
+    "risk_status",
+    "house_safety_grade",
+]
 _HOUSEHOLD_INT = ("identified_year", "exit_year")
-_HOUSEHOLD_BOOL = (
-    "relocated relocation_moved_in food_secure clothing_secure water_quantity_ok "
-    "water_quality_ok water_convenience_ok water_reliability_ok sanitary_toilet"
-).split()
-_MEMBER_TEXT = "sex relation school_status health_status labour_capacity work_status".split()
-_MEMBER_BOOL = "basic_medical_insured critical_illness_insured pension_insured dibao tekun".split()
+_HOUSEHOLD_BOOL = [
+    "relocated",
+    "relocation_moved_in",
+    "food_secure",
+    "clothing_secure",
+    "water_quantity_ok",
+    "water_quality_ok",
+    "water_convenience_ok",
+    "water_reliability_ok",
+    "sanitary_toilet",
+]
+_MEMBER_TEXT = [
+    "sex",
+    "relation",
+    "school_status",
+    "health_status",
+    "labour_capacity",
+    "work_status",
+]
+_MEMBER_BOOL = [
+    "basic_medical_insured",
+    "critical_illness_insured",
+    "pension_insured",
+    "dibao",
+    "tekun",
+]
 # table -> [(column, DuckDB type)]: what the reader must provide
 RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     "hh": [

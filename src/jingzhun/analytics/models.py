@@ -76,6 +76,9 @@ class RefreshJob(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"刷新任务 {self.pk} {self.status}"
+
     def county_list(self) -> list[str] | None:
         return [c for c in self.counties.split(",") if c] or None
 
@@ -97,3 +100,6 @@ class RegionShape(models.Model):
     class Meta:
         verbose_name = "区划边界"
         verbose_name_plural = "区划边界"
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.source}"

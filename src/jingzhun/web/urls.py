@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import dashboard_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -19,4 +19,9 @@ urlpatterns = [
     path("imports/<int:batch_id>/commit/", views.import_commit, name="import_commit"),
     path("imports/<int:batch_id>/report/", views.import_report, name="import_report"),
     path("imports/<int:batch_id>/mapping/", views.import_mapping, name="import_mapping"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/refresh/", dashboard_views.dashboard_refresh, name="dashboard_refresh"),
+    path("dashboard/jobs/<int:job_id>/", dashboard_views.dashboard_job, name="dashboard_job"),
+    path("dashboard/export/", dashboard_views.dashboard_export, name="dashboard_export"),
+    path("dashboard/boundaries/", dashboard_views.dashboard_boundaries, name="dashboard_boundaries"),
 ]
