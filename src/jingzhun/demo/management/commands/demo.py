@@ -87,6 +87,7 @@ class Command(BaseCommand):
         self._report(result)
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
+        self._battle_map(result.county_code)
         if serve:
             self._serve(options["port"])
 
@@ -122,6 +123,26 @@ class Command(BaseCommand):
         self.stdout.write(
             f"已按贫困户退出标准判定 {year} 年 {outcome.households:,} 户，全部达标 "
             f"{outcome.passed:,} 户（jingzhun assess 可重新判定）。"
+        )
+        self.stdout.write("")
+
+    def _battle_map(self, county: str) -> None:
+        """Demo boundaries for the map and the first computation of the indicators."""
+        from django.db import connection
+
+        from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators
+
+        if connection.in_atomic_block:
+            self.stdout.write("（在事务中运行，跳过指标计算；可稍后运行 jingzhun refresh-indicators。）")
+            return
+        shapes = do_generate_demo_shapes(county, actor=None)
+        try:
+            result = do_refresh_indicators([county], actor=None)
+        except DomainError as exc:
+            self.stderr.write(f"指标计算未完成：{exc.message}")
+            return
+        self.stdout.write(
+            f"已生成 {shapes} 个区划的演示边界，计算指标值 {result.rows:,} 个（作战图：/dashboard/）。"
         )
         self.stdout.write("")
 
