@@ -122,6 +122,19 @@ def years(user: Any, region_code: str) -> list[int]:
     )
 
 
+def refreshed_at(user: Any, region_code: str) -> Any:
+    """When the region's figures were last computed (None: never)."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    row = (
+        IndicatorValue.objects.filter(region_code=region_code, indicator="registered_households")
+        .order_by("-refreshed_at")
+        .values_list("refreshed_at", flat=True)
+        .first()
+    )
+    return row
+
+
 def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the visible regions that have a boundary."""
     wanted = {r.code: r for r in regions if can_see_region(user, r.code)}

@@ -122,6 +122,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "choices": tables.map_choices(),
             "job": job,
+            "refreshed_at": selectors.refreshed_at(user, scope.region.code),
             "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
             "can_upload": getattr(user, "role", "") in ("county", "township"),
             "tables": TABLES,

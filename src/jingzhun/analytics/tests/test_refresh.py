@@ -162,3 +162,38 @@ def test_breakdowns_and_coverage(world: World) -> None:
         indicator="medical_insurance_coverage", year=THIS_YEAR - 1
     ).exists()
     assert _value(COUNTY, THIS_YEAR, "pairing_coverage") == (1, 4)
+
+
+def test_orm_path_agrees_with_duckdb(world: World) -> None:
+    """The definitions executed twice (DuckDB in bulk, ORM per indicator) give the same figures."""
+    from jingzhun.access.models import HelperPairing
+    from jingzhun.analytics.indicators import load_indicators
+    from jingzhun.analytics.orm import compute_county
+    from jingzhun.registry.actions import do_update_household, do_update_member
+
+    _history(world)
+    county = world.user("county")
+    h = world.households[VILLAGES[TOWNSHIPS[1]][0]]
+    h.refresh_from_db()
+    do_update_household(
+        h.pk, h.version,
+        {"house_safety_grade": "B", "monitoring_category": "edge", "risk_status": "not_eliminated",
+         "main_cause": "disability", "attribute": "dibao"},
+        actor=county,
+    )  # fmt: skip
+    member = h.members.order_by("id").first()
+    assert member is not None
+    do_update_member(member.pk, member.version, {"pension_insured": True}, actor=county)
+    HelperPairing.objects.create(
+        helper=world.user("helper"), household=h, start_date=datetime.date(2020, 1, 1)
+    )
+    result = do_refresh_indicators([COUNTY], actor=None)
+    defs = [d for d in load_indicators() if d.grain != "criterion"]
+    orm = compute_county(COUNTY, defs, result.years, result.current_year)
+    stored = {
+        (i, y, r, dim): (n, den)
+        for i, y, r, dim, n, den in IndicatorValue.objects.exclude(
+            indicator__in=["exit_criterion_pass_rate", "exit_all_pass_rate"]
+        ).values_list("indicator", "year", "region_code", "dimension", "numerator", "denominator")
+    }
+    assert stored and orm == stored
