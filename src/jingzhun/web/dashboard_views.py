@@ -11,6 +11,7 @@ import tempfile
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -62,26 +63,51 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     try:
         scope = selectors.dashboard_scope(user, request.GET.get("region") or None)
         years = selectors.years(user, scope.region.code)
+        refreshed_at = selectors.refreshed_at(user, scope.region.code)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
     year = _int(request.GET.get("year"))
     if year not in years:
         year = years[-1] if years else timezone.localdate().year
     indicator = request.GET.get("indicator") or "poverty_incidence"
+    if indicator not in selectors.definitions():
+        indicator = "poverty_incidence"
+    # The figures change only when a refresh stores new ones: the page's data is cached per
+    # region, year, map indicator and refresh time. Scope was checked above, and whoever may see
+    # a region sees all of its children, so the cached data is the same for every such user.
+    key = "dashboard:" + ":".join(
+        [scope.region.code, str(year), indicator, refreshed_at.isoformat() if refreshed_at else "-"]
+    )
+    data = cache.get(key)
+    if data is None:
+        data = _page_data(user, scope, year, indicator)
+        cache.set(key, data, 600)
+    job = selectors.latest_job(user)
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            **data,
+            "nav": "dashboard",
+            "scope": scope,
+            "year": year,
+            "job": job,
+            "refreshed_at": refreshed_at,
+            "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
+            "can_upload": getattr(user, "role", "") in ("county", "township"),
+            "tables": TABLES,
+            "cache_key": key,
+        },
+    )
+
+
+def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, Any]:
     board = tables.build(user, scope, year, indicator)
     defs = selectors.definitions()
     links = {
         d.id: _list_link(scope.region, dict(d.household_list))
         for d in defs.values()
         if d.household_list
-    }
-    child_links = {
-        child.code: {
-            d.id: _list_link(child, dict(d.household_list))
-            for d in board.child_columns
-            if d.household_list
-        }
-        for child, _cells, _m in board.children
     }
     geo = selectors.shapes(user, scope.children or [scope.region])
     chart = {
@@ -105,30 +131,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         "labels": {"incidence": _("贫困发生率(%)"), "persons": _("人数")},
     }
-    job = selectors.latest_job(user)
-    return render(
-        request,
-        "web/dashboard.html",
-        {
-            "nav": "dashboard",
-            "board": board,
-            "scope": scope,
-            "year": year,
-            "key": [(d, cell, links.get(d.id)) for d, cell in board.key],
-            "rows": [
-                (child, [(cell, child_links[child.code].get(cell.indicator)) for cell in cells], m)
-                for child, cells, m in board.children
-            ],
-            "chart": chart,
-            "choices": tables.map_choices(),
-            "job": job,
-            "refreshed_at": selectors.refreshed_at(user, scope.region.code),
-            "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
-            "can_upload": getattr(user, "role", "") in ("county", "township"),
-            "tables": TABLES,
-            "has_map": bool(geo["features"]),
-        },
-    )
+    rows = []
+    for child, cells, m in board.children:
+        listed = {
+            d.id: _list_link(child, dict(d.household_list))
+            for d in board.child_columns
+            if d.household_list
+        }
+        rows.append((child, [(cell, listed.get(cell.indicator)) for cell in cells], m))
+    return {
+        "board": board,
+        "key": [(d, cell, links.get(d.id)) for d, cell in board.key],
+        "rows": rows,
+        "chart": chart,
+        "choices": tables.map_choices(),
+        "has_map": bool(geo["features"]),
+        "extra_column": board.map_indicator.id not in {d.id for d in board.child_columns},
+    }
 
 
 @authenticated
