@@ -33,7 +33,6 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -200,8 +199,8 @@ def main() -> None:
     if args.prepare:
         prepare(args.db, args.var, args.scale)
     setup_django(args.db, args.var)
-    from jingzhun.registry.selectors import latest_status_year, registry_stats
     from jingzhun.access.models import User
+    from jingzhun.registry.selectors import latest_status_year, registry_stats
 
     year = latest_status_year(User.objects.get(username="county")) or 2020
     stats = registry_stats(COUNTY, year)
@@ -214,17 +213,19 @@ def main() -> None:
     try:
         for path in results:
             sizes[path] = check_page(args.port, cookie, path)
-            wrk(args.port, cookie, path, args.connections, 5, str(script))  # warm-up
+        wrk(args.port, cookie, "/dashboard/", args.connections, 5, str(script))  # warm-up
+        single = wrk(args.port, cookie, "/dashboard/", 1, 10, str(script))
+        for path in results:
             for _ in range(args.runs):
                 results[path].append(
                     wrk(args.port, cookie, path, args.connections, args.duration, str(script))
                 )
                 print(path, results[path][-1], file=sys.stderr, flush=True)
-        single = wrk(args.port, cookie, "/dashboard/", 1, 10, str(script))
+                check_page(args.port, cookie, "/login/")  # waits until the queue has drained
         peak = worker_peak_mib(proc)
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
         script.unlink(missing_ok=True)
     orm_seconds, orm_rows = orm_live(args.orm_runs)
 
@@ -257,8 +258,8 @@ def main() -> None:
         "",
         f"Figures per request through the ORM (analytics.orm.compute_county, {orm_rows:,} figures of the "
         f"county at every level and year, in process, median of {args.orm_runs} after a warm-up): "
-        f"{orm_seconds:.2f} s, {orm_seconds * 1000 / single['p50']:.0f}x the battle map's single-connection "
-        f"median and {orm_seconds * 1000 / dash_p50:.0f}x its median under load. Peak RSS of a gunicorn "
+        f"{orm_seconds:.2f} s, {orm_seconds * 1000 / max(single['p50'], 0.001):.0f}x the battle map's single-connection "
+        f"median and {orm_seconds * 1000 / max(dash_p50, 0.001):.0f}x its median under load. Peak RSS of a gunicorn "
         f"worker: {peak:.0f} MiB.",
     ]
     body = "\n".join(lines)
