@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.browser.test_browser import (  # noqa: F401 - fixtures
     PASSWORD,
     _allow_sync_orm_beside_playwright,
@@ -26,11 +25,9 @@ COUNTY = "230231000000"
 def _map_not_blank(page: Any, tmp_path: Path) -> None:
     path = tmp_path / "map.png"
     page.locator("#map").screenshot(path=str(path))
-    width, height, rows = _png_pixels(path)
+    width, _height, rows = _png_pixels(path)
     channels = len(rows[0]) // width
-    sampled = Counter(
-        row[x : x + 3] for row in rows[::4] for x in range(0, len(row), channels * 4)
-    )
+    sampled = Counter(row[x : x + 3] for row in rows[::4] for x in range(0, len(row), channels * 4))
     top_share = sampled.most_common(1)[0][1] / sum(sampled.values())
     assert len(sampled) > 12, "the map has almost no distinct colours"
     assert top_share < 0.9, "the map is nearly all one colour"
@@ -44,7 +41,12 @@ def _check_figures(page: Any, code: str, year: int) -> None:
     from jingzhun.registry.selectors import registry_stats
 
     stats = registry_stats(code, year)
-    for name in ("registered_households", "registered_persons", "exited_households", "remaining_persons"):
+    for name in (
+        "registered_households",
+        "registered_persons",
+        "exited_households",
+        "remaining_persons",
+    ):
         assert _figure(page, name) == getattr(stats, name), (code, name)
 
 
@@ -65,7 +67,11 @@ def _click_region(page: Any, code: str) -> None:
 
 
 def test_dashboard_map_drill_down_and_numbers(
-    transactional_db: Any, world: Any, live_server: Any, browser_page: Any, tmp_path: Path
+    transactional_db: Any,
+    world: Any,
+    live_server: Any,
+    browser_page: Any,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators
 

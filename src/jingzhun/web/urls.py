@@ -23,5 +23,7 @@ urlpatterns = [
     path("dashboard/refresh/", dashboard_views.dashboard_refresh, name="dashboard_refresh"),
     path("dashboard/jobs/<int:job_id>/", dashboard_views.dashboard_job, name="dashboard_job"),
     path("dashboard/export/", dashboard_views.dashboard_export, name="dashboard_export"),
-    path("dashboard/boundaries/", dashboard_views.dashboard_boundaries, name="dashboard_boundaries"),
+    path(
+        "dashboard/boundaries/", dashboard_views.dashboard_boundaries, name="dashboard_boundaries"
+    ),
 ]

@@ -22,7 +22,9 @@ def test_import_commit_queues_a_refresh_of_its_county(world: Any) -> None:
     assert job.status == RefreshJob.QUEUED  # tests run jobs by hand (ANALYTICS_JOB_RUNNER)
     [done] = run_pending()
     assert done.status == RefreshJob.DONE
-    assert IndicatorValue.objects.filter(indicator="registered_households", region_code=VILLAGE).exists()
+    assert IndicatorValue.objects.filter(
+        indicator="registered_households", region_code=VILLAGE
+    ).exists()
 
 
 def test_refused_import_queues_nothing(world: Any) -> None:

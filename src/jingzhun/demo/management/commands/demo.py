@@ -133,7 +133,9 @@ class Command(BaseCommand):
         from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators
 
         if connection.in_atomic_block:
-            self.stdout.write("（在事务中运行，跳过指标计算；可稍后运行 jingzhun refresh-indicators。）")
+            self.stdout.write(
+                "（在事务中运行，跳过指标计算；可稍后运行 jingzhun refresh-indicators。）"
+            )
             return
         shapes = do_generate_demo_shapes(county, actor=None)
         try:
