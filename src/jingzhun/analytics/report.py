@@ -105,7 +105,9 @@ def summary(board: Dashboard) -> list[str]:
     first = f"截至{year}年底，{name}共有建档立卡贫困户{reg_h.text}户{reg_p.text}人，"
     first += f"累计脱贫{ex_h.text}户{ex_p.text}人，剩余未脱贫{rem_h.text}户{rem_p.text}人"
     first += f"，贫困发生率{inc.text}。" if inc and inc.value is not None else "。"
-    series = [(y, v) for y, v in board.trend.get("poverty_incidence", []) if v is not None]
+    series = [
+        (y, v) for y, v in board.trend.get("poverty_incidence", []) if v is not None and y <= year
+    ]
     if len(series) >= 2:
         (y0, v0), (y1, v1) = series[0], series[-1]
         first += f"贫困发生率由{y0}年的{v0:.2f}%降至{y1}年的{v1:.2f}%，下降{v0 - v1:.2f}个百分点。"
@@ -145,7 +147,11 @@ def summary(board: Dashboard) -> list[str]:
 
 
 def _line_chart(board: Dashboard, font: str) -> Drawing | None:
-    series = [(y, v) for y, v in board.trend.get("poverty_incidence", []) if v is not None]
+    series = [
+        (y, v)
+        for y, v in board.trend.get("poverty_incidence", [])
+        if v is not None and y <= board.year
+    ]
     if len(series) < 2:
         return None
     drawing = Drawing(170 * mm, 60 * mm)

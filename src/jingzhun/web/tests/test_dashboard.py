@@ -79,7 +79,12 @@ def test_xlsx_and_report_exports(mapped: World, client_for: Any) -> None:
     )
     pdf = client.post("/dashboard/export/", {"region": COUNTY, "year": year, "kind": "report"})
     assert pdf.status_code == 200
-    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    from jingzhun.exports.tests.conftest import pdf_text
+
+    text = pdf_text(b"".join(pdf.streaming_content))
+    stats = registry_stats(COUNTY, year)
+    assert f"截至{year}年底，拜泉县共有建档立卡贫困户{stats.registered_households:,}户" in text
+    assert "主要指标" in text and "第1镇" in text
     assert AuditEvent.objects.filter(event="analytics.export").count() == before + 2
     refused = client_for("township").post(
         "/dashboard/export/", {"region": COUNTY, "year": year, "kind": "report"}
