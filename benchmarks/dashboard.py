@@ -174,10 +174,10 @@ def orm_live(runs: int) -> tuple[float, int]:
     defs = [d for d in load_indicators() if d.grain != "criterion"]
     times = []
     n = 0
-    for i in range(runs + 1):
+    for i in range(runs + 1 if runs > 1 else 1):
         t = time.perf_counter()
         n = len(compute_county(COUNTY, defs, years, years[-1]))
-        if i:  # the first is the warm-up
+        if i or runs == 1:  # the first is the warm-up (none for a single run)
             times.append(time.perf_counter() - t)
     return statistics.median(times), n
 
@@ -257,7 +257,8 @@ def main() -> None:
         f"| {single['rps']:.1f} | {int(single['errors'])} | |",
         "",
         f"Figures per request through the ORM (analytics.orm.compute_county, {orm_rows:,} figures of the "
-        f"county at every level and year, in process, median of {args.orm_runs} after a warm-up): "
+        f"county at every level and year, in process, "
+        f"{'one run' if args.orm_runs == 1 else f'median of {args.orm_runs} after a warm-up'}): "
         f"{orm_seconds:.2f} s, {orm_seconds * 1000 / max(single['p50'], 0.001):.0f}x the battle map's single-connection "
         f"median and {orm_seconds * 1000 / max(dash_p50, 0.001):.0f}x its median under load. Peak RSS of a gunicorn "
         f"worker: {peak:.0f} MiB.",

@@ -148,6 +148,11 @@ def prepare(con: Any, years: Sequence[int]) -> None:
         "SELECT s.household_id AS id, y.year, s.status_to AS status FROM s "
         "JOIN years y ON y.year >= s.y0 AND (s.nxt IS NULL OR year(s.nxt) > y.year)"
     )
+    # households at each year end, joined once (every indicator scans this table)
+    con.execute(
+        "CREATE OR REPLACE TABLE hyb AS SELECT hb.*, hy.year, hy.status FROM hy JOIN hb ON hb.id = hy.id"
+    )
+    con.execute("DROP TABLE IF EXISTS pyb")
     con.execute(
         "CREATE OR REPLACE TABLE crit_r AS SELECT c.*, t.code AS township_code, "
         "t.parent AS county_code FROM crit c JOIN regions v ON v.code = c.village_code "
@@ -192,17 +197,28 @@ def _source(d: IndicatorDef) -> tuple[str, str]:
     """(FROM clause with columns year, county_code, township_code, village_code, fields; measure)."""
     if d.grain == "criterion":
         return "crit_r", f"sum({d.numerator.get('count', 'passed')})"
-    base = "(SELECT hb.*, hy.year, hy.status FROM hy JOIN hb ON hb.id = hy.id)"
     if d.grain == "person" and d.member_level():
-        member_cols = ", ".join(f"mm.{c}" for c in MEMBER_FIELDS if c != "age")
-        return (
-            f"(SELECT b.*, {member_cols}, (b.year - year(mm.birth_date)) AS age "
-            f"FROM {base} b JOIN mm ON mm.household_id = b.id)",
-            "count(*)",
-        )
+        return "pyb", "count(*)"
     if d.grain == "person":
-        return base, "sum(persons)"
-    return base, "count(*)"
+        return "hyb", "sum(persons)"
+    return "hyb", "count(*)"
+
+
+def _members_for(con: Any, years: list[int], built: set[int]) -> None:
+    """pyb: members joined to their household's year-end rows, for the years not yet built."""
+    missing = [y for y in years if y not in built]
+    if not missing:
+        return
+    member_cols = ", ".join(f"mm.{c}" for c in MEMBER_FIELDS if c != "age")
+    select = (
+        f"SELECT b.*, {member_cols}, (b.year - year(mm.birth_date)) AS age FROM hyb b "
+        f"JOIN mm ON mm.household_id = b.id WHERE b.year IN ({', '.join(str(int(y)) for y in missing)})"
+    )
+    if built:
+        con.execute(f"INSERT INTO pyb {select}")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE pyb AS {select}")
+    built.update(missing)
 
 
 def compute(
@@ -229,10 +245,14 @@ def compute(
         "CREATE OR REPLACE TABLE out (indicator VARCHAR, year INTEGER, level VARCHAR, "
         "region_code VARCHAR, dimension VARCHAR, numerator BIGINT, denominator BIGINT)"
     )
+    members_built: set[int] = set()
     for i, d in enumerate(definitions):
         if progress:
             progress(i, len(definitions), d.id)
-        _one(con, d, list(years) if d.period == "yearly" else [current_year])
+        wanted = list(years) if d.period == "yearly" else [current_year]
+        if d.grain == "person" and d.member_level():
+            _members_for(con, wanted, members_built)
+        _one(con, d, wanted)
     if progress:
         progress(len(definitions), len(definitions), "")
     row = con.execute("SELECT count(*) FROM out").fetchone()
