@@ -86,14 +86,25 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--orm-runs", type=int, default=1)
     ap.add_argument("--no-warmup", action="store_true")
+    ap.add_argument(
+        "--orm-measured",
+        default="",
+        help="SECONDS:HOUSEHOLDS:FIGURES of an earlier ORM run on --orm-db (skips the ORM run)",
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     script = str(Path(__file__).resolve())
-    orm = [run_child([script, "--child", "orm", args.orm_db]) for _ in range(args.orm_runs)]
-    orm_s = statistics.median(r.result["seconds"] for r in orm)
-    orm_h = orm[0].result["households"]
+    if args.orm_measured:
+        seconds, households, figures = args.orm_measured.split(":")
+        orm_s, orm_h, orm_figures = float(seconds), int(households), int(figures)
+        orm_note = " (measured in an earlier run of this script on the same data, not repeated)"
+    else:
+        orm = [run_child([script, "--child", "orm", args.orm_db]) for _ in range(args.orm_runs)]
+        orm_s = statistics.median(r.result["seconds"] for r in orm)
+        orm_h, orm_figures = orm[0].result["households"], orm[0].result["figures"]
+        orm_note = ""
+        print("orm", orm[0].result, file=sys.stderr, flush=True)
     orm_rate = orm_h / orm_s
-    print("orm", orm[0].result, file=sys.stderr, flush=True)
     rows = []
     for db in args.db:
         if not args.no_warmup:
@@ -126,8 +137,8 @@ def main() -> None:
             f"year-end statuses, {first['rows']:,} figures, store by COPY in one transaction), "
             f"median of {args.runs} run(s){'' if args.no_warmup else ' after a warm-up'}, each in "
             "its own process. ORM = analytics.orm.compute_county over every county of "
-            f"{args.orm_db} ({orm_h:,} households, {orm[0].result['figures']:,} figures): "
-            f"{orm_s:.1f} s, i.e. {orm_rate:,.0f} households/s, extrapolated linearly to the larger "
+            f"{args.orm_db} ({orm_h:,} households, {orm_figures:,} figures): "
+            f"{orm_s:.1f} s{orm_note}, i.e. {orm_rate:,.0f} households/s, extrapolated linearly to the larger "
             "database. Other engineers' jobs shared the 2 cores.",
             "",
             "| data | refresh s | phases s | figures | peak RSS MiB | ORM s | ratio |",
