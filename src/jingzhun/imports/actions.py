@@ -123,6 +123,12 @@ def do_commit_import(
         },
     )
     result.seconds["write"] = time.perf_counter() - started
+    # the battle map's figures of the counties touched are recomputed after the commit
+    villages = {p.village for p in result.plans if p.village}
+    if villages:
+        from jingzhun.analytics.actions import request_refresh
+
+        request_refresh(sorted(villages), actor=actor, reason="数据导入")
     return CommitOutcome(batch, result, committed=True)
 
 

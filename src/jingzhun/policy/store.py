@@ -244,6 +244,9 @@ class ResolvedStandard:
         return [c.id for c in self.criteria]
 
 
+SEPARATE_FOLDERS = frozenset({"indicators"})
+
+
 class PolicyStore:
     def __init__(self, files: list[LoadedFile]) -> None:
         self.files = sorted(
@@ -273,7 +276,13 @@ class PolicyStore:
         root = root or default_root()
         if not root.is_dir():
             raise PolicyError(f"策略目录 {root} 不存在")
-        paths = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
+        paths = sorted(
+            p
+            for p in root.rglob("*")
+            if p.suffix in (".yaml", ".yml")
+            # indicator definitions have their own schema (analytics.indicators)
+            and p.relative_to(root).parts[0] not in SEPARATE_FOLDERS
+        )
         return cls([load_file(p, name=p.relative_to(root).as_posix()) for p in paths])
 
     # -- listing

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "jingzhun.workflows",
     "jingzhun.demo",
     "jingzhun.policy",
+    "jingzhun.analytics",
     "jingzhun.web",
     "jingzhun.api",
     "django_otp",

@@ -19,3 +19,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"jingzhun-test-{os.getpid()}.sqlite3")
     }
+
+# Indicator refresh jobs stay queued in tests (a worker thread would outlive the test's data);
+# tests run them with analytics.actions.run_pending.
+ANALYTICS_JOB_RUNNER = "manual"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, views, workflow_views
+from . import account_views, dashboard_views, views, workflow_views
 
 app_name = "web"
 urlpatterns = [
@@ -60,4 +60,11 @@ urlpatterns = [
     path("manage/locks/", account_views.manage_locks, name="manage_locks"),
     path("audit/", account_views.audit_log, name="audit_log"),
     path("households/<int:household_id>/reveal/", account_views.reveal, name="reveal"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/refresh/", dashboard_views.dashboard_refresh, name="dashboard_refresh"),
+    path("dashboard/jobs/<int:job_id>/", dashboard_views.dashboard_job, name="dashboard_job"),
+    path("dashboard/export/", dashboard_views.dashboard_export, name="dashboard_export"),
+    path(
+        "dashboard/boundaries/", dashboard_views.dashboard_boundaries, name="dashboard_boundaries"
+    ),
 ]

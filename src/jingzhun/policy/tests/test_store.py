@@ -22,7 +22,8 @@ from jingzhun.policy.store import (
 )
 
 ROOT = default_root()
-SHIPPED = sorted(p for p in ROOT.rglob("*.yaml"))
+# policies/indicators holds indicator definitions (their own schema, analytics.indicators)
+SHIPPED = sorted(p for p in ROOT.rglob("*.yaml") if p.relative_to(ROOT).parts[0] != "indicators")
 NATIONAL_EXIT = ["income", "food", "clothing", "education", "medical", "housing", "water"]
 GANSU_BLOCKERS = [
     "blocker_unsafe_house",

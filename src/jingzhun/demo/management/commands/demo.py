@@ -88,6 +88,7 @@ class Command(BaseCommand):
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
         self._cases(result.county_code)
+        self._battle_map(result.county_code)
         if serve:
             self._serve(options["port"])
 
@@ -133,6 +134,27 @@ class Command(BaseCommand):
         made = seed_demo_cases(county)
         if made:
             self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
+    def _battle_map(self, county: str) -> None:
+        """Demo boundaries for the map and the first computation of the indicators."""
+        from django.db import connection
+
+        from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators
+
+        if connection.in_atomic_block:
+            self.stdout.write(
+                "（在事务中运行，跳过指标计算；可稍后运行 jingzhun refresh-indicators。）"
+            )
+            return
+        shapes = do_generate_demo_shapes(county, actor=None)
+        try:
+            result = do_refresh_indicators([county], actor=None)
+        except DomainError as exc:
+            self.stderr.write(f"指标计算未完成：{exc.message}")
+            return
+        self.stdout.write(
+            f"已生成 {shapes} 个区划的演示边界，计算指标值 {result.rows:,} 个（作战图：/dashboard/）。"
+        )
+        self.stdout.write("")
 
     def _report(self, result: DemoResult) -> None:
         out = self.stdout

@@ -1,0 +1,305 @@
+"""Indicators in bulk: one DuckDB query per indicator over the registry's tables, every level at once.
+
+Pure Python and DuckDB, no Django. The caller fills these tables in the connection:
+  hh(id, village_code, township_code, county_code, <HOUSEHOLD_FIELDS except status, persons,
+     paired, is_poor_village>)                           live households of the counties
+  sc(household_id, status_to, changed_on, id)            their status history
+  mm(household_id, birth_date, <MEMBER_FIELDS except age>) their live members
+  pairs(household_id)                                    households with a pairing running today
+  regions(code, level, parent, is_poor_village)          county, townships and villages
+  pop(code, year, rural_population)                      own rural population figures
+  crit(village_code, year, criterion, households, passed, failed, unknown)
+                                                         latest exit-standard counts per village
+`compute` leaves the result in table `out`
+  (indicator, year, level, region_code, dimension, numerator, denominator).
+
+The status of a household at the end of a year is its last status change on or before 31
+December (ADR 0004), so year-end counts equal `registry_stats`. Counts are grouped with GROUPING
+SETS (village, township, county) in one pass: a township's figure is the sum of its villages'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .indicators import MEMBER_FIELDS, IndicatorDef, condition_sql
+
+__all__ = [
+    "OUT_COLUMNS",
+    "RAW_TABLES",
+    "compute",
+    "create_raw_tables",
+    "prepare",
+    "resolve_population",
+]
+
+OUT_COLUMNS = ("indicator", "year", "level", "region_code", "dimension", "numerator", "denominator")
+LEVELS = ("county", "township", "village")
+_HOUSEHOLD_TEXT = [
+    "attribute",
+    "main_cause",
+    "identification_standard",
+    "monitoring_category",
+    "risk_status",
+    "house_safety_grade",
+]
+_HOUSEHOLD_INT = ("identified_year", "exit_year")
+_HOUSEHOLD_BOOL = [
+    "relocated",
+    "relocation_moved_in",
+    "food_secure",
+    "clothing_secure",
+    "water_quantity_ok",
+    "water_quality_ok",
+    "water_convenience_ok",
+    "water_reliability_ok",
+    "sanitary_toilet",
+]
+_MEMBER_TEXT = [
+    "sex",
+    "relation",
+    "school_status",
+    "health_status",
+    "labour_capacity",
+    "work_status",
+]
+_MEMBER_BOOL = [
+    "basic_medical_insured",
+    "critical_illness_insured",
+    "pension_insured",
+    "dibao",
+    "tekun",
+]
+# table -> [(column, DuckDB type)]: what the reader must provide
+RAW_TABLES: dict[str, list[tuple[str, str]]] = {
+    "hh": [
+        ("id", "BIGINT"),
+        ("village_code", "VARCHAR"),
+        ("township_code", "VARCHAR"),
+        ("county_code", "VARCHAR"),
+        *((c, "VARCHAR") for c in _HOUSEHOLD_TEXT),
+        *((c, "INTEGER") for c in _HOUSEHOLD_INT),
+        *((c, "BOOLEAN") for c in _HOUSEHOLD_BOOL),
+    ],
+    "mm": [
+        ("household_id", "BIGINT"),
+        ("birth_date", "DATE"),
+        *((c, "VARCHAR") for c in _MEMBER_TEXT),
+        *((c, "BOOLEAN") for c in _MEMBER_BOOL),
+    ],
+    "sc": [
+        ("household_id", "BIGINT"),
+        ("status_to", "VARCHAR"),
+        ("changed_on", "DATE"),
+        ("id", "BIGINT"),
+    ],
+    "pairs": [("household_id", "BIGINT")],
+    "regions": [
+        ("code", "VARCHAR"),
+        ("level", "VARCHAR"),
+        ("parent", "VARCHAR"),
+        ("is_poor_village", "BOOLEAN"),
+    ],
+    "pop": [("code", "VARCHAR"), ("year", "INTEGER"), ("rural_population", "BIGINT")],
+    "crit": [
+        ("village_code", "VARCHAR"),
+        ("year", "INTEGER"),
+        ("criterion", "VARCHAR"),
+        ("households", "BIGINT"),
+        ("passed", "BIGINT"),
+        ("failed", "BIGINT"),
+        ("unknown", "BIGINT"),
+    ],
+}
+
+
+def create_raw_tables(con: Any, only: Sequence[str] | None = None) -> None:
+    """Empty input tables with the schema `compute` expects (the reader fills them)."""
+    for table, columns in RAW_TABLES.items():
+        if only is not None and table not in only:
+            continue
+        cols = ", ".join(f"{c} {t}" for c, t in columns)
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
+
+
+def prepare(con: Any, years: Sequence[int]) -> None:
+    """Derived tables: households with persons and pairing (hb), status at each year end (hy)."""
+    con.execute(
+        "CREATE OR REPLACE TABLE years AS SELECT unnest(?::INTEGER[]) AS year", [list(years)]
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE hp AS SELECT household_id, count(*)::BIGINT AS persons "
+        "FROM mm GROUP BY 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE hb AS SELECT hh.*, coalesce(hp.persons, 0) AS persons, "
+        "(pr.household_id IS NOT NULL) AS paired, coalesce(r.is_poor_village, FALSE) "
+        "AS is_poor_village FROM hh LEFT JOIN hp ON hp.household_id = hh.id "
+        "LEFT JOIN (SELECT DISTINCT household_id FROM pairs) pr ON pr.household_id = hh.id "
+        "LEFT JOIN regions r ON r.code = hh.village_code"
+    )
+    # the change in force at the end of each year: from its year until the year of the next one
+    con.execute(
+        "CREATE OR REPLACE TABLE hy AS "
+        "WITH s AS (SELECT household_id, status_to, year(changed_on) AS y0, "
+        "lead(changed_on) OVER (PARTITION BY household_id ORDER BY changed_on, id) AS nxt "
+        "FROM sc WHERE household_id IN (SELECT id FROM hh)) "
+        "SELECT s.household_id AS id, y.year, s.status_to AS status FROM s "
+        "JOIN years y ON y.year >= s.y0 AND (s.nxt IS NULL OR year(s.nxt) > y.year)"
+    )
+    # households at each year end, joined once (every indicator scans this table)
+    con.execute(
+        "CREATE OR REPLACE TABLE hyb AS SELECT hb.*, hy.year, hy.status FROM hy JOIN hb ON hb.id = hy.id"
+    )
+    con.execute("DROP TABLE IF EXISTS pyb")
+    con.execute(
+        "CREATE OR REPLACE TABLE crit_r AS SELECT c.*, t.code AS township_code, "
+        "t.parent AS county_code FROM crit c JOIN regions v ON v.code = c.village_code "
+        "JOIN regions t ON t.code = v.parent"
+    )
+
+
+def resolve_population(
+    regions: Sequence[tuple[str, str | None]], own: dict[tuple[str, int], int], years: Sequence[int]
+) -> list[tuple[str, int, int]]:
+    """(code, year, population): a region's own figure, else the sum of its children's resolved
+    figures when any is known (the rule of registry.selectors.rural_population)."""
+    children: dict[str, list[str]] = {}
+    for code, parent in regions:
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    out = []
+    for year in years:
+        memo: dict[str, int | None] = {}
+
+        def population(
+            code: str, year: int = year, memo: dict[str, int | None] = memo
+        ) -> int | None:
+            if code not in memo:
+                if (code, year) in own:
+                    memo[code] = own[(code, year)]
+                else:
+                    known = [
+                        v for v in (population(c) for c in children.get(code, [])) if v is not None
+                    ]
+                    memo[code] = sum(known) if known else None
+            return memo[code]
+
+        for code, _parent in regions:
+            value = population(code)
+            if value is not None:
+                out.append((code, year, value))
+    return out
+
+
+def _source(d: IndicatorDef) -> tuple[str, str]:
+    """(FROM clause with columns year, county_code, township_code, village_code, fields; measure)."""
+    if d.grain == "criterion":
+        return "crit_r", f"sum({d.numerator.get('count', 'passed')})"
+    if d.grain == "person" and d.member_level():
+        return "pyb", "count(*)"
+    if d.grain == "person":
+        return "hyb", "sum(persons)"
+    return "hyb", "count(*)"
+
+
+def _members_for(con: Any, years: list[int], built: set[int]) -> None:
+    """pyb: members joined to their household's year-end rows, for the years not yet built."""
+    missing = [y for y in years if y not in built]
+    if not missing:
+        return
+    member_cols = ", ".join(f"mm.{c}" for c in MEMBER_FIELDS if c != "age")
+    select = (
+        f"SELECT b.*, {member_cols}, (b.year - year(mm.birth_date)) AS age FROM hyb b "
+        f"JOIN mm ON mm.household_id = b.id WHERE b.year IN ({', '.join(str(int(y)) for y in missing)})"
+    )
+    if built:
+        con.execute(f"INSERT INTO pyb {select}")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE pyb AS {select}")
+    built.update(missing)
+
+
+def compute(
+    con: Any,
+    definitions: Sequence[IndicatorDef],
+    years: Sequence[int],
+    current_year: int,
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> int:
+    """Fill `out` with every indicator for every region and year; returns the number of rows."""
+    regions = con.execute("SELECT code, parent FROM regions ORDER BY code").fetchall()
+    own = {
+        (str(code), int(year)): int(n)
+        for code, year, n in con.execute("SELECT code, year, rural_population FROM pop").fetchall()
+    }
+    con.execute(
+        "CREATE OR REPLACE TABLE popr (code VARCHAR, year INTEGER, rural_population BIGINT)"
+    )
+    resolved = resolve_population(regions, own, years)
+    if resolved:
+        con.executemany("INSERT INTO popr VALUES (?, ?, ?)", resolved)
+    con.execute(
+        "CREATE OR REPLACE TABLE out (indicator VARCHAR, year INTEGER, level VARCHAR, "
+        "region_code VARCHAR, dimension VARCHAR, numerator BIGINT, denominator BIGINT)"
+    )
+    members_built: set[int] = set()
+    for i, d in enumerate(definitions):
+        if progress:
+            progress(i, len(definitions), d.id)
+        wanted = list(years) if d.period == "yearly" else [current_year]
+        if d.grain == "person" and d.member_level():
+            _members_for(con, wanted, members_built)
+        _one(con, d, wanted)
+    if progress:
+        progress(len(definitions), len(definitions), "")
+    row = con.execute("SELECT count(*) FROM out").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _one(con: Any, d: IndicatorDef, years: list[int]) -> None:
+    source, measure = _source(d)
+    filters = condition_sql(d.filters)
+    numerator = condition_sql(d.numerator.get("where") or {})
+    if d.denominator and "where" in d.denominator:
+        total = "sum(households)" if d.grain == "criterion" else measure
+        den = f"{total} FILTER (WHERE {condition_sql(d.denominator['where'] or {})})"
+    else:
+        den = "NULL"
+    dim = f"coalesce(CAST(src.{d.dimension} AS VARCHAR), '')" if d.dimension else "''"
+    year_list = ", ".join(str(int(y)) for y in years) or "NULL"
+    con.execute(
+        f"CREATE OR REPLACE TABLE agg AS SELECT year, CASE WHEN grouping(village_code) = 0 "
+        "THEN village_code WHEN grouping(township_code) = 0 THEN township_code ELSE county_code "
+        f"END AS region_code, dim AS dimension, coalesce({measure} FILTER (WHERE {numerator}), 0) "
+        f"AS numerator, {den} AS denominator "
+        f"FROM (SELECT *, {dim} AS dim FROM {source} src WHERE year IN ({year_list}) "
+        f"AND {filters}) GROUP BY GROUPING SETS ((year, county_code, dim), "
+        "(year, county_code, township_code, dim), (year, county_code, township_code, village_code, dim))"
+    )
+    name = d.id.replace("'", "")
+    if d.dimension:
+        # a breakdown keeps only the values that occur
+        con.execute(
+            f"INSERT INTO out SELECT '{name}', a.year, r.level, a.region_code, a.dimension, "
+            "a.numerator, CAST(a.denominator AS BIGINT) FROM agg a JOIN regions r "
+            "ON r.code = a.region_code"
+        )
+        return
+    if d.uses_population:
+        den_sql = "p.rural_population"
+        join = "LEFT JOIN popr p ON p.code = r.code AND p.year = y.year"
+    elif d.is_rate:
+        den_sql, join = "coalesce(CAST(a.denominator AS BIGINT), 0)", ""
+    else:
+        den_sql, join = "NULL", ""
+    # every region and year gets a row, zero where nothing is counted
+    con.execute(
+        f"INSERT INTO out SELECT '{name}', y.year, r.level, r.code, '', "
+        f"coalesce(CAST(a.numerator AS BIGINT), 0), {den_sql} FROM regions r "
+        f"CROSS JOIN (SELECT unnest([{year_list}]::INTEGER[]) AS year) y "
+        "LEFT JOIN agg a ON a.region_code = r.code AND a.year = y.year "
+        f"{join} WHERE r.level IN ('county', 'township', 'village')"
+    )

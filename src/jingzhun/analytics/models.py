@@ -1,0 +1,105 @@
+"""Stored indicator figures, refresh jobs and region boundaries (the battle map's data)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class IndicatorValue(models.Model):
+    """One figure: numerator (and denominator for a rate) of an indicator for a region, year and
+    dimension value. Derived data: each refresh replaces a county's rows whole."""
+
+    region_code = models.CharField("区划代码", max_length=12)
+    year = models.PositiveSmallIntegerField("年度")
+    indicator = models.CharField("指标", max_length=60)
+    dimension = models.CharField("分组", max_length=40, blank=True, default="")
+    level = models.CharField("级别", max_length=12)
+    numerator = models.BigIntegerField("分子")
+    denominator = models.BigIntegerField("分母", null=True, blank=True)
+    refreshed_at = models.DateTimeField("计算时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "指标值"
+        verbose_name_plural = "指标值"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region_code", "year", "indicator", "dimension"],
+                name="indicator_value_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(numerator__gte=0), name="indicator_numerator_nonneg"
+            ),
+        ]
+        indexes = [models.Index(fields=["indicator", "year", "level"])]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.region_code} {self.year} {self.dimension}"
+
+
+class RefreshJob(models.Model):
+    """A request to recompute the indicators of some counties; run once, by a worker thread or
+    `jingzhun refresh-indicators --pending`, with its progress."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = [(QUEUED, "排队中"), (RUNNING, "计算中"), (DONE, "已完成"), (FAILED, "失败")]
+
+    counties = models.TextField("县（区划代码，逗号分隔；空为全部）", blank=True, default="")
+    reason = models.CharField("原因", max_length=100, blank=True, default="")
+    status = models.CharField("状态", max_length=10, choices=STATUSES, default=QUEUED)
+    step = models.CharField("当前步骤", max_length=100, blank=True, default="")
+    progress = models.PositiveSmallIntegerField("进度(%)", default=0)
+    rows = models.PositiveIntegerField("指标值行数", default=0)
+    seconds = models.JSONField("各阶段耗时(秒)", default=dict, blank=True)
+    error = models.TextField("错误", blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="发起人",
+    )
+    actor_name = models.CharField("发起人账号", max_length=150, blank=True, default="")
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "指标刷新任务"
+        verbose_name_plural = "指标刷新任务"
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="refresh_progress_le_100"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"刷新任务 {self.pk} {self.status}"
+
+    def county_list(self) -> list[str] | None:
+        return [c for c in self.counties.split(",") if c] or None
+
+
+class RegionShape(models.Model):
+    """The boundary of one region as a GeoJSON geometry (Polygon or MultiPolygon, lon/lat)."""
+
+    DEMO, UPLOAD = "demo", "upload"
+
+    region = models.OneToOneField(
+        "regions.Region", on_delete=models.CASCADE, primary_key=True, verbose_name="区划"
+    )
+    geometry = models.JSONField("边界(GeoJSON 几何)")
+    source = models.CharField(
+        "来源", max_length=10, choices=[(DEMO, "演示生成"), (UPLOAD, "用户上传")], default=DEMO
+    )
+    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "区划边界"
+        verbose_name_plural = "区划边界"
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.source}"

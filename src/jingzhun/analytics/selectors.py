@@ -1,0 +1,169 @@
+"""Scoped reads of the stored indicator figures, boundaries and refresh jobs.
+
+A region role sees the figures of its granted regions and what lies below them (a township user:
+its township and villages, never the county). Helpers see single households, not regions: the
+dashboard is out of their scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jingzhun.access.scoping import can_see_region, granted_codes
+from jingzhun.core.errors import OutOfScope
+from jingzhun.regions import codes
+from jingzhun.regions.models import Region
+
+from .indicators import IndicatorDef, load_indicators
+from .models import IndicatorValue, RefreshJob, RegionShape
+
+Figure = tuple[int, int | None]  # numerator, denominator
+
+
+@dataclass(frozen=True)
+class Scope:
+    region: Region
+    path: list[Region]  # from the user's granted root down to region
+    children: list[Region]
+
+
+_DEFS: list[IndicatorDef] | None = None
+
+
+def definitions() -> dict[str, IndicatorDef]:
+    global _DEFS
+    if _DEFS is None:
+        _DEFS = load_indicators()
+    return {d.id: d for d in _DEFS}
+
+
+def dashboard_roots(user: Any) -> list[Region]:
+    if getattr(user, "role", "") == "helper":
+        return []
+    return list(Region.objects.filter(code__in=granted_codes(user)).order_by("code"))
+
+
+def dashboard_scope(user: Any, region_code: str | None) -> Scope:
+    """The region to show (default: the user's first granted region), its path and children."""
+    roots = dashboard_roots(user)
+    if not roots:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    code = region_code or roots[0].code
+    try:
+        level = codes.level_of(code)
+    except codes.CodeError as exc:
+        raise OutOfScope("未找到该区划，或您无权访问。") from exc
+    if level not in ("county", "township", "village") or not can_see_region(user, code):
+        if level in ("province", "prefecture") and can_see_region(user, code):
+            pass
+        else:
+            raise OutOfScope("未找到该区划，或您无权访问。")
+    root = next(r for r in roots if code.startswith(codes.prefix(r.code)))
+    chain = [code]
+    while chain[-1] != root.code:
+        parent = codes.parent_of(chain[-1])
+        if parent is None:
+            break
+        chain.append(parent)
+    found = {r.code: r for r in Region.objects.filter(code__in=chain)}
+    if code not in found:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    region = found[code]
+    children = list(Region.objects.filter(parent_id=code).order_by("code"))
+    return Scope(region, [found[c] for c in reversed(chain) if c in found], children)
+
+
+def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Figure]:
+    """{(indicator, dimension): (numerator, denominator)} of one region and year."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    rows = IndicatorValue.objects.filter(region_code=region_code, year=year).values_list(
+        "indicator", "dimension", "numerator", "denominator"
+    )
+    return {(i, d): (n, den) for i, d, n, den in rows}
+
+
+def child_figures(
+    user: Any, children: Iterable[Region], year: int, indicators: Iterable[str]
+) -> dict[str, dict[str, Figure]]:
+    """{child code: {indicator: figure}} (no breakdowns) for the visible children."""
+    codes_ = [c.code for c in children if can_see_region(user, c.code)]
+    rows = IndicatorValue.objects.filter(
+        region_code__in=codes_, year=year, indicator__in=list(indicators), dimension=""
+    ).values_list("region_code", "indicator", "numerator", "denominator")
+    out: dict[str, dict[str, Figure]] = {c: {} for c in codes_}
+    for code, ind, n, d in rows:
+        out[code][ind] = (n, d)
+    return out
+
+
+def trend(user: Any, region_code: str, indicators: Iterable[str]) -> dict[str, dict[int, Figure]]:
+    """{indicator: {year: figure}} of one region over all stored years."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    rows = IndicatorValue.objects.filter(
+        region_code=region_code, indicator__in=list(indicators), dimension=""
+    ).values_list("indicator", "year", "numerator", "denominator")
+    out: dict[str, dict[int, Figure]] = {}
+    for ind, year, n, d in rows:
+        out.setdefault(ind, {})[year] = (n, d)
+    return out
+
+
+def years(user: Any, region_code: str) -> list[int]:
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return sorted(
+        IndicatorValue.objects.filter(region_code=region_code, indicator="registered_households")
+        .values_list("year", flat=True)
+        .distinct()
+    )
+
+
+def refreshed_at(user: Any, region_code: str) -> Any:
+    """When the region's figures were last computed (None: never)."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    row = (
+        IndicatorValue.objects.filter(region_code=region_code, indicator="registered_households")
+        .order_by("-refreshed_at")
+        .values_list("refreshed_at", flat=True)
+        .first()
+    )
+    return row
+
+
+def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of the visible regions that have a boundary."""
+    wanted = {r.code: r for r in regions if can_see_region(user, r.code)}
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": code, "name": wanted[code].name},
+            "geometry": geometry,
+        }
+        for code, geometry in RegionShape.objects.filter(region_id__in=list(wanted))
+        .order_by("region_id")
+        .values_list("region_id", "geometry")
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def latest_job(user: Any) -> RefreshJob | None:
+    """The newest refresh job touching one of the user's counties (or all counties)."""
+    counties = {g[:6] + "000000" for g in granted_codes(user)}
+    for job in RefreshJob.objects.order_by("-pk")[:20]:
+        listed = job.county_list()
+        if listed is None or counties & set(listed):
+            return job
+    return None
+
+
+def job_for(user: Any, job_id: int) -> RefreshJob:
+    job = RefreshJob.objects.filter(pk=job_id).first()
+    counties = {g[:6] + "000000" for g in granted_codes(user)}
+    if job is None or not (job.county_list() is None or counties & set(job.county_list() or [])):
+        raise OutOfScope("未找到该任务，或您无权访问。")
+    return job

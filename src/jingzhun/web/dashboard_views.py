@@ -1,0 +1,245 @@
+"""The battle map (作战图): county, township and village dashboards with a map, drill-down,
+trend, tables, .xlsx export, the printable report, refresh jobs and boundary upload.
+
+Thin like views.py: reads through analytics.selectors/tables, writes through analytics.actions.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Any
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from jingzhun.analytics import selectors, tables
+from jingzhun.analytics.actions import (
+    do_export_indicator_file,
+    do_upload_boundaries,
+    request_refresh,
+)
+from jingzhun.analytics.report import TABLES
+from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.registry.actions import WRITER_ROLES
+
+from .policies import authenticated
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_GEOJSON = 20 * 1024 * 1024
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _list_link(region: Any, listing: dict[str, str]) -> str:
+    """The household list behind a figure: region filter plus the indicator's list filters."""
+    query: dict[str, str] = {}
+    if region.level == "township":
+        query["township"] = region.code
+    elif region.level == "village":
+        query["village"] = region.code
+    query.update(listing)
+    return reverse("web:households") + "?" + urlencode(query)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    try:
+        scope = selectors.dashboard_scope(user, request.GET.get("region") or None)
+        years = selectors.years(user, scope.region.code)
+        refreshed_at = selectors.refreshed_at(user, scope.region.code)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    year = _int(request.GET.get("year"))
+    if year not in years:
+        year = years[-1] if years else timezone.localdate().year
+    indicator = request.GET.get("indicator") or "poverty_incidence"
+    if indicator not in selectors.definitions():
+        indicator = "poverty_incidence"
+    # The figures change only when a refresh stores new ones: the page's data is cached per
+    # region, year, map indicator and refresh time. Scope was checked above, and whoever may see
+    # a region sees all of its children, so the cached data is the same for every such user.
+    key = "dashboard:" + ":".join(
+        [scope.region.code, str(year), indicator, refreshed_at.isoformat() if refreshed_at else "-"]
+    )
+    data = cache.get(key)
+    if data is None:
+        data = _page_data(user, scope, year, indicator)
+        cache.set(key, data, 600)
+    job = selectors.latest_job(user)
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            **data,
+            "nav": "dashboard",
+            "scope": scope,
+            "year": year,
+            "job": job,
+            "refreshed_at": refreshed_at,
+            "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
+            "can_upload": getattr(user, "role", "") in ("county", "township"),
+            "tables": TABLES,
+            "cache_key": key,
+        },
+    )
+
+
+def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, Any]:
+    board = tables.build(user, scope, year, indicator)
+    defs = selectors.definitions()
+    links = {
+        d.id: _list_link(scope.region, dict(d.household_list))
+        for d in defs.values()
+        if d.household_list
+    }
+    geo = selectors.shapes(user, scope.children or [scope.region])
+    chart = {
+        "geo": geo,
+        "values": [
+            {"name": child.code, "label": child.name, "value": m.value, "text": m.text}
+            for child, _cells, m in board.children
+        ],
+        "indicator": board.map_indicator.label,
+        "unit": board.map_indicator.unit,
+        "drill": scope.region.level != "village",
+        "url": reverse("web:dashboard"),
+        "year": year,
+        "map_indicator": board.map_indicator.id,
+        "trend": {
+            "years": sorted({y for s in board.trend.values() for y, _v in s}),
+            "series": [
+                {"id": k, "name": defs[k].label, "data": [[y, v] for y, v in s]}
+                for k, s in board.trend.items()
+            ],
+        },
+        "labels": {"incidence": _("贫困发生率(%)"), "persons": _("人数")},
+    }
+    rows = []
+    for child, cells, m in board.children:
+        listed = {
+            d.id: _list_link(child, dict(d.household_list))
+            for d in board.child_columns
+            if d.household_list
+        }
+        rows.append((child, [(cell, listed.get(cell.indicator)) for cell in cells], m))
+    return {
+        "board": board,
+        "key": [(d, cell, links.get(d.id)) for d, cell in board.key],
+        "rows": rows,
+        "chart": chart,
+        "choices": tables.map_choices(),
+        "has_map": bool(geo["features"]),
+        "extra_column": board.map_indicator.id not in {d.id for d in board.child_columns},
+    }
+
+
+@authenticated
+@require_http_methods(["POST"])
+def dashboard_refresh(request: HttpRequest) -> HttpResponseBase:
+    """Queue a refresh of the user's counties (writers only)."""
+    user = request.user
+    if getattr(user, "role", "") not in WRITER_ROLES:
+        raise PermissionDenied(_("您的角色不能刷新指标。"))
+    try:
+        scope = selectors.dashboard_scope(user, request.POST.get("region") or None)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    request_refresh([scope.region.code], actor=user, reason="手动刷新")
+    messages.success(request, _("已提交指标刷新任务，完成后页面数字将更新。"))
+    return redirect(reverse("web:dashboard") + "?" + urlencode({"region": scope.region.code}))
+
+
+@authenticated
+@require_http_methods(["GET"])
+def dashboard_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress fragment of a refresh job (polled by HTMX while it runs)."""
+    try:
+        job = selectors.job_for(request.user, job_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    return render(request, "web/_refresh_job.html", {"job": job})
+
+
+@authenticated
+@require_http_methods(["POST"])
+def dashboard_export(request: HttpRequest) -> HttpResponseBase:
+    """One of the dashboard's tables as .xlsx, or the report as PDF (kind=report)."""
+    kind = request.POST.get("kind", "")
+    year = _int(request.POST.get("year")) or timezone.localdate().year
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
+    try:
+        do_export_indicator_file(
+            request.POST.get("region", ""),
+            year,
+            kind,
+            out,
+            actor=request.user,
+            map_indicator=request.POST.get("indicator", ""),
+        )
+    except OutOfScope as exc:
+        out.close()
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        out.close()
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    out.seek(0)
+    ext, mime = ("pdf", "application/pdf") if kind == "report" else ("xlsx", XLSX)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"indicators-{kind}-{year}-{stamp}.{ext}",
+        content_type=mime,
+    )
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def dashboard_boundaries(request: HttpRequest) -> HttpResponse:
+    """Upload GeoJSON boundaries (a FeatureCollection whose features carry the region code)."""
+    user = request.user
+    if getattr(user, "role", "") not in ("county", "township"):
+        raise PermissionDenied(_("只有县、乡镇业务人员可以上传区划边界。"))
+    stored: list[str] = []
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        prop = (request.POST.get("code_property") or "code").strip()[:40]
+        if upload is None:
+            error = _("请选择 GeoJSON 文件。")
+        elif upload.size is not None and upload.size > MAX_GEOJSON:
+            error = _("文件超过 20 MB。")
+        else:
+            try:
+                collection = json.loads(upload.read().decode("utf-8-sig"))
+                stored = do_upload_boundaries(collection, actor=user, code_property=prop)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                error = _("文件不是有效的 JSON（UTF-8）。")
+            except Forbidden as exc:
+                error = exc.message
+            except DomainError as exc:
+                error = exc.message
+    status = 400 if error else 200
+    return render(
+        request,
+        "web/boundaries.html",
+        {"nav": "dashboard", "stored": stored, "error": error},
+        status=status,
+    )

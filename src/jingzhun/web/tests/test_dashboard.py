@@ -1,0 +1,140 @@
+"""The battle map pages: figures equal the registry's, drill-down, scoping, files, refresh, upload.
+
+Committed data (`transaction=True`): the refresh reads the database through DuckDB.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from conftest import COUNTY, TOWNSHIPS, VILLAGES, World
+from openpyxl import load_workbook
+
+from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators, run_pending
+from jingzhun.analytics.models import RefreshJob, RegionShape
+from jingzhun.audit.models import AuditEvent
+from jingzhun.registry.selectors import registry_stats
+
+from .conftest import body
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def mapped(world: World) -> World:
+    do_refresh_indicators(None, actor=None)
+    do_generate_demo_shapes(COUNTY, actor=None)
+    return world
+
+
+def test_county_dashboard_shows_registry_figures_and_map(mapped: World, client_for: Any) -> None:
+    response = client_for("county").get("/dashboard/")
+    assert response.status_code == 200
+    page = body(response)
+    year = response.context["year"]
+    stats = registry_stats(COUNTY, year)
+    assert (
+        f'data-indicator="registered_households" data-value="{stats.registered_households}"' in page
+    )
+    assert f'data-indicator="remaining_persons" data-value="{stats.remaining_persons}"' in page
+    data = json.loads(response.context["chart"] and json.dumps(response.context["chart"]))
+    assert {f["properties"]["code"] for f in data["geo"]["features"]} == set(TOWNSHIPS)
+    assert "vendor/echarts/echarts.min.js" in page
+    # every child row drills down; counts link to the scoped household list
+    assert f"?region={TOWNSHIPS[0]}&amp;year={year}" in page
+    assert f"/households/?township={TOWNSHIPS[0]}&amp;status=registered" in page
+
+
+def test_drill_down_to_village_and_scope(mapped: World, client_for: Any) -> None:
+    township = client_for("township")
+    page = township.get("/dashboard/")
+    assert page.status_code == 200 and page.context["scope"].region.code == TOWNSHIPS[0]
+    village = VILLAGES[TOWNSHIPS[0]][0]
+    response = township.get(f"/dashboard/?region={village}")
+    assert response.status_code == 200
+    assert response.context["scope"].region.code == village
+    assert 'data-indicator="registered_households" data-value="1"' in body(response)
+    # a township user never sees the county or the other township
+    assert township.get(f"/dashboard/?region={COUNTY}").status_code == 404
+    assert township.get(f"/dashboard/?region={TOWNSHIPS[1]}").status_code == 404
+    assert client_for("helper").get("/dashboard/").status_code == 404
+
+
+def test_xlsx_and_report_exports(mapped: World, client_for: Any) -> None:
+    client = client_for("county")
+    year = client.get("/dashboard/").context["year"]
+    before = AuditEvent.objects.filter(event="analytics.export").count()
+    response = client.post(
+        "/dashboard/export/", {"region": COUNTY, "year": year, "kind": "children"}
+    )
+    assert response.status_code == 200
+    wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = list(wb.active.iter_rows(values_only=True))
+    assert rows[1][0] == "乡镇" and [r[0] for r in rows[2:4]] == ["第1镇", "第2镇"]
+    assert (
+        rows[-1][0] == "合计" and rows[-1][1] == registry_stats(COUNTY, year).registered_households
+    )
+    pdf = client.post("/dashboard/export/", {"region": COUNTY, "year": year, "kind": "report"})
+    assert pdf.status_code == 200
+    from jingzhun.exports.tests.conftest import pdf_text
+
+    text = pdf_text(b"".join(pdf.streaming_content))
+    stats = registry_stats(COUNTY, year)
+    assert f"截至{year}年底，拜泉县共有建档立卡贫困户{stats.registered_households:,}户" in text
+    assert "主要指标" in text and "第1镇" in text
+    assert AuditEvent.objects.filter(event="analytics.export").count() == before + 2
+    refused = client_for("township").post(
+        "/dashboard/export/", {"region": COUNTY, "year": year, "kind": "report"}
+    )
+    assert refused.status_code == 404
+
+
+def test_refresh_button_queues_a_job(world: World, client_for: Any) -> None:
+    client = client_for("village")
+    response = client.post("/dashboard/refresh/", {"region": VILLAGES[TOWNSHIPS[0]][0]})
+    assert response.status_code == 302
+    job = RefreshJob.objects.get()
+    assert job.counties == COUNTY and job.status == RefreshJob.QUEUED
+    fragment = client.get(f"/dashboard/jobs/{job.pk}/")
+    assert fragment.status_code == 200 and 'hx-trigger="every 2s"' in body(fragment)
+    run_pending()
+    assert "hx-trigger" not in body(client.get(f"/dashboard/jobs/{job.pk}/"))
+    assert client_for("auditor").post("/dashboard/refresh/", {}).status_code == 403
+
+
+def test_geojson_upload(world: World, client_for: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    square = [[[126.0, 47.0], [126.1, 47.0], [126.1, 47.1], [126.0, 47.1], [126.0, 47.0]]]
+
+    def upload(client: Any, doc: Any) -> Any:
+        data = json.dumps(doc).encode()
+        return client.post(
+            "/dashboard/boundaries/", {"file": SimpleUploadedFile("b.geojson", data)}
+        )
+
+    def fc(code: str, coords: Any = square) -> dict[str, Any]:
+        feature = {
+            "type": "Feature",
+            "properties": {"code": code},
+            "geometry": {"type": "Polygon", "coordinates": coords},
+        }
+        return {"type": "FeatureCollection", "features": [feature]}
+
+    township = client_for("township")
+    village = VILLAGES[TOWNSHIPS[0]][0]
+    assert upload(township, fc(village)).status_code == 200
+    assert RegionShape.objects.get(region_id=village).source == RegionShape.UPLOAD
+    # refused: outside the scope, unknown code, open ring, not GeoJSON; nothing stored
+    assert upload(township, fc(VILLAGES[TOWNSHIPS[1]][0])).status_code == 400
+    assert upload(township, fc("230231100299")).status_code == 400
+    assert upload(township, fc(village, [square[0][:-1]])).status_code == 400
+    assert upload(township, {"type": "Feature"}).status_code == 400
+    assert RegionShape.objects.count() == 1
+    assert client_for("village").get("/dashboard/boundaries/").status_code == 403
+    # demo shapes never overwrite an upload
+    do_generate_demo_shapes(COUNTY, actor=None)
+    assert RegionShape.objects.get(region_id=village).source == RegionShape.UPLOAD
