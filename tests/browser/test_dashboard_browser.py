@@ -12,6 +12,7 @@ import pytest
 from tests.browser.test_browser import (  # noqa: F401 - fixtures
     PASSWORD,
     _allow_sync_orm_beside_playwright,
+    _log_in,
     _png_pixels,
     _screenshot,
     browser_page,
@@ -79,10 +80,7 @@ def test_dashboard_map_drill_down_and_numbers(
     do_generate_demo_shapes(COUNTY, actor=None)
     page = browser_page
     page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "county")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(f"{live_server.url}/")
+    _log_in(page, "county")  # with the second factor county staff need (AUTH-3)
     # Given the county dashboard
     page.goto(f"{live_server.url}/dashboard/")
     page.wait_for_selector("#map[data-rendered='1']")

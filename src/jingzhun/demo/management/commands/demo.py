@@ -134,6 +134,7 @@ class Command(BaseCommand):
         made = seed_demo_cases(county)
         if made:
             self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
+
     def _battle_map(self, county: str) -> None:
         """Demo boundaries for the map and the first computation of the indicators."""
         from django.db import connection
