@@ -99,7 +99,7 @@ def do_commit_import(
         )
         return CommitOutcome(batch, result, committed=False)
     # Lock the households the plan will change, then re-plan so the diff is the one we write.
-    existing = [p.code for p in result.plans if p.kind != "new"]
+    existing = [p.code for p in result.listed if p.kind != "new"]
     if existing:
         from .selectors import households_by_code
 
@@ -152,9 +152,10 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
     today = timezone.localdate()
     actor_user = actor if getattr(actor, "pk", None) else None
     actor_name = getattr(actor, "username", "") or "system"
-    new_plans = [p for p in result.plans if p.kind == "new"]
-    changed_plans = [p for p in result.plans if p.kind == "changed"]
-    total = len(new_plans) + len(changed_plans)
+    new_plans = [p for p in result.listed if p.kind == "new"]
+    changed_plans = [p for p in result.listed if p.kind == "changed"]
+    block = result.new_block
+    total = len(new_plans) + len(changed_plans) + (len(block) if block is not None else 0)
     step = 0
 
     def tick(n: int) -> None:
@@ -164,9 +165,11 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             progress("写入", step, total)
 
     if actor is not None:
-        for village in {p.village for p in new_plans} | {
-            str(p.values["village"]) for p in changed_plans if "village" in p.values
-        }:
+        for village in (
+            {p.village for p in new_plans}
+            | set(block.villages if block else ())
+            | {str(p.values["village"]) for p in changed_plans if "village" in p.values}
+        ):
             check_region_in_scope(actor, village)
 
     log = _ChangeLog(batch.pk)
@@ -178,6 +181,15 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             _write_new(writer, chunk, ids, now, today, result.filename, actor_user, actor_name)
             log.add(writer, "new", chunk, ids)
             tick(len(chunk))
+        # The columnar path's new households: written from their columns.
+        for start in range(0, len(block) if block is not None else 0, NEW_CHUNK):
+            stop = min(start + NEW_CHUNK, len(block))
+            ids = _reserve_ids(writer, Household, stop - start)
+            _write_block(
+                writer, block, start, stop, ids, now, today, result.filename, actor_user, actor_name
+            )
+            log.add(writer, "new", block.plans(start, stop), ids)
+            tick(stop - start)
 
         # Changed households: the rows were locked by the caller; versions move by one.
         for chunk in _chunks(changed_plans):
@@ -329,6 +341,89 @@ def _write_new(
             "id": _reserve_ids(writer, StatusChange, n),
             "household_id": ids,
             "status_to": [p.values.get("poverty_status", status_default) for p in plans],
+            "changed_on": [today.isoformat()] * n,
+            "reason": [f"批量导入：{filename}"[:200]] * n,
+            "actor_id": [getattr(actor_user, "pk", None)] * n,
+            "actor_name": [actor_name] * n,
+            "recorded_at": stamp * n,
+        },
+    )
+
+
+def _block_column(model: type[Model], key: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """A column of a `NewBlock` as BulkWriter loads it: None → the field's default."""
+    field = model._meta.get_field(key)
+    assert isinstance(field, Field)
+    default = _db_value(field, field.get_default())
+    if isinstance(field, JSONField):
+        out = [default if v is None else json.dumps(v) for v in values]
+    elif values and any(isinstance(v, (datetime.date, Decimal)) for v in values[:100]):
+        out = [default if v is None else str(v) for v in values]
+    else:
+        out = [default if v is None else v for v in values]
+    return str(field.column), out
+
+
+def _write_block(
+    writer: BulkWriter,
+    block: Any,
+    start: int,
+    stop: int,
+    ids: list[int],
+    now: datetime.datetime,
+    today: datetime.date,
+    filename: str,
+    actor_user: Any,
+    actor_name: str,
+) -> None:
+    """What `_write_new` writes for households start..stop of a columnar `NewBlock`."""
+    stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
+    n = stop - start
+    villages = block.villages[start:stop]
+    columns: dict[str, list[Any]] = {
+        "id": ids,
+        "household_code": block.codes[start:stop],
+        "village_id": villages,
+        "township_code": [codes.township_of(v) for v in villages],
+        "county_code": [codes.county_of(v) for v in villages],
+        "head_name": [h or "" for h in block.head_names[start:stop]],
+        "created_at": stamp * n,
+        "updated_at": stamp * n,
+    }
+    status_default = Household._meta.get_field("poverty_status").get_default()
+    statuses = [status_default] * n
+    for key, values in block.household.items():
+        part = values[start:stop]
+        if key == "village" or all(v is None for v in part):
+            continue  # as `_columns`: only fields some household sets
+        column, out = _block_column(Household, key, part)
+        columns[column] = out
+        if key == "poverty_status":
+            statuses = out
+    writer.write(Household, columns)
+    first, last = block.starts[start], block.starts[stop]
+    m = last - first
+    if m:
+        member_ids = [ids[p - start] for p in block.member_household[first:last]]
+        mcolumns: dict[str, list[Any]] = {
+            "id": _reserve_ids(writer, Member, m),
+            "household_id": member_ids,
+            "created_at": stamp * m,
+            "updated_at": stamp * m,
+        }
+        for key, values in block.member.items():
+            part = values[first:last]
+            if all(v is None for v in part):
+                continue
+            column, out = _block_column(Member, key, part)
+            mcolumns[column] = out
+        writer.write(Member, mcolumns)
+    writer.write(
+        StatusChange,
+        {
+            "id": _reserve_ids(writer, StatusChange, n),
+            "household_id": ids,
+            "status_to": statuses,
             "changed_on": [today.isoformat()] * n,
             "reason": [f"批量导入：{filename}"[:200]] * n,
             "actor_id": [getattr(actor_user, "pk", None)] * n,
