@@ -29,11 +29,12 @@ from jingzhun.demo.bulk import BulkWriter, next_id
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
+from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.models import Household, Member, StatusChange
 
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange
-from .pipeline import HouseholdPlan, ImportResult, plan_import
+from .pipeline import HouseholdPlan, ImportResult, _masked, plan_import
 
 BULK_SIZE = 2000
 NEW_CHUNK = 20_000  # households per set-wise insert
@@ -188,7 +189,7 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             _write_block(
                 writer, block, start, stop, ids, now, today, result.filename, actor_user, actor_name
             )
-            log.add(writer, "new", block.plans(start, stop), ids)
+            log.add_texts(writer, "new", *_block_log(block, start, stop), ids)
             tick(stop - start)
 
         # Changed households: the rows were locked by the caller; versions move by one.
@@ -237,9 +238,85 @@ class _ChangeLog:
             },
         )
 
+    def add_texts(
+        self, writer: BulkWriter, kind: str, items: list[str], diffs: list[str], ids: list[Any]
+    ) -> None:
+        """`add` for changes already serialised: `items` as hashed, `diffs` as stored."""
+        if not items:
+            return
+        text = ", ".join(items).encode()
+        self.hash.update(text if self.first else b", " + text)
+        self.first = False
+        writer.write(
+            ImportChange,
+            {
+                "id": _reserve_ids(writer, ImportChange, len(items)),
+                "batch_id": [self.batch_id] * len(items),
+                "household_id": ids,
+                "kind": [kind] * len(items),
+                "diff": diffs,
+            },
+        )
+
     def digest(self) -> str:
         self.hash.update(b"]")
         return self.hash.hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _fragments(key: str, values: list[Any]) -> list[str]:
+    """Per value the JSON text `"key": [null, masked value]` of a masked diff ("" for None),
+    each distinct value serialised once."""
+    head = f"{_dumps(key)}: [null, "
+    try:
+        memo = {v: f"{head}{_dumps(_masked(key, v))}]" for v in set(values) if v is not None}
+    except TypeError:  # lists (codes): not hashable
+        return ["" if v is None else f"{head}{_dumps(_masked(key, v))}]" for v in values]
+    memo[None] = ""
+    return list(map(memo.__getitem__, values))
+
+
+def _block_log(block: Any, start: int, stop: int) -> tuple[list[str], list[str]]:
+    """The change-log texts of new households start..stop of a `NewBlock`, exactly as
+    `_ChangeLog.add` serialises `HouseholdPlan.masked_diff()` (sorted keys, so the digest is the
+    same), built column by column: (items as hashed, diffs as stored)."""
+    first, last = block.starts[start], block.starts[stop]
+    mkeys = sorted(k for k in block.member if k != "id_number")
+    columns = [_fragments(k, block.member[k][first:last]) for k in mkeys]
+    ids = [_dumps(mask_id(v)) for v in block.member["id_number"][first:last]]
+    names = block.member.get("name")
+    shown = [
+        _dumps("" if v is None else str(v))
+        for v in (names[first:last] if names else [None] * (last - first))
+    ]
+    members = [
+        f'{{"fields": {{{", ".join(filter(None, row))}}}, "id_number": {i}, "kind": "new", "name": {n}}}'
+        for row, i, n in zip(
+            zip(*columns, strict=False) if columns else [()] * (last - first),
+            ids,
+            shown,
+            strict=True,
+        )
+    ]
+    n = stop - start
+    per_household = [
+        f'"members": [{", ".join(members[block.starts[h] - first : block.starts[h + 1] - first])}]'
+        for h in range(start, stop)
+    ]
+    top: dict[str, list[str]] = {
+        k: _fragments(k, v[start:stop]) for k, v in block.household.items() if k != "village"
+    }
+    top["members"] = per_household
+    diff_rows = list(zip(*(top[k] for k in sorted(top)), strict=True))
+    top["household_code"] = [f'"household_code": {_dumps(c)}' for c in block.codes[start:stop]]
+    top["kind"] = ['"kind": "new"'] * n
+    item_rows = zip(*(top[k] for k in sorted(top)), strict=True)
+    items = [f"{{{', '.join(filter(None, row))}}}" for row in item_rows]
+    diffs = [f"{{{', '.join(filter(None, row))}}}" for row in diff_rows]
+    return items, diffs
 
 
 def _reserve_ids(writer: BulkWriter, model: type[Model], n: int) -> list[int]:

@@ -312,15 +312,14 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     for k in hkeys:
         col = hcols[k]
         if FIELDS[k].kind == "codes":
-            pairs = {(h, tuple(v)) for h, v in zip(hidx, col, strict=False) if v is not None}
-        else:
-            pairs = {(h, v) for h, v in zip(hidx, col, strict=False) if v is not None}
-        per = dict(pairs)
-        if len(per) != len(pairs):
+            col = [None if v is None else tuple(v) for v in col]
+        given = [p for p in set(zip(hidx, col, strict=False)) if p[1] is not None]
+        per = dict(given)
+        if len(per) != len(given):
             raise _Refuse  # a household cell disagrees with the household's other rows
         if FIELDS[k].kind == "codes":
             per = {h: list(v) for h, v in per.items()}
-        hvalues[k] = [per.get(h) for h in range(len(household_codes))]
+        hvalues[k] = list(map(per.get, range(len(household_codes))))
     hcols.clear()
     # One head per household.
     relation = mcols.get("relation")
