@@ -189,7 +189,10 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             _write_block(
                 writer, block, start, stop, ids, now, today, result.filename, actor_user, actor_name
             )
-            log.add_texts(writer, "new", *_block_log(block, start, stop), ids)
+            for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
+                high = min(low + BULK_SIZE, stop)
+                texts = _block_log(block, low, high)
+                log.add_texts(writer, "new", *texts, ids[low - start : high - start])
             tick(stop - start)
 
         # Changed households: the rows were locked by the caller; versions move by one.
