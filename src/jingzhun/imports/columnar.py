@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -39,6 +40,7 @@ from .pipeline import (
     MemberPlan,
     _Collector,
     _compare,
+    _parse,
 )
 from .reader import UnreadableFile, read_sheets
 from .values import MEMO_KINDS, BadValue, check_id_cell, convert
@@ -195,6 +197,7 @@ class _Columns:
 
     def __init__(self) -> None:
         self.memo: dict[str, dict[Any, Any]] = {}
+        self.bad = False  # some cell failed to convert (it is `_BAD` in its column)
 
     def __call__(self, key: str, raw: list[Any]) -> list[Any]:
         spec = FIELDS[key]
@@ -208,29 +211,36 @@ class _Columns:
                 continue
             try:
                 value = convert(v, spec)
-            except BadValue as exc:
-                raise _Refuse from exc
+            except BadValue:
+                memo[k] = _BAD
+                self.bad = True
+                continue
             memo[k] = None if value is None or value == [] or value == "" else value
-        out = list(map(memo.__getitem__, keys))
-        return out
+        return list(map(memo.__getitem__, keys))
 
 
-def _check_ids(raw: list[Any]) -> tuple[list[str], list[str], list[str]]:
-    """Normalised ID numbers, sexes and ISO birth dates; refuses on any invalid number."""
-    ids: list[str] = []
-    sexes: list[str] = []
-    births: list[str] = []
+def _check_ids(raw: list[Any]) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    """Normalised ID numbers, sexes and ISO birth dates; None where the number is refused."""
+    ids: list[str | None] = []
+    sexes: list[str | None] = []
+    births: list[str | None] = []
     for v in raw:
         if type(v) is str and is_valid_fast(v):
             ids.append(v)
             sexes.append("male" if int(v[16]) % 2 == 1 else "female")
             births.append(f"{v[6:10]}-{v[10:12]}-{v[12:14]}")
             continue
-        if _empty(v):
-            raise _Refuse
-        checked = check_id_cell(v)
-        if not checked.valid or checked.normalized is None or checked.birth_date is None:
-            raise _Refuse
+        checked = None if _empty(v) else check_id_cell(v)
+        if (
+            checked is None
+            or not checked.valid
+            or checked.normalized is None
+            or checked.birth_date is None
+        ):
+            ids.append(None)
+            sexes.append(None)
+            births.append(None)
+            continue
         ids.append(checked.normalized)
         sexes.append(str(checked.sex))
         births.append(checked.birth_date.isoformat())
@@ -261,10 +271,10 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     index = {k: j for k, j in keyed}
     conv = _Columns()
     numbers: list[int] = []
-    codes: list[str] = []
-    ids: list[str] = []
-    sexes: list[str] = []
-    births: list[str] = []
+    codes: list[Any] = []
+    ids: list[str | None] = []
+    sexes: list[str | None] = []
+    births: list[str | None] = []
     hcols: dict[str, list[Any]] = {k: [] for k in hkeys}
     mcols: dict[str, list[Any]] = {k: [] for k in mkeys}
     rows: list[list[Any]] = []
@@ -272,10 +282,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     def flush() -> None:
         if not rows:
             return
-        block_codes = conv("household_code", _column(rows, index["household_code"]))
-        if any(c is None for c in block_codes):
-            raise _Refuse
-        codes.extend(block_codes)
+        codes.extend(conv("household_code", _column(rows, index["household_code"])))
         for k in hkeys:
             hcols[k].extend(conv(k, _column(rows, index[k])))
         for k in mkeys:
@@ -293,58 +300,103 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             flush()
     flush()
     n = len(numbers)
-    if n == 0 or len(set(ids)) != n:
-        raise _Refuse  # no member rows, or a person twice
-    # Sex and birth date given in the file must agree with the ID number.
-    if "sex" in mcols and any(
-        v is not None and v != s for v, s in zip(mcols["sex"], sexes, strict=False)
-    ):
-        raise _Refuse
+    if n == 0:
+        raise _Refuse  # no member rows: the per-row path words it
+    # Rows the per-row path refuses, or may: a cell that does not convert, a missing household
+    # code, an ID number refused, given twice, or disagreeing with the sex or birth date given.
+    suspect: set[int] = set()
+    if conv.bad:
+        for col in (codes, *hcols.values(), *mcols.values()):
+            suspect.update(i for i, v in enumerate(col) if v is _BAD)
+    suspect.update(i for i, c in enumerate(codes) if c is None)
+    suspect.update(i for i, v in enumerate(ids) if v is None)
+    counted = Counter(ids)
+    if len(counted) != n:
+        twice = {v for v, times in counted.items() if times > 1}
+        suspect.update(i for i, v in enumerate(ids) if v in twice)
+    del counted
+    if "sex" in mcols:
+        col = mcols["sex"]
+        suspect.update(
+            i for i, (v, s) in enumerate(zip(col, sexes, strict=True)) if v is not None and v != s
+        )
     if "birth_date" in mcols:
-        for v, b in zip(mcols["birth_date"], births, strict=False):
-            if v is not None and v.isoformat() != b:
-                raise _Refuse
-    # Households by first appearance; each household column must agree within a household.
+        col = mcols["birth_date"]
+        suspect.update(
+            i
+            for i, (v, b) in enumerate(zip(col, births, strict=True))
+            if v is not None and (v is _BAD or v.isoformat() != b)
+        )
+    # Households by first appearance (-1: no household); cells must agree within a household.
     order: dict[str, int] = {}
-    hidx = [order.setdefault(c, len(order)) for c in codes]
+    hidx = [-1 if c is None or c is _BAD else order.setdefault(c, len(order)) for c in codes]
     household_codes = list(order)
+    households = len(household_codes)
+    flagged: set[int] = {hidx[i] for i in suspect}
     hvalues: dict[str, list[Any]] = {}
     for k in hkeys:
         col = hcols[k]
-        if FIELDS[k].kind == "codes":
-            col = [None if v is None else tuple(v) for v in col]
-        given = [p for p in set(zip(hidx, col, strict=False)) if p[1] is not None]
+        codes_kind = FIELDS[k].kind == "codes"
+        if codes_kind:
+            col = [v if v is None or v is _BAD else tuple(v) for v in col]
+        given = [
+            p
+            for p in set(zip(hidx, col, strict=True))
+            if p[1] is not None and p[1] is not _BAD and p[0] >= 0
+        ]
         per = dict(given)
-        if len(per) != len(given):
-            raise _Refuse  # a household cell disagrees with the household's other rows
-        if FIELDS[k].kind == "codes":
+        if len(per) != len(given):  # a household cell disagrees with the household's other rows
+            flagged.update(h for h, times in Counter(h for h, _v in given).items() if times > 1)
+        if codes_kind:
             per = {h: list(v) for h, v in per.items()}
-        hvalues[k] = list(map(per.get, range(len(household_codes))))
+        hvalues[k] = list(map(per.get, range(households)))
     hcols.clear()
     # One head per household.
     relation = mcols.get("relation")
     heads: dict[int, int] = {}
     if relation is not None:
-        for i, (h, r) in enumerate(zip(hidx, relation, strict=False)):
+        for i, (h, r) in enumerate(zip(hidx, relation, strict=True)):
             if r == "head":
                 if h in heads:
-                    raise _Refuse
-                heads[h] = i
+                    flagged.add(h)
+                else:
+                    heads[h] = i
     # The registry: which households exist, which people are registered already.
     existing = selectors.households_by_code(household_codes)
-    elsewhere = selectors.live_members_by_id(ids)
-    villages = hvalues.get("village")
-    wanted = {v for v in villages or () if v is not None}
+    elsewhere = selectors.live_members_by_id(v for v in ids if v is not None)
+    villages = hvalues.get("village") or [None] * households
+    wanted = {v for v in villages if v is not None}
     known = selectors.existing_villages(wanted)
-    for v in wanted:
-        if v not in known or (actor is not None and not can_see_region(actor, v)):
-            raise _Refuse
+    refused_villages = {
+        v for v in wanted if v not in known or (actor is not None and not can_see_region(actor, v))
+    }
     is_new = [code not in existing for code in household_codes]
+    for h in range(households):
+        if villages[h] in refused_villages or (
+            is_new[h] and (villages[h] is None or h not in heads)
+        ):
+            flagged.add(h)
+    # New members: a name and a relation, and nobody registered in another household.
+    name_col = mcols.get("name")
+    for i in range(n):
+        h = hidx[i]
+        if h < 0 or not is_new[h] or h in flagged:
+            continue
+        if (
+            ids[i] in elsewhere
+            or relation is None
+            or relation[i] is None
+            or name_col is None
+            or name_col[i] is None
+        ):
+            flagged.add(h)
     # Existing households go through the per-row comparison (field-by-field diff).
-    if existing:
+    clean_existing = [h for h in range(households) if not is_new[h] and h not in flagged]
+    if clean_existing:
+        wanted_existing = set(clean_existing)
         collector = _Collector(result)
         for i, h in enumerate(hidx):
-            if is_new[h]:
+            if h not in wanted_existing:
                 continue
             code = household_codes[h]
             household = collector.households.get(code)
@@ -355,26 +407,21 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             household.rows.add((layout.sheet, numbers[i]))
             values = {k: mcols[k][i] for k in mkeys if mcols[k][i] is not None}
             values["sex"] = sexes[i]
-            values["birth_date"] = datetime.date.fromisoformat(births[i])
-            household.members.append(MemberIn(layout.sheet, numbers[i], ids[i], values, {}))
-        errors = len(result.errors)
+            values["birth_date"] = _date(str(births[i]))
+            household.members.append(MemberIn(layout.sheet, numbers[i], str(ids[i]), values, {}))
+        errors, listed = len(result.errors), len(result.listed)
         _compare(collector, result, actor, None)
-        if len(result.errors) > errors:
-            raise _Refuse
-    # New households: village, a head, and every member with a name and a relation, nobody
-    # registered elsewhere.
-    new_households = [h for h in range(len(household_codes)) if is_new[h]]
-    for h in new_households:
-        if villages is None or villages[h] is None or h not in heads:
-            raise _Refuse
-    members = [i for i in range(n) if is_new[hidx[i]]]
-    if any(ids[i] in elsewhere for i in members):
-        raise _Refuse
-    for k in ("relation", "name"):
-        col = mcols.get(k)
-        if col is None or any(col[i] is None for i in members):
-            raise _Refuse
+        if len(result.errors) > errors:  # the per-row path words these: all of them go there
+            del result.errors[errors:]
+            del result.listed[listed:]
+            flagged.update(clean_existing)
+    flagged.discard(-1)
+    if suspect or flagged:
+        _refused_part(result, data, extra, actor, layout, numbers, hidx, suspect, flagged)
+    # New households: columns.
+    new_households = [h for h in range(households) if is_new[h] and h not in flagged]
     position = {h: p for p, h in enumerate(new_households)}
+    members = [i for i in range(n) if hidx[i] in position]
     members.sort(key=lambda i: position[hidx[i]])  # stable: file order within a household
     member_household = [position[hidx[i]] for i in members]
     starts = [0] * (len(new_households) + 1)
@@ -382,25 +429,51 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
         starts[p + 1] += 1
     for p in range(len(new_households)):
         starts[p + 1] += starts[p]
-    pick = (
-        itemgetter(*members) if len(members) > 1 else (lambda col: tuple(col[i] for i in members))
-    )
-    mvalues: dict[str, list[Any]] = {"id_number": list(pick(ids))}
+
+    def pick(col: list[Any]) -> list[Any]:
+        return list(map(col.__getitem__, members))
+
+    mvalues: dict[str, list[Any]] = {"id_number": pick(ids)}
     for k in mkeys:
-        if k in ("sex", "birth_date"):
-            continue
-        mvalues[k] = list(pick(mcols[k]))
-    mvalues["sex"] = list(pick(sexes))
-    mvalues["birth_date"] = list(pick(births))  # ISO text; dates only in `plans()`
+        if k not in ("sex", "birth_date"):
+            mvalues[k] = pick(mcols[k])
+    mvalues["sex"] = pick(sexes)
+    mvalues["birth_date"] = pick(births)  # ISO text; dates only in `plans()`
     names = mcols["name"]
     result.new_block = NewBlock(
         sheet=layout.sheet,
         codes=[household_codes[h] for h in new_households],
-        villages=[villages[h] for h in new_households] if villages else [],
+        villages=[villages[h] for h in new_households],
         head_names=[names[heads[h]] for h in new_households],
         household={k: [hvalues[k][h] for h in new_households] for k in hkeys},
         member_household=member_household,
-        member_rows=list(pick(numbers)),
+        member_rows=pick(numbers),
         member=mvalues,
         starts=starts,
     )
+
+
+def _refused_part(
+    result: ImportResult,
+    data: bytes,
+    extra: dict[str, str],
+    actor: Any,
+    layout: Layout,
+    numbers: list[int],
+    hidx: list[int],
+    suspect: set[int],
+    flagged: set[int],
+) -> None:
+    """Errors and plans of the households with a refused (or possibly refused) row, by the
+    per-row path over only their rows (and rows without a household): a row's errors depend
+    only on its household's rows, on the first row of its ID number (a row with a repeated
+    number is suspect, so its household is here too) and on the registry, so these are exactly
+    the errors, in the same order, that reading the whole file row by row gives."""
+    keep = {numbers[i] for i, h in enumerate(hidx) if h in flagged or (h < 0 and i in suspect)}
+    scratch = ImportResult(filename=result.filename, sha256=result.sha256, size=result.size)
+    collector = _parse(data, scratch, extra, keep={layout.sheet: keep})
+    if collector is None or scratch.notices != result.notices:
+        raise _Refuse  # pragma: no cover - the same file read again
+    _compare(collector, scratch, actor, None)
+    result.errors.extend(scratch.errors)
+    result.listed.extend(scratch.listed)

@@ -425,13 +425,19 @@ class _Collector:
         household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells, bad))
 
 
-def _parse(data: bytes, result: ImportResult, extra: dict[str, str]) -> _Collector | None:
+def _parse(
+    data: bytes,
+    result: ImportResult,
+    extra: dict[str, str],
+    keep: dict[str, set[int]] | None = None,
+) -> _Collector | None:
+    """Rows of every sheet into households; `keep` (sheet → row numbers): only those rows."""
     collector = _Collector(result)
     try:
         sheets = read_sheets(data)
         found = False
         for sheet in sheets:
-            layout, rows = data_rows(sheet, extra)
+            layout, rows = data_rows(sheet, extra, None if keep is None else keep.get(sheet.name))
             result.layouts.append(layout)
             if layout.kind == "ignored":
                 result.notices.append(f"工作表“{sheet.name}”未找到户表或成员表的表头，已跳过。")
