@@ -405,10 +405,10 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
                 household.values = {k: hvalues[k][h] for k in hkeys if hvalues[k][h] is not None}
                 collector.households[code] = household
             household.rows.add((layout.sheet, numbers[i]))
-            values = {k: mcols[k][i] for k in mkeys if mcols[k][i] is not None}
-            values["sex"] = sexes[i]
-            values["birth_date"] = _date(str(births[i]))
-            household.members.append(MemberIn(layout.sheet, numbers[i], str(ids[i]), values, {}))
+            cells = {k: mcols[k][i] for k in mkeys if mcols[k][i] is not None}
+            cells["sex"] = sexes[i]
+            cells["birth_date"] = _date(str(births[i]))
+            household.members.append(MemberIn(layout.sheet, numbers[i], str(ids[i]), cells, {}))
         errors, listed = len(result.errors), len(result.listed)
         _compare(collector, result, actor, None)
         if len(result.errors) > errors:  # the per-row path words these: all of them go there
