@@ -183,6 +183,7 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             log.add(writer, "new", chunk, ids)
             tick(len(chunk))
         # The columnar path's new households: written from their columns.
+        cache: dict[str, dict[Any, str]] = {}
         for start in range(0, len(block) if block is not None else 0, NEW_CHUNK):
             stop = min(start + NEW_CHUNK, len(block))
             ids = _reserve_ids(writer, Household, stop - start)
@@ -191,7 +192,7 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             )
             for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
                 high = min(low + BULK_SIZE, stop)
-                texts = _block_log(block, low, high)
+                texts = _block_log(block, low, high, cache)
                 log.add_texts(writer, "new", *texts, ids[low - start : high - start])
             tick(stop - start)
 
@@ -270,25 +271,32 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _fragments(key: str, values: list[Any]) -> list[str]:
+def _fragments(key: str, values: list[Any], cache: dict[str, dict[Any, str]]) -> list[str]:
     """Per value the JSON text `"key": [null, masked value]` of a masked diff ("" for None),
-    each distinct value serialised once."""
+    each distinct value serialised once (`cache` keeps them between chunks, up to 100,000 a
+    field)."""
     head = f"{_dumps(key)}: [null, "
+    memo = cache.setdefault(key, {None: ""})
     try:
-        memo = {v: f"{head}{_dumps(_masked(key, v))}]" for v in set(values) if v is not None}
+        missing = set(values) - memo.keys()
     except TypeError:  # lists (codes): not hashable
         return ["" if v is None else f"{head}{_dumps(_masked(key, v))}]" for v in values]
-    memo[None] = ""
+    if len(memo) + len(missing) > 100_000:
+        memo = cache[key] = {None: ""}
+    for v in missing:
+        memo[v] = f"{head}{_dumps(_masked(key, v))}]"
     return list(map(memo.__getitem__, values))
 
 
-def _block_log(block: Any, start: int, stop: int) -> tuple[list[str], list[str]]:
+def _block_log(
+    block: Any, start: int, stop: int, cache: dict[str, dict[Any, str]]
+) -> tuple[list[str], list[str]]:
     """The change-log texts of new households start..stop of a `NewBlock`, exactly as
     `_ChangeLog.add` serialises `HouseholdPlan.masked_diff()` (sorted keys, so the digest is the
     same), built column by column: (items as hashed, diffs as stored)."""
     first, last = block.starts[start], block.starts[stop]
     mkeys = sorted(k for k in block.member if k != "id_number")
-    columns = [_fragments(k, block.member[k][first:last]) for k in mkeys]
+    columns = [_fragments(k, block.member[k][first:last], cache) for k in mkeys]
     ids = [_dumps(mask_id(v)) for v in block.member["id_number"][first:last]]
     names = block.member.get("name")
     shown = [
@@ -310,7 +318,7 @@ def _block_log(block: Any, start: int, stop: int) -> tuple[list[str], list[str]]
         for h in range(start, stop)
     ]
     top: dict[str, list[str]] = {
-        k: _fragments(k, v[start:stop]) for k, v in block.household.items() if k != "village"
+        k: _fragments(k, v[start:stop], cache) for k, v in block.household.items() if k != "village"
     }
     top["members"] = per_household
     diff_rows = list(zip(*(top[k] for k in sorted(top)), strict=True))

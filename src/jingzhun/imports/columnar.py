@@ -308,25 +308,29 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     if conv.bad:
         for col in (codes, *hcols.values(), *mcols.values()):
             suspect.update(i for i, v in enumerate(col) if v is _BAD)
-    suspect.update(i for i, c in enumerate(codes) if c is None)
-    suspect.update(i for i, v in enumerate(ids) if v is None)
+    if None in codes:
+        suspect.update(i for i, c in enumerate(codes) if c is None)
+    if None in ids:
+        suspect.update(i for i, v in enumerate(ids) if v is None)
     counted = Counter(ids)
     if len(counted) != n:
         twice = {v for v, times in counted.items() if times > 1}
         suspect.update(i for i, v in enumerate(ids) if v in twice)
     del counted
-    if "sex" in mcols:
+    if "sex" in mcols and mcols["sex"] != sexes:  # equal lists: checked at C speed
         col = mcols["sex"]
         suspect.update(
             i for i, (v, s) in enumerate(zip(col, sexes, strict=True)) if v is not None and v != s
         )
     if "birth_date" in mcols:
         col = mcols["birth_date"]
-        suspect.update(
-            i
-            for i, (v, b) in enumerate(zip(col, births, strict=True))
-            if v is not None and (v is _BAD or v.isoformat() != b)
-        )
+        iso = {v: v.isoformat() for v in set(col) if v is not None and v is not _BAD}
+        if list(map(iso.get, col)) != births:
+            suspect.update(
+                i
+                for i, (v, b) in enumerate(zip(col, births, strict=True))
+                if v is not None and (v is _BAD or v.isoformat() != b)
+            )
     # Households by first appearance (-1: no household); cells must agree within a household.
     order: dict[str, int] = {}
     hidx = [-1 if c is None or c is _BAD else order.setdefault(c, len(order)) for c in codes]
@@ -339,16 +343,16 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
         codes_kind = FIELDS[k].kind == "codes"
         if codes_kind:
             col = [v if v is None or v is _BAD else tuple(v) for v in col]
-        given = [
-            p
-            for p in set(zip(hidx, col, strict=True))
-            if p[1] is not None and p[1] is not _BAD and p[0] >= 0
-        ]
-        per = dict(given)
-        if len(per) != len(given):  # a household cell disagrees with the household's other rows
-            flagged.update(h for h, times in Counter(h for h, _v in given).items() if times > 1)
+        pairs = set(zip(hidx, col, strict=True))
+        per = dict(pairs)
+        if len(per) != len(pairs):  # some household has two values (or a value and blanks)
+            given = [p for p in pairs if p[1] is not None and p[1] is not _BAD and p[0] >= 0]
+            per = dict(given)
+            if len(per) != len(given):  # a household cell disagrees with its other rows
+                flagged.update(h for h, times in Counter(h for h, _v in given).items() if times > 1)
+        # (A `_BAD` kept here belongs to a flagged household: never read below.)
         if codes_kind:
-            per = {h: list(v) for h, v in per.items()}
+            per = {h: v if v is None or v is _BAD else list(v) for h, v in per.items()}
         hvalues[k] = list(map(per.get, range(households)))
     hcols.clear()
     # One head per household.
