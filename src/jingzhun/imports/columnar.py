@@ -254,7 +254,7 @@ def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -
     layouts, notices = len(result.layouts), len(result.notices)
     try:
         _plan(result, data, extra, actor)
-    except _Refuse:
+    except (_Refuse, UnreadableFile):  # the per-row path words it
         del result.layouts[layouts:]
         del result.notices[notices:]
         result.listed.clear()

@@ -336,3 +336,21 @@ def test_combined_faults_agree(world: Any, faults: list[str], shuffle: Any) -> N
     rows = [*existing, *new]
     shuffle.shuffle(rows)
     _compare(world, "csv", rows, title, header)
+
+
+def test_a_sheet_too_long_is_worded_by_the_per_row_path(world: Any, monkeypatch: Any) -> None:
+    """An error while streaming rows (here the row cap) sends the file to the per-row path."""
+    from jingzhun.imports import reader
+
+    title, header, existing = roster(world)
+    monkeypatch.setattr(reader, "MAX_ROWS", 4)
+    data = csv_bytes([title, header, *existing], "utf-8")
+    fast = plan_import(data, "a.csv", actor=world.user("county"))
+    columnar.ENABLED = False
+    try:
+        slow = plan_import(data, "a.csv", actor=world.user("county"))
+    finally:
+        columnar.ENABLED = True
+    assert fast.unreadable and slow.unreadable
+    assert [str(e) for e in fast.errors] == [str(e) for e in slow.errors]
+    assert "超过 4 行" in str(fast.errors[0])
