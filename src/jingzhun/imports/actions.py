@@ -29,11 +29,12 @@ from jingzhun.demo.bulk import BulkWriter, next_id
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
+from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.models import Household, Member, StatusChange
 
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange
-from .pipeline import HouseholdPlan, ImportResult, plan_import
+from .pipeline import HouseholdPlan, ImportResult, _masked, plan_import
 
 BULK_SIZE = 2000
 NEW_CHUNK = 20_000  # households per set-wise insert
@@ -99,7 +100,7 @@ def do_commit_import(
         )
         return CommitOutcome(batch, result, committed=False)
     # Lock the households the plan will change, then re-plan so the diff is the one we write.
-    existing = [p.code for p in result.plans if p.kind != "new"]
+    existing = [p.code for p in result.listed if p.kind != "new"]
     if existing:
         from .selectors import households_by_code
 
@@ -158,9 +159,10 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
     today = timezone.localdate()
     actor_user = actor if getattr(actor, "pk", None) else None
     actor_name = getattr(actor, "username", "") or "system"
-    new_plans = [p for p in result.plans if p.kind == "new"]
-    changed_plans = [p for p in result.plans if p.kind == "changed"]
-    total = len(new_plans) + len(changed_plans)
+    new_plans = [p for p in result.listed if p.kind == "new"]
+    changed_plans = [p for p in result.listed if p.kind == "changed"]
+    block = result.new_block
+    total = len(new_plans) + len(changed_plans) + (len(block) if block is not None else 0)
     step = 0
 
     def tick(n: int) -> None:
@@ -170,9 +172,11 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             progress("写入", step, total)
 
     if actor is not None:
-        for village in {p.village for p in new_plans} | {
-            str(p.values["village"]) for p in changed_plans if "village" in p.values
-        }:
+        for village in (
+            {p.village for p in new_plans}
+            | set(block.villages if block else ())
+            | {str(p.values["village"]) for p in changed_plans if "village" in p.values}
+        ):
             check_region_in_scope(actor, village)
 
     log = _ChangeLog(batch.pk)
@@ -184,6 +188,19 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             _write_new(writer, chunk, ids, now, today, result.filename, actor_user, actor_name)
             log.add(writer, "new", chunk, ids)
             tick(len(chunk))
+        # The columnar path's new households: written from their columns.
+        cache: dict[str, dict[Any, str]] = {}
+        for start in range(0, len(block) if block is not None else 0, NEW_CHUNK):
+            stop = min(start + NEW_CHUNK, len(block))
+            ids = _reserve_ids(writer, Household, stop - start)
+            _write_block(
+                writer, block, start, stop, ids, now, today, result.filename, actor_user, actor_name
+            )
+            for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
+                high = min(low + BULK_SIZE, stop)
+                texts = _block_log(block, low, high, cache)
+                log.add_texts(writer, "new", *texts, ids[low - start : high - start])
+            tick(stop - start)
 
         # Changed households: the rows were locked by the caller; versions move by one.
         for chunk in _chunks(changed_plans):
@@ -231,9 +248,92 @@ class _ChangeLog:
             },
         )
 
+    def add_texts(
+        self, writer: BulkWriter, kind: str, items: list[str], diffs: list[str], ids: list[Any]
+    ) -> None:
+        """`add` for changes already serialised: `items` as hashed, `diffs` as stored."""
+        if not items:
+            return
+        text = ", ".join(items).encode()
+        self.hash.update(text if self.first else b", " + text)
+        self.first = False
+        writer.write(
+            ImportChange,
+            {
+                "id": _reserve_ids(writer, ImportChange, len(items)),
+                "batch_id": [self.batch_id] * len(items),
+                "household_id": ids,
+                "kind": [kind] * len(items),
+                "diff": diffs,
+            },
+        )
+
     def digest(self) -> str:
         self.hash.update(b"]")
         return self.hash.hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _fragments(key: str, values: list[Any], cache: dict[str, dict[Any, str]]) -> list[str]:
+    """Per value the JSON text `"key": [null, masked value]` of a masked diff ("" for None),
+    each distinct value serialised once (`cache` keeps them between chunks, up to 100,000 a
+    field)."""
+    head = f"{_dumps(key)}: [null, "
+    memo = cache.setdefault(key, {None: ""})
+    try:
+        missing = set(values) - memo.keys()
+    except TypeError:  # lists (codes): not hashable
+        return ["" if v is None else f"{head}{_dumps(_masked(key, v))}]" for v in values]
+    if len(memo) + len(missing) > 100_000:
+        memo = cache[key] = {None: ""}
+    for v in missing:
+        memo[v] = f"{head}{_dumps(_masked(key, v))}]"
+    return list(map(memo.__getitem__, values))
+
+
+def _block_log(
+    block: Any, start: int, stop: int, cache: dict[str, dict[Any, str]]
+) -> tuple[list[str], list[str]]:
+    """The change-log texts of new households start..stop of a `NewBlock`, exactly as
+    `_ChangeLog.add` serialises `HouseholdPlan.masked_diff()` (sorted keys, so the digest is the
+    same), built column by column: (items as hashed, diffs as stored)."""
+    first, last = block.starts[start], block.starts[stop]
+    mkeys = sorted(k for k in block.member if k != "id_number")
+    columns = [_fragments(k, block.member[k][first:last], cache) for k in mkeys]
+    ids = [_dumps(mask_id(v)) for v in block.member["id_number"][first:last]]
+    names = block.member.get("name")
+    shown = [
+        _dumps("" if v is None else str(v))
+        for v in (names[first:last] if names else [None] * (last - first))
+    ]
+    members = [
+        f'{{"fields": {{{", ".join(filter(None, row))}}}, "id_number": {i}, "kind": "new", "name": {n}}}'
+        for row, i, n in zip(
+            zip(*columns, strict=False) if columns else [()] * (last - first),
+            ids,
+            shown,
+            strict=True,
+        )
+    ]
+    n = stop - start
+    per_household = [
+        f'"members": [{", ".join(members[block.starts[h] - first : block.starts[h + 1] - first])}]'
+        for h in range(start, stop)
+    ]
+    top: dict[str, list[str]] = {
+        k: _fragments(k, v[start:stop], cache) for k, v in block.household.items() if k != "village"
+    }
+    top["members"] = per_household
+    diff_rows = list(zip(*(top[k] for k in sorted(top)), strict=True))
+    top["household_code"] = [f'"household_code": {_dumps(c)}' for c in block.codes[start:stop]]
+    top["kind"] = ['"kind": "new"'] * n
+    item_rows = zip(*(top[k] for k in sorted(top)), strict=True)
+    items = [f"{{{', '.join(filter(None, row))}}}" for row in item_rows]
+    diffs = [f"{{{', '.join(filter(None, row))}}}" for row in diff_rows]
+    return items, diffs
 
 
 def _reserve_ids(writer: BulkWriter, model: type[Model], n: int) -> list[int]:
@@ -335,6 +435,89 @@ def _write_new(
             "id": _reserve_ids(writer, StatusChange, n),
             "household_id": ids,
             "status_to": [p.values.get("poverty_status", status_default) for p in plans],
+            "changed_on": [today.isoformat()] * n,
+            "reason": [f"批量导入：{filename}"[:200]] * n,
+            "actor_id": [getattr(actor_user, "pk", None)] * n,
+            "actor_name": [actor_name] * n,
+            "recorded_at": stamp * n,
+        },
+    )
+
+
+def _block_column(model: type[Model], key: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """A column of a `NewBlock` as BulkWriter loads it: None → the field's default."""
+    field = model._meta.get_field(key)
+    assert isinstance(field, Field)
+    default = _db_value(field, field.get_default())
+    if isinstance(field, JSONField):
+        out = [default if v is None else json.dumps(v) for v in values]
+    elif values and any(isinstance(v, (datetime.date, Decimal)) for v in values[:100]):
+        out = [default if v is None else str(v) for v in values]
+    else:
+        out = [default if v is None else v for v in values]
+    return str(field.column), out
+
+
+def _write_block(
+    writer: BulkWriter,
+    block: Any,
+    start: int,
+    stop: int,
+    ids: list[int],
+    now: datetime.datetime,
+    today: datetime.date,
+    filename: str,
+    actor_user: Any,
+    actor_name: str,
+) -> None:
+    """What `_write_new` writes for households start..stop of a columnar `NewBlock`."""
+    stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
+    n = stop - start
+    villages = block.villages[start:stop]
+    columns: dict[str, list[Any]] = {
+        "id": ids,
+        "household_code": block.codes[start:stop],
+        "village_id": villages,
+        "township_code": [codes.township_of(v) for v in villages],
+        "county_code": [codes.county_of(v) for v in villages],
+        "head_name": [h or "" for h in block.head_names[start:stop]],
+        "created_at": stamp * n,
+        "updated_at": stamp * n,
+    }
+    status_default = Household._meta.get_field("poverty_status").get_default()
+    statuses = [status_default] * n
+    for key, values in block.household.items():
+        part = values[start:stop]
+        if key == "village" or all(v is None for v in part):
+            continue  # as `_columns`: only fields some household sets
+        column, out = _block_column(Household, key, part)
+        columns[column] = out
+        if key == "poverty_status":
+            statuses = out
+    writer.write(Household, columns)
+    first, last = block.starts[start], block.starts[stop]
+    m = last - first
+    if m:
+        member_ids = [ids[p - start] for p in block.member_household[first:last]]
+        mcolumns: dict[str, list[Any]] = {
+            "id": _reserve_ids(writer, Member, m),
+            "household_id": member_ids,
+            "created_at": stamp * m,
+            "updated_at": stamp * m,
+        }
+        for key, values in block.member.items():
+            part = values[first:last]
+            if all(v is None for v in part):
+                continue
+            column, out = _block_column(Member, key, part)
+            mcolumns[column] = out
+        writer.write(Member, mcolumns)
+    writer.write(
+        StatusChange,
+        {
+            "id": _reserve_ids(writer, StatusChange, n),
+            "household_id": ids,
+            "status_to": statuses,
             "changed_on": [today.isoformat()] * n,
             "reason": [f"批量导入：{filename}"[:200]] * n,
             "actor_id": [getattr(actor_user, "pk", None)] * n,

@@ -184,8 +184,11 @@ class Row:
     values: dict[str, Any]
 
 
-def data_rows(sheet: Sheet, extra: dict[str, str] | None) -> tuple[Layout, Iterator[Row]]:
-    """Detect the layout from the first rows, then stream the data rows below the header."""
+def data_rows(
+    sheet: Sheet, extra: dict[str, str] | None, keep: set[int] | None = None
+) -> tuple[Layout, Iterator[Row]]:
+    """Detect the layout from the first rows, then stream the data rows below the header
+    (only the row numbers in `keep` when given)."""
     stream = sheet.rows()
     head: list[tuple[int, list[Any]]] = []
     for item in stream:
@@ -214,11 +217,13 @@ def data_rows(sheet: Sheet, extra: dict[str, str] | None) -> tuple[Layout, Itera
             return Row(sheet.name, number, picked)
 
         for number, values in head:
-            if number >= layout.data_start:
+            if number >= layout.data_start and (keep is None or number in keep):
                 row = make(number, values)
                 if row:
                     yield row
         for number, values in stream:
+            if keep is not None and number not in keep:
+                continue
             row = make(number, values)
             if row:
                 yield row

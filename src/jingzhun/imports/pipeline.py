@@ -176,12 +176,25 @@ class ImportResult:
     layouts: list[Layout] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    plans: list[HouseholdPlan] = field(default_factory=list)
+    # Plans built one by one: every household on the per-row path; on the columnar path only
+    # the households that exist already (new ones are `new_block`). `plans` gives them all.
+    listed: list[HouseholdPlan] = field(default_factory=list)
     unreadable: bool = False
     already_imported: bool = False
+    # New households of the columnar path (ADR 0015) as columns; `plans` then holds only the
+    # households that exist already. None on the per-row path.
+    new_block: Any = None
     # Wall-clock seconds per stage (read, compare; write when committed): progress pages and the
     # benchmark show them, nothing depends on them.
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def plans(self) -> list[HouseholdPlan]:
+        """Every household's plan (the columnar path's new households built on each call: for
+        tests and small files; pages use `plans_of` with a limit)."""
+        if self.new_block is None:
+            return self.listed
+        return self.listed + self.new_block.plans()
 
     @property
     def ok(self) -> bool:
@@ -196,20 +209,31 @@ class ImportResult:
             "members_changed": 0,
             "members_unchanged": 0,
         }
-        for plan in self.plans:
+        for plan in self.listed:
             if plan.kind == "refused":
                 continue
             counts[f"households_{plan.kind}"] += 1
             for m in plan.members:
                 counts[f"members_{m.kind}"] += 1
+        if self.new_block is not None:
+            counts["households_new"] += len(self.new_block)
+            counts["members_new"] += self.new_block.members
         counts["rows_refused"] = len({(e.sheet, e.row) for e in self.errors if e.row})
         if self.errors and not counts["rows_refused"]:
             counts["rows_refused"] = 0
         return counts
 
+    def plans_of(self, kind: str, limit: int | None = None) -> list[HouseholdPlan]:
+        """The plans of one kind (new, changed, unchanged, refused), at most `limit`."""
+        found = [p for p in self.listed if p.kind == kind][:limit]
+        if kind == "new" and self.new_block is not None:
+            more = None if limit is None else max(0, limit - len(found))
+            found += self.new_block.plans(0, more)
+        return found
+
     def summary(self) -> str:
         n = self.counts()
-        refused_households = sum(1 for p in self.plans if p.kind == "refused")
+        refused_households = sum(1 for p in self.listed if p.kind == "refused")
         return (
             f"新增 {n['households_new']} 户 {n['members_new']} 人；"
             f"变更 {n['households_changed']} 户 {n['members_changed']} 人；"
@@ -401,13 +425,19 @@ class _Collector:
         household.members.append(MemberIn(layout.sheet, row.number, id_number, values, cells, bad))
 
 
-def _parse(data: bytes, result: ImportResult, extra: dict[str, str]) -> _Collector | None:
+def _parse(
+    data: bytes,
+    result: ImportResult,
+    extra: dict[str, str],
+    keep: dict[str, set[int]] | None = None,
+) -> _Collector | None:
+    """Rows of every sheet into households; `keep` (sheet → row numbers): only those rows."""
     collector = _Collector(result)
     try:
         sheets = read_sheets(data)
         found = False
         for sheet in sheets:
-            layout, rows = data_rows(sheet, extra)
+            layout, rows = data_rows(sheet, extra, None if keep is None else keep.get(sheet.name))
             result.layouts.append(layout)
             if layout.kind == "ignored":
                 result.notices.append(f"工作表“{sheet.name}”未找到户表或成员表的表头，已跳过。")
@@ -549,7 +579,7 @@ def _compare(
                 "household_code",
                 "户编号不可用：与系统中不在您管理范围内的记录冲突，请与县级管理员核对",
             )
-            result.plans.append(HouseholdPlan(code=code, kind="refused"))
+            result.listed.append(HouseholdPlan(code=code, kind="refused"))
             continue
         db_members = (
             {m.id_number: m for m in existing_members.get(current.pk, [])} if current else {}
@@ -648,7 +678,7 @@ def _compare(
             plan.values or any(m.kind != "unchanged" for m in plan.members)
         ):
             plan.kind = "changed"
-        result.plans.append(plan)
+        result.listed.append(plan)
         if progress:
             progress(1)
     if len(result.errors) > errors_before or result.errors:
@@ -657,7 +687,7 @@ def _compare(
 
 def _mark_refused(collector: _Collector, result: ImportResult) -> None:
     bad_rows = {(e.sheet, e.row) for e in result.errors if e.row}
-    for plan in result.plans:
+    for plan in result.listed:
         h = collector.households[plan.code]
         if plan.kind != "refused" and h.rows & bad_rows:
             plan.kind = "refused"
@@ -677,6 +707,13 @@ def plan_import(
     if mapping is None:
         extra = selectors.header_overrides(actor)
     started = time.perf_counter()
+    from . import columnar
+
+    if columnar.plan(result, data, extra, actor):
+        result.seconds["read"] = time.perf_counter() - started
+        if progress:
+            progress(len(result.listed) + len(result.new_block or ()))
+        return result
     collector = _parse(data, result, extra)
     result.seconds["read"] = time.perf_counter() - started
     if collector is None:

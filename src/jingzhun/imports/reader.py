@@ -17,7 +17,10 @@ from typing import Any, Final
 
 import python_calamine as calamine
 
-MAX_BYTES: Final = 200 * 1024 * 1024
+MAX_BYTES: Final = 200 * 1024 * 1024  # .xlsx / .xls: calamine holds the unpacked sheet
+# CSV is read as a stream (about 470 bytes a person for the 66-column roster): a county's
+# million people fit; the web form has its own, lower limit.
+MAX_CSV_BYTES: Final = 1024 * 1024 * 1024
 MAX_ROWS: Final = 2_000_000
 MAX_COLUMNS: Final = 500
 MAX_CELL_CHARS: Final = 32_767  # Excel's own limit for one cell
@@ -90,9 +93,10 @@ def read_sheets(data: bytes) -> list[Sheet]:
     """The sheets of a file, in order. Raises UnreadableFile."""
     if not data:
         raise UnreadableFile("文件为空。")
-    if len(data) > MAX_BYTES:
-        raise UnreadableFile(f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后导入。")
     kind = detect_format(data)
+    limit = MAX_CSV_BYTES if kind == "csv" else MAX_BYTES
+    if len(data) > limit:
+        raise UnreadableFile(f"文件超过 {limit // 1024 // 1024} MB，请拆分后导入。")
     if kind == "csv":
         return [_csv_sheet(data)]
     return _workbook_sheets(data, kind)
@@ -124,13 +128,21 @@ def _workbook_sheets(data: bytes, kind: str) -> list[Sheet]:
     return sheets
 
 
+_UNKNOWN_ENCODING: Final = (
+    "无法识别文件编码，或文件不是表格：请另存为 .xlsx，或 UTF-8 / GBK 编码的 CSV 文件。"
+)
+_CHUNK: Final = 1 << 20
+
+
+def _candidates(data: bytes) -> tuple[str, ...]:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ("utf-16",)
+    return ("utf-8-sig", "gb18030")
+
+
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, then GBK (GB18030), as Excel and WPS save."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings: tuple[str, ...] = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
+    for encoding in _candidates(data):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
@@ -138,18 +150,39 @@ def decode(data: bytes) -> str:
         if "\x00" in text:
             break
         return text
-    raise UnreadableFile(
-        "无法识别文件编码，或文件不是表格：请另存为 .xlsx，或 UTF-8 / GBK 编码的 CSV 文件。"
-    )
+    raise UnreadableFile(_UNKNOWN_ENCODING)
+
+
+def encoding_of(data: bytes) -> str:
+    """The encoding `decode` picks, found by decoding chunk by chunk (never the whole text at
+    once: a county's CSV is hundreds of MB, its text several times that)."""
+    view = memoryview(data)
+    for encoding in _candidates(data):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        nul = False
+        try:
+            for start in range(0, len(data), _CHUNK):
+                if "\x00" in decoder.decode(view[start : start + _CHUNK]):
+                    nul = True
+                    break
+            if not nul and "\x00" in decoder.decode(b"", final=True):
+                nul = True
+        except UnicodeDecodeError:
+            continue
+        if nul:
+            break
+        return encoding
+    raise UnreadableFile(_UNKNOWN_ENCODING)
 
 
 def _csv_sheet(data: bytes) -> Sheet:
-    text = decode(data)
-    sample = text[:8192]
+    encoding = encoding_of(data)
+    sample = codecs.getincrementaldecoder(encoding)().decode(data[: 1 << 16])[:8192]
     delimiter = ","
     if sample.count("\t") > sample.count(","):
         delimiter = "\t"
     elif sample.count(";") > sample.count(",") and "," not in sample:
         delimiter = ";"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     return Sheet("CSV", reader, 0)

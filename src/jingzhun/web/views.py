@@ -365,7 +365,6 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(request, batch_id)
     data = _stored(batch)
     result = plan_import(data, batch.filename, actor=request.user) if data is not None else None
-    plans = result.plans if result else []
     context = {
         "nav": "imports",
         "batch": batch,
@@ -383,8 +382,8 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             for e in (result.errors[:MAX_LISTED] if result else [])
         ],
         "more_errors": max(0, len(result.errors) - MAX_LISTED) if result else 0,
-        "new": [p for p in plans if p.kind == "new"][:MAX_LISTED],
-        "changed": [p for p in plans if p.kind == "changed"][:MAX_LISTED],
+        "new": result.plans_of("new", MAX_LISTED) if result else [],
+        "changed": result.plans_of("changed", MAX_LISTED) if result else [],
         "unknown": [c for layout in (result.layouts if result else []) for c in layout.unknown],
         "field_choices": [(s.key, s.label) for s in assignable_fields()],
         "can_commit": bool(result and result.ok and batch.status == "pending"),

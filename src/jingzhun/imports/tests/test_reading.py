@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.fields import match_header
 from jingzhun.imports.layout import data_rows
 from jingzhun.imports.pipeline import plan_import
-from jingzhun.imports.reader import UnreadableFile, read_sheets
+from jingzhun.imports.reader import UnreadableFile, detect_format, read_sheets
 from jingzhun.registry.models import Household
 
 from .conftest import FLAT_HEADER, VILLAGE, csv_bytes, household_rows, person, xlsx
@@ -159,3 +161,23 @@ def test_nothing_is_written_by_a_dry_run(world: Any) -> None:
     before = Household.all_objects.count()
     plan_import(xlsx({"s": [FLAT_HEADER, *household_rows("D1", VILLAGE, 101)]}), "d", actor=None)
     assert Household.all_objects.count() == before
+
+
+def test_an_old_excel_xls_file_imports(world: Any) -> None:
+    """A real .xls (OLE2, made by LibreOffice from an .xlsx; fixtures/README.md) is read by content."""
+    data = (Path(__file__).parent / "fixtures" / "households.xls").read_bytes()
+    assert detect_format(data) == "xls"
+    result = plan_import(data, "采集表.xls", actor=world.user("county"))
+    assert result.errors == []
+    assert result.counts()["households_new"] == 2
+    assert result.counts()["members_new"] == 5
+    x1 = _new_plan(result, "X1")
+    assert x1.village == VILLAGE
+    assert x1.head_name == "户主X1"
+    assert x1.values["main_cause"] == "illness"
+    assert [m.values["sex"] for m in x1.members] == ["male", "female", "female"]
+    outcome = do_commit_import(data, "采集表.xls", actor=world.user("county"))
+    assert outcome.committed
+    household = Household.objects.get(household_code="X1")
+    assert household.members.count() == 3
+    assert household.village_id == VILLAGE
