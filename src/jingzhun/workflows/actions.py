@@ -484,6 +484,15 @@ def do_move_case(
         raise StaleVersion("该案件已被他人办理或修改，请刷新页面后查看最新情况。")
     case.refresh_from_db()
     outcome = _apply_effect(move, case, actor, today) if move.effect else ""
+    if move.effect:
+        # the registry changed: the battle map's figures for the county are recomputed after
+        # this transaction commits (a queued job; ADR 0021)
+        from jingzhun.analytics.actions import request_refresh
+
+        county = Household.objects.filter(pk=case.household_id).values_list(
+            "county_code", flat=True
+        )
+        request_refresh(list(county), actor=actor, reason=f"{case.kind_label}（案件 {case.pk}）")
     if move.sort == BACK or move.sort == OBJECTION:
         outcome = "退回重新核查"
     Step.objects.filter(pk=step.pk).update(outcome=outcome or move.label)

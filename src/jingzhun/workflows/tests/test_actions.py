@@ -199,6 +199,10 @@ def test_exit_end_to_end_with_a_passing_assessment(world: Any) -> None:
     assert case.assessment == assessment
     household.refresh_from_db()
     assert household.poverty_status == "exited_with_policy"
+    from jingzhun.analytics.models import RefreshJob
+
+    # the approval queued the county's battle-map refresh
+    assert RefreshJob.objects.filter(counties=household.county_code, status="queued").exists()
     change = StatusChange.objects.filter(household=household).latest("id")
     assert change.status_to == "exited_with_policy" and f"案件 {case.pk}" in change.reason
 
