@@ -155,15 +155,15 @@ def child_reset(db_url: str, var_dir: str) -> dict[str, Any]:
         Assessment,
         AssessmentRun,
         AssessmentSummary,
-        PolicyVersion,
     )
 
     tables = [m._meta.db_table for m in (Assessment, AssessmentSummary, AssessmentRun)]
     with connection.cursor() as cur:
+        # Policy versions stay (cases refer to them; a run reuses its version's row).
         if connection.vendor == "postgresql":
-            cur.execute(f"TRUNCATE {', '.join(tables)}, {PolicyVersion._meta.db_table}")
+            cur.execute(f"TRUNCATE {', '.join(tables)}")
         else:
-            for t in [*tables, PolicyVersion._meta.db_table]:
+            for t in tables:
                 cur.execute(f'DELETE FROM "{t}"')
     return {}
 
