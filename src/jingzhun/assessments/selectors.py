@@ -29,13 +29,16 @@ __all__ = [
 ]
 
 
-def latest_assessment(household: Household, standard: str = "household_exit") -> Assessment | None:
-    """The household's most recent decision for a standard (latest year, then latest run)."""
+def latest_assessment(
+    household: Household, standard: str = "household_exit", year: int | None = None
+) -> Assessment | None:
+    """The household's most recent decision for a standard (latest year, or the given one; then
+    latest run)."""
+    found = Assessment.objects.filter(household=household, policy__standard=standard)
+    if year is not None:
+        found = found.filter(year=year)
     return (
-        Assessment.objects.filter(household=household, policy__standard=standard)
-        .select_related("policy", "run")
-        .order_by("-year", "-created_at", "-policy_id")
-        .first()
+        found.select_related("policy", "run").order_by("-year", "-created_at", "-policy_id").first()
     )
 
 

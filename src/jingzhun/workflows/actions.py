@@ -19,6 +19,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
 from jingzhun.assessments.actions import do_assess_households
 from jingzhun.assessments.models import Assessment
+from jingzhun.assessments.selectors import latest_assessment
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.exports.actions import watermark
@@ -138,12 +139,7 @@ def exit_assessment(household: Household, year: int) -> tuple[Assessment | None,
 
     An assessment is kept once per household, year and policy version (ADR 0011): running the
     assessment again after the household's data changed does not replace it."""
-    found = (
-        Assessment.objects.filter(household=household, policy__standard="household_exit", year=year)
-        .select_related("policy")
-        .order_by("-created_at", "-policy_id")
-        .first()
-    )
+    found = latest_assessment(household, "household_exit", year)
     if found is None:
         return None, f"尚无该户 {year} 年度的脱贫标准判定，请先在案件页运行判定。"
     labels = {str(cr.get("id")): str(cr.get("label")) for cr in found.policy.criteria or []}
