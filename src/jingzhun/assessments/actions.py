@@ -15,7 +15,7 @@ from django.utils import timezone
 from jingzhun.audit.actions import record
 from jingzhun.policy.decide import FAILED, PASSED, UNKNOWN, CompiledStandard
 from jingzhun.policy.store import PolicyStore, default_store
-from jingzhun.registry.facts import facts_for
+from jingzhun.registry.facts import versioned_facts_for
 from jingzhun.registry.models import Household
 
 from .bulk import policy_version_for
@@ -47,8 +47,9 @@ def do_assess_households(
     with its full trace and masked input facts on the row (the per-household path; bulk.py is
     the fast path for whole registries).
 
-    A household already judged with the same policy version keeps its assessment untouched; a new
-    policy version adds new assessments and keeps the old ones.
+    A household already judged with the same policy version on the same data (household version)
+    keeps its assessment untouched; a new policy version, or changed data, adds new assessments and
+    keeps the old ones (ADR 0032).
     """
     store = store or default_store()
     run = AssessmentRun.objects.create(
@@ -67,18 +68,21 @@ def do_assess_households(
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
 
     def flush() -> int:
-        keys = {(a.household_id, a.policy_id) for a in batch}
         existing = set(
             Assessment.objects.filter(
-                household_id__in=[k[0] for k in keys], year=year, policy_id__in=[k[1] for k in keys]
-            ).values_list("household_id", "policy_id")
+                household_id__in={a.household_id for a in batch},
+                year=year,
+                policy_id__in={a.policy_id for a in batch},
+            ).values_list("household_id", "policy_id", "household_version")
         )
-        fresh = [a for a in batch if (a.household_id, a.policy_id) not in existing]
+        fresh = [
+            a for a in batch if (a.household_id, a.policy_id, a.household_version) not in existing
+        ]
         Assessment.objects.bulk_create(fresh)
         batch.clear()
         return len(fresh)
 
-    for household_id, facts in facts_for(households, year, chunk_size=CHUNK):
+    for household_id, version, facts in versioned_facts_for(households, year, chunk_size=CHUNK):
         province = str(facts.get("village_code") or "")[:2] or None
         if province not in compiled:
             standard = store.standard_for_year(standard_id, year=year, province=province)
@@ -93,6 +97,7 @@ def do_assess_households(
                 household_id=household_id,
                 year=year,
                 policy=policies[standard_c.version],
+                household_version=version,
                 run=run,
                 passed=decision.passed,
                 failed=decision.failed,

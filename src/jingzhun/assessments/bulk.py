@@ -48,6 +48,8 @@ from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
 __all__ = ["BulkResult", "do_assess_bulk", "household_columns", "member_columns"]
 
 SNAPSHOT_FILES = ("households.parquet", "members.parquet")
+# h's column holding Household.version as read (the assessment key's last part, ADR 0032)
+VERSION_COLUMN = "household_version"
 
 
 @dataclass
@@ -128,7 +130,8 @@ def _load_statements(
     semi = "" if prefixes is None else 'AND mm."household_id" IN (SELECT id FROM h)'
     # Plain tables, not TEMP: the snapshot is written from a second DuckDB connection.
     return [
-        f'CREATE OR REPLACE TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols} '
+        f'CREATE OR REPLACE TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols}, '
+        f'CAST(hh."version" AS INTEGER) AS "{VERSION_COLUMN}" '
         f'FROM reg."{ht}" AS hh {income_join} '
         f'WHERE hh."deleted_at" IS NULL AND {_prefix_filter(prefixes)}',
         f'CREATE OR REPLACE TABLE m AS SELECT CAST(mm."household_id" AS BIGINT) '
@@ -142,7 +145,8 @@ def _existing_statement(standard_id: str, year: int) -> str:
     at, pt = Assessment._meta.db_table, PolicyVersion._meta.db_table
     return (
         f'CREATE OR REPLACE TEMP TABLE existing AS SELECT a."household_id" AS household_id, '
-        f'p."version" AS version FROM reg."{at}" AS a JOIN reg."{pt}" AS p '
+        f'p."version" AS version, CAST(a."household_version" AS INTEGER) AS household_version '
+        f'FROM reg."{at}" AS a JOIN reg."{pt}" AS p '
         f'ON p."id" = a."policy_id" WHERE a."year" = {int(year)} '
         f'AND p."standard" = {sql_literal(standard_id)}'
     )
@@ -205,6 +209,9 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
     con.execute(
         f"CREATE OR REPLACE TABLE h AS SELECT * FROM read_parquet('{_q(paths[0])}') WHERE {where}"
     )
+    names = {str(r[0]) for r in con.execute("DESCRIBE h").fetchall()}
+    if VERSION_COLUMN not in names:  # a snapshot written before ADR 0032
+        con.execute(f'ALTER TABLE h ADD COLUMN "{VERSION_COLUMN}" INTEGER DEFAULT 0')
     semi = "" if prefixes is None else "WHERE household_id IN (SELECT id FROM h)"
     con.execute(f"CREATE OR REPLACE TABLE m AS SELECT * FROM read_parquet('{_q(paths[1])}') {semi}")
 
@@ -342,7 +349,13 @@ def do_assess_bulk(
         step("evaluate")
         t = time.perf_counter()
         outcome = bulk.evaluate(
-            con, store, standard_id, year, member_columns=set(mmap), household_columns=set(hmap)
+            con,
+            store,
+            standard_id,
+            year,
+            member_columns=set(mmap),
+            household_columns=set(hmap),
+            carry=(VERSION_COLUMN,),
         )
         seconds["evaluate"] = time.perf_counter() - t
         if outcome.households == 0:
@@ -416,10 +429,12 @@ def _store(
     failed = bulk.listed_json(outcome.criteria, 0, "r")
     unknown = bulk.listed_json(outcome.criteria, 2, "r")
     con.execute(
-        f"CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, r.passed, "
+        f"CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, "
+        f'r."{VERSION_COLUMN}" AS household_version, r.passed, '
         f"{failed} AS failed, {unknown} AS unknown FROM results r "
         "JOIN gp USING (grp) ANTI JOIN existing e "
-        "ON e.household_id = r.household_id AND e.version = gp.version"
+        "ON e.household_id = r.household_id AND e.version = gp.version "
+        f'AND e.household_version = r."{VERSION_COLUMN}"'
     )
     row = con.execute("SELECT count(*) FROM fresh").fetchone()
     created = int(row[0]) if row else 0
@@ -471,14 +486,15 @@ def _copy_postgres(con: Any, run_id: str, year: int) -> None:
     elsewhere through a temporary file."""
     tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
     export = (
-        f"COPY (SELECT household_id, {int(year)}, pid, '{run_id}', passed, failed, unknown "
-        f"FROM fresh ORDER BY household_id) TO '{_q(tmp)}' (FORMAT csv, HEADER false)"
+        f"COPY (SELECT household_id, {int(year)}, pid, household_version, '{run_id}', passed, "
+        f"failed, unknown FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
+        "(FORMAT csv, HEADER false)"
     )  # in key order: the primary key's index is filled left to right
     table = Assessment._meta.db_table
     # created_at: the column's default, the transaction's time (one parse fewer per row)
     sql = (
-        f'COPY "{table}" ("household_id", "year", "policy_id", "run_id", "passed", '
-        '"failed", "unknown") FROM STDIN (FORMAT csv)'
+        f'COPY "{table}" ("household_id", "year", "policy_id", "household_version", "run_id", '
+        '"passed", "failed", "unknown") FROM STDIN (FORMAT csv)'
     )
     with (
         connection.cursor() as cur,
@@ -539,15 +555,16 @@ def _insert_sqlite(con: Any, run_id: str, year: int, created_at: datetime) -> No
     table = Assessment._meta.db_table
     stamp = created_at.isoformat(sep=" ")
     sql = (
-        f'INSERT INTO "{table}" ("household_id", "year", "policy_id", "run_id", "passed", '
-        f'"failed", "unknown", "created_at") VALUES (?, {int(year)}, ?, \'{run_id}\', ?, ?, ?, '
-        f"'{stamp}')"
+        f'INSERT INTO "{table}" ("household_id", "year", "policy_id", "household_version", '
+        f'"run_id", "passed", "failed", "unknown", "created_at") '
+        f"VALUES (?, {int(year)}, ?, ?, '{run_id}', ?, ?, ?, '{stamp}')"
     )
     reader = con.cursor()  # its own DuckDB cursor, closed after the stream
     try:
         # in key order: the unique index is filled left to right
         reader.execute(
-            "SELECT household_id, pid, passed, failed, unknown FROM fresh ORDER BY household_id"
+            "SELECT household_id, pid, household_version, passed, failed, unknown "
+            "FROM fresh ORDER BY household_id"
         )
         with connection.cursor() as cur:
             raw = cur.connection  # sqlite3.Connection

@@ -75,14 +75,16 @@ class AssessmentRun(models.Model):
 
 
 class Assessment(models.Model):
-    """A household's decision. Invariant: append-only; one per household, year and policy version
-    (re-running the same version changes nothing). `criteria` and `facts` are kept on the row by
-    the per-household path; bulk rows leave them null and are replayed from the run's snapshot.
+    """A household's decision. Invariant: append-only; one per household, year, policy version
+    and household data version (re-running the same policy version on unchanged data changes
+    nothing; after the household, a member or its income changed, the household is judged again
+    and the earlier decision is kept). `criteria` and `facts` are kept on the row by the
+    per-household path; bulk rows leave them null and are replayed from the run's snapshot.
 
-    The key is (household, year, policy version) itself: no surrogate id, so a bulk COPY of ten
-    million rows maintains one index, not two (ADR 0022)."""
+    The key is (household, year, policy version, household version) itself: no surrogate id, so
+    a bulk COPY of ten million rows maintains one index, not two (ADR 0022, ADR 0032)."""
 
-    pk = models.CompositePrimaryKey("household_id", "year", "policy_id")
+    pk = models.CompositePrimaryKey("household_id", "year", "policy_id", "household_version")
     household = models.ForeignKey(
         "registry.Household",
         on_delete=models.PROTECT,
@@ -103,6 +105,10 @@ class Assessment(models.Model):
         db_index=False,
         db_constraint=False,  # append-only parent, created in the same transaction
     )
+    # Household.version when the inputs were read: it moves with every change to the household,
+    # its members or its incomes (registry.actions), so a decision on changed data gets its own
+    # row (ADR 0032). Rows made before this column existed carry 0 (stale for every household).
+    household_version = models.PositiveIntegerField("判定时的户数据版本", default=0)
     run = models.ForeignKey(
         AssessmentRun,
         on_delete=models.PROTECT,

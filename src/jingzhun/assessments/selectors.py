@@ -16,7 +16,7 @@ from jingzhun.policy.decide import FAILED, PASSED, UNKNOWN, CompiledStandard
 from jingzhun.policy.store import PolicyError, PolicyStore, default_store
 from jingzhun.registry.models import Household
 
-from .bulk import SNAPSHOT_FILES
+from .bulk import SNAPSHOT_FILES, VERSION_COLUMN
 from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
 
 __all__ = [
@@ -38,7 +38,9 @@ def latest_assessment(
     if year is not None:
         found = found.filter(year=year)
     return (
-        found.select_related("policy", "run").order_by("-year", "-created_at", "-policy_id").first()
+        found.select_related("policy", "run")
+        .order_by("-year", "-created_at", "-household_version", "-policy_id")
+        .first()
     )
 
 
@@ -80,6 +82,16 @@ def assessment_view(
     stored = latest_assessment(household, standard)
     if stored is None:
         return None
+    view = _assessment_view(household, stored, standard, store)
+    if stored.household_version != household.version:
+        stale = "该户信息在这次判定之后有修改，以下是修改前的判定结果，请重新判定。"
+        view.note = f"{stale}{view.note}"
+    return view
+
+
+def _assessment_view(
+    household: Household, stored: Assessment, standard: str, store: PolicyStore | None
+) -> AssessmentView:
     if stored.criteria is not None:
         return AssessmentView(stored, list(stored.criteria))
     results = {c: FAILED for c in stored.failed} | {c: UNKNOWN for c in stored.unknown}
@@ -149,7 +161,7 @@ def snapshot_facts(run: AssessmentRun, household_id: int) -> dict[str, Any] | No
     for name, value in zip(names, row, strict=True):
         if name.startswith("income_"):
             income[name.removeprefix("income_")] = value
-        elif name != "id":
+        elif name not in ("id", VERSION_COLUMN):
             facts[name] = value
     facts["income"] = income if any(v is not None for v in income.values()) else None
     facts["members"] = members

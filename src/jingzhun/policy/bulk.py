@@ -137,11 +137,14 @@ def evaluate(
     member_columns: Collection[str],
     household_columns: Collection[str],
     province: str | None = None,
+    carry: Collection[str] = (),
 ) -> BulkOutcome:
     """Judge every household of table `h` (members in `m`); the results go to table `results`.
 
     `province` forces one province's standard for every household (as `policy evaluate
     --province` does); by default it is the first two digits of each household's village code.
+    `carry` names columns of `h` copied unchanged into `results` (e.g. the household's data
+    version, for the caller's key).
     """
     forced = sql_literal(province) if province else None
     # (an empty code is no province, like a missing one)
@@ -209,9 +212,10 @@ def evaluate(
         return f'CAST(CASE h."__grp" {whens} END AS TINYINT)'
 
     cols = "".join(f', {column(cid)} AS "c_{cid}"' for cid in criteria)
+    carried = "".join(f', h."{name}"' for name in carry)
     grp = f"CASE {' '.join(group_cases)} END" if group_cases else "0"
     body = (
-        f'SELECT h.id AS household_id, h.village_code, h."__grp" AS grp{cols} '
+        f'SELECT h.id AS household_id, h.village_code{carried}, h."__grp" AS grp{cols} '
         f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h '
         "LEFT JOIN ma ON ma.household_id = h.id"
     )

@@ -216,6 +216,15 @@ def _locked_household(household_id: int, actor: Any) -> Household:
     return household
 
 
+def _household_changed(household_id: int, **values: Any) -> None:
+    """A member or income of the household changed: its version moves too, so that every
+    decision input has one version to key on (assessments, ADR 0032). The caller holds the
+    household's row lock."""
+    Household.objects.filter(pk=household_id).update(
+        **values, version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def do_update_household(
     household_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
@@ -302,7 +311,9 @@ def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     Member.objects.filter(household=household).update(
         deleted_at=now, deleted_reason=reason, version=F("version") + 1
     )
-    IncomeRecord.objects.filter(household=household).update(deleted_at=now, deleted_reason=reason)
+    IncomeRecord.objects.filter(household=household).update(
+        deleted_at=now, deleted_reason=reason, version=F("version") + 1
+    )
     Household.objects.filter(pk=household.pk).update(
         deleted_at=now, deleted_reason=reason, version=F("version") + 1
     )
@@ -341,8 +352,12 @@ def do_update_member(
         raise DomainError("该证件号码已属于另一名在册成员", field="id_number") from exc
     if updated != 1:
         raise StaleVersion("该成员信息已被他人修改，请刷新后重新编辑。")
-    if current["relation"] == "head" and "name" in changed:
-        Household.objects.filter(pk=member.household_id).update(head_name=changed["name"])
+    head = (
+        {"head_name": changed["name"]}
+        if current["relation"] == "head" and "name" in changed
+        else {}
+    )
+    _household_changed(member.household_id, **head)
     record(
         "registry.member.update",
         actor=actor,
@@ -388,6 +403,7 @@ def do_record_income(
             **values, version=F("version") + 1, updated_at=timezone.now()
         )
         income = IncomeRecord.objects.get(pk=existing.pk)
+    _household_changed(household.pk)
     record(
         "registry.income.record",
         actor=actor,

@@ -106,9 +106,20 @@ def facts_for(
     households: QuerySet[Household], year: int, *, unmasked: bool = False, chunk_size: int = 2000
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(household id, facts) for every household of a (scoped) queryset, streamed in chunks."""
+    for pk, _version, facts in versioned_facts_for(
+        households, year, unmasked=unmasked, chunk_size=chunk_size
+    ):
+        yield pk, facts
+
+
+def versioned_facts_for(
+    households: QuerySet[Household], year: int, *, unmasked: bool = False, chunk_size: int = 2000
+) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(household id, Household.version, facts): the version as read with the facts (it moves
+    with every change to the household, its members or its incomes; assessments key on it)."""
     qs = households.prefetch_related(
         Prefetch("members", queryset=Member.objects.order_by("id")),
         Prefetch("incomes", queryset=IncomeRecord.objects.filter(year=year)),
     ).order_by("pk")
     for household in qs.iterator(chunk_size=chunk_size):
-        yield household.pk, household_facts(household, year, unmasked=unmasked)
+        yield household.pk, household.version, household_facts(household, year, unmasked=unmasked)

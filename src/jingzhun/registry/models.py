@@ -36,7 +36,10 @@ def _nonneg(*fields: str, table: str) -> list[models.CheckConstraint]:
 
 
 class Household(DomainModel):
-    """A registered household. Invariant: county/township codes are the village code's ancestors."""
+    """A registered household. Invariants: county/township codes are the village code's ancestors;
+    `version` moves with every change to the household, its members or its incomes (the writes
+    in registry.actions and imports.actions), so it identifies the data a decision was made on
+    (assessments key on it, ADR 0032)."""
 
     household_code = models.CharField("户编号", max_length=32)
     village = models.ForeignKey(

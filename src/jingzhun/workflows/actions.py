@@ -62,8 +62,10 @@ def _today() -> datetime.date:
 
 
 def _locked_case(case_id: int, actor: Any) -> Case:
+    # The household's row too: an exit approval relies on its version (the assessment's key,
+    # ADR 0032) staying as read until the decision commits.
     case = (
-        Case.objects.select_for_update(of=("self",))
+        Case.objects.select_for_update(of=("self", "household"))
         .select_related("household")
         .filter(pk=case_id)
         .first()
@@ -135,13 +137,17 @@ def elimination_problems(case: Case, household: Household, today: datetime.date)
 
 def exit_assessment(household: Household, year: int) -> tuple[Assessment | None, str]:
     """The household's latest household_exit assessment of the case year and, if it does not
-    allow an exit, why (failed or unknown criteria, or none made yet).
-
-    An assessment is kept once per household, year and policy version (ADR 0011): running the
-    assessment again after the household's data changed does not replace it."""
+    allow an exit, why (failed or unknown criteria, none made yet, or made on data that has
+    changed since: the household's version moved, ADR 0032)."""
     found = latest_assessment(household, "household_exit", year)
     if found is None:
         return None, f"尚无该户 {year} 年度的脱贫标准判定，请先在案件页运行判定。"
+    if found.household_version != household.version:
+        when = timezone.localtime(found.created_at).strftime("%Y-%m-%d %H:%M")
+        return found, (
+            f"该户信息在最近一次脱贫标准判定（{when}）之后有修改，判定已过时，"
+            "请在案件页重新运行判定。"
+        )
     labels = {str(cr.get("id")): str(cr.get("label")) for cr in found.policy.criteria or []}
     failed = [labels.get(x, x) for x in found.failed]
     unknown = [labels.get(x, x) for x in found.unknown]
@@ -471,6 +477,9 @@ def do_move_case(
     if move.assessment:
         found, _note = exit_assessment(household, case.year)
         changes["assessment_policy"] = found.policy if found is not None else None
+        changes["assessment_household_version"] = (
+            found.household_version if found is not None else None
+        )
     if move.target in flow.terminal:
         changes["closed_on"] = today
     updated = Case.objects.filter(pk=case.pk, version=expected_version).update(

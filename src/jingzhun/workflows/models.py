@@ -123,8 +123,8 @@ class Case(DomainModel):
     # 三个核对、三个印证: {item: {"by": username, "at": iso time, "note": text}}
     checklist = models.JSONField("核查清单", default=dict, blank=True)
     # Exit: the assessment the approval relied on (set when the county approves). An assessment
-    # is keyed by household, year and policy version (ADR 0022): the case holds the household and
-    # the year, this the version.
+    # is keyed by household, year, policy version and household data version (ADR 0022, 0032):
+    # the case holds the household and the year, these the two versions.
     assessment_policy = models.ForeignKey(
         "assessments.PolicyVersion",
         on_delete=models.PROTECT,
@@ -133,16 +133,22 @@ class Case(DomainModel):
         related_name="+",
         verbose_name="脱贫标准判定所用政策版本",
     )
+    assessment_household_version = models.PositiveIntegerField(
+        "脱贫标准判定时的户数据版本", null=True, blank=True
+    )
 
     @property
     def assessment(self) -> Any:
         """The household exit assessment the approval relied on, if any."""
-        if self.assessment_policy_id is None:
+        if self.assessment_policy_id is None or self.assessment_household_version is None:
             return None
         from jingzhun.assessments.models import Assessment
 
         return Assessment.objects.filter(
-            household_id=self.household_id, year=self.year, policy_id=self.assessment_policy_id
+            household_id=self.household_id,
+            year=self.year,
+            policy_id=self.assessment_policy_id,
+            household_version=self.assessment_household_version,
         ).first()
 
     class Meta:

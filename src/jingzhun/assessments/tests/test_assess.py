@@ -114,3 +114,9 @@ def test_the_household_card_shows_each_criterion(world: World, client) -> None: 
     body = client.get(f"/households/{household.pk}/").content.decode()
     assert "贫困户退出标准" in body and "2019" in body
     assert body.count('class="criterion passed"') == 7
+    assert "判定之后有修改" not in body
+    # the income is corrected afterwards: the card says the decision predates the change
+    do_record_income(household.pk, 2019, {"wage_income": "100"}, actor=world.user("county"))
+    body = client.get(f"/households/{household.pk}/").content.decode()
+    assert "该户信息在这次判定之后有修改" in body
+    assert body.count('class="criterion passed"') == 7  # still the stored decision

@@ -18,6 +18,7 @@ from conftest import VILLAGES, World, make_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jingzhun.assessments.actions import do_assess_households
 from jingzhun.assessments.bulk import do_assess_bulk
 from jingzhun.assessments.models import Assessment, AssessmentRun, AssessmentSummary
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
@@ -26,7 +27,7 @@ from jingzhun.core.errors import Forbidden
 from jingzhun.policy.decide import CompiledStandard
 from jingzhun.policy.store import PolicyStore, default_root, default_store
 from jingzhun.regions.actions import RegionRow, do_load_regions
-from jingzhun.registry.actions import do_record_income, do_update_household
+from jingzhun.registry.actions import do_record_income, do_update_household, do_update_member
 from jingzhun.registry.facts import facts_for
 from jingzhun.registry.models import Household, IncomeRecord, Member
 
@@ -124,6 +125,36 @@ def test_rerunning_changes_nothing_and_a_new_policy_version_keeps_the_old(
     old, new = Assessment.objects.filter(household=household).order_by("created_at")
     assert old.passed and not new.passed and new.failed == ["income"]
     assert old.policy_id != new.policy_id
+
+
+def test_changed_data_is_judged_again_and_the_earlier_decision_is_kept(world: World) -> None:
+    """ADR 0032: the key holds the household's data version. A household whose income was
+    corrected after a run gets a new decision from the next run (the others none), in bulk and
+    one by one alike, and the bulk and per-household rows of the same data are the same key."""
+    household = world.households[VILLAGE]
+    county = world.user("county")
+    do_update_household(household.pk, household.version, COMPLETE, actor=county)
+    first = do_assess_bulk("household_exit", 2019, actor=None)
+    before = Assessment.objects.get(household=household)
+    assert not before.passed and before.unknown == ["income"]
+    assert before.household_version == Household.objects.get(pk=household.pk).version
+    do_record_income(household.pk, 2019, {"wage_income": "9000"}, actor=county)
+    second = do_assess_bulk("household_exit", 2019, actor=None)
+    assert (first.created, second.created, second.unchanged) == (4, 1, 3)
+    old, new = Assessment.objects.filter(household=household).order_by("created_at")
+    assert (old.passed, new.passed) == (False, True) and old.policy_id == new.policy_id
+    assert new.household_version == old.household_version + 1
+    assert stored(2019) == per_household(Household.objects.all(), 2019)
+    # the per-household path finds the bulk row of the same data: nothing new
+    again = do_assess_households(Household.objects.all(), "household_exit", 2019, actor=None)
+    assert (again.created, again.unchanged) == (0, 4)
+    # a member's change moves the household's version as well
+    member = Member.objects.filter(household=household).order_by("id").first()
+    assert member is not None
+    do_update_member(member.pk, member.version, {"name": "改名"}, actor=county)
+    third = do_assess_households(Household.objects.all(), "household_exit", 2019, actor=None)
+    assert (third.created, third.unchanged) == (1, 3)
+    assert Assessment.objects.filter(household=household).count() == 3
 
 
 def test_scope_limits_what_a_user_may_judge(world: World) -> None:

@@ -93,3 +93,24 @@ def walk(case: Any, names: list[str], actors: dict[str, Any]) -> Any:
         role = next(r for r in ("village", "township", "county") if r in m.roles)
         case = move(case, name, actors[role])
     return case
+
+
+def secure_household(household: Any) -> Any:
+    """Meet every exit criterion but income (food, clothing, a grade A house, safe water)."""
+    from jingzhun.registry.actions import do_update_household
+
+    secure = {
+        "food_secure": True,
+        "clothing_secure": True,
+        "house_safety_grade": "A",
+        **dict.fromkeys(
+            (
+                "water_quantity_ok",
+                "water_quality_ok",
+                "water_convenience_ok",
+                "water_reliability_ok",
+            ),
+            True,
+        ),
+    }
+    return do_update_household(household.pk, household.version, secure, actor=None)

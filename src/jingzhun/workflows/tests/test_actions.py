@@ -25,7 +25,7 @@ from jingzhun.workflows.models import Case, Evidence, Posting, Step
 from jingzhun.workflows.selectors import inbox
 from jingzhun.workflows.transitions import FLOWS
 
-from .conftest import PDF, VILLAGE, move, walk
+from .conftest import PDF, VILLAGE, move, secure_household, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -170,24 +170,11 @@ def test_exit_needs_a_passing_assessment(world: Any) -> None:
 
 
 def test_exit_end_to_end_with_a_passing_assessment(world: Any) -> None:
-    from jingzhun.registry.actions import do_record_income, do_update_household
+    from jingzhun.registry.actions import do_record_income
 
     actors = _actors(world)
     household = world.households[VILLAGE]
-    household = do_update_household(
-        household.pk,
-        household.version,
-        {
-            "food_secure": True,
-            "clothing_secure": True,
-            "house_safety_grade": "A",
-            "water_quantity_ok": True,
-            "water_quality_ok": True,
-            "water_convenience_ok": True,
-            "water_reliability_ok": True,
-        },
-        actor=None,
-    )
+    household = secure_household(household)
     do_record_income(household.pk, 2019, {"wage_income": 20000}, actor=None)
     case = do_open_case(household.pk, "exit", CaseDetails(year=2019), actor=actors["village"])
     path = FLOWS["exit"].required_path()
@@ -205,6 +192,42 @@ def test_exit_end_to_end_with_a_passing_assessment(world: Any) -> None:
     assert RefreshJob.objects.filter(counties=household.county_code, status="queued").exists()
     change = StatusChange.objects.filter(household=household).latest("id")
     assert change.status_to == "exited_with_policy" and f"案件 {case.pk}" in change.reason
+
+
+def test_corrected_data_is_judged_again_and_a_stale_assessment_is_refused(world: Any) -> None:
+    """ADR 0032: an exit that failed for missing income passes once the income is recorded and
+    the household is judged again; a passing judgement made before a later change is stale."""
+    from jingzhun.registry.actions import do_record_income
+
+    actors = _actors(world)
+    household = world.households[VILLAGE]
+    household = secure_household(household)
+    case = do_open_case(household.pk, "exit", CaseDetails(year=2019), actor=actors["village"])
+    path = FLOWS["exit"].required_path()
+    case = walk(case, path[: path.index("approve")], actors)
+    first = do_assess_case_household(case.pk, actor=actors["county"])
+    assert first is not None and first.unknown == ["income"]
+    with pytest.raises(DomainError, match=r"数据缺失无法判定：.*收入"):
+        move(case, "approve", actors["county"])
+    do_record_income(household.pk, 2019, {"wage_income": 20000}, actor=None)
+    second = do_assess_case_household(case.pk, actor=actors["county"])
+    assert (
+        second is not None and second.passed and second.household_version > first.household_version
+    )
+    # a change after the passing judgement: the approval is refused until it is judged again
+    do_record_income(household.pk, 2019, {"wage_income": 21000}, actor=None)
+    before = _snapshot(case)
+    with pytest.raises(DomainError, match="判定已过时"):
+        move(case, "approve", actors["county"])
+    assert _snapshot(case) == before
+    third = do_assess_case_household(case.pk, actor=actors["county"])
+    assert third is not None and third.passed
+    case = walk(case, ["approve", "announce"], actors)
+    assert case.state == "exited" and case.assessment == third
+    assert case.assessment_household_version == Household.objects.get(pk=household.pk).version - 1
+    from jingzhun.assessments.models import Assessment
+
+    assert Assessment.objects.filter(household=household, year=2019).count() == 3
 
 
 def test_monitoring_deadline_makes_the_case_overdue(world: Any) -> None:
