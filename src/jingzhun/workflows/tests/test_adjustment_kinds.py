@@ -310,7 +310,8 @@ def test_a_round_bundles_every_kind_and_counts_them(world: Any) -> None:
         actor=actors["township"],
     )
     counts = round_counts(actors["county"], round_, today=today)
-    by_kind = {kind: {s: n for s, _label, n in states} for kind, _label, states in counts.rows}
+    by_kind = {kind: {s: n for s, _l, n in states} for kind, _l, states, _n in counts.rows}
+    assert {kind: n for kind, _l, _s, n in counts.rows}["removal"] == 1
     assert set(by_kind) == set(FLOWS)
     assert by_kind["return"]["proposed"] == 1 and by_kind["removal"]["proposed"] == 1
     assert by_kind["natural_change"]["proposed"] == 1 and counts.total == 3
@@ -320,3 +321,37 @@ def test_a_round_bundles_every_kind_and_counts_them(world: Any) -> None:
     assert {c.kind for c in inbox(actors["township"], today=today).todo} == set()
     township_all = {c.kind for c in inbox(actors["township"], today=today).waiting}
     assert {"return", "removal", "natural_change"} <= township_all
+
+
+def test_demo_cases_include_the_adjustment_kinds(world: Any) -> None:
+    from jingzhun.registry.actions import do_create_household
+    from jingzhun.workflows.demo import seed_demo_cases
+
+    _exited(world)
+    # the demo monitors two exited households first; the return and the removal take two more
+    for n in range(3):
+        extra = do_create_household(
+            f"D10020{n}",
+            VILLAGE,
+            {"attribute": "general"},
+            [
+                {
+                    "id_number": make_id("230231", "19750505", 93 + n),
+                    "name": "周九",
+                    "relation": "head",
+                }
+            ],
+            actor=None,
+        )
+        do_change_household_status(
+            extra.pk, "exited_with_policy", datetime.date(2019, 12, 1), "2019年脱贫", actor=None
+        )
+    assert seed_demo_cases(COUNTY) >= 3
+    states = dict(
+        Case.objects.filter(kind__in=["return", "removal", "natural_change"]).values_list(
+            "kind", "state"
+        )
+    )
+    assert states == {"return": "reviewed", "removal": "checked", "natural_change": "verified"}
+    birth = Case.objects.get(kind="natural_change").change
+    assert birth["type"] == "birth" and birth["member"]["relation"] == "grandchild"
