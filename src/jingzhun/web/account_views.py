@@ -54,6 +54,7 @@ from .account_forms import (
 from .forms import LoginForm
 from .middleware import LOGIN_AT
 from .policies import account, administrator, authenticated, public
+from .qr import qr_figure
 
 HOME_BY_ROLE = {
     "sysadmin": "web:manage_users",
@@ -160,7 +161,13 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     from base64 import b32encode
 
     secret = b32encode(device.bin_key).decode("ascii")
-    context = {"form": form, "secret": secret, "config_url": device.config_url}
+    uri = device.config_url
+    context = {
+        "form": form,
+        "secret": secret,
+        "config_url": uri,
+        "qr": qr_figure(uri, title=_("认证器二维码")),
+    }
     return render(request, "web/otp_setup.html", context, status=400 if form.errors else 200)
 
 
