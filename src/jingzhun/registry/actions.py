@@ -517,7 +517,7 @@ def do_record_income(
 
 
 REVEALABLE_HOUSEHOLD_FIELDS = {"phone": "联系电话", "bank_account": "银行账号"}
-REVEALABLE_MEMBER_FIELDS = {"id_number": "证件号码"}
+REVEALABLE_MEMBER_FIELDS = {"id_number": "证件号码", "health_status": "健康状况"}
 
 
 def do_reveal_sensitive_field(
