@@ -136,3 +136,41 @@ def test_round_overview_totals_per_kind(world: World) -> None:
     api = client_for(county).get(f"/api/rounds/{round_.pk}").json()
     assert api["by_kind"]["removal"] == 1 and api["by_kind"]["natural_change"] == 1
     assert api["counts"]["removal"]["proposed"] == 1
+
+
+def test_a_stale_move_or_checklist_tick_on_the_case_page_is_a_409_with_a_clear_message(
+    world: World,
+) -> None:
+    from jingzhun.audit.models import AuditEvent
+    from jingzhun.workflows.actions import do_tick_checklist_item
+
+    household = world.households[VILLAGE]
+    village = world.user("village")
+    case = do_open_case(
+        household.pk,
+        "natural_change",
+        CaseDetails(change={"type": "close", "date": timezone.localdate()}),
+        actor=village,
+    )
+    stale = case.version
+    # someone else ticks an item in between: the version moves on
+    do_tick_checklist_item(case.pk, "corroborate_archive", "已核对户籍", stale, actor=village)
+    client = client_for(village)
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    page = client.post(
+        f"/cases/{case.pk}/checklist/",
+        {"item": "corroborate_neighbours", "note": "邻里证实", "version": stale},
+    )
+    html = page.content.decode()
+    assert page.status_code == 409
+    assert 'id="case-error"' in html and "已被他人办理或修改，请刷新页面" in html
+    fresh = Case.objects.get(pk=case.pk)
+    assert "corroborate_neighbours" not in fresh.checklist
+    # the page shown with the message carries the current version, so the next try works
+    assert f'name="version" value="{fresh.version}"' in html
+    moved = client.post(f"/cases/{case.pk}/move/", {"move": "verify", "version": stale})
+    assert moved.status_code == 409 and "请刷新页面" in moved.content.decode()
+    assert Case.objects.get(pk=case.pk).state == "proposed"
+    # no successful write was recorded after the stale posts (refusals may be audited)
+    assert not AuditEvent.objects.filter(id__gt=last, outcome="success").exists()
+    assert Case.objects.get(pk=case.pk).version == fresh.version
