@@ -174,3 +174,30 @@ def test_a_stale_move_or_checklist_tick_on_the_case_page_is_a_409_with_a_clear_m
     # no successful write was recorded after the stale posts (refusals may be audited)
     assert not AuditEvent.objects.filter(id__gt=last, outcome="success").exists()
     assert Case.objects.get(pk=case.pk).version == fresh.version
+
+
+@pytest.mark.parametrize(
+    ("kind", "title"), [("removal", "错评户清退公示"), ("return", "返贫户认定公示")]
+)
+def test_posting_notice_of_a_removal_or_a_return(world: World, kind: str, title: str) -> None:
+    from jingzhun.exports.tests.conftest import pdf_text
+    from jingzhun.workflows.transitions import FLOWS
+
+    from .conftest import walk
+
+    actors = {r: world.user(r) for r in ("village", "township", "county")}
+    household = world.households[VILLAGE]
+    if kind == "return":
+        do_change_household_status(
+            household.pk, "exited_with_policy", datetime.date(2019, 12, 1), "脱贫", actor=None
+        )
+    case = do_open_case(household.pk, kind, CaseDetails(), actor=actors["village"])
+    path = FLOWS[kind].required_path()
+    post = next(name for name in path if FLOWS[kind].move(name).starts_posting)  # type: ignore[union-attr]
+    case = walk(case, path[: path.index(post) + 1], actors)
+    posting = case.postings.get()
+    response = client_for(actors["village"]).post("/postings/?show=all", {"posting": [posting.pk]})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = pdf_text(b"".join(response.streaming_content))
+    assert title in text and household.head_name in text
+    assert household.phone not in text
