@@ -100,6 +100,8 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 def eligibility_problem(kind: str, household: Household) -> str | None:
     """Why a household cannot have a case of this kind opened, or None."""
     status = household.poverty_status
+    if status == "closed":
+        return "该户已自然销户，不能再办理案件。"
     if kind == "identification":
         if household.identified_year is not None and status in c.REMAINING_STATUSES:
             return "该户已是建档立卡未脱贫户，无需识别。"

@@ -256,6 +256,9 @@ def test_closing_a_household_takes_every_member_off_and_sets_closed(world: Any) 
     assert not household.members.exists()
     assert Member.all_objects.filter(household=household).count() == 2
     assert StatusChange.objects.filter(household=household, status_to="closed").exists()
+    for kind in FLOWS:
+        with pytest.raises(DomainError, match="已自然销户"):
+            do_open_case(household.pk, kind, CaseDetails(), actor=actors["village"])
 
 
 @pytest.mark.parametrize(
