@@ -17,6 +17,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from jingzhun.registry.actions import WRITER_ROLES
+from jingzhun.workflows import changes
 from jingzhun.workflows.actions import (
     CaseDetails,
     PostingIn,
@@ -127,6 +128,8 @@ class MoveOut(Schema):
 
 class CaseDetailOut(CaseSummaryOut):
     submitted_by: str
+    change: dict[str, Any] = Field(description="自然变更的内容（证件号码已脱敏）")
+    change_label: str
     checklist: dict[str, Any]
     steps: list[StepOut]
     evidence: list[EvidenceOut]
@@ -139,9 +142,25 @@ class InboxOut(Schema):
     items: list[CaseSummaryOut]
 
 
+class NewMemberIn(Schema):
+    name: str = Field("", max_length=50)
+    id_number: str = Field("", max_length=20)
+    relation: str = Field("", max_length=16)
+
+
+class NaturalChangeIn(Schema):
+    type: Literal["birth", "marriage_in", "move_in", "death", "marriage_out", "move_out", "close"]
+    date: datetime.date
+    member_id: int | None = Field(None, ge=1, le=s.MAX_ID, description="减少的成员")
+    new_head_id: int | None = Field(None, ge=1, le=s.MAX_ID, description="户主减少时的新户主")
+    member: NewMemberIn | None = Field(None, description="新增的成员")
+
+
 class CaseIn(Schema):
     household_id: int = Field(ge=1, le=s.MAX_ID)
-    kind: Literal["identification", "exit", "monitoring", "elimination"]
+    kind: Literal[
+        "identification", "exit", "monitoring", "elimination", "return", "removal", "natural_change"
+    ]
     year: int | None = Field(None, ge=2014, le=2100)
     opened_on: datetime.date | None = None
     summary: str = Field("", max_length=500)
@@ -152,6 +171,10 @@ class CaseIn(Schema):
     monitored_since: datetime.date | None = None
     measures: list[dict[str, str]] = Field(default_factory=list, max_length=20)
     elimination_method: str = Field("", max_length=16)
+    change: NaturalChangeIn | None = Field(
+        None,
+        description="自然变更：出生、婚入、迁入（新增成员）、死亡、婚出、迁出（减少成员）、自然销户",
+    )
 
 
 class PostingSpecIn(Schema):
@@ -203,6 +226,7 @@ class RoundDetailOut(RoundOut):
     open_cases: int
     overdue: int
     counts: dict[str, dict[str, int]]
+    by_kind: dict[str, int]
 
 
 def _summary(case: Case, today: datetime.date) -> dict[str, Any]:
@@ -249,6 +273,8 @@ def _detail(user: Any, case: Case) -> dict[str, Any]:
     return {
         **_summary(case, today),
         "submitted_by": case.submitted_by.username,
+        "change": changes.masked(case.change) if case.change else {},
+        "change_label": changes.describe(case.change) if case.change else "",
         "checklist": case.checklist,
         "steps": [
             {
@@ -346,6 +372,7 @@ def open_case(request: HttpRequest, body: CaseIn) -> tuple[int, dict[str, Any]]:
         monitored_since=body.monitored_since,
         measures=tuple(body.measures),
         elimination_method=body.elimination_method,
+        change=body.change.model_dump() if body.change else None,
     )
     case = do_open_case(body.household_id, body.kind, details, actor=user)
     return 201, _detail(user, case_for(user, case.pk))
@@ -458,7 +485,8 @@ def get_round(request: HttpRequest, round_id: int = PathId) -> dict[str, Any]:
         "total": counts.total,
         "open_cases": counts.open,
         "overdue": counts.overdue,
-        "counts": {kind: {st: n for st, _l, n in states} for kind, _k, states in counts.rows},
+        "counts": {kind: {st: n for st, _l, n in states} for kind, _k, states, _n in counts.rows},
+        "by_kind": {kind: n for kind, _k, _states, n in counts.rows},
     }
 
 

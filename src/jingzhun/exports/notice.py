@@ -24,12 +24,16 @@ KINDS: Final = {
     "exit": "贫困户退出公示",
     "monitoring": "防返贫监测对象识别公示",
     "elimination": "监测对象风险消除公示",
+    "return": "返贫户认定公示",
+    "removal": "错评户清退公示",
 }
 LEADS: Final = {
     "identification": "经农户申请、入户核查和民主评议，拟将以下农户识别为建档立卡贫困户",
     "exit": "经民主评议和入户核实，以下贫困户已达到脱贫标准，拟退出",
     "monitoring": "经农户申报（或排查、部门预警）、入户核查和民主评议，拟将以下农户纳入防返贫监测对象",
     "elimination": "经入户核查和民主评议，以下监测对象风险已稳定消除，拟标注风险消除",
+    "return": "经入户核查、数据比对、民主评议和乡镇审核，以下已脱贫户拟认定为返贫户",
+    "removal": "经入户核查、数据比对和民主评议，以下农户不符合建档立卡标准，拟予清退",
 }
 # Shown fields; a test checks that none is sensitive.
 COLUMNS: Final = ("household_code", "head_name", "group_name", "household_size", "attribute")
@@ -38,6 +42,8 @@ STATUS_COLUMN: Final = {
     "exit": "poverty_status",
     "monitoring": "monitoring_category",
     "elimination": "monitoring_category",
+    "return": "poverty_status",
+    "removal": "poverty_status",
 }
 HEADERS: Final = {
     "household_code": "户编号",

@@ -369,6 +369,124 @@ def do_update_member(
     return member
 
 
+def _check_live(household: Household) -> None:
+    if household.poverty_status in c.CLOSED_STATUSES:
+        raise DomainError(
+            f"该户为“{c.POVERTY_STATUS[household.poverty_status]}”，不能再变更成员。",
+            field="poverty_status",
+        )
+
+
+@transaction.atomic
+def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, actor: Any) -> Member:
+    """Add a member to a household (a birth, a marriage or a move in); never a second head."""
+    check_can_write(actor)
+    if not reason.strip():
+        raise DomainError("增加成员必须填写原因", field="reason")
+    household = _locked_household(household_id, actor)
+    _check_live(household)
+    clean = validate_member(data)
+    if clean["relation"] == "head":
+        raise DomainError("每户只能有一名户主，新增成员不能为户主", field="relation")
+    member = Member(household=household, **clean)
+    try:
+        with transaction.atomic():
+            member.save(force_insert=True)
+    except IntegrityError as exc:
+        raise DomainError(
+            f"成员“{clean['name']}”的证件号码已属于另一名在册成员", field="id_number"
+        ) from exc
+    Household.objects.filter(pk=household.pk).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+    record(
+        "registry.member.add",
+        actor=actor,
+        object_type="member",
+        object_id=member.pk,
+        reason=reason,
+        diff={"household": household.pk, **masked_diff({}, clean)},
+    )
+    return member
+
+
+@transaction.atomic
+def do_remove_member(
+    member_id: int, reason: str, *, actor: Any, new_head_id: int | None = None
+) -> None:
+    """Take a member off the household (a death, a marriage or a move out): soft-deleted with the
+    reason, restorable. The head leaves only with `new_head_id`, a member who becomes head; the
+    last member leaves only by closing the household (do_close_household)."""
+    check_can_write(actor)
+    if not reason.strip():
+        raise DomainError("减少成员必须填写原因", field="reason")
+    member = Member.objects.select_for_update().filter(pk=member_id).first()
+    if member is None:
+        raise OutOfScope("未找到该成员，或您无权访问。")
+    household = _locked_household(member.household_id, actor)
+    _check_live(household)
+    others = Member.objects.filter(household=household).exclude(pk=member.pk)
+    if not others.exists():
+        raise DomainError(f"“{member.name}”是该户最后一名成员，应办理自然销户。", field="member")
+    heir = None
+    if member.relation == "head":
+        heir = others.filter(pk=new_head_id).first() if new_head_id else None
+        if heir is None:
+            raise DomainError(
+                f"户主“{member.name}”减少后须指定本户另一名成员为新户主。", field="new_head"
+            )
+    elif new_head_id:
+        raise DomainError("只有户主减少时才能指定新户主。", field="new_head")
+    diff: dict[str, Any] = {"household": household.pk, "name": member.name}
+    now = timezone.now()
+    Member.objects.filter(pk=member.pk).update(
+        deleted_at=now, deleted_reason=reason[:200], version=F("version") + 1, updated_at=now
+    )
+    household_changes: dict[str, Any] = {"version": F("version") + 1, "updated_at": now}
+    if heir is not None:
+        Member.objects.filter(pk=heir.pk).update(
+            relation="head", version=F("version") + 1, updated_at=now
+        )
+        household_changes["head_name"] = heir.name
+        diff["head"] = [member.name, heir.name]
+    Household.objects.filter(pk=household.pk).update(**household_changes)
+    record(
+        "registry.member.remove",
+        actor=actor,
+        object_type="member",
+        object_id=member.pk,
+        reason=reason,
+        diff=diff,
+    )
+
+
+@transaction.atomic
+def do_close_household(
+    household_id: int, changed_on: datetime.date, reason: str, *, actor: Any
+) -> Household:
+    """自然销户: close a household whose members all died or moved away. Its remaining members are
+    taken off (soft-deleted with the reason) and its status becomes `closed` in the status history;
+    the household's record is kept."""
+    check_can_write(actor)
+    if not reason.strip():
+        raise DomainError("销户必须填写原因", field="reason")
+    household = _locked_household(household_id, actor)
+    _check_live(household)
+    now = timezone.now()
+    left = Member.objects.filter(household=household).update(
+        deleted_at=now, deleted_reason=reason[:200], version=F("version") + 1, updated_at=now
+    )
+    record(
+        "registry.household.close",
+        actor=actor,
+        object_type="household",
+        object_id=household.pk,
+        reason=reason,
+        diff={"members_removed": left},
+    )
+    return do_change_household_status(household.pk, "closed", changed_on, reason, actor=actor)
+
+
 @transaction.atomic
 def do_record_income(
     household_id: int, year: int, amounts: Mapping[str, Any], *, actor: Any
@@ -415,7 +533,7 @@ def do_record_income(
 
 
 REVEALABLE_HOUSEHOLD_FIELDS = {"phone": "联系电话", "bank_account": "银行账号"}
-REVEALABLE_MEMBER_FIELDS = {"id_number": "证件号码"}
+REVEALABLE_MEMBER_FIELDS = {"id_number": "证件号码", "health_status": "健康状况"}
 
 
 def do_reveal_sensitive_field(

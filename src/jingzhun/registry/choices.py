@@ -40,6 +40,7 @@ POVERTY_STATUS = {
 EXITED_STATUSES = ("exited_with_policy", "exited_no_policy")
 REMAINING_STATUSES = ("not_exited", "returned")
 REGISTERED_STATUSES = EXITED_STATUSES + REMAINING_STATUSES
+CLOSED_STATUSES = ("removed", "closed")  # off the registry: no more changes to members
 HOUSE_GRADE = {"A": "A级", "B": "B级", "C": "C级", "D": "D级"}
 HOUSE_STRUCTURE = {
     "brick_concrete": "砖混",

@@ -69,6 +69,7 @@ class RevealForm(forms.Form):
             ("phone", _("联系电话")),
             ("bank_account", _("银行账号")),
             ("id_number", _("证件号码")),
+            ("health_status", _("健康状况")),
         ],
     )
     member = forms.IntegerField(required=False, min_value=1)

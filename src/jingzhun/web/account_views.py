@@ -54,6 +54,7 @@ from .account_forms import (
 from .forms import LoginForm
 from .middleware import LOGIN_AT
 from .policies import account, administrator, authenticated, public
+from .qr import qr_figure
 
 HOME_BY_ROLE = {
     "sysadmin": "web:manage_users",
@@ -160,7 +161,13 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     from base64 import b32encode
 
     secret = b32encode(device.bin_key).decode("ascii")
-    context = {"form": form, "secret": secret, "config_url": device.config_url}
+    uri = device.config_url
+    context = {
+        "form": form,
+        "secret": secret,
+        "config_url": uri,
+        "qr": qr_figure(uri, title=_("认证器二维码")),
+    }
     return render(request, "web/otp_setup.html", context, status=400 if form.errors else 200)
 
 
@@ -385,10 +392,17 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @authenticated
 @require_http_methods(["POST"])
 def reveal(request: HttpRequest, household_id: int) -> HttpResponse:
-    """The full value of one masked field, with a reason; needs the unmasked-data permission."""
+    """The full value of one masked field, with a reason; needs the unmasked-data permission.
+
+    JSON for scripts; the household card's "查看" buttons post with HTMX and get the field's slot
+    back as HTML (the value, or the form again with the reason it was refused)."""
     form = RevealForm(request.POST)
+    htmx = bool(request.headers.get("HX-Request"))
     if not form.is_valid():
-        return JsonResponse({"detail": _("请选择字段并填写查看原因（至少 4 个字）。")}, status=400)
+        message = _("请选择字段并填写查看原因（至少 4 个字）。")
+        if htmx and form.cleaned_data.get("field"):
+            return _reveal_slot(request, household_id, form.cleaned_data, error=message)
+        return JsonResponse({"detail": message}, status=400)
     data = form.cleaned_data
     try:
         value = do_reveal_sensitive_field(
@@ -403,8 +417,58 @@ def reveal(request: HttpRequest, household_id: int) -> HttpResponse:
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
+        if htmx:
+            return _reveal_slot(request, household_id, data, error=exc.message)
         return JsonResponse({"detail": exc.message}, status=400)
+    if htmx:
+        return _reveal_slot(request, household_id, data, value=value)
     return JsonResponse({"field": data["field"], "value": value})
+
+
+def _masked(user: Any, household_id: int, field: str, member_id: int | None) -> str:
+    """The field's masked form, read through the scoped selector (out of scope: 404)."""
+    from jingzhun.registry.masking import mask_value
+    from jingzhun.registry.selectors import household_for
+
+    try:
+        household = household_for(user, household_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    if member_id is None:
+        return str(mask_value(field, getattr(household, field, "")) or "")
+    member = household.members.filter(pk=member_id).first()
+    if member is None:
+        raise Http404(_("未找到该成员，或您无权访问。"))
+    return str(mask_value(field, getattr(member, field, "")) or "")
+
+
+def _reveal_slot(
+    request: HttpRequest,
+    household_id: int,
+    data: dict[str, Any],
+    *,
+    value: str = "",
+    error: str = "",
+) -> HttpResponse:
+    """The content of one masked field's slot on the card: the revealed value, or (refused with
+    400) the masked value and the form open with the message. Never cached."""
+    field = data["field"]
+    if field == "health_status" and value:
+        from jingzhun.registry.choices import HEALTH_STATUS
+
+        value = _(HEALTH_STATUS.get(value, value))
+    context = {
+        "field": field,
+        "household_id": household_id,
+        "member_id": data.get("member"),
+        "masked": _masked(request.user, household_id, field, data.get("member")) if error else "",
+        "may_reveal": bool(getattr(request.user, "may_export_unmasked", False)),
+        "value": value,
+        "error": error,
+    }
+    response = render(request, "web/_reveal.html", context, status=400 if error else 200)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- refusals are audited too (AUDIT-1) -------------------------------------------------------

@@ -197,6 +197,7 @@ class MemberRow:
     it would give back the whole ID number.
     """
 
+    pk: int
     name: str
     sex: str
     relation: str
@@ -223,6 +224,7 @@ def _age(birth: datetime.date, on: datetime.date) -> int:
 
 def _member_row(m: Member, today: datetime.date) -> MemberRow:
     return MemberRow(
+        pk=m.pk,
         name=m.name,
         sex=m.get_sex_display(),
         relation=m.get_relation_display(),
@@ -302,6 +304,8 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "income": _income_table(incomes, len(members)),
         "history": list(household.status_history.order_by("changed_on", "id")),
         "assessment": assessment_view(household),
+        # the "查看" buttons of the masked fields (PII-1: the reveal endpoint checks again)
+        "may_reveal": bool(getattr(request.user, "may_export_unmasked", False)),
     }
     return render(request, "web/household_detail.html", context)
 

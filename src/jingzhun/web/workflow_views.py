@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -43,6 +44,8 @@ from jingzhun.workflows.actions import (
     do_upload_evidence,
     exit_assessment,
 )
+from jingzhun.workflows.changes import CHANGE_TYPES
+from jingzhun.workflows.changes import describe as describe_change
 from jingzhun.workflows.models import ROUTES, Case
 from jingzhun.workflows.selectors import (
     case_for,
@@ -145,12 +148,56 @@ class CaseOpenForm(forms.Form):
         choices=[("", "—"), *c.ELIMINATION_METHOD.items()],
         required=False,
     )
+    change_type = forms.ChoiceField(
+        label=gettext_lazy("变更类型"),
+        choices=[("", "—"), *CHANGE_TYPES.items()],
+        required=False,
+    )
+    change_date = forms.DateField(
+        label=gettext_lazy("变更发生日期"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    change_member = forms.ChoiceField(label=gettext_lazy("减少的成员"), required=False)
+    new_head = forms.ChoiceField(label=gettext_lazy("新户主（户主减少时）"), required=False)
+    new_name = forms.CharField(label=gettext_lazy("新增成员姓名"), max_length=50, required=False)
+    new_id_number = forms.CharField(
+        label=gettext_lazy("新增成员证件号码"), max_length=20, required=False
+    )
+    new_relation = forms.ChoiceField(
+        label=gettext_lazy("新增成员与户主关系"),
+        choices=[("", "—"), *((k, v) for k, v in c.RELATION.items() if k != "head")],
+        required=False,
+    )
 
-    def __init__(self, *args: Any, rounds: list[Any], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, rounds: list[Any], members: Sequence[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["round"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", "—")] + [(str(r.pk), r.name) for r in rounds]
+        people = [("", "—")] + [(str(m.pk), m.name) for m in members]
+        for name in ("change_member", "new_head"):
+            choice = self.fields[name]
+            assert isinstance(choice, forms.ChoiceField)
+            choice.choices = people
+
+    def change(self) -> dict[str, Any] | None:
+        d = self.cleaned_data
+        if d.get("kind") != "natural_change":
+            return None
+        return {
+            "type": d.get("change_type") or "",
+            "date": d.get("change_date") or "",
+            "member_id": d.get("change_member") or None,
+            "new_head_id": d.get("new_head") or None,
+            "member": {
+                "name": d.get("new_name") or "",
+                "id_number": d.get("new_id_number") or "",
+                "relation": d.get("new_relation") or "",
+            },
+        }
 
     def details(self) -> CaseDetails:
         d = self.cleaned_data
@@ -169,6 +216,7 @@ class CaseOpenForm(forms.Form):
             monitored_since=d.get("monitored_since"),
             measures=measures,
             elimination_method=d.get("elimination_method") or "",
+            change=self.change(),
         )
 
 
@@ -188,6 +236,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     form = CaseOpenForm(
         request.POST or None,
         rounds=rounds,
+        members=list(household.members.order_by("id")),
         initial={"year": today.year, "opened_on": today, "kind": request.GET.get("kind", "")},
     )
     status = 200
@@ -259,6 +308,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "assessment": assessment,
         "assessment_note": note,
         "risk_types": [c.RISK_TYPE.get(r, r) for r in case.risk_types],
+        "change": describe_change(case.change) if case.change else "",
         "may_act": case.is_open and role in {"village", "township", "county"},
         "max_mb": files.MAX_BYTES // (1024 * 1024),
     }

@@ -29,6 +29,7 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.actions import do_change_household_status, do_update_household
 from jingzhun.registry.models import Household
 
+from . import changes
 from . import evidence as files
 from .models import Case, Evidence, Objection, Posting, Round, Step
 from .selectors import cases_for, evidence_for, postings_for
@@ -101,6 +102,8 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 def eligibility_problem(kind: str, household: Household) -> str | None:
     """Why a household cannot have a case of this kind opened, or None."""
     status = household.poverty_status
+    if status == "closed":
+        return "该户已自然销户，不能再办理案件。"
     if kind == "identification":
         if household.identified_year is not None and status in c.REMAINING_STATUSES:
             return "该户已是建档立卡未脱贫户，无需识别。"
@@ -116,6 +119,12 @@ def eligibility_problem(kind: str, household: Household) -> str | None:
         not household.monitoring_category or household.risk_status == "eliminated"
     ):
         return "只有风险未消除的监测对象才能办理风险消除。"
+    elif kind == "return" and status not in c.EXITED_STATUSES:
+        return "只有已脱贫户才能认定返贫。"
+    elif kind == "removal" and status not in c.REGISTERED_STATUSES:
+        return "只有建档立卡户（含已脱贫户）才能清退。"
+    elif kind == "natural_change" and status in c.CLOSED_STATUSES:
+        return "该户已清退或销户，不能再办理自然变更。"
     return None
 
 
@@ -200,9 +209,12 @@ class CaseDetails:
     monitored_since: datetime.date | None = None
     measures: tuple[Mapping[str, str], ...] = ()
     elimination_method: str = ""
+    change: Mapping[str, Any] | None = None  # natural change: see workflows.changes
 
 
-def _clean_details(kind: str, details: CaseDetails, today: datetime.date) -> dict[str, Any]:
+def _clean_details(
+    kind: str, details: CaseDetails, today: datetime.date, household: Household
+) -> dict[str, Any]:
     opened_on = details.opened_on or today
     if opened_on > today or opened_on < today - datetime.timedelta(days=366):
         raise DomainError("发现/申请日期应在过去一年内，且不能晚于今天。", field="opened_on")
@@ -242,6 +254,8 @@ def _clean_details(kind: str, details: CaseDetails, today: datetime.date) -> dic
             measures=measures,
             monitored_since=details.monitored_since,
         )
+    if kind == "natural_change":
+        values["change"] = changes.clean_change(household, details.change or {}, today)
     return values
 
 
@@ -273,7 +287,7 @@ def do_open_case(household_id: int, kind: str, details: CaseDetails, *, actor: A
     if problem:
         raise DomainError(problem, field="household")
     today = _today()
-    values = _clean_details(kind, details, today)
+    values = _clean_details(kind, details, today, household)
     if kind == "elimination" and values["monitored_since"] is None:
         values["monitored_since"] = _monitoring_entry(household)
     due_on: datetime.date | None = None
@@ -322,7 +336,12 @@ def do_open_case(household_id: int, kind: str, details: CaseDetails, *, actor: A
         actor=actor,
         object_type="case",
         object_id=case.pk,
-        diff={"kind": kind, "household": household.pk, "state": [None, case.state]},
+        diff={
+            "kind": kind,
+            "household": household.pk,
+            "state": [None, case.state],
+            **({"change": changes.masked(case.change)} if case.change else {}),
+        },
     )
     return case
 
@@ -404,7 +423,19 @@ def _apply_effect(move: Move, case: Case, actor: Any, today: datetime.date) -> s
             actor=actor,
         )
         return "已标注风险消除"
-    return ""
+    if move.effect == "return":
+        if household.poverty_status not in c.EXITED_STATUSES:
+            raise DomainError("该户已不是已脱贫户，不能标注返贫。", field="household")
+        do_change_household_status(household.pk, "returned", today, why, actor=actor)
+        return "已标注返贫"
+    if move.effect == "remove":
+        if household.poverty_status not in c.REGISTERED_STATUSES:
+            raise DomainError("该户已不是建档立卡户，不能清退。", field="household")
+        do_change_household_status(household.pk, "removed", today, why, actor=actor)
+        return "已清退（错评）"
+    if move.effect == "natural_change":
+        return changes.apply_change(household, case.change, why, actor=actor)
+    raise ValueError(f"unknown effect {move.effect!r}")
 
 
 @transaction.atomic
@@ -683,6 +714,8 @@ NOTICE_KIND = {
     "exit": "exit",
     "monitoring": "monitoring",
     "elimination": "elimination",
+    "return": "return",
+    "removal": "removal",
 }
 
 

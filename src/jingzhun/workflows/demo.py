@@ -12,7 +12,8 @@ from jingzhun.access.models import User
 from jingzhun.access.scoping import granted_codes
 from jingzhun.core.errors import DomainError
 from jingzhun.registry import choices as c
-from jingzhun.registry.models import Household
+from jingzhun.registry.idcard import check_char
+from jingzhun.registry.models import Household, Member
 
 from .actions import (
     CaseDetails,
@@ -136,4 +137,76 @@ def seed_demo_cases(county_code: str) -> int:
             made += 1
         except DomainError:
             continue
+    made += _seed_adjustments(households, round_.pk, actors, posted, today)
     return made
+
+
+def _seed_adjustments(
+    households: Any,
+    round_id: int,
+    actors: dict[str, Any],
+    posted: datetime.date,
+    today: datetime.date,
+) -> int:
+    """A return, a removal and a natural change (a birth) in the round, as a county's dynamic
+    adjustment has them (domain.md §4)."""
+    taken = set(Case.objects.filter(closed_on__isnull=True).values_list("household_id", flat=True))
+    exited = list(households.filter(poverty_status__in=c.EXITED_STATUSES).exclude(pk__in=taken)[:2])
+    made = 0
+    if exited:
+        case = _try_open(
+            exited[0], "return", CaseDetails(round_id=round_id, summary="因病返贫（演示）"), actors
+        )
+        if case is not None:
+            path = FLOWS["return"].required_path()
+            made += _try_advance(case, path[: path.index("post")], actors, posted)
+    if len(exited) > 1:
+        summary = "部门比对发现家庭成员名下有商品房（演示）"
+        case = _try_open(
+            exited[1], "removal", CaseDetails(round_id=round_id, summary=summary), actors
+        )
+        if case is not None:
+            made += _try_advance(case, ["check"], actors, posted)
+    for household in households.exclude(poverty_status__in=c.CLOSED_STATUSES)[:20]:
+        born = today - datetime.timedelta(days=20)
+        head = household.members.filter(relation="head").first()
+        if head is None:
+            continue
+        baby = _demo_id(head.id_number[:6], born, household.pk)
+        if Member.all_objects.filter(id_number=baby).exists():
+            continue
+        change = {
+            "type": "birth",
+            "date": born,
+            "member": {"name": f"{head.name[0]}小宝", "id_number": baby, "relation": "grandchild"},
+        }
+        details = CaseDetails(round_id=round_id, summary="新生儿落户（演示）", change=change)
+        case = _try_open(household, "natural_change", details, actors)
+        if case is not None:
+            made += _try_advance(case, ["verify"], actors, posted)
+            break
+    return made
+
+
+def _demo_id(region: str, born: datetime.date, seq: int) -> str:
+    first17 = f"{region}{born:%Y%m%d}{seq % 1000:03d}"
+    return first17 + check_char(first17)
+
+
+def _try_open(
+    household: Household, kind: str, details: CaseDetails, actors: dict[str, Any]
+) -> Case | None:
+    try:
+        return do_open_case(household.pk, kind, details, actor=actors["village"])
+    except DomainError:
+        return None
+
+
+def _try_advance(
+    case: Case, names: list[str], actors: dict[str, Any], posted: datetime.date
+) -> int:
+    try:
+        _advance(case, names, actors, posted)
+    except DomainError:
+        return 0
+    return 1

@@ -1,4 +1,5 @@
-"""Cases (identification, exit, monitoring, risk elimination), their steps, evidence, postings,
+"""Cases (identification, exit, monitoring, risk elimination, return, removal, natural change),
+their steps, evidence, postings,
 objections and the county-wide dynamic adjustment rounds that bundle them.
 
 The allowed moves are defined in `transitions.py`; these tables only hold where a case stands and
@@ -120,6 +121,8 @@ class Case(DomainModel):
         blank=True,
         default="",
     )
+    # Natural change: the structured change applied on announcement (workflows.changes).
+    change = models.JSONField("变更内容", default=dict, blank=True)
     # 三个核对、三个印证: {item: {"by": username, "at": iso time, "note": text}}
     checklist = models.JSONField("核查清单", default=dict, blank=True)
     # Exit: the assessment the approval relied on (set when the county approves). An assessment

@@ -114,9 +114,9 @@ def inbox(user: Any, *, today: datetime.date, limit: int = 200) -> Inbox:
 
 @dataclass
 class RoundCounts:
-    """Cases of a round per kind and state, in table order."""
+    """Cases of a round per kind and state, in table order: (kind, label, states, kind total)."""
 
-    rows: list[tuple[str, str, list[tuple[str, str, int]]]]
+    rows: list[tuple[str, str, list[tuple[str, str, int]], int]]
     total: int
     open: int
     overdue: int
@@ -130,7 +130,7 @@ def round_counts(user: Any, round_: Round, *, today: datetime.date) -> RoundCoun
         states = [
             (state, label, counts.get((kind, state), 0)) for state, label in flow.states.items()
         ]
-        rows.append((kind, KINDS[kind], states))
+        rows.append((kind, KINDS[kind], states, sum(n for _s, _l, n in states)))
     return RoundCounts(
         rows=rows,
         total=sum(counts.values()),

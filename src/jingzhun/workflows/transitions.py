@@ -11,7 +11,16 @@ it on the case as it stands, and only then write. Procedures follow domain.md §
 - monitoring (监测对象识别): report → visit with signed authorisation → data comparison → appraisal →
   posting (≥ 5 days) → township review → county approval → announcement; ≤ 15 days from the clue;
 - elimination (风险消除): proposal → visit → appraisal → posting → township review → county approval
-  → announcement; monitored ≥ 6 months, ≥ 1 assistance measure, never without labour capacity.
+  → announcement; monitored ≥ 6 months, ≥ 1 assistance measure, never without labour capacity;
+- return (返贫认定), an exited household falling back: village proposal → visit and data comparison
+  → appraisal → township review → posting → county approval → announcement (status `returned`);
+- removal (清退/错评), a wrongly included household: proposal → visit and data comparison →
+  appraisal → village posting → township review → county approval → announcement (status `removed`);
+- natural change (自然变更: births, deaths, marriages, moves, 自然销户): proposal → verification
+  against the household register or civil-affairs record → township review → county approval →
+  registration (the structured change is applied through the registry's actions). No posting.
+
+The dynamic adjustment rounds (domain.md §4) bundle all of these county-wide.
 
 An objection during a posting, and a return by a reviewer, send the case back to its first state
 (re-check from the start). The submitter can never make a move marked `second_person`.
@@ -28,6 +37,9 @@ KINDS: Final = {
     "exit": "贫困户退出",
     "monitoring": "监测对象识别",
     "elimination": "风险消除",
+    "return": "返贫认定",
+    "removal": "清退（错评）",
+    "natural_change": "自然变更",
 }
 
 EVIDENCE_KINDS: Final = {
@@ -41,6 +53,7 @@ EVIDENCE_KINDS: Final = {
     "comparison": "数据比对结果",
     "measure": "帮扶措施记录",
     "announcement": "公告",
+    "civil_record": "户籍或民政证明",
     "other": "其他",
 }
 
@@ -194,6 +207,9 @@ def _common_tail(
 
 ENTRY_CHECKS: Final = ("recheck_new", *CORROBORATIONS)
 EXIT_CHECKS: Final = ("recheck_exit", *CORROBORATIONS)
+# A wrongly included household is found by re-checking registered households (三个核对 covers new
+# cases and exits, not removals): the three corroborations are what must hold.
+REMOVAL_CHECKS: Final = CORROBORATIONS
 
 FLOWS: Final[dict[str, Flow]] = {
     "identification": Flow(
@@ -450,6 +466,213 @@ FLOWS: Final[dict[str, Flow]] = {
         done="eliminated",
         openers=frozenset({"village", "township"}),
         terminal=frozenset({"eliminated", "rejected"}),
+    ),
+    "return": Flow(
+        kind="return",
+        initial="proposed",
+        states={
+            "proposed": "村级已提出",
+            "checked": "已入户核查并比对",
+            "appraised": "已民主评议",
+            "reviewed": "乡镇已审核",
+            "posting": "公示中",
+            "approved": "县级已审批",
+            "returned": "已公告返贫",
+            "rejected": "不予认定返贫",
+        },
+        moves=(
+            Move(
+                "check",
+                "入户核查和数据比对",
+                ("proposed",),
+                "checked",
+                VILLAGE,
+                evidence=("visit_record", "comparison"),
+            ),
+            Move(
+                "appraise",
+                "民主评议",
+                ("checked",),
+                "appraised",
+                VILLAGE,
+                evidence=("minutes", "sign_in"),
+            ),
+            Move(
+                "review",
+                "乡镇审核通过",
+                ("appraised",),
+                "reviewed",
+                TOWNSHIP,
+                second_person=True,
+            ),
+            Move(
+                "return",
+                "退回村级重新核查",
+                ("appraised",),
+                "proposed",
+                TOWNSHIP,
+                needs_reason=True,
+                sort=BACK,
+            ),
+            Move("post", "公示", ("reviewed",), "posting", TOWNSHIP, starts_posting=True),
+            Move(
+                "object",
+                "记录异议（退回重新核查）",
+                ("posting",),
+                "proposed",
+                REVIEW_ROLES,
+                needs_reason=True,
+                sort=OBJECTION,
+            ),
+            Move(
+                "approve",
+                "县级审批通过",
+                ("posting",),
+                "approved",
+                COUNTY,
+                checklist=ENTRY_CHECKS,
+                posting_ended=True,
+                second_person=True,
+            ),
+            Move(
+                "county_return",
+                "县级退回重新核查",
+                ("posting",),
+                "proposed",
+                COUNTY,
+                needs_reason=True,
+                sort=BACK,
+            ),
+            Move(
+                "reject",
+                "不予通过（结案）",
+                ("posting",),
+                "rejected",
+                COUNTY,
+                posting_ended=True,
+                second_person=True,
+                needs_reason=True,
+                sort=REJECT,
+            ),
+            Move("announce", "公告并标注返贫", ("approved",), "returned", COUNTY, effect="return"),
+        ),
+        done="returned",
+        openers=frozenset({"village", "township", "county"}),
+        terminal=frozenset({"returned", "rejected"}),
+    ),
+    "removal": Flow(
+        kind="removal",
+        initial="proposed",
+        states={
+            "proposed": "已提出清退",
+            "checked": "已入户核查并比对",
+            "appraised": "已民主评议",
+            "posting": "村级公示中",
+            "reviewed": "乡镇已审核",
+            "approved": "县级已审批",
+            "removed": "已公告清退",
+            "rejected": "不予清退",
+        },
+        moves=(
+            Move(
+                "check",
+                "入户核查和数据比对",
+                ("proposed",),
+                "checked",
+                VILLAGE,
+                evidence=("visit_record", "comparison"),
+            ),
+            Move(
+                "appraise",
+                "民主评议",
+                ("checked",),
+                "appraised",
+                VILLAGE,
+                evidence=("minutes", "sign_in"),
+            ),
+            Move("post", "村级公示", ("appraised",), "posting", VILLAGE, starts_posting=True),
+            *_common_tail(
+                posting="posting",
+                first="proposed",
+                checklist=REMOVAL_CHECKS,
+                done="removed",
+                effect="remove",
+            ),
+        ),
+        done="removed",
+        openers=frozenset({"village", "township", "county"}),
+        terminal=frozenset({"removed", "rejected"}),
+    ),
+    "natural_change": Flow(
+        kind="natural_change",
+        initial="proposed",
+        states={
+            "proposed": "村级已提出",
+            "verified": "已核实证明材料",
+            "reviewed": "乡镇已审核",
+            "approved": "县级已审批",
+            "changed": "已变更登记",
+            "rejected": "不予变更",
+        },
+        moves=(
+            Move(
+                "verify",
+                "核实户籍或民政证明",
+                ("proposed",),
+                "verified",
+                VILLAGE,
+                evidence=("civil_record",),
+            ),
+            Move(
+                "review",
+                "乡镇审核通过",
+                ("verified",),
+                "reviewed",
+                TOWNSHIP,
+                second_person=True,
+            ),
+            Move(
+                "return",
+                "退回村级重新核查",
+                ("verified",),
+                "proposed",
+                TOWNSHIP,
+                needs_reason=True,
+                sort=BACK,
+            ),
+            Move(
+                "approve",
+                "县级审批通过",
+                ("reviewed",),
+                "approved",
+                COUNTY,
+                checklist=("corroborate_archive",),
+                second_person=True,
+            ),
+            Move(
+                "county_return",
+                "县级退回重新核查",
+                ("reviewed",),
+                "proposed",
+                COUNTY,
+                needs_reason=True,
+                sort=BACK,
+            ),
+            Move(
+                "reject",
+                "不予通过（结案）",
+                ("reviewed",),
+                "rejected",
+                COUNTY,
+                second_person=True,
+                needs_reason=True,
+                sort=REJECT,
+            ),
+            Move("announce", "变更登记", ("approved",), "changed", COUNTY, effect="natural_change"),
+        ),
+        done="changed",
+        openers=frozenset({"village", "township", "county"}),
+        terminal=frozenset({"changed", "rejected"}),
     ),
 }
 

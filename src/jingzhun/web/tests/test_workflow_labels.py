@@ -7,6 +7,7 @@ import re
 from django.utils import translation
 
 from jingzhun.web.workflow_labels import WORKFLOW_LABELS
+from jingzhun.workflows.changes import CHANGE_TYPES
 from jingzhun.workflows.models import ROUTES
 from jingzhun.workflows.transitions import CHECKLIST, EVIDENCE_KINDS, FLOWS, KINDS
 from jingzhun.workflows.workdays import UNITS
@@ -16,7 +17,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 def table_labels() -> set[str]:
     labels = set(KINDS.values()) | set(EVIDENCE_KINDS.values()) | set(CHECKLIST.values())
-    labels |= set(ROUTES.values()) | set(UNITS.values())
+    labels |= set(ROUTES.values()) | set(UNITS.values()) | set(CHANGE_TYPES.values())
     for flow in FLOWS.values():
         labels |= set(flow.states.values()) | {m.label for m in flow.moves}
     return labels

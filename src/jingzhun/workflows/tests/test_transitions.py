@@ -19,6 +19,7 @@ from jingzhun.workflows.transitions import (
     EVIDENCE_KINDS,
     FLOWS,
     FORWARD,
+    KINDS,
     OBJECTION,
     CaseFacts,
     refusal,
@@ -149,6 +150,13 @@ class CaseMachine(RuleBasedStateMachine):
 
 CaseMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=60, deadline=None)
 TestTransitionTables = CaseMachine.TestCase
+
+
+def test_the_machine_draws_from_every_kind() -> None:
+    # the state machine samples its kind from FLOWS; every kind a case may have is a flow there,
+    # including the round's return, removal and natural change
+    assert set(FLOWS) == set(KINDS)
+    assert {"return", "removal", "natural_change"} <= set(FLOWS)
 
 
 def test_every_flow_has_one_forward_path_to_done() -> None:

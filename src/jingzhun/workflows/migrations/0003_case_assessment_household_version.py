@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0001_cases_rounds_postings'),
+        ('workflows', '0002_return_removal_natural_change'),
     ]
 
     operations = [
