@@ -127,7 +127,9 @@ def do_commit_import(
     )
     result.seconds["write"] = time.perf_counter() - started
     # the battle map's figures of the counties touched are recomputed after the commit
-    villages = {p.village for p in result.plans if p.village}
+    villages = {p.village for p in result.listed if p.village}
+    if result.new_block is not None:  # its villages as a column: no plans built for them
+        villages.update(v for v in result.new_block.villages if v)
     if villages:
         from jingzhun.analytics.actions import request_refresh
 

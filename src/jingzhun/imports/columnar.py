@@ -25,7 +25,7 @@ from operator import itemgetter
 from typing import Any, Final
 
 from jingzhun.access.scoping import can_see_region
-from jingzhun.registry.idcard import is_valid_fast
+from jingzhun.registry.idcard import fast_column
 from jingzhun.registry.idcard import mask as mask_id
 
 from . import selectors
@@ -170,7 +170,7 @@ def _data_rows(
     def kept(values: list[Any]) -> bool:
         if len(values) > name_j:
             v = values[name_j]
-            if type(v) is str and _CJK.search(v):
+            if type(v) is str and v and ("\u3400" <= v[0] <= "\u9fff" or _CJK.search(v)):
                 return True  # a name: the row has a cell and is not a row of numbers
         picked = [values[j] for j in mapped if 0 <= j < len(values) and not _empty(values[j])]
         return bool(picked) and not _is_number_row(picked)
@@ -220,16 +220,20 @@ class _Columns:
 
 
 def _check_ids(raw: list[Any]) -> tuple[list[str | None], list[str | None], list[str | None]]:
-    """Normalised ID numbers, sexes and ISO birth dates; None where the number is refused."""
-    ids: list[str | None] = []
-    sexes: list[str | None] = []
-    births: list[str | None] = []
-    for v in raw:
-        if type(v) is str and is_valid_fast(v):
-            ids.append(v)
-            sexes.append("male" if int(v[16]) % 2 == 1 else "female")
-            births.append(f"{v[6:10]}-{v[10:12]}-{v[12:14]}")
+    """Normalised ID numbers, sexes and ISO birth dates; None where the number is refused.
+
+    Clean numbers are checked as a column (`idcard.fast_column`); only the others (damaged by
+    Excel, full-width, 15 digits, invalid) go through the per-value check."""
+    valid, parity, iso = fast_column(raw)
+    ids: list[str | None] = [v if ok else None for v, ok in zip(raw, valid, strict=True)]
+    sexes: list[str | None] = [
+        ("male" if p else "female") if ok else None for p, ok in zip(parity, valid, strict=True)
+    ]
+    births: list[str | None] = [b or None for b in iso]
+    for i, ok in enumerate(valid):
+        if ok:
             continue
+        v = raw[i]
         checked = None if _empty(v) else check_id_cell(v)
         if (
             checked is None
@@ -237,13 +241,10 @@ def _check_ids(raw: list[Any]) -> tuple[list[str | None], list[str | None], list
             or checked.normalized is None
             or checked.birth_date is None
         ):
-            ids.append(None)
-            sexes.append(None)
-            births.append(None)
             continue
-        ids.append(checked.normalized)
-        sexes.append(str(checked.sex))
-        births.append(checked.birth_date.isoformat())
+        ids[i] = checked.normalized
+        sexes[i] = str(checked.sex)
+        births[i] = checked.birth_date.isoformat()
     return ids, sexes, births
 
 
