@@ -54,7 +54,7 @@ from benchmarks.common import (  # noqa: E402
     run_child,
 )
 
-PG_DB = "jz_imp_bench"  # this benchmark's own database (dropped and re-created per run)
+PG_DB = os.environ.get("JZ_BENCH_IMPORT_DB", "jz_imp_bench")  # dropped and re-created per run
 COUNTY = "230231"
 SEED = 1
 PASSWORD = "Bench-pass-2026"

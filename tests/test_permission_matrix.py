@@ -122,7 +122,7 @@ def last_audit_id() -> int:
 @pytest.fixture
 def matrix(admins: World) -> dict[str, Any]:
     """URL arguments from fixture objects, and a client per subject."""
-    from jingzhun.imports.models import ImportBatch
+    from jingzhun.imports.models import ImportBatch, ImportJob
 
     household = admins.households[VILLAGES["230231100000"][0]]
     member = household.members.order_by("id").first()
@@ -133,7 +133,11 @@ def matrix(admins: World) -> dict[str, Any]:
         user_name="village",
         status="pending",
     )
+    job = ImportJob.objects.create(
+        kind="check", filename="upload.xlsx", sha256="0" * 64, user=admins.user("village")
+    )
     values = {
+        "import_job_id": job.pk,
         "household_id": household.pk,
         "member_id": member.pk,
         "batch_id": batch.pk,

@@ -33,7 +33,7 @@ from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.models import Household, Member, StatusChange
 
 from .fields import FIELDS, assignable_fields, norm
-from .models import ColumnMapping, ImportBatch, ImportChange
+from .models import ColumnMapping, ImportBatch, ImportChange, ImportJob
 from .pipeline import HouseholdPlan, ImportResult, _masked, plan_import
 
 BULK_SIZE = 2000
@@ -86,7 +86,9 @@ def do_commit_import(
     if done is not None:
         result = ImportResult(filename=filename, sha256=sha, size=len(data), already_imported=True)
         return CommitOutcome(done, result, committed=True)
-    result = plan_import(data, filename, actor=actor, mapping=mapping)
+    result = plan_import(
+        data, filename, actor=actor, mapping=mapping, progress=_counting(progress, "校验")
+    )
     if not result.ok:
         batch = _finish(pending, result, "refused", actor)
         record(
@@ -125,12 +127,28 @@ def do_commit_import(
     )
     result.seconds["write"] = time.perf_counter() - started
     # the battle map's figures of the counties touched are recomputed after the commit
-    villages = {p.village for p in result.plans if p.village}
+    villages = {p.village for p in result.listed if p.village}
+    if result.new_block is not None:  # its villages as a column: no plans built for them
+        villages.update(v for v in result.new_block.villages if v)
     if villages:
         from jingzhun.analytics.actions import request_refresh
 
         request_refresh(sorted(villages), actor=actor, reason="数据导入")
     return CommitOutcome(batch, result, committed=True)
+
+
+def _counting(progress: Progress | None, stage: str) -> Callable[[int], None] | None:
+    """plan_import's progress (households added) as a stage of a commit's progress."""
+    if progress is None:
+        return None
+    done = 0
+
+    def add(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(stage, done, 0)
+
+    return add
 
 
 def _finish(
@@ -653,3 +671,72 @@ def do_save_column_mapping(
         diff={"name": name, "columns": {k: FIELDS[v].label for k, v in clean.items()}},
     )
     return mapping
+
+
+@transaction.atomic
+def do_queue_import_check(data: bytes, filename: str, *, actor: Any) -> ImportJob:
+    """Keep an upload and queue its check (the dry run) as a background job (ADR 0029)."""
+    from . import jobs
+
+    check_can_write(actor)
+    job = ImportJob.objects.create(
+        kind=ImportJob.CHECK,
+        filename=filename[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        user=actor,
+    )
+    jobs.store(jobs.job_upload_path(job), data)
+    record(
+        "imports.job.queue",
+        actor=actor,
+        object_type="import_job",
+        object_id=job.pk,
+        diff={"kind": job.kind, "sha256": job.sha256, "filename": job.filename},
+    )
+    jobs.start(job)
+    return job
+
+
+@transaction.atomic
+def do_queue_import_commit(batch: ImportBatch, *, actor: Any) -> ImportJob:
+    """Queue the commit of a pending batch as a background job; one at a time per batch.
+
+    A running job whose process has died (its commit rolled back) is marked failed here, so the
+    batch can be confirmed again."""
+    from . import jobs
+
+    check_can_write(actor)
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.user_id != getattr(actor, "pk", None):
+        raise DomainError("只能确认自己上传的批次。")
+    if batch.status != "pending" or not jobs.upload_path(batch).exists():
+        raise DomainError("该批次已处理，不能再次确认。")
+    for active in ImportJob.objects.filter(
+        batch=batch, kind=ImportJob.COMMIT, status__in=[ImportJob.QUEUED, ImportJob.RUNNING]
+    ):
+        if active.status == ImportJob.RUNNING and not jobs.worker_alive(active.worker):
+            ImportJob.objects.filter(pk=active.pk).update(
+                status=ImportJob.FAILED,
+                error="执行进程已中断，未写入任何数据。",
+                finished_at=timezone.now(),
+            )
+            continue
+        raise DomainError("该批次正在导入，请等待完成。")
+    job = ImportJob.objects.create(
+        kind=ImportJob.COMMIT,
+        filename=batch.filename,
+        sha256=batch.sha256,
+        size=batch.size,
+        batch=batch,
+        user=actor,
+    )
+    record(
+        "imports.job.queue",
+        actor=actor,
+        object_type="import_job",
+        object_id=job.pk,
+        diff={"kind": job.kind, "batch": batch.pk, "sha256": batch.sha256},
+    )
+    jobs.start(job)
+    return job

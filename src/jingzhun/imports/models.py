@@ -137,3 +137,64 @@ class ColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportJob(models.Model):
+    """A web upload's check or a batch's commit, run in the background with its progress.
+
+    Invariant: a job runs once (queued → running → done | failed); a commit job's writes are one
+    transaction (`do_commit_import`), so a job whose worker died leaves the registry as it was.
+    The live progress of a running job is kept beside the upload (`imports.jobs.progress_path`):
+    a commit's own transaction cannot publish row updates before it ends."""
+
+    CHECK, COMMIT = "check", "commit"
+    KINDS = [(CHECK, "校验"), (COMMIT, "导入")]
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = [(QUEUED, "排队中"), (RUNNING, "处理中"), (DONE, "已完成"), (FAILED, "失败")]
+
+    kind = models.CharField("类型", max_length=8, choices=KINDS)
+    status = models.CharField("状态", max_length=8, choices=STATUSES, default=QUEUED)
+    filename = models.CharField("文件名", max_length=255)
+    sha256 = models.CharField("文件摘要(SHA-256)", max_length=64)
+    size = models.PositiveBigIntegerField("文件大小(字节)", default=0)
+    batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
+        verbose_name="导入批次",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name="发起人",
+        related_name="+",
+    )
+    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
+    error = models.TextField("错误", blank=True, default="")
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导入任务"
+        verbose_name_plural = "导入任务"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["check", "commit"]), name="import_job_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="import_job_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="check") | Q(batch__isnull=False),
+                name="import_job_commit_has_batch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"导入任务 {self.pk} {self.kind} {self.status}"

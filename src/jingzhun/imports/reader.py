@@ -50,6 +50,29 @@ class Sheet:
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """Rows with every cell of a merged range carrying the value of its top-left cell."""
+        if not any(area[1][0] > area[0][0] for area in self.merged):
+            return self._plain_rows()
+        return self._merged_rows()
+
+    def _plain_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """`rows` of a sheet without ranges spanning rows (every CSV): nothing to carry down."""
+        try:
+            for index, row in enumerate(self.source):
+                if index >= MAX_ROWS:
+                    raise UnreadableFile(f"工作表“{self.name}”超过 {MAX_ROWS} 行，请拆分后导入。")
+                if type(row) is not list or len(row) > MAX_COLUMNS:
+                    row = list(row[:MAX_COLUMNS])
+                yield index + 1, row
+        except UnreadableFile:
+            raise
+        except csv.Error as exc:
+            raise UnreadableFile(f"CSV 文件格式错误：{exc}") from exc
+        except Exception as exc:  # calamine raises its own errors while streaming a broken sheet
+            raise UnreadableFile(
+                f"工作表“{self.name}”内容已损坏，无法读取（{type(exc).__name__}）。"
+            ) from exc
+
+    def _merged_rows(self) -> Iterator[tuple[int, list[Any]]]:
         by_start: dict[int, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
         for area in self.merged:
             if area[1][0] > area[0][0]:  # only ranges spanning rows need carrying down

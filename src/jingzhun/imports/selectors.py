@@ -21,7 +21,7 @@ from jingzhun.access.scoping import granted_codes
 from jingzhun.regions.models import Region
 from jingzhun.registry.models import Household, Member
 
-from .models import ColumnMapping, ImportBatch
+from .models import ColumnMapping, ImportBatch, ImportJob
 
 INSERT_CHUNK = 5000
 
@@ -99,6 +99,44 @@ def batch_for(user: Any, batch_id: int) -> ImportBatch:
     if batch is None:
         raise OutOfScope("未找到该导入批次，或您无权访问。")
     return batch
+
+
+def jobs_for(user: Any) -> QuerySet[ImportJob]:
+    """An account sees the import jobs it started itself."""
+    if not getattr(user, "is_authenticated", False):
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(user=user).select_related("batch")
+
+
+def job_for(user: Any, job_id: int) -> ImportJob:
+    from jingzhun.core.errors import OutOfScope
+
+    job = jobs_for(user).filter(pk=job_id).first()
+    if job is None:
+        raise OutOfScope("未找到该导入任务，或您无权访问。")
+    return job
+
+
+def job_state(job: ImportJob) -> dict[str, Any]:
+    """What the progress page shows: status ("interrupted" for a running job whose process is
+    gone), stage, done, total (0 = unknown) and percent (None = unknown)."""
+    from . import jobs
+
+    status = job.status
+    live = jobs.read_progress(job) if status == ImportJob.RUNNING else {}
+    if status == ImportJob.RUNNING and not jobs.worker_alive(job.worker):
+        status = "interrupted"
+    done, total = int(live.get("done") or 0), int(live.get("total") or 0)
+    percent = min(100, done * 100 // total) if total else None
+    if status == ImportJob.DONE:
+        percent = 100
+    return {
+        "status": status,
+        "stage": str(live.get("stage") or ""),
+        "done": done,
+        "total": total,
+        "percent": percent,
+    }
 
 
 def mappings_for(user: Any) -> QuerySet[ColumnMapping]:

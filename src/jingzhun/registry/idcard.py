@@ -149,6 +149,41 @@ def is_valid_fast(s: str, *, today: datetime.date | None = None) -> bool:
     return born <= (today or datetime.date.today())
 
 
+def fast_column(
+    values: list[Any], *, today: datetime.date | None = None
+) -> tuple[list[bool], list[int], list[str]]:
+    """`is_valid_fast` over a column at once (NumPy over the characters, not a call per value):
+    per value whether it is valid, its sex digit's parity (1 = male) and its ISO birth date
+    ("" where not valid). Values that are not 18-character ASCII strings are not valid here."""
+    import numpy as np
+
+    n = len(values)
+    if n == 0:
+        return [], [], []
+    text = [v if type(v) is str and len(v) == 18 and v.isascii() else "" for v in values]
+    raw = np.frombuffer(np.array(text, dtype="S18").tobytes(), dtype=np.uint8).reshape(n, 18)
+    digits = raw[:, :17] - np.uint8(48)  # bytes below "0" wrap round above 9
+    ok = (digits <= 9).all(axis=1)
+    weighted = digits.astype(np.int64) @ np.array(WEIGHTS, dtype=np.int64)
+    check = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[weighted % 11]
+    ok &= raw[:, 17] == check
+    d = digits.astype(np.int64)
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    month = d[:, 10] * 10 + d[:, 11]
+    day = d[:, 12] * 10 + d[:, 13]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    last = month_days[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    now = today or datetime.date.today()
+    stamp = year * 10000 + month * 100 + day
+    ok &= (year >= MIN_BIRTH_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
+    ok &= stamp <= now.year * 10000 + now.month * 100 + now.day
+    dash = np.full((n, 1), ord("-"), dtype=np.uint8)
+    iso = np.hstack([raw[:, 6:10], dash, raw[:, 10:12], dash, raw[:, 12:14]])
+    births = np.where(ok, np.ascontiguousarray(iso).view("S10")[:, 0], b"").astype("U10")
+    return ok.tolist(), (d[:, 16] % 2).tolist(), births.tolist()
+
+
 def mask(id_number: str) -> str:
     """Show an ID as first 6 + 8 asterisks + last 4 (PII-1); never shows the birth date digits.
 

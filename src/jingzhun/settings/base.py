@@ -194,3 +194,7 @@ LOGGING = {
 # DuckDB (bulk work) spills to var/duckdb_tmp beyond this; without a limit it would take 80% of
 # the machine. 3 GB kept ten million households under 3.5 GiB peak with no loss of speed (B4).
 DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
+
+# Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
+# leaves them queued for `jingzhun import --pending` (a separate worker, or tests).
+IMPORT_JOB_RUNNER = os.environ.get("JINGZHUN_IMPORT_JOB_RUNNER", "thread")

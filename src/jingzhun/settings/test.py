@@ -23,3 +23,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Indicator refresh jobs stay queued in tests (a worker thread would outlive the test's data);
 # tests run them with analytics.actions.run_pending.
 ANALYTICS_JOB_RUNNER = "manual"
+# Web import jobs too: tests run them with imports.jobs.run_pending.
+IMPORT_JOB_RUNNER = "manual"

@@ -19,6 +19,12 @@ urlpatterns = [
     path("imports/<int:batch_id>/commit/", views.import_commit, name="import_commit"),
     path("imports/<int:batch_id>/report/", views.import_report, name="import_report"),
     path("imports/<int:batch_id>/mapping/", views.import_mapping, name="import_mapping"),
+    path("imports/jobs/<int:import_job_id>/", views.import_job, name="import_job"),
+    path(
+        "imports/jobs/<int:import_job_id>/progress/",
+        views.import_job_progress,
+        name="import_job_progress",
+    ),
     # workflows (workflow_views.py)
     path("cases/", workflow_views.case_inbox, name="cases"),
     path("cases/new/", workflow_views.case_new, name="case_new"),

@@ -15,16 +15,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
@@ -39,13 +39,18 @@ from jingzhun.exports.actions import (
     notice_candidates,
 )
 from jingzhun.exports.notice import NoticeSpec
-from jingzhun.imports.actions import do_commit_import, do_save_column_mapping, do_start_import
+from jingzhun.imports.actions import (
+    do_queue_import_check,
+    do_queue_import_commit,
+    do_save_column_mapping,
+)
 from jingzhun.imports.fields import assignable_fields
+from jingzhun.imports.jobs import upload_path
 from jingzhun.imports.layout import column_letter
-from jingzhun.imports.models import ImportBatch
+from jingzhun.imports.models import ImportBatch, ImportJob
 from jingzhun.imports.pipeline import plan_import
 from jingzhun.imports.report import build_report
-from jingzhun.imports.selectors import batch_for, batches_for
+from jingzhun.imports.selectors import batch_for, batches_for, job_for, job_state, jobs_for
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import WRITER_ROLES
@@ -313,13 +318,27 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
 # --- 导入 ----------------------------------------------------------------------------------
 
 MAX_LISTED = 200
+# Labels shown through {% translate variable %}: import stages, job kinds and statuses, batch
+# statuses (the catalogue learns them from here).
+IMPORT_LABELS = (
+    gettext_noop("开始"),
+    gettext_noop("读取并校验"),
+    gettext_noop("校验"),
+    gettext_noop("写入"),
+    gettext_noop("导入"),
+    gettext_noop("排队中"),
+    gettext_noop("处理中"),
+    gettext_noop("已完成"),
+    gettext_noop("失败"),
+    gettext_noop("待确认"),
+    gettext_noop("已导入"),
+    gettext_noop("已拒绝"),
+)
 
 
 def _upload_path(batch: ImportBatch) -> Path:
-    """Where a pending upload waits for confirmation: var/imports/, named by batch and hash."""
-    folder = Path(settings.VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder / f"{batch.pk}-{batch.sha256}.upload"
+    """Where a pending upload waits for confirmation (imports.jobs.upload_path)."""
+    return upload_path(batch)
 
 
 def _writer_only(request: HttpRequest) -> None:
@@ -335,17 +354,22 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        data = upload.read()
-        result = plan_import(data, upload.name, actor=request.user)
         try:
-            batch = do_start_import(result, actor=request.user)
+            job = do_queue_import_check(upload.read(), upload.name, actor=request.user)
         except DomainError as exc:
             raise PermissionDenied(exc.message) from exc
-        path = _upload_path(batch)
-        path.write_bytes(data)
-        path.chmod(0o600)
-        return redirect("web:import", batch_id=batch.pk)
-    context = {"form": form, "nav": "imports", "batches": batches_for(request.user)[:20]}
+        return redirect("web:import_job", import_job_id=job.pk)
+    context = {
+        "form": form,
+        "nav": "imports",
+        "batches": batches_for(request.user)[:20],
+        "jobs": [
+            (job, job_state(job))
+            for job in jobs_for(request.user).filter(
+                status__in=[ImportJob.QUEUED, ImportJob.RUNNING]
+            )[:10]
+        ],
+    }
     return render(request, "web/import_upload.html", context, status=400 if form.errors else 200)
 
 
@@ -401,23 +425,70 @@ def import_commit(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Confirm: write the whole file, or nothing when any row is refused."""
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
-    data = _stored(batch)
-    if data is None or batch.status != "pending":
+    if batch.status != "pending" or not _upload_path(batch).exists():
         messages.error(request, _("该批次已处理，不能再次确认。"))
         return redirect("web:import", batch_id=batch.pk)
     try:
-        outcome = do_commit_import(data, batch.filename, actor=request.user, pending=batch)
+        job = do_queue_import_commit(batch, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("web:import", batch_id=batch.pk)
-    if outcome.result.already_imported:
-        messages.info(request, _("该文件此前已导入（内容相同），本次未做任何修改。"))
-    elif outcome.committed:
-        _upload_path(batch).unlink(missing_ok=True)
-        messages.success(request, _("导入完成。"))
-    else:
-        messages.error(request, _("文件中有错误，未导入任何数据。"))
-    return redirect("web:import", batch_id=outcome.batch.pk)
+    return redirect("web:import_job", import_job_id=job.pk)
+
+
+def _job_or_404(request: HttpRequest, job_id: int) -> ImportJob:
+    try:
+        return job_for(request.user, job_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+
+
+def _job_finished(request: HttpRequest, job: ImportJob) -> str:
+    """Where a finished job leads (its batch's dry run), with the outcome of a commit as a message."""
+    batch = job.batch
+    assert batch is not None
+    if job.kind == ImportJob.COMMIT:
+        if batch.status == "committed" and batch.finished_at and job.started_at:
+            if batch.finished_at < job.started_at:
+                messages.info(request, _("该文件此前已导入（内容相同），本次未做任何修改。"))
+            else:
+                messages.success(request, _("导入完成。"))
+        else:
+            messages.error(request, _("文件中有错误，未导入任何数据。"))
+    return reverse("web:import", kwargs={"batch_id": batch.pk})
+
+
+@authenticated
+@require_http_methods(["GET"])
+def import_job(request: HttpRequest, import_job_id: int) -> HttpResponse:
+    """A background check or commit: its progress, polled until it ends, then its batch."""
+    _writer_only(request)
+    job = _job_or_404(request, import_job_id)
+    if job.status == ImportJob.DONE:
+        return redirect(_job_finished(request, job))
+    context = {"nav": "imports", "job": job, "state": job_state(job)}
+    return render(request, "web/import_job.html", context)
+
+
+def _poll_without_session_write(request: HttpRequest) -> None:
+    """A progress poll is not the user's activity and must not write: the session is saved on
+    every request (SESSION_SAVE_EVERY_REQUEST), and on SQLite the commit being watched holds the
+    database's write lock until it ends."""
+    request.session.save = lambda must_create=False: None  # type: ignore[method-assign]
+
+
+@authenticated
+@require_http_methods(["GET"])
+def import_job_progress(request: HttpRequest, import_job_id: int) -> HttpResponse:
+    """The progress fragment (HTMX); a finished job sends the browser on to its batch."""
+    _writer_only(request)
+    _poll_without_session_write(request)
+    job = _job_or_404(request, import_job_id)
+    if job.status == ImportJob.DONE:
+        response = HttpResponse("")
+        response["HX-Redirect"] = _job_finished(request, job)
+        return response
+    return render(request, "web/_import_job.html", {"job": job, "state": job_state(job)})
 
 
 @authenticated

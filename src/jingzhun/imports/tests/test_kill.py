@@ -8,6 +8,7 @@ again commits everything, and running it once more changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -147,3 +148,102 @@ def test_an_import_killed_during_its_commit_leaves_nothing_and_reruns(tmp_path: 
     assert once_more.returncode == 0, once_more.stderr[-2000:]
     assert "新增 0，变更 0" in once_more.stdout
     assert _counts(db) == after
+
+
+QUEUE = r"""
+import sys
+import django
+django.setup()
+from pathlib import Path
+from jingzhun.access.models import User
+from jingzhun.imports.actions import do_queue_import_check, do_queue_import_commit
+from jingzhun.imports.models import ImportBatch
+county = User.objects.get(username="county")
+if sys.argv[1] == "check":
+    path = Path(sys.argv[2])
+    job = do_queue_import_check(path.read_bytes(), path.name, actor=county)
+else:
+    job = do_queue_import_commit(ImportBatch.objects.get(status="pending"), actor=county)
+print(job.pk)
+"""
+
+
+def _job(db: Path, job_id: int) -> tuple[str, str]:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT status, error FROM imports_importjob WHERE id = ?", (job_id,)
+        ).fetchone()
+        return str(row[0]), str(row[1])
+
+
+def test_a_web_commit_job_killed_while_writing_leaves_nothing_and_can_be_confirmed_again(
+    tmp_path: Path,
+) -> None:
+    """REL-2 for the web path (ADR 0029): the worker running a commit job (`jingzhun import
+    --pending`) is killed once the job's progress file shows the write stage; the registry is as
+    before, the batch still pending, and confirming it again commits the file once."""
+    import json
+
+    db = tmp_path / "kill.sqlite3"
+    var = tmp_path / "var"
+    var.mkdir()
+    data = tmp_path / "roster.csv"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "JINGZHUN_VAR_DIR": str(var),
+        "DJANGO_SETTINGS_MODULE": "jingzhun.settings.embedded",
+        "JINGZHUN_IMPORT_JOB_RUNNER": "manual",
+    }
+    subprocess.run(
+        [sys.executable, "-c", SETUP, str(data), str(HOUSEHOLDS)], env=env, check=True, timeout=600
+    )
+
+    def queue(*args: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", QUEUE, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        return int(done.stdout.strip().splitlines()[-1])
+
+    check = queue("check", str(data))
+    assert _run(env, "import", "--pending").returncode == 0
+    assert _job(db, check)[0] == "done"
+    before = _counts(db)
+    commit = queue("commit")
+    progress = var / "imports" / f"job-{commit}.progress"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jingzhun.cli", "import", "--pending"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stage = ""
+    deadline = time.monotonic() + 600
+    try:
+        while stage != "写入" and time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(OSError, ValueError):  # not written yet, or being replaced
+                stage = json.loads(progress.read_text()).get("stage", "")
+            time.sleep(0.05)  # polling the worker's progress file, bounded by the deadline
+        assert stage == "写入" and process.poll() is None, stage
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert _counts(db) == before
+    assert _job(db, commit)[0] == "running"  # its process is gone: the page shows it interrupted
+
+    again = queue("commit")  # confirming again marks the dead job failed
+    assert _job(db, commit) == ("failed", "执行进程已中断，未写入任何数据。")
+    assert _run(env, "import", "--pending").returncode == 0
+    assert _job(db, again)[0] == "done"
+    after = _counts(db)
+    assert after["households"] == before["households"] + HOUSEHOLDS
+    assert after["members"] == before["members"] + HOUSEHOLDS
+    assert after["batches"] == before["batches"]  # the pending batch itself was committed

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ..idcard import (
@@ -17,6 +17,7 @@ from ..idcard import (
     check,
     check_char,
     convert_15,
+    fast_column,
     is_valid,
     is_valid_fast,
     mask,
@@ -446,6 +447,22 @@ def test_fast_path_agrees_with_check(s: str) -> None:
 def test_fast_path_never_accepts_what_check_rejects(s: str) -> None:
     if is_valid_fast(s, today=TODAY):
         assert check(s, today=TODAY).valid
+
+
+@given(st.lists(st.one_of(ID_LIKE, st.text(max_size=20), st.none(), st.integers()), max_size=40))
+@example([make_id("11010519000229001"), make_id("11010520000229001"), make_id("11010520250230001")])
+@example([make_id("11010520251123001"), make_id("11010520251124001"), "1" * 17 + "x", "", "/" * 18])
+@settings(deadline=None)  # NumPy's first import and a loaded machine
+def test_the_column_check_agrees_with_the_fast_path_value_by_value(values: list[Any]) -> None:
+    valid, parity, births = fast_column(values, today=TODAY)
+    for v, ok, odd, born in zip(values, valid, parity, births, strict=True):
+        expected = type(v) is str and is_valid_fast(v, today=TODAY)
+        assert ok == expected, v
+        if ok:
+            assert odd == int(v[16]) % 2
+            assert born == f"{v[6:10]}-{v[10:12]}-{v[12:14]}"
+        else:
+            assert born == ""
 
 
 SPREADSHEET_VALUES = st.one_of(

@@ -1,4 +1,5 @@
-"""`jingzhun import FILE [--dry-run] [--report PATH] [--user USERNAME]`.
+"""`jingzhun import FILE [--dry-run] [--report PATH] [--user USERNAME]`; `jingzhun import --pending`
+runs the web pages' queued import jobs (checks and commits, ADR 0029).
 
 Exit 0: committed, already imported, or a clean dry run; 1: rows refused, nothing written;
 2: the file cannot be read (or does not exist).
@@ -25,13 +26,26 @@ class Command(BaseCommand):
     help = "导入贫困户信息采集表（.xlsx/.xls/.csv）：先全部校验，无错误才写入，同一文件重复导入不会重复写入"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, nargs="?")
+        parser.add_argument(
+            "--pending", action="store_true", help="运行网页上排队的导入任务（校验、确认导入）"
+        )
         parser.add_argument("--dry-run", action="store_true", help="只校验并比对，不写入")
         parser.add_argument("--report", type=Path, help="把错误报告（.xlsx）写到这个路径")
         parser.add_argument("--user", help="以该账号的身份和管理范围导入（默认：系统）")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["file"]
+        if options["pending"]:
+            from jingzhun.imports.jobs import run_pending
+
+            for job in run_pending():
+                self.stdout.write(
+                    f"导入任务 {job.pk}（{job.get_kind_display()}）：{job.get_status_display()} {job.error}"
+                )
+            return
+        path: Path | None = options["file"]
+        if path is None:
+            raise CommandError("请指定要导入的文件，或使用 --pending", returncode=2)
         if not path.is_file():
             raise CommandError(f"找不到文件：{path}", returncode=2)
         actor = None
@@ -51,7 +65,7 @@ class Command(BaseCommand):
             bar = bars.get(stage)
             if bar is None:
                 bar = bars[stage] = tqdm(
-                    desc=stage, total=total, unit="户", file=self.stderr._out, disable=None
+                    desc=stage, total=total or None, unit="户", file=self.stderr._out, disable=None
                 )
             bar.update(done - bar.n)
 
