@@ -173,8 +173,11 @@ def request_refresh(
 
 
 def _start_thread(job_id: int) -> None:
+    # Not a daemon: a command that queued a refresh (e.g. `jingzhun import`) waits for it before
+    # the interpreter exits, instead of tearing DuckDB down mid-query (an abort, exit code -6,
+    # and a job left "running").
     threading.Thread(
-        target=_thread_main, args=(job_id,), name=f"refresh-{job_id}", daemon=True
+        target=_thread_main, args=(job_id,), name=f"refresh-{job_id}", daemon=False
     ).start()
 
 

@@ -136,7 +136,11 @@ def start(job: ImportJob) -> None:
     job_id = job.pk
     transaction.on_commit(
         lambda: threading.Thread(
-            target=_thread_main, args=(job_id,), name=f"import-{job_id}", daemon=True
+            # not a daemon: the process finishes the job before exiting (see analytics.actions)
+            target=_thread_main,
+            args=(job_id,),
+            name=f"import-{job_id}",
+            daemon=False,
         ).start()
     )
 
