@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q, Subquery
+
 from jingzhun.access.scoping import can_see_region, granted_codes
 from jingzhun.core.errors import OutOfScope
 from jingzhun.regions import codes
@@ -46,33 +48,78 @@ def dashboard_roots(user: Any) -> list[Region]:
 
 
 def dashboard_scope(user: Any, region_code: str | None) -> Scope:
-    """The region to show (default: the user's first granted region), its path and children."""
-    roots = dashboard_roots(user)
-    if not roots:
+    """The region to show (default: the user's first granted region), its path and children.
+
+    One query for the regions (the path and the children together); the grants are the user's
+    (granted_codes, remembered on the user object for the request)."""
+    granted = [] if getattr(user, "role", "") == "helper" else granted_codes(user)
+    if not granted:
         raise OutOfScope("未找到该区划，或您无权访问。")
-    code = region_code or roots[0].code
+    code = region_code or granted[0]
     try:
         level = codes.level_of(code)
     except codes.CodeError as exc:
         raise OutOfScope("未找到该区划，或您无权访问。") from exc
-    if level not in ("county", "township", "village") or not can_see_region(user, code):
-        if level in ("province", "prefecture") and can_see_region(user, code):
-            pass
-        else:
-            raise OutOfScope("未找到该区划，或您无权访问。")
-    root = next(r for r in roots if code.startswith(codes.prefix(r.code)))
+    if level not in ("county", "township", "village", "province", "prefecture") or not (
+        can_see_region(user, code)
+    ):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    root = next(g for g in granted if code.startswith(codes.prefix(g)))
     chain = [code]
-    while chain[-1] != root.code:
+    while chain[-1] != root:
         parent = codes.parent_of(chain[-1])
         if parent is None:
             break
         chain.append(parent)
-    found = {r.code: r for r in Region.objects.filter(code__in=chain)}
+    rows = list(Region.objects.filter(Q(code__in=chain) | Q(parent_id=code)).order_by("code"))
+    found = {r.code: r for r in rows if r.code in chain}
     if code not in found:
         raise OutOfScope("未找到该区划，或您无权访问。")
-    region = found[code]
-    children = list(Region.objects.filter(parent_id=code).order_by("code"))
-    return Scope(region, [found[c] for c in reversed(chain) if c in found], children)
+    children = [r for r in rows if r.parent_id == code and r.code != code]
+    return Scope(found[code], [found[c] for c in reversed(chain) if c in found], children)
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """When the region's figures were computed and its children's boundaries last changed:
+    the dashboard's cached data is valid while both stay the same."""
+
+    refreshed_at: Any  # None: never computed
+    shapes_at: Any
+
+    @property
+    def key(self) -> str:
+        def stamp(value: Any) -> str:
+            return value.isoformat() if value is not None else "-"
+
+        return f"{stamp(self.refreshed_at)}/{stamp(self.shapes_at)}"
+
+
+def data_version(user: Any, scope: Scope) -> DataVersion:
+    """One query: the region's refresh time and the newest boundary of the regions on its map."""
+    code = scope.region.code
+    if not can_see_region(user, code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    mapped = [c.code for c in scope.children] or [code]
+    newest_shape = (
+        RegionShape.objects.filter(region_id__in=mapped)
+        .order_by("-updated_at")
+        .values("updated_at")[:1]
+    )
+    row = (
+        Region.objects.filter(code=code)
+        .annotate(
+            refreshed=Subquery(
+                IndicatorValue.objects.filter(region_code=code, indicator="registered_households")
+                .order_by("-refreshed_at")
+                .values("refreshed_at")[:1]
+            ),
+            shaped=Subquery(newest_shape),
+        )
+        .values_list("refreshed", "shaped")
+        .first()
+    )
+    return DataVersion(*(row or (None, None)))
 
 
 def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Figure]:
@@ -158,6 +205,19 @@ def latest_job(user: Any) -> RefreshJob | None:
         listed = job.county_list()
         if listed is None or counties & set(listed):
             return job
+    return None
+
+
+def unfinished_job(user: Any) -> RefreshJob | None:
+    """latest_job unless it is done (what the dashboard shows), from a light query first."""
+    counties = {g[:6] + "000000" for g in granted_codes(user)}
+    for pk, listed, status in RefreshJob.objects.order_by("-pk").values_list(
+        "pk", "counties", "status"
+    )[:20]:
+        if not listed or counties & set(listed.split(",")):
+            if status == RefreshJob.DONE:
+                return None
+            return RefreshJob.objects.filter(pk=pk).first()
     return None
 
 
