@@ -227,6 +227,7 @@ def main() -> None:
     script.write_text(LUA)
     proc = start_server(args.db, args.var, args.port, args.workers)
     results: dict[str, list[dict[str, float]]] = {"/dashboard/": [], "/": []}
+    loads = [Path("/proc/loadavg").read_text().split()[0]]
     sizes = {}
     try:
         for path in results:
@@ -238,7 +239,8 @@ def main() -> None:
                 results[path].append(
                     wrk(args.port, cookie, path, args.connections, args.duration, str(script))
                 )
-                print(path, results[path][-1], file=sys.stderr, flush=True)
+                loads.append(Path("/proc/loadavg").read_text().split()[0])
+                print(path, results[path][-1], loads[-1], file=sys.stderr, flush=True)
                 check_page(args.port, cookie, "/dashboard/")  # waits until the queue has drained
         peak = worker_peak_mib(proc)
     finally:
@@ -259,7 +261,8 @@ def main() -> None:
         f"gunicorn {args.workers} sync workers, production settings; wrk {args.connections} connections, "
         f"2 threads, {args.duration} s a run, median of {args.runs} runs after a 5 s warm-up. "
         f"County Baiquan demo at scale {args.scale} ({stats.registered_persons:,} registered persons, "
-        f"year {year}); signed in as the county user. Other engineers' jobs shared the 2 cores.",
+        f"year {year}); signed in as the county user (second factor passed). Load average (1 min) "
+        f"before and after each run: {', '.join(loads)}; other engineers' jobs shared the 2 cores.",
         "",
         "| page | p50 ms | p95 ms | p99 ms | requests/s | errors | bytes |",
         "|---|---|---|---|---|---|---|",

@@ -7,17 +7,22 @@ dashboard is out of their scope.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, Subquery
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from jingzhun.access.scoping import can_see_region, granted_codes
 from jingzhun.core.errors import OutOfScope
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
+from .compute import ANCHOR, missing_figure, sparse
 from .indicators import IndicatorDef, load_indicators
 from .models import IndicatorValue, RefreshJob, RegionShape
 
@@ -47,11 +52,10 @@ def dashboard_roots(user: Any) -> list[Region]:
     return list(Region.objects.filter(code__in=granted_codes(user)).order_by("code"))
 
 
-def dashboard_scope(user: Any, region_code: str | None) -> Scope:
-    """The region to show (default: the user's first granted region), its path and children.
-
-    One query for the regions (the path and the children together); the grants are the user's
-    (granted_codes, remembered on the user object for the request)."""
+def dashboard_region(user: Any, region_code: str | None) -> tuple[str, str]:
+    """(region, root): the region to show (default: the user's first granted region) and the
+    granted region its path starts from, checked against the grants without reading regions
+    (data_version then checks that the region exists). OutOfScope when not visible."""
     granted = [] if getattr(user, "role", "") == "helper" else granted_codes(user)
     if not granted:
         raise OutOfScope("未找到该区划，或您无权访问。")
@@ -64,7 +68,13 @@ def dashboard_scope(user: Any, region_code: str | None) -> Scope:
         can_see_region(user, code)
     ):
         raise OutOfScope("未找到该区划，或您无权访问。")
-    root = next(g for g in granted if code.startswith(codes.prefix(g)))
+    return code, next(g for g in granted if code.startswith(codes.prefix(g)))
+
+
+def dashboard_scope(user: Any, region_code: str | None) -> Scope:
+    """The region to show (default: the user's first granted region), its path and children,
+    with one query for the regions (the path and the children together)."""
+    code, root = dashboard_region(user, region_code)
     chain = [code]
     while chain[-1] != root:
         parent = codes.parent_of(chain[-1])
@@ -95,31 +105,45 @@ class DataVersion:
         return f"{stamp(self.refreshed_at)}/{stamp(self.shapes_at)}"
 
 
-def data_version(user: Any, scope: Scope) -> DataVersion:
-    """One query: the region's refresh time and the newest boundary of the regions on its map."""
-    code = scope.region.code
-    if not can_see_region(user, code):
+def data_version(user: Any, region_code: str) -> DataVersion:
+    """One plain query (the dashboard asks on every request): the region's refresh time and the
+    newest boundary of the region and its children. OutOfScope if the region does not exist."""
+    if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
-    mapped = [c.code for c in scope.children] or [code]
-    newest_shape = (
-        RegionShape.objects.filter(region_id__in=mapped)
-        .order_by("-updated_at")
-        .values("updated_at")[:1]
+    regions, values, shapes = (m._meta.db_table for m in (Region, IndicatorValue, RegionShape))
+    sql = (
+        f'SELECT (SELECT 1 FROM "{regions}" WHERE "code" = %s), '
+        f'(SELECT "refreshed_at" FROM "{values}" WHERE "region_code" = %s AND "indicator" = %s '
+        f'ORDER BY "refreshed_at" DESC LIMIT 1), '
+        f'(SELECT max(s."updated_at") FROM "{shapes}" s JOIN "{regions}" r '
+        f'ON r."code" = s."region_id" WHERE r."parent_id" = %s OR r."code" = %s)'
     )
-    row = (
-        Region.objects.filter(code=code)
-        .annotate(
-            refreshed=Subquery(
-                IndicatorValue.objects.filter(region_code=code, indicator="registered_households")
-                .order_by("-refreshed_at")
-                .values("refreshed_at")[:1]
-            ),
-            shaped=Subquery(newest_shape),
-        )
-        .values_list("refreshed", "shaped")
-        .first()
-    )
-    return DataVersion(*(row or (None, None)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [region_code, region_code, ANCHOR, region_code, region_code])
+        exists, refreshed, shaped = cursor.fetchone()
+    if not exists:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return DataVersion(_as_datetime(refreshed), _as_datetime(shaped))
+
+
+def _as_datetime(value: Any) -> Any:
+    """A timestamp from a plain query (SQLite returns text in UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def _sparse_defs() -> list[IndicatorDef]:
+    return [d for d in definitions().values() if sparse(d)]
+
+
+def _fill(figs: dict[Any, Figure], key: Any) -> None:
+    """Put back the left-out rows of sparse indicators (compute.sparse, ADR 0027) of a computed
+    region and year: `key(indicator)` is the dictionary key of an indicator's figure."""
+    for d in _sparse_defs():
+        figs.setdefault(key(d.id), missing_figure(d))
 
 
 def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Figure]:
@@ -129,7 +153,10 @@ def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Fig
     rows = IndicatorValue.objects.filter(region_code=region_code, year=year).values_list(
         "indicator", "dimension", "numerator", "denominator"
     )
-    return {(i, d): (n, den) for i, d, n, den in rows}
+    out = {(i, d): (n, den) for i, d, n, den in rows}
+    if (ANCHOR, "") in out:
+        _fill(out, lambda i: (i, ""))
+    return out
 
 
 def child_figures(
@@ -137,12 +164,18 @@ def child_figures(
 ) -> dict[str, dict[str, Figure]]:
     """{child code: {indicator: figure}} (no breakdowns) for the visible children."""
     codes_ = [c.code for c in children if can_see_region(user, c.code)]
+    wanted = {*indicators, ANCHOR}
     rows = IndicatorValue.objects.filter(
-        region_code__in=codes_, year=year, indicator__in=list(indicators), dimension=""
+        region_code__in=codes_, year=year, indicator__in=sorted(wanted), dimension=""
     ).values_list("region_code", "indicator", "numerator", "denominator")
     out: dict[str, dict[str, Figure]] = {c: {} for c in codes_}
-    for code, ind, n, d in rows:
-        out[code][ind] = (n, d)
+    for code, ind, n, den in rows:
+        out[code][ind] = (n, den)
+    for figs in out.values():
+        if ANCHOR in figs:
+            for d in _sparse_defs():
+                if d.id in wanted:
+                    figs.setdefault(d.id, missing_figure(d))
     return out
 
 
@@ -150,12 +183,21 @@ def trend(user: Any, region_code: str, indicators: Iterable[str]) -> dict[str, d
     """{indicator: {year: figure}} of one region over all stored years."""
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
+    wanted = list(indicators)
     rows = IndicatorValue.objects.filter(
-        region_code=region_code, indicator__in=list(indicators), dimension=""
+        region_code=region_code, indicator__in=sorted({*wanted, ANCHOR}), dimension=""
     ).values_list("indicator", "year", "numerator", "denominator")
     out: dict[str, dict[int, Figure]] = {}
-    for ind, year, n, d in rows:
-        out.setdefault(ind, {})[year] = (n, d)
+    for ind, year, n, den in rows:
+        out.setdefault(ind, {})[year] = (n, den)
+    computed = sorted(out.get(ANCHOR, {}))
+    for d in _sparse_defs():
+        if d.id in wanted:
+            series = out.setdefault(d.id, {})
+            for year in computed:
+                series.setdefault(year, missing_figure(d))
+    if ANCHOR not in wanted:
+        out.pop(ANCHOR, None)
     return out
 
 

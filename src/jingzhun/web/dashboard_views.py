@@ -73,21 +73,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     The figures change only when a refresh stores new ones, so the page's two large fragments
     (head and body, rendered HTML) are cached per region, the user's root region (the
     breadcrumbs start there), refresh time and newest boundary (selectors.DataVersion),
-    language, year and map indicator. Scope is checked on every request before the cache is
+    language, year and map indicator (ADR 0026). A request that finds them costs the grants
+    and one plain query besides the session, user, second factor and job. Scope is checked on every request before the cache is
     read, and whoever may see a region sees all of its children, so a fragment is the same for
     every user who may see it. Per user and per request stay outside: messages, the refresh
     bar (job progress, the role's buttons) and the CSRF token (put into the fragments here).
     """
     user = request.user
     try:
-        scope = selectors.dashboard_scope(user, request.GET.get("region") or None)
-        version = selectors.data_version(user, scope)
+        region, root = selectors.dashboard_region(user, request.GET.get("region") or None)
+        version = selectors.data_version(user, region)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
-    region = scope.region.code
-    base = ":".join(
-        ["dashboard", region, scope.path[0].code, version.key, get_language() or "zh-hans"]
-    )
+    base = ":".join(["dashboard", region, root, version.key, get_language() or "zh-hans"])
     cacheable = version.refreshed_at is not None
     years = cache.get(base + ":years") if cacheable else None
     if years is None:
@@ -106,6 +104,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     key = f"{base}:{year}:{indicator}"
     parts = cache.get(key) if cacheable else None
     if parts is None:
+        try:
+            scope = selectors.dashboard_scope(user, region)
+        except OutOfScope as exc:
+            raise Http404(exc.message) from exc
         parts = _fragments(user, scope, years, year, indicator)
         if cacheable:
             cache.set(key, parts, CACHE_SECONDS)
@@ -117,7 +119,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "head": mark_safe(parts[0].replace(CSRF_MARK, token)),  # noqa: S308 - our own HTML
             "body": mark_safe(parts[1].replace(CSRF_MARK, token)),  # noqa: S308
             "nav": "dashboard",
-            "scope": scope,
+            "region_code": region,
             "year": year,
             "indicator": indicator,
             "job": selectors.unfinished_job(user),
@@ -161,8 +163,8 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
             {"name": child.code, "label": child.name, "value": m.value, "text": m.text}
             for child, _cells, m in board.children
         ],
-        "indicator": board.map_indicator.label,
-        "unit": board.map_indicator.unit,
+        "indicator": board.map_indicator.title(get_language()),
+        "unit": board.map_indicator.unit_in(get_language()),
         "drill": scope.region.level != "village",
         "url": reverse("web:dashboard"),
         "year": year,
@@ -170,7 +172,7 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
         "trend": {
             "years": sorted({y for s in board.trend.values() for y, _v in s}),
             "series": [
-                {"id": k, "name": defs[k].label, "data": [[y, v] for y, v in s]}
+                {"id": k, "name": defs[k].title(get_language()), "data": [[y, v] for y, v in s]}
                 for k, s in board.trend.items()
             ],
         },
