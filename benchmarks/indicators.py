@@ -40,7 +40,13 @@ def _setup(db: str) -> None:
 
 def child_refresh(db: str, counties: list[str] | None = None) -> dict[str, Any]:
     _setup(db)
+    from jingzhun.analytics import actions
     from jingzhun.analytics.actions import do_refresh_indicators
+
+    if os.environ.get("JZ_BENCH_NO_AUDIT") == "1":
+        # a database shared with another benchmark: write only the analytics tables (the one
+        # audit event of the refresh is left out; everything else runs as in production)
+        actions.record = lambda *args, **kwargs: None  # type: ignore[assignment]
     from jingzhun.registry.models import Household, Member
 
     load = Path("/proc/loadavg").read_text().split()[0]
@@ -99,8 +105,15 @@ def main() -> None:
         help="SECONDS:HOUSEHOLDS:FIGURES of an earlier ORM run on --orm-db (skips the ORM run)",
     )
     ap.add_argument("--county", action="append", default=[], help="refresh only these counties")
+    ap.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="do not write the refresh's audit event (a database that is not this benchmark's)",
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    if args.no_audit:
+        os.environ["JZ_BENCH_NO_AUDIT"] = "1"
     script = str(Path(__file__).resolve())
     if args.orm_measured:
         seconds, households, figures = args.orm_measured.split(":")
