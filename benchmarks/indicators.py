@@ -38,21 +38,34 @@ def _setup(db: str) -> None:
     django.setup()
 
 
-def child_refresh(db: str) -> dict[str, Any]:
+def child_refresh(db: str, counties: list[str] | None = None) -> dict[str, Any]:
     _setup(db)
+    from jingzhun.analytics import actions
     from jingzhun.analytics.actions import do_refresh_indicators
-    from jingzhun.registry.models import Member
 
+    if os.environ.get("JZ_BENCH_NO_AUDIT") == "1":
+        # a database shared with another benchmark: write only the analytics tables (the one
+        # audit event of the refresh is left out; everything else runs as in production)
+        actions.record = lambda *args, **kwargs: None  # type: ignore[assignment]
+    from jingzhun.registry.models import Household, Member
+
+    load = Path("/proc/loadavg").read_text().split()[0]
     t = time.perf_counter()
-    result = do_refresh_indicators(None, actor=None)
+    result = do_refresh_indicators(counties or None, actor=None)
     seconds = time.perf_counter() - t
+    members = Member.objects.all()
+    if counties:
+        members = members.filter(
+            household__in=Household.objects.filter(county_code__in=counties).values("pk")
+        )
     return {
         "seconds": seconds,
         "phases": result.seconds,
         "households": result.households,
-        "persons": Member.objects.count(),
+        "persons": members.count(),
         "rows": result.rows,
         "years": [result.years[0], result.years[-1]],
+        "load": [load, Path("/proc/loadavg").read_text().split()[0]],
     }
 
 
@@ -77,7 +90,7 @@ def child_orm(db: str) -> dict[str, Any]:
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         kind, db = sys.argv[2], sys.argv[3]
-        out = child_refresh(db) if kind == "refresh" else child_orm(db)
+        out = child_refresh(db, sys.argv[4:]) if kind == "refresh" else child_orm(db)
         print(json.dumps(out))
         return
     ap = argparse.ArgumentParser()
@@ -91,8 +104,16 @@ def main() -> None:
         default="",
         help="SECONDS:HOUSEHOLDS:FIGURES of an earlier ORM run on --orm-db (skips the ORM run)",
     )
+    ap.add_argument("--county", action="append", default=[], help="refresh only these counties")
+    ap.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="do not write the refresh's audit event (a database that is not this benchmark's)",
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    if args.no_audit:
+        os.environ["JZ_BENCH_NO_AUDIT"] = "1"
     script = str(Path(__file__).resolve())
     if args.orm_measured:
         seconds, households, figures = args.orm_measured.split(":")
@@ -108,8 +129,10 @@ def main() -> None:
     rows = []
     for db in args.db:
         if not args.no_warmup:
-            run_child([script, "--child", "refresh", db])
-        runs = [run_child([script, "--child", "refresh", db]) for _ in range(args.runs)]
+            run_child([script, "--child", "refresh", db, *args.county])
+        runs = [
+            run_child([script, "--child", "refresh", db, *args.county]) for _ in range(args.runs)
+        ]
         for r in runs:
             print(db, r.result, f"{r.peak_rss_mib:.0f} MiB", file=sys.stderr, flush=True)
         med = statistics.median(r.result["seconds"] for r in runs)
@@ -123,7 +146,7 @@ def main() -> None:
             + ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
             + f" | {first['rows']:,} | {max(r.peak_rss_mib for r in runs):.0f} | "
             f"{orm_estimate:.0f}{' (measured)' if db == args.orm_db else ' (extrapolated)'} | "
-            f"{orm_estimate / med:.0f}x |"
+            f"{orm_estimate / med:.0f}x | {' '.join('/'.join(r.result['load']) for r in runs)} |"
         )
     info = machine()
     body = "\n".join(
@@ -131,7 +154,8 @@ def main() -> None:
             f"### {info['date']}, commit {info['commit']}",
             "",
             f"Machine: {info['nproc']} cores, {info['memory']}; Python {info['python']}; "
-            f"{info['versions']}. PostgreSQL databases; every county, years "
+            f"{info['versions']}. PostgreSQL databases; "
+            f"{'counties ' + ', '.join(args.county) if args.county else 'every county'}, years "
             f"{first['years'][0]}-{first['years'][1]}, {len(rows)} size(s). Refresh = "
             f"`do_refresh_indicators` end to end (read through the attached PostgreSQL scanner, "
             f"year-end statuses, {first['rows']:,} figures, store by COPY in one transaction), "
@@ -139,10 +163,11 @@ def main() -> None:
             "its own process. ORM = analytics.orm.compute_county over every county of "
             f"{args.orm_db} ({orm_h:,} households, {orm_figures:,} figures): "
             f"{orm_s:.1f} s{orm_note}, i.e. {orm_rate:,.0f} households/s, extrapolated linearly to the larger "
-            "database. Other engineers' jobs shared the 2 cores.",
+            "database. Other engineers' jobs shared the 2 cores (load: 1-minute load average before/"
+            "after each measured run).",
             "",
-            "| data | refresh s | phases s | figures | peak RSS MiB | ORM s | ratio |",
-            "|---|---|---|---|---|---|---|",
+            "| data | refresh s | phases s | figures | peak RSS MiB | ORM s | ratio | load |",
+            "|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )

@@ -23,19 +23,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .indicators import MEMBER_FIELDS, IndicatorDef, condition_sql
 
 __all__ = [
+    "ANCHOR",
     "OUT_COLUMNS",
     "RAW_TABLES",
     "compute",
     "create_raw_tables",
+    "fill_missing",
+    "missing_figure",
     "prepare",
     "resolve_population",
+    "sparse",
 ]
 
 OUT_COLUMNS = ("indicator", "year", "level", "region_code", "dimension", "numerator", "denominator")
 LEVELS = ("county", "township", "village")
+ANCHOR = "registered_households"  # never sparse: its rows mark the computed regions and years
 _HOUSEHOLD_TEXT = [
     "attribute",
     "main_cause",
@@ -240,26 +247,155 @@ def compute(
     )
     resolved = resolve_population(regions, own, years)
     if resolved:
-        con.executemany("INSERT INTO popr VALUES (?, ?, ?)", resolved)
+        # a scan of numpy columns: executemany costs milliseconds a row (minutes at 10M persons)
+        codes_, years_, values = zip(*resolved, strict=True)
+        src = {  # noqa: F841 - read by name in the query below (DuckDB replacement scan)
+            "code": np.array(codes_, dtype=object),
+            "year": np.array(years_, dtype=np.int32),
+            "rural_population": np.array(values, dtype=np.int64),
+        }
+        con.execute("INSERT INTO popr SELECT code, year, rural_population FROM src")
     con.execute(
         "CREATE OR REPLACE TABLE out (indicator VARCHAR, year INTEGER, level VARCHAR, "
         "region_code VARCHAR, dimension VARCHAR, numerator BIGINT, denominator BIGINT)"
     )
     members_built: set[int] = set()
-    for i, d in enumerate(definitions):
+    flat = [d for d in definitions if not d.dimension]
+    groups: dict[str, list[IndicatorDef]] = {}
+    for d in flat:
+        groups.setdefault(_source(d)[0], []).append(d)
+    steps = len(groups) + len(definitions) - len(flat)
+    done = 0
+    for source, members in groups.items():
         if progress:
-            progress(i, len(definitions), d.id)
+            progress(done, steps, ", ".join(d.id for d in members[:3]))
+        if source == "pyb":
+            wanted = sorted(
+                {y for d in members for y in (years if d.period == "yearly" else [current_year])}
+            )
+            _members_for(con, wanted, members_built)
+        _grouped(con, source, members, list(years), current_year)
+        done += 1
+    for d in definitions:
+        if not d.dimension:
+            continue
+        if progress:
+            progress(done, steps, d.id)
         wanted = list(years) if d.period == "yearly" else [current_year]
         if d.grain == "person" and d.member_level():
             _members_for(con, wanted, members_built)
         _one(con, d, wanted)
+        done += 1
     if progress:
-        progress(len(definitions), len(definitions), "")
+        progress(steps, steps, "")
     row = con.execute("SELECT count(*) FROM out").fetchone()
     return int(row[0]) if row else 0
 
 
+def sparse(d: IndicatorDef) -> bool:
+    """Whether the indicator's rows equal to its missing_figure are left out of `out` (ADR 0027):
+    yearly figures without a breakdown, except the ANCHOR (its rows say which regions and years
+    were computed). Breakdowns keep the values that occur; `current` figures and the anchor
+    have a row for every region."""
+    return not d.dimension and d.period == "yearly" and d.id != ANCHOR
+
+
+def missing_figure(d: IndicatorDef) -> tuple[int, int | None]:
+    """What a left-out row of a sparse indicator stands for: zero counted, and a zero
+    denominator for a rate over counted rows (a population rate: no population known)."""
+    return (0, 0) if d.is_rate and not d.uses_population else (0, None)
+
+
+def fill_missing(
+    figures: dict[tuple[str, int, str, str], tuple[int, int | None]],
+    definitions: Sequence[IndicatorDef],
+) -> dict[tuple[str, int, str, str], tuple[int, int | None]]:
+    """{(indicator, year, region, dimension): figure} with the left-out rows of the sparse
+    indicators put back for every region and year that has an ANCHOR row (for readers of whole
+    tables: tests, comparisons)."""
+    computed = [(year, region) for (i, year, region, _dim) in figures if i == ANCHOR]
+    out = dict(figures)
+    for d in definitions:
+        if sparse(d):
+            for year, region in computed:
+                out.setdefault((d.id, year, region, ""), missing_figure(d))
+    return out
+
+
+def _measures(d: IndicatorDef, years: list[int]) -> tuple[str, str]:
+    """(numerator, denominator) aggregates of one indicator inside a grouped pass."""
+    _src, measure = _source(d)
+    scope = f"year IN ({', '.join(str(int(y)) for y in years) or 'NULL'}) AND {condition_sql(d.filters)}"
+    numerator = f"coalesce({measure} FILTER (WHERE {scope} AND {condition_sql(d.numerator.get('where') or {})}), 0)"
+    if d.denominator and "where" in d.denominator:
+        total = "sum(households)" if d.grain == "criterion" else measure
+        den = f"coalesce({total} FILTER (WHERE {scope} AND {condition_sql(d.denominator['where'] or {})}), 0)"
+    else:
+        den = "NULL"
+    return numerator, den
+
+
+def _grouped(
+    con: Any, source: str, defs: Sequence[IndicatorDef], years: list[int], current_year: int
+) -> None:
+    """Every indicator without a breakdown over one source in one GROUPING SETS pass (one pair
+    of filtered aggregates per indicator), then one row per indicator, region and year into
+    `out`: sparse indicators only where the figure is not the missing one, the others for every
+    region and year of their period."""
+    picked = {d.id: list(years) if d.period == "yearly" else [current_year] for d in defs}
+    every = sorted({y for ys in picked.values() for y in ys})
+    columns = []
+    for i, d in enumerate(defs):
+        n, den = _measures(d, picked[d.id])
+        columns.append(f"CAST({n} AS BIGINT) AS n{i}, CAST({den} AS BIGINT) AS d{i}")
+    con.execute(
+        "CREATE OR REPLACE TABLE agg AS SELECT year, CASE WHEN grouping(village_code) = 0 "
+        "THEN village_code WHEN grouping(township_code) = 0 THEN township_code ELSE county_code "
+        f"END AS region_code, {', '.join(columns)} FROM {source} "
+        f"WHERE year IN ({', '.join(str(int(y)) for y in every) or 'NULL'}) "
+        "GROUP BY GROUPING SETS ((year, county_code), (year, county_code, township_code), "
+        "(year, county_code, township_code, village_code))"
+    )
+    parts = []
+    for i, d in enumerate(defs):
+        name = d.id.replace("'", "")
+        year_list = ", ".join(str(int(y)) for y in picked[d.id]) or "NULL"
+        if d.uses_population:
+            den = "p.rural_population"
+        elif d.is_rate:
+            den = f"coalesce(a.d{i}, 0)"
+        else:
+            den = "NULL"
+        if sparse(d) and not d.uses_population:
+            _n0, d0 = missing_figure(d)
+            keep = f"a.n{i} <> 0" + (f" OR a.d{i} <> {d0}" if d0 is not None else "")
+            parts.append(
+                f"SELECT '{name}', a.year, r.level, r.code, '', a.n{i}, {den} FROM agg a "
+                f"JOIN regions r ON r.code = a.region_code WHERE a.year IN ({year_list}) "
+                f"AND ({keep})"
+            )
+            continue
+        # every region and year (a region without households still has a population or a row)
+        keep = ""
+        if sparse(d):  # a population rate: kept where counted or a population is known
+            keep = f"AND (coalesce(a.n{i}, 0) <> 0 OR {den} IS NOT NULL)"
+        parts.append(
+            f"SELECT '{name}', y.year, r.level, r.code, '', coalesce(a.n{i}, 0), "
+            f"{den} FROM regions r "
+            f"CROSS JOIN (SELECT unnest([{year_list}]::INTEGER[]) AS year) y "
+            "LEFT JOIN agg a ON a.region_code = r.code AND a.year = y.year "
+            + (
+                "LEFT JOIN popr p ON p.code = r.code AND p.year = y.year "
+                if d.uses_population
+                else ""
+            )
+            + f"WHERE r.level IN ('county', 'township', 'village') {keep}"
+        )
+    con.execute("INSERT INTO out " + " UNION ALL ".join(parts))
+
+
 def _one(con: Any, d: IndicatorDef, years: list[int]) -> None:
+    """One breakdown indicator: its own GROUPING SETS pass with the dimension as a key."""
     source, measure = _source(d)
     filters = condition_sql(d.filters)
     numerator = condition_sql(d.numerator.get("where") or {})
@@ -280,26 +416,9 @@ def _one(con: Any, d: IndicatorDef, years: list[int]) -> None:
         "(year, county_code, township_code, dim), (year, county_code, township_code, village_code, dim))"
     )
     name = d.id.replace("'", "")
-    if d.dimension:
-        # a breakdown keeps only the values that occur
-        con.execute(
-            f"INSERT INTO out SELECT '{name}', a.year, r.level, a.region_code, a.dimension, "
-            "a.numerator, CAST(a.denominator AS BIGINT) FROM agg a JOIN regions r "
-            "ON r.code = a.region_code"
-        )
-        return
-    if d.uses_population:
-        den_sql = "p.rural_population"
-        join = "LEFT JOIN popr p ON p.code = r.code AND p.year = y.year"
-    elif d.is_rate:
-        den_sql, join = "coalesce(CAST(a.denominator AS BIGINT), 0)", ""
-    else:
-        den_sql, join = "NULL", ""
-    # every region and year gets a row, zero where nothing is counted
+    # a breakdown keeps only the values that occur
     con.execute(
-        f"INSERT INTO out SELECT '{name}', y.year, r.level, r.code, '', "
-        f"coalesce(CAST(a.numerator AS BIGINT), 0), {den_sql} FROM regions r "
-        f"CROSS JOIN (SELECT unnest([{year_list}]::INTEGER[]) AS year) y "
-        "LEFT JOIN agg a ON a.region_code = r.code AND a.year = y.year "
-        f"{join} WHERE r.level IN ('county', 'township', 'village')"
+        f"INSERT INTO out SELECT '{name}', a.year, r.level, a.region_code, a.dimension, "
+        "a.numerator, CAST(a.denominator AS BIGINT) FROM agg a JOIN regions r "
+        "ON r.code = a.region_code"
     )

@@ -117,6 +117,15 @@ class IndicatorDef:
     description: str = ""
     household_list: Mapping[str, str] = field(default_factory=dict)  # household list filters
     file: str = ""
+    label_en: str = ""  # the English UI's label (empty: the Chinese one)
+    unit_en: str = ""
+
+    def title(self, language: str | None) -> str:
+        """The label in a UI language ("en…": label_en when given)."""
+        return self.label_en if (language or "").startswith("en") and self.label_en else self.label
+
+    def unit_in(self, language: str | None) -> str:
+        return self.unit_en if (language or "").startswith("en") and self.unit_en else self.unit
 
     @property
     def is_rate(self) -> bool:
@@ -191,7 +200,7 @@ def _parse_one(raw: Any, name: str, sources: dict[str, Any], group: str) -> Indi
         raise IndicatorError(f"{where}：id 须为小写字母、数字和下划线")
     known = {
         "id", "label", "unit", "grain", "period", "numerator", "denominator", "filters",
-        "dimension", "scale", "source", "description", "household_list",
+        "dimension", "scale", "source", "description", "household_list", "label_en", "unit_en",
     }  # fmt: skip
     unknown = set(raw) - known
     if unknown:
@@ -256,6 +265,8 @@ def _parse_one(raw: Any, name: str, sources: dict[str, Any], group: str) -> Indi
         description=str(raw.get("description") or ""),
         household_list={str(k): str(v) for k, v in listing.items()},
         file=name,
+        label_en=str(raw.get("label_en") or ""),
+        unit_en=str(raw.get("unit_en") or ""),
     )
 
 

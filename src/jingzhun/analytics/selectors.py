@@ -7,15 +7,22 @@ dashboard is out of their scope.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from jingzhun.access.scoping import can_see_region, granted_codes
 from jingzhun.core.errors import OutOfScope
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
+from .compute import ANCHOR, missing_figure, sparse
 from .indicators import IndicatorDef, load_indicators
 from .models import IndicatorValue, RefreshJob, RegionShape
 
@@ -45,34 +52,98 @@ def dashboard_roots(user: Any) -> list[Region]:
     return list(Region.objects.filter(code__in=granted_codes(user)).order_by("code"))
 
 
-def dashboard_scope(user: Any, region_code: str | None) -> Scope:
-    """The region to show (default: the user's first granted region), its path and children."""
-    roots = dashboard_roots(user)
-    if not roots:
+def dashboard_region(user: Any, region_code: str | None) -> tuple[str, str]:
+    """(region, root): the region to show (default: the user's first granted region) and the
+    granted region its path starts from, checked against the grants without reading regions
+    (data_version then checks that the region exists). OutOfScope when not visible."""
+    granted = [] if getattr(user, "role", "") == "helper" else granted_codes(user)
+    if not granted:
         raise OutOfScope("未找到该区划，或您无权访问。")
-    code = region_code or roots[0].code
+    code = region_code or granted[0]
     try:
         level = codes.level_of(code)
     except codes.CodeError as exc:
         raise OutOfScope("未找到该区划，或您无权访问。") from exc
-    if level not in ("county", "township", "village") or not can_see_region(user, code):
-        if level in ("province", "prefecture") and can_see_region(user, code):
-            pass
-        else:
-            raise OutOfScope("未找到该区划，或您无权访问。")
-    root = next(r for r in roots if code.startswith(codes.prefix(r.code)))
+    if level not in ("county", "township", "village", "province", "prefecture") or not (
+        can_see_region(user, code)
+    ):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return code, next(g for g in granted if code.startswith(codes.prefix(g)))
+
+
+def dashboard_scope(user: Any, region_code: str | None) -> Scope:
+    """The region to show (default: the user's first granted region), its path and children,
+    with one query for the regions (the path and the children together)."""
+    code, root = dashboard_region(user, region_code)
     chain = [code]
-    while chain[-1] != root.code:
+    while chain[-1] != root:
         parent = codes.parent_of(chain[-1])
         if parent is None:
             break
         chain.append(parent)
-    found = {r.code: r for r in Region.objects.filter(code__in=chain)}
+    rows = list(Region.objects.filter(Q(code__in=chain) | Q(parent_id=code)).order_by("code"))
+    found = {r.code: r for r in rows if r.code in chain}
     if code not in found:
         raise OutOfScope("未找到该区划，或您无权访问。")
-    region = found[code]
-    children = list(Region.objects.filter(parent_id=code).order_by("code"))
-    return Scope(region, [found[c] for c in reversed(chain) if c in found], children)
+    children = [r for r in rows if r.parent_id == code and r.code != code]
+    return Scope(found[code], [found[c] for c in reversed(chain) if c in found], children)
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """When the region's figures were computed and its children's boundaries last changed:
+    the dashboard's cached data is valid while both stay the same."""
+
+    refreshed_at: Any  # None: never computed
+    shapes_at: Any
+
+    @property
+    def key(self) -> str:
+        def stamp(value: Any) -> str:
+            return value.isoformat() if value is not None else "-"
+
+        return f"{stamp(self.refreshed_at)}/{stamp(self.shapes_at)}"
+
+
+def data_version(user: Any, region_code: str) -> DataVersion:
+    """One plain query (the dashboard asks on every request): the region's refresh time and the
+    newest boundary of the region and its children. OutOfScope if the region does not exist."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    regions, values, shapes = (m._meta.db_table for m in (Region, IndicatorValue, RegionShape))
+    sql = (
+        f'SELECT (SELECT 1 FROM "{regions}" WHERE "code" = %s), '
+        f'(SELECT "refreshed_at" FROM "{values}" WHERE "region_code" = %s AND "indicator" = %s '
+        f'ORDER BY "refreshed_at" DESC LIMIT 1), '
+        f'(SELECT max(s."updated_at") FROM "{shapes}" s JOIN "{regions}" r '
+        f'ON r."code" = s."region_id" WHERE r."parent_id" = %s OR r."code" = %s)'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [region_code, region_code, ANCHOR, region_code, region_code])
+        exists, refreshed, shaped = cursor.fetchone()
+    if not exists:
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return DataVersion(_as_datetime(refreshed), _as_datetime(shaped))
+
+
+def _as_datetime(value: Any) -> Any:
+    """A timestamp from a plain query (SQLite returns text in UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def _sparse_defs() -> list[IndicatorDef]:
+    return [d for d in definitions().values() if sparse(d)]
+
+
+def _fill(figs: dict[Any, Figure], key: Any) -> None:
+    """Put back the left-out rows of sparse indicators (compute.sparse, ADR 0027) of a computed
+    region and year: `key(indicator)` is the dictionary key of an indicator's figure."""
+    for d in _sparse_defs():
+        figs.setdefault(key(d.id), missing_figure(d))
 
 
 def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Figure]:
@@ -82,7 +153,10 @@ def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Fig
     rows = IndicatorValue.objects.filter(region_code=region_code, year=year).values_list(
         "indicator", "dimension", "numerator", "denominator"
     )
-    return {(i, d): (n, den) for i, d, n, den in rows}
+    out = {(i, d): (n, den) for i, d, n, den in rows}
+    if (ANCHOR, "") in out:
+        _fill(out, lambda i: (i, ""))
+    return out
 
 
 def child_figures(
@@ -90,12 +164,18 @@ def child_figures(
 ) -> dict[str, dict[str, Figure]]:
     """{child code: {indicator: figure}} (no breakdowns) for the visible children."""
     codes_ = [c.code for c in children if can_see_region(user, c.code)]
+    wanted = {*indicators, ANCHOR}
     rows = IndicatorValue.objects.filter(
-        region_code__in=codes_, year=year, indicator__in=list(indicators), dimension=""
+        region_code__in=codes_, year=year, indicator__in=sorted(wanted), dimension=""
     ).values_list("region_code", "indicator", "numerator", "denominator")
     out: dict[str, dict[str, Figure]] = {c: {} for c in codes_}
-    for code, ind, n, d in rows:
-        out[code][ind] = (n, d)
+    for code, ind, n, den in rows:
+        out[code][ind] = (n, den)
+    for figs in out.values():
+        if ANCHOR in figs:
+            for d in _sparse_defs():
+                if d.id in wanted:
+                    figs.setdefault(d.id, missing_figure(d))
     return out
 
 
@@ -103,12 +183,21 @@ def trend(user: Any, region_code: str, indicators: Iterable[str]) -> dict[str, d
     """{indicator: {year: figure}} of one region over all stored years."""
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
+    wanted = list(indicators)
     rows = IndicatorValue.objects.filter(
-        region_code=region_code, indicator__in=list(indicators), dimension=""
+        region_code=region_code, indicator__in=sorted({*wanted, ANCHOR}), dimension=""
     ).values_list("indicator", "year", "numerator", "denominator")
     out: dict[str, dict[int, Figure]] = {}
-    for ind, year, n, d in rows:
-        out.setdefault(ind, {})[year] = (n, d)
+    for ind, year, n, den in rows:
+        out.setdefault(ind, {})[year] = (n, den)
+    computed = sorted(out.get(ANCHOR, {}))
+    for d in _sparse_defs():
+        if d.id in wanted:
+            series = out.setdefault(d.id, {})
+            for year in computed:
+                series.setdefault(year, missing_figure(d))
+    if ANCHOR not in wanted:
+        out.pop(ANCHOR, None)
     return out
 
 
@@ -158,6 +247,19 @@ def latest_job(user: Any) -> RefreshJob | None:
         listed = job.county_list()
         if listed is None or counties & set(listed):
             return job
+    return None
+
+
+def unfinished_job(user: Any) -> RefreshJob | None:
+    """latest_job unless it is done (what the dashboard shows), from a light query first."""
+    counties = {g[:6] + "000000" for g in granted_codes(user)}
+    for pk, listed, status in RefreshJob.objects.order_by("-pk").values_list(
+        "pk", "counties", "status"
+    )[:20]:
+        if not listed or counties & set(listed.split(",")):
+            if status == RefreshJob.DONE:
+                return None
+            return RefreshJob.objects.filter(pk=pk).first()
     return None
 
 

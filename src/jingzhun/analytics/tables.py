@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from jingzhun.registry import choices as c
 
 from . import selectors
@@ -47,14 +49,15 @@ BREAKDOWNS = (
     ("monitored_by_risk", c.RISK_STATUS),
 )
 TREND = ("poverty_incidence", "remaining_persons", "exited_persons", "registered_persons")
+# Chinese labels, translated where shown (gettext_noop marks them for the catalogue)
 CRITERIA = {
-    "income": "收入",
-    "food": "不愁吃",
-    "clothing": "不愁穿",
-    "education": "义务教育有保障",
-    "medical": "基本医疗有保障",
-    "housing": "住房安全有保障",
-    "water": "饮水安全有保障",
+    "income": gettext_noop("收入"),
+    "food": gettext_noop("不愁吃"),
+    "clothing": gettext_noop("不愁穿"),
+    "education": gettext_noop("义务教育有保障"),
+    "medical": gettext_noop("基本医疗有保障"),
+    "housing": gettext_noop("住房安全有保障"),
+    "water": gettext_noop("饮水安全有保障"),
 }
 
 
@@ -127,7 +130,7 @@ def build(user: Any, scope: Scope, year: int, map_indicator: str) -> Dashboard:
     for ind, labels in BREAKDOWNS:
         d = defs[ind]
         rows = [
-            (dim, labels.get(dim, dim or "未填写"), _cell(d, fig))
+            (dim, labels.get(dim, dim or gettext_noop("未填写")), _cell(d, fig))
             for (i, dim), fig in sorted(own.items(), key=lambda kv: -kv[1][0])
             if i == ind
         ]
@@ -141,7 +144,11 @@ def build(user: Any, scope: Scope, year: int, map_indicator: str) -> Dashboard:
     ]
     if criteria and ("exit_all_pass_rate", "") in own:
         criteria.insert(
-            0, ("全部标准", _cell(defs["exit_all_pass_rate"], own[("exit_all_pass_rate", "")]))
+            0,
+            (
+                gettext_noop("全部标准"),
+                _cell(defs["exit_all_pass_rate"], own[("exit_all_pass_rate", "")]),
+            ),
         )
     series = selectors.trend(user, region, TREND)
     trend = {

@@ -15,10 +15,14 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -56,48 +60,91 @@ def _list_link(region: Any, listing: dict[str, str]) -> str:
     return reverse("web:households") + "?" + urlencode(query)
 
 
+# Stands for the CSRF token in the cached fragments; each response puts its own token in.
+CSRF_MARK = "jingzhun-csrf-token-placeholder"
+CACHE_SECONDS = 600
+
+
 @authenticated
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The battle map of one region.
+
+    The figures change only when a refresh stores new ones, so the page's two large fragments
+    (head and body, rendered HTML) are cached per region, the user's root region (the
+    breadcrumbs start there), refresh time and newest boundary (selectors.DataVersion),
+    language, year and map indicator (ADR 0026). A request that finds them costs the grants
+    and one plain query besides the session, user, second factor and job. Scope is checked on every request before the cache is
+    read, and whoever may see a region sees all of its children, so a fragment is the same for
+    every user who may see it. Per user and per request stay outside: messages, the refresh
+    bar (job progress, the role's buttons) and the CSRF token (put into the fragments here).
+    """
     user = request.user
     try:
-        scope = selectors.dashboard_scope(user, request.GET.get("region") or None)
-        years = selectors.years(user, scope.region.code)
-        refreshed_at = selectors.refreshed_at(user, scope.region.code)
+        region, root = selectors.dashboard_region(user, request.GET.get("region") or None)
+        version = selectors.data_version(user, region)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
-    year = _int(request.GET.get("year"))
-    if year not in years:
-        year = years[-1] if years else timezone.localdate().year
+    base = ":".join(["dashboard", region, root, version.key, get_language() or "zh-hans"])
+    cacheable = version.refreshed_at is not None
+    years = cache.get(base + ":years") if cacheable else None
+    if years is None:
+        years = selectors.years(user, region)
+        if cacheable:
+            cache.set(base + ":years", years, CACHE_SECONDS)
+    asked = _int(request.GET.get("year"))
+    year: int = (
+        asked
+        if asked is not None and asked in years
+        else (years[-1] if years else timezone.localdate().year)
+    )
     indicator = request.GET.get("indicator") or "poverty_incidence"
     if indicator not in selectors.definitions():
         indicator = "poverty_incidence"
-    # The figures change only when a refresh stores new ones: the page's data is cached per
-    # region, year, map indicator and refresh time. Scope was checked above, and whoever may see
-    # a region sees all of its children, so the cached data is the same for every such user.
-    key = "dashboard:" + ":".join(
-        [scope.region.code, str(year), indicator, refreshed_at.isoformat() if refreshed_at else "-"]
-    )
-    data = cache.get(key)
-    if data is None:
-        data = _page_data(user, scope, year, indicator)
-        cache.set(key, data, 600)
-    job = selectors.latest_job(user)
+    key = f"{base}:{year}:{indicator}"
+    parts = cache.get(key) if cacheable else None
+    if parts is None:
+        try:
+            scope = selectors.dashboard_scope(user, region)
+        except OutOfScope as exc:
+            raise Http404(exc.message) from exc
+        parts = _fragments(user, scope, years, year, indicator)
+        if cacheable:
+            cache.set(key, parts, CACHE_SECONDS)
+    token = get_token(request)
     return render(
         request,
         "web/dashboard.html",
         {
-            **data,
+            "head": mark_safe(parts[0].replace(CSRF_MARK, token)),  # noqa: S308 - our own HTML
+            "body": mark_safe(parts[1].replace(CSRF_MARK, token)),  # noqa: S308
             "nav": "dashboard",
-            "scope": scope,
+            "region_code": region,
             "year": year,
-            "job": job,
-            "refreshed_at": refreshed_at,
+            "indicator": indicator,
+            "job": selectors.unfinished_job(user),
+            "refreshed_at": version.refreshed_at,
             "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
             "can_upload": getattr(user, "role", "") in ("county", "township"),
-            "tables": TABLES,
-            "cache_key": key,
         },
+    )
+
+
+def _fragments(
+    user: Any, scope: Any, years: list[int], year: int, indicator: str
+) -> tuple[str, str]:
+    """The page's head and body as HTML (CSRF_MARK where a form's token goes)."""
+    context = {
+        **_page_data(user, scope, year, indicator),
+        "scope": scope,
+        "year": year,
+        "years": years,
+        "tables": TABLES,
+        "csrf_token": CSRF_MARK,
+    }
+    return (
+        render_to_string("web/_dashboard_head.html", context),
+        render_to_string("web/_dashboard_body.html", context),
     )
 
 
@@ -116,8 +163,8 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
             {"name": child.code, "label": child.name, "value": m.value, "text": m.text}
             for child, _cells, m in board.children
         ],
-        "indicator": board.map_indicator.label,
-        "unit": board.map_indicator.unit,
+        "indicator": board.map_indicator.title(get_language()),
+        "unit": board.map_indicator.unit_in(get_language()),
         "drill": scope.region.level != "village",
         "url": reverse("web:dashboard"),
         "year": year,
@@ -125,7 +172,7 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
         "trend": {
             "years": sorted({y for s in board.trend.values() for y, _v in s}),
             "series": [
-                {"id": k, "name": defs[k].label, "data": [[y, v] for y, v in s]}
+                {"id": k, "name": defs[k].title(get_language()), "data": [[y, v] for y, v in s]}
                 for k, s in board.trend.items()
             ],
         },

@@ -1,5 +1,8 @@
 """Account security on every request (AUTH-1, AUTH-3): the absolute session limit, the second
-factor, and a password past its maximum age. The idle limit is the session's own age."""
+factor, and a password past its maximum age. The idle limit is the session's own age: a signed-in
+session is saved (and so its expiry moved to now + SESSION_COOKIE_AGE) when it was last saved
+more than JINGZHUN_SESSION_TOUCH_SECONDS ago, not on every request (ADR 0026): a session ends
+between SESSION_COOKIE_AGE - touch and SESSION_COOKIE_AGE after the last request."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from jingzhun.access.second_factor import has_second_factor, needs_second_factor
 from .policies import POLICY_ATTR, PRE_VERIFICATION_ATTR, PUBLIC, path_without_search
 
 LOGIN_AT = "jingzhun_login_at"
+SEEN_AT = "jingzhun_seen_at"
 
 
 class AccountSecurityMiddleware:
@@ -30,6 +34,9 @@ class AccountSecurityMiddleware:
         if not user.is_authenticated:
             return self.get_response(request)
         now = timezone.now().timestamp()
+        seen = request.session.get(SEEN_AT)
+        if seen is None or now - float(seen) >= settings.JINGZHUN_SESSION_TOUCH_SECONDS:
+            request.session[SEEN_AT] = now  # modified: saved with a new expiry
         started = request.session.get(LOGIN_AT)
         if started is None:
             request.session[LOGIN_AT] = now

@@ -53,11 +53,19 @@ def _history(world: World) -> None:
     do_delete_household(h[v[3]].pk, "重复录入", actor=county)
 
 
-def _value(region: str, year: int, indicator: str) -> tuple[int, int | None]:
-    row = IndicatorValue.objects.get(
-        region_code=region, year=year, indicator=indicator, dimension=""
+def _stored() -> dict[tuple[str, int, str, str], tuple[int, int | None]]:
+    """Every stored figure, with the rows left out of sparse indicators put back (ADR 0027)."""
+    from jingzhun.analytics.compute import fill_missing
+    from jingzhun.analytics.indicators import load_indicators
+
+    rows = IndicatorValue.objects.values_list(
+        "indicator", "year", "region_code", "dimension", "numerator", "denominator"
     )
-    return row.numerator, row.denominator
+    return fill_missing({(i, y, r, dim): (n, d) for i, y, r, dim, n, d in rows}, load_indicators())
+
+
+def _value(region: str, year: int, indicator: str) -> tuple[int, int | None]:
+    return _stored()[(indicator, year, region, "")]
 
 
 def test_county_figures_equal_registry_stats_every_year(world: World) -> None:
@@ -191,9 +199,45 @@ def test_orm_path_agrees_with_duckdb(world: World) -> None:
     defs = [d for d in load_indicators() if d.grain != "criterion"]
     orm = compute_county(COUNTY, defs, result.years, result.current_year)
     stored = {
-        (i, y, r, dim): (n, den)
-        for i, y, r, dim, n, den in IndicatorValue.objects.exclude(
-            indicator__in=["exit_criterion_pass_rate", "exit_all_pass_rate"]
-        ).values_list("indicator", "year", "region_code", "dimension", "numerator", "denominator")
+        key: figure
+        for key, figure in _stored().items()
+        if key[0] not in ("exit_criterion_pass_rate", "exit_all_pass_rate")
     }
     assert stored and orm == stored
+
+
+def test_zero_figures_are_left_out_and_read_as_zero(world: World) -> None:
+    """Sparse indicators store no row equal to their missing figure (ADR 0027); the anchor has a
+    row for every region and year; the selectors read a left-out row as that figure."""
+    from jingzhun.analytics.compute import ANCHOR, missing_figure, sparse
+    from jingzhun.analytics.indicators import load_indicators
+
+    _history(world)
+    result = do_refresh_indicators([COUNTY], actor=None)
+    defs = {d.id: d for d in load_indicators()}
+    rows = list(
+        IndicatorValue.objects.values_list(
+            "indicator", "year", "region_code", "dimension", "numerator", "denominator"
+        )
+    )
+    regions = {COUNTY, *TOWNSHIPS, *(v for t in TOWNSHIPS for v in VILLAGES[t])}
+    anchors = {(y, r) for i, y, r, _dim, _n, _d in rows if i == ANCHOR}
+    assert anchors == {(y, r) for y in result.years for r in regions}
+    assert not [
+        row
+        for row in rows
+        if sparse(defs[row[0]]) and (row[4], row[5]) == missing_figure(defs[row[0]])
+    ]
+    # nobody had exited by the end of 2014: no row, and the page reads zero
+    assert not IndicatorValue.objects.filter(indicator="exited_households", year=2014).exists()
+    county = world.user("county")
+    assert selectors.figures(county, COUNTY, 2014)[("exited_households", "")] == (0, None)
+    assert selectors.figures(county, COUNTY, 2014)[("exit_rate", "")] == (0, 0)
+    kids = selectors.child_figures(county, [], 2014, ["exited_households"])
+    assert kids == {}
+    scope = selectors.dashboard_scope(county, COUNTY)
+    kids = selectors.child_figures(county, scope.children, 2014, ["exited_households"])
+    assert {k: v["exited_households"] for k, v in kids.items()} == {t: (0, None) for t in TOWNSHIPS}
+    series = selectors.trend(county, COUNTY, ["exited_households"])
+    assert series["exited_households"][2014] == (0, None)
+    assert series["exited_households"][2018] == (1, None)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from jingzhun.registry.selectors import overview_roots
 from jingzhun.web.policies import path_without_search
@@ -21,6 +21,17 @@ def label(value: Any) -> str:
     if value in (None, ""):
         return ""
     return gettext(str(value))
+
+
+@register.filter
+def ilabel(definition: Any) -> str:
+    """An indicator's label in the active language (label_en in policies/indicators)."""
+    return str(definition.title(get_language()))
+
+
+@register.filter
+def iunit(definition: Any) -> str:
+    return str(definition.unit_in(get_language()))
 
 
 @register.filter

@@ -40,7 +40,9 @@ def test_county_dashboard_shows_registry_figures_and_map(mapped: World, client_f
         f'data-indicator="registered_households" data-value="{stats.registered_households}"' in page
     )
     assert f'data-indicator="remaining_persons" data-value="{stats.remaining_persons}"' in page
-    data = json.loads(response.context["chart"] and json.dumps(response.context["chart"]))
+    data = json.loads(
+        page.split('id="dashboard-data" type="application/json">')[1].split("</script>")[0]
+    )
     assert {f["properties"]["code"] for f in data["geo"]["features"]} == set(TOWNSHIPS)
     assert "vendor/echarts/echarts.min.js" in page
     # every child row drills down; counts link to the scoped household list
@@ -51,11 +53,11 @@ def test_county_dashboard_shows_registry_figures_and_map(mapped: World, client_f
 def test_drill_down_to_village_and_scope(mapped: World, client_for: Any) -> None:
     township = client_for("township")
     page = township.get("/dashboard/")
-    assert page.status_code == 200 and page.context["scope"].region.code == TOWNSHIPS[0]
+    assert page.status_code == 200 and page.context["region_code"] == TOWNSHIPS[0]
     village = VILLAGES[TOWNSHIPS[0]][0]
     response = township.get(f"/dashboard/?region={village}")
     assert response.status_code == 200
-    assert response.context["scope"].region.code == village
+    assert response.context["region_code"] == village
     assert 'data-indicator="registered_households" data-value="1"' in body(response)
     # a township user never sees the county or the other township
     assert township.get(f"/dashboard/?region={COUNTY}").status_code == 404
@@ -138,3 +140,49 @@ def test_geojson_upload(world: World, client_for: Any) -> None:
     # demo shapes never overwrite an upload
     do_generate_demo_shapes(COUNTY, actor=None)
     assert RegionShape.objects.get(region_id=village).source == RegionShape.UPLOAD
+
+
+def test_cached_page_follows_refresh_boundaries_and_language(
+    mapped: World, client_for: Any
+) -> None:
+    """The page's fragments are cached per data version (ADR 0026): a refresh after a registry
+    change, a new boundary and the other language each give a page built anew."""
+    import datetime
+
+    from jingzhun.registry.actions import do_change_household_status
+
+    client = client_for("county")
+    first = client.get("/dashboard/")
+    year = first.context["year"]
+    before = registry_stats(COUNTY, year)
+    assert f'data-indicator="exited_households" data-value="{before.exited_households}"' in body(
+        first
+    )
+    assert body(client.get("/dashboard/")).count("csrfmiddlewaretoken") == body(first).count(
+        "csrfmiddlewaretoken"
+    )  # the cached fragments carry this request's token, not the placeholder
+    assert "jingzhun-csrf-token-placeholder" not in body(first)
+    household = mapped.households[VILLAGES[TOWNSHIPS[0]][0]]
+    do_change_household_status(
+        household.pk,
+        "exited_with_policy",
+        datetime.date.today(),
+        "验收",
+        actor=mapped.user("county"),
+    )
+    do_refresh_indicators([COUNTY], actor=None)
+    after = body(client.get(f"/dashboard/?year={year}"))
+    assert (
+        f'data-indicator="exited_households" data-value="{before.exited_households + 1}"' in after
+    )
+    # a new boundary of a township changes the map data without a refresh
+    square = [[[126.0, 47.0], [126.1, 47.0], [126.1, 47.1], [126.0, 47.1], [126.0, 47.0]]]
+    RegionShape.objects.filter(region_id=TOWNSHIPS[0]).update(
+        geometry={"type": "Polygon", "coordinates": square},
+        updated_at=RegionShape.objects.get(region_id=TOWNSHIPS[0]).updated_at
+        + datetime.timedelta(seconds=1),
+    )
+    assert "[[[126.0, 47.0], [126.1, 47.0]" in body(client.get(f"/dashboard/?year={year}"))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/dashboard/"})
+    english = body(client.get(f"/dashboard/?year={year}"))
+    assert "Registered poor households" in english and "建档立卡贫困户" not in english
