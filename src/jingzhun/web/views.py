@@ -471,9 +471,9 @@ def import_job(request: HttpRequest, import_job_id: int) -> HttpResponse:
 
 
 def _poll_without_session_write(request: HttpRequest) -> None:
-    """A progress poll is not the user's activity and must not write: the session is saved on
-    every request (SESSION_SAVE_EVERY_REQUEST), and on SQLite the commit being watched holds the
-    database's write lock until it ends."""
+    """A progress poll is not the user's activity and must not write: the security middleware
+    saves a signed-in session once a minute (ADR 0026), and on SQLite the commit being watched
+    holds the database's write lock until it ends."""
     request.session.save = lambda must_create=False: None  # type: ignore[method-assign]
 
 
