@@ -262,7 +262,7 @@ def main() -> None:
         f"2 threads, {args.duration} s a run, median of {args.runs} runs after a 5 s warm-up. "
         f"County Baiquan demo at scale {args.scale} ({stats.registered_persons:,} registered persons, "
         f"year {year}); signed in as the county user (second factor passed). Load average (1 min) "
-        f"before and after each run: {', '.join(loads)}; other engineers' jobs shared the 2 cores.",
+        f"before and after each run: {', '.join(loads)} (wrk and gunicorn's own load included).",
         "",
         "| page | p50 ms | p95 ms | p99 ms | requests/s | errors | bytes |",
         "|---|---|---|---|---|---|---|",
