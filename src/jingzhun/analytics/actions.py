@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError, Forbidden
+from jingzhun.core.threads import run_after_commit
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
@@ -167,26 +168,8 @@ def request_refresh(
             actor_name=getattr(actor, "username", "") or "",
         )
     if getattr(settings, "ANALYTICS_JOB_RUNNER", "thread") == "thread":
-        job_id = job.pk
-        transaction.on_commit(lambda: _start_thread(job_id))
+        run_after_commit(run_job, job.pk, "refresh")
     return job
-
-
-def _start_thread(job_id: int) -> None:
-    # Not a daemon: a command that queued a refresh (e.g. `jingzhun import`) waits for it before
-    # the interpreter exits, instead of tearing DuckDB down mid-query (an abort, exit code -6,
-    # and a job left "running").
-    threading.Thread(
-        target=_thread_main, args=(job_id,), name=f"refresh-{job_id}", daemon=False
-    ).start()
-
-
-def _thread_main(job_id: int) -> None:
-    try:
-        run_job(job_id)
-    finally:
-        close_old_connections()
-        connection.close()
 
 
 def run_job(job_id: int) -> RefreshJob | None:

@@ -18,16 +18,15 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from jingzhun.core.errors import DomainError
+from jingzhun.core.threads import run_after_commit
 
 from .models import ImportBatch, ImportJob
 
@@ -133,24 +132,7 @@ def start(job: ImportJob) -> None:
     """Run the job in a worker thread once the current transaction commits (runner "thread")."""
     if getattr(settings, "IMPORT_JOB_RUNNER", "thread") != "thread":
         return
-    job_id = job.pk
-    transaction.on_commit(
-        lambda: threading.Thread(
-            # not a daemon: the process finishes the job before exiting (see analytics.actions)
-            target=_thread_main,
-            args=(job_id,),
-            name=f"import-{job_id}",
-            daemon=False,
-        ).start()
-    )
-
-
-def _thread_main(job_id: int) -> None:
-    try:
-        run_job(job_id)
-    finally:
-        close_old_connections()
-        connection.close()
+    run_after_commit(run_job, job.pk, "import")
 
 
 def run_job(job_id: int) -> ImportJob | None:
