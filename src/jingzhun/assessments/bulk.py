@@ -223,7 +223,7 @@ def _q(path: Path) -> str:
 def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
     """Write h and m in key order (a card's replay then reads one row group) as the run's
     snapshot (unless already `written`); returns their SHA-256. Runs on its own DuckDB cursor,
-    beside evaluation and storing."""
+    beside storing."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     digest = hashlib.sha256()
@@ -341,11 +341,6 @@ def do_assess_bulk(
             work=work,
         )
         seconds["read"] = time.perf_counter() - t
-        if snapshot:
-            # Written by a second DuckDB connection while this one evaluates and stores (the
-            # Parquet encoding and the database's COPY then use both cores); awaited before
-            # the transaction commits. "snapshot" is the time it took, alongside.
-            snapshotting = pool.submit(_timed_snapshot, con.cursor(), folder, written, seconds)
         step("evaluate")
         t = time.perf_counter()
         outcome = bulk.evaluate(
@@ -360,6 +355,12 @@ def do_assess_bulk(
         seconds["evaluate"] = time.perf_counter() - t
         if outcome.households == 0:
             raise DomainError("没有可判定的户（请检查范围，或先导入登记数据）")
+        if snapshot:
+            # Written by a second DuckDB cursor while this one stores (the Parquet encoding
+            # then runs beside the database's COPY, which is mostly PostgreSQL's work and the
+            # disk's); awaited before the transaction commits. Not beside evaluation, which
+            # uses both cores itself. "snapshot" is the time it took, alongside.
+            snapshotting = pool.submit(_timed_snapshot, con.cursor(), folder, written, seconds)
         step("store")
         t = time.perf_counter()
         with transaction.atomic():

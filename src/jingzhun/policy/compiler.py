@@ -17,6 +17,7 @@ policy text reaches the SQL otherwise.
 
 from __future__ import annotations
 
+import calendar
 import itertools
 from collections.abc import Collection, Iterator, Mapping
 from datetime import date
@@ -199,6 +200,8 @@ class _Compiler:
                 f"AS DECIMAL(18,0)) * CAST('0.0001' AS {NUM}) AS {NUM}) END)"
             )
         if isinstance(node, Compare):
+            if (by_date := self.age_compare(node, member)) is not None:
+                return by_date
             op = {"==": "=", "!=": "<>"}.get(node.op, node.op)
             return f"({self.sql(node.left, member)} {op} {self.sql(node.right, member)})"
         if isinstance(node, InList):
@@ -207,6 +210,8 @@ class _Compiler:
             return f"({self.sql(node.operand, member)} {neg}IN ({items}))"
         if isinstance(node, Between):
             neg = "NOT " if node.negated else ""
+            if (by_date := self.age_between(node, member)) is not None:
+                return f"({neg}{by_date})"
             return (
                 f"({self.sql(node.operand, member)} {neg}BETWEEN {self.sql(node.low, member)} "
                 f"AND {self.sql(node.high, member)})"
@@ -222,17 +227,7 @@ class _Compiler:
                 raise RuleError(f"成员函数 {f} 不能嵌套在另一个成员函数中", node.pos)
             return self.quantifier(node)
         if f == "age_on":
-            arg = node.args[1]
-            if isinstance(arg, Literal):
-                mmdd: object = arg.value
-            elif isinstance(arg, Name):
-                found, mmdd = lookup_param(self.params, arg.parts)
-                if not found:
-                    raise RuleError(f"未知参数 {arg.dotted!r}", arg.pos)
-            else:
-                raise RuleError("age_on 的第二个参数应为常量或参数", arg.pos)
-            month, day = parse_month_day(mmdd, arg.pos)
-            d = f"CAST({self.sql(node.args[0], member)} AS DATE)"
+            d, month, day = self.age_parts(node, member)
             return (
                 f"CAST({self.year} - year({d}) - CASE WHEN month({d}) > {month} OR "
                 f"(month({d}) = {month} AND day({d}) > {day}) THEN 1 ELSE 0 END AS {NUM})"
@@ -240,6 +235,96 @@ class _Compiler:
         if f == "coalesce":
             return "COALESCE(" + ", ".join(self.sql(a, member) for a in node.args) + ")"
         return f"({self.sql(node.args[0], member)} IS NOT NULL)"
+
+    def age_parts(self, node: Call, member: bool) -> tuple[str, int, int]:
+        """age_on(date, MM-DD): (the date as SQL, month, day)."""
+        arg = node.args[1]
+        if isinstance(arg, Literal):
+            mmdd: object = arg.value
+        elif isinstance(arg, Name):
+            found, mmdd = lookup_param(self.params, arg.parts)
+            if not found:
+                raise RuleError(f"未知参数 {arg.dotted!r}", arg.pos)
+        else:
+            raise RuleError("age_on 的第二个参数应为常量或参数", arg.pos)
+        month, day = parse_month_day(mmdd, arg.pos)
+        return f"CAST({self.sql(node.args[0], member)} AS DATE)", month, day
+
+    def whole_constant(self, node: Node, member: bool) -> int | None:
+        """The node's value when it is a whole-number literal, the year or a scalar parameter
+        (resolved as `name` would resolve it); None otherwise."""
+        value: object = None
+        if isinstance(node, Literal):
+            value = node.value
+        elif isinstance(node, Name):
+            parts = node.parts
+            if member and len(parts) == 1 and parts[0] in self.member_columns:
+                return None
+            if len(parts) == 1 and parts[0] in self.variables:
+                return None
+            if parts == ("year",):
+                return self.year
+            found, raw = lookup_param(self.params, parts)
+            if not found or isinstance(raw, Mapping):
+                return None
+            value = raw
+        else:
+            return None
+        v = normalize(value, node.pos)
+        if isinstance(v, bool) or not isinstance(v, Decimal) or v != v.to_integral_value():
+            return None
+        k = int(v)
+        return k if abs(k) <= 200 else None
+
+    def birth_cutoff(self, month: int, day: int, k: int) -> str:
+        """The latest birth date at which age_on(…, MM-DD) in the year is at least k: age >= k
+        exactly when (birth year, month, day) <= (year - k, MM, DD) (interpreter.age_on), and
+        that triple as a date, or the month's last day where it does not exist (02-29 of a
+        common year)."""
+        y = self.year - k
+        last = calendar.monthrange(y, month)[1]
+        return f"DATE '{date(y, month, min(day, last)).isoformat()}'"
+
+    def age_compare(self, node: Compare, member: bool) -> str | None:
+        """`age_on(d, MM-DD) <op> k` (or `k <op> age_on(…)`) with a whole constant k as date
+        comparisons on d: the same truth values (null where d is null) without computing every
+        member's age (year/month/day of millions of dates)."""
+        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+        if isinstance(node.left, Call) and node.left.func == "age_on":
+            call, other, op = node.left, node.right, node.op
+        elif isinstance(node.right, Call) and node.right.func == "age_on":
+            call, other, op = node.right, node.left, flip.get(node.op, node.op)
+        else:
+            return None
+        k = self.whole_constant(other, member)
+        if k is None or op not in flip or not 1 <= self.year - k - 1 <= 9998:
+            return None
+        d, month, day = self.age_parts(call, member)
+        at_least = self.birth_cutoff(month, day, k)  # age >= k  <=>  d <= at_least
+        above = self.birth_cutoff(month, day, k + 1)  # age >  k  <=>  d <= above
+        return {
+            ">=": f"({d} <= {at_least})",
+            ">": f"({d} <= {above})",
+            "<": f"({d} > {at_least})",
+            "<=": f"({d} > {above})",
+            "==": f"({d} <= {at_least} AND {d} > {above})",
+            "!=": f"(NOT ({d} <= {at_least} AND {d} > {above}))",
+        }[op]
+
+    def age_between(self, node: Between, member: bool) -> str | None:
+        """`age_on(d, MM-DD) BETWEEN lo AND hi` with whole constants, as date comparisons."""
+        if not (isinstance(node.operand, Call) and node.operand.func == "age_on"):
+            return None
+        lo, hi = self.whole_constant(node.low, member), self.whole_constant(node.high, member)
+        if lo is None or hi is None:
+            return None
+        if not all(1 <= self.year - k - 1 <= 9998 for k in (lo, hi)):
+            return None
+        d, month, day = self.age_parts(node.operand, member)
+        return (
+            f"({d} <= {self.birth_cutoff(month, day, lo)} "
+            f"AND {d} > {self.birth_cutoff(month, day, hi + 1)})"
+        )
 
     def quantifier(self, node: Call) -> str:
         f = node.func
@@ -268,21 +353,23 @@ class _Compiler:
             if self.hoist is not None
             else (f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)")
         )
-        unknown = agg(f"count_if({c} IS NULL)")
+        # "some member …" as bool_or (cheaper than counting; null only without members, hence
+        # COALESCE … FALSE); count() needs the count.
+        unknown = agg(f"bool_or({c} IS NULL)", "FALSE")
         if f == "count":
             return f"CAST({agg(f'count_if({c})')} AS {NUM})"
         if f == "any":
             return (
-                f"(CASE WHEN {agg(f'count_if({c})')} > 0 THEN TRUE "
-                f"WHEN {unknown} > 0 THEN NULL ELSE FALSE END)"
+                f"(CASE WHEN {agg(f'bool_or({c})', 'FALSE')} THEN TRUE "
+                f"WHEN {unknown} THEN NULL ELSE FALSE END)"
             )
         if f == "all":
             return (
-                f"(CASE WHEN {agg(f'count_if(NOT {c})')} > 0 THEN FALSE "
-                f"WHEN {unknown} > 0 THEN NULL ELSE TRUE END)"
+                f"(CASE WHEN {agg(f'bool_or(NOT {c})', 'FALSE')} THEN FALSE "
+                f"WHEN {unknown} THEN NULL ELSE TRUE END)"
             )
         total = agg(f"sum(CAST({c} AS {NUM}))", f"CAST(0 AS {NUM})")
-        return f"(CASE WHEN {unknown} > 0 THEN NULL ELSE CAST({total} AS {NUM}) END)"
+        return f"(CASE WHEN {unknown} THEN NULL ELSE CAST({total} AS {NUM}) END)"
 
 
 def compile_sql(

@@ -8,6 +8,7 @@ by the interpreter; both must give the same true/false/null (or the same number)
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -429,6 +430,41 @@ def test_exit_standard_on_a_known_household() -> None:
         assert got is value, key
 
 
+def to_sql(node: Any) -> str:
+    """`node` compiled with this module's parameters, year and columns (correlated form)."""
+    return compile_sql(
+        node,
+        params=PARAMS,
+        year=YEAR,
+        member_columns=MEMBER_COLUMNS,
+        household_columns=HOUSEHOLD_COLUMNS,
+    )
+
+
+def one_member_households(
+    births: Iterable[date | None], school_status: str | None = None
+) -> list[dict[str, Any]]:
+    """One household per birth date, each with one member born then and nothing else known."""
+    return [
+        {
+            **{f: None for f in BOOL_FIELDS},
+            "house_safety_grade": None,
+            "income": None,
+            "members": [
+                {
+                    "name": "甲",
+                    "birth_date": birth,
+                    "school_status": school_status,
+                    "health_status": None,
+                    "basic_medical_insured": None,
+                    "critical_illness_insured": None,
+                }
+            ],
+        }
+        for birth in births
+    ]
+
+
 def test_age_on_boundaries_in_sql() -> None:
     # given members born so that they are 5, 6, 15 and 16 on 31 August 2019, and a 29 Feb birth
     births = {
@@ -438,24 +474,7 @@ def test_age_on_boundaries_in_sql() -> None:
         date(2003, 8, 31): 16,
         date(2004, 2, 29): 15,
     }
-    households = [
-        {
-            **{f: None for f in BOOL_FIELDS},
-            "house_safety_grade": None,
-            "income": None,
-            "members": [
-                {
-                    "name": "甲",
-                    "birth_date": birth,
-                    "school_status": "dropped_out",
-                    "health_status": None,
-                    "basic_medical_insured": None,
-                    "critical_illness_insured": None,
-                }
-            ],
-        }
-        for birth in births
-    ]
+    households = one_member_households(births, school_status="dropped_out")
     con = load(households)
     # when
     rows = con.execute(
@@ -484,13 +503,7 @@ def test_numbers_beyond_the_decimal_range_are_errors_in_both() -> None:
     con = load([hh])
     text = "income.wage_income * income.wage_income * income.wage_income > 1"  # 2.16e14
     node = parse(text)
-    sql = compile_sql(
-        node,
-        params=PARAMS,
-        year=YEAR,
-        member_columns=MEMBER_COLUMNS,
-        household_columns=HOUSEHOLD_COLUMNS,
-    )
+    sql = to_sql(node)
     with pytest.raises((duckdb.OutOfRangeException, duckdb.ConversionException)):
         con.execute(f"SELECT {sql} FROM h").fetchall()
     with pytest.raises(RuleError, match="数值超出范围"):
@@ -499,3 +512,43 @@ def test_numbers_beyond_the_decimal_range_are_errors_in_both() -> None:
     small = parse("income.wage_income * income.wage_income * 2")
     assert_agree(con, [hh], "income.wage_income * income.wage_income * 2")
     assert evaluate(small, as_facts(hh), params=PARAMS, year=YEAR).value == Decimal("7200000000")
+
+
+def test_age_comparisons_as_dates_agree_with_the_interpreter_at_every_boundary() -> None:
+    """`age_on(d, MM-DD) <op> k` and `between` with whole constants compile to date comparisons
+    (no per-member year/month/day); they must give the interpreter's age_on truth value for
+    births on each side of every cutoff, 29 February births and references included."""
+    from datetime import timedelta
+
+    references = ["08-31", "02-29", "02-28", "03-01", "01-01", "12-31"]
+    constants = [0, 1, 5, 6, 15, 16, 60]
+    births: set[date] = {date(2000, 2, 29), date(2004, 2, 29), date(2003, 2, 28), date(2003, 3, 1)}
+    for k in constants:
+        for ref in references:
+            month, day = int(ref[:2]), int(ref[3:])
+            for y in (YEAR - k, YEAR - k - 1):
+                anchor = (
+                    date(y, month, min(day, 28)) if (month, day) == (2, 29) else date(y, month, day)
+                )
+                births.update(anchor + timedelta(days=n) for n in range(-3, 4))
+    ordered: list[date | None] = [*sorted(births), None]
+    households = one_member_households(ordered)
+    con = load(households)
+    texts = []
+    for ref in references:
+        age = f"age_on(birth_date, '{ref}')"
+        for k in constants:
+            for op in ("==", "!=", "<", "<=", ">", ">="):
+                texts += [f"{age} {op} {k}", f"{k} {op} {age}"]
+            texts += [f"{age} between {k} and {k + 10}", f"{age} not between {k} and {k + 10}"]
+        texts.append(f"{age} between school_age.min and school_age.max")
+    for text in texts:
+        node = parse(f"any(members, {text})")
+        sql = to_sql(node)
+        assert "year(" not in sql, text  # the rewrite happened: no member's age is computed
+        got = [v for _, v in con.execute(f"SELECT id, {sql} FROM h ORDER BY id").fetchall()]
+        expected = [
+            evaluate(node, as_facts(hh), params=PARAMS, year=YEAR).value for hh in households
+        ]
+        assert got == expected, text
+        assert got[-1] is None  # an unknown birth date stays unknown
