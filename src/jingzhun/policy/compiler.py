@@ -190,14 +190,16 @@ class _Compiler:
             # decimal division returns DOUBLE): with A = |a|*10^4 = q|B| + r, the result is
             # q*10^4 + (r*20000 + |B|) // (2|B|). Overflow is an error, as in the interpreter.
             # Operands are repeated in the text; DuckDB evaluates common subexpressions once.
-            sa, sb = f"CAST({a} * 10000 AS BIGINT)", f"CAST({b} * 10000 AS BIGINT)"
+            # A zero divisor becomes null (NULLIF) rather than a CASE branch, so that the
+            # repeated operands stay outside any CASE, where DuckDB computes them once.
+            sa, sb = f"CAST({a} * 10000 AS BIGINT)", f"NULLIF(CAST({b} * 10000 AS BIGINT), 0)"
             n = (
                 f"(abs({sa}) // abs({sb})) * 10000 "
                 f"+ ((abs({sa}) % abs({sb})) * 20000 + abs({sb})) // (2 * abs({sb}))"
             )
             return (
-                f"(CASE WHEN {sb} = 0 THEN NULL ELSE CAST(CAST(sign({sa}) * sign({sb}) * ({n}) "
-                f"AS DECIMAL(18,0)) * CAST('0.0001' AS {NUM}) AS {NUM}) END)"
+                f"CAST(CAST(sign({sa}) * sign({sb}) * ({n}) "
+                f"AS DECIMAL(18,0)) * CAST('0.0001' AS {NUM}) AS {NUM})"
             )
         if isinstance(node, Compare):
             if (by_date := self.age_compare(node, member)) is not None:

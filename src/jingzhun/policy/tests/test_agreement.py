@@ -552,3 +552,32 @@ def test_age_comparisons_as_dates_agree_with_the_interpreter_at_every_boundary()
         ]
         assert got == expected, text
         assert got[-1] is None  # an unknown birth date stays unknown
+
+
+def test_division_by_zero_is_unknown_in_both() -> None:
+    # given a household without members (household size 0) and a zero literal divisor
+    hh = {
+        **{f: True for f in BOOL_FIELDS},
+        "house_safety_grade": "A",
+        "members": [],
+        "income": {f: Decimal("100") for f in INCOME_FIELDS},
+    }
+    con = load([hh])
+    for text in ("income.wage_income / 0", "per_capita_net_income", "1 / (2 - 2) > 0"):
+        node = parse(text)
+        # when
+        sql = compile_sql(
+            node,
+            params=PARAMS,
+            variables=EXIT_VARIABLES,
+            year=YEAR,
+            member_columns=MEMBER_COLUMNS,
+            household_columns=HOUSEHOLD_COLUMNS,
+        )
+        got = con.execute(f"SELECT {sql} FROM h").fetchone()
+        # then
+        assert got == (None,), text
+        assert (
+            evaluate(node, as_facts(hh), params=PARAMS, variables=EXIT_VARIABLES, year=YEAR).value
+            is None
+        ), text
