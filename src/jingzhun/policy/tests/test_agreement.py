@@ -280,18 +280,7 @@ def assert_agree(
     """One query computes every expression for every household; the interpreter must agree."""
     nodes = [parse(text) for text in texts]
     for hoist in (None, MemberAggregates()):
-        columns = [
-            compile_sql(
-                node,
-                params=PARAMS,
-                variables=EXIT_VARIABLES,
-                year=YEAR,
-                member_columns=MEMBER_COLUMNS,
-                household_columns=HOUSEHOLD_COLUMNS,
-                hoist=hoist,
-            )
-            for node in nodes
-        ]
+        columns = [to_sql(node, hoist) for node in nodes]
         source = "h"
         if hoist is not None:  # the bulk form: one grouped member query, LEFT JOINed
             source = f"h LEFT JOIN ({hoist.query()}) AS ma ON ma.household_id = h.id"
@@ -430,14 +419,16 @@ def test_exit_standard_on_a_known_household() -> None:
         assert got is value, key
 
 
-def to_sql(node: Any) -> str:
-    """`node` compiled with this module's parameters, year and columns (correlated form)."""
+def to_sql(node: Any, hoist: MemberAggregates | None = None) -> str:
+    """`node` compiled with this module's parameters, variables, year and columns."""
     return compile_sql(
         node,
         params=PARAMS,
+        variables=EXIT_VARIABLES,
         year=YEAR,
         member_columns=MEMBER_COLUMNS,
         household_columns=HOUSEHOLD_COLUMNS,
+        hoist=hoist,
     )
 
 
@@ -566,15 +557,7 @@ def test_division_by_zero_is_unknown_in_both() -> None:
     for text in ("income.wage_income / 0", "per_capita_net_income", "1 / (2 - 2) > 0"):
         node = parse(text)
         # when
-        sql = compile_sql(
-            node,
-            params=PARAMS,
-            variables=EXIT_VARIABLES,
-            year=YEAR,
-            member_columns=MEMBER_COLUMNS,
-            household_columns=HOUSEHOLD_COLUMNS,
-        )
-        got = con.execute(f"SELECT {sql} FROM h").fetchone()
+        got = con.execute(f"SELECT {to_sql(node)} FROM h").fetchone()
         # then
         assert got == (None,), text
         assert (
