@@ -1,22 +1,24 @@
 """B8 web_dashboard: the county battle map served by gunicorn on PostgreSQL, under load (wrk).
 
     uv run python benchmarks/dashboard.py [--db jz_map_100k] [--prepare] [--scale 3.9]
-        [--connections 20] [--duration 20] [--runs 3] [--workers 4] [--no-append]
+        [--connections 20] [--duration 20] [--runs 3] [--workers 2] [--no-append]
 
 Data: the demo county Baiquan (230231) at --scale (3.9 gives about 100,000 registered
 households), generated with `jingzhun demo` into PostgreSQL database --db when --prepare is given
-(which also draws the demo boundaries and computes the indicators). The app runs under gunicorn
-with the production settings (plain HTTP on 127.0.0.1, `X-Forwarded-Proto: https` as a TLS proxy
-would send), signed in as the county user (session created with force_login). wrk sends GET
-/dashboard/ from --connections concurrent connections for --duration seconds: a warm-up, then
---runs measured runs; latency percentiles come from wrk's own histogram (a Lua `done` hook).
+(which also draws the demo boundaries and computes the indicators). The app runs as the deployment
+notes (docs/user/README.md section 10) recommend: gunicorn, sync workers, one per core (--workers,
+2 here), the production settings (each worker keeps its database connection, ADR 0038), plain
+HTTP on 127.0.0.1 with `X-Forwarded-Proto: https` as a TLS proxy would send, signed in as the
+county user (session created with force_login). wrk sends GET /dashboard/ from --connections
+concurrent connections for --duration seconds: a warm-up, then --runs measured runs; latency
+percentiles come from wrk's own histogram (a Lua `done` hook).
 
 Comparators, in the same run:
 1. the overview page `/` under the same load: it aggregates the registry per request (SQL over
    the status history, registry_stats and region_breakdown);
 2. computing the dashboard's figures per request through the ORM (analytics.orm.compute_county,
    every indicator of the county at every level and year, which the page shows from stored
-   rows): timed in process, median of 3 after a warm-up.
+   rows): timed in process, median of --orm-runs after a warm-up (one run, no warm-up, for 1).
 Peak RSS is the largest VmHWM among gunicorn's workers.
 """
 
@@ -210,7 +212,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=20)
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--orm-runs", type=int, default=3)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()

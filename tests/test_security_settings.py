@@ -54,6 +54,30 @@ def test_production_settings_refuse_a_short_audit_retention(tmp_path: Path) -> N
     assert result.returncode != 0 and "180" in result.stderr
 
 
+def _production_database(tmp_path: Path, **extra: str) -> str:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "jingzhun.settings.production",
+        "JINGZHUN_SECRET_KEY": secrets.token_urlsafe(60),
+        "DATABASE_URL": "postgresql://app@db.county.gov.cn:5432/jingzhun",
+        "JINGZHUN_VAR_DIR": str(tmp_path / "var"),
+        **extra,
+    }
+    code = (
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_production_keeps_database_connections_and_checks_them(tmp_path: Path) -> None:
+    """A server process reuses its connection between requests, checked first (ADR 0038)."""
+    assert _production_database(tmp_path) == "600 True"
+    assert _production_database(tmp_path, JINGZHUN_DB_CONN_MAX_AGE="0") == "0 True"
+
+
 @pytest.mark.parametrize("path", ["/login/", "/", "/households/"])
 def test_security_headers_on_pages(world: World, path: str) -> None:
     client = Client() if path == "/login/" else signed_in(Client(), world.user("township"))

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError, Forbidden
-from jingzhun.core.threads import run_after_commit
+from jingzhun.core.threads import run_after_commit, run_queued
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
@@ -210,16 +210,8 @@ def run_job(job_id: int) -> RefreshJob | None:
 
 
 def run_pending() -> list[RefreshJob]:
-    done = []
-    for job_id in (
-        RefreshJob.objects.filter(status=RefreshJob.QUEUED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    ):
-        job = run_job(job_id)
-        if job is not None:
-            done.append(job)
-    return done
+    """Run every queued refresh in order (`refresh-indicators --pending`, tests)."""
+    return run_queued(RefreshJob.objects.filter(status=RefreshJob.QUEUED), run_job)
 
 
 # --- boundaries ------------------------------------------------------------------------------

@@ -89,13 +89,23 @@ def dashboard_scope(user: Any, region_code: str | None) -> Scope:
     return Scope(found[code], [found[c] for c in reversed(chain) if c in found], children)
 
 
+JOBS_LOOKED_AT = 20  # the newest jobs only: an older one touching the user is long finished
+
+
+def _job_counties(user: Any) -> list[str]:
+    return sorted({g[:6] + "000000" for g in granted_codes(user)})
+
+
 @dataclass(frozen=True)
 class DataVersion:
     """When the region's figures were computed and its children's boundaries last changed:
-    the dashboard's cached data is valid while both stay the same."""
+    the dashboard's cached data is valid while both stay the same. Asked in the same query:
+    the newest refresh job touching the user's counties, if it is not done (the page shows its
+    progress)."""
 
     refreshed_at: Any  # None: never computed
     shapes_at: Any
+    open_job: int | None = None  # pk of that job; None when there is none or it is done
 
     @property
     def key(self) -> str:
@@ -106,24 +116,37 @@ class DataVersion:
 
 
 def data_version(user: Any, region_code: str) -> DataVersion:
-    """One plain query (the dashboard asks on every request): the region's refresh time and the
-    newest boundary of the region and its children. OutOfScope if the region does not exist."""
+    """One plain query (the dashboard asks on every request): whether the region exists, its
+    refresh time, the newest boundary of the region and its children, and the newest job
+    touching the user's counties (among the last JOBS_LOOKED_AT) unless it is done.
+    OutOfScope if the region does not exist."""
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
-    regions, values, shapes = (m._meta.db_table for m in (Region, IndicatorValue, RegionShape))
+    regions, values, shapes, jobs = (
+        m._meta.db_table for m in (Region, IndicatorValue, RegionShape, RefreshJob)
+    )
+    # A job touches the user when it lists none (all counties) or one of the user's counties.
+    counties = _job_counties(user)
+    listed = """',' || j."counties" || ',' LIKE %s"""
+    touches = " OR ".join([""" j."counties" = '' """, *[listed] * len(counties)])
     sql = (
         f'SELECT (SELECT 1 FROM "{regions}" WHERE "code" = %s), '
         f'(SELECT "refreshed_at" FROM "{values}" WHERE "region_code" = %s AND "indicator" = %s '
         f'ORDER BY "refreshed_at" DESC LIMIT 1), '
         f'(SELECT max(s."updated_at") FROM "{shapes}" s JOIN "{regions}" r '
-        f'ON r."code" = s."region_id" WHERE r."parent_id" = %s OR r."code" = %s)'
+        f'ON r."code" = s."region_id" WHERE r."parent_id" = %s OR r."code" = %s), '
+        f'(SELECT CASE WHEN j."status" = %s THEN 0 ELSE j."id" END '
+        f'FROM (SELECT "id", "counties", "status" FROM "{jobs}" '
+        f'ORDER BY "id" DESC LIMIT {JOBS_LOOKED_AT}) j '
+        f'WHERE {touches} ORDER BY j."id" DESC LIMIT 1)'
     )
+    params = [region_code, region_code, ANCHOR, region_code, region_code, RefreshJob.DONE]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [region_code, region_code, ANCHOR, region_code, region_code])
-        exists, refreshed, shaped = cursor.fetchone()
+        cursor.execute(sql, [*params, *(f"%,{c},%" for c in counties)])
+        exists, refreshed, shaped, job = cursor.fetchone()
     if not exists:
         raise OutOfScope("未找到该区划，或您无权访问。")
-    return DataVersion(_as_datetime(refreshed), _as_datetime(shaped))
+    return DataVersion(_as_datetime(refreshed), _as_datetime(shaped), job or None)
 
 
 def _as_datetime(value: Any) -> Any:
@@ -242,30 +265,17 @@ def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:
 
 def latest_job(user: Any) -> RefreshJob | None:
     """The newest refresh job touching one of the user's counties (or all counties)."""
-    counties = {g[:6] + "000000" for g in granted_codes(user)}
-    for job in RefreshJob.objects.order_by("-pk")[:20]:
+    counties = set(_job_counties(user))
+    for job in RefreshJob.objects.order_by("-pk")[:JOBS_LOOKED_AT]:
         listed = job.county_list()
         if listed is None or counties & set(listed):
             return job
     return None
 
 
-def unfinished_job(user: Any) -> RefreshJob | None:
-    """latest_job unless it is done (what the dashboard shows), from a light query first."""
-    counties = {g[:6] + "000000" for g in granted_codes(user)}
-    for pk, listed, status in RefreshJob.objects.order_by("-pk").values_list(
-        "pk", "counties", "status"
-    )[:20]:
-        if not listed or counties & set(listed.split(",")):
-            if status == RefreshJob.DONE:
-                return None
-            return RefreshJob.objects.filter(pk=pk).first()
-    return None
-
-
 def job_for(user: Any, job_id: int) -> RefreshJob:
     job = RefreshJob.objects.filter(pk=job_id).first()
-    counties = {g[:6] + "000000" for g in granted_codes(user)}
+    counties = set(_job_counties(user))
     if job is None or not (job.county_list() is None or counties & set(job.county_list() or [])):
         raise OutOfScope("未找到该任务，或您无权访问。")
     return job

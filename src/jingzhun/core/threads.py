@@ -1,11 +1,16 @@
-"""Background jobs in worker threads of the serving process (battle-map refreshes, web imports)."""
+"""Background jobs (battle-map refreshes, web imports): in worker threads of the serving process,
+or queued ones run one after the other by a command."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import close_old_connections, connection, transaction
+from django.db.models import QuerySet
+
+Job = TypeVar("Job")
 
 
 def run_after_commit(run: Callable[[int], object], job_id: int, name: str) -> None:
@@ -26,3 +31,15 @@ def run_after_commit(run: Callable[[int], object], job_id: int, name: str) -> No
     transaction.on_commit(
         lambda: threading.Thread(target=main, name=f"{name}-{job_id}", daemon=False).start()
     )
+
+
+def run_queued(queued: QuerySet[Any], run: Callable[[int], Job | None]) -> list[Job]:
+    """Run the queued jobs one after the other in this thread, oldest first (`jingzhun import
+    --pending`, `refresh-indicators --pending`, tests); returns those `run` handled (it returns
+    None for a job another worker took first)."""
+    done = []
+    for job_id in queued.order_by("pk").values_list("pk", flat=True):
+        job = run(job_id)
+        if job is not None:
+            done.append(job)
+    return done

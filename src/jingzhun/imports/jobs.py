@@ -26,7 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jingzhun.core.errors import DomainError
-from jingzhun.core.threads import run_after_commit
+from jingzhun.core.threads import run_after_commit, run_queued
 
 from .models import ImportBatch, ImportJob
 
@@ -196,13 +196,4 @@ def _commit(job: ImportJob, progress: Progress) -> ImportBatch:
 
 def run_pending() -> list[ImportJob]:
     """Run every queued job in order (`jingzhun import --pending`, tests)."""
-    done = []
-    for job_id in (
-        ImportJob.objects.filter(status=ImportJob.QUEUED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    ):
-        job = run_job(job_id)
-        if job is not None:
-            done.append(job)
-    return done
+    return run_queued(ImportJob.objects.filter(status=ImportJob.QUEUED), run_job)

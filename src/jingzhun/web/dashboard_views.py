@@ -6,6 +6,7 @@ Thin like views.py: reads through analytics.selectors/tables, writes through ana
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from typing import Any
@@ -26,6 +27,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from jingzhun.access.scoping import granted_codes
 from jingzhun.analytics import selectors, tables
 from jingzhun.analytics.actions import (
     do_export_indicator_file,
@@ -36,7 +38,7 @@ from jingzhun.analytics.report import TABLES
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.registry.actions import WRITER_ROLES
 
-from .policies import authenticated
+from .policies import authenticated, path_without_search
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_GEOJSON = 20 * 1024 * 1024
@@ -60,7 +62,7 @@ def _list_link(region: Any, listing: dict[str, str]) -> str:
     return reverse("web:households") + "?" + urlencode(query)
 
 
-# Stands for the CSRF token in the cached fragments; each response puts its own token in.
+# Stands for the CSRF token in the cached fragments and pages; each response puts its own in.
 CSRF_MARK = "jingzhun-csrf-token-placeholder"
 CACHE_SECONDS = 600
 
@@ -73,16 +75,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     The figures change only when a refresh stores new ones, so the page's two large fragments
     (head and body, rendered HTML) are cached per region, the user's root region (the
     breadcrumbs start there), refresh time and newest boundary (selectors.DataVersion),
-    language, year and map indicator (ADR 0026). A request that finds them costs the grants
-    and one plain query besides the session, user, second factor and job. Scope is checked on every request before the cache is
-    read, and whoever may see a region sees all of its children, so a fragment is the same for
-    every user who may see it. Per user and per request stay outside: messages, the refresh
-    bar (job progress, the role's buttons) and the CSRF token (put into the fragments here).
+    language, year and map indicator, and shared by every user who may see the region (scope is
+    checked on every request before the cache is read, and whoever may see a region sees all of
+    its children). The whole page around them (header with the user's name, role and regions,
+    the refresh bar) is cached as well, per user, when there is nothing live on it: no message
+    to show and no refresh job under way (ADR 0026, ADR 0038). A request that finds it costs
+    the grants and one plain query besides the session, user and second factor, and renders
+    nothing: only the CSRF token is put in.
     """
     user = request.user
     try:
         region, root = selectors.dashboard_region(user, request.GET.get("region") or None)
         version = selectors.data_version(user, region)
+        job = selectors.job_for(user, version.open_job) if version.open_job else None
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
     base = ":".join(["dashboard", region, root, version.key, get_language() or "zh-hans"])
@@ -102,32 +107,52 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if indicator not in selectors.definitions():
         indicator = "poverty_incidence"
     key = f"{base}:{year}:{indicator}"
-    parts = cache.get(key) if cacheable else None
-    if parts is None:
-        try:
-            scope = selectors.dashboard_scope(user, region)
-        except OutOfScope as exc:
-            raise Http404(exc.message) from exc
-        parts = _fragments(user, scope, years, year, indicator)
-        if cacheable:
-            cache.set(key, parts, CACHE_SECONDS)
-    token = get_token(request)
-    return render(
-        request,
-        "web/dashboard.html",
-        {
-            "head": mark_safe(parts[0].replace(CSRF_MARK, token)),  # noqa: S308 - our own HTML
-            "body": mark_safe(parts[1].replace(CSRF_MARK, token)),  # noqa: S308
-            "nav": "dashboard",
-            "region_code": region,
-            "year": year,
-            "indicator": indicator,
-            "job": selectors.unfinished_job(user),
-            "refreshed_at": version.refreshed_at,
-            "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
-            "can_upload": getattr(user, "role", "") in ("county", "township"),
-        },
-    )
+    pending = list(messages.get_messages(request))  # shown (and so consumed) by this response
+    live = bool(pending) or job is not None
+    page_key = f"{key}:page:{_viewer_key(request)}"
+    page = cache.get(page_key) if cacheable and not live else None
+    if page is None:
+        parts = cache.get(key) if cacheable else None
+        if parts is None:
+            try:
+                scope = selectors.dashboard_scope(user, region)
+            except OutOfScope as exc:
+                raise Http404(exc.message) from exc
+            parts = _fragments(user, scope, years, year, indicator)
+            if cacheable:
+                cache.set(key, parts, CACHE_SECONDS)
+        page = render_to_string(
+            "web/dashboard.html",
+            {
+                # rendered without request=: no context processor puts in a real CSRF token
+                "request": request,
+                "user": user,
+                "messages": pending,
+                "csrf_token": CSRF_MARK,
+                "head": mark_safe(parts[0]),  # noqa: S308 - our own HTML
+                "body": mark_safe(parts[1]),  # noqa: S308
+                "nav": "dashboard",
+                "region_code": region,
+                "year": year,
+                "indicator": indicator,
+                "job": job,
+                "refreshed_at": version.refreshed_at,
+                "can_refresh": getattr(user, "role", "") in WRITER_ROLES,
+                "can_upload": getattr(user, "role", "") in ("county", "township"),
+            },
+        )
+        if cacheable and not live:
+            cache.set(page_key, page, CACHE_SECONDS)
+    return HttpResponse(page.replace(CSRF_MARK, get_token(request)))
+
+
+def _viewer_key(request: HttpRequest) -> str:
+    """What the page around the fragments depends on besides the data: who the user is (name,
+    role, granted regions: the header) and the path the language switch returns to."""
+    user: Any = request.user
+    viewer = [str(user.pk), user.username, user.display_name, user.role, *granted_codes(user)]
+    viewer.append(path_without_search(request))
+    return hashlib.sha256("\n".join(viewer).encode()).hexdigest()
 
 
 def _fragments(

@@ -158,6 +158,37 @@ def test_job_runs_with_progress_and_audit(world: World) -> None:
     assert _value(COUNTY, THIS_YEAR, "registered_households") == (4, None)
 
 
+def test_data_version_finds_the_job_the_dashboard_shows(world: World) -> None:
+    """data_version's job (one query with the refresh time) is the newest of the last 20 jobs
+    touching the user's counties, unless it is done: what latest_job finds, minus done jobs."""
+    county, other = world.user("county"), world.user("other_township")
+
+    def shown(user: Any, region: str) -> int | None:
+        found = selectors.data_version(user, region).open_job
+        latest = selectors.latest_job(user)
+        assert found == (latest.pk if latest and latest.status != RefreshJob.DONE else None)
+        return found
+
+    assert shown(county, COUNTY) is None
+    mine = request_refresh([COUNTY], actor=county)
+    assert shown(county, COUNTY) == mine.pk and shown(other, TOWNSHIPS[1]) == mine.pk
+    RefreshJob.objects.create(counties="230230000000")  # newer, another county's: passed over
+    assert shown(county, COUNTY) == mine.pk
+    RefreshJob.objects.filter(pk=mine.pk).update(status=RefreshJob.FAILED)
+    assert shown(county, COUNTY) == mine.pk  # a failed job stays on the page
+    RefreshJob.objects.filter(pk=mine.pk).update(status=RefreshJob.DONE)
+    assert shown(county, COUNTY) is None  # done: the page shows the refresh time instead
+    several = RefreshJob.objects.create(counties=f"230230000000,{COUNTY}")
+    assert shown(county, COUNTY) == several.pk
+    everyone = RefreshJob.objects.create(counties="", status=RefreshJob.RUNNING)
+    assert shown(other, TOWNSHIPS[1]) == everyone.pk
+    for _ in range(selectors.JOBS_LOOKED_AT):
+        RefreshJob.objects.create(counties="230230000000")
+    assert shown(county, COUNTY) is None  # only the newest jobs are looked at
+    with pytest.raises(OutOfScope):
+        selectors.data_version(other, COUNTY)
+
+
 def test_breakdowns_and_coverage(world: World) -> None:
     do_refresh_indicators([COUNTY], actor=None)
     rows: Any = IndicatorValue.objects.filter(

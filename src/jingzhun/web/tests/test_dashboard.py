@@ -65,6 +65,53 @@ def test_drill_down_to_village_and_scope(mapped: World, client_for: Any) -> None
     assert client_for("helper").get("/dashboard/").status_code == 404
 
 
+def test_whole_page_cached_per_user_with_live_parts_kept(mapped: World, client_for: Any) -> None:
+    """The page around the shared fragments is cached per user (ADR 0038): each user gets their
+    own header; a message, a refresh job under way and the language switch's return path come
+    from the request, never from a cached page; the forms carry the response's own CSRF token."""
+    from django.test import Client
+
+    from jingzhun.access.models import User
+    from jingzhun.analytics.actions import request_refresh
+
+    User.objects.filter(username="township").update(display_name="乡镇甲")
+    village = VILLAGES[TOWNSHIPS[0]][0]
+    township, villager = client_for("township"), client_for("village")
+    page = f"/dashboard/?region={village}"
+    for _ in range(2):  # built, then from the cache
+        mine, theirs = body(township.get(page)), body(villager.get(page))
+        assert "<strong>乡镇甲</strong>" in mine and '<span class="scope">第1镇</span>' in mine
+        assert "<strong>village</strong>" in theirs and "乡镇甲" not in theirs
+        assert '<span class="scope">第1镇1村</span>' in theirs
+        assert 'id="refresh-job"' not in mine and "指标计算于" in mine
+    User.objects.filter(username="township").update(display_name="乡镇丙")
+    assert "<strong>乡镇丙</strong>" in body(township.get(page))  # a new name shows at once
+    # the language switch returns to this page, whatever its query
+    indicator = body(township.get(page + "&indicator=exit_rate&q=x"))
+    assert f'name="next" value="/dashboard/?region={village}&amp;indicator=exit_rate"' in indicator
+    assert f'name="next" value="/dashboard/?region={village}"' in body(township.get(page))
+    # a queued refresh shows on the page although its data (and so its cache key) is the same
+    job = request_refresh([COUNTY], actor=mapped.user("county"))
+    assert 'id="refresh-job"' in body(villager.get(page))
+    posted = township.post("/dashboard/refresh/", {"region": village})
+    shown = body(township.get(posted["Location"]))
+    assert "已提交指标刷新任务" in shown and 'id="refresh-job"' in shown
+    RefreshJob.objects.filter(pk=job.pk).update(status=RefreshJob.DONE)
+    after = body(township.get(page))
+    assert "已提交指标刷新任务" not in after and 'id="refresh-job"' not in after
+    # the token in a cached page is this session's: a form posted with it is accepted
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = township.cookies
+    cached = body(strict.get(page))
+    token = cached.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert token != "jingzhun-csrf-token-placeholder"
+    form = {"language": "zh-hans", "next": page}
+    assert strict.post("/i18n/setlang/", {**form, "csrfmiddlewaretoken": token}).status_code == 302
+    assert (
+        strict.post("/i18n/setlang/", {**form, "csrfmiddlewaretoken": "x" * 64}).status_code == 403
+    )
+
+
 def test_xlsx_and_report_exports(mapped: World, client_for: Any) -> None:
     client = client_for("county")
     year = client.get("/dashboard/").context["year"]
