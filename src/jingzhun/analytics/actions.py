@@ -89,7 +89,10 @@ def do_refresh_indicators(
     con = ws.con
     try:
         step("读取登记数据", 5)
-        source = refresh.timed(seconds, "read", lambda: refresh.read_registry(con, chosen, ws.work))
+        used = compute.fields_used(defs)
+        source = refresh.timed(
+            seconds, "read", lambda: refresh.read_registry(con, chosen, ws.work, used)
+        )
         refresh.timed(
             seconds,
             "read_criteria",

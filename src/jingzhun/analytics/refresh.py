@@ -54,8 +54,12 @@ def _cast(alias: str, column: str, kind: str) -> str:
     return f'CAST({alias}."{column}" AS {kind}) AS "{column}"'
 
 
-def read_statements(counties: Sequence[str] | None, today: datetime.date) -> list[str]:
-    """DuckDB statements filling the raw tables of compute.RAW_TABLES from `reg`."""
+def read_statements(
+    counties: Sequence[str] | None, today: datetime.date, fields: set[str] | None = None
+) -> list[str]:
+    """DuckDB statements filling the raw tables of compute.RAW_TABLES from `reg`: every column,
+    or the keys and the `fields` the definitions use (compute.fields_used; `age` needs
+    birth_date)."""
     ht, mt, st = (m._meta.db_table for m in (Household, Member, StatusChange))
     pt, rt, popt = (
         HelperPairing._meta.db_table,
@@ -63,10 +67,16 @@ def read_statements(counties: Sequence[str] | None, today: datetime.date) -> lis
         RegionPopulation._meta.db_table,
     )
     column_of = {"village_code": "village_id"}
-    hcols = ", ".join(
-        f'CAST(h."{column_of.get(c, c)}" AS {t}) AS "{c}"' for c, t in compute.RAW_TABLES["hh"]
+    keys = {"id", "village_code", "township_code", "county_code", "household_id"}
+    wanted = (
+        None if fields is None else keys | fields | ({"birth_date"} if "age" in fields else set())
     )
-    mcols = ", ".join(_cast("m", c, t) for c, t in compute.RAW_TABLES["mm"])
+
+    def used(table: str) -> list[tuple[str, str]]:
+        return [(c, t) for c, t in compute.RAW_TABLES[table] if wanted is None or c in wanted]
+
+    hcols = ", ".join(f'CAST(h."{column_of.get(c, c)}" AS {t}) AS "{c}"' for c, t in used("hh"))
+    mcols = ", ".join(_cast("m", c, t) for c, t in used("mm"))
     semi = "" if counties is None else "AND {col} IN (SELECT id FROM hh)"
     county_prefixes = None if counties is None else [c[:6] for c in counties]
     region_where = (
@@ -98,9 +108,12 @@ def read_statements(counties: Sequence[str] | None, today: datetime.date) -> lis
     ]
 
 
-def read_registry(con: Any, counties: Sequence[str] | None, work: Path) -> str:
-    """Fill the raw tables from the database (committed data); returns the source name."""
-    statements = read_statements(counties, timezone.localdate())
+def read_registry(
+    con: Any, counties: Sequence[str] | None, work: Path, fields: set[str] | None = None
+) -> str:
+    """Fill the raw tables from the database (committed data; the columns of `fields` only,
+    see read_statements); returns the source name."""
+    statements = read_statements(counties, timezone.localdate(), fields)
     sqlite_file = duck.sqlite_path()
     if sqlite_file is None:
         vendor = duck.attach_database(con)
