@@ -239,9 +239,12 @@ def _source(d: IndicatorDef) -> tuple[str, str]:
 def _weighted(
     con: Any, table: str, defs: Sequence[IndicatorDef], years: list[int], current_year: int
 ) -> None:
-    """A source table of counts: households (wh_*) or members (wm_*) at each year end, grouped
-    by region and the fields the definitions use, with their number n (and persons p). The
-    year-end statuses are expanded from hs inside the aggregation (ADR 0037)."""
+    """A source of counts: households (wh_*) or members (wm_*) at each year end with the
+    fields the definitions use, n (households or members) and p (persons). The year-end
+    statuses are expanded from hs as the rows stream (ADR 0037). When several passes read the
+    source (breakdowns), it is a table grouped by region and field values (n and p summed);
+    for a single pass, a view of one row each."""
+    grouped = any(d.dimension for d in defs)
     wanted = sorted({y for d in defs for y in (years if d.period == "yearly" else [current_year])})
     fields = sorted(set().union(*(_fields_of(d) for d in defs)) - {"status"})
     member = table.startswith("wm_")
@@ -256,8 +259,12 @@ def _weighted(
     select = ", ".join(
         ["hb.year", "hb.county_code", "hb.township_code", "hb.village_code", "hb.status", *keys]
     )
-    group = ", ".join(str(i) for i in range(1, len(keys) + 6))
-    measures = "count(*)::BIGINT AS n" + ("" if member else ", sum(hb.persons)::BIGINT AS p")
+    if grouped:
+        group = "GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 6))
+        measures = "count(*)::BIGINT AS n" + ("" if member else ", sum(hb.persons)::BIGINT AS p")
+    else:  # one row each, counted once by the pass that reads the view
+        group = ""
+        measures = "1::BIGINT AS n" + ("" if member else ", hb.persons::BIGINT AS p")
     first, last = (min(wanted), max(wanted)) if wanted else (0, -1)
     # each change expanded to the years it is in force at year end (from its year to the year of
     # the next change), one row each: streamed into the aggregation, never stored
@@ -267,10 +274,11 @@ def _weighted(
         "WHERE s.y0 <= {last} AND (s.y1 IS NULL OR s.y1 > {first})"
     ).format(first=first, last=last, last1=last + 1)
     con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT {select}, {measures} FROM ({spans}) hb "
+        f"CREATE OR REPLACE {'TABLE' if grouped else 'VIEW'} {table} AS "
+        f"SELECT {select}, {measures} FROM ({spans}) hb "
         + ("JOIN mm ON mm.household_id = hb.id " if member else "")
         + f"WHERE hb.year IN ({', '.join(str(int(y)) for y in wanted) or 'NULL'}) "
-        + f"GROUP BY {group}"
+        + group
     )
 
 
@@ -326,7 +334,7 @@ def compute(
                 _one(con, d, list(years) if d.period == "yearly" else [current_year])
                 done += 1
         if source != "crit_r":
-            con.execute(f"DROP TABLE {source}")
+            con.execute(f"DROP {'TABLE' if any(d.dimension for d in members) else 'VIEW'} {source}")
     if progress:
         progress(steps, steps, "")
     row = con.execute("SELECT count(*) FROM out").fetchone()

@@ -174,12 +174,17 @@ def latest_year(con: Any) -> int:
     return int(row[0]) if row and row[0] is not None else timezone.localdate().year
 
 
+# one JSON object per region and year, {indicator: {dimension: [numerator, denominator]}},
+# written as text (indicator ids are [a-z0-9_], dimension values go through to_json)
+_PAIR = "':[' || numerator || ',' || coalesce(CAST(denominator AS VARCHAR), 'null') || ']'"
 FIGURES_SQL = (
     "CREATE OR REPLACE TABLE fig AS SELECT region_code, year, any_value(level) AS level, "
-    "CAST(json_group_object(indicator, v) AS VARCHAR) AS figures FROM ("
-    "SELECT region_code, year, any_value(level) AS level, indicator, "
-    "json_group_object(dimension, json_array(numerator, denominator)) AS v "
-    "FROM out GROUP BY region_code, year, indicator) GROUP BY region_code, year"
+    "'{' || string_agg('\"' || indicator || '\":{' || v || '}', ',') || '}' AS figures FROM ("
+    f"SELECT region_code, year, level, indicator, '\"\"' || {_PAIR} AS v FROM out "
+    "WHERE dimension = '' UNION ALL "
+    "SELECT region_code, year, any_value(level), indicator, "
+    f"string_agg(CAST(to_json(dimension) AS VARCHAR) || {_PAIR}, ',') FROM out "
+    "WHERE dimension <> '' GROUP BY region_code, year, indicator) GROUP BY region_code, year"
 )
 
 
