@@ -451,13 +451,12 @@ def _rolled_up(con: Any, village_sql: str, sums: list[str], keys: list[str]) -> 
     con.execute(f"CREATE OR REPLACE TABLE agg_v AS {village_sql}")
     extra = "".join(f", {k}" for k in keys)
     totals = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in sums)
+    plain = ", ".join(sums)
     con.execute(
-        "CREATE OR REPLACE TABLE agg AS SELECT year, CASE WHEN grouping(village_code) = 0 "
-        "THEN village_code WHEN grouping(township_code) = 0 THEN township_code ELSE county_code "
-        f"END AS region_code{extra}, {totals} FROM agg_v "
-        f"GROUP BY GROUPING SETS ((year, county_code{extra}), "
-        f"(year, county_code, township_code{extra}), "
-        f"(year, county_code, township_code, village_code{extra}))"
+        f"CREATE OR REPLACE TABLE agg AS SELECT year, village_code AS region_code{extra}, {plain} "
+        f"FROM agg_v UNION ALL SELECT year, township_code{extra}, {totals} FROM agg_v "
+        f"GROUP BY year, county_code, township_code{extra} UNION ALL "
+        f"SELECT year, county_code{extra}, {totals} FROM agg_v GROUP BY year, county_code{extra}"
     )
     con.execute("DROP TABLE agg_v")
 

@@ -24,7 +24,7 @@ from jingzhun.regions.models import Region
 
 from .compute import ANCHOR, missing_figure, sparse
 from .indicators import IndicatorDef, load_indicators
-from .models import RefreshJob, RegionFigures, RegionShape, flatten
+from .models import RefreshJob, RegionFigures, RegionShape, flatten, parse
 
 Figure = tuple[int, int | None]  # numerator, denominator
 
@@ -155,7 +155,7 @@ def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Fig
         .values_list("figures", flat=True)
         .first()
     )
-    out = {(i, d): (n, den) for i, d, n, den in flatten(stored or {})}
+    out = {(i, d): (n, den) for i, d, n, den in flatten(parse(stored))}
     if (ANCHOR, "") in out:
         _fill(out, lambda i: (i, ""))
     return out
@@ -182,7 +182,7 @@ def child_figures(
     )
     out: dict[str, dict[str, Figure]] = {c: {} for c in codes_}
     for code, stored in rows:
-        out[code] = _flat(stored, wanted)
+        out[code] = _flat(parse(stored), wanted)
     for figs in out.values():
         if ANCHOR in figs:
             for d in _sparse_defs():
@@ -199,7 +199,7 @@ def trend(user: Any, region_code: str, indicators: Iterable[str]) -> dict[str, d
     rows = RegionFigures.objects.filter(region_code=region_code).values_list("year", "figures")
     out: dict[str, dict[int, Figure]] = {}
     for year, stored in rows:
-        for ind, figure in _flat(stored, {*wanted, ANCHOR}).items():
+        for ind, figure in _flat(parse(stored), {*wanted, ANCHOR}).items():
             out.setdefault(ind, {})[year] = figure
     computed = sorted(out.get(ANCHOR, {}))
     for d in _sparse_defs():

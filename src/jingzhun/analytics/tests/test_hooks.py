@@ -23,7 +23,7 @@ def test_import_commit_queues_a_refresh_of_its_county(world: Any) -> None:
     [done] = run_pending()
     assert done.status == RefreshJob.DONE
     latest = RegionFigures.objects.filter(region_code=VILLAGE).order_by("-year").first()
-    assert latest is not None and "registered_households" in latest.figures
+    assert latest is not None and "registered_households" in latest.parsed()
 
 
 def test_refused_import_queues_nothing(world: Any) -> None:

@@ -160,7 +160,7 @@ def test_job_runs_with_progress_and_audit(world: World) -> None:
 
 def test_breakdowns_and_coverage(world: World) -> None:
     do_refresh_indicators([COUNTY], actor=None)
-    stored = RegionFigures.objects.get(region_code=COUNTY, year=THIS_YEAR).figures
+    stored = RegionFigures.objects.get(region_code=COUNTY, year=THIS_YEAR).parsed()
     assert {dim: n for dim, (n, _d) in stored["households_by_cause"].items()} == {"illness": 4}
     # every member in the fixture has basic medical insurance; only the current year is computed
     assert _value(COUNTY, THIS_YEAR, "medical_insurance_coverage") == (8, 8)
