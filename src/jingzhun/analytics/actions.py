@@ -85,7 +85,8 @@ def do_refresh_indicators(
     defs = list(definitions or load_indicators())
     step = progress or (lambda _name, _pct: None)
     seconds: dict[str, float] = {}
-    ws = refresh.Workspace(memory_limit)
+    limit = memory_limit or getattr(settings, "ANALYTICS_DUCKDB_MEMORY", "") or None
+    ws = refresh.Workspace(limit)
     con = ws.con
     try:
         step("读取登记数据", 5)
