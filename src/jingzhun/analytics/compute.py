@@ -1,10 +1,11 @@
-"""Indicators in bulk: one DuckDB query per indicator over the registry's tables, every level at once.
+"""Indicators in bulk: DuckDB passes over the registry's tables, every level at once.
 
 Pure Python and DuckDB, no Django. The caller fills these tables in the connection:
   hh(id, village_code, township_code, county_code, <HOUSEHOLD_FIELDS except status, persons,
      paired, is_poor_village>)                           live households of the counties
   sc(household_id, status_to, changed_on, id)            their status history
   mm(household_id, birth_date, <MEMBER_FIELDS except age>) their live members
+(the columns of hh and mm that no definition uses may be left out: fields_used)
   pairs(household_id)                                    households with a pairing running today
   regions(code, level, parent, is_poor_village)          county, townships and villages
   pop(code, year, rural_population)                      own rural population figures
@@ -14,8 +15,10 @@ Pure Python and DuckDB, no Django. The caller fills these tables in the connecti
   (indicator, year, level, region_code, dimension, numerator, denominator).
 
 The status of a household at the end of a year is its last status change on or before 31
-December (ADR 0004), so year-end counts equal `registry_stats`. Counts are grouped with GROUPING
-SETS (village, township, county) in one pass: a township's figure is the sum of its villages'.
+December (ADR 0004), so year-end counts equal `registry_stats`. Each source (households or
+members, yearly or for the current year) is counted per village and field values, the statuses
+expanded to years as the rows stream (ADR 0037); a township's and a county's figures are the sums
+of their villages' rows.
 """
 
 from __future__ import annotations
