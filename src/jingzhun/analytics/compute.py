@@ -276,34 +276,11 @@ def _weighted(
         "least(coalesce(s.y1, {last1}), {last1}))) AS year FROM hs s JOIN hb ON hb.id = s.id "
         "WHERE s.y0 <= {last} AND (s.y1 IS NULL OR s.y1 > {first})"
     ).format(first=first, last=last, last1=last + 1)
-    in_years = f"year IN ({', '.join(str(int(y)) for y in wanted) or 'NULL'})"
-    if grouped and not member:
-        # households: nothing but the status depends on the year, so the changes are grouped
-        # first (one row per change, not per year) and each group is expanded to its years
-        cols = ", ".join(
-            ["hb.county_code", "hb.township_code", "hb.village_code", "s.status", *keys]
-        )
-        names = ", ".join(
-            ["county_code", "township_code", "village_code", "status", *fields, "n", "p"]
-        )
-        spans_grouped = (
-            f"SELECT {cols}, greatest(s.y0, {first}) AS ya, "
-            f"least(coalesce(s.y1, {last + 1}), {last + 1}) AS yb, count(*)::BIGINT AS n, "
-            "sum(hb.persons)::BIGINT AS p FROM hs s JOIN hb ON hb.id = s.id "
-            f"WHERE s.y0 <= {last} AND (s.y1 IS NULL OR s.y1 > {first}) "
-            f"GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 7))}"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT year, {names} FROM ("
-            f"SELECT unnest(range(ya, yb)) AS year, {names} FROM ({spans_grouped})) "
-            f"WHERE {in_years}"
-        )
-        return
     con.execute(
         f"CREATE OR REPLACE {'TABLE' if grouped else 'VIEW'} {table} AS "
         f"SELECT {select}, {measures} FROM ({spans}) hb "
         + ("JOIN mm ON mm.household_id = hb.id " if member else "")
-        + f"WHERE hb.{in_years} "
+        + f"WHERE hb.year IN ({', '.join(str(int(y)) for y in wanted) or 'NULL'}) "
         + group
     )
 
