@@ -197,8 +197,8 @@ LOGGING = {
 # DuckDB (bulk work) spills to var/duckdb_tmp beyond this; without a limit it would take 80% of
 # the machine. 3 GB kept ten million households under 3.5 GiB peak with no loss of speed (B4).
 DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
-# the indicator refresh (analytics): about 4 GB of tables at 10 million persons, which spill to
-# var/duckdb_tmp below that (ADR 0037)
+# the indicator refresh (analytics): peak RSS 4,454 MiB at 10 million persons (ADR 0037); at the
+# 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
 ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
 
 # Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
