@@ -136,10 +136,8 @@ def create_raw_tables(con: Any, only: Sequence[str] | None = None) -> None:
 def prepare(con: Any, years: Sequence[int]) -> None:
     """Derived tables: households with persons and pairing (hb), each status change with the
     years it is in force at year end (hs: from its year until the year of the next change).
-    Households x years is never materialised: `compute` expands hs inside its aggregations."""
-    con.execute(
-        "CREATE OR REPLACE TABLE years AS SELECT unnest(?::INTEGER[]) AS year", [list(years)]
-    )
+    Households x years is never materialised: `compute` expands hs to the years it is given
+    inside its aggregations (`years` is accepted for the callers and not needed here)."""
     con.execute(
         "CREATE OR REPLACE TABLE hp AS SELECT household_id, count(*)::BIGINT AS persons "
         "FROM mm GROUP BY 1"
@@ -167,31 +165,7 @@ def prepare(con: Any, years: Sequence[int]) -> None:
 
 def fields_used(definitions: Sequence[IndicatorDef]) -> set[str]:
     """The household and member fields the definitions' conditions and breakdowns name."""
-    out: set[str] = set()
-    for d in definitions:
-        out |= _fields_of(d)
-    return out
-
-
-def _fields_of(d: IndicatorDef) -> set[str]:
-    parts = [d.filters, d.numerator.get("where") or {}]
-    if d.denominator and "where" in d.denominator:
-        parts.append(d.denominator["where"] or {})
-    out = {f for p in parts for f in _condition_fields(p)}
-    if d.dimension:
-        out.add(d.dimension)
-    return out
-
-
-def _condition_fields(cond: Any) -> set[str]:
-    out: set[str] = set()
-    for key, test in (cond or {}).items():
-        if key == "any":
-            for sub in test:
-                out |= _condition_fields(sub)
-        else:
-            out.add(key)
-    return out
+    return set().union(*(d.fields() for d in definitions))
 
 
 def resolve_population(
@@ -249,7 +223,7 @@ def _weighted(
     for a single pass, a view of one row each."""
     grouped = any(d.dimension for d in defs)
     wanted = sorted({y for d in defs for y in (years if d.period == "yearly" else [current_year])})
-    fields = sorted(set().union(*(_fields_of(d) for d in defs)) - {"status"})
+    fields = sorted(fields_used(defs) - {"status"})
     member = table.startswith("wm_")
     keys = []
     for f in fields:
