@@ -183,13 +183,11 @@ def wrk(
 
 def orm_live(runs: int) -> tuple[float, int]:
     from jingzhun.analytics.indicators import load_indicators
-    from jingzhun.analytics.models import IndicatorValue
+    from jingzhun.analytics.models import RegionFigures
     from jingzhun.analytics.orm import compute_county
 
     years = sorted(
-        IndicatorValue.objects.filter(region_code=COUNTY, indicator="registered_households")
-        .values_list("year", flat=True)
-        .distinct()
+        RegionFigures.objects.filter(region_code=COUNTY).values_list("year", flat=True)
     )
     defs = [d for d in load_indicators() if d.grain != "criterion"]
     times = []

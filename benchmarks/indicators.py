@@ -72,13 +72,13 @@ def child_refresh(db: str, counties: list[str] | None = None) -> dict[str, Any]:
 def child_orm(db: str) -> dict[str, Any]:
     _setup(db)
     from jingzhun.analytics.indicators import load_indicators
-    from jingzhun.analytics.models import IndicatorValue
+    from jingzhun.analytics.models import RegionFigures
     from jingzhun.analytics.orm import compute_county
     from jingzhun.regions.models import Region
     from jingzhun.registry.models import Household
 
     defs = [d for d in load_indicators() if d.grain != "criterion"]
-    years = sorted(IndicatorValue.objects.values_list("year", flat=True).distinct())
+    years = sorted(RegionFigures.objects.values_list("year", flat=True).distinct())
     t = time.perf_counter()
     figures = 0
     for county in Region.objects.filter(level="county").values_list("code", flat=True):

@@ -85,11 +85,15 @@ def do_refresh_indicators(
     defs = list(definitions or load_indicators())
     step = progress or (lambda _name, _pct: None)
     seconds: dict[str, float] = {}
-    ws = refresh.Workspace(memory_limit)
+    limit = memory_limit or getattr(settings, "ANALYTICS_DUCKDB_MEMORY", "") or None
+    ws = refresh.Workspace(limit)
     con = ws.con
     try:
         step("读取登记数据", 5)
-        source = refresh.timed(seconds, "read", lambda: refresh.read_registry(con, chosen, ws.work))
+        used = compute.fields_used(defs)
+        source = refresh.timed(
+            seconds, "read", lambda: refresh.read_registry(con, chosen, ws.work, used)
+        )
         refresh.timed(
             seconds,
             "read_criteria",

@@ -1,10 +1,11 @@
-"""Indicators in bulk: one DuckDB query per indicator over the registry's tables, every level at once.
+"""Indicators in bulk: DuckDB passes over the registry's tables, every level at once.
 
 Pure Python and DuckDB, no Django. The caller fills these tables in the connection:
   hh(id, village_code, township_code, county_code, <HOUSEHOLD_FIELDS except status, persons,
      paired, is_poor_village>)                           live households of the counties
   sc(household_id, status_to, changed_on, id)            their status history
   mm(household_id, birth_date, <MEMBER_FIELDS except age>) their live members
+(the columns of hh and mm that no definition uses may be left out: fields_used)
   pairs(household_id)                                    households with a pairing running today
   regions(code, level, parent, is_poor_village)          county, townships and villages
   pop(code, year, rural_population)                      own rural population figures
@@ -14,8 +15,10 @@ Pure Python and DuckDB, no Django. The caller fills these tables in the connecti
   (indicator, year, level, region_code, dimension, numerator, denominator).
 
 The status of a household at the end of a year is its last status change on or before 31
-December (ADR 0004), so year-end counts equal `registry_stats`. Counts are grouped with GROUPING
-SETS (village, township, county) in one pass: a township's figure is the sum of its villages'.
+December (ADR 0004), so year-end counts equal `registry_stats`. Each source (households or
+members, yearly or for the current year) is counted per village and field values, the statuses
+expanded to years as the rows stream (ADR 0037); a township's and a county's figures are the sums
+of their villages' rows.
 """
 
 from __future__ import annotations
@@ -131,10 +134,10 @@ def create_raw_tables(con: Any, only: Sequence[str] | None = None) -> None:
 
 
 def prepare(con: Any, years: Sequence[int]) -> None:
-    """Derived tables: households with persons and pairing (hb), status at each year end (hy)."""
-    con.execute(
-        "CREATE OR REPLACE TABLE years AS SELECT unnest(?::INTEGER[]) AS year", [list(years)]
-    )
+    """Derived tables: households with persons and pairing (hb), each status change with the
+    years it is in force at year end (hs: from its year until the year of the next change).
+    Households x years is never materialised: `compute` expands hs to the years it is given
+    inside its aggregations (`years` is accepted for the callers and not needed here)."""
     con.execute(
         "CREATE OR REPLACE TABLE hp AS SELECT household_id, count(*)::BIGINT AS persons "
         "FROM mm GROUP BY 1"
@@ -146,25 +149,23 @@ def prepare(con: Any, years: Sequence[int]) -> None:
         "LEFT JOIN (SELECT DISTINCT household_id FROM pairs) pr ON pr.household_id = hh.id "
         "LEFT JOIN regions r ON r.code = hh.village_code"
     )
+    con.execute("DROP TABLE hp")
     # the change in force at the end of each year: from its year until the year of the next one
     con.execute(
-        "CREATE OR REPLACE TABLE hy AS "
-        "WITH s AS (SELECT household_id, status_to, year(changed_on) AS y0, "
-        "lead(changed_on) OVER (PARTITION BY household_id ORDER BY changed_on, id) AS nxt "
-        "FROM sc WHERE household_id IN (SELECT id FROM hh)) "
-        "SELECT s.household_id AS id, y.year, s.status_to AS status FROM s "
-        "JOIN years y ON y.year >= s.y0 AND (s.nxt IS NULL OR year(s.nxt) > y.year)"
+        "CREATE OR REPLACE TABLE hs AS SELECT household_id AS id, status_to AS status, "
+        "year(changed_on) AS y0, year(lead(changed_on) OVER (PARTITION BY household_id "
+        "ORDER BY changed_on, id)) AS y1 FROM sc WHERE household_id IN (SELECT id FROM hh)"
     )
-    # households at each year end, joined once (every indicator scans this table)
-    con.execute(
-        "CREATE OR REPLACE TABLE hyb AS SELECT hb.*, hy.year, hy.status FROM hy JOIN hb ON hb.id = hy.id"
-    )
-    con.execute("DROP TABLE IF EXISTS pyb")
     con.execute(
         "CREATE OR REPLACE TABLE crit_r AS SELECT c.*, t.code AS township_code, "
         "t.parent AS county_code FROM crit c JOIN regions v ON v.code = c.village_code "
         "JOIN regions t ON t.code = v.parent"
     )
+
+
+def fields_used(definitions: Sequence[IndicatorDef]) -> set[str]:
+    """The household and member fields the definitions' conditions and breakdowns name."""
+    return set().union(*(d.fields() for d in definitions))
 
 
 def resolve_population(
@@ -201,31 +202,61 @@ def resolve_population(
 
 
 def _source(d: IndicatorDef) -> tuple[str, str]:
-    """(FROM clause with columns year, county_code, township_code, village_code, fields; measure)."""
+    """(table, measure): the weighted table the indicator is counted from (n = households, or
+    members for a member-level count; p = persons), or the criterion counts."""
     if d.grain == "criterion":
         return "crit_r", f"sum({d.numerator.get('count', 'passed')})"
-    if d.grain == "person" and d.member_level():
-        return "pyb", "count(*)"
-    if d.grain == "person":
-        return "hyb", "sum(persons)"
-    return "hyb", "count(*)"
+    member = d.grain == "person" and d.member_level()
+    table = ("wm_" if member else "wh_") + d.period
+    if d.grain == "person" and not member:
+        return table, "sum(p)"
+    return table, "sum(n)"
 
 
-def _members_for(con: Any, years: list[int], built: set[int]) -> None:
-    """pyb: members joined to their household's year-end rows, for the years not yet built."""
-    missing = [y for y in years if y not in built]
-    if not missing:
-        return
-    member_cols = ", ".join(f"mm.{c}" for c in MEMBER_FIELDS if c != "age")
-    select = (
-        f"SELECT b.*, {member_cols}, (b.year - year(mm.birth_date)) AS age FROM hyb b "
-        f"JOIN mm ON mm.household_id = b.id WHERE b.year IN ({', '.join(str(int(y)) for y in missing)})"
+def _weighted(
+    con: Any, table: str, defs: Sequence[IndicatorDef], years: list[int], current_year: int
+) -> None:
+    """A source of counts: households (wh_*) or members (wm_*) at each year end with the
+    fields the definitions use, n (households or members) and p (persons). The year-end
+    statuses are expanded from hs as the rows stream (ADR 0037). When several passes read the
+    source (breakdowns), it is a table grouped by region and field values (n and p summed);
+    for a single pass, a view of one row each."""
+    grouped = any(d.dimension for d in defs)
+    wanted = sorted({y for d in defs for y in (years if d.period == "yearly" else [current_year])})
+    fields = sorted(fields_used(defs) - {"status"})
+    member = table.startswith("wm_")
+    keys = []
+    for f in fields:
+        if f == "age":
+            keys.append("(hb.year - year(mm.birth_date)) AS age")
+        elif member and f in MEMBER_FIELDS:
+            keys.append(f"mm.{f}")
+        else:
+            keys.append(f"hb.{f}")
+    select = ", ".join(
+        ["hb.year", "hb.county_code", "hb.township_code", "hb.village_code", "hb.status", *keys]
     )
-    if built:
-        con.execute(f"INSERT INTO pyb {select}")
-    else:
-        con.execute(f"CREATE OR REPLACE TABLE pyb AS {select}")
-    built.update(missing)
+    if grouped:
+        group = "GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 6))
+        measures = "count(*)::BIGINT AS n" + ("" if member else ", sum(hb.persons)::BIGINT AS p")
+    else:  # one row each, counted once by the pass that reads the view
+        group = ""
+        measures = "1::BIGINT AS n" + ("" if member else ", hb.persons::BIGINT AS p")
+    first, last = (min(wanted), max(wanted)) if wanted else (0, -1)
+    # each change expanded to the years it is in force at year end (from its year to the year of
+    # the next change), one row each: streamed into the aggregation, never stored
+    spans = (
+        "SELECT hb.*, s.status, unnest(range(greatest(s.y0, {first}), "
+        "least(coalesce(s.y1, {last1}), {last1}))) AS year FROM hs s JOIN hb ON hb.id = s.id "
+        "WHERE s.y0 <= {last} AND (s.y1 IS NULL OR s.y1 > {first})"
+    ).format(first=first, last=last, last1=last + 1)
+    con.execute(
+        f"CREATE OR REPLACE {'TABLE' if grouped else 'VIEW'} {table} AS "
+        f"SELECT {select}, {measures} FROM ({spans}) hb "
+        + ("JOIN mm ON mm.household_id = hb.id " if member else "")
+        + f"WHERE hb.year IN ({', '.join(str(int(y)) for y in wanted) or 'NULL'}) "
+        + group
+    )
 
 
 def compute(
@@ -259,33 +290,28 @@ def compute(
         "CREATE OR REPLACE TABLE out (indicator VARCHAR, year INTEGER, level VARCHAR, "
         "region_code VARCHAR, dimension VARCHAR, numerator BIGINT, denominator BIGINT)"
     )
-    members_built: set[int] = set()
-    flat = [d for d in definitions if not d.dimension]
-    groups: dict[str, list[IndicatorDef]] = {}
-    for d in flat:
-        groups.setdefault(_source(d)[0], []).append(d)
-    steps = len(groups) + len(definitions) - len(flat)
+    by_table: dict[str, list[IndicatorDef]] = {}
+    for d in definitions:
+        by_table.setdefault(_source(d)[0], []).append(d)
+    steps = len(by_table) + len(definitions)
     done = 0
-    for source, members in groups.items():
+    for source, members in by_table.items():
         if progress:
             progress(done, steps, ", ".join(d.id for d in members[:3]))
-        if source == "pyb":
-            wanted = sorted(
-                {y for d in members for y in (years if d.period == "yearly" else [current_year])}
-            )
-            _members_for(con, wanted, members_built)
-        _grouped(con, source, members, list(years), current_year)
-        done += 1
-    for d in definitions:
-        if not d.dimension:
-            continue
-        if progress:
-            progress(done, steps, d.id)
-        wanted = list(years) if d.period == "yearly" else [current_year]
-        if d.grain == "person" and d.member_level():
-            _members_for(con, wanted, members_built)
-        _one(con, d, wanted)
-        done += 1
+        if source != "crit_r":
+            _weighted(con, source, members, list(years), current_year)
+        flat = [d for d in members if not d.dimension]
+        if flat:
+            _grouped(con, source, flat, list(years), current_year)
+        done += 1 + len(flat)
+        for d in members:
+            if d.dimension:
+                if progress:
+                    progress(done, steps, d.id)
+                _one(con, d, list(years) if d.period == "yearly" else [current_year])
+                done += 1
+        if source != "crit_r":
+            con.execute(f"DROP {'TABLE' if any(d.dimension for d in members) else 'VIEW'} {source}")
     if progress:
         progress(steps, steps, "")
     row = con.execute("SELECT count(*) FROM out").fetchone()
@@ -348,13 +374,13 @@ def _grouped(
     for i, d in enumerate(defs):
         n, den = _measures(d, picked[d.id])
         columns.append(f"CAST({n} AS BIGINT) AS n{i}, CAST({den} AS BIGINT) AS d{i}")
-    con.execute(
-        "CREATE OR REPLACE TABLE agg AS SELECT year, CASE WHEN grouping(village_code) = 0 "
-        "THEN village_code WHEN grouping(township_code) = 0 THEN township_code ELSE county_code "
-        f"END AS region_code, {', '.join(columns)} FROM {source} "
-        f"WHERE year IN ({', '.join(str(int(y)) for y in every) or 'NULL'}) "
-        "GROUP BY GROUPING SETS ((year, county_code), (year, county_code, township_code), "
-        "(year, county_code, township_code, village_code))"
+    _rolled_up(
+        con,
+        f"SELECT year, county_code, township_code, village_code, {', '.join(columns)} "
+        f"FROM {source} WHERE year IN ({', '.join(str(int(y)) for y in every) or 'NULL'}) "
+        "GROUP BY year, county_code, township_code, village_code",
+        [f"{c}{i}" for i in range(len(defs)) for c in ("n", "d")],
+        [],
     )
     parts = []
     for i, d in enumerate(defs):
@@ -394,8 +420,26 @@ def _grouped(
     con.execute("INSERT INTO out " + " UNION ALL ".join(parts))
 
 
+def _rolled_up(con: Any, village_sql: str, sums: list[str], keys: list[str]) -> None:
+    """agg(year, region_code, *keys, *sums): the per-village sums of `village_sql` (columns
+    year, county_code, township_code, village_code, *keys, *sums) and their totals per township
+    and county. Aggregating the large tables once per village and adding the village rows up
+    gives the same figures as grouping the large table by every level."""
+    con.execute(f"CREATE OR REPLACE TABLE agg_v AS {village_sql}")
+    extra = "".join(f", {k}" for k in keys)
+    totals = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in sums)
+    plain = ", ".join(sums)
+    con.execute(
+        f"CREATE OR REPLACE TABLE agg AS SELECT year, village_code AS region_code{extra}, {plain} "
+        f"FROM agg_v UNION ALL SELECT year, township_code{extra}, {totals} FROM agg_v "
+        f"GROUP BY year, county_code, township_code{extra} UNION ALL "
+        f"SELECT year, county_code{extra}, {totals} FROM agg_v GROUP BY year, county_code{extra}"
+    )
+    con.execute("DROP TABLE agg_v")
+
+
 def _one(con: Any, d: IndicatorDef, years: list[int]) -> None:
-    """One breakdown indicator: its own GROUPING SETS pass with the dimension as a key."""
+    """One breakdown indicator: its own pass with the dimension as a key."""
     source, measure = _source(d)
     filters = condition_sql(d.filters)
     numerator = condition_sql(d.numerator.get("where") or {})
@@ -406,19 +450,19 @@ def _one(con: Any, d: IndicatorDef, years: list[int]) -> None:
         den = "NULL"
     dim = f"coalesce(CAST(src.{d.dimension} AS VARCHAR), '')" if d.dimension else "''"
     year_list = ", ".join(str(int(y)) for y in years) or "NULL"
-    con.execute(
-        f"CREATE OR REPLACE TABLE agg AS SELECT year, CASE WHEN grouping(village_code) = 0 "
-        "THEN village_code WHEN grouping(township_code) = 0 THEN township_code ELSE county_code "
-        f"END AS region_code, dim AS dimension, coalesce({measure} FILTER (WHERE {numerator}), 0) "
-        f"AS numerator, {den} AS denominator "
+    _rolled_up(
+        con,
+        f"SELECT year, county_code, township_code, village_code, dim AS dimension, "
+        f"CAST(coalesce({measure} FILTER (WHERE {numerator}), 0) AS BIGINT) AS numerator, "
+        f"CAST({den} AS BIGINT) AS denominator "
         f"FROM (SELECT *, {dim} AS dim FROM {source} src WHERE year IN ({year_list}) "
-        f"AND {filters}) GROUP BY GROUPING SETS ((year, county_code, dim), "
-        "(year, county_code, township_code, dim), (year, county_code, township_code, village_code, dim))"
+        f"AND {filters}) GROUP BY year, county_code, township_code, village_code, dim",
+        ["numerator", "denominator"],
+        ["dimension"],
     )
     name = d.id.replace("'", "")
     # a breakdown keeps only the values that occur
     con.execute(
         f"INSERT INTO out SELECT '{name}', a.year, r.level, a.region_code, a.dimension, "
-        "a.numerator, CAST(a.denominator AS BIGINT) FROM agg a JOIN regions r "
-        "ON r.code = a.region_code"
+        "a.numerator, a.denominator FROM agg a JOIN regions r ON r.code = a.region_code"
     )

@@ -137,14 +137,17 @@ class IndicatorDef:
 
     def member_level(self) -> bool:
         """Whether the person count needs member rows (a member field in a condition)."""
-        if self.grain != "person":
-            return False
+        return self.grain == "person" and bool(self.fields() & set(MEMBER_FIELDS))
+
+    def fields(self) -> set[str]:
+        """The fields its conditions and its breakdown name."""
         parts = [self.filters, self.numerator.get("where") or {}]
         if self.denominator and "where" in self.denominator:
             parts.append(self.denominator["where"] or {})
-        return any(set(_fields(p)) & set(MEMBER_FIELDS) for p in parts) or (
-            self.dimension in MEMBER_FIELDS
-        )
+        out = {f for p in parts for f in _fields(p)}
+        if self.dimension:
+            out.add(self.dimension)
+        return out
 
     def value(self, numerator: int | None, denominator: int | None) -> float | None:
         if numerator is None:

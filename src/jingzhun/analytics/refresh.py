@@ -3,8 +3,9 @@
 Reading follows assessments/bulk.py: PostgreSQL is attached read-only in this process; SQLite is
 read only in a child process (core/duck_child.py) that writes Parquet files, which this process
 loads (ADR 0011). Only committed data is read, so a refresh must run outside a transaction.
-Storing replaces the counties' rows in one transaction (COPY on PostgreSQL, executemany on
-SQLite): running the same refresh twice leaves the same rows.
+Storing replaces the counties' rows (one per region and year, the figures as JSON: ADR 0036)
+in one transaction (COPY on PostgreSQL, executemany on SQLite): running the same refresh twice
+leaves the same rows.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, Member, StatusChange
 
 from . import compute
-from .models import IndicatorValue
+from .models import RegionFigures
 
 FIRST_YEAR = 2014
 RAW_FROM_DB = ("hh", "mm", "sc", "pairs", "regions", "pop")
@@ -53,8 +54,12 @@ def _cast(alias: str, column: str, kind: str) -> str:
     return f'CAST({alias}."{column}" AS {kind}) AS "{column}"'
 
 
-def read_statements(counties: Sequence[str] | None, today: datetime.date) -> list[str]:
-    """DuckDB statements filling the raw tables of compute.RAW_TABLES from `reg`."""
+def read_statements(
+    counties: Sequence[str] | None, today: datetime.date, fields: set[str] | None = None
+) -> list[str]:
+    """DuckDB statements filling the raw tables of compute.RAW_TABLES from `reg`: every column,
+    or the keys and the `fields` the definitions use (compute.fields_used; `age` needs
+    birth_date)."""
     ht, mt, st = (m._meta.db_table for m in (Household, Member, StatusChange))
     pt, rt, popt = (
         HelperPairing._meta.db_table,
@@ -62,10 +67,16 @@ def read_statements(counties: Sequence[str] | None, today: datetime.date) -> lis
         RegionPopulation._meta.db_table,
     )
     column_of = {"village_code": "village_id"}
-    hcols = ", ".join(
-        f'CAST(h."{column_of.get(c, c)}" AS {t}) AS "{c}"' for c, t in compute.RAW_TABLES["hh"]
+    keys = {"id", "village_code", "township_code", "county_code", "household_id"}
+    wanted = (
+        None if fields is None else keys | fields | ({"birth_date"} if "age" in fields else set())
     )
-    mcols = ", ".join(_cast("m", c, t) for c, t in compute.RAW_TABLES["mm"])
+
+    def used(table: str) -> list[tuple[str, str]]:
+        return [(c, t) for c, t in compute.RAW_TABLES[table] if wanted is None or c in wanted]
+
+    hcols = ", ".join(f'CAST(h."{column_of.get(c, c)}" AS {t}) AS "{c}"' for c, t in used("hh"))
+    mcols = ", ".join(_cast("m", c, t) for c, t in used("mm"))
     semi = "" if counties is None else "AND {col} IN (SELECT id FROM hh)"
     county_prefixes = None if counties is None else [c[:6] for c in counties]
     region_where = (
@@ -97,9 +108,12 @@ def read_statements(counties: Sequence[str] | None, today: datetime.date) -> lis
     ]
 
 
-def read_registry(con: Any, counties: Sequence[str] | None, work: Path) -> str:
-    """Fill the raw tables from the database (committed data); returns the source name."""
-    statements = read_statements(counties, timezone.localdate())
+def read_registry(
+    con: Any, counties: Sequence[str] | None, work: Path, fields: set[str] | None = None
+) -> str:
+    """Fill the raw tables from the database (committed data; the columns of `fields` only,
+    see read_statements); returns the source name."""
+    statements = read_statements(counties, timezone.localdate(), fields)
     sqlite_file = duck.sqlite_path()
     if sqlite_file is None:
         vendor = duck.attach_database(con)
@@ -160,30 +174,45 @@ def latest_year(con: Any) -> int:
     return int(row[0]) if row and row[0] is not None else timezone.localdate().year
 
 
+# one JSON object per region and year, {indicator: {dimension: [numerator, denominator]}},
+# written as text (indicator ids are [a-z0-9_], dimension values go through to_json)
+_PAIR = "':[' || numerator || ',' || coalesce(CAST(denominator AS VARCHAR), 'null') || ']'"
+FIGURES_SQL = (
+    "CREATE OR REPLACE TABLE fig AS SELECT region_code, year, any_value(level) AS level, "
+    "'{' || string_agg('\"' || indicator || '\":{' || v || '}', ',') || '}' AS figures FROM ("
+    f"SELECT region_code, year, level, indicator, '\"\"' || {_PAIR} AS v FROM out "
+    "WHERE dimension = '' UNION ALL "
+    "SELECT region_code, year, any_value(level), indicator, "
+    f"string_agg(CAST(to_json(dimension) AS VARCHAR) || {_PAIR}, ',') FROM out "
+    "WHERE dimension <> '' GROUP BY region_code, year, indicator) GROUP BY region_code, year"
+)
+
+
 def store(con: Any, counties: Sequence[str] | None, stamp: datetime.datetime) -> int:
-    """Replace the counties' figures by table `out` (the caller holds the transaction)."""
-    stale = IndicatorValue.objects.all()
+    """Replace the counties' figures by table `out`, one row per region and year (ADR 0036; the
+    caller holds the transaction). Returns the number of rows stored."""
+    stale = RegionFigures.objects.all()
     if counties is not None:
         scope = Q(pk__in=[])
         for c in counties:
             scope |= Q(region_code__startswith=c[:6])
         stale = stale.filter(scope)
     stale._raw_delete(stale.db)  # derived rows, no relations: one DELETE statement
-    columns = ["region_code", "year", "indicator", "dimension", "level", "numerator", "denominator"]
-    select = ", ".join(columns)
-    table = IndicatorValue._meta.db_table
-    names = ", ".join(f'"{c}"' for c in [*columns, "refreshed_at"])
-    row = con.execute("SELECT count(*) FROM out").fetchone()
+    con.execute(FIGURES_SQL)
+    row = con.execute("SELECT count(*) FROM fig").fetchone()
     total = int(row[0]) if row else 0
     if not total:
         return 0
+    columns = ["region_code", "year", "level", "figures", "refreshed_at"]
+    names = ", ".join(f'"{c}"' for c in columns)
+    table = RegionFigures._meta.db_table
     if connection.vendor == "postgresql":
         tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"indicators-{uuid.uuid4().hex}.csv"
         tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
             con.execute(
-                f"COPY (SELECT {select}, {_lit(stamp.isoformat())} FROM out) TO "
-                f"{_lit(tmp.as_posix())} (FORMAT csv, HEADER false)"
+                f"COPY (SELECT region_code, year, level, figures, {_lit(stamp.isoformat())} "
+                f"FROM fig) TO {_lit(tmp.as_posix())} (FORMAT csv, HEADER false)"
             )
             with (
                 connection.cursor() as cur,
@@ -196,14 +225,14 @@ def store(con: Any, counties: Sequence[str] | None, stamp: datetime.datetime) ->
         finally:
             tmp.unlink(missing_ok=True)
         return total
-    sql = f'INSERT INTO "{table}" ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, {_lit(stamp.isoformat(sep=" "))})'
+    sql = f'INSERT INTO "{table}" ({names}) VALUES (?, ?, ?, ?, {_lit(stamp.isoformat(sep=" "))})'
     reader = con.cursor()
     try:
-        reader.execute(f"SELECT {select} FROM out ORDER BY region_code, year, indicator, dimension")
+        reader.execute("SELECT region_code, year, level, figures FROM fig ORDER BY 1, 2")
         with connection.cursor() as cur:
             raw = cur.connection
             while True:
-                rows = reader.fetchmany(100_000)
+                rows = reader.fetchmany(20_000)
                 if not rows:
                     break
                 raw.executemany(sql, rows)

@@ -24,7 +24,7 @@ from jingzhun.regions.models import Region
 
 from .compute import ANCHOR, missing_figure, sparse
 from .indicators import IndicatorDef, load_indicators
-from .models import IndicatorValue, RefreshJob, RegionShape
+from .models import RefreshJob, RegionFigures, RegionShape, flatten, parse
 
 Figure = tuple[int, int | None]  # numerator, denominator
 
@@ -123,7 +123,7 @@ def data_version(user: Any, region_code: str) -> DataVersion:
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
     regions, values, shapes, jobs = (
-        m._meta.db_table for m in (Region, IndicatorValue, RegionShape, RefreshJob)
+        m._meta.db_table for m in (Region, RegionFigures, RegionShape, RefreshJob)
     )
     # A job touches the user when it lists none (all counties) or one of the user's counties.
     counties = _job_counties(user)
@@ -131,7 +131,7 @@ def data_version(user: Any, region_code: str) -> DataVersion:
     touches = " OR ".join([""" j."counties" = '' """, *[listed] * len(counties)])
     sql = (
         f'SELECT (SELECT 1 FROM "{regions}" WHERE "code" = %s), '
-        f'(SELECT "refreshed_at" FROM "{values}" WHERE "region_code" = %s AND "indicator" = %s '
+        f'(SELECT "refreshed_at" FROM "{values}" WHERE "region_code" = %s '
         f'ORDER BY "refreshed_at" DESC LIMIT 1), '
         f'(SELECT max(s."updated_at") FROM "{shapes}" s JOIN "{regions}" r '
         f'ON r."code" = s."region_id" WHERE r."parent_id" = %s OR r."code" = %s), '
@@ -140,7 +140,7 @@ def data_version(user: Any, region_code: str) -> DataVersion:
         f'ORDER BY "id" DESC LIMIT {JOBS_LOOKED_AT}) j '
         f'WHERE {touches} ORDER BY j."id" DESC LIMIT 1)'
     )
-    params = [region_code, region_code, ANCHOR, region_code, region_code, RefreshJob.DONE]
+    params = [region_code, region_code, region_code, region_code, RefreshJob.DONE]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *(f"%,{c},%" for c in counties)])
         exists, refreshed, shaped, job = cursor.fetchone()
@@ -173,12 +173,24 @@ def figures(user: Any, region_code: str, year: int) -> dict[tuple[str, str], Fig
     """{(indicator, dimension): (numerator, denominator)} of one region and year."""
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
-    rows = IndicatorValue.objects.filter(region_code=region_code, year=year).values_list(
-        "indicator", "dimension", "numerator", "denominator"
+    stored = (
+        RegionFigures.objects.filter(region_code=region_code, year=year)
+        .values_list("figures", flat=True)
+        .first()
     )
-    out = {(i, d): (n, den) for i, d, n, den in rows}
+    out = {(i, d): (n, den) for i, d, n, den in flatten(parse(stored))}
     if (ANCHOR, "") in out:
         _fill(out, lambda i: (i, ""))
+    return out
+
+
+def _flat(stored: dict[str, Any], wanted: Iterable[str]) -> dict[str, Figure]:
+    """{indicator: figure} of the wanted indicators without a breakdown in a `figures` value."""
+    out = {}
+    for indicator in wanted:
+        value = stored.get(indicator, {}).get("")
+        if value is not None:
+            out[indicator] = (value[0], value[1])
     return out
 
 
@@ -188,12 +200,12 @@ def child_figures(
     """{child code: {indicator: figure}} (no breakdowns) for the visible children."""
     codes_ = [c.code for c in children if can_see_region(user, c.code)]
     wanted = {*indicators, ANCHOR}
-    rows = IndicatorValue.objects.filter(
-        region_code__in=codes_, year=year, indicator__in=sorted(wanted), dimension=""
-    ).values_list("region_code", "indicator", "numerator", "denominator")
+    rows = RegionFigures.objects.filter(region_code__in=codes_, year=year).values_list(
+        "region_code", "figures"
+    )
     out: dict[str, dict[str, Figure]] = {c: {} for c in codes_}
-    for code, ind, n, den in rows:
-        out[code][ind] = (n, den)
+    for code, stored in rows:
+        out[code] = _flat(parse(stored), wanted)
     for figs in out.values():
         if ANCHOR in figs:
             for d in _sparse_defs():
@@ -207,12 +219,11 @@ def trend(user: Any, region_code: str, indicators: Iterable[str]) -> dict[str, d
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
     wanted = list(indicators)
-    rows = IndicatorValue.objects.filter(
-        region_code=region_code, indicator__in=sorted({*wanted, ANCHOR}), dimension=""
-    ).values_list("indicator", "year", "numerator", "denominator")
+    rows = RegionFigures.objects.filter(region_code=region_code).values_list("year", "figures")
     out: dict[str, dict[int, Figure]] = {}
-    for ind, year, n, den in rows:
-        out.setdefault(ind, {})[year] = (n, den)
+    for year, stored in rows:
+        for ind, figure in _flat(parse(stored), {*wanted, ANCHOR}).items():
+            out.setdefault(ind, {})[year] = figure
     computed = sorted(out.get(ANCHOR, {}))
     for d in _sparse_defs():
         if d.id in wanted:
@@ -228,9 +239,7 @@ def years(user: Any, region_code: str) -> list[int]:
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
     return sorted(
-        IndicatorValue.objects.filter(region_code=region_code, indicator="registered_households")
-        .values_list("year", flat=True)
-        .distinct()
+        RegionFigures.objects.filter(region_code=region_code).values_list("year", flat=True)
     )
 
 
@@ -238,13 +247,12 @@ def refreshed_at(user: Any, region_code: str) -> Any:
     """When the region's figures were last computed (None: never)."""
     if not can_see_region(user, region_code):
         raise OutOfScope("未找到该区划，或您无权访问。")
-    row = (
-        IndicatorValue.objects.filter(region_code=region_code, indicator="registered_households")
+    return (
+        RegionFigures.objects.filter(region_code=region_code)
         .order_by("-refreshed_at")
         .values_list("refreshed_at", flat=True)
         .first()
     )
-    return row
 
 
 def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:

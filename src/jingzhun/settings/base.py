@@ -197,6 +197,9 @@ LOGGING = {
 # DuckDB (bulk work) spills to var/duckdb_tmp beyond this; without a limit it would take 80% of
 # the machine. 3 GB kept ten million households under 3.5 GiB peak with no loss of speed (B4).
 DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
+# the indicator refresh (analytics): peak RSS 4,454 MiB at 10 million persons (ADR 0037); at the
+# 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
+ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
 
 # Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
 # leaves them queued for `jingzhun import --pending` (a separate worker, or tests).

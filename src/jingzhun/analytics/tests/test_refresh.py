@@ -7,14 +7,13 @@ Data is committed (`transaction=True`): DuckDB reads the database over its own c
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 import pytest
 from conftest import COUNTY, TOWNSHIPS, VILLAGES, World
 
 from jingzhun.analytics import selectors
 from jingzhun.analytics.actions import do_refresh_indicators, request_refresh, run_pending
-from jingzhun.analytics.models import IndicatorValue, RefreshJob
+from jingzhun.analytics.models import RefreshJob, RegionFigures
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import Forbidden, OutOfScope
 from jingzhun.registry.actions import do_change_household_status, do_delete_household
@@ -53,15 +52,23 @@ def _history(world: World) -> None:
     do_delete_household(h[v[3]].pk, "重复录入", actor=county)
 
 
+def _rows() -> list[tuple[str, int, str, str, int, int | None]]:
+    """Every stored figure as (indicator, year, region, dimension, numerator, denominator)."""
+    return [
+        (i, row.year, row.region_code, dim, n, d)
+        for row in RegionFigures.objects.all()
+        for i, dim, n, d in row.entries()
+    ]
+
+
 def _stored() -> dict[tuple[str, int, str, str], tuple[int, int | None]]:
     """Every stored figure, with the rows left out of sparse indicators put back (ADR 0027)."""
     from jingzhun.analytics.compute import fill_missing
     from jingzhun.analytics.indicators import load_indicators
 
-    rows = IndicatorValue.objects.values_list(
-        "indicator", "year", "region_code", "dimension", "numerator", "denominator"
+    return fill_missing(
+        {(i, y, r, dim): (n, d) for i, y, r, dim, n, d in _rows()}, load_indicators()
     )
-    return fill_missing({(i, y, r, dim): (n, d) for i, y, r, dim, n, d in rows}, load_indicators())
 
 
 def _value(region: str, year: int, indicator: str) -> tuple[int, int | None]:
@@ -97,17 +104,10 @@ def test_county_figures_equal_registry_stats_every_year(world: World) -> None:
 def test_levels_reconcile_and_refresh_is_idempotent(world: World) -> None:
     _history(world)
     do_refresh_indicators([COUNTY], actor=None)
-    first = sorted(
-        IndicatorValue.objects.values_list(
-            "region_code", "year", "indicator", "dimension", "numerator", "denominator"
-        )
-    )
+    first = sorted((r, y, i, dim, n, d) for i, y, r, dim, n, d in _rows())
+    assert RegionFigures.objects.count() == len({(r, y) for r, y, *_rest in first})
     do_refresh_indicators([COUNTY], actor=None)
-    second = sorted(
-        IndicatorValue.objects.values_list(
-            "region_code", "year", "indicator", "dimension", "numerator", "denominator"
-        )
-    )
+    second = sorted((r, y, i, dim, n, d) for i, y, r, dim, n, d in _rows())
     assert first == second and first
     by_key = {(r, y, i, d): n for r, y, i, d, n, _den in first}
     parents = {v: t for t in TOWNSHIPS for v in VILLAGES[t]} | {t: COUNTY for t in TOWNSHIPS}
@@ -142,7 +142,7 @@ def test_refusals(world: World) -> None:
         do_refresh_indicators([COUNTY], actor=world.user("helper"))
     with pytest.raises(Forbidden):
         do_refresh_indicators(["230230000000"], actor=world.user("township"))
-    assert not IndicatorValue.objects.exists()
+    assert not RegionFigures.objects.exists()
 
 
 def test_job_runs_with_progress_and_audit(world: World) -> None:
@@ -191,15 +191,13 @@ def test_data_version_finds_the_job_the_dashboard_shows(world: World) -> None:
 
 def test_breakdowns_and_coverage(world: World) -> None:
     do_refresh_indicators([COUNTY], actor=None)
-    rows: Any = IndicatorValue.objects.filter(
-        region_code=COUNTY, year=THIS_YEAR, indicator="households_by_cause"
-    )
-    assert {r.dimension: r.numerator for r in rows} == {"illness": 4}
+    stored = RegionFigures.objects.get(region_code=COUNTY, year=THIS_YEAR).parsed()
+    assert {dim: n for dim, (n, _d) in stored["households_by_cause"].items()} == {"illness": 4}
     # every member in the fixture has basic medical insurance; only the current year is computed
     assert _value(COUNTY, THIS_YEAR, "medical_insurance_coverage") == (8, 8)
-    assert not IndicatorValue.objects.filter(
-        indicator="medical_insurance_coverage", year=THIS_YEAR - 1
-    ).exists()
+    assert not [
+        row for row in _rows() if row[0] == "medical_insurance_coverage" and row[1] == THIS_YEAR - 1
+    ]
     assert _value(COUNTY, THIS_YEAR, "pairing_coverage") == (1, 4)
 
 
@@ -246,11 +244,7 @@ def test_zero_figures_are_left_out_and_read_as_zero(world: World) -> None:
     _history(world)
     result = do_refresh_indicators([COUNTY], actor=None)
     defs = {d.id: d for d in load_indicators()}
-    rows = list(
-        IndicatorValue.objects.values_list(
-            "indicator", "year", "region_code", "dimension", "numerator", "denominator"
-        )
-    )
+    rows = _rows()
     regions = {COUNTY, *TOWNSHIPS, *(v for t in TOWNSHIPS for v in VILLAGES[t])}
     anchors = {(y, r) for i, y, r, _dim, _n, _d in rows if i == ANCHOR}
     assert anchors == {(y, r) for y in result.years for r in regions}
@@ -260,7 +254,7 @@ def test_zero_figures_are_left_out_and_read_as_zero(world: World) -> None:
         if sparse(defs[row[0]]) and (row[4], row[5]) == missing_figure(defs[row[0]])
     ]
     # nobody had exited by the end of 2014: no row, and the page reads zero
-    assert not IndicatorValue.objects.filter(indicator="exited_households", year=2014).exists()
+    assert not [row for row in rows if row[0] == "exited_households" and row[1] == 2014]
     county = world.user("county")
     assert selectors.figures(county, COUNTY, 2014)[("exited_households", "")] == (0, None)
     assert selectors.figures(county, COUNTY, 2014)[("exit_rate", "")] == (0, 0)
