@@ -29,12 +29,11 @@ from jingzhun.demo.bulk import BulkWriter, next_id
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
-from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.models import Household, Member, StatusChange
 
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange, ImportJob
-from .pipeline import HouseholdPlan, ImportResult, _masked, plan_import
+from .pipeline import HouseholdPlan, ImportResult, plan_import
 
 BULK_SIZE = 2000
 NEW_CHUNK = 20_000  # households per set-wise insert
@@ -207,7 +206,6 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             log.add(writer, "new", chunk, ids)
             tick(len(chunk))
         # The columnar path's new households: written from their columns.
-        cache: dict[str, dict[Any, str]] = {}
         for start in range(0, len(block) if block is not None else 0, NEW_CHUNK):
             stop = min(start + NEW_CHUNK, len(block))
             ids = _reserve_ids(writer, Household, stop - start)
@@ -216,7 +214,7 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             )
             for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
                 high = min(low + BULK_SIZE, stop)
-                texts = _block_log(block, low, high, cache)
+                texts = _block_log(block, low, high)
                 log.add_texts(writer, "new", *texts, ids[low - start : high - start])
             tick(stop - start)
 
@@ -247,7 +245,7 @@ class _ChangeLog:
     ) -> None:
         diffs = []
         for p in plans:
-            diff = p.masked_diff()
+            diff = p.change_entry()
             item = {"household_code": p.code, "kind": kind, **diff}
             text = json.dumps(item, ensure_ascii=False, sort_keys=True, default=str)
             self.hash.update(text.encode() if self.first else b", " + text.encode())
@@ -295,62 +293,21 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _fragments(key: str, values: list[Any], cache: dict[str, dict[Any, str]]) -> list[str]:
-    """Per value the JSON text `"key": [null, masked value]` of a masked diff ("" for None),
-    each distinct value serialised once (`cache` keeps them between chunks, up to 100,000 a
-    field)."""
-    head = f"{_dumps(key)}: [null, "
-    memo = cache.setdefault(key, {None: ""})
-    try:
-        missing = set(values) - memo.keys()
-    except TypeError:  # lists (codes): not hashable
-        return ["" if v is None else f"{head}{_dumps(_masked(key, v))}]" for v in values]
-    if len(memo) + len(missing) > 100_000:
-        memo = cache[key] = {None: ""}
-    for v in missing:
-        memo[v] = f"{head}{_dumps(_masked(key, v))}]"
-    return list(map(memo.__getitem__, values))
-
-
-def _block_log(
-    block: Any, start: int, stop: int, cache: dict[str, dict[Any, str]]
-) -> tuple[list[str], list[str]]:
+def _block_log(block: Any, start: int, stop: int) -> tuple[list[str], list[str]]:
     """The change-log texts of new households start..stop of a `NewBlock`, exactly as
-    `_ChangeLog.add` serialises `HouseholdPlan.masked_diff()` (sorted keys, so the digest is the
-    same), built column by column: (items as hashed, diffs as stored)."""
-    first, last = block.starts[start], block.starts[stop]
-    mkeys = sorted(k for k in block.member if k != "id_number")
-    columns = [_fragments(k, block.member[k][first:last], cache) for k in mkeys]
-    ids = [_dumps(mask_id(v)) for v in block.member["id_number"][first:last]]
-    names = block.member.get("name")
-    shown = [
-        _dumps("" if v is None else str(v))
-        for v in (names[first:last] if names else [None] * (last - first))
-    ]
-    members = [
-        f'{{"fields": {{{", ".join(filter(None, row))}}}, "id_number": {i}, "kind": "new", "name": {n}}}'
-        for row, i, n in zip(
-            zip(*columns, strict=False) if columns else [()] * (last - first),
-            ids,
-            shown,
-            strict=True,
-        )
-    ]
-    n = stop - start
-    per_household = [
-        f'"members": [{", ".join(members[block.starts[h] - first : block.starts[h + 1] - first])}]'
-        for h in range(start, stop)
-    ]
-    top: dict[str, list[str]] = {
-        k: _fragments(k, v[start:stop], cache) for k, v in block.household.items() if k != "village"
-    }
-    top["members"] = per_household
-    diff_rows = list(zip(*(top[k] for k in sorted(top)), strict=True))
-    top["household_code"] = [f'"household_code": {_dumps(c)}' for c in block.codes[start:stop]]
-    top["kind"] = ['"kind": "new"'] * n
-    item_rows = zip(*(top[k] for k in sorted(top)), strict=True)
-    items = [f"{{{', '.join(filter(None, row))}}}" for row in item_rows]
-    diffs = [f"{{{', '.join(filter(None, row))}}}" for row in diff_rows]
+    `_ChangeLog.add` serialises `HouseholdPlan.change_entry()` (sorted keys, so the digest is
+    the same): (items as hashed, diffs as stored)."""
+    sheet = _dumps(block.sheet)
+    rows = block.member_rows
+    starts = block.starts
+    codes = block.codes
+    items, diffs = [], []
+    for h in range(start, stop):
+        first, last = starts[h], starts[h + 1]
+        listed = ", ".join(f"[{sheet}, {r}]" for r in rows[first:last])
+        diff = f'"members": {last - first}, "rows": [{listed}]'
+        diffs.append(f"{{{diff}}}")
+        items.append(f'{{"household_code": {_dumps(codes[h])}, "kind": "new", {diff}}}')
     return items, diffs
 
 

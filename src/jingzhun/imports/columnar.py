@@ -89,7 +89,8 @@ class NewBlock:
         plans = []
         for h in range(start, stop):
             members = []
-            for i in range(self.starts[h], self.starts[h + 1]):
+            first, last = self.starts[h], self.starts[h + 1]
+            for i in range(first, last):
                 values = {k: col[i] for k, col in mkeys if col[i] is not None}
                 values["birth_date"] = _date(values["birth_date"])
                 members.append(
@@ -109,6 +110,7 @@ class NewBlock:
                     values={k: col[h] for k, col in hkeys if col[h] is not None},
                     members=members,
                     head_name=self.head_names[h],
+                    rows=[(self.sheet, self.member_rows[i]) for i in range(first, last)],
                 )
             )
         return plans
