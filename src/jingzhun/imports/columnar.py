@@ -354,10 +354,21 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     household_codes = list(order)
     households = len(household_codes)
     flagged: set[int] = {hidx[i] for i in suspect}
+    # Per row, the index of its household's first row (its own index without a household): a
+    # column whose every cell equals its household's first cell (a flat file's common case) is
+    # checked by one C-level list comparison instead of a set of (household, value) pairs.
+    first_rows = [0] * households
+    for i in range(n - 1, -1, -1):
+        if hidx[i] >= 0:
+            first_rows[hidx[i]] = i
+    leader = [first_rows[h] if h >= 0 else i for i, h in enumerate(hidx)]
     hvalues: dict[str, list[Any]] = {}
     for k in hkeys:
         col = hcols[k]
         codes_kind = FIELDS[k].kind == "codes"
+        if not codes_kind and list(map(col.__getitem__, leader)) == col:
+            hvalues[k] = list(map(col.__getitem__, first_rows))
+            continue
         if codes_kind:
             col = [v if v is None or v is _BAD else tuple(v) for v in col]
         pairs = set(zip(hidx, col, strict=True))
