@@ -463,22 +463,30 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     for p in range(len(new_households)):
         starts[p + 1] += starts[p]
 
-    def pick(col: list[Any]) -> list[Any]:
-        return list(map(col.__getitem__, members))
+    # A file of new households only, each one's rows together (an export, most county files):
+    # the columns are the block's as they are, not copied (a million-row file: hundreds of MB).
+    every_row = members == list(range(n))
+    every_household = len(new_households) == households
 
+    def pick(col: list[Any]) -> list[Any]:
+        return col if every_row else list(map(col.__getitem__, members))
+
+    names = mcols["name"]
     mvalues: dict[str, list[Any]] = {"id_number": pick(ids)}
     for k in mkeys:
         if k not in ("sex", "birth_date"):
             mvalues[k] = pick(mcols[k])
     mvalues["sex"] = pick(sexes)
     mvalues["birth_date"] = pick(births)  # ISO text; dates only in `plans()`
-    names = mcols["name"]
     result.new_block = NewBlock(
         sheet=layout.sheet,
-        codes=[household_codes[h] for h in new_households],
-        villages=[villages[h] for h in new_households],
+        codes=household_codes if every_household else [household_codes[h] for h in new_households],
+        villages=villages if every_household else [villages[h] for h in new_households],
         head_names=[names[heads[h]] for h in new_households],
-        household={k: [hvalues[k][h] for h in new_households] for k in hkeys},
+        household={
+            k: hvalues[k] if every_household else [hvalues[k][h] for h in new_households]
+            for k in hkeys
+        },
         member_household=member_household,
         member_rows=pick(numbers),
         member=mvalues,
