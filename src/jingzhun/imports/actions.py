@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,16 +25,15 @@ from django.utils import timezone
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError
-from jingzhun.demo.bulk import BulkWriter, next_id
+from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
-from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.models import Household, Member, StatusChange
 
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange, ImportJob
-from .pipeline import HouseholdPlan, ImportResult, _masked, plan_import
+from .pipeline import HouseholdPlan, ImportResult, plan_import
 
 BULK_SIZE = 2000
 NEW_CHUNK = 20_000  # households per set-wise insert
@@ -171,8 +170,8 @@ def _chunks(items: list[Any], size: int = BULK_SIZE) -> list[list[Any]]:
 
 
 def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progress | None) -> str:
-    """Write a clean plan in bulk and the masked per-household change log; returns the log's
-    digest (`changes_sha256`)."""
+    """Write a clean plan in bulk and the per-household change log (masked diffs of changed
+    households, source rows of new ones: ADR 0033); returns the log's digest (`changes_sha256`)."""
     now = timezone.now()
     today = timezone.localdate()
     actor_user = actor if getattr(actor, "pk", None) else None
@@ -206,19 +205,18 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             _write_new(writer, chunk, ids, now, today, result.filename, actor_user, actor_name)
             log.add(writer, "new", chunk, ids)
             tick(len(chunk))
-        # The columnar path's new households: written from their columns.
-        cache: dict[str, dict[Any, str]] = {}
-        for start in range(0, len(block) if block is not None else 0, NEW_CHUNK):
-            stop = min(start + NEW_CHUNK, len(block))
-            ids = _reserve_ids(writer, Household, stop - start)
-            _write_block(
-                writer, block, start, stop, ids, now, today, result.filename, actor_user, actor_name
+        # The columnar path's new households: written from their columns, ids reserved first.
+        # On PostgreSQL a second thread runs each COPY while this one builds the next (the
+        # server works on the other core); SQLite's inserts run in this process: in turn.
+        if block is not None and len(block):
+            batches = _block_batches(
+                writer, block, log, tick, now, today, result.filename, actor_user, actor_name
             )
-            for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
-                high = min(low + BULK_SIZE, stop)
-                texts = _block_log(block, low, high, cache)
-                log.add_texts(writer, "new", *texts, ids[low - start : high - start])
-            tick(stop - start)
+            if writer.overlaps_io:
+                pipelined(batches, writer.load)  # type: ignore[arg-type]  # (its count unused)
+            else:
+                for prepared in batches:
+                    writer.load(prepared)
 
         # Changed households: the rows were locked by the caller; versions move by one.
         for chunk in _chunks(changed_plans):
@@ -247,7 +245,7 @@ class _ChangeLog:
     ) -> None:
         diffs = []
         for p in plans:
-            diff = p.masked_diff()
+            diff = p.change_entry()
             item = {"household_code": p.code, "kind": kind, **diff}
             text = json.dumps(item, ensure_ascii=False, sort_keys=True, default=str)
             self.hash.update(text.encode() if self.first else b", " + text.encode())
@@ -266,25 +264,21 @@ class _ChangeLog:
             },
         )
 
-    def add_texts(
-        self, writer: BulkWriter, kind: str, items: list[str], diffs: list[str], ids: list[Any]
-    ) -> None:
-        """`add` for changes already serialised: `items` as hashed, `diffs` as stored."""
-        if not items:
-            return
+    def texts(self, kind: str, items: list[str], diffs: list[str], ids: list[Any]) -> Any:
+        """The columns of `ImportChange` rows for changes already serialised (`items` as hashed,
+        `diffs` as stored), hashed here in write order; `ids`: the rows' reserved keys then
+        their households'."""
         text = ", ".join(items).encode()
         self.hash.update(text if self.first else b", " + text)
         self.first = False
-        writer.write(
-            ImportChange,
-            {
-                "id": _reserve_ids(writer, ImportChange, len(items)),
-                "batch_id": [self.batch_id] * len(items),
-                "household_id": ids,
-                "kind": [kind] * len(items),
-                "diff": diffs,
-            },
-        )
+        n = len(items)
+        return {
+            "id": ids[:n],
+            "batch_id": [self.batch_id] * n,
+            "household_id": ids[n:],
+            "kind": [kind] * n,
+            "diff": diffs,
+        }
 
     def digest(self) -> str:
         self.hash.update(b"]")
@@ -295,62 +289,21 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _fragments(key: str, values: list[Any], cache: dict[str, dict[Any, str]]) -> list[str]:
-    """Per value the JSON text `"key": [null, masked value]` of a masked diff ("" for None),
-    each distinct value serialised once (`cache` keeps them between chunks, up to 100,000 a
-    field)."""
-    head = f"{_dumps(key)}: [null, "
-    memo = cache.setdefault(key, {None: ""})
-    try:
-        missing = set(values) - memo.keys()
-    except TypeError:  # lists (codes): not hashable
-        return ["" if v is None else f"{head}{_dumps(_masked(key, v))}]" for v in values]
-    if len(memo) + len(missing) > 100_000:
-        memo = cache[key] = {None: ""}
-    for v in missing:
-        memo[v] = f"{head}{_dumps(_masked(key, v))}]"
-    return list(map(memo.__getitem__, values))
-
-
-def _block_log(
-    block: Any, start: int, stop: int, cache: dict[str, dict[Any, str]]
-) -> tuple[list[str], list[str]]:
+def _block_log(block: Any, start: int, stop: int) -> tuple[list[str], list[str]]:
     """The change-log texts of new households start..stop of a `NewBlock`, exactly as
-    `_ChangeLog.add` serialises `HouseholdPlan.masked_diff()` (sorted keys, so the digest is the
-    same), built column by column: (items as hashed, diffs as stored)."""
-    first, last = block.starts[start], block.starts[stop]
-    mkeys = sorted(k for k in block.member if k != "id_number")
-    columns = [_fragments(k, block.member[k][first:last], cache) for k in mkeys]
-    ids = [_dumps(mask_id(v)) for v in block.member["id_number"][first:last]]
-    names = block.member.get("name")
-    shown = [
-        _dumps("" if v is None else str(v))
-        for v in (names[first:last] if names else [None] * (last - first))
-    ]
-    members = [
-        f'{{"fields": {{{", ".join(filter(None, row))}}}, "id_number": {i}, "kind": "new", "name": {n}}}'
-        for row, i, n in zip(
-            zip(*columns, strict=False) if columns else [()] * (last - first),
-            ids,
-            shown,
-            strict=True,
-        )
-    ]
-    n = stop - start
-    per_household = [
-        f'"members": [{", ".join(members[block.starts[h] - first : block.starts[h + 1] - first])}]'
-        for h in range(start, stop)
-    ]
-    top: dict[str, list[str]] = {
-        k: _fragments(k, v[start:stop], cache) for k, v in block.household.items() if k != "village"
-    }
-    top["members"] = per_household
-    diff_rows = list(zip(*(top[k] for k in sorted(top)), strict=True))
-    top["household_code"] = [f'"household_code": {_dumps(c)}' for c in block.codes[start:stop]]
-    top["kind"] = ['"kind": "new"'] * n
-    item_rows = zip(*(top[k] for k in sorted(top)), strict=True)
-    items = [f"{{{', '.join(filter(None, row))}}}" for row in item_rows]
-    diffs = [f"{{{', '.join(filter(None, row))}}}" for row in diff_rows]
+    `_ChangeLog.add` serialises `HouseholdPlan.change_entry()` (sorted keys, so the digest is
+    the same): (items as hashed, diffs as stored)."""
+    sheet = _dumps(block.sheet)
+    rows = block.member_rows
+    starts = block.starts
+    codes = block.codes
+    items, diffs = [], []
+    for h in range(start, stop):
+        first, last = starts[h], starts[h + 1]
+        listed = ", ".join(f"[{sheet}, {r}]" for r in rows[first:last])
+        diff = f'"members": {last - first}, "rows": [{listed}]'
+        diffs.append(f"{{{diff}}}")
+        items.append(f'{{"household_code": {_dumps(codes[h])}, "kind": "new", {diff}}}')
     return items, diffs
 
 
@@ -363,11 +316,16 @@ def _reserve_ids(writer: BulkWriter, model: type[Model], n: int) -> list[int]:
     table, column = model._meta.db_table, str(model._meta.pk.column)
     if writer.vendor == "postgresql":
         with writer.conn.cursor() as cursor:
+            # One row back: the range drawn, or (when another writer drew in between) the keys.
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                "WITH drawn AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
+                " FROM generate_series(1, %s))"
+                " SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL"
+                " ELSE array_agg(v ORDER BY v) END FROM drawn",
                 [table, column, n],
             )
-            return [int(row[0]) for row in cursor.fetchall()]
+            low, high, keys = cursor.fetchone()
+            return list(range(int(low), int(high) + 1)) if keys is None else list(map(int, keys))
     first = next_id(model)
     return list(range(first, first + n))
 
@@ -476,73 +434,88 @@ def _block_column(model: type[Model], key: str, values: list[Any]) -> tuple[str,
     return str(field.column), out
 
 
-def _write_block(
+def _block_batches(
     writer: BulkWriter,
     block: Any,
-    start: int,
-    stop: int,
-    ids: list[int],
+    log: _ChangeLog,
+    tick: Callable[[int], None],
     now: datetime.datetime,
     today: datetime.date,
     filename: str,
     actor_user: Any,
     actor_name: str,
-) -> None:
-    """What `_write_new` writes for households start..stop of a columnar `NewBlock`."""
+) -> Iterator[Batch | None]:
+    """What `_write_new` and `_ChangeLog.add` write, for a columnar `NewBlock`, as prepared
+    batches in write order: per chunk of households, households, members, first status entries
+    and change-log pieces. Every key is reserved before the first batch (the loading thread
+    holds the connection while it copies)."""
+    n, m = len(block), block.members
+    household_ids = _reserve_ids(writer, Household, n)
+    member_ids = _reserve_ids(writer, Member, m)
+    status_ids = _reserve_ids(writer, StatusChange, n)
+    change_ids = _reserve_ids(writer, ImportChange, n)
     stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
-    n = stop - start
-    villages = block.villages[start:stop]
-    columns: dict[str, list[Any]] = {
-        "id": ids,
-        "household_code": block.codes[start:stop],
-        "village_id": villages,
-        "township_code": [codes.township_of(v) for v in villages],
-        "county_code": [codes.county_of(v) for v in villages],
-        "head_name": [h or "" for h in block.head_names[start:stop]],
-        "created_at": stamp * n,
-        "updated_at": stamp * n,
-    }
     status_default = Household._meta.get_field("poverty_status").get_default()
-    statuses = [status_default] * n
-    for key, values in block.household.items():
-        part = values[start:stop]
-        if key == "village" or all(v is None for v in part):
-            continue  # as `_columns`: only fields some household sets
-        column, out = _block_column(Household, key, part)
-        columns[column] = out
-        if key == "poverty_status":
-            statuses = out
-    writer.write(Household, columns)
-    first, last = block.starts[start], block.starts[stop]
-    m = last - first
-    if m:
-        member_ids = [ids[p - start] for p in block.member_household[first:last]]
-        mcolumns: dict[str, list[Any]] = {
-            "id": _reserve_ids(writer, Member, m),
-            "household_id": member_ids,
-            "created_at": stamp * m,
-            "updated_at": stamp * m,
+    reason = f"批量导入：{filename}"[:200]
+    for start in range(0, n, NEW_CHUNK):
+        stop = min(start + NEW_CHUNK, n)
+        k = stop - start
+        ids = household_ids[start:stop]
+        villages = block.villages[start:stop]
+        columns: dict[str, list[Any]] = {
+            "id": ids,
+            "household_code": block.codes[start:stop],
+            "village_id": villages,
+            "township_code": [codes.township_of(v) for v in villages],
+            "county_code": [codes.county_of(v) for v in villages],
+            "head_name": [h or "" for h in block.head_names[start:stop]],
+            "created_at": stamp * k,
+            "updated_at": stamp * k,
         }
-        for key, values in block.member.items():
-            part = values[first:last]
-            if all(v is None for v in part):
-                continue
-            column, out = _block_column(Member, key, part)
-            mcolumns[column] = out
-        writer.write(Member, mcolumns)
-    writer.write(
-        StatusChange,
-        {
-            "id": _reserve_ids(writer, StatusChange, n),
-            "household_id": ids,
-            "status_to": statuses,
-            "changed_on": [today.isoformat()] * n,
-            "reason": [f"批量导入：{filename}"[:200]] * n,
-            "actor_id": [getattr(actor_user, "pk", None)] * n,
-            "actor_name": [actor_name] * n,
-            "recorded_at": stamp * n,
-        },
-    )
+        statuses = [status_default] * k
+        for key, values in block.household.items():
+            part = values[start:stop]
+            if key == "village" or all(v is None for v in part):
+                continue  # as `_columns`: only fields some household sets
+            column, out = _block_column(Household, key, part)
+            columns[column] = out
+            if key == "poverty_status":
+                statuses = out
+        yield writer.prepare(Household, columns)
+        first, last = block.starts[start], block.starts[stop]
+        if last > first:
+            mcolumns: dict[str, list[Any]] = {
+                "id": member_ids[first:last],
+                "household_id": [household_ids[p] for p in block.member_household[first:last]],
+                "created_at": stamp * (last - first),
+                "updated_at": stamp * (last - first),
+            }
+            for key, values in block.member.items():
+                part = values[first:last]
+                if all(v is None for v in part):
+                    continue
+                column, out = _block_column(Member, key, part)
+                mcolumns[column] = out
+            yield writer.prepare(Member, mcolumns)
+        yield writer.prepare(
+            StatusChange,
+            {
+                "id": status_ids[start:stop],
+                "household_id": ids,
+                "status_to": statuses,
+                "changed_on": [today.isoformat()] * k,
+                "reason": [reason] * k,
+                "actor_id": [getattr(actor_user, "pk", None)] * k,
+                "actor_name": [actor_name] * k,
+                "recorded_at": stamp * k,
+            },
+        )
+        for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
+            high = min(low + BULK_SIZE, stop)
+            items, diffs = _block_log(block, low, high)
+            keys = change_ids[low:high] + household_ids[low:high]
+            yield writer.prepare(ImportChange, log.texts("new", items, diffs, keys))
+        tick(k)
 
 
 def _update_households(

@@ -89,7 +89,8 @@ class NewBlock:
         plans = []
         for h in range(start, stop):
             members = []
-            for i in range(self.starts[h], self.starts[h + 1]):
+            first, last = self.starts[h], self.starts[h + 1]
+            for i in range(first, last):
                 values = {k: col[i] for k, col in mkeys if col[i] is not None}
                 values["birth_date"] = _date(values["birth_date"])
                 members.append(
@@ -109,6 +110,7 @@ class NewBlock:
                     values={k: col[h] for k, col in hkeys if col[h] is not None},
                     members=members,
                     head_name=self.head_names[h],
+                    rows=[(self.sheet, self.member_rows[i]) for i in range(first, last)],
                 )
             )
         return plans
@@ -352,10 +354,21 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     household_codes = list(order)
     households = len(household_codes)
     flagged: set[int] = {hidx[i] for i in suspect}
+    # Per row, the index of its household's first row (its own index without a household): a
+    # column whose every cell equals its household's first cell (a flat file's common case) is
+    # checked by one C-level list comparison instead of a set of (household, value) pairs.
+    first_rows = [0] * households
+    for i in range(n - 1, -1, -1):
+        if hidx[i] >= 0:
+            first_rows[hidx[i]] = i
+    leader = [first_rows[h] if h >= 0 else i for i, h in enumerate(hidx)]
     hvalues: dict[str, list[Any]] = {}
     for k in hkeys:
         col = hcols[k]
         codes_kind = FIELDS[k].kind == "codes"
+        if not codes_kind and list(map(col.__getitem__, leader)) == col:
+            hvalues[k] = list(map(col.__getitem__, first_rows))
+            continue
         if codes_kind:
             col = [v if v is None or v is _BAD else tuple(v) for v in col]
         pairs = set(zip(hidx, col, strict=True))
@@ -450,22 +463,30 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     for p in range(len(new_households)):
         starts[p + 1] += starts[p]
 
-    def pick(col: list[Any]) -> list[Any]:
-        return list(map(col.__getitem__, members))
+    # A file of new households only, each one's rows together (an export, most county files):
+    # the columns are the block's as they are, not copied (a million-row file: hundreds of MB).
+    every_row = members == list(range(n))
+    every_household = len(new_households) == households
 
+    def pick(col: list[Any]) -> list[Any]:
+        return col if every_row else list(map(col.__getitem__, members))
+
+    names = mcols["name"]
     mvalues: dict[str, list[Any]] = {"id_number": pick(ids)}
     for k in mkeys:
         if k not in ("sex", "birth_date"):
             mvalues[k] = pick(mcols[k])
     mvalues["sex"] = pick(sexes)
     mvalues["birth_date"] = pick(births)  # ISO text; dates only in `plans()`
-    names = mcols["name"]
     result.new_block = NewBlock(
         sheet=layout.sheet,
-        codes=[household_codes[h] for h in new_households],
-        villages=[villages[h] for h in new_households],
+        codes=household_codes if every_household else [household_codes[h] for h in new_households],
+        villages=villages if every_household else [villages[h] for h in new_households],
         head_names=[names[heads[h]] for h in new_households],
-        household={k: [hvalues[k][h] for h in new_households] for k in hkeys},
+        household={
+            k: hvalues[k] if every_household else [hvalues[k][h] for h in new_households]
+            for k in hkeys
+        },
         member_household=member_household,
         member_rows=pick(numbers),
         member=mvalues,

@@ -109,6 +109,17 @@ class HouseholdPlan:
     version: int | None = None
     members: list[MemberPlan] = field(default_factory=list)
     head_name: str | None = None
+    # The file rows (sheet, row number) the household was read from, in order (ADR 0033).
+    rows: list[tuple[str, int]] = field(default_factory=list)
+
+    def change_entry(self) -> dict[str, Any]:
+        """What the change log (`ImportChange.diff`) keeps for this household. A changed one:
+        its masked field diff. A new one: where it came from, the rows of the file whose SHA-256
+        the batch and its audit event hold, and how many members it has (ADR 0033): its values
+        are the rows written, and a copy of them would be most of the import's writing."""
+        if self.kind == "new":
+            return {"members": len(self.members), "rows": [list(r) for r in self.rows]}
+        return self.masked_diff()
 
     def masked_diff(self) -> dict[str, Any]:
         """{field: [old, new]} plus members, for pages and the audit log; sensitive values masked."""
@@ -561,7 +572,7 @@ def _compare(
     errors_before = len(result.errors)
     for code, h in households.items():
         current = existing.get(code)
-        plan = HouseholdPlan(code=code, kind="unchanged")
+        plan = HouseholdPlan(code=code, kind="unchanged", rows=sorted(h.rows))
         village = h.values.get("village")
         if village is not None:
             if village not in villages:

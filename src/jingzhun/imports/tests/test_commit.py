@@ -228,6 +228,14 @@ def test_the_audited_digest_is_that_of_the_stored_change_log(world: Any) -> None
         for c in outcome.batch.changes.select_related("household").order_by("id")
     ]
     assert [c["household_code"] for c in changes] == [f"D{i}" for i in range(7)]
+    # A new household's entry names the file rows it came from, not a copy of its values
+    # (ADR 0033): the batch and its audit event hold the file's SHA-256.
+    assert changes[1] == {
+        "household_code": "D1",
+        "kind": "new",
+        "members": 2,
+        "rows": [["s", 4], ["s", 5]],
+    }
     expected = hashlib.sha256(
         json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str).encode()
     ).hexdigest()
