@@ -1,8 +1,9 @@
 """The error report: a copy of the input as .xlsx, bad cells filled red with a comment giving the
 reason, a 错误原因 column on every sheet, and a first sheet 错误汇总 listing every error.
 
-The copy is written cell by cell from what was read (openpyxl, write-only, so memory stays flat).
-Text that a spreadsheet would run as a formula (= + - @, tab, CR at the start) is written with a
+An .xlsx input is copied as it is, its marks added (`xlsxcopy`, ADR 0035). Any other input, or
+an .xlsx the copy does not pass through (formulas, macros, links…), is written cell by cell from
+what was read (openpyxl, write-only, so memory stays flat). There, text that a spreadsheet would run as a formula (= + - @, tab, CR at the start) is written with a
 leading apostrophe, and characters that .xlsx cannot hold are dropped, so a hostile input never
 becomes a live formula in the report.
 """
