@@ -1,61 +1,39 @@
 """The error report: a copy of the input as .xlsx, bad cells filled red with a comment giving the
 reason, a 错误原因 column on every sheet, and a first sheet 错误汇总 listing every error.
 
-An .xlsx input is copied as it is, its marks added (`xlsxcopy`, ADR 0035). Any other input, or
-an .xlsx the copy does not pass through (formulas, macros, links…), is written cell by cell from
-what was read (openpyxl, write-only, so memory stays flat). There, text that a spreadsheet would run as a formula (= + - @, tab, CR at the start) is written with a
-leading apostrophe, and characters that .xlsx cannot hold are dropped, so a hostile input never
-becomes a live formula in the report.
+An .xlsx input is copied as it is, its marks added (`xlsxcopy.copy_with_marks`, ADR 0035). Any
+other input, or an .xlsx the copy does not pass through (formulas, macros, links…), is written
+from what was read (`xlsxcopy.write_values`: sheet XML streamed, inline strings, so memory stays
+flat). There, text that a spreadsheet would run as a formula (= + - @, tab, CR at the start) is
+written with a leading apostrophe, and characters that .xlsx cannot hold are dropped; no cell of
+either report is a formula.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import io
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, Final
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from .layout import column_letter
 from .pipeline import ImportResult
-from .reader import MAX_CELL_CHARS, UnreadableFile, detect_format, read_sheets
-from .xlsxcopy import AUTHOR, REASON_HEADER, NotCopyable, SheetMarks, SummaryRow, copy_with_marks
+from .reader import Sheet, UnreadableFile, detect_format, read_sheets
+from .xlsxcopy import (  # noqa: F401 (FORMULA_TRIGGERS, safe: re-exported to the exports)
+    FORMULA_TRIGGERS,
+    REASON_HEADER,
+    NotCopyable,
+    SheetMarks,
+    SummaryRow,
+    ValueSheet,
+    copy_with_marks,
+    safe,
+    write_values,
+)
 
-BAD_FILL: Final = PatternFill("solid", fgColor="FFC7CE")
-ROW_FILL: Final = PatternFill("solid", fgColor="FFF2CC")
-BOLD: Final = Font(bold=True)
-FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_SHEET: Final = "错误汇总"
 log = logging.getLogger(__name__)
-
-
-def safe(value: Any) -> Any:
-    """A cell value that .xlsx can hold and that no spreadsheet will evaluate."""
-    if value is None or isinstance(value, (bool, int, datetime.date, datetime.time)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, datetime.timedelta):
-        return str(value)
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:MAX_CELL_CHARS]
-    if text.startswith(FORMULA_TRIGGERS):
-        text = "'" + text[: MAX_CELL_CHARS - 1]
-    return text
-
-
-def _cell(ws: WriteOnlyWorksheet, value: Any, *, fill: PatternFill | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=safe(value))
-    if fill is not None:
-        cell.fill = fill
-    return cell
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
@@ -94,18 +72,6 @@ def _summary_rows(result: ImportResult) -> list[SummaryRow]:
     return rows
 
 
-def _summary(wb: Workbook, rows: list[SummaryRow]) -> None:
-    ws = wb.create_sheet(SUMMARY_SHEET)
-    for row in rows:
-        ws.append([_styled(ws, v) if bold else _cell(ws, v) for v, bold in row])
-
-
-def _styled(ws: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
-    cell = _cell(ws, value)
-    cell.font = BOLD
-    return cell
-
-
 def _marks(result: ImportResult) -> dict[str, SheetMarks]:
     """Per sheet: the bad cells with their reasons, the rows' reason texts, the header row and
     the reason column (one past the last column of the header)."""
@@ -133,52 +99,42 @@ def _marks(result: ImportResult) -> dict[str, SheetMarks]:
 def build_report(data: bytes, result: ImportResult) -> bytes:
     """The .xlsx error report for `data` as checked in `result`. Never raises for bad input.
 
-    An .xlsx is copied as it is with the marks added (`xlsxcopy`, ADR 0035); a CSV or .xls, or
-    an .xlsx the copy does not pass through, is written cell by cell from the values read."""
+    An .xlsx is copied as it is with the marks added (`xlsxcopy.copy_with_marks`, ADR 0035); a
+    CSV or .xls, or an .xlsx the copy does not pass through, is written from the values read."""
     summary = _summary_rows(result)
     marks = _marks(result)
     if not result.unreadable and detect_format(data) == "xlsx":
         try:
             return copy_with_marks(data, marks, summary, SUMMARY_SHEET)
         except NotCopyable as exc:
-            log.info("error report written cell by cell: %s", exc)
-        except Exception as exc:  # a malformed part: the cell-by-cell report still describes it
-            log.warning("error report copy failed (%s), written cell by cell", type(exc).__name__)
-    wb = Workbook(write_only=True)
-    _summary(wb, summary)
+            log.info("error report written from the values: %s", exc)
+        except Exception as exc:  # a malformed part: the report from the values still describes it
+            log.warning(
+                "error report copy failed (%s), written from the values", type(exc).__name__
+            )
+    sheets = []
     if not result.unreadable:
         # An unreadable copy adds nothing: the summary already says why.
         with contextlib.suppress(UnreadableFile):
-            _copy_sheets(wb, data, marks)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+            sheets = read_sheets(data)
+    return write_values(_value_sheets(sheets, marks), summary, SUMMARY_SHEET)
 
 
-def _copy_sheets(wb: Workbook, data: bytes, marks: dict[str, SheetMarks]) -> None:
+def _value_sheets(sheets: list[Sheet], marks: dict[str, SheetMarks]) -> Iterator[ValueSheet]:
+    """The sheets to write from their values; a sheet that breaks while being read ends the
+    copy there (the summary says what was read)."""
     used: set[str] = set()
-    for sheet in read_sheets(data):
+    broken = False
+
+    def rows(sheet: Sheet) -> Iterator[tuple[int, list[Any]]]:
+        nonlocal broken
+        try:
+            yield from sheet.rows()
+        except UnreadableFile:
+            broken = True
+
+    for sheet in sheets:
+        if broken:
+            return
         mark = marks.get(sheet.name) or SheetMarks()
-        ws = wb.create_sheet(_sheet_title(sheet.name, used))
-        for number, values in sheet.rows():
-            row_reason = mark.rows.get(number)
-            cells: list[Any] = [None] * sheet.first_column
-            bad = mark.cells.get(number)
-            if bad:
-                for j, value in enumerate(values):
-                    reasons = bad.get(sheet.first_column + j)
-                    if reasons:
-                        cell = _cell(ws, value, fill=BAD_FILL)
-                        cell.comment = Comment("\n".join(reasons)[:2000], AUTHOR)
-                        cells.append(cell)
-                    else:
-                        cells.append(safe(value))
-            else:
-                cells.extend(safe(v) for v in values)
-            if number == mark.header_row or row_reason is not None:
-                cells.extend([None] * (max(mark.reason_column, len(cells)) - len(cells)))
-                if number == mark.header_row:
-                    cells.append(_styled(ws, REASON_HEADER))
-                else:
-                    cells.append(_cell(ws, row_reason, fill=ROW_FILL))
-            ws.append(cells)
+        yield ValueSheet(_sheet_title(sheet.name, used), sheet.first_column, rows(sheet), mark)

@@ -16,6 +16,7 @@ before: a report never carries live content that the input had.
 
 from __future__ import annotations
 
+import datetime
 import html
 import io
 import posixpath
@@ -29,10 +30,13 @@ from typing import Any, Final
 from xml.sax.saxutils import escape, quoteattr
 
 from isal import isal_zlib
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments.comment_sheet import CommentRecord, CommentSheet
+from openpyxl.utils.datetime import to_excel
 from openpyxl.xml.functions import tostring
 
 from .layout import column_letter
+from .reader import MAX_CELL_CHARS
 
 CHUNK: Final = 1 << 20  # compressed bytes inflated at a time
 LEVEL: Final = 1  # ISA-L level 1: about zlib's level 6 in size, four times its speed
@@ -68,6 +72,23 @@ _CELL_STYLE: Final = re.compile(rb'\ss="(\d+)"')
 _SPANS: Final = re.compile(rb'\sspans="[^"]*"')
 _ATTR: Final = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
 _DECL: Final = re.compile(rb'^\s*<\?xml[^>]*encoding\s*=\s*["\']([^"\']+)', re.I)
+
+
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe(value: Any) -> Any:
+    """A cell value that .xlsx can hold and that no spreadsheet will evaluate."""
+    if value is None or isinstance(value, (bool, int, datetime.date, datetime.time)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, datetime.timedelta):
+        return str(value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:MAX_CELL_CHARS]
+    if text.startswith(FORMULA_TRIGGERS):
+        text = "'" + text[: MAX_CELL_CHARS - 1]
+    return text
 
 
 class NotCopyable(Exception):
@@ -661,30 +682,44 @@ def _sheet_stream(
     yield copy.head()
     yield from copy.rows()
     if copy.comments:
-        comments_part = _unused_name(names, "xl/comments/jz_comments{}.xml")
-        vml_part = _unused_name(names, "xl/drawings/jz_comments{}.vml")
-        names.update((comments_part, vml_part))
-        copy.legacy_id = _unused_id(rels, "rIdJzVml")
-        comments_id = _unused_id(rels, "rIdJzComments")
-        records = []
-        for ref, text in copy.comments:
-            record = CommentRecord(ref=ref, author=AUTHOR)
-            record.text.t = text
-            records.append(record)
-        sheet = CommentSheet.from_comments(records)
-        extra.append((comments_part, tostring(sheet.to_tree())))
-        extra.append((vml_part, sheet.write_shapes(None)))
-        overrides.append((comments_part, CT_COMMENTS))
-        here = posixpath.dirname(part)
-        links = [
-            (r["Id"], r["Type"], posixpath.relpath(_resolve(part, r["Target"]), here)) for r in rels
-        ]
-        links.append((comments_id, REL + "/comments", posixpath.relpath(comments_part, here)))
-        links.append((copy.legacy_id, REL + "/vmlDrawing", posixpath.relpath(vml_part, here)))
-        extra.append((_rels_of(part), _rels_xml(links)))
+        copy.legacy_id = _add_comments(copy.comments, rels, part, names, overrides, extra)
     elif rels:
         extra.append((_rels_of(part), _rels_xml([(r["Id"], r["Type"], r["Target"]) for r in rels])))
     yield from copy.tail()
+
+
+def _add_comments(
+    comments: list[tuple[str, str]],
+    rels: list[dict[str, str]],
+    part: str,
+    names: set[str],
+    overrides: list[tuple[str, str]],
+    extra: list[tuple[str, bytes]],
+) -> str:
+    """The comments part, its drawing and the sheet's relationships (kept ones first), added to
+    `extra`; returns the drawing's relationship id for the sheet's <legacyDrawing>."""
+    comments_part = _unused_name(names, "xl/comments/jz_comments{}.xml")
+    vml_part = _unused_name(names, "xl/drawings/jz_comments{}.vml")
+    names.update((comments_part, vml_part))
+    legacy_id = _unused_id(rels, "rIdJzVml")
+    comments_id = _unused_id(rels, "rIdJzComments")
+    records = []
+    for ref, text in comments:
+        record = CommentRecord(ref=ref, author=AUTHOR)
+        record.text.t = text
+        records.append(record)
+    sheet = CommentSheet.from_comments(records)
+    extra.append((comments_part, tostring(sheet.to_tree())))
+    extra.append((vml_part, sheet.write_shapes(None)))
+    overrides.append((comments_part, CT_COMMENTS))
+    here = posixpath.dirname(part)
+    links = [
+        (r["Id"], r["Type"], posixpath.relpath(_resolve(part, r["Target"]), here)) for r in rels
+    ]
+    links.append((comments_id, REL + "/comments", posixpath.relpath(comments_part, here)))
+    links.append((legacy_id, REL + "/vmlDrawing", posixpath.relpath(vml_part, here)))
+    extra.append((_rels_of(part), _rels_xml(links)))
+    return legacy_id
 
 
 def _rels_xml(links: list[tuple[str, str, str]]) -> bytes:
@@ -693,3 +728,171 @@ def _rels_xml(links: list[tuple[str, str, str]]) -> bytes:
         for i, t, target in links
     )
     return f'<Relationships xmlns="{PKG_REL}">{items}</Relationships>'.encode()
+
+
+# ------------------------------------------------------------ values written as a new workbook
+# For a CSV or .xls, or an .xlsx that cannot be copied: the same report from the values read,
+# its sheet XML written directly (inline strings) instead of cell objects.
+_STYLES: Final = (
+    f'<styleSheet xmlns="{MAIN}">'
+    '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd h:mm:ss"/>'
+    '<numFmt numFmtId="166" formatCode="h:mm:ss"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<fills count="4"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill>'
+    f'<fill><patternFill patternType="solid"><fgColor rgb="{BAD_RGB}"/><bgColor indexed="64"/>'
+    "</patternFill></fill>"
+    f'<fill><patternFill patternType="solid"><fgColor rgb="{ROW_RGB}"/><bgColor indexed="64"/>'
+    "</patternFill></fill></fills>"
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="10">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="3" borderId="0" xfId="0" applyFill="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="2" borderId="0" xfId="0" applyFill="1"/>'
+    + "".join(
+        f'<xf numFmtId="{fmt}" fontId="0" fillId="{fill}" borderId="0" xfId="0"'
+        f' applyNumberFormat="1" applyFill="{int(bool(fill))}"/>'
+        for fill in (0, 2)
+        for fmt in (164, 165, 166)
+    )
+    + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
+    "</cellStyles></styleSheet>"
+)
+_BOLD, _REASON, _BAD = 1, 2, 3
+_DATE_STYLE: Final = {datetime.date: 4, datetime.datetime: 5, datetime.time: 6}  # +3: bad
+
+
+@dataclass
+class ValueSheet:
+    """A sheet to write from values: rows of (Excel row number, values from `first_column`)."""
+
+    title: str
+    first_column: int
+    rows: Iterator[tuple[int, list[Any]]]
+    marks: SheetMarks
+
+
+def _value_cell(ref: str, value: Any, bad: bool) -> str:
+    kind = type(value)
+    if kind is str:
+        return f'<c r="{ref}"{_BAD_ATTR if bad else ""} t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+    if kind is int or kind is float:
+        return f'<c r="{ref}"{_BAD_ATTR if bad else ""}><v>{value!r}</v></c>'
+    if kind is bool:
+        return f'<c r="{ref}"{_BAD_ATTR if bad else ""} t="b"><v>{int(value)}</v></c>'
+    if kind in _DATE_STYLE:
+        style = _DATE_STYLE[kind] + (3 if bad else 0)
+        return f'<c r="{ref}" s="{style}"><v>{to_excel(value)!r}</v></c>'
+    if value is None:
+        return f'<c r="{ref}"{_BAD_ATTR}/>' if bad else ""
+    return _value_cell(ref, str(value), bad)
+
+
+_BAD_ATTR: Final = f' s="{_BAD}"'
+
+
+def _value_rows(sheet: ValueSheet, comments: list[tuple[str, str]]) -> Iterator[bytes]:
+    marks = sheet.marks
+    letters: list[str] = []
+    yield f'<worksheet xmlns="{MAIN}"><sheetData>'.encode()
+    for number, values in sheet.rows:
+        width = sheet.first_column + len(values) + 1
+        while len(letters) < max(width, marks.reason_column + 1):
+            letters.append(column_letter(len(letters)))
+        n = str(number)
+        first = sheet.first_column
+        bad = marks.cells.get(number)
+        if bad is None:
+            cells = [
+                _value_cell(letters[first + j] + n, safe(v), False)
+                for j, v in enumerate(values)
+                if v is not None and v != ""
+            ]
+        else:
+            cells = []
+            for j, v in enumerate(values):
+                reasons = bad.get(first + j)
+                if v == "":
+                    v = None
+                if reasons:
+                    comments.append((letters[first + j] + n, "\n".join(reasons)[:2000]))
+                elif v is None:
+                    continue
+                cells.append(_value_cell(letters[first + j] + n, safe(v), bool(reasons)))
+        reason = marks.rows.get(number)
+        if number == marks.header_row or reason is not None:
+            at = max(marks.reason_column, first + len(values))
+            if number == marks.header_row:
+                cells.append(_inline(column_letter(at) + n, REASON_HEADER, _BOLD).decode())
+            else:
+                cells.append(_inline(column_letter(at) + n, reason, _REASON).decode())
+        yield f'<row r="{n}">{"".join(cells)}</row>'.encode()
+    yield b"</sheetData>"
+
+
+def write_values(
+    sheets: Iterator[ValueSheet], summary: list[SummaryRow], summary_title: str
+) -> bytes:
+    """The report as a new workbook: the summary, then each sheet from its values."""
+    out = _ZipOut()
+    entries: list[tuple[str, str]] = []  # (title, part)
+    overrides: list[tuple[str, str]] = []
+    out.write("xl/worksheets/sheet1.xml", _summary_xml(summary, _BOLD))
+    entries.append((summary_title, "xl/worksheets/sheet1.xml"))
+    names: set[str] = set()
+    for sheet in sheets:
+        part = f"xl/worksheets/sheet{len(entries) + 1}.xml"
+        comments: list[tuple[str, str]] = []
+        extra: list[tuple[str, bytes]] = []
+        out.stream(part, _value_stream(sheet, part, comments, names, overrides, extra))
+        for name, xml in extra:
+            out.write(name, xml)
+        entries.append((sheet.title, part))
+    overrides.extend((part, CT_SHEET) for _, part in entries)
+    sheets_xml = "".join(
+        f'<sheet name={quoteattr(title)} sheetId="{i}" r:id="rId{i}"/>'
+        for i, (title, _) in enumerate(entries, start=1)
+    )
+    out.write(
+        "xl/workbook.xml",
+        f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>{sheets_xml}</sheets></workbook>'.encode(),
+    )
+    links = [(f"rId{i}", WORKSHEET, part[3:]) for i, (_, part) in enumerate(entries, start=1)]
+    links.append((f"rId{len(entries) + 1}", REL + "/styles", "styles.xml"))
+    out.write("xl/_rels/workbook.xml.rels", _rels_xml(links))
+    out.write("xl/styles.xml", _STYLES.encode())
+    out.write("_rels/.rels", _rels_xml([("rId1", REL + "/officeDocument", "xl/workbook.xml")]))
+    types = "".join(f'<Override PartName="/{p}" ContentType="{t}"/>' for p, t in overrides)
+    out.write(
+        "[Content_Types].xml",
+        (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Default Extension="vml" ContentType="{CT_VML}"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-'
+            f'officedocument.spreadsheetml.styles+xml"/>{types}</Types>'
+        ).encode(),
+    )
+    return out.finish()
+
+
+def _value_stream(
+    sheet: ValueSheet,
+    part: str,
+    comments: list[tuple[str, str]],
+    names: set[str],
+    overrides: list[tuple[str, str]],
+    extra: list[tuple[str, bytes]],
+) -> Iterator[bytes]:
+    yield from _value_rows(sheet, comments)
+    if comments:
+        legacy = _add_comments(comments, [], part, names, overrides, extra)
+        yield f'<legacyDrawing xmlns:r="{REL}" r:id="{legacy}"/>'.encode()
+    yield b"</worksheet>"

@@ -94,11 +94,26 @@ def test_a_workbook_with_formulas_is_reported_from_its_values(world: Any) -> Non
     result = plan_import(data, "f.xlsx", actor=world.user("county"))
     with pytest.raises(NotCopyable):
         copy_with_marks(data, {}, [], SUMMARY_SHEET)
-    book = load_workbook(io.BytesIO(build_report(data, result)))
+    report = build_report(data, result)
+    assert zipfile.ZipFile(io.BytesIO(report)).testzip() is None
+    book = load_workbook(io.BytesIO(report))
+    assert book.sheetnames == [SUMMARY_SHEET, "花名册"]
     sheet = book["花名册"]
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
-    assert _fill(sheet["D4"]).endswith("FFC7CE") and sheet["J2"].value == REASON_HEADER
-    assert not sheet.merged_cells.ranges  # written cell by cell
+    assert not sheet.merged_cells.ranges  # written from the values
+    assert sheet["A1"].value == "某县花名册" and sheet["D3"].value == rows_of(data)[2][3]
+    assert sheet["I3"].value == NOTE_DATE and sheet["I3"].is_date  # a date stays a date
+    assert sheet["J2"].value == REASON_HEADER and sheet["J2"].font.b
+    bad = sheet["D4"]
+    assert bad.value == BAD_ID and _fill(bad).endswith("FFC7CE")
+    assert bad.comment is not None and "置零" in bad.comment.text
+    assert "证件号码" in sheet["J4"].value and _fill(sheet["J4"]).endswith("FFF2CC")
+    assert _fill(sheet["C6"]).endswith("FFC7CE") and sheet["C6"].value is None
+    assert sheet["J3"].value is None and _fill(sheet["D3"]) is None
+
+
+def rows_of(data: bytes) -> list[list[Any]]:
+    return [list(r) for r in load_workbook(io.BytesIO(data))["花名册"].iter_rows(values_only=True)]
 
 
 def test_a_row_that_is_not_in_the_file_is_not_copied(world: Any) -> None:
