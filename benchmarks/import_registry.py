@@ -189,8 +189,12 @@ def child_fast(db_url: str, var_dir: str, persons: int, path: str) -> dict[str, 
     data = Path(path).read_bytes()
     outcome = do_commit_import(data, Path(path).name, actor=actor)
     report_bytes = 0
+    phases = dict(getattr(outcome.result, "seconds", {}))
     if not outcome.committed:
+        phases["check"] = time.perf_counter() - started
+        report_started = time.perf_counter()
         report_bytes = len(build_report(data, outcome.result))
+        phases["report"] = time.perf_counter() - report_started
     seconds = time.perf_counter() - started
     counts = outcome.result.counts()
     return {
@@ -204,7 +208,7 @@ def child_fast(db_url: str, var_dir: str, persons: int, path: str) -> dict[str, 
         "rows_refused": counts["rows_refused"],
         "report_bytes": report_bytes,
         "stored": Member.objects.count(),
-        "phases": getattr(outcome.result, "seconds", {}),
+        "phases": phases,
     }
 
 

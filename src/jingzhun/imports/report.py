@@ -1,59 +1,39 @@
 """The error report: a copy of the input as .xlsx, bad cells filled red with a comment giving the
 reason, a 错误原因 column on every sheet, and a first sheet 错误汇总 listing every error.
 
-The copy is written cell by cell from what was read (openpyxl, write-only, so memory stays flat).
-Text that a spreadsheet would run as a formula (= + - @, tab, CR at the start) is written with a
-leading apostrophe, and characters that .xlsx cannot hold are dropped, so a hostile input never
-becomes a live formula in the report.
+An .xlsx input is copied as it is, its marks added (`xlsxcopy.copy_with_marks`, ADR 0035). Any
+other input, or an .xlsx the copy does not pass through (formulas, macros, links…), is written
+from what was read (`xlsxcopy.write_values`: sheet XML streamed, inline strings, so memory stays
+flat). There, text that a spreadsheet would run as a formula (= + - @, tab, CR at the start) is
+written with a leading apostrophe, and characters that .xlsx cannot hold are dropped; no cell of
+either report is a formula.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import io
+import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, Final
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from .layout import column_letter
 from .pipeline import ImportResult
-from .reader import MAX_CELL_CHARS, UnreadableFile, read_sheets
+from .reader import Sheet, UnreadableFile, detect_format, read_sheets
+from .xlsxcopy import (  # noqa: F401 (FORMULA_TRIGGERS, safe: re-exported to the exports)
+    FORMULA_TRIGGERS,
+    REASON_HEADER,
+    NotCopyable,
+    SheetMarks,
+    SummaryRow,
+    ValueSheet,
+    copy_with_marks,
+    safe,
+    write_values,
+)
 
-BAD_FILL: Final = PatternFill("solid", fgColor="FFC7CE")
-ROW_FILL: Final = PatternFill("solid", fgColor="FFF2CC")
-BOLD: Final = Font(bold=True)
-FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
-REASON_HEADER: Final = "错误原因"
 SUMMARY_SHEET: Final = "错误汇总"
-AUTHOR: Final = "精准·导入校验"
-
-
-def safe(value: Any) -> Any:
-    """A cell value that .xlsx can hold and that no spreadsheet will evaluate."""
-    if value is None or isinstance(value, (bool, int, datetime.date, datetime.time)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, datetime.timedelta):
-        return str(value)
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:MAX_CELL_CHARS]
-    if text.startswith(FORMULA_TRIGGERS):
-        text = "'" + text[: MAX_CELL_CHARS - 1]
-    return text
-
-
-def _cell(ws: WriteOnlyWorksheet, value: Any, *, fill: PatternFill | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=safe(value))
-    if fill is not None:
-        cell.fill = fill
-    return cell
+log = logging.getLogger(__name__)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
@@ -67,51 +47,40 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
-def _summary(wb: Workbook, result: ImportResult) -> None:
-    ws = wb.create_sheet(SUMMARY_SHEET)
-    ws.append([_cell(ws, f"文件：{result.filename}")])
-    ws.append([_cell(ws, result.summary() if not result.unreadable else "文件无法读取，未导入。")])
-    ws.append([])
-    header = ["工作表", "行", "列", "列名", "值（已脱敏）", "错误原因"]
-    ws.append([_styled(ws, h) for h in header])
+def _summary_rows(result: ImportResult) -> list[SummaryRow]:
+    """The 错误汇总 sheet as rows of (value, bold), values already `safe`."""
+    rows: list[SummaryRow] = [
+        [(safe(f"文件：{result.filename}"), False)],
+        [(safe(result.summary() if not result.unreadable else "文件无法读取，未导入。"), False)],
+        [],
+        [(h, True) for h in ("工作表", "行", "列", "列名", "值（已脱敏）", "错误原因")],
+    ]
     for error in result.errors:
-        ws.append(
-            [
-                _cell(ws, error.sheet),
-                _cell(ws, error.row),
-                _cell(ws, column_letter(error.column) if error.column is not None else ""),
-                _cell(ws, error.header),
-                _cell(ws, error.masked_value),
-                _cell(ws, error.reason),
-            ]
+        values = (
+            error.sheet,
+            error.row,
+            column_letter(error.column) if error.column is not None else "",
+            error.header,
+            error.masked_value,
+            error.reason,
         )
+        rows.append([(safe(v), False) for v in values])
     if not result.errors:
-        ws.append([_cell(ws, "未发现错误。")])
+        rows.append([("未发现错误。", False)])
     for notice in result.notices:
-        ws.append([_cell(ws, "提示"), _cell(ws, notice)])
+        rows.append([("提示", False), (safe(notice), False)])
+    return rows
 
 
-def _styled(ws: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
-    cell = _cell(ws, value)
-    cell.font = BOLD
-    return cell
-
-
-def build_report(data: bytes, result: ImportResult) -> bytes:
-    """The .xlsx error report for `data` as checked in `result`. Never raises for bad input."""
-    wb = Workbook(write_only=True)
-    _summary(wb, result)
-    if not result.unreadable:
-        # An unreadable copy adds nothing: the summary already says why.
-        with contextlib.suppress(UnreadableFile):
-            _copy_sheets(wb, data, result)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
-def _copy_sheets(wb: Workbook, data: bytes, result: ImportResult) -> None:
-    by_cell: dict[tuple[str, int, int], list[str]] = defaultdict(list)
+def _marks(result: ImportResult) -> dict[str, SheetMarks]:
+    """Per sheet: the bad cells with their reasons, the rows' reason texts, the header row and
+    the reason column (one past the last column of the header)."""
+    marks: dict[str, SheetMarks] = {}
+    for layout in result.layouts:
+        marks[layout.sheet] = SheetMarks(
+            reason_column=max((c.index for c in layout.columns), default=-1) + 1,
+            header_row=layout.header_rows[-1] if layout.header_rows else 0,
+        )
     by_row: dict[tuple[str, int], list[str]] = defaultdict(list)
     for error in result.errors:
         if error.row is None:
@@ -120,32 +89,52 @@ def _copy_sheets(wb: Workbook, data: bytes, result: ImportResult) -> None:
             f"{error.header}：{error.reason}" if error.header else error.reason
         )
         if error.column is not None:
-            by_cell[(error.sheet, error.row, error.column)].append(error.reason)
-    layouts = {layout.sheet: layout for layout in result.layouts}
+            sheet = marks.setdefault(error.sheet, SheetMarks())
+            sheet.cells.setdefault(error.row, {}).setdefault(error.column, []).append(error.reason)
+    for (name, row), reasons in by_row.items():
+        marks.setdefault(name, SheetMarks()).rows[row] = safe("；".join(reasons))
+    return marks
+
+
+def build_report(data: bytes, result: ImportResult) -> bytes:
+    """The .xlsx error report for `data` as checked in `result`. Never raises for bad input.
+
+    An .xlsx is copied as it is with the marks added (`xlsxcopy.copy_with_marks`, ADR 0035); a
+    CSV or .xls, or an .xlsx the copy does not pass through, is written from the values read."""
+    summary = _summary_rows(result)
+    marks = _marks(result)
+    if not result.unreadable and detect_format(data) == "xlsx":
+        try:
+            return copy_with_marks(data, marks, summary, SUMMARY_SHEET)
+        except NotCopyable as exc:
+            log.info("error report written from the values: %s", exc)
+        except Exception as exc:  # a malformed part: the report from the values still describes it
+            log.warning(
+                "error report copy failed (%s), written from the values", type(exc).__name__
+            )
+    sheets = []
+    if not result.unreadable:
+        # An unreadable copy adds nothing: the summary already says why.
+        with contextlib.suppress(UnreadableFile):
+            sheets = read_sheets(data)
+    return write_values(_value_sheets(sheets, marks), summary, SUMMARY_SHEET)
+
+
+def _value_sheets(sheets: list[Sheet], marks: dict[str, SheetMarks]) -> Iterator[ValueSheet]:
+    """The sheets to write from their values; a sheet that breaks while being read ends the
+    copy there (the summary says what was read)."""
     used: set[str] = set()
-    for sheet in read_sheets(data):
-        layout = layouts.get(sheet.name)
-        ws = wb.create_sheet(_sheet_title(sheet.name, used))
-        reason_column = max((c.index for c in layout.columns), default=-1) + 1 if layout else 0
-        header_row = layout.header_rows[-1] if layout and layout.header_rows else 0
-        for number, values in sheet.rows():
-            row_reasons = by_row.get((sheet.name, number))
-            cells: list[Any] = [None] * sheet.first_column
-            if row_reasons:
-                for j, value in enumerate(values):
-                    reasons = by_cell.get((sheet.name, number, sheet.first_column + j))
-                    if reasons:
-                        cell = _cell(ws, value, fill=BAD_FILL)
-                        cell.comment = Comment("\n".join(reasons)[:2000], AUTHOR)
-                        cells.append(cell)
-                    else:
-                        cells.append(safe(value))
-            else:
-                cells.extend(safe(v) for v in values)
-            if number == header_row or row_reasons:
-                cells.extend([None] * (max(reason_column, len(cells)) - len(cells)))
-                if number == header_row:
-                    cells.append(_styled(ws, REASON_HEADER))
-                else:
-                    cells.append(_cell(ws, "；".join(row_reasons or []), fill=ROW_FILL))
-            ws.append(cells)
+    broken = False
+
+    def rows(sheet: Sheet) -> Iterator[tuple[int, list[Any]]]:
+        nonlocal broken
+        try:
+            yield from sheet.rows()
+        except UnreadableFile:
+            broken = True
+
+    for sheet in sheets:
+        if broken:
+            return
+        mark = marks.get(sheet.name) or SheetMarks()
+        yield ValueSheet(_sheet_title(sheet.name, used), sheet.first_column, rows(sheet), mark)
