@@ -186,9 +186,7 @@ def orm_live(runs: int) -> tuple[float, int]:
     from jingzhun.analytics.models import RegionFigures
     from jingzhun.analytics.orm import compute_county
 
-    years = sorted(
-        RegionFigures.objects.filter(region_code=COUNTY).values_list("year", flat=True)
-    )
+    years = sorted(RegionFigures.objects.filter(region_code=COUNTY).values_list("year", flat=True))
     defs = [d for d in load_indicators() if d.grain != "criterion"]
     times = []
     n = 0

@@ -7,6 +7,7 @@ Data is committed (`transaction=True`): DuckDB reads the database over its own c
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from conftest import COUNTY, TOWNSHIPS, VILLAGES, World
