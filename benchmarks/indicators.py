@@ -163,8 +163,8 @@ def main() -> None:
             "its own process. ORM = analytics.orm.compute_county over every county of "
             f"{args.orm_db} ({orm_h:,} households, {orm_figures:,} figures): "
             f"{orm_s:.1f} s{orm_note}, i.e. {orm_rate:,.0f} households/s, extrapolated linearly to the larger "
-            "database. Other engineers' jobs shared the 2 cores (load: 1-minute load average before/"
-            "after each measured run).",
+            "database. Load: the 1-minute load average before/after each measured run (the "
+            "refresh's own work included).",
             "",
             "| data | refresh s | phases s | figures | peak RSS MiB | ORM s | ratio | load |",
             "|---|---|---|---|---|---|---|---|",

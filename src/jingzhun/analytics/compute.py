@@ -156,10 +156,12 @@ def prepare(con: Any, years: Sequence[int]) -> None:
         "year(changed_on) AS y0, year(lead(changed_on) OVER (PARTITION BY household_id "
         "ORDER BY changed_on, id)) AS y1 FROM sc WHERE household_id IN (SELECT id FROM hh)"
     )
+    # each village's township and county: the passes group by village only and add the
+    # villages' rows up to these
     con.execute(
-        "CREATE OR REPLACE TABLE crit_r AS SELECT c.*, t.code AS township_code, "
-        "t.parent AS county_code FROM crit c JOIN regions v ON v.code = c.village_code "
-        "JOIN regions t ON t.code = v.parent"
+        "CREATE OR REPLACE TABLE vmap AS SELECT v.code AS village_code, t.code AS township_code, "
+        "t.parent AS county_code FROM regions v JOIN regions t ON t.code = v.parent "
+        "WHERE v.level = 'village'"
     )
 
 
@@ -205,7 +207,7 @@ def _source(d: IndicatorDef) -> tuple[str, str]:
     """(table, measure): the weighted table the indicator is counted from (n = households, or
     members for a member-level count; p = persons), or the criterion counts."""
     if d.grain == "criterion":
-        return "crit_r", f"sum({d.numerator.get('count', 'passed')})"
+        return "crit", f"sum({d.numerator.get('count', 'passed')})"
     member = d.grain == "person" and d.member_level()
     table = ("wm_" if member else "wh_") + d.period
     if d.grain == "person" and not member:
@@ -233,11 +235,9 @@ def _weighted(
             keys.append(f"mm.{f}")
         else:
             keys.append(f"hb.{f}")
-    select = ", ".join(
-        ["hb.year", "hb.county_code", "hb.township_code", "hb.village_code", "hb.status", *keys]
-    )
+    select = ", ".join(["hb.year", "hb.village_code", "hb.status", *keys])
     if grouped:
-        group = "GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 6))
+        group = "GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 4))
         measures = "count(*)::BIGINT AS n" + ("" if member else ", sum(hb.persons)::BIGINT AS p")
     else:  # one row each, counted once by the pass that reads the view
         group = ""
@@ -298,7 +298,7 @@ def compute(
     for source, members in by_table.items():
         if progress:
             progress(done, steps, ", ".join(d.id for d in members[:3]))
-        if source != "crit_r":
+        if source != "crit":
             _weighted(con, source, members, list(years), current_year)
         flat = [d for d in members if not d.dimension]
         if flat:
@@ -310,7 +310,7 @@ def compute(
                     progress(done, steps, d.id)
                 _one(con, d, list(years) if d.period == "yearly" else [current_year])
                 done += 1
-        if source != "crit_r":
+        if source != "crit":
             con.execute(f"DROP {'TABLE' if any(d.dimension for d in members) else 'VIEW'} {source}")
     if progress:
         progress(steps, steps, "")
@@ -376,9 +376,9 @@ def _grouped(
         columns.append(f"CAST({n} AS BIGINT) AS n{i}, CAST({den} AS BIGINT) AS d{i}")
     _rolled_up(
         con,
-        f"SELECT year, county_code, township_code, village_code, {', '.join(columns)} "
+        f"SELECT year, village_code, {', '.join(columns)} "
         f"FROM {source} WHERE year IN ({', '.join(str(int(y)) for y in every) or 'NULL'}) "
-        "GROUP BY year, county_code, township_code, village_code",
+        "GROUP BY year, village_code",
         [f"{c}{i}" for i in range(len(defs)) for c in ("n", "d")],
         [],
     )
@@ -422,18 +422,19 @@ def _grouped(
 
 def _rolled_up(con: Any, village_sql: str, sums: list[str], keys: list[str]) -> None:
     """agg(year, region_code, *keys, *sums): the per-village sums of `village_sql` (columns
-    year, county_code, township_code, village_code, *keys, *sums) and their totals per township
-    and county. Aggregating the large tables once per village and adding the village rows up
-    gives the same figures as grouping the large table by every level."""
+    year, village_code, *keys, *sums) and their totals per township and county (vmap).
+    Aggregating the large tables once per village and adding the village rows up gives the same
+    figures as grouping the large table by every level."""
     con.execute(f"CREATE OR REPLACE TABLE agg_v AS {village_sql}")
     extra = "".join(f", {k}" for k in keys)
     totals = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in sums)
     plain = ", ".join(sums)
     con.execute(
         f"CREATE OR REPLACE TABLE agg AS SELECT year, village_code AS region_code{extra}, {plain} "
-        f"FROM agg_v UNION ALL SELECT year, township_code{extra}, {totals} FROM agg_v "
-        f"GROUP BY year, county_code, township_code{extra} UNION ALL "
-        f"SELECT year, county_code{extra}, {totals} FROM agg_v GROUP BY year, county_code{extra}"
+        f"FROM agg_v UNION ALL SELECT year, m.township_code{extra}, {totals} FROM agg_v "
+        f"JOIN vmap m USING (village_code) GROUP BY year, m.township_code{extra} UNION ALL "
+        f"SELECT year, m.county_code{extra}, {totals} FROM agg_v JOIN vmap m USING (village_code) "
+        f"GROUP BY year, m.county_code{extra}"
     )
     con.execute("DROP TABLE agg_v")
 
@@ -452,11 +453,11 @@ def _one(con: Any, d: IndicatorDef, years: list[int]) -> None:
     year_list = ", ".join(str(int(y)) for y in years) or "NULL"
     _rolled_up(
         con,
-        f"SELECT year, county_code, township_code, village_code, dim AS dimension, "
+        f"SELECT year, village_code, dim AS dimension, "
         f"CAST(coalesce({measure} FILTER (WHERE {numerator}), 0) AS BIGINT) AS numerator, "
         f"CAST({den} AS BIGINT) AS denominator "
         f"FROM (SELECT *, {dim} AS dim FROM {source} src WHERE year IN ({year_list}) "
-        f"AND {filters}) GROUP BY year, county_code, township_code, village_code, dim",
+        f"AND {filters}) GROUP BY year, village_code, dim",
         ["numerator", "denominator"],
         ["dimension"],
     )
