@@ -368,7 +368,7 @@ def main() -> None:
         f"Workload: demo county Jinping (522628), seed {SEED}, scaled to about {households:,}"
         f" households; household exit standard, year {YEAR}. Bulk = `do_assess_bulk` end to end in its"
         f" own process (read into DuckDB, Parquet input snapshot, evaluate, store, counts, audit;"
-        " the snapshot is written by a second DuckDB connection alongside evaluate and store, so"
+        " the snapshot is written by a second DuckDB connection alongside the store (ADR 0039), so"
         " its column is not part of the sum: end to end = read + evaluate + store);"
         f" median of {args.runs} runs{'' if args.no_warmup else ' after a warm-up'}, assessment"
         " tables emptied before each run (SQLite reads through a child process: duck_child.py)."
