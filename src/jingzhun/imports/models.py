@@ -104,7 +104,7 @@ class ImportCreatedCopy(models.Model):
     (`{"household_code", "village", fields..., "members": [{fields...}]}`, sensitive values masked
     as the change log masks them); part k holds the created households k * PART_SIZE onwards,
     and a new household's `ImportChange.diff` names its part. The batch's audit event holds the
-    SHA-256 of the parts' uncompressed text in order (`created_sha256`). Invariant: append-only,
+    SHA-256 of the parts' stored bytes in order (`created_sha256`). Invariant: append-only,
     written in the batch's own transaction."""
 
     batch = models.ForeignKey(

@@ -260,7 +260,10 @@ def _written() -> dict[str, Any]:
 
 def outcome(data: bytes, name: str, actor: Any, *, fast: bool) -> dict[str, Any]:
     columnar.ENABLED = fast
-    part_size, created.PART_SIZE = created.PART_SIZE, 3  # parts cut across the writers' chunks (4 new households: 3 + 1)
+    part_size, created.PART_SIZE = (
+        created.PART_SIZE,
+        3,
+    )  # parts cut across the writers' chunks (4 new households: 3 + 1)
     try:
         result = plan_import(data, name, actor=actor)
         view = _plan_view(result)

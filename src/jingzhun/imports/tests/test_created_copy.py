@@ -93,9 +93,10 @@ def test_the_copy_holds_every_new_household_masked(
         for c in ImportChange.objects.filter(batch=batch).select_related("household")
     }
     assert entries == {f"N500-{i}": i // 2 for i in range(NEW)}
-    # and the audit event holds the digest of the parts' text, in order, beside changes_sha256
+    # and the audit event holds the digest of the parts as stored, in order, beside changes_sha256
     event = AuditEvent.objects.filter(event="imports.batch.commit").latest("id")
-    assert event.diff["created_sha256"] == hashlib.sha256("".join(texts).encode()).hexdigest()
+    stored = b"".join(bytes(p.data) for p in parts)
+    assert event.diff["created_sha256"] == hashlib.sha256(stored).hexdigest()
     assert event.diff["changes_sha256"]
 
 
