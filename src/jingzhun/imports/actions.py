@@ -31,7 +31,7 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
 from jingzhun.registry.models import Household, Member, StatusChange
 
-from .created import BlockLines, CreatedCopy, plan_line
+from .created import CreatedCopy
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange, ImportCreatedCopy, ImportJob
 from .pipeline import HouseholdPlan, ImportResult, plan_import
@@ -211,7 +211,7 @@ def _apply(
             ids = _reserve_ids(writer, Household, len(chunk))
             _write_new(writer, chunk, ids, now, today, result.filename, actor_user, actor_name)
             log.add(writer, "new", chunk, ids, copy.parts_of(len(chunk)))
-            for part in copy.add([plan_line(p) for p in chunk]):
+            for part in copy.add_plans(chunk):
                 writer.load(_copy_part(writer, batch.pk, part))
             tick(len(chunk))
         # The columnar path's new households: written from their columns, ids reserved first.
@@ -490,7 +490,6 @@ def _block_batches(
     status_ids = _reserve_ids(writer, StatusChange, n)
     change_ids = _reserve_ids(writer, ImportChange, n)
     copy_ids = iter(_reserve_ids(writer, ImportCreatedCopy, copy.cuts(n)))
-    copied = BlockLines(block)
     stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
     status_default = Household._meta.get_field("poverty_status").get_default()
     reason = f"批量导入：{filename}"[:200]
@@ -549,20 +548,20 @@ def _block_batches(
         )
         for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
             high = min(low + BULK_SIZE, stop)
-            items, diffs = _block_log(block, low, high, copy.parts_of(high - low))
+            items, diffs = _block_log(block, low, high, copy.parts_of(high - low, low - start))
             keys = change_ids[low:high] + household_ids[low:high]
             yield writer.prepare(ImportChange, log.texts("new", items, diffs, keys))
-            for number, households, data in copy.add(copied.lines(low, high)):
-                yield writer.prepare(
-                    ImportCreatedCopy,
-                    {
-                        "id": [next(copy_ids)],
-                        "batch_id": [log.batch_id],
-                        "part": [number],
-                        "households": [households],
-                        "data": [data],
-                    },
-                )
+        for number, households, data in copy.add_block(block, start, stop):
+            yield writer.prepare(
+                ImportCreatedCopy,
+                {
+                    "id": [next(copy_ids)],
+                    "batch_id": [log.batch_id],
+                    "part": [number],
+                    "households": [households],
+                    "data": [data],
+                },
+            )
         tick(k)
 
 

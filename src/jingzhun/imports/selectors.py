@@ -200,4 +200,4 @@ def created_values(
         .values_list("data", flat=True)
         .first()
     )
-    return None if data is None else created.find(data, household_code)
+    return None if data is None else created.household(data, household_code)
