@@ -13,7 +13,7 @@ from stdnum.cn import ric
 
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import OutOfScope
-from jingzhun.imports import columnar, created
+from jingzhun.imports import actions, columnar, created
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.fields import FIELDS
 from jingzhun.imports.models import ImportChange, ImportCreatedCopy
@@ -61,7 +61,10 @@ def test_the_copy_holds_every_new_household_masked(
 ) -> None:
     # Given a file of new households with ID numbers, phones, bank accounts and health details
     data, header, rows = _file(world)
+    # written in chunks of 3 households, change log pieces of 2, copy parts of 2: cut across
     monkeypatch.setattr(created, "PART_SIZE", 2)
+    monkeypatch.setattr(actions, "NEW_CHUNK", 3)
+    monkeypatch.setattr(actions, "BULK_SIZE", 2)
     monkeypatch.setattr(columnar, "ENABLED", fast)
     # When it is committed
     outcome = do_commit_import(data, "c.csv", actor=world.user("county"))
