@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; stdlib gzip read
 PART_SIZE = 10_000  # households per part (tests make it smaller)
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_encode_str: Final = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str: Final = json.encoder.encode_basestring
 
 Table = dict[str, list[Any]]  # field -> one value per row (None: no value)
 
@@ -74,7 +74,7 @@ class _Encoder:
 
     def _encode(self, kind: type, k: Any) -> str:
         if kind is str:  # `_masked` without its type test
-            return _encode_str(mask_value(self.key, k) if self.sensitive else k)  # type: ignore[no-any-return]
+            return _encode_str(mask_value(self.key, k) if self.sensitive else k)
         return _dumps(_masked(self.key, list(k) if kind is list else k))
 
     def __call__(self, values: list[Any], kind: type) -> list[str]:
