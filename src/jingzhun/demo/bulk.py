@@ -53,6 +53,8 @@ def _copy_value(v: Any) -> str:
         return "\\N"
     if isinstance(v, bool):
         return "t" if v else "f"
+    if isinstance(v, bytes):  # bytea in hex form, its backslash escaped for COPY text
+        return "\\\\x" + v.hex()
     return _copy_escape(v if isinstance(v, str) else str(v))
 
 

@@ -31,8 +31,9 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
 from jingzhun.registry.models import Household, Member, StatusChange
 
+from .created import CreatedCopy
 from .fields import FIELDS, assignable_fields, norm
-from .models import ColumnMapping, ImportBatch, ImportChange, ImportJob
+from .models import ColumnMapping, ImportBatch, ImportChange, ImportCreatedCopy, ImportJob
 from .pipeline import HouseholdPlan, ImportResult, plan_import
 
 BULK_SIZE = 2000
@@ -111,7 +112,7 @@ def do_commit_import(
             raise DomainError("导入期间登记数据被他人修改，请重新导入。")
     batch = _finish(pending, result, "committed", actor)
     started = time.perf_counter()
-    digest = _apply(result, batch, actor, progress)
+    digest, created = _apply(result, batch, actor, progress)
     record(
         "imports.batch.commit",
         actor=actor,
@@ -122,6 +123,7 @@ def do_commit_import(
             "filename": filename[:255],
             **result.counts(),
             "changes_sha256": digest,
+            "created_sha256": created,
         },
     )
     result.seconds["write"] = time.perf_counter() - started
@@ -169,9 +171,13 @@ def _chunks(items: list[Any], size: int = BULK_SIZE) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progress | None) -> str:
-    """Write a clean plan in bulk and the per-household change log (masked diffs of changed
-    households, source rows of new ones: ADR 0033); returns the log's digest (`changes_sha256`)."""
+def _apply(
+    result: ImportResult, batch: ImportBatch, actor: Any, progress: Progress | None
+) -> tuple[str, str]:
+    """Write a clean plan in bulk, the per-household change log (masked diffs of changed
+    households, source rows and copy part of new ones: ADR 0033, 0040) and the masked copy of
+    the new households (ADR 0040); returns the digests of the log (`changes_sha256`) and of the
+    copy (`created_sha256`)."""
     now = timezone.now()
     today = timezone.localdate()
     actor_user = actor if getattr(actor, "pk", None) else None
@@ -197,20 +203,23 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             check_region_in_scope(actor, village)
 
     log = _ChangeLog(batch.pk)
+    copy = CreatedCopy()
     # New households, then their members and first status entries: set-wise (COPY on
     # PostgreSQL, executemany on SQLite), ids reserved first so members can point at them.
     with BulkWriter() as writer:
         for chunk in _chunks(new_plans, NEW_CHUNK):
             ids = _reserve_ids(writer, Household, len(chunk))
             _write_new(writer, chunk, ids, now, today, result.filename, actor_user, actor_name)
-            log.add(writer, "new", chunk, ids)
+            log.add(writer, "new", chunk, ids, copy.parts_of(len(chunk)))
+            for part in copy.add_plans(chunk):
+                writer.load(_copy_part(writer, batch.pk, part))
             tick(len(chunk))
         # The columnar path's new households: written from their columns, ids reserved first.
         # On PostgreSQL a second thread runs each COPY while this one builds the next (the
         # server works on the other core); SQLite's inserts run in this process: in turn.
         if block is not None and len(block):
             batches = _block_batches(
-                writer, block, log, tick, now, today, result.filename, actor_user, actor_name
+                writer, block, log, copy, tick, now, today, result.filename, actor_user, actor_name
             )
             if writer.overlaps_io:
                 pipelined(batches, writer.load)  # type: ignore[arg-type]  # (its count unused)
@@ -224,7 +233,24 @@ def _apply(result: ImportResult, batch: ImportBatch, actor: Any, progress: Progr
             _update_members(chunk, now)
             log.add(writer, "changed", chunk, [p.household_id for p in chunk])
             tick(len(chunk))
-    return log.digest()
+        for part in copy.finish():
+            writer.load(_copy_part(writer, batch.pk, part))
+    return log.digest(), copy.digest()
+
+
+def _copy_part(writer: BulkWriter, batch_id: int, part: tuple[int, int, bytes]) -> Any:
+    """A prepared `ImportCreatedCopy` row: (part, households, gzip bytes)."""
+    number, households, data = part
+    return writer.prepare(
+        ImportCreatedCopy,
+        {
+            "id": _reserve_ids(writer, ImportCreatedCopy, 1),
+            "batch_id": [batch_id],
+            "part": [number],
+            "households": [households],
+            "data": [data],
+        },
+    )
 
 
 class _ChangeLog:
@@ -241,11 +267,18 @@ class _ChangeLog:
         self.first = True
 
     def add(
-        self, writer: BulkWriter, kind: str, plans: list[HouseholdPlan], ids: list[Any]
+        self,
+        writer: BulkWriter,
+        kind: str,
+        plans: list[HouseholdPlan],
+        ids: list[Any],
+        parts: list[int] | None = None,
     ) -> None:
         diffs = []
-        for p in plans:
+        for i, p in enumerate(plans):
             diff = p.change_entry()
+            if parts is not None:  # a new household: where its masked copy is (ADR 0040)
+                diff["part"] = parts[i]
             item = {"household_code": p.code, "kind": kind, **diff}
             text = json.dumps(item, ensure_ascii=False, sort_keys=True, default=str)
             self.hash.update(text.encode() if self.first else b", " + text.encode())
@@ -289,19 +322,19 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _block_log(block: Any, start: int, stop: int) -> tuple[list[str], list[str]]:
+def _block_log(block: Any, start: int, stop: int, parts: list[int]) -> tuple[list[str], list[str]]:
     """The change-log texts of new households start..stop of a `NewBlock`, exactly as
-    `_ChangeLog.add` serialises `HouseholdPlan.change_entry()` (sorted keys, so the digest is
-    the same): (items as hashed, diffs as stored)."""
+    `_ChangeLog.add` serialises `HouseholdPlan.change_entry()` with its copy's part (sorted
+    keys, so the digest is the same): (items as hashed, diffs as stored)."""
     sheet = _dumps(block.sheet)
     rows = block.member_rows
     starts = block.starts
     codes = block.codes
     items, diffs = [], []
-    for h in range(start, stop):
+    for h, part in zip(range(start, stop), parts, strict=True):
         first, last = starts[h], starts[h + 1]
         listed = ", ".join(f"[{sheet}, {r}]" for r in rows[first:last])
-        diff = f'"members": {last - first}, "rows": [{listed}]'
+        diff = f'"members": {last - first}, "part": {part}, "rows": [{listed}]'
         diffs.append(f"{{{diff}}}")
         items.append(f'{{"household_code": {_dumps(codes[h])}, "kind": "new", {diff}}}')
     return items, diffs
@@ -438,6 +471,7 @@ def _block_batches(
     writer: BulkWriter,
     block: Any,
     log: _ChangeLog,
+    copy: CreatedCopy,
     tick: Callable[[int], None],
     now: datetime.datetime,
     today: datetime.date,
@@ -447,13 +481,15 @@ def _block_batches(
 ) -> Iterator[Batch | None]:
     """What `_write_new` and `_ChangeLog.add` write, for a columnar `NewBlock`, as prepared
     batches in write order: per chunk of households, households, members, first status entries
-    and change-log pieces. Every key is reserved before the first batch (the loading thread
-    holds the connection while it copies)."""
+    and change-log pieces, and the parts of the masked copy as they fill (the last one is
+    written by the caller, `CreatedCopy.finish`). Every key is reserved before the first batch
+    (the loading thread holds the connection while it copies)."""
     n, m = len(block), block.members
     household_ids = _reserve_ids(writer, Household, n)
     member_ids = _reserve_ids(writer, Member, m)
     status_ids = _reserve_ids(writer, StatusChange, n)
     change_ids = _reserve_ids(writer, ImportChange, n)
+    copy_ids = iter(_reserve_ids(writer, ImportCreatedCopy, copy.cuts(n)))
     stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
     status_default = Household._meta.get_field("poverty_status").get_default()
     reason = f"批量导入：{filename}"[:200]
@@ -512,9 +548,20 @@ def _block_batches(
         )
         for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
             high = min(low + BULK_SIZE, stop)
-            items, diffs = _block_log(block, low, high)
+            items, diffs = _block_log(block, low, high, copy.parts_of(high - low, low - start))
             keys = change_ids[low:high] + household_ids[low:high]
             yield writer.prepare(ImportChange, log.texts("new", items, diffs, keys))
+        for number, households, data in copy.add_block(block, start, stop):
+            yield writer.prepare(
+                ImportCreatedCopy,
+                {
+                    "id": [next(copy_ids)],
+                    "batch_id": [log.batch_id],
+                    "part": [number],
+                    "households": [households],
+                    "data": [data],
+                },
+            )
         tick(k)
 
 

@@ -97,6 +97,38 @@ class ImportChange(models.Model):
         return f"{self.batch_id}: {self.household_id} {self.kind}"
 
 
+class ImportCreatedCopy(models.Model):
+    """One part of a committed batch's copy of the households it created, masked (ADR 0040).
+
+    `data` is one gzip-compressed JSON document of columns (imports/created.py: a column per
+    household field and per member field, households in write order, sensitive values masked
+    as the change log masks them); part k holds the created households k * PART_SIZE onwards,
+    and a new household's `ImportChange.diff` names its part. The batch's audit event holds the
+    SHA-256 of the parts' stored bytes in order (`created_sha256`). Invariant: append-only,
+    written in the batch's own transaction."""
+
+    batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.PROTECT,
+        related_name="created_copies",
+        verbose_name="导入批次",
+    )
+    part = models.PositiveIntegerField("分段序号")
+    households = models.PositiveIntegerField("户数")
+    data = models.BinaryField("新增户内容(已脱敏，gzip 压缩)")
+
+    class Meta:
+        verbose_name = "新增户副本"
+        verbose_name_plural = "新增户副本"
+        ordering = ["batch_id", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "part"], name="import_copy_part_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.part}"
+
+
 class ColumnMapping(models.Model):
     """Header labels a user or region maps to fields. Invariant: user and region are not both set."""
 

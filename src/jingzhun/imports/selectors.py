@@ -158,3 +158,46 @@ def header_overrides(user: Any) -> dict[str, str]:
     for mapping in rows:
         merged.update(mapping.columns)
     return merged
+
+
+def created_values(
+    user: Any, batch: ImportBatch | int, household_code: str
+) -> dict[str, Any] | None:
+    """The masked values a committed batch created one household with, from the batch's copy
+    (ADR 0040): {"household_code", "village", fields..., "members": [{fields...}]}.
+
+    Scoped like the registry: the household must be one the user may see (region grants, a
+    helper's pairings), or `OutOfScope` is raised, as it is when the batch did not create a
+    household of that code. None for a household created before the copy was kept (ADR 0033
+    batches: their change entry names no part)."""
+    from jingzhun.access.scoping import scope_households
+    from jingzhun.core.errors import OutOfScope
+
+    from . import created
+    from .models import ImportChange, ImportCreatedCopy
+
+    batch_id = batch if isinstance(batch, int) else batch.pk
+    change = (
+        ImportChange.objects.filter(
+            batch_id=batch_id,
+            batch__status="committed",
+            kind="new",
+            household__household_code=household_code,
+        )
+        .only("household_id", "diff")
+        .first()
+    )
+    if (
+        change is None
+        or not scope_households(user, Household.all_objects.filter(pk=change.household_id)).exists()
+    ):
+        raise OutOfScope("未找到该批次新增的这一户，或您无权访问。")
+    part = change.diff.get("part") if isinstance(change.diff, dict) else None
+    if part is None:
+        return None
+    data = (
+        ImportCreatedCopy.objects.filter(batch_id=batch_id, part=part)
+        .values_list("data", flat=True)
+        .first()
+    )
+    return None if data is None else created.household(data, household_code)

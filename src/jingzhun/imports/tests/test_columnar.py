@@ -3,8 +3,8 @@
 Each case builds a file from the world's own roster export (every importable column) plus new
 households made from it, applies a change or a fault, and then plans and commits it twice, once
 per path, comparing the counts, the errors (sheet, row, column, value, reason), the notices, the
-plans and every row written (households, members, status entries, change log, batch, audit diff
-with its `changes_sha256`). Commits are rolled back between the two runs.
+plans and every row written (households, members, status entries, change log, the masked copy of
+new households, batch, audit diff with its `changes_sha256` and `created_sha256`). Commits are rolled back between the two runs.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from jingzhun.audit.models import AuditEvent
 from jingzhun.exports.roster import write_roster_csv
-from jingzhun.imports import columnar
+from jingzhun.imports import columnar, created
 from jingzhun.imports.actions import do_commit_import
-from jingzhun.imports.models import ImportBatch, ImportChange
+from jingzhun.imports.models import ImportBatch, ImportChange, ImportCreatedCopy
 from jingzhun.imports.pipeline import plan_import
 from jingzhun.registry.models import Household, Member, StatusChange
 
@@ -235,6 +235,11 @@ def _written() -> dict[str, Any]:
             (c.household.household_code, c.kind, c.diff)
             for c in ImportChange.objects.select_related("household")
         ),
+        # The masked copy of the new households (ADR 0040): the same parts, byte for byte.
+        "copies": [
+            (c.part, c.households, created.read_part(c.data), bytes(c.data))
+            for c in ImportCreatedCopy.objects.order_by("batch_id", "part")
+        ],
         "batches": sorted(
             (
                 b.status,
@@ -255,6 +260,10 @@ def _written() -> dict[str, Any]:
 
 def outcome(data: bytes, name: str, actor: Any, *, fast: bool) -> dict[str, Any]:
     columnar.ENABLED = fast
+    part_size, created.PART_SIZE = (
+        created.PART_SIZE,
+        3,
+    )  # parts cut across the writers' chunks (4 new households: 3 + 1)
     try:
         result = plan_import(data, name, actor=actor)
         view = _plan_view(result)
@@ -267,6 +276,7 @@ def outcome(data: bytes, name: str, actor: Any, *, fast: bool) -> dict[str, Any]
             transaction.set_rollback(True)
     finally:
         columnar.ENABLED = True
+        created.PART_SIZE = part_size
     return view
 
 

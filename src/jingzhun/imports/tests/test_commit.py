@@ -12,7 +12,7 @@ from jingzhun.audit.actions import verify_chain
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import Forbidden
 from jingzhun.imports.actions import do_commit_import
-from jingzhun.imports.models import ImportBatch, ImportChange
+from jingzhun.imports.models import ImportBatch, ImportChange, ImportCreatedCopy
 from jingzhun.imports.pipeline import plan_import
 from jingzhun.registry.models import Household, Member, StatusChange
 
@@ -25,6 +25,7 @@ def _table_counts() -> dict[str, int]:
         "members": Member.all_objects.count(),
         "status": StatusChange.objects.count(),
         "changes": ImportChange.objects.count(),
+        "copies": ImportCreatedCopy.objects.count(),
         "committed": ImportBatch.objects.filter(status="committed").count(),
     }
 
@@ -229,11 +230,12 @@ def test_the_audited_digest_is_that_of_the_stored_change_log(world: Any) -> None
     ]
     assert [c["household_code"] for c in changes] == [f"D{i}" for i in range(7)]
     # A new household's entry names the file rows it came from, not a copy of its values
-    # (ADR 0033): the batch and its audit event hold the file's SHA-256.
+    # (ADR 0033), and the part of the batch's masked copy that holds its values (ADR 0040).
     assert changes[1] == {
         "household_code": "D1",
         "kind": "new",
         "members": 2,
+        "part": 0,
         "rows": [["s", 4], ["s", 5]],
     }
     expected = hashlib.sha256(

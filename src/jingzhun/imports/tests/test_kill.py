@@ -58,6 +58,7 @@ def _counts(db: Path) -> dict[str, int]:
             "members": "registry_member",
             "status": "registry_statuschange",
             "changes": "imports_importchange",
+            "copies": "imports_importcreatedcopy",
             "batches": "imports_importbatch",
         }
         return {
@@ -143,6 +144,7 @@ def test_an_import_killed_during_its_commit_leaves_nothing_and_reruns(tmp_path: 
     after = _counts(db)
     assert after["households"] == before["households"] + HOUSEHOLDS
     assert after["members"] == before["members"] + HOUSEHOLDS
+    assert after["copies"] == before["copies"] + HOUSEHOLDS // 10_000  # parts of the masked copy
 
     once_more = _run(env, "import", str(data), "--user", "county")
     assert once_more.returncode == 0, once_more.stderr[-2000:]
