@@ -29,7 +29,6 @@ def _date(value: Any) -> datetime.date:
 def run_case(case: dict[str, Any]) -> dict[tuple[str, int, str, str], tuple[int, int | None]]:
     con = duckdb.connect()
     compute.create_raw_tables(con)
-    parents = {r["code"]: r.get("parent") for r in case["regions"]}
     for r in case["regions"]:
         con.execute(
             "INSERT INTO regions VALUES (?, ?, ?, ?)",
@@ -42,17 +41,12 @@ def run_case(case: dict[str, Any]) -> dict[tuple[str, int, str, str], tuple[int,
     mm_cols = [c for c, _t in compute.RAW_TABLES["mm"]]
     change_id = 0
     for h in case["households"]:
-        township = parents[h["village"]]
         row = {
-            "id": h["id"],
-            "village_code": h["village"],
-            "township_code": township,
-            "county_code": parents[township],
             **{c: "" for c, t in compute.RAW_TABLES["hh"] if t == "VARCHAR"},
             **h.get("fields", {}),
+            "id": h["id"],
+            "village_code": h["village"],
         }
-        row.update(id=h["id"], village_code=h["village"])
-        row["township_code"], row["county_code"] = township, parents[township]
         con.execute(
             f"INSERT INTO hh VALUES ({', '.join('?' * len(hh_cols))})",
             [row.get(c) for c in hh_cols],

@@ -1,7 +1,7 @@
 """Indicators in bulk: DuckDB passes over the registry's tables, every level at once.
 
 Pure Python and DuckDB, no Django. The caller fills these tables in the connection:
-  hh(id, village_code, township_code, county_code, <HOUSEHOLD_FIELDS except status, persons,
+  hh(id, village_code, <HOUSEHOLD_FIELDS except status, persons,
      paired, is_poor_village>)                           live households of the counties
   sc(household_id, status_to, changed_on, id)            their status history
   mm(household_id, birth_date, <MEMBER_FIELDS except age>) their live members
@@ -86,8 +86,6 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     "hh": [
         ("id", "BIGINT"),
         ("village_code", "VARCHAR"),
-        ("township_code", "VARCHAR"),
-        ("county_code", "VARCHAR"),
         *((c, "VARCHAR") for c in _HOUSEHOLD_TEXT),
         *((c, "INTEGER") for c in _HOUSEHOLD_INT),
         *((c, "BOOLEAN") for c in _HOUSEHOLD_BOOL),

@@ -67,7 +67,7 @@ def read_statements(
         RegionPopulation._meta.db_table,
     )
     column_of = {"village_code": "village_id"}
-    keys = {"id", "village_code", "township_code", "county_code", "household_id"}
+    keys = {"id", "village_code", "household_id"}
     wanted = (
         None if fields is None else keys | fields | ({"birth_date"} if "age" in fields else set())
     )
