@@ -42,7 +42,7 @@ from .pipeline import (
     _compare,
     _parse,
 )
-from .reader import UnreadableFile, read_sheets
+from .reader import Sheet, UnreadableFile, read_sheets
 from .values import MEMO_KINDS, BadValue, check_id_cell, convert
 
 BLOCK_ROWS: Final = 50_000
@@ -123,8 +123,10 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or not (v if type(v) is str else str(v)).strip()
 
 
-def _layout(result: ImportResult, data: bytes, extra: dict[str, str]) -> tuple[Layout, Any, Any]:
-    """The one member sheet of the file with its head rows and row stream."""
+def _layout(
+    result: ImportResult, data: bytes, extra: dict[str, str]
+) -> tuple[Layout, Any, Any, list[Sheet]]:
+    """The one member sheet of the file with its head rows and row stream; every sheet."""
     try:
         sheets = read_sheets(data)
     except UnreadableFile as exc:
@@ -158,7 +160,7 @@ def _layout(result: ImportResult, data: bytes, extra: dict[str, str]) -> tuple[L
         raise _Refuse
     result.notices.extend(notices)
     layout, head, stream, first = chosen
-    return layout, (head, stream), first
+    return layout, (head, stream), first, sheets
 
 
 def _data_rows(
@@ -280,7 +282,7 @@ def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -
 
 
 def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -> None:
-    layout, source, first = _layout(result, data, extra)
+    layout, source, first, sheets = _layout(result, data, extra)
     keyed = [(c.key, c.index - first) for c in layout.columns if c.key]
     hkeys = [k for k, _j in keyed if FIELDS[k].level == "household" and k != "household_code"]
     mkeys = [k for k, _j in keyed if FIELDS[k].level == "member" and k != "id_number"]
@@ -316,6 +318,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
         if len(rows) >= BLOCK_ROWS:
             flush()
     flush()
+    del source
     n = len(numbers)
     if n == 0:
         raise _Refuse  # no member rows: the per-row path words it
@@ -448,7 +451,14 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             flagged.update(clean_existing)
     flagged.discard(-1)
     if suspect or flagged:
-        _refused_part(result, data, extra, actor, layout, numbers, hidx, suspect, flagged)
+        # A workbook's rows are read again from the cells calamine holds: unpacking the file a
+        # second time would take as long as the first, and twice the memory at its peak.
+        again = [sheet.again() for sheet in sheets]
+        kept = None if None in again else [s for s in again if s is not None]
+        del again
+        _refused_part(result, data, extra, actor, layout, numbers, hidx, suspect, flagged, kept)
+        del kept
+    del sheets  # a workbook's unpacked cells: not needed from here
     # New households: columns.
     new_households = [h for h in range(households) if is_new[h] and h not in flagged]
     position = {h: p for p, h in enumerate(new_households)}
@@ -504,15 +514,18 @@ def _refused_part(
     hidx: list[int],
     suspect: set[int],
     flagged: set[int],
+    sheets: list[Sheet] | None = None,
 ) -> None:
     """Errors and plans of the households with a refused (or possibly refused) row, by the
     per-row path over only their rows (and rows without a household): a row's errors depend
     only on its household's rows, on the first row of its ID number (a row with a repeated
     number is suspect, so its household is here too) and on the registry, so these are exactly
-    the errors, in the same order, that reading the whole file row by row gives."""
+    the errors, in the same order, that reading the whole file row by row gives. `sheets`:
+    the workbook's sheets read again from the cells in memory (`Sheet.again`); None: `data` is
+    read again (a CSV file, whose reader holds nothing)."""
     keep = {numbers[i] for i, h in enumerate(hidx) if h in flagged or (h < 0 and i in suspect)}
     scratch = ImportResult(filename=result.filename, sha256=result.sha256, size=result.size)
-    collector = _parse(data, scratch, extra, keep={layout.sheet: keep})
+    collector = _parse(data, scratch, extra, keep={layout.sheet: keep}, sheets=sheets)
     if collector is None or scratch.notices != result.notices:
         raise _Refuse  # pragma: no cover - the same file read again
     _compare(collector, scratch, actor, None)

@@ -25,7 +25,7 @@ from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
 from . import selectors
 from .fields import FIELDS, norm
 from .layout import Layout, Row, column_letter, data_rows
-from .reader import UnreadableFile, read_sheets
+from .reader import Sheet, UnreadableFile, read_sheets
 from .values import BadValue, Converter, check_id_cell, convert, display
 
 Progress = Callable[[int], None]
@@ -441,11 +441,14 @@ def _parse(
     result: ImportResult,
     extra: dict[str, str],
     keep: dict[str, set[int]] | None = None,
+    sheets: list[Sheet] | None = None,
 ) -> _Collector | None:
-    """Rows of every sheet into households; `keep` (sheet → row numbers): only those rows."""
+    """Rows of every sheet into households; `keep` (sheet → row numbers): only those rows;
+    `sheets`: the file's sheets already read (`reader.Sheet.again`), instead of reading `data`."""
     collector = _Collector(result)
     try:
-        sheets = read_sheets(data)
+        if sheets is None:
+            sheets = read_sheets(data)
         found = False
         for sheet in sheets:
             layout, rows = data_rows(sheet, extra, None if keep is None else keep.get(sheet.name))

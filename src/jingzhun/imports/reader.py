@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -47,6 +47,16 @@ class Sheet:
     first_column: int = 0  # 0-based index of the first column the rows start at
     # Merged ranges ((first row, first column), (last row, last column)), 0-based and absolute.
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # A workbook sheet's row iterator made anew from the cells calamine holds (None for CSV):
+    # reading the sheet again without unpacking the file again (`again`).
+    reopen: Callable[[], Any] | None = None
+
+    def again(self) -> Sheet | None:
+        """The same sheet from its first row, from the cells already in memory; None when it
+        cannot be (a CSV sheet: read the file again instead)."""
+        if self.reopen is None:
+            return None
+        return Sheet(self.name, self.reopen(), self.first_column, self.merged, self.reopen)
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """Rows with every cell of a merged range carrying the value of its top-left cell."""
@@ -138,7 +148,15 @@ def _workbook_sheets(data: bytes, kind: str) -> list[Sheet]:
                 ((int(a[0]), int(a[1])), (int(b[0]), int(b[1])))
                 for a, b in (sheet.merged_cell_ranges or [])
             ]
-            sheets.append(Sheet(meta.name, sheet.iter_rows(), start[1] if start else 0, merged))
+            sheets.append(
+                Sheet(
+                    meta.name,
+                    sheet.iter_rows(),
+                    start[1] if start else 0,
+                    merged,
+                    reopen=sheet.iter_rows,
+                )
+            )
     except calamine.PasswordError as exc:
         raise UnreadableFile("文件设有打开密码，请取消密码后再导入。") from exc
     except Exception as exc:

@@ -364,3 +364,34 @@ def test_a_sheet_too_long_is_worded_by_the_per_row_path(world: Any, monkeypatch:
     assert fast.unreadable and slow.unreadable
     assert [str(e) for e in fast.errors] == [str(e) for e in slow.errors]
     assert "超过 4 行" in str(fast.errors[0])
+
+
+@pytest.mark.parametrize("case", ["existing unchanged and new", "sex against the ID"])
+def test_a_workbook_is_unpacked_once(world: Any, monkeypatch: Any, case: str) -> None:
+    """The rows of refused households are read again from the cells calamine already holds
+    (`Sheet.again`), not by unpacking the file a second time; the errors are the per-row
+    path's (`test_columnar_and_per_row_paths_agree` compares every detail)."""
+    from jingzhun.imports import reader
+
+    title, header, existing = roster(world)
+    template = [
+        r for r in existing if r[header.index("户编号")] == existing[0][header.index("户编号")]
+    ]
+    rows = CASES[case][0](header, existing, new_households(header, template, 2, 300))
+    data, name = _file("xlsx", title, header, rows)
+    unpacked: list[int] = []
+    real = reader._workbook_sheets
+
+    def counting(data: bytes, kind: str) -> list[reader.Sheet]:
+        unpacked.append(1)
+        return real(data, kind)
+
+    monkeypatch.setattr(reader, "_workbook_sheets", counting)
+    result = plan_import(data, name, actor=world.user("county"))
+    assert result.new_block is not None  # the columnar path
+    assert len(unpacked) == 1
+    if CASES[case][1]:
+        assert result.ok
+    else:
+        assert not result.ok
+        assert any("性别" in str(e) for e in result.errors)
