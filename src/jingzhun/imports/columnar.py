@@ -318,7 +318,6 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
         if len(rows) >= BLOCK_ROWS:
             flush()
     flush()
-    del source
     n = len(numbers)
     if n == 0:
         raise _Refuse  # no member rows: the per-row path words it
@@ -453,12 +452,12 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     if suspect or flagged:
         # A workbook's rows are read again from the cells calamine holds: unpacking the file a
         # second time would take as long as the first, and twice the memory at its peak.
-        again = [sheet.again() for sheet in sheets]
-        kept = None if None in again else [s for s in again if s is not None]
-        del again
-        _refused_part(result, data, extra, actor, layout, numbers, hidx, suspect, flagged, kept)
-        del kept
-    del sheets  # a workbook's unpacked cells: not needed from here
+        reread: list[Sheet] | None = [s for s in map(Sheet.again, sheets) if s is not None]
+        if reread is not None and len(reread) != len(sheets):
+            reread = None  # a CSV: its bytes are read again
+        _refused_part(result, data, extra, actor, layout, numbers, hidx, suspect, flagged, reread)
+        del reread
+    del sheets, source  # a workbook's unpacked cells: not needed from here
     # New households: columns.
     new_households = [h for h in range(households) if is_new[h] and h not in flagged]
     position = {h: p for p, h in enumerate(new_households)}
