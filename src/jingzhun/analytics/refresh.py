@@ -124,9 +124,9 @@ def read_registry(
             con.execute("DETACH reg")
         return vendor
     work.mkdir(parents=True, exist_ok=True)
-    exports = [(t, work / f"{t}.parquet", "") for t in RAW_FROM_DB]
+    exports = [(t, work / f"{t}.parquet") for t in RAW_FROM_DB]
     duck.sqlite_export(sqlite_file, statements, exports)
-    for table, path, _order in exports:
+    for table, path in exports:
         con.execute(
             f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({_lit(path.as_posix())})"
         )

@@ -180,12 +180,9 @@ def _read_inputs(
     target = snapshot_folder if snapshot_folder is not None and parquet is None else work
     target.mkdir(parents=True, exist_ok=True)
     os.chmod(target, 0o700)
-    exports: list[tuple[str, Path, str]] = [("existing", work / "existing.parquet", "")]
-    if parquet is None:
-        exports += [
-            ("h", target / SNAPSHOT_FILES[0], ""),  # in read order (ADR 0042)
-            ("m", target / SNAPSHOT_FILES[1], ""),
-        ]
+    exports: list[tuple[str, Path]] = [("existing", work / "existing.parquet")]
+    if parquet is None:  # the snapshot, in read order (ADR 0042)
+        exports += [("h", target / SNAPSHOT_FILES[0]), ("m", target / SNAPSHOT_FILES[1])]
     duck.sqlite_export(sqlite_file, [*loads, _existing_statement(standard_id, year)], exports)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM "

@@ -67,18 +67,16 @@ def scanner_path(vendor: str) -> Path:
     return target
 
 
-def sqlite_export(
-    database: str, statements: list[str], exports: list[tuple[str, Path, str]]
-) -> None:
+def sqlite_export(database: str, statements: list[str], exports: list[tuple[str, Path]]) -> None:
     """Run DuckDB `statements` with the SQLite file attached read-only as `reg` in a child
-    process (see duck_child.py for why), then write each (table, Parquet path, ORDER BY) out."""
+    process (see duck_child.py for why), then write each (table, Parquet path) out."""
     job = {
         "database": _quote(database),
         "extension": _quote(scanner_path("sqlite").as_posix()),
         "temp_directory": _quote((Path(settings.VAR_DIR) / "duckdb_tmp").as_posix()),
         "memory_limit": getattr(settings, "DUCKDB_MEMORY_LIMIT", ""),
         "statements": statements,
-        "exports": [(t, _quote(p.as_posix()), order) for t, p, order in exports],
+        "exports": [(t, _quote(p.as_posix())) for t, p in exports],
     }
     (Path(settings.VAR_DIR) / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(

@@ -28,10 +28,9 @@ def main() -> None:
     for statement in job["statements"]:
         con.execute(statement)
     con.execute("DETACH reg")
-    for table, path, order in job["exports"]:
-        order_by = f" ORDER BY {order}" if order else ""
+    for table, path in job["exports"]:
         con.execute(
-            f"COPY (SELECT * FROM {table}{order_by}) TO '{path}' "
+            f"COPY (SELECT * FROM {table}) TO '{path}' "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
     con.close()
