@@ -36,6 +36,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import village_prefixes
 from jingzhun.audit.actions import record
 from jingzhun.core import duck
+from jingzhun.core.duck_child import PARQUET_OPTIONS
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.policy import bulk
 from jingzhun.policy.compiler import sql_literal
@@ -231,10 +232,7 @@ def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
     for table, name in zip(("h", "m"), SNAPSHOT_FILES, strict=True):
         path = folder / name
         if not written:
-            con.execute(
-                f"COPY (SELECT * FROM {table}) TO '{_q(path)}' "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-            )
+            con.execute(f"COPY (SELECT * FROM {table}) TO '{_q(path)}' {PARQUET_OPTIONS}")
             os.chmod(path, 0o600)
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):

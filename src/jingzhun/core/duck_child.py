@@ -15,6 +15,10 @@ import sys
 
 import duckdb
 
+# How every Parquet file of ours is written (the SQLite path here, bulk.py's snapshot beside the
+# store): one format, whichever database the run read.
+PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+
 
 def main() -> None:
     job = json.load(sys.stdin)
@@ -29,10 +33,7 @@ def main() -> None:
         con.execute(statement)
     con.execute("DETACH reg")
     for table, path in job["exports"]:
-        con.execute(
-            f"COPY (SELECT * FROM {table}) TO '{path}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-        )
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' {PARQUET_OPTIONS}")
     con.close()
 
 

@@ -190,6 +190,51 @@ def test_the_card_replays_a_bulk_decision_from_its_snapshot(world: World, client
     assert body.count('class="criterion passed"') == 7 and "批量" in body
 
 
+def test_the_replay_finds_members_in_any_row_group_in_any_order(world: World) -> None:
+    # The snapshot is written in read order, not sorted (ADR 0042): a household's members may
+    # lie in row groups apart from each other and out of key order.
+    import duckdb
+    from django.conf import settings
+
+    from jingzhun.assessments.selectors import snapshot_facts
+
+    household = _complete(world)
+    result = do_assess_bulk("household_exit", 2019, actor=None)
+    run = AssessmentRun.objects.get(pk=result.run_id)
+    expected = snapshot_facts(run, household.pk)
+    assert expected is not None and len(expected["members"]) == 2
+    path = (Path(settings.VAR_DIR) / result.snapshot / "members.parquet").as_posix()
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        con.execute(f"CREATE TABLE m AS SELECT * FROM read_parquet('{path}')")
+        first = con.execute(
+            "SELECT min(rowid) FROM m WHERE household_id = ?", [household.pk]
+        ).fetchone()
+        assert first is not None
+        # the household's first member at the end, 5,000 rows of another household between
+        con.execute(
+            "COPY (SELECT * EXCLUDE (o) FROM ("
+            f"SELECT *, 0 AS o FROM m WHERE rowid <> {first[0]} "
+            "UNION ALL SELECT m.* REPLACE (-1 AS household_id), 1 FROM m, range(1250) "
+            f"UNION ALL SELECT *, 2 FROM m WHERE rowid = {first[0]}) ORDER BY o) "
+            f"TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)"
+        )
+        # row groups holding some of the household's members
+        groups = con.execute(
+            "SELECT count(*) FROM parquet_metadata(?) WHERE path_in_schema = 'household_id' "
+            "AND CAST(stats_min AS BIGINT) <= ? AND CAST(stats_max AS BIGINT) >= ?",
+            [path, household.pk, household.pk],
+        ).fetchone()
+    finally:
+        con.close()
+    assert groups is not None and groups[0] >= 2
+    again = snapshot_facts(run, household.pk)
+    assert again is not None
+    assert sorted(map(repr, again["members"])) == sorted(map(repr, expected["members"]))
+    view = assessment_view(Household.objects.get(pk=household.pk))
+    assert view is not None and view.replayed and view.passed
+
+
 def test_criterion_counts_follow_scope_and_latest_run(world: World, client: Any) -> None:
     _complete(world)
     do_assess_bulk("household_exit", 2019, actor=None)
