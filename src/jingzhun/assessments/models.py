@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from .fields import CriterionIdsField
+
 
 class PolicyVersion(models.Model):
     """A resolved standard as it was applied. Invariant: append-only; one row per content hash."""
@@ -118,8 +120,9 @@ class Assessment(models.Model):
         db_constraint=False,  # append-only parent, created in the same transaction
     )
     passed = models.BooleanField("通过")
-    failed = models.JSONField("未通过的标准", default=list)
-    unknown = models.JSONField("未知的标准", default=list)
+    # space-separated criterion ids ("" for none), a list in Python (ADR 0043)
+    failed = CriterionIdsField("未通过的标准", default=list)
+    unknown = CriterionIdsField("未知的标准", default=list)
     criteria = models.JSONField("逐项判定依据", null=True, blank=True)
     facts = models.JSONField("输入数据快照（已脱敏）", null=True, blank=True)
     # db_default: the bulk COPY leaves the column out (the transaction's time)

@@ -15,8 +15,8 @@ into one grouped pass over `m` (compiler.MemberAggregates), and writes table `re
     household_id, village_code, grp, c_<criterion> ... (1 passed, 0 failed, 2 unknown, null: not
     in the household's standard), passed
 
-`listed_json(criteria, code)` renders the failed (0) or unknown (2) criterion ids of a row as a
-JSON list, for storing.
+`listed_ids(criteria, code)` renders the failed (0) or unknown (2) criterion ids of a row as
+space-separated text, for storing (assessments.fields, ADR 0043).
 
 The per-household evaluator (decide.py) gives the same result for every household: the compiler
 and the interpreter share their semantics (Kleene logic, 4-place decimals), which the property
@@ -230,13 +230,12 @@ def evaluate(
     return BulkOutcome(groups, criteria, int(total), int(ok))
 
 
-def listed_json(criteria: list[str], code: int, alias: str = "") -> str:
-    """SQL for a JSON list (text) of the criteria whose result is `code` (0 failed, 2 unknown):
-    string concatenation, several times cheaper per row than building and serialising lists."""
+def listed_ids(criteria: list[str], code: int, alias: str = "") -> str:
+    """SQL for the space-separated ids (text, '' for none) of the criteria whose result is
+    `code` (0 failed, 2 unknown): string concatenation, several times cheaper per row than
+    building and serialising lists."""
     prefix = f"{alias}." if alias else ""
-    items = ", ".join(
-        f'CASE WHEN {prefix}"c_{c}" = {int(code)} THEN \'"{c}"\' END' for c in criteria
-    )
+    items = ", ".join(f"CASE WHEN {prefix}\"c_{c}\" = {int(code)} THEN '{c}' END" for c in criteria)
     if not items:
-        return "'[]'"
-    return f"'[' || concat_ws(',', {items}) || ']'"
+        return "''"
+    return f"concat_ws(' ', {items})"

@@ -425,6 +425,30 @@ def test_bulk_refuses_to_run_inside_a_transaction(world: World) -> None:
         do_assess_bulk("household_exit", 2019, actor=None)
 
 
+def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
+    world: World,
+) -> None:
+    from jingzhun.core.errors import DomainError
+
+    household = _complete(world)
+    Household.objects.filter(pk=household.pk).update(house_safety_grade="Z")
+    with pytest.raises(DomainError) as refused:
+        do_assess_bulk("household_exit", 2019, actor=None)
+    message = str(refused.value)
+    assert household.household_code in message and "house_safety_grade" in message
+    assert "'Z'" in message
+    Household.objects.filter(pk=household.pk).update(house_safety_grade="A")
+    member = household.members.first()
+    assert member is not None
+    Member.objects.filter(pk=member.pk).update(health_status="糖尿病")
+    with pytest.raises(DomainError) as refused:
+        do_assess_bulk("household_exit", 2019, actor=None)
+    message = str(refused.value)
+    assert household.household_code in message and "health_status" in message
+    assert "糖尿病" not in message  # a health field's value is never shown
+    assert not AssessmentRun.objects.exists() and not Assessment.objects.exists()
+
+
 def test_assess_command_reports_counts_and_phase_times(world: World) -> None:
     from io import StringIO
 
