@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jingzhun.access.scoping import village_prefixes
@@ -66,21 +67,26 @@ class BulkResult:
     snapshot: str = ""
 
 
-def _refuse_unknown_code(exc: Exception, from_snapshot: bool, read: list[str]) -> None:
+def _refuse_unknown_code(
+    exc: Exception, from_snapshot: bool, read: list[str], prefixes: list[str] | None
+) -> None:
     """A coded field holding a value outside its code list (the ENUM cast refused it): name
-    the household, the field and the value."""
+    the household, the field and the value, looking only where the run read (its scope)."""
     if from_snapshot:
         raise DomainError(f"快照中有不在代码表内的代码值，无法判定：{exc}") from exc
     coded = [
-        (model, f)
-        for model in (Household, Member)
+        (model, path, f)
+        for model, path in ((Household, "village__code"), (Member, "household__village__code"))
         for f in model._meta.concrete_fields
         if f.name in CODED_FIELDS and f.choices and f.name in read
     ]
-    for model, f in coded:
+    for model, path, f in coded:
         codes = ["", *(str(k) for k, _ in f.choices or [])]  # "": not filled in (null)
+        scope = Q()
+        for prefix in prefixes or []:
+            scope |= Q(**{f"{path}__startswith": prefix})
         bad = (
-            model.objects.filter(deleted_at__isnull=True, **{f"{f.name}__isnull": False})
+            model.objects.filter(scope, deleted_at__isnull=True, **{f"{f.name}__isnull": False})
             .exclude(**{f"{f.name}__in": codes})
             .first()
         )
@@ -412,7 +418,7 @@ def do_assess_bulk(
         except (duckdb.ConversionException, RuntimeError) as exc:
             if "Conversion Error" not in str(exc):
                 raise
-            _refuse_unknown_code(exc, parquet is not None, [*hcols, *mcols])
+            _refuse_unknown_code(exc, parquet is not None, [*hcols, *mcols], prefixes)
             raise
         seconds["read"] = time.perf_counter() - t
         step("evaluate")

@@ -447,6 +447,15 @@ def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
     assert household.household_code in message and "health_status" in message
     assert "糖尿病" not in message  # a health field's value is never shown
     assert not AssessmentRun.objects.exists() and not Assessment.objects.exists()
+    # The message names only a household the user may see: a bad code outside the township's
+    # villages is neither read nor named.
+    Member.objects.filter(pk=member.pk).update(health_status="")
+    inside, outside = (world.households[VILLAGES[t][0]] for t in ("230231101000", "230231100000"))
+    Household.objects.filter(pk__in=[inside.pk, outside.pk]).update(house_safety_grade="Z")
+    with pytest.raises(DomainError) as refused:
+        do_assess_bulk("household_exit", 2019, actor=world.user("other_township"))
+    assert inside.household_code in str(refused.value)
+    assert outside.household_code not in str(refused.value)
 
 
 def test_assess_command_reports_counts_and_phase_times(world: World) -> None:
