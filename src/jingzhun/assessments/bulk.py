@@ -78,7 +78,7 @@ def _refuse_unknown_code(
         (model, path, f)
         for model, path in ((Household, "village__code"), (Member, "household__village__code"))
         for f in model._meta.concrete_fields
-        if f.name in CODED_FIELDS and f.choices and f.name in read
+        if _is_coded(f) and f.name in read
     ]
     for model, path, f in coded:
         codes = ["", *(str(k) for k, _ in f.choices or [])]  # "": not filled in (null)
@@ -107,12 +107,17 @@ def _column(alias: str, f: Any) -> str:
     return f"NULLIF({sql}, '')" if f.name in CODED_FIELDS else sql
 
 
+def _is_coded(f: Any) -> bool:
+    """A field holding one of a fixed list of codes (read as a DuckDB ENUM, ADR 0043)."""
+    return f.name in CODED_FIELDS and bool(f.choices)
+
+
 def _enum_type(f: models.Field[Any, Any]) -> str:
     return f"code_{f.model._meta.model_name}_{f.name}"
 
 
 def _duck_type(f: models.Field[Any, Any]) -> str:
-    if f.name in CODED_FIELDS and f.choices:
+    if _is_coded(f):
         # A DuckDB ENUM of the field's codes: one byte a value instead of a 16-byte string in
         # memory (ADR 0043); compared with the rules' string literals as text, as before.
         return _enum_type(f)
@@ -157,7 +162,7 @@ def enum_statements() -> list[str]:
     out = []
     for model in (Household, Member, IncomeRecord):
         for f in model._meta.concrete_fields:
-            if f.name in CODED_FIELDS and f.choices:
+            if _is_coded(f):
                 codes = ", ".join(sql_literal(str(k)) for k, _ in f.choices or [] if k != "")
                 out.append(f"CREATE TYPE IF NOT EXISTS {_enum_type(f)} AS ENUM ({codes})")
     return out
