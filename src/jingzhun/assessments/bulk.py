@@ -393,9 +393,18 @@ def do_assess_bulk(
     seconds: dict[str, float] = {}
     run_id = uuid.uuid4().hex
     started = timezone.now()
-    con = duck.connect(memory_limit=memory_limit)
     folder = Path(settings.VAR_DIR) / "snapshots" / run_id
     work = Path(settings.VAR_DIR) / "duckdb_tmp" / f"run-{run_id}"
+    work.mkdir(parents=True)
+    os.chmod(work, 0o700)  # the inputs hold personal data (as the snapshot does)
+    try:
+        # The inputs go to a work file of their own, not to an in-memory database: DuckDB then
+        # stores them compressed (about a quarter of the memory), written while the registry is
+        # read, and evaluation over them is faster within the memory limit (ADR 0044).
+        con = duck.connect(memory_limit=memory_limit, database=work / "inputs.duckdb")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
     snapshotting: Future[str] | None = None
     try:

@@ -29,13 +29,26 @@ _SCANNERS = {
 }
 
 
-def connect(*, memory_limit: str | None = None, threads: int | None = None) -> Any:
-    """An in-memory DuckDB connection with the scanners allowed and spill files under var/."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+def connect(
+    *, memory_limit: str | None = None, threads: int | None = None, database: Path | None = None
+) -> Any:
+    """A DuckDB connection with the scanners allowed and spill files under var/: in memory, or
+    on a new work file `database` (its tables stored compressed, ADR 0044; the caller removes
+    the file), which must not exist yet."""
+    if database is not None and database.exists():
+        raise RuntimeError(f"DuckDB 工作文件已存在：{database}")
+    con = duckdb.connect(
+        str(database) if database is not None else ":memory:",
+        config={"autoinstall_known_extensions": False},
+    )
     temp = Path(settings.VAR_DIR) / "duckdb_tmp"
     temp.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = '{temp.as_posix()}'")
     con.execute("SET preserve_insertion_order = false")
+    if database is not None:
+        # A work file, removed after use: never worth a checkpoint (nor one on closing).
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute("SET checkpoint_threshold = '1TB'")
     limit = memory_limit or getattr(settings, "DUCKDB_MEMORY_LIMIT", "")
     if limit:
         con.execute(f"SET memory_limit = '{limit}'")

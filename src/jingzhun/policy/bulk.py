@@ -155,9 +155,12 @@ def evaluate(
         every_key += [k for k in lookup_keys(compiled) if k not in every_key]
     cols = "".join(f', CAST(h."{k}" AS VARCHAR)' for k in every_key)
     counted = con.execute(
-        f"SELECT {province_sql}{cols}, count(*) FROM h AS h GROUP BY ALL"
+        f"SELECT {province_sql}{cols}, count(*), min(h.id), max(h.id) FROM h AS h GROUP BY ALL"
     ).fetchall()
-    tally = [(row[0], dict(zip(every_key, row[1:-1], strict=True)), row[-1]) for row in counted]
+    tally = [(row[0], dict(zip(every_key, row[1:-3], strict=True)), row[-3]) for row in counted]
+    id_range = (
+        (min(row[-2] for row in counted), max(row[-1] for row in counted)) if counted else None
+    )
     provinces = sorted({prov for prov, _, _ in tally}, key=lambda p: (p is None, p or ""))
     by_province = variants(store, standard_id, year, provinces)
     groups: list[BulkGroup] = []
@@ -213,13 +216,24 @@ def evaluate(
 
     cols = "".join(f', {column(cid)} AS "c_{cid}"' for cid in criteria)
     carried = "".join(f', h."{name}"' for name in carry)
-    grp = f"CASE {' '.join(group_cases)} END" if group_cases else "0"
+    # Every household is in some group, so with one group there is nothing to test per row.
+    grp = f"CASE {' '.join(group_cases)} END" if len(group_cases) > 1 else "0"
     body = (
         f'SELECT h.id AS household_id, h.village_code{carried}, h."__grp" AS grp{cols} '
         f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h '
         "LEFT JOIN ma ON ma.household_id = h.id"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
+    dense = id_range is not None and _dense_keys(id_range, sum(n for _, _, n in tally))
+    if dense:
+        # Household ids that fill most of a range of at most 2^24: DuckDB can then group the
+        # members by indexing an array instead of hashing (a quarter less time at ten million
+        # households, measured); its default allows ranges up to 2^12 only. Only this statement.
+        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
+    finally:
+        if dense:
+            con.execute("RESET perfect_ht_threshold")
     passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
@@ -228,6 +242,18 @@ def evaluate(
     row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
     total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
+
+
+PERFECT_HASH_BITS = 24
+
+
+def _dense_keys(id_range: tuple[int, int], households: int) -> bool:
+    """Whether the member grouping may use DuckDB's perfect hash table: ids within a range of
+    at most 2^24, at least a quarter of it used (the table has a slot for every id in range, in
+    each thread), and enough households for it to matter."""
+    low, high = id_range
+    span = high - low + 1
+    return households >= 100_000 and span <= 1 << PERFECT_HASH_BITS and households * 4 >= span
 
 
 def listed_ids(criteria: list[str], code: int, alias: str = "") -> str:

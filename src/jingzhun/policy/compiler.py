@@ -77,11 +77,20 @@ class MemberAggregates:
     text, so criteria that share a condition share a column) and compiles to a reference to
     column `ma."aN"`; `query()` is then one `GROUP BY household_id` pass over the members,
     which is much faster over millions of rows than one correlated subquery per quantifier.
+
+    The three-valued "some member" tests that any/all/count/sum need (is the condition true for
+    some member, is it unknown for some member) are not an aggregate each: each is a flag, two
+    bits per condition of one `bit_or` over a small integer (`coalesce(CAST(c AS UTINYINT), 2)`
+    is 1 when c holds, 0 when not, 2 when unknown), so the grouped pass keeps one narrow state
+    for all of them instead of two booleans per quantifier (ADR 0044).
     """
+
+    FLAGS_PER_COLUMN = 32  # two bits each in a UBIGINT
 
     def __init__(self, alias: str = "ma") -> None:
         self.alias = alias
         self.columns: dict[str, str] = {}  # aggregate SQL -> column name
+        self.flags: dict[str, int] = {}  # condition SQL -> flag index
         self.reads_household = False
 
     def column(self, expr: str) -> str:
@@ -89,15 +98,48 @@ class MemberAggregates:
             self.columns[expr] = f"a{len(self.columns)}"
         return f'{self.alias}."{self.columns[expr]}"'
 
+    def _flag(self, condition: str, bit: int) -> str:
+        """SQL: whether bit `bit` (0: true for some member, 1: unknown for some member) of the
+        condition's flag is set; FALSE for a household without members."""
+        if condition not in self.flags:
+            self.flags[condition] = len(self.flags)
+        index = self.flags[condition]
+        col, pos = divmod(index, self.FLAGS_PER_COLUMN)
+        mask = 1 << (2 * pos + bit)
+        return f'((COALESCE({self.alias}."f{col}", 0) & {mask}) <> 0)'
+
+    def some(self, condition: str) -> str:
+        """SQL: some member satisfies the condition (FALSE without members)."""
+        return self._flag(condition, 0)
+
+    def some_unknown(self, condition: str) -> str:
+        """SQL: the condition is unknown (null) for some member (FALSE without members)."""
+        return self._flag(condition, 1)
+
     def query(self, members: str = "m", households: str = "h", key: str = "id") -> str:
         """The grouped query: one row per household with members, one column per aggregate."""
-        cols = ", ".join(f'{expr} AS "{name}"' for expr, name in self.columns.items())
+        cols = [f'{expr} AS "{name}"' for expr, name in self.columns.items()]
+        conditions = list(self.flags)
+        for col in range(0, len(conditions), self.FLAGS_PER_COLUMN):
+            chunk = conditions[col : col + self.FLAGS_PER_COLUMN]
+            width = len(chunk) * 2
+            kind = next(
+                t for t, bits in (("UTINYINT", 8), ("USMALLINT", 16), ("UINTEGER", 32),
+                                  ("UBIGINT", 64)) if width <= bits
+            )  # fmt: skip
+            parts = [
+                f"(CAST(coalesce(CAST(({c}) AS UTINYINT), 2) AS {kind}) << {2 * i})"
+                if i
+                else f"CAST(coalesce(CAST(({c}) AS UTINYINT), 2) AS {kind})"
+                for i, c in enumerate(chunk)
+            ]
+            cols.append(f'bit_or({" | ".join(parts)}) AS "f{col // self.FLAGS_PER_COLUMN}"')
         source = (
             f"{members} AS m JOIN {households} AS h ON m.household_id = h.{_ident(key)}"
             if self.reads_household
             else f"{members} AS m"
         )
-        return f"SELECT m.household_id{', ' + cols if cols else ''} FROM {source} GROUP BY 1"
+        return f"SELECT m.household_id{''.join(', ' + c for c in cols)} FROM {source} GROUP BY 1"
 
 
 class _Compiler:
@@ -355,21 +397,24 @@ class _Compiler:
             if self.hoist is not None
             else (f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)")
         )
-        # "some member …" as bool_or (cheaper than counting; null only without members, hence
-        # COALESCE … FALSE); count() needs the count.
-        unknown = agg(f"bool_or({c} IS NULL)", "FALSE")
+        # "some member …" and "… unknown for some member": flags of one bit_or in hoisting
+        # mode, otherwise bool_or (null only without members, hence COALESCE … FALSE). `all` is
+        # "no member fails": its flag is over NOT c (unknown exactly where c is).
+        # sum's c is a number: only whether it is unknown counts, as the flag of `c IS NULL`.
         if f == "count":
             return f"CAST({agg(f'count_if({c})')} AS {NUM})"
+        cond = f"NOT {c}" if f == "all" else c
+        if self.hoist is not None and f == "sum":
+            some, unknown = "FALSE", self.hoist.some(f"({c}) IS NULL")
+        elif self.hoist is not None:
+            some, unknown = self.hoist.some(cond), self.hoist.some_unknown(cond)
+        else:
+            some = agg(f"bool_or({cond})", "FALSE")
+            unknown = agg(f"bool_or({c} IS NULL)", "FALSE")
         if f == "any":
-            return (
-                f"(CASE WHEN {agg(f'bool_or({c})', 'FALSE')} THEN TRUE "
-                f"WHEN {unknown} THEN NULL ELSE FALSE END)"
-            )
+            return f"(CASE WHEN {some} THEN TRUE WHEN {unknown} THEN NULL ELSE FALSE END)"
         if f == "all":
-            return (
-                f"(CASE WHEN {agg(f'bool_or(NOT {c})', 'FALSE')} THEN FALSE "
-                f"WHEN {unknown} THEN NULL ELSE TRUE END)"
-            )
+            return f"(CASE WHEN {some} THEN FALSE WHEN {unknown} THEN NULL ELSE TRUE END)"
         total = agg(f"sum(CAST({c} AS {NUM}))", f"CAST(0 AS {NUM})")
         return f"(CASE WHEN {unknown} THEN NULL ELSE CAST({total} AS {NUM}) END)"
 

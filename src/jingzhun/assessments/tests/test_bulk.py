@@ -93,6 +93,14 @@ def test_bulk_stores_what_the_per_household_evaluator_decides(world: World) -> N
     summaries = AssessmentSummary.objects.filter(run=run)
     assert sum(s.households for s in summaries) == 4 and sum(s.passed for s in summaries) == 1
     assert sum(s.criteria["income"][3] for s in summaries) == 3  # unknown: no 2019 income
+    assert _work_dirs() == []  # the run's DuckDB work file (personal data) is gone
+
+
+def _work_dirs() -> list[str]:
+    from django.conf import settings
+
+    tmp = Path(settings.VAR_DIR) / "duckdb_tmp"
+    return sorted(p.name for p in tmp.glob("run-*")) if tmp.exists() else []
 
 
 def test_rerunning_changes_nothing_and_a_new_policy_version_keeps_the_old(
@@ -447,6 +455,7 @@ def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
     assert household.household_code in message and "health_status" in message
     assert "糖尿病" not in message  # a health field's value is never shown
     assert not AssessmentRun.objects.exists() and not Assessment.objects.exists()
+    assert _work_dirs() == []  # removed on failure too
     # The message names only a household the user may see: a bad code outside the township's
     # villages is neither read nor named.
     Member.objects.filter(pk=member.pk).update(health_status="")

@@ -358,6 +358,31 @@ def test_exit_standard_agrees(households: list[dict[str, Any]]) -> None:
     assert_agree(con, households, *EXIT_CRITERIA.values(), "per_capita_net_income")
 
 
+# Many distinct member conditions in one query: their flags fill several bit_or columns of every
+# width (2 bits a condition, 32 conditions a column), and any/all/sum over the same condition
+# share or separate flags as they should.
+MANY_QUANTIFIERS = [
+    f"{q}(members, {cond})"
+    for i in range(14)
+    for q, cond in (
+        ("any", f"school_status == '{SCHOOL[i % len(SCHOOL)]}' and age_on(birth_date, '08-31') > {i}"),
+        ("all", f"health_status != '{HEALTH[i % len(HEALTH)]}' or age_on(birth_date, '08-31') < {i}"),
+        ("sum", f"age_on(birth_date, '08-31') + {i}"),
+    )
+]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households=st.lists(household_st, min_size=1, max_size=6))
+def test_many_quantifiers_in_one_query_agree(households: list[dict[str, Any]]) -> None:
+    con = load(households)
+    assert_agree(con, households, *MANY_QUANTIFIERS)
+    hoist = MemberAggregates()
+    for text in MANY_QUANTIFIERS:
+        to_sql(parse(text), hoist)
+    assert len(hoist.flags) == 42 and '"f1"' in hoist.query()
+
+
 def test_exit_standard_on_a_known_household() -> None:
     # given a household of 3 with net income 3 x 3218 + 0.03 and a 15-year-old who dropped out
     hh: dict[str, Any] = {
@@ -564,3 +589,14 @@ def test_division_by_zero_is_unknown_in_both() -> None:
             evaluate(node, as_facts(hh), params=PARAMS, variables=EXIT_VARIABLES, year=YEAR).value
             is None
         ), text
+
+
+def test_the_member_grouping_uses_an_array_only_for_many_dense_household_ids() -> None:
+    from jingzhun.policy.bulk import _dense_keys
+
+    # given ten million households numbered 1..10.4M, or scattered, or a village's worth
+    assert _dense_keys((1, 10_419_725), 10_419_725)
+    assert not _dense_keys((1, 40_000_000), 10_000_000)  # a quarter of the range, beyond 2^24
+    assert not _dense_keys((1, 16_000_000), 3_000_000)  # under a quarter of the range used
+    assert _dense_keys((5_000_001, 5_000_000 + (1 << 24)), 1 << 22)  # offset, exactly 2^24 ids
+    assert not _dense_keys((1, 1000), 1000)  # too few to matter
