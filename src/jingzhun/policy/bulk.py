@@ -218,27 +218,28 @@ def evaluate(
     carried = "".join(f', h."{name}"' for name in carry)
     # Every household is in some group, so with one group there is nothing to test per row.
     grp = f"CASE {' '.join(group_cases)} END" if len(group_cases) > 1 else "0"
+    # The grouped member pass feeds the join directly (not a table of its own: 0.15-0.2 s less
+    # at ten million households, measured).
     body = (
         f'SELECT h.id AS household_id, h.village_code{carried}, h."__grp" AS grp{cols} '
         f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h '
-        "LEFT JOIN ma ON ma.household_id = h.id"
+        f"LEFT JOIN ({aggregates.query()}) AS ma ON ma.household_id = h.id"
     )
+    passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
     dense = id_range is not None and _dense_keys(id_range, sum(n for _, _, n in tally))
     if dense:
         # Household ids that fill most of a range of at most 2^24: DuckDB can then group the
         # members by indexing an array instead of hashing (a quarter less time at ten million
-        # households, measured); its default allows ranges up to 2^12 only. Only this statement.
+        # households, measured); its default allows ranges up to 2^12 only. Only this statement
+        # (its one aggregate is the member pass).
         con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE ma AS {aggregates.query()}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
+        )
     finally:
         if dense:
             con.execute("RESET perfect_ht_threshold")
-    passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
-    )
-    con.execute("DROP TABLE ma")
     row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
     total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
