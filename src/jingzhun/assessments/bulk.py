@@ -407,6 +407,7 @@ def do_assess_bulk(
         raise
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
     snapshotting: Future[str] | None = None
+    staged: Path | None = None
     try:
         hmap, mmap = household_columns(), member_columns()
         hcols, mcols = bulk.columns_read(
@@ -457,10 +458,14 @@ def do_assess_bulk(
             snapshotting = pool.submit(_timed_snapshot, con.cursor(), folder, written, seconds)
         step("store")
         t = time.perf_counter()
+        created = _fresh(con, outcome)
+        if created and connection.vendor == "sqlite":
+            staged = _stage_sqlite(con, work)
         with transaction.atomic():
             result = _store(
                 con,
                 outcome,
+                created=created,
                 run_id=run_id,
                 standard_id=standard_id,
                 year=year,
@@ -481,15 +486,47 @@ def do_assess_bulk(
     finally:
         pool.shutdown(wait=True)
         con.close()
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            if staged is not None:
+                with connection.cursor() as cur:
+                    cur.execute("DETACH DATABASE jz_stage")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     result.seconds = seconds
     return result
+
+
+def _fresh(con: Any, outcome: bulk.BulkOutcome) -> int:
+    """Table `fresh`: the decisions to store, each with its parameter group (the policy
+    version's row id is known only inside the transaction); returns how many. Households already
+    judged with the same policy version and the same data keep their assessment (`existing` was
+    read with the inputs: committed rows; the unique constraint guards a race)."""
+    versions = ", ".join(f"({g.index}, {sql_literal(g.compiled.version)})" for g in outcome.groups)
+    failed = bulk.listed_ids(outcome.criteria, 0, "r")
+    unknown = bulk.listed_ids(outcome.criteria, 2, "r")
+    con.execute(
+        f"CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, r.grp, "
+        f'r."{VERSION_COLUMN}" AS household_version, r.passed, '
+        f"{failed} AS failed, {unknown} AS unknown FROM results r "
+        f"JOIN (VALUES {versions}) AS gv(grp, version) USING (grp) ANTI JOIN existing e "
+        "ON e.household_id = r.household_id AND e.version = gv.version "
+        f'AND e.household_version = r."{VERSION_COLUMN}"'
+    )
+    row = con.execute("SELECT count(*) FROM fresh").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _policy_case(grp_policy: dict[int, int]) -> str:
+    """SQL over `fresh`: the policy version's row id of each row's group."""
+    whens = " ".join(f"WHEN {int(g)} THEN {int(p)}" for g, p in grp_policy.items())
+    return f"CASE grp {whens} END"
 
 
 def _store(
     con: Any,
     outcome: bulk.BulkOutcome,
     *,
+    created: int,
     run_id: str,
     standard_id: str,
     year: int,
@@ -514,32 +551,13 @@ def _store(
         actor_name=getattr(actor, "username", "") or "",
         started_at=started,
     )
-    versions = {g.index: g.compiled.version for g in outcome.groups}
-    values = ", ".join(f"({g}, {p}, {sql_literal(versions[g])})" for g, p in grp_policy.items())
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE gp AS SELECT * FROM (VALUES {values}) t(grp, pid, version)"
-    )
-    # Households already judged with the same policy version keep their assessment (`existing`
-    # was read with the inputs: committed rows; the unique constraint guards a race).
-    failed = bulk.listed_ids(outcome.criteria, 0, "r")
-    unknown = bulk.listed_ids(outcome.criteria, 2, "r")
-    con.execute(
-        f"CREATE OR REPLACE TABLE fresh AS SELECT r.household_id, gp.pid, "
-        f'r."{VERSION_COLUMN}" AS household_version, r.passed, '
-        f"{failed} AS failed, {unknown} AS unknown FROM results r "
-        "JOIN gp USING (grp) ANTI JOIN existing e "
-        "ON e.household_id = r.household_id AND e.version = gp.version "
-        f'AND e.household_version = r."{VERSION_COLUMN}"'
-    )
-    row = con.execute("SELECT count(*) FROM fresh").fetchone()
-    created = int(row[0]) if row else 0
-    created_at = timezone.now()
+    policy_id = _policy_case(grp_policy)
     t = time.perf_counter()
     if created:
         if connection.vendor == "postgresql":
-            _copy_postgres(con, run_id, year)
+            _copy_postgres(con, run_id, year, policy_id)
         else:
-            _insert_sqlite(con, run_id, year, created_at)
+            _insert_staged(run_id, year, policy_id, timezone.now())
     timings["store_rows"] = time.perf_counter() - t
     t = time.perf_counter()
     _summaries(con, outcome, run)
@@ -575,13 +593,14 @@ def _store(
     )  # fmt: skip
 
 
-def _copy_postgres(con: Any, run_id: str, year: int) -> None:
+def _copy_postgres(con: Any, run_id: str, year: int, policy_id: str) -> None:
     """DuckDB writes the rows as CSV and psycopg streams them into COPY. On Linux through a
     named pipe, so that DuckDB's CSV encoding and PostgreSQL's parsing run at the same time;
     elsewhere through a temporary file."""
     tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
     export = (
-        f"COPY (SELECT household_id, {int(year)}, pid, household_version, '{run_id}', passed, "
+        f"COPY (SELECT household_id, {int(year)}, {policy_id}, household_version, '{run_id}', "
+        "passed, "
         f"failed, unknown FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
         "(FORMAT csv, HEADER false)"
     )  # in key order: the primary key's index is filled left to right
@@ -646,30 +665,38 @@ def _stream_through_pipe(
         pipe.unlink(missing_ok=True)
 
 
-def _insert_sqlite(con: Any, run_id: str, year: int, created_at: datetime) -> None:
-    table = Assessment._meta.db_table
-    stamp = created_at.isoformat(sep=" ")
-    sql = (
-        f'INSERT INTO "{table}" ("household_id", "year", "policy_id", "household_version", '
-        f'"run_id", "passed", "failed", "unknown", "created_at") '
-        f"VALUES (?, {int(year)}, ?, ?, '{run_id}', ?, ?, ?, '{stamp}')"
+def _stage_sqlite(con: Any, work: Path) -> Path:
+    """SQLite: table `fresh` copied into a staging SQLite file and attached to Django's
+    connection as `jz_stage`, before the transaction (SQLite refuses ATTACH inside one), so
+    that the store is one INSERT … SELECT run by SQLite itself instead of a Python loop over
+    ten million rows (ADR 0044). The file is written by a DuckDB child process from Parquet
+    (duck_child.py: DuckDB's own SQLite library never opens a file in this process)."""
+    parquet, stage = work / "fresh.parquet", work / "fresh.sqlite3"
+    con.execute(f"COPY (SELECT * FROM fresh) TO '{_q(parquet)}' (FORMAT parquet)")
+    duck.sqlite_write(
+        stage,
+        [
+            "SET preserve_insertion_order = true",  # rows in key order: the index fills in order
+            f"CREATE TABLE reg.fresh AS SELECT * FROM read_parquet('{_q(parquet)}') "
+            "ORDER BY household_id",
+        ],
     )
-    reader = con.cursor()  # its own DuckDB cursor, closed after the stream
-    try:
-        # in key order: the unique index is filled left to right
-        reader.execute(
-            "SELECT household_id, pid, household_version, passed, failed, unknown "
-            "FROM fresh ORDER BY household_id"
+    parquet.unlink()
+    with connection.cursor() as cur:
+        cur.execute("ATTACH DATABASE %s AS jz_stage", [stage.as_posix()])
+    return stage
+
+
+def _insert_staged(run_id: str, year: int, policy_id: str, created_at: datetime) -> None:
+    table = Assessment._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f'INSERT INTO "{table}" ("household_id", "year", "policy_id", "household_version", '
+            '"run_id", "passed", "failed", "unknown", "created_at") '
+            f"SELECT household_id, {int(year)}, {policy_id}, household_version, %s, passed, "
+            "failed, unknown, %s FROM jz_stage.fresh",
+            [run_id, created_at.isoformat(sep=" ")],
         )
-        with connection.cursor() as cur:
-            raw = cur.connection  # sqlite3.Connection
-            while True:
-                rows = reader.fetchmany(100_000)
-                if not rows:
-                    break
-                raw.executemany(sql, rows)
-    finally:
-        reader.close()
 
 
 def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:

@@ -21,7 +21,14 @@ import duckdb
 from django.conf import settings
 from django.db import connections
 
-__all__ = ["attach_database", "connect", "load_scanner", "scanner_path", "sqlite_export"]
+__all__ = [
+    "attach_database",
+    "connect",
+    "load_scanner",
+    "scanner_path",
+    "sqlite_export",
+    "sqlite_write",
+]
 
 _SCANNERS = {
     "sqlite": ("duckdb_extension_sqlite", "sqlite.duckdb_extension", "sqlite_scanner"),
@@ -83,8 +90,22 @@ def scanner_path(vendor: str) -> Path:
 def sqlite_export(database: str, statements: list[str], exports: list[tuple[str, Path]]) -> None:
     """Run DuckDB `statements` with the SQLite file attached read-only as `reg` in a child
     process (see duck_child.py for why), then write each (table, Parquet path) out."""
+    _sqlite_child(database, statements, exports, writable=False)
+
+
+def sqlite_write(database: Path, statements: list[str]) -> None:
+    """Run DuckDB `statements` with the SQLite file `database` (created if missing) attached
+    writable as `reg`, in a child process: for a staging file that Django's connection then
+    ATTACHes, never for Django's own database file."""
+    _sqlite_child(str(database), statements, [], writable=True)
+
+
+def _sqlite_child(
+    database: str, statements: list[str], exports: list[tuple[str, Path]], *, writable: bool
+) -> None:
     job = {
         "database": _quote(database),
+        "writable": writable,
         "extension": _quote(scanner_path("sqlite").as_posix()),
         "temp_directory": _quote((Path(settings.VAR_DIR) / "duckdb_tmp").as_posix()),
         "memory_limit": getattr(settings, "DUCKDB_MEMORY_LIMIT", ""),
@@ -100,7 +121,8 @@ def sqlite_export(database: str, statements: list[str], exports: list[tuple[str,
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"读取 SQLite 数据库失败：{proc.stderr.strip()[-2000:]}")
+        action = "写入" if writable else "读取"
+        raise RuntimeError(f"{action} SQLite 数据库失败：{proc.stderr.strip()[-2000:]}")
 
 
 def attach_database(con: Any, alias: str = "reg", using: str = "default") -> str:

@@ -5,7 +5,9 @@ process must not open the same database file: POSIX file locks belong to the pro
 copy closes the file it silently drops the other's locks (https://www.sqlite.org/howtocorrupt.html,
 2.2.1). Seen here as a SIGBUS in a bulk run. So Django's process never attaches its own SQLite
 file in DuckDB; this child does, runs the statements it is given and writes the named tables to
-Parquet. No Django here: the job (JSON on stdin) carries everything.
+Parquet. The bulk store on SQLite uses it the other way round (`writable`): it writes a staging
+SQLite file of its own from Parquet, which Django's connection attaches only after this process
+has closed it. No Django here: the job (JSON on stdin) carries everything.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def main() -> None:
     if job.get("memory_limit"):
         con.execute(f"SET memory_limit = '{job['memory_limit']}'")
     con.execute(f"LOAD '{job['extension']}'")
-    con.execute(f"ATTACH '{job['database']}' AS reg (TYPE sqlite, READ_ONLY)")
+    mode = "" if job.get("writable") else ", READ_ONLY"
+    con.execute(f"ATTACH '{job['database']}' AS reg (TYPE sqlite{mode})")
     for statement in job["statements"]:
         con.execute(statement)
     con.execute("DETACH reg")
