@@ -600,8 +600,7 @@ def _copy_postgres(con: Any, run_id: str, year: int, policy_id: str) -> None:
     tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
     export = (
         f"COPY (SELECT household_id, {int(year)}, {policy_id}, household_version, '{run_id}', "
-        "passed, "
-        f"failed, unknown FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
+        f"passed, failed, unknown FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
         "(FORMAT csv, HEADER false)"
     )  # in key order: the primary key's index is filled left to right
     table = Assessment._meta.db_table

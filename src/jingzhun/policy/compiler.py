@@ -400,12 +400,13 @@ class _Compiler:
         # "some member …" and "… unknown for some member": flags of one bit_or in hoisting
         # mode, otherwise bool_or (null only without members, hence COALESCE … FALSE). `all` is
         # "no member fails": its flag is over NOT c (unknown exactly where c is).
-        # sum's c is a number: only whether it is unknown counts, as the flag of `c IS NULL`.
         if f == "count":
             return f"CAST({agg(f'count_if({c})')} AS {NUM})"
         cond = f"NOT {c}" if f == "all" else c
         if self.hoist is not None and f == "sum":
-            some, unknown = "FALSE", self.hoist.some(f"({c}) IS NULL")
+            # c is a number here: only "unknown for some member" is read, as the flag of
+            # `c IS NULL` (a number cannot be cast to the flag's 0/1).
+            some, unknown = "", self.hoist.some(f"({c}) IS NULL")
         elif self.hoist is not None:
             some, unknown = self.hoist.some(cond), self.hoist.some_unknown(cond)
         else:
