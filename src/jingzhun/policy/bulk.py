@@ -39,6 +39,8 @@ from .store import PolicyStore
 __all__ = ["BulkGroup", "BulkOutcome", "columns_read", "evaluate", "variants"]
 
 RESULT_CODES = {1: "passed", 0: "failed", 2: "unknown"}
+# Member grouping by array instead of hashing for household ids within a range of 2^24 (ADR 0044)
+PERFECT_HASH_BITS = 24
 
 
 @dataclass(frozen=True)
@@ -243,9 +245,6 @@ def evaluate(
     row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
     total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
-
-
-PERFECT_HASH_BITS = 24
 
 
 def _dense_keys(id_range: tuple[int, int], households: int) -> bool:
