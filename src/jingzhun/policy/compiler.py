@@ -78,7 +78,7 @@ class MemberAggregates:
     column `ma."aN"`; `query()` is then one `GROUP BY household_id` pass over the members,
     which is much faster over millions of rows than one correlated subquery per quantifier.
 
-    The three-valued "some member" tests that any/all/count/sum need (is the condition true for
+    The three-valued "some member" tests that any/all/sum need (is the condition true for
     some member, is it unknown for some member) are not an aggregate each: each is a flag, two
     bits per condition of one `bit_or` over a small integer (`coalesce(CAST(c AS UTINYINT), 2)`
     is 1 when c holds, 0 when not, 2 when unknown), so the grouped pass keeps one narrow state
@@ -129,8 +129,6 @@ class MemberAggregates:
             )  # fmt: skip
             parts = [
                 f"(CAST(coalesce(CAST(({c}) AS UTINYINT), 2) AS {kind}) << {2 * i})"
-                if i
-                else f"CAST(coalesce(CAST(({c}) AS UTINYINT), 2) AS {kind})"
                 for i, c in enumerate(chunk)
             ]
             cols.append(f'bit_or({" | ".join(parts)}) AS "f{col // self.FLAGS_PER_COLUMN}"')
@@ -402,7 +400,7 @@ class _Compiler:
         # "no member fails": its flag is over NOT c (unknown exactly where c is).
         if f == "count":
             return f"CAST({agg(f'count_if({c})')} AS {NUM})"
-        cond = f"NOT {c}" if f == "all" else c
+        cond = f"NOT ({c})" if f == "all" else c
         if self.hoist is not None and f == "sum":
             # c is a number here: only "unknown for some member" is read, as the flag of
             # `c IS NULL` (a number cannot be cast to the flag's 0/1).

@@ -358,9 +358,9 @@ def test_exit_standard_agrees(households: list[dict[str, Any]]) -> None:
     assert_agree(con, households, *EXIT_CRITERIA.values(), "per_capita_net_income")
 
 
-# Many distinct member conditions in one query: their flags fill several bit_or columns of every
-# width (2 bits a condition, 32 conditions a column), and any/all/sum over the same condition
-# share or separate flags as they should.
+# Many distinct member conditions in one query: 42 flags (2 bits each, 32 a column) fill a 64-bit
+# bit_or column and part of a second one, 32 bits wide; a wrong bit position or column in either
+# makes some household disagree with the interpreter.
 MANY_QUANTIFIERS = [
     f"{q}(members, {cond})"
     for i in range(14)
