@@ -380,7 +380,7 @@ REQUEST_EVENT = "exports.unmasked_request"
 MIN_REASON = 4
 
 
-def _may_take_part(actor: Any) -> bool:
+def may_take_part_in_unmasked_exports(actor: Any) -> bool:
     """Holders of the unmasked-export permission (`export permit`) may request and approve."""
     return (
         actor is not None
@@ -427,7 +427,7 @@ def do_request_unmasked_export(
 def _request(
     kind: str, reason: str, actor: Any, region_code: str, household_id: int | None
 ) -> UnmaskedExportRequest:
-    if not _may_take_part(actor):
+    if not may_take_part_in_unmasked_exports(actor):
         raise Forbidden("您没有导出未脱敏数据的权限，请联系安全管理员授权。")
     if kind not in UNMASKED_KINDS:
         raise DomainError("请选择要导出的内容（花名册、户数据或明白卡）。", field="kind")
@@ -484,7 +484,7 @@ def do_refuse_unmasked_export(request_id: int, *, actor: Any, note: str) -> Unma
 def check_may_decide(actor: Any, request: UnmaskedExportRequest) -> None:
     """The approver holds the permission and has scope over the request's region or household;
     never the requester (the database refuses it too)."""
-    if not _may_take_part(actor):
+    if not may_take_part_in_unmasked_exports(actor):
         raise Forbidden("只有有权导出未脱敏数据的人员可以审批未脱敏导出申请。")
     if request.household_id is not None:
         check_household_in_scope(actor, request.household)
@@ -496,7 +496,7 @@ def check_may_decide(actor: Any, request: UnmaskedExportRequest) -> None:
 
 @transaction.atomic
 def _decide(request_id: int, approve: bool, note: str, actor: Any) -> UnmaskedExportRequest:
-    if not _may_take_part(actor):
+    if not may_take_part_in_unmasked_exports(actor):
         raise Forbidden("只有有权导出未脱敏数据的人员可以审批未脱敏导出申请。")
     request = (
         UnmaskedExportRequest.objects.select_for_update()
@@ -539,7 +539,7 @@ def _decide(request_id: int, approve: bool, note: str, actor: Any) -> UnmaskedEx
 
 def requests_to_decide(actor: Any) -> QuerySet[UnmaskedExportRequest]:
     """Pending requests of others that the actor may decide (their region or household in scope)."""
-    if not _may_take_part(actor):
+    if not may_take_part_in_unmasked_exports(actor):
         return UnmaskedExportRequest.objects.none()
     qs = UnmaskedExportRequest.objects.filter(state="requested").exclude(requester=actor)
     scope = Q(pk__in=[])
