@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",
+    "jingzhun.backup",
     "jingzhun.web",
     "jingzhun.api",
     "django_otp",
