@@ -218,11 +218,12 @@ def create_backup(output: Path, key: Key, *, say: Progress = _quiet) -> dict[str
         database, name, counts, server = _dump(work, say)
         files = [(database, name), *_data_files()]
         say(f"计算 {len(files)} 个文件的 SHA-256")
-        manifest = {
+        kind = _kind(connection.settings_dict)
+        manifest: dict[str, Any] = {
             "format": 1,
             "app_version": __version__,
             "created_at": timezone.now().isoformat(),
-            "database": {"kind": _kind(connection.settings_dict), "file": name, **server},
+            "database": {"kind": kind, "file": name, **server},
             "migrations": _migrations(),
             "tables": counts,
             "files": [file_entry(path, arcname) for path, arcname in files],
@@ -244,7 +245,7 @@ def create_backup(output: Path, key: Key, *, say: Progress = _quiet) -> dict[str
             "bytes": size,
             "rows": sum(counts.values()),
             "files": len(files) - 1,
-            "database": manifest["database"]["kind"],
+            "database": kind,
         },
     )
     return {**manifest, "sha256": digest, "bytes": size}

@@ -207,4 +207,6 @@ ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6G
 IMPORT_JOB_RUNNER = os.environ.get("JINGZHUN_IMPORT_JOB_RUNNER", "thread")
 
 # An approved request for an unmasked export (PII-4) is valid once, for this many hours.
-UNMASKED_EXPORT_APPROVAL_HOURS = int(os.environ.get("JINGZHUN_UNMASKED_EXPORT_APPROVAL_HOURS", "24"))
+UNMASKED_EXPORT_APPROVAL_HOURS = int(
+    os.environ.get("JINGZHUN_UNMASKED_EXPORT_APPROVAL_HOURS", "24")
+)

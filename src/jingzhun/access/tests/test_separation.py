@@ -49,12 +49,10 @@ class _Rollback(Exception):
 
 
 def _permissions(world: World, role: str) -> dict[str, bool]:
-    from jingzhun.access.second_factor import needs_second_factor
-    from jingzhun.exports.actions import EXPORT_ROLES
-    from jingzhun.registry.actions import check_can_write
-
     from jingzhun.access.models import UNMASKED_EXPORT_ROLES
-    from jingzhun.exports.actions import do_approve_unmasked_export
+    from jingzhun.access.second_factor import needs_second_factor
+    from jingzhun.exports.actions import EXPORT_ROLES, do_approve_unmasked_export
+    from jingzhun.registry.actions import check_can_write
 
     # Roles that may hold it are given the unmasked-export permission: the snapshot then says
     # who, once granted, may approve another person's unmasked export (PII-4).
