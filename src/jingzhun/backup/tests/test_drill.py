@@ -106,6 +106,9 @@ def test_backup_restore_drill(seeded: Path, tmp_path: Path) -> None:
             "JINGZHUN_VAR_DIR": str(var2),
             "JINGZHUN_BACKUP_PASSPHRASE": PASSPHRASE,
         }
+        # (the scratch check also runs on the second site's still empty database)
+        checked = _jingzhun("backup", "verify", str(artefact), env=env)
+        assert checked.returncode == 0 and "备份核对通过" in checked.stdout, checked.stderr
         done = _jingzhun("backup", "restore", str(artefact), env=env)
         assert done.returncode == 0, done.stderr
         assert "已恢复并核对" in done.stdout
