@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",
+    "jingzhun.backup",
     "jingzhun.web",
     "jingzhun.api",
     "django_otp",
@@ -204,3 +205,8 @@ ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6G
 # Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
 # leaves them queued for `jingzhun import --pending` (a separate worker, or tests).
 IMPORT_JOB_RUNNER = os.environ.get("JINGZHUN_IMPORT_JOB_RUNNER", "thread")
+
+# An approved request for an unmasked export (PII-4) is valid once, for this many hours.
+UNMASKED_EXPORT_APPROVAL_HOURS = int(
+    os.environ.get("JINGZHUN_UNMASKED_EXPORT_APPROVAL_HOURS", "24")
+)

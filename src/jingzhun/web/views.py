@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -32,11 +33,17 @@ from jingzhun.assessments.selectors import assessment_view, criterion_counts
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.exports.actions import (
     ExportSummary,
+    do_approve_unmasked_export,
     do_export_card,
     do_export_facts,
     do_export_notice,
     do_export_roster,
+    do_refuse_unmasked_export,
+    do_request_unmasked_export,
+    may_take_part_in_unmasked_exports,
     notice_candidates,
+    own_requests,
+    requests_to_decide,
 )
 from jingzhun.exports.notice import NoticeSpec
 from jingzhun.imports.actions import (
@@ -77,6 +84,7 @@ from .forms import (
     ImportUploadForm,
     NoticeForm,
     OverviewForm,
+    UnmaskedRequestForm,
     year_choices,
 )
 from .policies import authenticated, public
@@ -569,6 +577,12 @@ def _unmasked(request: HttpRequest) -> bool:
     return request.POST.get("unmasked") == "1"
 
 
+def _approval(request: HttpRequest) -> int | None:
+    """The approved request (审批单号) an unmasked export names; none without one (PII-4)."""
+    value = request.POST.get("approval", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def _list_filters(request: HttpRequest) -> Any:
     form = HouseholdSearchForm(request.POST, regions=region_options(request.user))
     if not form.is_valid():
@@ -585,9 +599,11 @@ def export_roster(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(
             _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
         )
-    unmasked = _unmasked(request)
+    unmasked, approval = _unmasked(request), _approval(request)
     return _export(
-        lambda out: do_export_roster(filters, out, actor=request.user, unmasked=unmasked),
+        lambda out: do_export_roster(
+            filters, out, actor=request.user, unmasked=unmasked, approval=approval
+        ),
         "roster",
     )
 
@@ -603,9 +619,11 @@ def export_facts(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(
             _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
         )
-    unmasked = _unmasked(request)
+    unmasked, approval = _unmasked(request), _approval(request)
     return _export(
-        lambda out: do_export_facts(filters, int(year), out, actor=request.user, unmasked=unmasked),
+        lambda out: do_export_facts(
+            filters, int(year), out, actor=request.user, unmasked=unmasked, approval=approval
+        ),
         f"facts-{year}",
     )
 
@@ -615,11 +633,83 @@ def export_facts(request: HttpRequest) -> HttpResponseBase:
 def export_card(request: HttpRequest, household_id: int) -> HttpResponseBase:
     """The household card (明白卡) as PDF or .xlsx."""
     fmt = request.POST.get("format", "pdf")
-    unmasked = _unmasked(request)
+    unmasked, approval = _unmasked(request), _approval(request)
     return _export(
-        lambda out: do_export_card(household_id, fmt, out, actor=request.user, unmasked=unmasked),
+        lambda out: do_export_card(
+            household_id, fmt, out, actor=request.user, unmasked=unmasked, approval=approval
+        ),
         f"card-{household_id}",
     )
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def unmasked_requests(request: HttpRequest) -> HttpResponse:
+    """Unmasked export requests (PII-4): ask for one with a reason; the user's own requests with
+    their 审批单号; the requests of others this user may approve or refuse."""
+    user = request.user
+    if not may_take_part_in_unmasked_exports(user):
+        raise PermissionDenied(_("您没有导出未脱敏数据的权限，请联系安全管理员授权。"))
+    regions = list(
+        visible_regions(user).filter(level__in=["county", "township", "village"]).order_by("code")
+    )
+    form = UnmaskedRequestForm(request.POST or None, regions=regions)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            code = data["household_code"].strip()
+            household = households_for(user).filter(household_code=code).first() if code else None
+            try:
+                if code and household is None:
+                    raise OutOfScope(_("未找到户编号为“%(code)s”的户。") % {"code": code})
+                made = do_request_unmasked_export(
+                    data["kind"],
+                    data["reason"],
+                    actor=user,
+                    region_code=data["region"] if household is None else "",
+                    household_id=household.pk if household else None,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(
+                    request,
+                    _("已提交申请，审批单号 %(id)s，待另一名有权限的人员审批。") % {"id": made.pk},
+                )
+                return redirect("web:unmasked_requests")
+    context = {
+        "form": form,
+        "mine": own_requests(user)[:50],
+        "to_decide": requests_to_decide(user),
+        "hours": settings.UNMASKED_EXPORT_APPROVAL_HOURS,
+        "nav": "households",
+    }
+    return render(request, "web/unmasked_requests.html", context, status=status)
+
+
+@authenticated
+@require_http_methods(["POST"])
+def decide_unmasked_request(request: HttpRequest, request_id: int, verdict: str) -> HttpResponse:
+    """Approve or refuse another person's unmasked export request (audited either way)."""
+    note = request.POST.get("note", "")[:500]
+    try:
+        if verdict == "approve":
+            do_approve_unmasked_export(request_id, actor=request.user, note=note)
+        else:
+            do_refuse_unmasked_export(request_id, actor=request.user, note=note)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:unmasked_requests")
+    done = _("已批准审批单号 %(id)s。") if verdict == "approve" else _("已驳回审批单号 %(id)s。")
+    messages.success(request, done % {"id": request_id})
+    return redirect("web:unmasked_requests")
 
 
 @authenticated

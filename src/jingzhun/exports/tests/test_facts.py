@@ -15,7 +15,7 @@ from jingzhun.registry.actions import do_record_income
 from jingzhun.registry.models import Member
 from jingzhun.registry.selectors import HouseholdFilters
 
-from .conftest import permit, secrets_of
+from .conftest import approval, secrets_of
 
 
 def facts(
@@ -47,7 +47,10 @@ def test_unmasked_facts_need_the_permission(world: Any) -> None:
     county = world.user("county")
     with pytest.raises(Forbidden):
         facts(county, unmasked=True)
-    _raw, data = facts(permit(county), HouseholdFilters(status="not_exited"), unmasked=True)
+    granted = approval(county, "facts")
+    _raw, data = facts(
+        county, HouseholdFilters(status="not_exited"), unmasked=True, approval=granted
+    )
     ids = {m["id_number"] for f in data for m in f["members"]}
     assert ids == set(Member.objects.values_list("id_number", flat=True))
     assert {m["health_status"] for f in data for m in f["members"]} == {"chronic", None}

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from jingzhun.access.actions import do_set_unmasked_export
 from jingzhun.audit.models import AuditEvent
+from jingzhun.exports.models import UnmaskedExportRequest
 from jingzhun.registry.models import Member
 
 from .conftest import FULL_ID, body
@@ -52,12 +53,60 @@ def test_unmasked_roster_without_the_permission_is_403_and_audited(
     assert not AuditEvent.objects.filter(event="exports.roster.export").exists()
 
 
-def test_unmasked_roster_with_the_permission(world: Any, client_for: Any) -> None:
+def test_unmasked_roster_with_the_permission_but_no_approval_is_403(
+    world: Any, client_for: Any
+) -> None:
+    # PII-4: the permission alone no longer suffices; a second person must approve
     do_set_unmasked_export(world.user("county"), True, actor=None)
-    data = _download(client_for("county").post("/exports/roster/", {"unmasked": "1"}))
+    response = client_for("county").post("/exports/roster/", {"unmasked": "1"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(event="exports.roster.refuse", outcome="refused").count() == 1
+
+
+def test_a_request_approved_by_a_second_person_then_the_unmasked_roster(
+    world: Any, client_for: Any
+) -> None:
+    county, township = world.user("county"), world.user("township")
+    for user in (county, township):
+        do_set_unmasked_export(user, True, actor=None)
+    asking = client_for("township")
+    page = body(asking.get("/exports/unmasked/"))
+    assert 'name="reason"' in page and "待我审批" not in page
+    response = asking.post(
+        "/exports/unmasked/",
+        {"kind": "roster", "region": "230231100000", "reason": "核对补贴发放账号"},
+    )
+    assert response.status_code == 302
+    request = UnmaskedExportRequest.objects.get()
+    # the requester cannot approve their own request
+    assert asking.post(f"/exports/unmasked/{request.pk}/approve/").status_code == 403
+    approving = client_for("county")
+    assert f'id="request-{request.pk}"' in body(approving.get("/exports/unmasked/"))
+    response = approving.post(f"/exports/unmasked/{request.pk}/approve/", {"note": "同意"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.state == "approved" and request.approver == county
+    html = body(asking.get("/households/"))
+    assert f'<option value="{request.pk}">' in html
+    data = _download(
+        asking.post("/exports/roster/", {"unmasked": "1", "approval": str(request.pk)})
+    )
     ws = load_workbook(io.BytesIO(data)).active
     values = {v for row in ws.iter_rows(values_only=True) for v in row}
-    assert set(Member.objects.values_list("id_number", flat=True)) <= values
+    township_ids = Member.objects.filter(household__township_code="230231100000")
+    assert set(township_ids.values_list("id_number", flat=True)) <= values
+    # used once
+    again = asking.post("/exports/roster/", {"unmasked": "1", "approval": str(request.pk)})
+    assert again.status_code == 403
+
+
+def test_the_request_page_needs_the_permission(world: Any, client_for: Any) -> None:
+    assert client_for("village").get("/exports/unmasked/").status_code == 403
+    do_set_unmasked_export(world.user("village"), True, actor=None)
+    client = client_for("village")
+    response = client.post("/exports/unmasked/", {"kind": "roster", "region": "", "reason": "x"})
+    assert response.status_code == 400
+    assert not UnmaskedExportRequest.objects.exists()
 
 
 def test_facts_download(world: Any, client_for: Any) -> None:
