@@ -1,4 +1,4 @@
-"""Backup and restore (BAK-1, ADR XXXX): a consistent snapshot of the database (SQLite's online
+"""Backup and restore (BAK-1, ADR 0046): a consistent snapshot of the database (SQLite's online
 backup API, or `pg_dump -Fc` inside an exported repeatable-read snapshot), the data files under
 VAR_DIR, and a manifest of hashes and row counts, packed and encrypted (`archive`).
 

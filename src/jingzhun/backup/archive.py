@@ -1,4 +1,4 @@
-"""The backup artefact (BAK-1, ADR XXXX): a gzip tar of the database dump, the data files and a
+"""The backup artefact (BAK-1, ADR 0046): a gzip tar of the database dump, the data files and a
 manifest, encrypted with AES-256-GCM. Pure Python (no Django).
 
 Layout: a fixed header (magic, format version, key kind, salt, scrypt cost, nonce), the

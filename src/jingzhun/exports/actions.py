@@ -12,7 +12,7 @@ returns, so no file leaves without its audit event.
 
 `actor=None` is the operator of the server (the CLI without --user): the whole registry, masked
 only. Unmasked output always names a person who holds the permission, and needs a second person
-(PII-4, ADR XXXX): the exporter asks with a reason (`do_request_unmasked_export`), another holder
+(PII-4, ADR 0045): the exporter asks with a reason (`do_request_unmasked_export`), another holder
 of the permission with scope over the export's region approves it (`do_approve_unmasked_export`)
 or refuses it, and the export names the approval (`approval=`): valid once, for
 `UNMASKED_EXPORT_APPROVAL_HOURS`, for its kind and its region or household only.

@@ -1,4 +1,4 @@
-"""Requests for an unmasked export and their decision by a second person (PII-4, ADR XXXX)."""
+"""Requests for an unmasked export and their decision by a second person (PII-4, ADR 0045)."""
 
 from __future__ import annotations
 

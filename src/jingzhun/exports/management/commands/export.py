@@ -3,7 +3,7 @@
 
 Masked by default. `--unmasked` needs `--user` naming an account that holds the permission
 (`jingzhun export permit USERNAME`, ADR 0013) and `--approval ID`: that account's request,
-approved by another holder of the permission (`export request`, `export approve`, ADR XXXX).
+approved by another holder of the permission (`export request`, `export approve`, ADR 0045).
 Every export, request and decision is audited. Exit 0: written;
 1: refused (no permission, bad arguments); 2: nothing to export (unknown household, village or
 account). The file is written beside its destination and moved into place only after the export's
