@@ -398,6 +398,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     # The registry: which households exist, which people are registered already.
     existing = selectors.households_by_code(household_codes)
     elsewhere = selectors.live_members_by_id(v for v in ids if v is not None)
+    result.ids_looked_up += sum(v is not None for v in ids)
     villages = hvalues.get("village") or [None] * households
     wanted = {v for v in villages if v is not None}
     known = selectors.existing_villages(wanted)
@@ -443,7 +444,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             cells["birth_date"] = _date(str(births[i]))
             household.members.append(MemberIn(layout.sheet, numbers[i], str(ids[i]), cells, {}))
         errors, listed = len(result.errors), len(result.listed)
-        _compare(collector, result, actor, None)
+        _compare(collector, result, actor, None, counted=True)
         if len(result.errors) > errors:  # the per-row path words these: all of them go there
             del result.errors[errors:]
             del result.listed[listed:]
@@ -527,6 +528,7 @@ def _refused_part(
     collector = _parse(data, scratch, extra, keep={layout.sheet: keep}, sheets=sheets)
     if collector is None or scratch.notices != result.notices:
         raise _Refuse  # pragma: no cover - the same file read again
-    _compare(collector, scratch, actor, None)
+    _compare(collector, scratch, actor, None, counted=True)
     result.errors.extend(scratch.errors)
     result.listed.extend(scratch.listed)
+    result.ids_elsewhere.extend(scratch.ids_elsewhere)
