@@ -332,6 +332,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     if None in ids:
         suspect.update(i for i, v in enumerate(ids) if v is None)
     counted = Counter(ids)
+    result.ids_tested = len(counted) - (None in counted)  # distinct valid numbers (audited)
     if len(counted) != n:
         twice = {v for v, times in counted.items() if times > 1}
         suspect.update(i for i, v in enumerate(ids) if v in twice)
@@ -398,7 +399,6 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     # The registry: which households exist, which people are registered already.
     existing = selectors.households_by_code(household_codes)
     elsewhere = selectors.live_members_by_id(v for v in ids if v is not None)
-    result.ids_looked_up += sum(v is not None for v in ids)
     villages = hvalues.get("village") or [None] * households
     wanted = {v for v in villages if v is not None}
     known = selectors.existing_villages(wanted)
@@ -444,7 +444,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             cells["birth_date"] = _date(str(births[i]))
             household.members.append(MemberIn(layout.sheet, numbers[i], str(ids[i]), cells, {}))
         errors, listed = len(result.errors), len(result.listed)
-        _compare(collector, result, actor, None, counted=True)
+        _compare(collector, result, actor, None)
         if len(result.errors) > errors:  # the per-row path words these: all of them go there
             del result.errors[errors:]
             del result.listed[listed:]
@@ -528,7 +528,7 @@ def _refused_part(
     collector = _parse(data, scratch, extra, keep={layout.sheet: keep}, sheets=sheets)
     if collector is None or scratch.notices != result.notices:
         raise _Refuse  # pragma: no cover - the same file read again
-    _compare(collector, scratch, actor, None, counted=True)
+    _compare(collector, scratch, actor, None)
     result.errors.extend(scratch.errors)
     result.listed.extend(scratch.listed)
     result.ids_elsewhere.extend(scratch.ids_elsewhere)

@@ -198,15 +198,16 @@ class ImportResult:
     # Wall-clock seconds per stage (read, compare; write when committed): progress pages and the
     # benchmark show them, nothing depends on them.
     seconds: dict[str, float] = field(default_factory=dict)
-    # The ID numbers the plan looked up in the registry, and (masked) those found registered in
-    # another household: a check is a question to the registry, so it is audited (`id_audit`).
-    ids_looked_up: int = 0
+    # How many distinct valid ID numbers the file holds (each is compared with the registry),
+    # and (masked) those found registered in another household: a check is a question to the
+    # registry, so it is audited (`id_audit`).
+    ids_tested: int = 0
     ids_elsewhere: list[str] = field(default_factory=list)
 
     def id_audit(self) -> dict[str, Any]:
         """What the audit event of a check or commit keeps of the ID numbers it tested: how many,
         and the masked ones registered in another household (never a full number)."""
-        return {"id_numbers_tested": self.ids_looked_up, "id_numbers_elsewhere": self.ids_elsewhere}
+        return {"id_numbers_tested": self.ids_tested, "id_numbers_elsewhere": self.ids_elsewhere}
 
     @property
     def plans(self) -> list[HouseholdPlan]:
@@ -575,15 +576,8 @@ HOUSEHOLD_CODE_UNUSABLE = "该户编号无法在本次导入中使用，请与�
 
 
 def _compare(
-    collector: _Collector,
-    result: ImportResult,
-    actor: Any,
-    progress: Progress | None,
-    *,
-    counted: bool = False,
+    collector: _Collector, result: ImportResult, actor: Any, progress: Progress | None
 ) -> None:
-    """Compare the households read with the registry (`counted`: their ID numbers are already
-    in `result.ids_looked_up`, the columnar path's households read again)."""
     households = collector.households
     villages = selectors.existing_villages(
         h.values["village"] for h in households.values() if "village" in h.values
@@ -595,8 +589,6 @@ def _compare(
     elsewhere = selectors.live_members_by_id(
         m.id_number for h in households.values() for m in h.members
     )
-    if not counted:
-        result.ids_looked_up += sum(len(h.members) for h in households.values())
     errors_before = len(result.errors)
     for code, h in households.items():
         current = existing.get(code)
@@ -751,6 +743,7 @@ def plan_import(
     if collector is None:
         return result
     started = time.perf_counter()
+    result.ids_tested = len(collector.seen_ids)
     _compare(collector, result, actor, progress)
     result.seconds["compare"] = time.perf_counter() - started
     return result

@@ -508,4 +508,4 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
             path=request.path,
             method=request.method or "",
         )
-    return django_page_not_found(request, exception)  # type: ignore[arg-type]
+    return django_page_not_found(request, exception)
