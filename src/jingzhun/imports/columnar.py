@@ -277,6 +277,8 @@ def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -
         del result.notices[notices:]
         result.listed.clear()
         result.new_block = None
+        result.ids_tested = 0
+        result.ids_elsewhere.clear()
         return False
     return True
 

@@ -294,13 +294,6 @@ def _compare(
     slow = outcome(data, name, actor, fast=False)
     fast = outcome(data, name, actor, fast=True)
     assert not slow["columnar"]
-    print(
-        "DBG",
-        [a[2].get("id_numbers_tested") for a in slow["written"]["audit"]],
-        [a[2].get("id_numbers_tested") for a in fast["written"]["audit"]],
-        [a[2].get("id_numbers_elsewhere") for a in slow["written"]["audit"]],
-        [a[2].get("id_numbers_elsewhere") for a in fast["written"]["audit"]],
-    )
     assert {k: v for k, v in fast.items() if k != "columnar"} == {
         k: v for k, v in slow.items() if k != "columnar"
     }
