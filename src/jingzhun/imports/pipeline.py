@@ -20,7 +20,7 @@ from typing import Any
 from jingzhun.access.scoping import can_see_region
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id
-from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
+from jingzhun.registry.masking import MASKED_FIELDS, mask_value
 
 from . import selectors
 from .fields import FIELDS, norm
@@ -159,8 +159,8 @@ _AS_TEXT = (Decimal, datetime.date)
 def _masked(key: str, value: Any) -> Any:
     if isinstance(value, _AS_TEXT):
         value = str(value)
-    # Only sensitive fields change when masked (registry.masking); skip the call for the rest.
-    return mask_value(key, value) if key in SENSITIVE_FIELDS else value
+    # Only these fields change when masked (registry.masking); skip the call for the rest.
+    return mask_value(key, value) if key in MASKED_FIELDS else value
 
 
 def _shown(key: str, value: Any) -> str:

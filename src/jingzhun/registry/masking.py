@@ -10,6 +10,9 @@ from .idcard import mask as mask_id_number
 SENSITIVE_FIELDS = frozenset(
     {"id_number", "phone", "bank_account", "health_status", "disability_grade"}
 )
+# The fields whose masked form differs from the value: the sensitive ones, and the birth date
+# (its year only: the 8 digits a masked ID number hides are exactly the birth date).
+MASKED_FIELDS = SENSITIVE_FIELDS | {"birth_date"}
 
 
 def mask_phone(value: str) -> str:
