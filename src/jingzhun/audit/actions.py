@@ -111,6 +111,34 @@ def record_now(event: str, **kwargs: Any) -> AuditEvent:
     return record(event, **kwargs)
 
 
+OUT_OF_SCOPE = "access.request.out_of_scope"
+OUT_OF_SCOPE_EVERY = datetime.timedelta(minutes=1)
+
+
+@transaction.atomic
+def record_out_of_scope(actor: Any, *, route: str, path: str, method: str) -> AuditEvent | None:
+    """A request for something outside the actor's scope, answered 404 (AUDIT-1: denied
+    attempts are logged too). At most one event per actor and route a minute: a script walking
+    household numbers leaves one event a minute, not one row per number (ADR 0047), so the
+    chain cannot be flooded; the event names the first path of its minute. None when skipped."""
+    if getattr(actor, "pk", None) is None:
+        return None
+    since = timezone.now() - OUT_OF_SCOPE_EVERY
+    recent = AuditEvent.objects.filter(
+        event=OUT_OF_SCOPE, actor=actor, object_type=route[:64], at__gte=since
+    )
+    if recent.exists():
+        return None
+    return record(
+        OUT_OF_SCOPE,
+        actor=actor,
+        object_type=route[:64],
+        object_id=path[:64],
+        outcome="refused",
+        diff={"method": method},
+    )
+
+
 # --- The audit administrator's viewer (AUDIT-1: audit queries are audited too) -----------------
 
 AUDIT_READER_ROLES = frozenset({"auditadmin"})

@@ -98,7 +98,12 @@ def do_commit_import(
             object_id=batch.pk,
             outcome="refused",
             reason=f"{len(result.errors)} 处错误，未导入任何数据",
-            diff={"sha256": sha, "filename": filename[:255], **result.counts()},
+            diff={
+                "sha256": sha,
+                "filename": filename[:255],
+                **result.counts(),
+                **result.id_audit(),
+            },
         )
         return CommitOutcome(batch, result, committed=False)
     # Lock the households the plan will change, then re-plan so the diff is the one we write.
@@ -124,6 +129,7 @@ def do_commit_import(
             **result.counts(),
             "changes_sha256": digest,
             "created_sha256": created,
+            **result.id_audit(),
         },
     )
     result.seconds["write"] = time.perf_counter() - started
@@ -650,7 +656,12 @@ def do_start_import(result: ImportResult, *, actor: Any) -> ImportBatch:
         actor=actor,
         object_type="import_batch",
         object_id=batch.pk,
-        diff={"sha256": result.sha256, "filename": result.filename[:255], **result.counts()},
+        diff={
+            "sha256": result.sha256,
+            "filename": result.filename[:255],
+            **result.counts(),
+            **result.id_audit(),
+        },
     )
     return batch
 

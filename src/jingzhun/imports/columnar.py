@@ -277,6 +277,8 @@ def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -
         del result.notices[notices:]
         result.listed.clear()
         result.new_block = None
+        result.ids_tested = 0
+        result.ids_elsewhere.clear()
         return False
     return True
 
@@ -332,6 +334,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     if None in ids:
         suspect.update(i for i, v in enumerate(ids) if v is None)
     counted = Counter(ids)
+    result.ids_tested = len(counted) - (None in counted)  # distinct valid numbers (audited)
     if len(counted) != n:
         twice = {v for v, times in counted.items() if times > 1}
         suspect.update(i for i, v in enumerate(ids) if v in twice)
@@ -530,3 +533,4 @@ def _refused_part(
     _compare(collector, scratch, actor, None)
     result.errors.extend(scratch.errors)
     result.listed.extend(scratch.listed)
+    result.ids_elsewhere.extend(scratch.ids_elsewhere)

@@ -187,6 +187,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 SECRET_KEY = load_secret_key()
 
+# Redaction (PII-3) on every handler: `configure` attaches the filter to all of them, Django's
+# and a server's included, after applying LOGGING.
+LOGGING_CONFIG = "jingzhun.core.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -37,7 +37,12 @@ from jingzhun.access.actions import (
 )
 from jingzhun.access.models import ADMIN_ROLES, AccountLock, RegionGrant, User
 from jingzhun.access.second_factor import has_second_factor
-from jingzhun.audit.actions import AuditQuery, do_search_audit_events, record_now
+from jingzhun.audit.actions import (
+    AuditQuery,
+    do_search_audit_events,
+    record_now,
+    record_out_of_scope,
+)
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.registry.actions import do_reveal_sensitive_field
 
@@ -488,3 +493,19 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         diff={"method": request.method},
     )
     return django_permission_denied(request, exception)  # type: ignore[arg-type]
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a 404 that answers an out-of-scope request (a view's `Http404` raised from
+    `OutOfScope`) is audited as a denied attempt (rate-limited); then Django's 404 page."""
+    from django.views.defaults import page_not_found as django_page_not_found
+
+    if exception is not None and isinstance(exception.__cause__, OutOfScope):
+        match = request.resolver_match
+        record_out_of_scope(
+            request.user,
+            route=match.view_name if match else "path",
+            path=request.path,
+            method=request.method or "",
+        )
+    return django_page_not_found(request, exception)

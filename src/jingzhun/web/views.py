@@ -63,7 +63,7 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.actions import WRITER_ROLES
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
-from jingzhun.registry.masking import mask_bank_account, mask_phone, mask_value
+from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
 from jingzhun.registry.models import Household, IncomeRecord, Member
 from jingzhun.registry.selectors import (
     household_for,
@@ -231,10 +231,6 @@ class MemberRow:
     tekun: bool | None
 
 
-def _age(birth: datetime.date, on: datetime.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 def _member_row(m: Member, today: datetime.date) -> MemberRow:
     return MemberRow(
         pk=m.pk,
@@ -242,7 +238,7 @@ def _member_row(m: Member, today: datetime.date) -> MemberRow:
         sex=m.get_sex_display(),
         relation=m.get_relation_display(),
         id_number=mask_id_number(m.id_number),
-        age=_age(m.birth_date, today),
+        age=age_on(m.birth_date, today),
         ethnicity=m.get_ethnicity_display(),
         education=m.get_education_display(),
         school_status=m.get_school_status_display(),
