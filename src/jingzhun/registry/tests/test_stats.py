@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-
 from conftest import COUNTY, VILLAGES, World, make_id
 from django.core.management import call_command
 from django.utils import timezone
