@@ -417,9 +417,7 @@ def test_household_type_column_agrees(world: Any, kind: str, clean: bool) -> Non
     slow, fast = _compare(world, kind, rows, title, [*header, "户类型"])
     assert fast["columnar"] and slow["ok"] is clean
     if clean:
-        written = {
-            c: dict(values)["poverty_status"] for c, values in slow["written"]["households"]
-        }
+        written = {c: dict(values)["poverty_status"] for c, values in slow["written"]["households"]}
         assert {c: s for c, s in written.items() if c.startswith("N")} == {
             "N100-0": "not_registered",
             "N100-1": "not_exited",

@@ -30,7 +30,9 @@ LABELS = {
 
 
 class Command(BaseCommand):
-    help = "按年末口径统计一个县的建档立卡、脱贫、未脱贫户数人数和贫困发生率，另列一般农户和监测对象。"
+    help = (
+        "按年末口径统计一个县的建档立卡、脱贫、未脱贫户数人数和贫困发生率，另列一般农户和监测对象。"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
