@@ -30,7 +30,7 @@ from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChan
 from jingzhun.workflows.models import Round
 
 from .bulk import Batch, BulkWriter, next_id, pipelined
-from .counties import COUNTIES, DEFAULT_COUNTY, YEARS, county_spec, known_counties_text
+from .counties import COUNTIES, DEFAULT_COUNTY, county_spec, known_counties_text
 from .plan import REGISTERED_GROUPS, Plan, PlanError, build_plan
 from .rows import CountyRows
 
@@ -318,9 +318,9 @@ def _write_regions(plan: Plan, writer: BulkWriter) -> None:
     writer.write(
         RegionPopulation,
         {
-            "id": list(range(first, first + n_v * len(YEARS))),
-            "region_id": [v.code for v in plan.villages for _ in YEARS],
-            "year": [y for _ in plan.villages for y in YEARS],
+            "id": list(range(first, first + n_v * len(plan.timeline))),
+            "region_id": [v.code for v in plan.villages for _ in plan.timeline],
+            "year": [y for _ in plan.villages for y in plan.timeline],
             "rural_population": population.reshape(-1).tolist(),
         },
     )

@@ -411,6 +411,7 @@ class Plan:
     demo_village: int = 0
     household_code_width: int = 4
     income_last_year: int = LAST_YEAR  # incomes are generated for every year up to this one
+    timeline: tuple[int, ...] = YEARS  # the years with a rural population (FIRST_YEAR onward)
 
     @property
     def households(self) -> int:
@@ -490,6 +491,8 @@ def build_plan(
     """Everything about the county that is decided before rows are generated; the timeline
     (incomes, ordinary and monitored households) runs to the year before `today`'s."""
     rng = np.random.default_rng([seed, 20140101])
+    last = max(LAST_YEAR, (today or datetime.date.today()).year - 1)
+    timeline = tuple(range(FIRST_YEAR, last + 1))
     s = scale_targets(spec, scale)
     cohorts = build_cohorts(spec, s)
     townships, villages = build_regions(spec, s, rng)
@@ -570,12 +573,13 @@ def build_plan(
         h_relocated=relocated,
         h_seq=seq,
         village_groups=rng.integers(3, 10, size=len(villages)).astype(np.int8),
-        populations=np.zeros((len(villages), len(YEARS)), dtype=np.int64),
+        populations=np.zeros((len(villages), len(timeline)), dtype=np.int64),
         household_code_width=max(4, len(str(int(counts.max()) if n else 0))),
+        income_last_year=last,
+        timeline=timeline,
     )
     _plan_populations(plan, rng)
-    plan.income_last_year = max(LAST_YEAR, (today or datetime.date.today()).year - 1)
-    if plan.income_last_year >= MONITORING_FIRST_YEAR:
+    if last >= MONITORING_FIRST_YEAR:
         _add_ordinary(plan, np.random.default_rng([seed, 20210101]))
     return plan
 
@@ -626,26 +630,27 @@ def _add_ordinary(plan: Plan, rng: np.random.Generator) -> None:
     plan.household_code_width = max(4, len(str(int(counts.max()))))
 
 
-def status_matrix(cohorts: Sequence[Cohort]) -> dict[str, np.ndarray]:
+def status_matrix(cohorts: Sequence[Cohort], years: Sequence[int] = YEARS) -> dict[str, np.ndarray]:
     """For each year column: cohort is exited / remaining at that year's end (boolean cohorts x years)."""
     exited = np.array(
-        [[c.status_at(y) in EXITED for y in YEARS] for c in cohorts], dtype=bool
-    ).reshape(-1, len(YEARS))
+        [[c.status_at(y) in EXITED for y in years] for c in cohorts], dtype=bool
+    ).reshape(-1, len(years))
     remaining = np.array(
-        [[c.status_at(y) in REMAINING for y in YEARS] for c in cohorts], dtype=bool
-    ).reshape(-1, len(YEARS))
+        [[c.status_at(y) in REMAINING for y in years] for c in cohorts], dtype=bool
+    ).reshape(-1, len(years))
     return {"exited": exited, "remaining": remaining}
 
 
 def _plan_populations(plan: Plan, rng: np.random.Generator) -> None:
     """Rural population per village and year, summing exactly to the county's yearly figure."""
     s, spec = plan.targets, plan.spec
-    matrix = status_matrix(plan.cohorts)
+    years = plan.timeline
+    matrix = status_matrix(plan.cohorts, years)
     h = np.array([c.households for c in plan.cohorts], dtype=np.int64)
     p = np.array([c.persons for c in plan.cohorts], dtype=np.int64)
     remaining_p = (matrix["remaining"] * p[:, None]).sum(axis=0)
     t_col = s.target_year - FIRST_YEAR
-    rural = np.zeros(len(YEARS), dtype=np.int64)
+    rural = np.zeros(len(years), dtype=np.int64)
     rural[t_col] = s.rural_target
     if s.rural_2014_fixed is not None:
         rural[0] = s.rural_2014_fixed
@@ -654,11 +659,11 @@ def _plan_populations(plan: Plan, rng: np.random.Generator) -> None:
         rural[0] = round(int(remaining_p[0]) * 100 / spec.incidence_2014.value)
     for col in range(1, t_col):
         rural[col] = round(rural[0] + (rural[t_col] - rural[0]) * col / t_col)
-    for col in range(t_col + 1, len(YEARS)):
+    for col in range(t_col + 1, len(years)):
         rural[col] = round(rural[t_col] * (1 + spec.rural_trend.value) ** (col - t_col))
     if (rural < remaining_p).any():
         raise PlanError("农村人口少于未脱贫人口，请检查县的参数。")
-    for col, year in enumerate(YEARS):
+    for col, year in enumerate(years):
         ex = matrix["exited"][:, col]
         rem = matrix["remaining"][:, col]
         plan.years[year] = YearStats(
@@ -674,7 +679,7 @@ def _plan_populations(plan: Plan, rng: np.random.Generator) -> None:
     ever = np.bincount(plan.h_village, weights=sizes, minlength=n_v)
     others: np.ndarray = rng.lognormal(0.0, 0.35, size=n_v)
     others = others / others.sum() * max(int(rural[0]) - int(ever.sum()), 0)
-    for col in range(len(YEARS)):
+    for col in range(len(years)):
         rem_h = matrix["remaining"][plan.h_cohort, col]
         rem_v = np.bincount(plan.h_village[rem_h], weights=sizes[rem_h], minlength=n_v).astype(
             np.int64
