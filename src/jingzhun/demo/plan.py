@@ -617,10 +617,10 @@ def _add_ordinary(plan: Plan, rng: np.random.Generator) -> None:
     cohort = np.concatenate(
         [plan.h_cohort, np.full(len(size), len(plan.cohorts) - 1, dtype=plan.h_cohort.dtype)]
     )
-    village = np.concatenate([plan.h_village, village_of])
+    village_index = np.concatenate([plan.h_village, village_of])
     # Stable: within a village the registered households first, in their order, then the others.
-    order = np.lexsort((np.arange(n) >= n_old, village))
-    plan.h_cohort, plan.h_village = cohort[order], village[order]
+    order = np.lexsort((np.arange(n) >= n_old, village_index))
+    plan.h_cohort, plan.h_village = cohort[order], village_index[order]
     plan.h_size = np.concatenate([plan.h_size, size])[order]
     plan.h_attribute = np.concatenate([plan.h_attribute, np.zeros(len(size), np.int8)])[order]
     plan.h_relocated = np.concatenate([plan.h_relocated, np.zeros(len(size), bool)])[order]
