@@ -200,6 +200,29 @@ def test_village_populations_add_up_to_the_county_every_year(small_baiquan: Demo
             assert v.rural_population is not None and v.remaining_persons <= v.rural_population
 
 
+def test_ordinary_households_fill_the_demo_townships_villages(small_baiquan: DemoResult) -> None:
+    # issue 19: ordinary households only in the demo township, each of its villages holding its
+    # rural population (no more) once its registered households are counted
+    township = next(a.scope_code for a in small_baiquan.accounts if a.username == "township")
+    ordinary = Household.objects.filter(poverty_status="not_registered")
+    assert set(ordinary.values_list("township_code", flat=True)) == {township}
+    persons = Counter(Member.objects.values_list("household__village_id", flat=True))
+    ordinary_persons = Counter(
+        Member.objects.filter(household__in=ordinary).values_list(
+            "household__village_id", flat=True
+        )
+    )
+    villages = Region.objects.filter(level="village", parent_id=township)
+    filled = 0
+    for village in villages:
+        populations = RegionPopulation.objects.filter(region=village).values_list(
+            "rural_population", flat=True
+        )
+        assert persons[village.code] <= min(populations)
+        filled += persons[village.code] == min(populations) and ordinary_persons[village.code] > 0
+    assert filled == villages.count() > 1
+
+
 def test_small_chunks_give_exact_scaled_counts(db: Any) -> None:
     # Given Lindian at 5% generated in chunks of 37 households
     seen: list[int] = []
