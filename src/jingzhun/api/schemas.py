@@ -574,6 +574,11 @@ class StatsOut(Schema):
     poor_villages: int
     villages: int
     townships: int
+    ordinary_households: int = Field(description="一般农户（未建档立卡）户数，不计入建档立卡")
+    ordinary_persons: int = Field(description="一般农户（未建档立卡）人数")
+    monitored_households: int | None = Field(
+        description="监测对象户数（当前监测类别，含一般农户）；2021 年以前为空"
+    )
 
 
 def stats_out(region: Region, year: int, stats: RegistryStats, *, paired: bool) -> dict[str, Any]:

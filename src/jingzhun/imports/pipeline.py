@@ -575,6 +575,33 @@ ID_NUMBER_UNUSABLE = "该证件号码无法在本次导入中使用，请与县�
 HOUSEHOLD_CODE_UNUSABLE = "该户编号无法在本次导入中使用，请与县级管理员联系核实"
 
 
+def household_type_status(kind: str, status: str | None) -> tuple[str | None, str]:
+    """The poverty status a 户类型 / 是否建档立卡 cell (`kind`) gives with the 脱贫状态 of the same
+    household (`status`, None when not given), and why the two disagree ("" when they agree).
+    A registered household without a status keeps the registry's (or the new household's default)."""
+    if kind == "ordinary":
+        if status not in (None, c.NOT_REGISTERED):
+            return (
+                None,
+                f"户类型为一般农户（未建档立卡），脱贫状态却为“{c.POVERTY_STATUS[str(status)]}”",
+            )
+        return c.NOT_REGISTERED, ""
+    if status == c.NOT_REGISTERED:
+        return None, "户类型为建档立卡户，脱贫状态却为“未建档立卡(一般农户)”"
+    return status, ""
+
+
+def _apply_household_type(result: ImportResult, h: HouseholdIn) -> None:
+    kind = h.values.pop("household_type", None)
+    if kind is None:
+        return
+    status, problem = household_type_status(kind, h.values.get("poverty_status"))
+    if problem:
+        _household_error(result, h, "household_type", problem)
+    elif status is not None:
+        h.values["poverty_status"] = status
+
+
 def _compare(
     collector: _Collector, result: ImportResult, actor: Any, progress: Progress | None
 ) -> None:
@@ -593,6 +620,7 @@ def _compare(
     for code, h in households.items():
         current = existing.get(code)
         plan = HouseholdPlan(code=code, kind="unchanged", rows=sorted(h.rows))
+        _apply_household_type(result, h)
         village = h.values.get("village")
         if village is not None:
             if village not in villages:

@@ -193,7 +193,7 @@ def do_create_household(
         household=household,
         status_to=status,
         changed_on=timezone.localdate(),
-        reason="建档立卡登记",
+        reason="登记为一般农户" if status == c.NOT_REGISTERED else "建档立卡登记",
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "system"),
     )

@@ -177,6 +177,22 @@ def test_scope_limits_what_a_user_may_judge(world: World) -> None:
         do_assess_bulk("household_exit", 2019, actor=world.user("township"), county="522628")
 
 
+def test_ordinary_households_are_not_judged_for_exit(world: World) -> None:
+    # issue 19: an ordinary rural household (未建档立卡) has no exit to judge
+    from jingzhun.registry.actions import do_create_household
+
+    ordinary = do_create_household(
+        "P0001",
+        VILLAGE,
+        {"poverty_status": "not_registered"},
+        [{"id_number": make_id("230231", "19700101", 601), "name": "赵一", "relation": "head"}],
+        actor=None,
+    )
+    result = do_assess_bulk("household_exit", 2019, actor=world.user("township"))
+    assert result.households == 2
+    assert not Assessment.objects.filter(household=ordinary).exists()
+
+
 def test_the_card_replays_a_bulk_decision_from_its_snapshot(world: World, client: Any) -> None:
     household = _complete(world)
     do_assess_bulk("household_exit", 2019, actor=None)

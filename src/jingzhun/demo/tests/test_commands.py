@@ -206,8 +206,18 @@ def test_stats_prints_json_and_a_chinese_table(db: Any) -> None:
         "poor_villages",
         "villages",
         "townships",
+        "ordinary_households",
+        "ordinary_persons",
+        "monitored_households",
     ]
     assert got["poverty_incidence"] == 0.74 and got["villages"] == 83
+    # Ordinary households (in the registry since 2021) are shown apart, never as registered
+    assert (got["ordinary_households"], got["monitored_households"]) == (0, None)
+    end = json.loads(run("stats", "--county", "230623", "--year", "2020", "--json"))
+    later = json.loads(run("stats", "--county", "230623", "--year", "2025", "--json"))
+    assert later["ordinary_households"] > 0 and later["monitored_households"] > 0
+    for key in ("registered_households", "registered_persons", "remaining_persons"):
+        assert later[key] == end[key]
     table = run("stats", "--county", "230623000000", "--year", "2018")
     assert "林甸县" in table and "贫困发生率(%)" in table and "0.74" in table
 

@@ -162,7 +162,7 @@ class Command(BaseCommand):
         out.write(
             f"已生成演示县：{result.county_name}（{result.county_code}），{result.townships} 个乡镇、"
             f"{result.villages} 个村，{result.households:,} 户 {result.persons:,} 人"
-            f"（含清退户），状态变更 {result.status_changes:,} 条，收入记录 {result.incomes:,} 条，"
+            f"（含清退户和演示乡镇的一般农户），状态变更 {result.status_changes:,} 条，收入记录 {result.incomes:,} 条，"
             f"用时 {self._elapsed:.1f} 秒。"
         )
         out.write(
