@@ -19,7 +19,7 @@ def test_import_commit_queues_a_refresh_of_its_county(world: Any) -> None:
     do_commit_import(data, "n.xlsx", actor=world.user("township"))
     job = RefreshJob.objects.get()
     assert job.counties == "230231000000" and job.reason == "数据导入"
-    assert job.status == RefreshJob.QUEUED  # tests run jobs by hand (ANALYTICS_JOB_RUNNER)
+    assert job.status == RefreshJob.QUEUED  # tests run queued jobs by hand (core.jobs)
     [done] = run_pending()
     assert done.status == RefreshJob.DONE
     latest = RegionFigures.objects.filter(region_code=VILLAGE).order_by("-year").first()

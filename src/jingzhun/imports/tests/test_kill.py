@@ -195,7 +195,6 @@ def test_a_web_commit_job_killed_while_writing_leaves_nothing_and_can_be_confirm
         "DATABASE_URL": f"sqlite:///{db}",
         "JINGZHUN_VAR_DIR": str(var),
         "DJANGO_SETTINGS_MODULE": "jingzhun.settings.embedded",
-        "JINGZHUN_IMPORT_JOB_RUNNER": "manual",
     }
     subprocess.run(
         [sys.executable, "-c", SETUP, str(data), str(HOUSEHOLDS)], env=env, check=True, timeout=600
