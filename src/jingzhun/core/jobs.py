@@ -125,8 +125,16 @@ def sweep(now: datetime | None = None) -> Swept:
         marked = model.objects.filter(pk__in=dead, status="running").update(
             status="failed", error=WORKER_DIED, finished_at=now
         )
-        marked += model.objects.filter(status="queued", created_at__lt=cutoff).update(
+        abandoned = list(
+            model.objects.filter(status="queued", created_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )
+        )
+        marked += model.objects.filter(pk__in=abandoned, status="queued").update(
             status="failed", error=ABANDONED, finished_at=now
+        )
+        abandoned = list(  # those a worker did not take meanwhile
+            model.objects.filter(pk__in=abandoned, error=ABANDONED).values_list("pk", flat=True)
         )
         if marked:
             result.failed[label] = marked
@@ -134,7 +142,8 @@ def sweep(now: datetime | None = None) -> Swept:
         old = model.objects.filter(status="failed", finished_at__lt=cutoff).values_list(
             "pk", flat=True
         )
-        for path in [*kind.files(list(old)), *kind.orphans(cutoff)]:
+        # an abandoned job has waited the retention period already: its files go at once
+        for path in [*kind.files([*old, *abandoned]), *kind.orphans(cutoff)]:
             if path.exists():
                 path.unlink(missing_ok=True)
                 result.files += 1

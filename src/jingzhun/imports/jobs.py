@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -208,28 +209,22 @@ def _job_files(job_ids: Iterable[int]) -> list[Path]:
 
 
 def _orphans(cutoff: datetime) -> list[Path]:
-    """Files older than `cutoff` that no job or pending batch needs any more: uploads of pending
-    batches left unconfirmed (and no commit job queued or running), files of jobs that are no
-    longer running, half-written files."""
+    """Files last written before `cutoff` that nothing needs any more: those of jobs that ended
+    before it (or have no row), uploads of pending batches left unconfirmed since before it
+    (no job on them since), half-written files."""
     names = {p.name: p for p in older_than(folder().iterdir(), cutoff)}
     if not names:
         return []
-    busy = set(
-        ImportJob.objects.filter(status__in=[ImportJob.QUEUED, ImportJob.RUNNING]).values_list(
-            "pk", flat=True
-        )
+    live = ImportJob.objects.exclude(
+        status__in=[ImportJob.DONE, ImportJob.FAILED], finished_at__lt=cutoff
     )
     keep = set()
-    for job in ImportJob.objects.filter(pk__in=busy).only("pk", "sha256"):
+    for job in live.only("pk", "sha256"):
         keep |= {job_upload_path(job).name, progress_path(job).name}
-    for batch in ImportBatch.objects.filter(status="pending", jobs__pk__in=busy).only(
-        "pk", "sha256"
-    ):
-        keep.add(upload_path(batch).name)
-    for batch in ImportBatch.objects.filter(status="pending", created_at__gte=cutoff).only(
-        "pk", "sha256"
-    ):
-        keep.add(upload_path(batch).name)
+    batches = ImportBatch.objects.filter(status="pending").filter(
+        Q(created_at__gte=cutoff) | Q(jobs__in=live)
+    )
+    keep |= {upload_path(batch).name for batch in batches.only("pk", "sha256")}
     return [path for name, path in names.items() if name not in keep]
 
 

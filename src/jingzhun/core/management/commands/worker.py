@@ -10,6 +10,7 @@ reason, and the files of failed or abandoned jobs are removed after JOB_RETENTIO
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from typing import Any
@@ -53,19 +54,26 @@ class Command(BaseCommand):
             worker_id=worker_name(),
             excluded_queue_names=[],
         )
+        stops = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGQUIT") if hasattr(signal, n)]
+        previous = {signum: signal.getsignal(signum) for signum in stops}
         worker.configure_signals()  # SIGINT/SIGTERM: finish the running job, then stop
         self.stdout.write(f"后台任务进程 {worker.worker_id} 已启动。")
+        self.stdout.flush()
         swept = 0.0
-        while worker.running:
-            if time.monotonic() - swept >= every:
-                self._sweep()
-                swept = time.monotonic()
-            worker.run()
-            if options["batch"]:
-                break
-            if worker.running:
-                time.sleep(interval)
-        close_old_connections()
+        try:
+            while worker.running:
+                if time.monotonic() - swept >= every:
+                    self._sweep()
+                    swept = time.monotonic()
+                worker.run()
+                if options["batch"]:
+                    break
+                if worker.running:
+                    time.sleep(interval)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            close_old_connections()
 
     def _sweep(self) -> None:
         try:
