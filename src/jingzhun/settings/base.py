@@ -209,3 +209,6 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # Files (uploads, progress) of failed or abandoned jobs are removed after this many days; a job
 # still queued after it is abandoned.
 JOB_RETENTION_DAYS = float(os.environ.get("JINGZHUN_JOB_RETENTION_DAYS", "7"))
+# A roster export of more households than this (a whole county) is written by the worker and
+# downloaded from its job page when done, instead of inside the request.
+EXPORT_INLINE_MAX_HOUSEHOLDS = int(os.environ.get("JINGZHUN_EXPORT_INLINE_MAX_HOUSEHOLDS", "5000"))

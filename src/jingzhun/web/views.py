@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -36,9 +37,15 @@ from jingzhun.exports.actions import (
     do_export_facts,
     do_export_notice,
     do_export_roster,
+    do_queue_export_roster,
+    export_households,
     notice_candidates,
 )
+from jingzhun.exports.jobs import file_path as export_file_path
+from jingzhun.exports.jobs import filters_of
+from jingzhun.exports.models import ExportJob
 from jingzhun.exports.notice import NoticeSpec
+from jingzhun.exports.selectors import export_job_for
 from jingzhun.imports.actions import (
     do_queue_import_check,
     do_queue_import_commit,
@@ -586,9 +593,58 @@ def export_roster(request: HttpRequest) -> HttpResponseBase:
             _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
         )
     unmasked = _unmasked(request)
+    limit = int(getattr(settings, "EXPORT_INLINE_MAX_HOUSEHOLDS", 5000))
+    if export_households(request.user, filters).count() > limit:
+        # a large roster (a whole county) is written by the worker, downloaded when done
+        try:
+            job = do_queue_export_roster(filters, actor=request.user, unmasked=unmasked)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        return redirect("web:export_job", export_job_id=job.pk)
     return _export(
         lambda out: do_export_roster(filters, out, actor=request.user, unmasked=unmasked),
         "roster",
+    )
+
+
+def _export_job_or_404(request: HttpRequest, job_id: int) -> ExportJob:
+    try:
+        return export_job_for(request.user, job_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+
+
+@authenticated
+@require_http_methods(["GET"])
+def export_job(request: HttpRequest, export_job_id: int) -> HttpResponse:
+    """A queued export: its state (the page reloads itself until it ends), then the download."""
+    job = _export_job_or_404(request, export_job_id)
+    _poll_without_session_write(request)
+    described = filters_of(job).described()  # an ID-shaped search term comes masked
+    context = {
+        "nav": "households",
+        "job": job,
+        "described": described,
+        "ready": job.status == ExportJob.DONE and export_file_path(job).exists(),
+        "retention_days": f"{float(getattr(settings, 'JOB_RETENTION_DAYS', 7)):g}",
+    }
+    return render(request, "web/export_job.html", context)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def export_job_download(request: HttpRequest, export_job_id: int) -> HttpResponseBase:
+    """The file of a finished export, to the account that asked for it only."""
+    job = _export_job_or_404(request, export_job_id)
+    path = export_file_path(job)
+    if job.status != ExportJob.DONE or not path.exists():
+        raise Http404(_("导出文件不存在或已过保留期。"))
+    stamp = timezone.localtime(job.finished_at).strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{job.kind}-{stamp}.{job.format}",
+        content_type=CONTENT_TYPES[job.format],
     )
 
 
