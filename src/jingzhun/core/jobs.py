@@ -104,6 +104,7 @@ def register(kind: JobKind) -> None:
 class Swept:
     failed: dict[str, int] = field(default_factory=dict)  # model label -> jobs marked failed
     tasks: int = 0  # queue entries of dead workers marked failed
+    pruned: int = 0  # finished queue entries older than the retention period deleted
     files: int = 0  # files removed
 
 
@@ -148,7 +149,17 @@ def sweep(now: datetime | None = None) -> Swept:
                 path.unlink(missing_ok=True)
                 result.files += 1
     result.tasks = _sweep_tasks(now)
+    result.pruned = _prune_tasks(cutoff)
     return result
+
+
+def _prune_tasks(cutoff: datetime) -> int:
+    """Finished queue entries older than the retention period go (the job rows keep the story)."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=cutoff
+    ).delete()[0]
 
 
 def _sweep_tasks(now: datetime) -> int:

@@ -114,9 +114,23 @@ def test_files_of_failed_and_abandoned_jobs_go_after_the_retention_period(
         _file(jobs.folder() / "job-998-0.part", DAY),
     ]
 
+    entries = [
+        DBTaskResult.objects.create(
+            args_kwargs={"args": [n], "kwargs": {}},
+            task_path="jingzhun.imports.jobs.run_import_job",
+            backend_name="default",
+            run_after=now,
+            status="SUCCESSFUL",
+            finished_at=now - age,
+        )
+        for n, age in ((1, 8 * DAY), (2, DAY))
+    ]
+
     swept = sweep()
 
     assert swept.failed == {"imports.ImportJob": 1}
+    assert swept.pruned == 1
+    assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [entries[1].pk]
     abandoned.refresh_from_db()
     assert (abandoned.status, abandoned.error) == (ImportJob.FAILED, ABANDONED)
     queued.refresh_from_db()
