@@ -433,7 +433,11 @@ def import_commit(request: HttpRequest, batch_id: int) -> HttpResponse:
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
     if batch.status != "pending" or not _upload_path(batch).exists():
-        messages.error(request, _("该批次已处理，不能再次确认。"))
+        # a pending batch's upload is gone once left unconfirmed past the retention period
+        gone = batch.status == "pending"
+        messages.error(
+            request, _("上传的文件已不在服务器上。") if gone else _("该批次已处理，不能再次确认。")
+        )
         return redirect("web:import", batch_id=batch.pk)
     try:
         job = do_queue_import_commit(batch, actor=request.user)

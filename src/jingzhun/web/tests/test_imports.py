@@ -322,3 +322,35 @@ def test_an_upload_goes_on_the_task_queue_and_the_worker_runs_it_without_a_web_t
     assert entry.status == "SUCCESSFUL"
     page = client.get(response["Location"])
     assert page.status_code == 302 and page["Location"] == f"/imports/{job.batch_id}/"
+
+
+def test_a_batch_left_unconfirmed_past_the_retention_period_loses_its_upload(
+    world: Any, client_for: Any
+) -> None:
+    """Issue 20: the sweeper removes the upload of a pending batch older than the retention
+    period; confirming it then says the file is gone and queues nothing."""
+    import datetime
+    import os
+
+    from django.utils import timezone
+
+    from jingzhun.core.jobs import sweep
+    from jingzhun.imports.jobs import upload_path
+    from jingzhun.imports.models import ImportJob
+
+    client = client_for("township")
+    response = _upload(client, household_rows("W1", VILLAGE, 101, 2))
+    batch = ImportBatch.objects.get(status="pending")
+    long_ago = timezone.now() - datetime.timedelta(days=30)
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=long_ago)
+    ImportJob.objects.update(created_at=long_ago, finished_at=long_ago)
+    os.utime(upload_path(batch), (long_ago.timestamp(), long_ago.timestamp()))
+    assert response.status_code == 302
+
+    assert sweep().files == 1
+
+    assert not upload_path(batch).exists()
+    jobs = ImportJob.objects.count()
+    page = client.post(f"/imports/{batch.pk}/commit/", follow=True)
+    assert "上传的文件已不在服务器上。" in body(page)
+    assert ImportJob.objects.count() == jobs
