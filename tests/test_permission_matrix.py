@@ -136,8 +136,12 @@ def matrix(admins: World) -> dict[str, Any]:
     job = ImportJob.objects.create(
         kind="check", filename="upload.xlsx", sha256="0" * 64, user=admins.user("village")
     )
+    from jingzhun.exports.models import ExportJob
+
+    export = ExportJob.objects.create(user=admins.user("village"))
     values = {
         "import_job_id": job.pk,
+        "export_job_id": export.pk,
         "household_id": household.pk,
         "member_id": member.pk,
         "batch_id": batch.pk,

@@ -46,7 +46,7 @@ from jingzhun.registry.selectors import HouseholdFilters, apply_filters, househo
 
 from .card import build_card, write_card_pdf, write_card_xlsx
 from .facts import write_facts
-from .models import UNMASKED_KINDS, UnmaskedExportRequest
+from .models import UNMASKED_KINDS, ExportJob, UnmaskedExportRequest
 from .notice import KINDS, MIN_DAYS, NoticeSpec, write_notice_pdf
 from .roster import write_roster, write_roster_csv
 
@@ -243,6 +243,50 @@ def do_export_roster(
     summary = ExportSummary("roster", fmt, counts.households, counts.rows, not unmasked)
     _record("roster", actor, summary, details, request)
     return summary
+
+
+def do_queue_export_roster(
+    filters: HouseholdFilters,
+    *,
+    actor: Any,
+    unmasked: bool = False,
+    fmt: str = "xlsx",
+    approval: int | None = None,
+) -> ExportJob:
+    """Queue a roster export for `jingzhun worker` (a roster too large for one request). The
+    permission is checked now (a refusal is audited) and again when the worker writes the file,
+    through `do_export_roster`, which records the export itself."""
+    from dataclasses import asdict
+
+    from jingzhun.core.jobs import enqueue_after_commit
+
+    from .jobs import run_export_job
+
+    if fmt not in ROSTER_FORMATS:
+        raise DomainError(f"花名册只能导出为 {'、'.join(ROSTER_FORMATS)}。", field="format")
+    details: dict[str, Any] = {"filter": filters.described()}
+    _check("roster", actor, unmasked=unmasked, details=details, approval=approval)
+    if actor is None:
+        raise Forbidden("后台导出任务须以账号发起。")
+    stored = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(filters).items()}
+    with transaction.atomic():  # after the check: a refusal's audit event is its own
+        job = ExportJob.objects.create(
+            kind="roster",
+            format=fmt,
+            filters=stored,
+            unmasked=unmasked,
+            approval=approval if unmasked else None,
+            user=actor,
+        )
+        record(
+            "exports.job.queue",
+            actor=actor,
+            object_type="export_job",
+            object_id=job.pk,
+            diff={**details, "kind": "roster", "format": fmt, "masked": not unmasked},
+        )
+        enqueue_after_commit(run_export_job, job.pk)
+    return job
 
 
 def do_export_facts(

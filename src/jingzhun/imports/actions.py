@@ -25,6 +25,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError
+from jingzhun.core.jobs import WORKER_DIED, worker_alive
 from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
@@ -746,10 +747,10 @@ def do_queue_import_commit(batch: ImportBatch, *, actor: Any) -> ImportJob:
     for active in ImportJob.objects.filter(
         batch=batch, kind=ImportJob.COMMIT, status__in=[ImportJob.QUEUED, ImportJob.RUNNING]
     ):
-        if active.status == ImportJob.RUNNING and not jobs.worker_alive(active.worker):
+        if active.status == ImportJob.RUNNING and not worker_alive(active.worker):
             ImportJob.objects.filter(pk=active.pk).update(
                 status=ImportJob.FAILED,
-                error="执行进程已中断，未写入任何数据。",
+                error=WORKER_DIED,
                 finished_at=timezone.now(),
             )
             continue

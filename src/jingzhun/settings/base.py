@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
+    "django_tasks",
+    "django_tasks_db",  # the task queue's table (its migrations come with the package)
 ]
 
 MIDDLEWARE = [
@@ -205,9 +207,15 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
 # 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
 ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
 
-# Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
-# leaves them queued for `jingzhun import --pending` (a separate worker, or tests).
-IMPORT_JOB_RUNNER = os.environ.get("JINGZHUN_IMPORT_JOB_RUNNER", "thread")
+# Background jobs (imports, indicator refreshes; core.jobs, ADR 0049) go on a task queue in the
+# database and run in `jingzhun worker`, never in threads of the web server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Files (uploads, progress) of failed or abandoned jobs are removed after this many days; a job
+# still queued after it is abandoned.
+JOB_RETENTION_DAYS = float(os.environ.get("JINGZHUN_JOB_RETENTION_DAYS", "7"))
+# A roster export of more households than this (a whole county) is written by the worker and
+# downloaded from its job page when done, instead of inside the request.
+EXPORT_INLINE_MAX_HOUSEHOLDS = int(os.environ.get("JINGZHUN_EXPORT_INLINE_MAX_HOUSEHOLDS", "5000"))
 
 # An approved request for an unmasked export (PII-4) is valid once, for this many hours.
 UNMASKED_EXPORT_APPROVAL_HOURS = int(

@@ -12,6 +12,12 @@ urlpatterns = [
     path("households/<int:household_id>/", views.household_detail, name="household"),
     path("households/<int:household_id>/export/", views.export_card, name="export_card"),
     path("exports/roster/", views.export_roster, name="export_roster"),
+    path("exports/jobs/<int:export_job_id>/", views.export_job, name="export_job"),
+    path(
+        "exports/jobs/<int:export_job_id>/download/",
+        views.export_job_download,
+        name="export_job_download",
+    ),
     path("exports/facts/", views.export_facts, name="export_facts"),
     path("exports/notice/", views.notice, name="notice"),
     path("exports/unmasked/", views.unmasked_requests, name="unmasked_requests"),

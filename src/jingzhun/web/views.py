@@ -38,14 +38,20 @@ from jingzhun.exports.actions import (
     do_export_facts,
     do_export_notice,
     do_export_roster,
+    do_queue_export_roster,
     do_refuse_unmasked_export,
     do_request_unmasked_export,
+    export_households,
     may_take_part_in_unmasked_exports,
     notice_candidates,
     own_requests,
     requests_to_decide,
 )
+from jingzhun.exports.jobs import file_path as export_file_path
+from jingzhun.exports.jobs import filters_of
+from jingzhun.exports.models import ExportJob
 from jingzhun.exports.notice import NoticeSpec
+from jingzhun.exports.selectors import export_job_for
 from jingzhun.imports.actions import (
     do_queue_import_check,
     do_queue_import_commit,
@@ -430,7 +436,11 @@ def import_commit(request: HttpRequest, batch_id: int) -> HttpResponse:
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
     if batch.status != "pending" or not _upload_path(batch).exists():
-        messages.error(request, _("该批次已处理，不能再次确认。"))
+        # a pending batch's upload is gone once left unconfirmed past the retention period
+        gone = batch.status == "pending"
+        messages.error(
+            request, _("上传的文件已不在服务器上。") if gone else _("该批次已处理，不能再次确认。")
+        )
         return redirect("web:import", batch_id=batch.pk)
     try:
         job = do_queue_import_commit(batch, actor=request.user)
@@ -596,11 +606,62 @@ def export_roster(request: HttpRequest) -> HttpResponseBase:
             _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
         )
     unmasked, approval = _unmasked(request), _approval(request)
+    limit = int(getattr(settings, "EXPORT_INLINE_MAX_HOUSEHOLDS", 5000))
+    if export_households(request.user, filters).count() > limit:
+        # a large roster (a whole county) is written by the worker, downloaded when done
+        try:
+            job = do_queue_export_roster(
+                filters, actor=request.user, unmasked=unmasked, approval=approval
+            )
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        return redirect("web:export_job", export_job_id=job.pk)
     return _export(
         lambda out: do_export_roster(
             filters, out, actor=request.user, unmasked=unmasked, approval=approval
         ),
         "roster",
+    )
+
+
+def _export_job_or_404(request: HttpRequest, job_id: int) -> ExportJob:
+    try:
+        return export_job_for(request.user, job_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+
+
+@authenticated
+@require_http_methods(["GET"])
+def export_job(request: HttpRequest, export_job_id: int) -> HttpResponse:
+    """A queued export: its state (the page reloads itself until it ends), then the download."""
+    job = _export_job_or_404(request, export_job_id)
+    _poll_without_session_write(request)
+    described = filters_of(job).described()  # an ID-shaped search term comes masked
+    context = {
+        "nav": "households",
+        "job": job,
+        "described": described,
+        "ready": job.status == ExportJob.DONE and export_file_path(job).exists(),
+        "retention_days": f"{float(getattr(settings, 'JOB_RETENTION_DAYS', 7)):g}",
+    }
+    return render(request, "web/export_job.html", context)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def export_job_download(request: HttpRequest, export_job_id: int) -> HttpResponseBase:
+    """The file of a finished export, to the account that asked for it only."""
+    job = _export_job_or_404(request, export_job_id)
+    path = export_file_path(job)
+    if job.status != ExportJob.DONE or not path.exists():
+        raise Http404(_("导出文件不存在或已过保留期。"))
+    stamp = timezone.localtime(job.finished_at).strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{job.kind}-{stamp}.{job.format}",
+        content_type=CONTENT_TYPES[job.format],
     )
 
 

@@ -157,3 +157,56 @@ def test_an_id_search_offers_no_list_export(world: Any, client_for: Any) -> None
     head = Member.objects.get(name="李四")
     html = body(client_for("county").post("/households/", {"q": head.id_number}))
     assert "formaction" not in html and head.id_number not in html
+
+
+def test_a_large_roster_is_a_queued_job_downloaded_by_its_requester_only(
+    world: Any, client_for: Any, tmp_path: Any
+) -> None:
+    """Issue 20: a roster of more households than EXPORT_INLINE_MAX_HOUSEHOLDS (a whole county) is
+    written by the worker, then downloaded from the job's page; only by the account that asked."""
+    from django.test import override_settings
+
+    from jingzhun.exports.jobs import file_path, run_pending
+    from jingzhun.exports.models import ExportJob
+
+    with override_settings(VAR_DIR=tmp_path, EXPORT_INLINE_MAX_HOUSEHOLDS=1):
+        client = client_for("township")
+        response = client.post("/exports/roster/", {"status": "remaining", "village": ""})
+        job = ExportJob.objects.get()
+        assert response.status_code == 302
+        assert response["Location"] == f"/exports/jobs/{job.pk}/"
+        assert (job.status, job.user, job.unmasked) == ("queued", world.user("township"), False)
+        assert "排队中" in body(client.get(response["Location"]))
+        assert client.get(f"/exports/jobs/{job.pk}/download/").status_code == 404
+        assert not AuditEvent.objects.filter(event="exports.roster.export").exists()
+        assert AuditEvent.objects.filter(event="exports.job.queue", object_id=str(job.pk)).exists()
+
+        [done] = run_pending()
+
+        assert (done.status, done.households, done.error) == ("done", 2, "")
+        assert file_path(done).stat().st_mode & 0o077 == 0
+        page = body(client.get(response["Location"]))
+        assert f'href="/exports/jobs/{job.pk}/download/"' in page
+        data = _download(client.get(f"/exports/jobs/{job.pk}/download/"))
+        ws = load_workbook(io.BytesIO(data)).active
+        assert {r[1] for r in ws.iter_rows(min_row=3, values_only=True)} == {"H100201", "H100202"}
+        assert FULL_ID.findall(data.decode("latin-1")) == []
+        event = AuditEvent.objects.get(event="exports.roster.export")
+        assert event.actor == world.user("township") and event.diff["households"] == 2
+        other = client_for("county")
+        assert other.get(f"/exports/jobs/{job.pk}/").status_code == 404
+        assert other.get(f"/exports/jobs/{job.pk}/download/").status_code == 404
+
+
+def test_a_queued_unmasked_roster_without_the_permission_is_refused_and_nothing_queued(
+    world: Any, client_for: Any
+) -> None:
+    from django.test import override_settings
+
+    from jingzhun.exports.models import ExportJob
+
+    with override_settings(EXPORT_INLINE_MAX_HOUSEHOLDS=1):
+        response = client_for("county").post("/exports/roster/", {"unmasked": "1"})
+    assert response.status_code == 403
+    assert not ExportJob.objects.exists()
+    assert AuditEvent.objects.filter(event="exports.roster.refuse", outcome="refused").count() == 1
