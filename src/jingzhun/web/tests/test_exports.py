@@ -210,3 +210,42 @@ def test_a_queued_unmasked_roster_without_the_permission_is_refused_and_nothing_
     assert response.status_code == 403
     assert not ExportJob.objects.exists()
     assert AuditEvent.objects.filter(event="exports.roster.refuse", outcome="refused").count() == 1
+
+
+def test_a_queued_unmasked_roster_needs_an_approval_which_the_worker_uses_once(
+    world: Any, client_for: Any, tmp_path: Any
+) -> None:
+    """A roster too large for one request, unmasked: refused without an approval (nothing queued);
+    with one, the job carries it and the worker's export uses it (ADR 0045, ADR 0049)."""
+    from django.test import override_settings
+
+    from jingzhun.exports.actions import do_approve_unmasked_export, do_request_unmasked_export
+    from jingzhun.exports.jobs import file_path, run_pending
+    from jingzhun.exports.models import ExportJob
+
+    county, township = world.user("county"), world.user("township")
+    for user in (county, township):
+        do_set_unmasked_export(user, True, actor=None)
+        user.refresh_from_db()
+    asking = client_for("township")
+    with override_settings(VAR_DIR=tmp_path, EXPORT_INLINE_MAX_HOUSEHOLDS=1):
+        assert asking.post("/exports/roster/", {"unmasked": "1"}).status_code == 403
+        assert not ExportJob.objects.exists()
+        request = do_request_unmasked_export(
+            "roster", "核对补贴发放账号", region_code="230231100000", actor=township
+        )
+        do_approve_unmasked_export(request.pk, actor=county)
+        response = asking.post("/exports/roster/", {"unmasked": "1", "approval": str(request.pk)})
+        job = ExportJob.objects.get()
+        assert response.status_code == 302 and (job.unmasked, job.approval) == (True, request.pk)
+        [done] = run_pending()
+        assert done.status == "done", done.error
+        request.refresh_from_db()
+        assert request.state == "used"
+        ws = load_workbook(io.BytesIO(file_path(done).read_bytes())).active
+        values = {v for row in ws.iter_rows(values_only=True) for v in row}
+        township_ids = Member.objects.filter(household__township_code="230231100000")
+        assert set(township_ids.values_list("id_number", flat=True)) <= values
+        # the approval was used by the worker: a second queued export with it is refused
+        again = asking.post("/exports/roster/", {"unmasked": "1", "approval": str(request.pk)})
+        assert again.status_code == 403 and ExportJob.objects.count() == 1
