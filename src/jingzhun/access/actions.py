@@ -16,11 +16,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from jingzhun.audit.actions import record
+from jingzhun.audit.actions import record, record_now
 from jingzhun.core.errors import DomainError, Forbidden
 
 from .lockout import active_lock, canonical_username, policy
 from .models import (
+    ADMIN_ROLES,
     HOUSEHOLD_GRANT_ROLES,
     REGION_ROLES,
     ROLE_LABELS,
@@ -354,10 +355,34 @@ def do_set_user_active(user_id: int, active: bool, *, actor: Any, reason: str = 
     return user
 
 
-@transaction.atomic
+ADMIN_ROLE_REFUSAL = "不能修改其他管理员（系统、安全、审计管理员）的角色：三员相互分离。"
+
+
 def do_set_role(user_id: int, role: str, *, actor: Any, reason: str = "") -> User:
     """The security administrator gives an account its one role. Changing the role withdraws the
-    grants that belonged to the old one (regions, households, unmasked export)."""
+    grants that belonged to the old one (regions, households, unmasked export).
+
+    Another administrator's role is never changed from the pages (the three administrators are
+    kept apart, AUTHZ-3); the refusal is audited in its own transaction so that it outlives the
+    refusal. A trusted caller (actor None: the operator's command) may still do it."""
+    if actor is not None and actor.role == "secadmin":
+        target = User.objects.filter(pk=user_id).values_list("role", "username").first()
+        if target is not None and target[0] in ADMIN_ROLES and user_id != actor.pk:
+            record_now(
+                "access.role.set",
+                actor=actor,
+                object_type="user",
+                object_id=user_id,
+                outcome="refused",
+                reason=ADMIN_ROLE_REFUSAL,
+                diff={"username": target[1], "role": [target[0], role]},
+            )
+            raise Forbidden(ADMIN_ROLE_REFUSAL)
+    return _set_role(user_id, role, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def _set_role(user_id: int, role: str, *, actor: Any, reason: str) -> User:
     _require_role(actor, SECADMIN, "只有安全管理员可以授予角色。")
     if role not in ROLE_LABELS:
         raise DomainError("未知的角色。", field="role")
@@ -366,6 +391,8 @@ def do_set_role(user_id: int, role: str, *, actor: Any, reason: str = "") -> Use
         raise DomainError("账号不存在。")
     if actor is not None and user.pk == actor.pk:
         raise Forbidden("不能修改自己的角色。")
+    if actor is not None and user.role in ADMIN_ROLES:
+        raise Forbidden(ADMIN_ROLE_REFUSAL)  # became an administrator since the check above
     if user.role == role:
         return user
     old = user.role

@@ -139,6 +139,8 @@ JINGZHUN_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("JINGZHUN_PASSWORD_MAX_AGE_D
 JINGZHUN_PASSWORD_HISTORY = 5
 # AUTH-2: 5 failures in 15 minutes lock the account for 30 minutes; 30 failures lock the IP.
 JINGZHUN_LOCKOUT = {"failures": 5, "window_minutes": 15, "lock_minutes": 30, "ip_failures": 30}
+# API tokens stop authenticating this many days after they are issued.
+JINGZHUN_API_TOKEN_DAYS = int(os.environ.get("JINGZHUN_API_TOKEN_DAYS", "90"))
 # AUTH-3 and the deployment notes: "level-3 mode" asks every account for a second factor.
 JINGZHUN_LEVEL3 = os.environ.get("JINGZHUN_LEVEL3", "") == "1"
 # AUDIT-3: audit events are kept at least this long (ImproperlyConfigured below 180 days).

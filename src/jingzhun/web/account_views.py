@@ -14,7 +14,14 @@ from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -340,15 +347,17 @@ def manage_locks(request: HttpRequest) -> HttpResponse:
     """Lockouts in force; the security administrator may release one early (audited)."""
     if request.method == "POST":
         lock_id = request.POST.get("lock", "")
-        if lock_id.isdigit():
-            try:
-                do_release_lock(
-                    int(lock_id), actor=request.user, reason=request.POST.get("reason", "")[:500]
-                )
-            except DomainError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, _("已解除锁定。"))
+        # isdigit() accepts other scripts' digits ("١٢") and superscripts; only ASCII is an id.
+        if not (lock_id.isascii() and lock_id.isdigit()):
+            return HttpResponseBadRequest(_("锁定编号无效。"))
+        try:
+            do_release_lock(
+                int(lock_id), actor=request.user, reason=request.POST.get("reason", "")[:500]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已解除锁定。"))
         return redirect("web:manage_locks")
     locks = AccountLock.objects.filter(until__gt=timezone.now(), released_at__isnull=True).order_by(
         "-locked_at"
