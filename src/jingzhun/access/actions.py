@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from jingzhun.audit.actions import record, record_now
 from jingzhun.core.errors import DomainError, Forbidden
 
-from .lockout import active_lock, canonical_username, policy
+from .lockout import active_lock, canonical_username, lock_duration, policy
 from .models import (
     ADMIN_ROLES,
     HOUSEHOLD_GRANT_ROLES,
@@ -152,7 +153,18 @@ class LoginOutcome:
 
 
 def _failures_since(field: str, value: str, since: datetime.datetime) -> int:
-    return LoginAttempt.objects.filter(**{field: value}, succeeded=False, at__gt=since).count()
+    failures = LoginAttempt.objects.filter(**{field: value}, succeeded=False, at__gt=since)
+    if field == "ip":
+        failures = failures.exclude(username_key="")  # an empty username never counts (AUTH-2)
+    return failures.count()
+
+
+def _lock(subject: dict[str, str], now: datetime.datetime) -> AccountLock:
+    """Lock an account key or an address; its earlier recent locks make this one longer."""
+    rules = policy()
+    earlier = AccountLock.objects.filter(**subject, locked_at__gt=now - rules.memory).count()
+    until = now + lock_duration(earlier, rules)
+    return AccountLock.objects.create(**subject, locked_at=now, until=until)
 
 
 def _count_from(field: str, value: str, now: datetime.datetime) -> datetime.datetime:
@@ -167,16 +179,20 @@ def _count_from(field: str, value: str, now: datetime.datetime) -> datetime.date
 
 
 @transaction.atomic
-def do_attempt_login(request: Any, username: str, password: str, ip: str) -> LoginOutcome:
+def do_attempt_login(
+    request: Any, username: str, password: str, ip: str, *, devices: Collection[str] = ()
+) -> LoginOutcome:
     """Check the lock, authenticate, count the failure and lock when the limit is reached.
 
-    Every attempt is audited (success, failure, refused while locked, lockout). The outcome is
-    returned, not raised, so the failure count commits with the transaction.
+    `devices` are the accounts this browser signed in to before (its known-device cookie): an
+    address lock does not refuse them. Every attempt is audited (success, failure, refused while
+    locked, lockout). The outcome is returned, not raised, so the failure count commits with the
+    transaction.
     """
     key = canonical_username(username)
     now = timezone.now()
     rules = policy()
-    lock = active_lock(key, ip, now)
+    lock = active_lock(key, ip, now, known_device=bool(key) and key in devices)
     if lock is not None:
         record(
             "access.login.refused_locked",
@@ -206,9 +222,7 @@ def do_attempt_login(request: Any, username: str, password: str, ip: str) -> Log
         and _failures_since("username_key", key, _count_from("username_key", key, now))
         >= rules.failures
     ):
-        new = AccountLock.objects.create(
-            username_key=key, locked_at=now, until=now + rules.duration
-        )
+        new = _lock({"username_key": key}, now)
         record(
             "access.login.lockout",
             actor=None,
@@ -218,7 +232,7 @@ def do_attempt_login(request: Any, username: str, password: str, ip: str) -> Log
         )
         locked = True
     if ip and _failures_since("ip", ip, _count_from("ip", ip, now)) >= rules.ip_failures:
-        new = AccountLock.objects.create(ip=ip, locked_at=now, until=now + rules.duration)
+        new = _lock({"ip": ip, "username_key": ""}, now)
         record(
             "access.login.lockout_ip",
             actor=None,

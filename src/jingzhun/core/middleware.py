@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from . import context
+from .client import client_ip
 
 
 class RequestContextMiddleware:
@@ -16,7 +17,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        ip = str(request.META.get("REMOTE_ADDR", ""))
+        ip = client_ip(request)
         channel = "api" if request.path.startswith("/api/") else "web"
         token = context.set_current(
             context.RequestContext(request_id=request_id, ip=ip, channel=channel)

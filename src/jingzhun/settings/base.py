@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -139,6 +140,14 @@ JINGZHUN_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("JINGZHUN_PASSWORD_MAX_AGE_D
 JINGZHUN_PASSWORD_HISTORY = 5
 # AUTH-2: 5 failures in 15 minutes lock the account for 30 minutes; 30 failures lock the IP.
 JINGZHUN_LOCKOUT = {"failures": 5, "window_minutes": 15, "lock_minutes": 30, "ip_failures": 30}
+# Proxies whose X-Forwarded-For names the client (addresses or CIDR networks; none by default, so
+# the header is ignored). The deployment guide's nginx on the same host: 127.0.0.1.
+# A malformed entry stops the server at start (ValueError naming it).
+JINGZHUN_TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(p.strip(), strict=False))
+    for p in os.environ.get("JINGZHUN_TRUSTED_PROXIES", "").split(",")
+    if p.strip()
+]
 # API tokens stop authenticating this many days after they are issued.
 JINGZHUN_API_TOKEN_DAYS = int(os.environ.get("JINGZHUN_API_TOKEN_DAYS", "90"))
 # AUTH-3 and the deployment notes: "level-3 mode" asks every account for a second factor.

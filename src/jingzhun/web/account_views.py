@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied
@@ -41,6 +42,12 @@ from jingzhun.access.actions import (
     do_set_user_active,
     do_start_otp_enrolment,
     do_verify_otp,
+)
+from jingzhun.access.lockout import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    canonical_username,
+    device_cookie,
 )
 from jingzhun.access.models import ADMIN_ROLES, AccountLock, RegionGrant, User
 from jingzhun.access.second_factor import has_second_factor
@@ -83,6 +90,19 @@ class JingzhunLoginView(LoginView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         self.request.session[LOGIN_AT] = timezone.now().timestamp()
+        # This browser becomes a known device of the account: an address lock (a shared
+        # address's failures) does not refuse it later (AUTH-2, access.lockout).
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device_cookie(
+                self.request.COOKIES.get(DEVICE_COOKIE),
+                canonical_username(self.request.user.get_username()),
+            ),
+            max_age=DEVICE_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
         return response
 
     def get_default_redirect_url(self) -> str:

@@ -32,11 +32,16 @@ class LoginForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         from jingzhun.access.actions import do_attempt_login
+        from jingzhun.access.lockout import DEVICE_COOKIE, device_accounts
+        from jingzhun.core.client import client_ip
 
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password") or ""
-        ip = str(self.request.META.get("REMOTE_ADDR", "")) if self.request else ""
-        outcome = do_attempt_login(self.request, username, password, ip)
+        ip = client_ip(self.request) if self.request else ""
+        cookie = self.request.COOKIES.get(DEVICE_COOKIE) if self.request else None
+        outcome = do_attempt_login(
+            self.request, username, password, ip, devices=device_accounts(cookie)
+        )
         if outcome.user is None:
             code = "locked" if outcome.locked else "invalid_login"
             raise forms.ValidationError(self.error_messages[code], code=code)
