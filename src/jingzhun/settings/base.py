@@ -53,6 +53,27 @@ def load_secret_key() -> str:
     return key
 
 
+def load_audit_keys() -> list[str]:
+    """The audit chain's HMAC keys, oldest first; the last one signs new events (ADR XXXX-auth).
+
+    Kept outside the database: JINGZHUN_AUDIT_KEY (the current key) and/or a file, one key per
+    line, oldest first (JINGZHUN_AUDIT_KEY_FILE, default var/audit_key, created 0600 with one
+    random key when neither exists). Earlier keys stay in the file to verify older events.
+    """
+    path = Path(os.environ.get("JINGZHUN_AUDIT_KEY_FILE", VAR_DIR / "audit_key"))
+    keys = [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
+    keys = [k for k in keys if k]
+    current = os.environ.get("JINGZHUN_AUDIT_KEY", "").strip()
+    if current:
+        return [k for k in keys if k != current] + [current]
+    if not keys:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = [secrets.token_hex(32)]
+        path.write_text(keys[0] + "\n")
+        path.chmod(0o600)
+    return keys
+
+
 DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 
@@ -196,6 +217,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 SECRET_KEY = load_secret_key()
+JINGZHUN_AUDIT_KEYS = load_audit_keys()
 
 LOGGING = {
     "version": 1,
