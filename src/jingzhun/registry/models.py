@@ -41,6 +41,8 @@ class Household(DomainModel):
     in registry.actions and imports.actions), so it identifies the data a decision was made on
     (assessments key on it, ADR 0032)."""
 
+    writes_through_actions = True  # update/bulk_update only inside actions
+
     household_code = models.CharField("户编号", max_length=32)
     village = models.ForeignKey(
         "regions.Region", on_delete=models.PROTECT, verbose_name="所属村", related_name="+"
@@ -161,6 +163,8 @@ class Household(DomainModel):
 class Member(DomainModel):
     """A household member. Invariant: a live ID number belongs to one live member; one head per household."""
 
+    writes_through_actions = True  # update/bulk_update only inside actions
+
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="members", verbose_name="所属户"
     )
@@ -232,6 +236,8 @@ class Member(DomainModel):
 
 class IncomeRecord(DomainModel):
     """A household's income for one accounting year. Invariant: amounts >= 0; one live record a year."""
+
+    writes_through_actions = True  # update/bulk_update only inside actions
 
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="incomes", verbose_name="所属户"
