@@ -27,7 +27,7 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _("用户名或密码不正确。"),
         "inactive": _("用户名或密码不正确。"),
-        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请 30 分钟后再试或联系安全管理员。"),
+        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请稍后再试或联系安全管理员。"),
     }
 
     def clean(self) -> dict[str, Any]:
