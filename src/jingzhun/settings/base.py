@@ -67,10 +67,19 @@ def load_audit_keys() -> list[str]:
     if current:
         return [k for k in keys if k != current] + [current]
     if not keys:
+        # Several server processes may start at once: the first to link its file wins, and all
+        # of them read that one (a key held only in memory would sign unverifiable events).
         path.parent.mkdir(parents=True, exist_ok=True)
-        keys = [secrets.token_hex(32)]
-        path.write_text(keys[0] + "\n")
-        path.chmod(0o600)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32) + "\n")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+        keys = [k for k in (line.strip() for line in path.read_text().splitlines()) if k]
     return keys
 
 

@@ -139,3 +139,21 @@ def test_a_retired_key_still_verifies_its_events(events: list[AuditEvent], setti
     assert verify_chain() is None
     settings.JINGZHUN_AUDIT_KEYS = settings.JINGZHUN_AUDIT_KEYS[-1:]  # the old key lost
     assert verify_chain() == events[0].pk
+
+
+def test_keys_come_from_a_file_outside_the_database_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jingzhun.settings.base import load_audit_keys
+
+    key_file = tmp_path / "audit_key"
+    monkeypatch.setenv("JINGZHUN_AUDIT_KEY_FILE", str(key_file))
+    monkeypatch.delenv("JINGZHUN_AUDIT_KEY", raising=False)
+    first = load_audit_keys()  # made once, private to the server's account
+    assert len(first) == 1 and len(first[0]) == 64
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert load_audit_keys() == first and list(tmp_path.iterdir()) == [key_file]
+    key_file.write_text(f"{first[0]}\nthe-next-key\n")  # a key change: one more line
+    assert load_audit_keys() == [first[0], "the-next-key"]
+    monkeypatch.setenv("JINGZHUN_AUDIT_KEY", "from-the-environment")
+    assert load_audit_keys() == [first[0], "the-next-key", "from-the-environment"]
