@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from . import context
+from .client import client_ip
 from .logging import redact
 
 # A caller's X-Request-ID is kept only when it is a plain token of 8 to 64 characters (it goes into
@@ -30,7 +31,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_of(request)
-        ip = str(request.META.get("REMOTE_ADDR", ""))
+        ip = client_ip(request)
         channel = "api" if request.path.startswith("/api/") else "web"
         token = context.set_current(
             context.RequestContext(request_id=request_id, ip=ip, channel=channel)

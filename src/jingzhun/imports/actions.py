@@ -26,6 +26,7 @@ from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError
 from jingzhun.core.jobs import WORKER_DIED, worker_alive
+from jingzhun.core.models import action
 from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
@@ -70,6 +71,7 @@ def _batch(result: ImportResult, status: str, actor: Any) -> ImportBatch:
     )
 
 
+@action
 @transaction.atomic
 def do_commit_import(
     data: bytes,

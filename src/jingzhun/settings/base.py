@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -50,6 +51,36 @@ def load_secret_key() -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def load_audit_keys() -> list[str]:
+    """The audit chain's HMAC keys, oldest first; the last one signs new events (ADR 0050).
+
+    Kept outside the database: JINGZHUN_AUDIT_KEY (the current key) and/or a file, one key per
+    line, oldest first (JINGZHUN_AUDIT_KEY_FILE, default var/audit_key, created 0600 with one
+    random key when neither exists). Earlier keys stay in the file to verify older events.
+    """
+    path = Path(os.environ.get("JINGZHUN_AUDIT_KEY_FILE", VAR_DIR / "audit_key"))
+    keys = [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
+    keys = [k for k in keys if k]
+    current = os.environ.get("JINGZHUN_AUDIT_KEY", "").strip()
+    if current:
+        return [k for k in keys if k != current] + [current]
+    if not keys:
+        # Several server processes may start at once: the first to link its file wins, and all
+        # of them read that one (a key held only in memory would sign unverifiable events).
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32) + "\n")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+        keys = [k for k in (line.strip() for line in path.read_text().splitlines()) if k]
+    return keys
 
 
 DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -142,6 +173,16 @@ JINGZHUN_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("JINGZHUN_PASSWORD_MAX_AGE_D
 JINGZHUN_PASSWORD_HISTORY = 5
 # AUTH-2: 5 failures in 15 minutes lock the account for 30 minutes; 30 failures lock the IP.
 JINGZHUN_LOCKOUT = {"failures": 5, "window_minutes": 15, "lock_minutes": 30, "ip_failures": 30}
+# Proxies whose X-Forwarded-For names the client (addresses or CIDR networks; none by default, so
+# the header is ignored). The deployment guide's nginx on the same host: 127.0.0.1.
+# A malformed entry stops the server at start (ValueError naming it).
+JINGZHUN_TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(p.strip(), strict=False))
+    for p in os.environ.get("JINGZHUN_TRUSTED_PROXIES", "").split(",")
+    if p.strip()
+]
+# API tokens stop authenticating this many days after they are issued.
+JINGZHUN_API_TOKEN_DAYS = int(os.environ.get("JINGZHUN_API_TOKEN_DAYS", "90"))
 # AUTH-3 and the deployment notes: "level-3 mode" asks every account for a second factor.
 JINGZHUN_LEVEL3 = os.environ.get("JINGZHUN_LEVEL3", "") == "1"
 # AUDIT-3: audit events are kept at least this long (ImproperlyConfigured below 180 days).
@@ -188,6 +229,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 SECRET_KEY = load_secret_key()
+JINGZHUN_AUDIT_KEYS = load_audit_keys()
 
 # Redaction (PII-3) on every handler: `configure` attaches the filter to all of them, Django's
 # and a server's included, after applying LOGGING.

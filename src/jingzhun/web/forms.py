@@ -28,16 +28,21 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _("用户名或密码不正确。"),
         "inactive": _("用户名或密码不正确。"),
-        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请 30 分钟后再试或联系安全管理员。"),
+        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请稍后再试或联系安全管理员。"),
     }
 
     def clean(self) -> dict[str, Any]:
         from jingzhun.access.actions import do_attempt_login
+        from jingzhun.access.lockout import DEVICE_COOKIE, device_accounts
+        from jingzhun.core.client import client_ip
 
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password") or ""
-        ip = str(self.request.META.get("REMOTE_ADDR", "")) if self.request else ""
-        outcome = do_attempt_login(self.request, username, password, ip)
+        ip = client_ip(self.request) if self.request else ""
+        cookie = self.request.COOKIES.get(DEVICE_COOKIE) if self.request else None
+        outcome = do_attempt_login(
+            self.request, username, password, ip, devices=device_accounts(cookie)
+        )
         if outcome.user is None:
             code = "locked" if outcome.locked else "invalid_login"
             raise forms.ValidationError(self.error_messages[code], code=code)

@@ -23,6 +23,7 @@ from jingzhun.demo.actions import (
 from jingzhun.policy.store import default_store
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.choices import EXITED_STATUSES, REGISTERED_STATUSES
+from jingzhun.registry.contact import bank_account_problem, phone_problem
 from jingzhun.registry.idcard import check
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.registry.selectors import registry_stats
@@ -148,6 +149,8 @@ def test_households_are_consistent_with_their_history_and_exit_conditions(
             assert h.poverty_status == "removed" and h.exit_year is None
         assert luhn.is_valid(h.bank_account) and 16 <= len(h.bank_account) <= 19
         assert h.phone == "" or (len(h.phone) == 11 and h.phone.isdigit())
+        # and the registry's own rules accept them
+        assert bank_account_problem(h.bank_account) == "" and phone_problem(h.phone) == ""
     assert exits_checked > 0 and ordinary > 0
     assert not Member.objects.filter(
         household__poverty_status__in=EXITED_STATUSES, basic_medical_insured=False

@@ -40,7 +40,7 @@ def _file(world: Any) -> tuple[bytes, list[str], Rows]:
     for row in rows:  # phone and bank account are the household's, health and disability each
         i = int(row[code].rsplit("-", 1)[1])  # member's
         row[col["phone"]] = f"1381234{i:04d}"
-        row[col["bank_account"]] = f"622202000012{i:07d}"
+        row[col["bank_account"]] = f"101202000012{i:07d}"  # a passbook account: no check digit
         row[health] = "大病"
         row[disability] = "1"
     return csv_bytes([title, header, *existing, *rows], "utf-8-sig"), header, rows
