@@ -383,7 +383,6 @@ def _check_sheet(
     book: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: dict[str, int]
 ) -> None:
     budget = limits["scan_mb"] * _MB
-    left: int | None = None
     bottom = right = 0
     far = ""
     tail = b""
@@ -402,15 +401,14 @@ def _check_sheet(
                     _check_dimension(name, declared.group(1).decode("ascii", "replace"), limits)
             for letters, digits in _CELL_REF.findall(text):
                 row, column = int(digits), _column_number(letters.decode())
-                left = column if left is None else min(left, column)
                 if row > bottom or column > right:
                     far = (letters + digits).decode()
                 bottom, right = max(bottom, row), max(right, column)
             # a reference cut by the chunk's end is found whole in the next one
             tail = text[-32:]
-    if left is not None:
-        # calamine's rows start at the sheet's first row, its columns at the leftmost cell
-        _too_large(name, f"在单元格 {far} 处有内容", bottom, right - left + 1, limits)
+    if far:
+        # counted from A1: a roster starts there, and a cell far out is the hostile part
+        _too_large(name, f"在单元格 {far} 处有内容", bottom, right, limits)
 
 
 def _check_dimension(name: str, ref: str, limits: dict[str, int]) -> None:
@@ -419,13 +417,7 @@ def _check_dimension(name: str, ref: str, limits: dict[str, int]) -> None:
         return
     rows = [int(m.group(2)) for m in corners if m]
     columns = [_column_number(m.group(1)) for m in corners if m]
-    _too_large(
-        name,
-        f"声明的范围为 {ref}",
-        max(rows) - min(rows) + 1,
-        max(columns) - min(columns) + 1,
-        limits,
-    )
+    _too_large(name, f"声明的范围为 {ref}", max(rows), max(columns), limits)
 
 
 def serve(data: bytes, send: Callable[[Any], None]) -> None:
