@@ -334,8 +334,8 @@ def check_workbook(data: bytes, limits: dict[str, int]) -> None:
     try:
         book = zipfile.ZipFile(io.BytesIO(data))
         infos = book.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        return  # the reader words a broken container
+    except Exception:  # a broken container: the reader words it
+        return
     if len(infos) > limits["zip_entries"]:
         raise UnreadableFile(
             f"文件包含 {len(infos)} 个部件，超过上限 {limits['zip_entries']}，"
@@ -362,8 +362,10 @@ def check_workbook(data: bytes, limits: dict[str, int]) -> None:
     try:
         for part, name in _worksheet_names(book, {i.filename for i in infos}).items():
             _check_sheet(book, book.getinfo(part), name, limits)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError):
-        return  # a damaged or encrypted part: the reader words it
+    except UnreadableFile:
+        raise
+    except Exception:  # a damaged or encrypted part: the reader words it
+        return
 
 
 def _too_large(name: str, where: str, rows: int, columns: int, limits: dict[str, int]) -> None:
