@@ -256,9 +256,17 @@ def encoding_of(data: bytes) -> str:
     raise UnreadableFile(_UNKNOWN_ENCODING)
 
 
+# an object, or an array of arrays, objects, strings, numbers (a roster's first cell is text)
+_JSON: Final = re.compile(r"\ufeff?\s*(?:\{|\[\s*[\[{\"0-9\]-])")
+
+
 def _csv_sheet(data: bytes) -> Sheet:
     encoding = encoding_of(data)
     sample = codecs.getincrementaldecoder(encoding)().decode(data[: 1 << 16])[:8192]
+    if _JSON.match(sample):
+        raise UnreadableFile(
+            "文件是 JSON（如 GeoJSON 边界文件），不是表格：请导入 .xlsx、.xls 或 .csv 文件。"
+        )
     delimiter = ","
     if sample.count("\t") > sample.count(","):
         delimiter = "\t"

@@ -42,10 +42,10 @@ def test_hostile_workbooks_are_refused_before_any_reader(
     assert expected in refused.value.message
 
 
-@pytest.mark.parametrize("case", HOSTILE)
+@pytest.mark.parametrize("case", [*HOSTILE, "nested GeoJSON"])
 def test_import_exits_2_and_writes_nothing(world: Any, tmp_path: Path, case: str) -> None:
-    build, expected = HOSTILE[case]
-    path = tmp_path / "花名册.xlsx"
+    build, expected = HOSTILE.get(case) or (hostile.nested_geojson, "文件是 JSON（如 GeoJSON")
+    path = tmp_path / ("b.geojson" if case == "nested GeoJSON" else "花名册.xlsx")
     path.write_bytes(build())
     households, batches = Household.objects.count(), ImportBatch.objects.count()
     out, err = io.StringIO(), io.StringIO()
