@@ -5,14 +5,16 @@ aborts the whole process when an allocation fails), loop for ever, or recurse un
 overflows. Whatever process called it (the web server, a job worker, a command) must survive
 that, so the parse runs in a fresh interpreter:
 
-    python -m jingzhun.core.sandbox MODULE:FUNCTION FD MEMORY_BYTES CPU_SECONDS
+    python -m jingzhun.core.sandbox MODULE:FUNCTION IN_FD SPOOL_FD MEMORY CPU_SECONDS OUTPUT
 
-The child sets RLIMIT_AS and RLIMIT_CPU on itself before it reads a byte, reads the file from
-the inherited descriptor FD (an unlinked temporary file) and calls FUNCTION(data, send). Each
-`send(obj)` writes one frame to stdout: 8 bytes of length, then `obj` pickled. The parent reads
-frames as it needs them (`Channel.receive`), so a long result streams while the parent works on
-what came before; the time the parent spends *waiting* for the child is bounded (a slow consumer
-is not charged to the child). A child that dies, exceeds a limit or sends garbage becomes
+The child sets RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE on itself before it reads a byte, reads
+the file from the inherited descriptor IN_FD (an unlinked temporary file) and calls
+FUNCTION(data, send). Each `send(obj, tag)` appends one frame to the spool (another unlinked
+temporary file): 12 bytes of length and tag, then `obj` pickled; then a byte on stdout says so.
+The child never waits for the parent, and ends (freeing its memory) when it is done. The parent
+reads frames as it needs them (`Channel.next_frame`, `load`), so a long result streams while
+the parent works on what came before; the time the parent spends *waiting* for the child is
+bounded (a slow consumer is not charged to the child). A child that dies, exceeds a limit or sends garbage becomes
 `SandboxFailure`, with the reason; the caller words it for its users.
 
 Frames are unpickled with builtins and the datetime types only: a child subverted by a file
@@ -40,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-_HEADER: Final = struct.Struct("<Q")
+_HEADER: Final = struct.Struct("<QI")  # frame size, tag
 MAX_FRAME: Final = 1 << 31  # a frame claiming more is garbage
 _SAFE: Final = {
     ("datetime", "date"): datetime.date,
@@ -84,74 +86,94 @@ def loads(blob: bytes) -> Any:
 
 
 class Channel:
-    """The parent's end of one running child: `receive()` the frames in order, then `close()`."""
+    """The parent's end of one running child: `receive()` the frames in order, then `close()`.
+
+    The child writes its frames to a spool file (it never waits for the parent to read) and a
+    byte on its stdout after each; the parent reads a frame from the spool once it is whole, and
+    can read a kept frame again (`load`) for as long as the channel lives."""
 
     def __init__(self, target: str, data: bytes, limits: Limits) -> None:
         self.limits = limits
         self.waited = 0.0
         self.finished = False
+        self.offset = 0  # where the next frame starts in the spool
+        self._exited = False
         # stderr goes to a file: a child writing much there never blocks on a full pipe.
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the channel
+        # what the child may write: the rows of a file are rarely more than twice its cells'
+        # memory or four times its size
+        output = max(2 * limits.memory_bytes, 4 * len(data))
         with tempfile.TemporaryFile() as source:
             source.write(data)
             source.flush()
             source.seek(0)
-            fd = source.fileno()
+            fds = (source.fileno(), self._spool.fileno())
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [
                     sys.executable,
                     "-m",
                     "jingzhun.core.sandbox",
                     target,
-                    str(fd),
+                    *map(str, fds),
                     str(limits.memory_bytes),
                     str(limits.cpu_seconds),
+                    str(output),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._errors,
-                pass_fds=(fd,),
+                pass_fds=fds,
                 close_fds=True,
             )
         assert self.proc.stdout is not None
-        self._out = self.proc.stdout.fileno()
+        self._signal = self.proc.stdout.fileno()
         self._poller = select.poll()  # not select(): a busy server's descriptors pass 1024
-        self._poller.register(self._out, select.POLLIN | select.POLLHUP)
-        self._buffer = bytearray()
+        self._poller.register(self._signal, select.POLLIN | select.POLLHUP)
 
-    def _fill(self, size: int) -> None:
-        """Read until the buffer holds `size` bytes; a closed pipe or the wall clock ends it."""
-        while len(self._buffer) < size:
-            left = self.limits.wall_seconds - self.waited
-            if left <= 0:
-                self._kill()
-                raise SandboxFailure("time", f"{self.limits.wall_seconds:g} s")
-            started = time.monotonic()
-            ready = self._poller.poll(left * 1000)
-            if ready:
-                chunk = os.read(self._out, max(size - len(self._buffer), 1 << 20))
-            self.waited += time.monotonic() - started
-            if not ready:
-                continue
-            if not chunk:
-                raise self._death()
-            self._buffer += chunk
+    def _read(self, offset: int, size: int) -> bytes | None:
+        blob = os.pread(self._spool.fileno(), size, offset)
+        return blob if len(blob) == size else None
+
+    def _wait(self) -> None:
+        """Wait for the child's next frame or its end; the wall clock bounds all waiting."""
+        if self._exited:
+            raise self._death()
+        left = self.limits.wall_seconds - self.waited
+        if left <= 0:
+            self._kill()
+            raise SandboxFailure("time", f"{self.limits.wall_seconds:g} s")
+        started = time.monotonic()
+        if self._poller.poll(left * 1000) and not os.read(self._signal, 1 << 16):
+            self._exited = True  # every frame it wrote is in the spool: look once more
+        self.waited += time.monotonic() - started
+
+    def next_frame(self) -> tuple[int, int, int]:
+        """(tag, offset, size) of the next frame, without unpickling it (`load` does)."""
+        while True:
+            head = self._read(self.offset, _HEADER.size)
+            if head is not None:
+                size, tag = _HEADER.unpack(head)
+                if size > MAX_FRAME:
+                    self._kill()
+                    raise SandboxFailure("crash", "bad frame")
+                start = self.offset + _HEADER.size
+                if size == 0 or self._read(start + size - 1, 1) is not None:
+                    self.offset = start + size
+                    return tag, start, size
+            self._wait()
+
+    def load(self, offset: int, size: int) -> Any:
+        """The object of a frame received before (restricted unpickling)."""
+        blob = self._read(offset, size)
+        if blob is None:
+            raise SandboxFailure("crash", "frame gone")
+        return loads(blob)
 
     def receive(self) -> Any:
         """The next frame's object (SandboxFailure when the child cannot give it)."""
-        return loads(self.receive_raw())
-
-    def receive_raw(self) -> bytes:
-        """The next frame's pickled bytes (for a caller that keeps them and unpickles later)."""
-        self._fill(_HEADER.size)
-        (size,) = _HEADER.unpack_from(self._buffer)
-        if size > MAX_FRAME:
-            self._kill()
-            raise SandboxFailure("crash", "bad frame")
-        self._fill(_HEADER.size + size)
-        blob = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
-        del self._buffer[: _HEADER.size + size]
-        return blob
+        _tag, offset, size = self.next_frame()
+        return self.load(offset, size)
 
     def _death(self) -> SandboxFailure:
         try:
@@ -163,7 +185,11 @@ class Channel:
         stderr = self._stderr()
         if code == -signal.SIGXCPU:
             return SandboxFailure("cpu", f"{self.limits.cpu_seconds} s")
-        if "MemoryError" in stderr or "memory allocation" in stderr or code == -signal.SIGABRT:
+        if (
+            "MemoryError" in stderr
+            or "memory allocation" in stderr
+            or code in (-signal.SIGABRT, -signal.SIGXFSZ)
+        ):
             return SandboxFailure("memory", stderr[-500:])
         return SandboxFailure("crash", f"exit {code}: {stderr[-500:]}")
 
@@ -180,7 +206,7 @@ class Channel:
         self.finished = True
 
     def close(self) -> None:
-        """Stop the child (if it still runs) and release its pipes."""
+        """Stop the child (if it still runs); the frames received stay readable (`load`)."""
         self._kill()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
@@ -190,6 +216,7 @@ class Channel:
         with contextlib.suppress(Exception):
             if not self.finished:
                 self.close()
+            self._spool.close()
 
 
 def call(target: str, data: bytes, limits: Limits) -> Any:
@@ -212,25 +239,28 @@ def _limit(kind: int, value: int) -> None:
 
 
 def _child(argv: list[str]) -> None:
-    target, fd, memory, cpu = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    target, source, spool = argv[0], int(argv[1]), int(argv[2])
+    memory, cpu, output = int(argv[3]), int(argv[4]), int(argv[5])
     # The soft CPU limit sends SIGXCPU (default action: end the process); the hard one, a second
-    # later, SIGKILL.
+    # later, SIGKILL. Writing beyond RLIMIT_FSIZE sends SIGXFSZ (the same).
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     _limit(resource.RLIMIT_AS, memory)
-    with os.fdopen(fd, "rb") as source:
-        data = source.read()
-    out = sys.stdout.buffer
+    _limit(resource.RLIMIT_FSIZE, output)
+    with os.fdopen(source, "rb") as f:
+        data = f.read()
+    frames = os.fdopen(spool, "wb", buffering=0)
+    signal_out = sys.stdout.buffer
 
-    def send(obj: Any) -> None:
+    def send(obj: Any, tag: int = 0) -> None:
         blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(_HEADER.pack(len(blob)))
-        out.write(blob)
-        out.flush()
+        view = memoryview(_HEADER.pack(len(blob), tag) + blob)
+        while view:
+            view = view[frames.write(view) :]
+        signal_out.write(b".")
+        signal_out.flush()
 
     module, _, name = target.partition(":")
-    function: Callable[[bytes, Callable[[Any], None]], None] = getattr(
-        importlib.import_module(module), name
-    )
+    function: Callable[..., None] = getattr(importlib.import_module(module), name)
     function(data, send)
 
 

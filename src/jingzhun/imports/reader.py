@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import pickle
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -430,10 +429,10 @@ def _check_dimension(name: str, ref: str, limits: dict[str, int]) -> None:
     _too_large(name, f"声明的范围为 {ref}", max(rows), max(columns), limits)
 
 
-def serve(data: bytes, send: Callable[[Any], None]) -> None:
+def serve(data: bytes, send: Callable[..., None]) -> None:
     """The child's side of `read_sheets`: ("sheets", [(name, first column, merged)]), then each
-    sheet's rows as (index, pickled chunk of rows) frames, (index, None) at its end, or
-    ("error", index, message) where it broke (index None: the file as a whole)."""
+    sheet's rows in chunks (tagged with the sheet's index + 1), ("end", index) after its last,
+    or ("error", index, message) where it broke (index None: the file as a whole)."""
     try:
         sheets = open_sheets(data)
     except UnreadableFile as exc:
@@ -446,16 +445,16 @@ def serve(data: bytes, send: Callable[[Any], None]) -> None:
             for _number, row in sheet.rows():
                 chunk.append(row)
                 if len(chunk) >= CHUNK_ROWS:
-                    send((index, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
+                    send(chunk, index + 1)
                     chunk = []
         except UnreadableFile as exc:
             if chunk:
-                send((index, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
+                send(chunk, index + 1)
             send(("error", index, exc.message))
             continue
         if chunk:
-            send((index, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
-        send((index, None))
+            send(chunk, index + 1)
+        send(("end", index))
 
 
 def _failure_message(failure: sandbox.SandboxFailure, limits: dict[str, int]) -> str:
@@ -475,70 +474,60 @@ def _failure_message(failure: sandbox.SandboxFailure, limits: dict[str, int]) ->
 
 class _Book:
     """The parent's end of a contained read: the sheets, whose rows come from the child's
-    frames as they are asked for (frames of a sheet not being read are held until it is)."""
+    frames as they are asked for. Chunks stay in the child's spool file, read (again) by
+    offset: those of a sheet not being read wait there until it is."""
 
     def __init__(self, channel: sandbox.Channel, limits: dict[str, int], *, keep: bool) -> None:
         self.channel = channel
         self.limits = limits
         self.keep = keep
-        self.chunks: list[list[bytes | None]] = []
+        self.chunks: list[list[tuple[int, int]]] = []  # per sheet: (offset, size) in the spool
         self.ends: list[str | None] = []  # None: still coming; "": complete; else why it broke
-        self.metas: list[tuple[str, int, Any]] = []
 
-    def _next(self) -> Any:
+    def _guard(self, step: Callable[[], Any]) -> Any:
         try:
-            return self.channel.receive()
+            return step()
         except sandbox.SandboxFailure as exc:
-            self._fail(_failure_message(exc, self.limits))
+            message = _failure_message(exc, self.limits)
         except Exception as exc:  # a frame that does not unpickle: the child is not ours to trust
-            self._fail(
-                f"读取文件时读取程序返回了无法识别的数据，无法读取（{type(exc).__name__}）。"
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _fail(self, message: str) -> None:
+            message = f"读取文件时读取程序返回了无法识别的数据，无法读取（{type(exc).__name__}）。"
         self.channel.close()
         self.ends = [message if end is None else end for end in self.ends]
         raise UnreadableFile(message)
 
     def sheets(self) -> list[Sheet]:
-        frame = self._next()
+        frame = self._guard(self.channel.receive)
         if frame[0] == "error":
             self.channel.close()
             raise UnreadableFile(frame[2])
-        self.metas = frame[1]
-        self.chunks = [[] for _ in self.metas]
-        self.ends = [None for _ in self.metas]
-        if not self.metas:
+        metas = frame[1]
+        self.chunks = [[] for _ in metas]
+        self.ends = [None for _ in metas]
+        if not metas:
             self.channel.close()
         return [
             _StreamedSheet(name, self, first, merged, index=i)
-            for i, (name, first, merged) in enumerate(self.metas)
+            for i, (name, first, merged) in enumerate(metas)
         ]
 
     def _pump(self) -> None:
-        frame = self._next()
-        index, payload = frame[0], frame[1]
-        if index == "error":
-            self.ends[payload] = frame[2]
-        elif payload is None:
-            self.ends[index] = ""
+        tag, offset, size = self._guard(self.channel.next_frame)
+        if tag:
+            self.chunks[tag - 1].append((offset, size))
         else:
-            self.chunks[index].append(payload)
+            frame = self._guard(lambda: self.channel.load(offset, size))
+            self.ends[frame[1]] = frame[2] if frame[0] == "error" else ""
         if all(end is not None for end in self.ends):
-            self.channel.close()
+            self.channel.close()  # the child has finished; its spool stays readable
 
     def rows(self, index: int) -> Iterator[tuple[int, list[Any]]]:
         chunks = self.chunks[index]
         position = number = 0
         while True:
             if position < len(chunks):
-                blob = chunks[position]
-                if not self.keep:
-                    chunks[position] = None
+                offset, size = chunks[position]
                 position += 1
-                assert blob is not None, "a CSV sheet is read once"
-                for row in sandbox.loads(blob):
+                for row in self._guard(lambda o=offset, s=size: self.channel.load(o, s)):
                     number += 1
                     yield number, row
                 continue
