@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -515,7 +516,7 @@ class _Book:
         if tag:
             self.chunks[tag - 1].append((offset, size))
         else:
-            frame = self._guard(lambda: self.channel.load(offset, size))
+            frame = self._guard(functools.partial(self.channel.load, offset, size))
             self.ends[frame[1]] = frame[2] if frame[0] == "error" else ""
         if all(end is not None for end in self.ends):
             self.channel.close()  # the child has finished; its spool stays readable
@@ -527,7 +528,7 @@ class _Book:
             if position < len(chunks):
                 offset, size = chunks[position]
                 position += 1
-                for row in self._guard(lambda o=offset, s=size: self.channel.load(o, s)):
+                for row in self._guard(functools.partial(self.channel.load, offset, size)):
                     number += 1
                     yield number, row
                 continue
