@@ -270,15 +270,7 @@ def read_boundaries(data: bytes) -> Any:
 
     limits = settings.IMPORT_LIMITS
     try:
-        outcome = sandbox.call(
-            "jingzhun.analytics.geo:serve_json",
-            data,
-            sandbox.Limits(
-                memory_bytes=limits["memory_mb"] << 20,
-                cpu_seconds=limits["cpu_seconds"],
-                wall_seconds=limits["wall_seconds"],
-            ),
-        )
+        outcome = sandbox.call("jingzhun.analytics.geo:serve_json", data, sandbox.Limits.of(limits))
     except sandbox.SandboxFailure as exc:
         raise DomainError(
             "读取文件时超出资源限制（内存或时间），已停止读取：文件可能已损坏或过于复杂。",

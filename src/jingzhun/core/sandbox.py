@@ -14,8 +14,8 @@ temporary file): 12 bytes of length and tag, then `obj` pickled; then a byte on 
 The child never waits for the parent, and ends (freeing its memory) when it is done. The parent
 reads frames as it needs them (`Channel.next_frame`, `load`), so a long result streams while
 the parent works on what came before; the time the parent spends *waiting* for the child is
-bounded (a slow consumer is not charged to the child). A child that dies, exceeds a limit or sends garbage becomes
-`SandboxFailure`, with the reason; the caller words it for its users.
+bounded (a slow consumer is not charged to the child). A child that dies, exceeds a limit or
+sends garbage becomes `SandboxFailure`, with the reason; the caller words it for its users.
 
 Frames are unpickled with builtins and the datetime types only: a child subverted by a file
 cannot make the parent run code. No Django here (the child must start fast and the module is
@@ -61,6 +61,11 @@ class Limits:
     memory_bytes: int = 4 << 30
     cpu_seconds: int = 300
     wall_seconds: float = 600.0
+
+    @classmethod
+    def of(cls, limits: dict[str, Any]) -> Limits:
+        """From settings.IMPORT_LIMITS (memory_mb, cpu_seconds, wall_seconds)."""
+        return cls(limits["memory_mb"] << 20, limits["cpu_seconds"], limits["wall_seconds"])
 
 
 class SandboxFailure(Exception):

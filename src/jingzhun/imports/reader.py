@@ -144,16 +144,8 @@ def read_sheets(data: bytes) -> list[Sheet]:
         check_workbook(data, limits)
     if not CONTAINED:
         return open_sheets(data)
-    channel = sandbox.Channel(
-        "jingzhun.imports.reader:serve",
-        data,
-        sandbox.Limits(
-            memory_bytes=limits["memory_mb"] << 20,
-            cpu_seconds=limits["cpu_seconds"],
-            wall_seconds=limits["wall_seconds"],
-        ),
-    )
-    # A workbook's chunks are kept for `Sheet.again`; a CSV's are dropped once read.
+    channel = sandbox.Channel("jingzhun.imports.reader:serve", data, sandbox.Limits.of(limits))
+    # A workbook's sheets can be read `again` from the chunks; a CSV is read again from its bytes.
     return _Book(channel, limits, keep=kind != "csv").sheets()
 
 
