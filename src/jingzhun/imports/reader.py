@@ -388,6 +388,7 @@ def _check_sheet(
     bottom = right = 0
     far = ""
     tail = b""
+    numbers: dict[bytes, int] = {}  # column letters seen: their numbers
     with book.open(info) as part:
         first = True
         while budget > 0:
@@ -402,7 +403,10 @@ def _check_sheet(
                 if declared:
                     _check_dimension(name, declared.group(1).decode("ascii", "replace"), limits)
             for letters, digits in _CELL_REF.findall(text):
-                row, column = int(digits), _column_number(letters.decode())
+                column = numbers.get(letters) or numbers.setdefault(
+                    letters, _column_number(letters.decode())
+                )
+                row = int(digits)
                 if row > bottom or column > right:
                     far = (letters + digits).decode()
                 bottom, right = max(bottom, row), max(right, column)
