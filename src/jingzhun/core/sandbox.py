@@ -1,4 +1,4 @@
-"""Parsing untrusted files in a child process under memory, CPU and wall-clock limits (ADR XXXX).
+"""Parsing untrusted files in a child process under memory, CPU and wall-clock limits (ADR 0051).
 
 A parser fed a hostile file may ask for more memory than the machine has (python-calamine
 aborts the whole process when an allocation fails), loop for ever, or recurse until the stack

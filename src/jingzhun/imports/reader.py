@@ -5,7 +5,7 @@ an OLE2 container is .xls (both through python-calamine), anything else must dec
 (UTF-8 with or without BOM, UTF-16 with BOM, or GBK/GB18030) and is read as CSV. Whatever goes
 wrong becomes `UnreadableFile` with a Chinese sentence; nothing else escapes.
 
-Contained (ADR XXXX): `read_sheets` first checks a workbook's ZIP container and its sheets'
+Contained (ADR 0051): `read_sheets` first checks a workbook's ZIP container and its sheets'
 ranges (`check_workbook`), then runs the reading itself (`open_sheets`) in a child process under
 settings.IMPORT_LIMITS (`core.sandbox`): the child sends each sheet's rows in pickled chunks as
 the caller asks for them (`_Book`), and a child that dies or exceeds a limit is `UnreadableFile`.
@@ -269,7 +269,7 @@ def _csv_sheet(data: bytes) -> Sheet:
     return Sheet("CSV", reader, 0)
 
 
-# --- containment (ADR XXXX) ---------------------------------------------------------------------
+# --- containment (ADR 0051) ---------------------------------------------------------------------
 
 CHUNK_ROWS: Final = 2000  # rows per frame from the child
 _MB: Final = 1 << 20

@@ -15,6 +15,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
 from jingzhun.audit.actions import record, record_now
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
+from jingzhun.core.models import action
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
@@ -154,6 +155,7 @@ def _village(code: str) -> Region:
     return region
 
 
+@action
 @transaction.atomic
 def do_create_household(
     household_code: str,
@@ -193,7 +195,7 @@ def do_create_household(
         household=household,
         status_to=status,
         changed_on=timezone.localdate(),
-        reason="建档立卡登记",
+        reason="登记为一般农户" if status == c.NOT_REGISTERED else "建档立卡登记",
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "system"),
     )
@@ -225,6 +227,7 @@ def _household_changed(household_id: int, **values: Any) -> None:
     )
 
 
+@action
 @transaction.atomic
 def do_update_household(
     household_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
@@ -259,6 +262,7 @@ def do_update_household(
     return household
 
 
+@action
 @transaction.atomic
 def do_change_household_status(
     household_id: int, status_to: str, changed_on: datetime.date, reason: str, *, actor: Any
@@ -300,6 +304,7 @@ def do_change_household_status(
     return household
 
 
+@action
 @transaction.atomic
 def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     """Soft-delete a household and its members; restorable."""
@@ -326,6 +331,7 @@ def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     )
 
 
+@action
 @transaction.atomic
 def do_update_member(
     member_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
@@ -377,6 +383,7 @@ def _check_live(household: Household) -> None:
         )
 
 
+@action
 @transaction.atomic
 def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, actor: Any) -> Member:
     """Add a member to a household (a birth, a marriage or a move in); never a second head."""
@@ -410,6 +417,7 @@ def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, ac
     return member
 
 
+@action
 @transaction.atomic
 def do_remove_member(
     member_id: int, reason: str, *, actor: Any, new_head_id: int | None = None
@@ -460,6 +468,7 @@ def do_remove_member(
     )
 
 
+@action
 @transaction.atomic
 def do_close_household(
     household_id: int, changed_on: datetime.date, reason: str, *, actor: Any
@@ -487,6 +496,7 @@ def do_close_household(
     return do_change_household_status(household.pk, "closed", changed_on, reason, actor=actor)
 
 
+@action
 @transaction.atomic
 def do_record_income(
     household_id: int, year: int, amounts: Mapping[str, Any], *, actor: Any
