@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
 from jingzhun.audit.models import AuditEvent
@@ -101,10 +102,14 @@ def test_backup_restore_drill(seeded: Path, tmp_path: Path) -> None:
     with ExitStack() as stack:
         url, counts = _fresh_database(tmp_path, stack)
         var2 = tmp_path / "var2"
+        # the audit key is kept apart from the backup and put back on the second site (ADR 0050)
+        audit_keys = tmp_path / "audit_key"
+        audit_keys.write_text("\n".join(django_settings.JINGZHUN_AUDIT_KEYS) + "\n")
         env = {
             "DATABASE_URL": url,
             "JINGZHUN_VAR_DIR": str(var2),
             "JINGZHUN_BACKUP_PASSPHRASE": PASSPHRASE,
+            "JINGZHUN_AUDIT_KEY_FILE": str(audit_keys),
         }
         # (the scratch check also runs on the second site's still empty database)
         checked = _jingzhun("backup", "verify", str(artefact), env=env)
@@ -121,6 +126,11 @@ def test_backup_restore_drill(seeded: Path, tmp_path: Path) -> None:
         assert (var2 / path).read_bytes() == (seeded / path).read_bytes()
         chain = _jingzhun("audit", "verify", env=env)
         assert chain.returncode == 0, chain.stderr
+        # without the audit key the restored chain cannot be verified
+        keyless = _jingzhun(
+            "audit", "verify", env={**env, "JINGZHUN_AUDIT_KEY_FILE": str(tmp_path / "new_key")}
+        )
+        assert keyless.returncode != 0
         # A second restore into the now non-empty database is refused
         again = _jingzhun("backup", "restore", str(artefact), env=env)
         assert again.returncode == 1 and "不是空的" in again.stderr
