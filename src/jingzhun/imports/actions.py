@@ -29,7 +29,7 @@ from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
-from jingzhun.registry.models import Household, Member, StatusChange
+from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 
 from .created import CreatedCopy
 from .fields import FIELDS, assignable_fields, norm
@@ -78,8 +78,10 @@ def do_commit_import(
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
     pending: ImportBatch | None = None,
+    year: int | None = None,
 ) -> CommitOutcome:
-    """Import a file into the registry: everything, or nothing when any row is refused."""
+    """Import a file into the registry: everything, or nothing when any row is refused.
+    `year`: the income year given with the file (see `plan_import`)."""
     check_can_write(actor)
     sha = hashlib.sha256(data).hexdigest()
     done = ImportBatch.objects.select_for_update().filter(sha256=sha, status="committed").first()
@@ -87,7 +89,12 @@ def do_commit_import(
         result = ImportResult(filename=filename, sha256=sha, size=len(data), already_imported=True)
         return CommitOutcome(done, result, committed=True)
     result = plan_import(
-        data, filename, actor=actor, mapping=mapping, progress=_counting(progress, "校验")
+        data,
+        filename,
+        actor=actor,
+        mapping=mapping,
+        progress=_counting(progress, "校验"),
+        year=year,
     )
     if not result.ok:
         batch = _finish(pending, result, "refused", actor)
@@ -107,7 +114,7 @@ def do_commit_import(
         from .selectors import households_by_code
 
         households_by_code(existing, lock=True)
-        result = plan_import(data, filename, actor=actor, mapping=mapping)
+        result = plan_import(data, filename, actor=actor, mapping=mapping, year=year)
         if not result.ok:  # pragma: no cover - only when another writer got in between
             raise DomainError("导入期间登记数据被他人修改，请重新导入。")
     batch = _finish(pending, result, "committed", actor)
@@ -231,6 +238,7 @@ def _apply(
         for chunk in _chunks(changed_plans):
             _update_households(chunk, now, today, result.filename, actor_user, actor_name)
             _update_members(chunk, now)
+            _update_incomes(chunk, now)
             log.add(writer, "changed", chunk, [p.household_id for p in chunk])
             tick(len(chunk))
         for part in copy.finish():
@@ -437,6 +445,24 @@ def _write_new(
                 },
             ),
         )
+    incomes = [
+        (household_id, i) for p, household_id in zip(plans, ids, strict=True) for i in p.incomes
+    ]
+    if incomes:
+        writer.write(
+            IncomeRecord,
+            _columns(
+                IncomeRecord,
+                [i.values for _h, i in incomes],
+                {
+                    "id": _reserve_ids(writer, IncomeRecord, len(incomes)),
+                    "household_id": [h for h, _i in incomes],
+                    "year": [i.year for _h, i in incomes],
+                    "created_at": stamp * len(incomes),
+                    "updated_at": stamp * len(incomes),
+                },
+            ),
+        )
     status_default = Household._meta.get_field("poverty_status").get_default()
     writer.write(
         StatusChange,
@@ -638,6 +664,41 @@ def _update_members(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
                     Member(household_id=p.household_id, created_at=now, updated_at=now, **m.values)
                 )
     Member.objects.bulk_create(new_members, batch_size=BULK_SIZE)
+
+
+def _update_incomes(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
+    """Income records of changed households: the changed amounts of a year's record (its
+    version moves by one), or a new record for a year the household had none."""
+    updates = {i.income_id: i for p in plans for i in p.incomes if i.kind == "changed"}
+    by_id = IncomeRecord.objects.select_for_update().in_bulk(list(updates))
+    fields: set[str] = {"version", "updated_at"}
+    touched: list[IncomeRecord] = []
+    for income_id, i in updates.items():
+        income = by_id[income_id]
+        assert income.version == i.version, "income changed after it was read"
+        for key, value in i.values.items():
+            setattr(income, key, value)
+            fields.add(key)
+        income.version += 1
+        income.updated_at = now
+        touched.append(income)
+    if touched:
+        IncomeRecord.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
+    IncomeRecord.objects.bulk_create(
+        [
+            IncomeRecord(
+                household_id=p.household_id,
+                year=i.year,
+                created_at=now,
+                updated_at=now,
+                **i.values,
+            )
+            for p in plans
+            for i in p.incomes
+            if i.kind == "new"
+        ],
+        batch_size=BULK_SIZE,
+    )
 
 
 @transaction.atomic

@@ -29,7 +29,7 @@ from jingzhun.registry.idcard import fast_column
 from jingzhun.registry.idcard import mask as mask_id
 
 from . import selectors
-from .fields import FIELDS
+from .fields import FIELDS, INCOME_KEYS
 from .layout import SCAN_ROWS, Layout, _is_number_row, column_letter, detect
 from .pipeline import (
     MEMBER_REQUIRED_COLUMNS,
@@ -265,13 +265,15 @@ def _check_ids(raw: list[Any]) -> tuple[list[str | None], list[str | None], list
     return ids, sexes, births
 
 
-def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -> bool:
+def plan(
+    result: ImportResult, data: bytes, extra: dict[str, str], actor: Any, year: int | None = None
+) -> bool:
     """Fill `result` by the columnar path; False (result untouched) when it does not apply."""
     if not ENABLED:
         return False
     layouts, notices = len(result.layouts), len(result.notices)
     try:
-        _plan(result, data, extra, actor)
+        _plan(result, data, extra, actor, year)
     except (_Refuse, UnreadableFile):  # the per-row path words it
         del result.layouts[layouts:]
         del result.notices[notices:]
@@ -281,8 +283,12 @@ def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -
     return True
 
 
-def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -> None:
+def _plan(
+    result: ImportResult, data: bytes, extra: dict[str, str], actor: Any, year: int | None
+) -> None:
     layout, source, first, sheets = _layout(result, data, extra)
+    if any(k in layout.keys for k in INCOME_KEYS):
+        raise _Refuse  # income columns: read by the per-row path
     keyed = [(c.key, c.index - first) for c in layout.columns if c.key]
     hkeys = [k for k, _j in keyed if FIELDS[k].level == "household" and k != "household_code"]
     mkeys = [k for k, _j in keyed if FIELDS[k].level == "member" and k != "id_number"]

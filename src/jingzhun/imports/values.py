@@ -105,6 +105,33 @@ def _as_int(raw: Any, spec: FieldSpec) -> int:
     return value
 
 
+_YEAR: Final = re.compile(r"(\d{4})\s*(?:年度?)?")
+FIRST_INCOME_YEAR: Final = 2000
+
+
+def income_year(value: int) -> int:
+    """An income year as given (a cell, the title, the flag): refused when before
+    FIRST_INCOME_YEAR or later than this year (income is recorded for years that have begun)."""
+    this_year = datetime.date.today().year
+    if value > this_year:
+        raise BadValue(f"收入年度 {value} 晚于今年（{this_year} 年），不能录入未来年度的收入")
+    if value < FIRST_INCOME_YEAR:
+        raise BadValue(f"收入年度应为 {FIRST_INCOME_YEAR} 年以后的四位年份")
+    return value
+
+
+def _as_year(raw: Any) -> int:
+    """ "2019", 2019, "2019年", "2019年度" → 2019."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if not float(raw).is_integer():
+            raise BadValue("年度应为四位年份，如 2019")
+        return income_year(int(raw))
+    match = _YEAR.fullmatch(_text(raw))
+    if not match:
+        raise BadValue("年度应为四位年份，如 2019")
+    return income_year(int(match[1]))
+
+
 def _as_decimal(raw: Any, spec: FieldSpec) -> Decimal:
     number = _number(raw, spec)
     places = spec.decimal_places or 2
@@ -252,6 +279,8 @@ def convert(raw: Any, spec: FieldSpec) -> Any:
         return _as_int(raw, spec)
     if kind == "decimal":
         return _as_decimal(raw, spec)
+    if kind == "year":
+        return _as_year(raw)
     if kind == "date":
         return _as_date(raw)
     if kind == "village":
