@@ -343,8 +343,11 @@ def _block_log(block: Any, start: int, stop: int, parts: list[int]) -> tuple[lis
         first, last = starts[h], starts[h + 1]
         listed = ", ".join(f"[{sheet}, {r}]" for r in rows[first:last])
         diff = f'"members": {last - first}, "part": {part}, "rows": [{listed}]'
-        diffs.append(f"{{{diff}}}")
-        items.append(f'{{"household_code": {_dumps(codes[h])}, "kind": "new", {diff}}}')
+        incomes = block.incomes_of(h) if block.income else []
+        # (keys sorted: "incomes" comes after "household_code" and before "kind")
+        years = f'"incomes": [{", ".join(str(i.year) for i in incomes)}], ' if incomes else ""
+        diffs.append(f"{{{years}{diff}}}")
+        items.append(f'{{"household_code": {_dumps(codes[h])}, {years}"kind": "new", {diff}}}')
     return items, diffs
 
 
@@ -515,6 +518,8 @@ def _block_batches(
     member_ids = _reserve_ids(writer, Member, m)
     status_ids = _reserve_ids(writer, StatusChange, n)
     change_ids = _reserve_ids(writer, ImportChange, n)
+    with_income = [h for h in range(n) if block.incomes_of(h)] if block.income else []
+    income_ids = iter(_reserve_ids(writer, IncomeRecord, len(with_income)))
     copy_ids = iter(_reserve_ids(writer, ImportCreatedCopy, copy.cuts(n)))
     stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
     status_default = Household._meta.get_field("poverty_status").get_default()
@@ -559,6 +564,22 @@ def _block_batches(
                 column, out = _block_column(Member, key, part)
                 mcolumns[column] = out
             yield writer.prepare(Member, mcolumns)
+        incomes = [(h, i) for h in range(start, stop) for i in block.incomes_of(h)]
+        if incomes:
+            icolumns: dict[str, list[Any]] = {
+                "id": [next(income_ids) for _ in incomes],
+                "household_id": [household_ids[h] for h, _i in incomes],
+                "year": [i.year for _h, i in incomes],
+                "created_at": stamp * len(incomes),
+                "updated_at": stamp * len(incomes),
+            }
+            for key in block.income:
+                if key != "year":
+                    column, out = _block_column(
+                        IncomeRecord, key, [i.values.get(key) for _h, i in incomes]
+                    )
+                    icolumns[column] = out
+            yield writer.prepare(IncomeRecord, icolumns)
         yield writer.prepare(
             StatusChange,
             {
