@@ -143,6 +143,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "batch_id": batch.pk,
         "user_id": admins.user("township").pk,
         "code": "230231100000",
+        "year": 2019,  # an income year of the household (its record made below)
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -163,6 +164,7 @@ def _workflow_and_dashboard_values(admins: World, household: Any) -> dict[str, i
     import datetime
 
     from jingzhun.analytics.actions import request_refresh
+    from jingzhun.registry.actions import do_record_income
     from jingzhun.workflows.actions import (
         CaseDetails,
         do_open_case,
@@ -184,6 +186,7 @@ def _workflow_and_dashboard_values(admins: World, household: Any) -> dict[str, i
         case.pk, next(iter(EVIDENCE_KINDS)), "minutes.pdf", b"%PDF-1.4\n%%EOF\n", actor=village
     )
     job = request_refresh(["230231000000"], actor=county, reason="matrix")
+    do_record_income(household.pk, 2019, {"wage_income": 5000}, actor=village)
     return {"round_id": round_.pk, "case_id": case.pk, "evidence_id": evidence.pk, "job_id": job.pk}
 
 

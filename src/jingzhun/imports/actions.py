@@ -142,6 +142,17 @@ def do_commit_import(
         from jingzhun.analytics.actions import request_refresh
 
         request_refresh(sorted(villages), actor=actor, reason="数据导入")
+    # households whose income changed are judged again (their decisions went stale)
+    incomes: dict[int, list[int]] = {}
+    for p in result.listed:
+        for i in p.incomes if p.kind == "changed" and p.household_id else ():
+            if i.kind != "unchanged":
+                incomes.setdefault(i.year, []).append(p.household_id)
+    if incomes:
+        from jingzhun.assessments.jobs import request_reassessment
+
+        for year, ids in sorted(incomes.items()):
+            request_reassessment(ids, year, actor=actor, reason="数据导入")
     return CommitOutcome(batch, result, committed=True)
 
 

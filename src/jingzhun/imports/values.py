@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from jingzhun.registry.idcard import IdCheck
 from jingzhun.registry.idcard import check as check_id
+from jingzhun.registry.models import income_year_problem
 
 from .fields import FALSE_WORDS, LIST_SEPARATORS, TRUE_WORDS, VALUE_INDEX, FieldSpec, fold, norm
 from .reader import MAX_CELL_CHARS
@@ -106,17 +107,14 @@ def _as_int(raw: Any, spec: FieldSpec) -> int:
 
 
 _YEAR: Final = re.compile(r"(\d{4})\s*(?:年度?)?")
-FIRST_INCOME_YEAR: Final = 2000
 
 
 def income_year(value: int) -> int:
-    """An income year as given (a cell, the title, the flag): refused when before
-    FIRST_INCOME_YEAR or later than this year (income is recorded for years that have begun)."""
-    this_year = datetime.date.today().year
-    if value > this_year:
-        raise BadValue(f"收入年度 {value} 晚于今年（{this_year} 年），不能录入未来年度的收入")
-    if value < FIRST_INCOME_YEAR:
-        raise BadValue(f"收入年度应为 {FIRST_INCOME_YEAR} 年以后的四位年份")
+    """An income year as given (a cell, the title, the flag), refused as the registry refuses
+    it (`registry.models.income_year_problem`)."""
+    problem = income_year_problem(value, datetime.date.today().year)
+    if problem:
+        raise BadValue(problem)
     return value
 
 

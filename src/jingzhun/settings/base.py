@@ -204,3 +204,6 @@ ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6G
 # Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
 # leaves them queued for `jingzhun import --pending` (a separate worker, or tests).
 IMPORT_JOB_RUNNER = os.environ.get("JINGZHUN_IMPORT_JOB_RUNNER", "thread")
+# Re-assessment after an income change (assessments.jobs): "thread" or "manual"
+# (`jingzhun assess --pending`).
+ASSESSMENT_JOB_RUNNER = os.environ.get("JINGZHUN_ASSESSMENT_JOB_RUNNER", "thread")

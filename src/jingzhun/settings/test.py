@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 ANALYTICS_JOB_RUNNER = "manual"
 # Web import jobs too: tests run them with imports.jobs.run_pending.
 IMPORT_JOB_RUNNER = "manual"
+# Re-assessment jobs too: tests run them with assessments.jobs.run_pending.
+ASSESSMENT_JOB_RUNNER = "manual"

@@ -11,7 +11,6 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +273,7 @@ def _income_table(incomes: list[IncomeRecord], persons: int) -> dict[str, Any]:
         for field, label, sub in INCOME_LINES
     ]
     net = [i.net_income for i in incomes]
-    per_capita = [(n / persons).quantize(Decimal("0.01")) if persons else None for n in net]
+    per_capita = [i.per_capita_net_income(persons) for i in incomes]
     return {
         "years": [i.year for i in incomes],
         "lines": lines,
