@@ -55,9 +55,10 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
     }
 
 
-def _batch(result: ImportResult, status: str, actor: Any) -> ImportBatch:
+def _batch(result: ImportResult, status: str, actor: Any, year: int | None = None) -> ImportBatch:
     counts = result.counts()
     return ImportBatch.objects.create(
+        income_year=year,
         sha256=result.sha256,
         filename=result.filename[:255],
         size=result.size,
@@ -734,10 +735,11 @@ def _update_incomes(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
 
 
 @transaction.atomic
-def do_start_import(result: ImportResult, *, actor: Any) -> ImportBatch:
-    """Record an uploaded file awaiting confirmation (the web's dry run)."""
+def do_start_import(result: ImportResult, *, actor: Any, year: int | None = None) -> ImportBatch:
+    """Record an uploaded file awaiting confirmation (the web's dry run); `year`: the income
+    year given with it (kept for the dry-run page and the commit)."""
     check_can_write(actor)
-    batch = _batch(result, "pending", actor)
+    batch = _batch(result, "pending", actor, year)
     record(
         "imports.batch.upload",
         actor=actor,
@@ -787,8 +789,11 @@ def do_save_column_mapping(
 
 
 @transaction.atomic
-def do_queue_import_check(data: bytes, filename: str, *, actor: Any) -> ImportJob:
-    """Keep an upload and queue its check (the dry run) as a background job (ADR 0029)."""
+def do_queue_import_check(
+    data: bytes, filename: str, *, actor: Any, year: int | None = None
+) -> ImportJob:
+    """Keep an upload and queue its check (the dry run) as a background job (ADR 0029);
+    `year`: the income year given on the upload form."""
     from . import jobs
 
     check_can_write(actor)
@@ -798,6 +803,7 @@ def do_queue_import_check(data: bytes, filename: str, *, actor: Any) -> ImportJo
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         user=actor,
+        income_year=year,
     )
     jobs.store(jobs.job_upload_path(job), data)
     record(

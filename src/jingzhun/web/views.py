@@ -436,7 +436,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = do_queue_import_check(upload.read(), upload.name, actor=request.user)
+            job = do_queue_import_check(
+                upload.read(),
+                upload.name,
+                actor=request.user,
+                year=form.cleaned_data.get("income_year"),
+            )
         except DomainError as exc:
             raise PermissionDenied(exc.message) from exc
         return redirect("web:import_job", import_job_id=job.pk)
@@ -473,7 +478,11 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
     data = _stored(batch)
-    result = plan_import(data, batch.filename, actor=request.user) if data is not None else None
+    result = (
+        plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
+        if data is not None
+        else None
+    )
     context = {
         "nav": "imports",
         "batch": batch,
@@ -581,7 +590,7 @@ def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
     data = _stored(batch)
     if data is None:
         raise Http404(_("上传的文件已不在服务器上。"))
-    result = plan_import(data, batch.filename, actor=request.user)
+    result = plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
     response = HttpResponse(
         build_report(data, result),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
