@@ -146,7 +146,9 @@ def do_commit_import(
     # households whose income changed are judged again (their decisions went stale)
     incomes: dict[int, list[int]] = {}
     for p in result.listed:
-        for i in p.incomes if p.kind == "changed" and p.household_id else ():
+        if p.kind != "changed" or p.household_id is None:
+            continue
+        for i in p.incomes:
             if i.kind != "unchanged":
                 incomes.setdefault(i.year, []).append(p.household_id)
     if incomes:
@@ -720,7 +722,7 @@ def _update_incomes(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
     IncomeRecord.objects.bulk_create(
         [
             IncomeRecord(
-                household_id=p.household_id,
+                household_id=p.household_id,  # type: ignore[misc]  # a changed plan has one
                 year=i.year,
                 created_at=now,
                 updated_at=now,

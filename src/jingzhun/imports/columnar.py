@@ -359,15 +359,17 @@ def _plan(
         # Each row's income year (its 年度 cell, else the sheet's) where it has an amount: then
         # checked for agreement within the household like a household cell (a household with
         # rows of two years is read row by row); an amount without a year is refused there.
-        cells = list(zip(*(icols[k] for k in amounts), strict=True))
-        given = [any(v is not None for v in row) for row in cells]
+        has_amount = [
+            any(v is not None for v in row)
+            for row in zip(*(icols[k] for k in amounts), strict=True)
+        ]
         stated = icols.get("year") or [None] * n
         years: list[Any] = [
             (y if y is not None else sheet_year) if g else None
-            for g, y in zip(given, stated, strict=True)
+            for g, y in zip(has_amount, stated, strict=True)
         ]
         suspect.update(
-            i for i, (g, y) in enumerate(zip(given, years, strict=True)) if g and y is None
+            i for i, (g, y) in enumerate(zip(has_amount, years, strict=True)) if g and y is None
         )
         icols["year"] = years
         hcols.update(icols)

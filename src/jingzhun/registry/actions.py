@@ -504,7 +504,9 @@ def clean_income(amounts: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if key not in INCOME_AMOUNTS:
             raise DomainError(f"“{key}”不是收入项目", field=key)
-        label = IncomeRecord._meta.get_field(key).verbose_name
+        field = IncomeRecord._meta.get_field(key)
+        assert isinstance(field, models.Field)
+        label = field.verbose_name
         if isinstance(raw, bool):
             raise DomainError(f"{label}应为数字", field=key)
         text = str(raw).strip().replace(",", "") if raw is not None else ""
@@ -513,7 +515,7 @@ def clean_income(amounts: Mapping[str, Any]) -> dict[str, Any]:
         except ArithmeticError as exc:
             raise DomainError(f"{label}的值“{raw}”不是数字", field=key) from exc
         if amount is None:
-            values[key] = IncomeRecord._meta.get_field(key).get_default()
+            values[key] = field.get_default()
             continue
         if not amount.is_finite():
             raise DomainError(f"{label}的值“{raw}”不是数字", field=key)
