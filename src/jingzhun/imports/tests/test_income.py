@@ -201,3 +201,33 @@ def test_income_for_a_household_outside_the_scope_is_refused(world: Any) -> None
     assert [p.kind for p in outcome.result.plans] == ["refused"]
     assert any("户编号不可用" in e.reason for e in outcome.result.errors)
     assert IncomeRecord.objects.count() == 0
+
+
+def test_a_changed_income_queues_its_household_for_judging_again(world: Any) -> None:
+    from jingzhun.assessments.models import ReassessJob
+
+    household = world.households[VILLAGE]
+    do_record_income(household.pk, 2019, {"wage_income": 5000}, actor=None)
+    ReassessJob.objects.all().delete()
+    rows = _existing(world, VILLAGE, [7000, "", "", "", ""])
+    outcome = do_commit_import(
+        xlsx({"s": [_header(year=True), *rows]}), "r.xlsx", actor=world.user("village")
+    )
+    assert outcome.committed
+    [job] = ReassessJob.objects.all()
+    assert (job.year, job.household_ids(), job.status) == (2019, [household.pk], "queued")
+
+
+def test_the_command_takes_the_income_year(world: Any, tmp_path: Any) -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(xlsx({"s": [_header(), *_rows([800, 0, 0, 0, 0])]}))
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import", str(path), stdout=io.StringIO(), stderr=err)
+    assert "未指明收入所属年度" in err.getvalue()
+    call_command("import", str(path), "--year", "2018", stdout=io.StringIO(), stderr=io.StringIO())
+    assert set(IncomeRecord.objects.values_list("year", flat=True)) == {2018}
