@@ -38,6 +38,7 @@ def _round_trip(actor: Any) -> tuple[dict[str, int], Any]:
     data = out.getvalue()
     plan = plan_import(data, "roster.xlsx", actor=actor)
     assert plan.errors == [], [str(e) for e in plan.errors[:5]]
+    assert plan.new_block is not None  # read by the columnar path, income columns included
     # Every household and member field was read from a column (none left out of the comparison)
     fields = {k for k, s in FIELDS.items() if s.level in ("household", "member", "income")}
     assert fields <= set(plan.layouts[0].keys)
