@@ -136,14 +136,19 @@ def matrix(admins: World) -> dict[str, Any]:
     job = ImportJob.objects.create(
         kind="check", filename="upload.xlsx", sha256="0" * 64, user=admins.user("village")
     )
+    from jingzhun.exports.models import ExportJob
+
+    export = ExportJob.objects.create(user=admins.user("village"))
     values = {
         "import_job_id": job.pk,
+        "export_job_id": export.pk,
         "household_id": household.pk,
         "member_id": member.pk,
         "batch_id": batch.pk,
         "user_id": admins.user("township").pk,
         "code": "230231100000",
         "year": 2019,  # an income year of the household (its record made below)
+        "request_id": _unmasked_request(admins),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -157,6 +162,19 @@ def matrix(admins: World) -> dict[str, Any]:
         pass_second_factor(client, user)
         clients[name] = client
     return {"values": values, "clients": clients}
+
+
+def _unmasked_request(admins: World) -> int:
+    """A pending unmasked-export request of the township user, whom the county user may approve."""
+    from jingzhun.access.actions import do_set_unmasked_export
+    from jingzhun.exports.actions import do_request_unmasked_export
+
+    for name in ("county", "township"):
+        admins.users[name] = do_set_unmasked_export(admins.user(name), True, actor=None)
+    request = do_request_unmasked_export(
+        "roster", "矩阵测试申请", actor=admins.user("township"), region_code="230231100000"
+    )
+    return request.pk
 
 
 def _workflow_and_dashboard_values(admins: World, household: Any) -> dict[str, int]:

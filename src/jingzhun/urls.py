@@ -6,3 +6,4 @@ urlpatterns = [
 ]
 
 handler403 = "jingzhun.web.account_views.permission_denied"
+handler404 = "jingzhun.web.account_views.page_not_found"

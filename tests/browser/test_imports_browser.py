@@ -1,7 +1,7 @@
 """End to end in a real browser: upload a roster, watch the check's progress reach the dry run,
 confirm, watch the write's progress reach the result (issue 4, ADR 0029).
 
-The test settings keep import jobs queued (IMPORT_JOB_RUNNER = "manual"); the test runs them
+Import jobs stay queued in tests (no worker runs; core.jobs); the test runs them
 itself and, from inside the job's progress reports, waits for the page (which polls the live
 server) to show the stage being worked on: progress is observed while the job runs, no sleeps.
 """

@@ -91,7 +91,7 @@ def test_identification_across_the_roles(
     applicant = do_create_household(
         "A100201",
         VILLAGE,
-        {"attribute": "general", "main_cause": "lack_capital"},
+        {"attribute": "general", "main_cause": "lack_capital", "poverty_status": "not_registered"},
         [{"id_number": make_id("230231", "19800202", 91), "name": "孙七", "relation": "head"}],
         actor=None,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from jingzhun.audit.actions import record
+from jingzhun.audit.actions import record, record_now
 from jingzhun.core.errors import DomainError, Forbidden
 
-from .lockout import active_lock, canonical_username, policy
+from .lockout import active_lock, canonical_username, lock_duration, policy
 from .models import (
+    ADMIN_ROLES,
     HOUSEHOLD_GRANT_ROLES,
     REGION_ROLES,
     ROLE_LABELS,
@@ -151,7 +153,18 @@ class LoginOutcome:
 
 
 def _failures_since(field: str, value: str, since: datetime.datetime) -> int:
-    return LoginAttempt.objects.filter(**{field: value}, succeeded=False, at__gt=since).count()
+    failures = LoginAttempt.objects.filter(**{field: value}, succeeded=False, at__gt=since)
+    if field == "ip":
+        failures = failures.exclude(username_key="")  # an empty username never counts (AUTH-2)
+    return failures.count()
+
+
+def _lock(subject: dict[str, str], now: datetime.datetime) -> AccountLock:
+    """Lock an account key or an address; its earlier recent locks make this one longer."""
+    rules = policy()
+    earlier = AccountLock.objects.filter(**subject, locked_at__gt=now - rules.memory).count()
+    until = now + lock_duration(earlier, rules)
+    return AccountLock.objects.create(**subject, locked_at=now, until=until)
 
 
 def _count_from(field: str, value: str, now: datetime.datetime) -> datetime.datetime:
@@ -166,16 +179,20 @@ def _count_from(field: str, value: str, now: datetime.datetime) -> datetime.date
 
 
 @transaction.atomic
-def do_attempt_login(request: Any, username: str, password: str, ip: str) -> LoginOutcome:
+def do_attempt_login(
+    request: Any, username: str, password: str, ip: str, *, devices: Collection[str] = ()
+) -> LoginOutcome:
     """Check the lock, authenticate, count the failure and lock when the limit is reached.
 
-    Every attempt is audited (success, failure, refused while locked, lockout). The outcome is
-    returned, not raised, so the failure count commits with the transaction.
+    `devices` are the accounts this browser signed in to before (its known-device cookie): an
+    address lock does not refuse them. Every attempt is audited (success, failure, refused while
+    locked, lockout). The outcome is returned, not raised, so the failure count commits with the
+    transaction.
     """
     key = canonical_username(username)
     now = timezone.now()
     rules = policy()
-    lock = active_lock(key, ip, now)
+    lock = active_lock(key, ip, now, known_device=bool(key) and key in devices)
     if lock is not None:
         record(
             "access.login.refused_locked",
@@ -205,9 +222,7 @@ def do_attempt_login(request: Any, username: str, password: str, ip: str) -> Log
         and _failures_since("username_key", key, _count_from("username_key", key, now))
         >= rules.failures
     ):
-        new = AccountLock.objects.create(
-            username_key=key, locked_at=now, until=now + rules.duration
-        )
+        new = _lock({"username_key": key}, now)
         record(
             "access.login.lockout",
             actor=None,
@@ -217,7 +232,7 @@ def do_attempt_login(request: Any, username: str, password: str, ip: str) -> Log
         )
         locked = True
     if ip and _failures_since("ip", ip, _count_from("ip", ip, now)) >= rules.ip_failures:
-        new = AccountLock.objects.create(ip=ip, locked_at=now, until=now + rules.duration)
+        new = _lock({"ip": ip, "username_key": ""}, now)
         record(
             "access.login.lockout_ip",
             actor=None,
@@ -354,10 +369,34 @@ def do_set_user_active(user_id: int, active: bool, *, actor: Any, reason: str = 
     return user
 
 
-@transaction.atomic
+ADMIN_ROLE_REFUSAL = "不能修改其他管理员（系统、安全、审计管理员）的角色：三员相互分离。"
+
+
 def do_set_role(user_id: int, role: str, *, actor: Any, reason: str = "") -> User:
     """The security administrator gives an account its one role. Changing the role withdraws the
-    grants that belonged to the old one (regions, households, unmasked export)."""
+    grants that belonged to the old one (regions, households, unmasked export).
+
+    Another administrator's role is never changed from the pages (the three administrators are
+    kept apart, AUTHZ-3); the refusal is audited in its own transaction so that it outlives the
+    refusal. A trusted caller (actor None: the operator's command) may still do it."""
+    if actor is not None and actor.role == "secadmin":
+        target = User.objects.filter(pk=user_id).values_list("role", "username").first()
+        if target is not None and target[0] in ADMIN_ROLES and user_id != actor.pk:
+            record_now(
+                "access.role.set",
+                actor=actor,
+                object_type="user",
+                object_id=user_id,
+                outcome="refused",
+                reason=ADMIN_ROLE_REFUSAL,
+                diff={"username": target[1], "role": [target[0], role]},
+            )
+            raise Forbidden(ADMIN_ROLE_REFUSAL)
+    return _set_role(user_id, role, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def _set_role(user_id: int, role: str, *, actor: Any, reason: str) -> User:
     _require_role(actor, SECADMIN, "只有安全管理员可以授予角色。")
     if role not in ROLE_LABELS:
         raise DomainError("未知的角色。", field="role")
@@ -366,6 +405,8 @@ def do_set_role(user_id: int, role: str, *, actor: Any, reason: str = "") -> Use
         raise DomainError("账号不存在。")
     if actor is not None and user.pk == actor.pk:
         raise Forbidden("不能修改自己的角色。")
+    if actor is not None and user.role in ADMIN_ROLES:
+        raise Forbidden(ADMIN_ROLE_REFUSAL)  # became an administrator since the check above
     if user.role == role:
         return user
     old = user.role

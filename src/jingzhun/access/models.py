@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -134,10 +137,15 @@ class HelperPairing(models.Model):
         return f"{self.helper_id} → {self.household_id}"
 
 
+def token_expiry() -> datetime.datetime:
+    """A new token's end of validity: JINGZHUN_API_TOKEN_DAYS (default 90) from now."""
+    return timezone.now() + datetime.timedelta(days=settings.JINGZHUN_API_TOKEN_DAYS)
+
+
 class ApiToken(models.Model):
     """A bearer token for the JSON API.
 
-    Invariant: only the token's SHA-256 is stored; a revoked token never authenticates.
+    Invariant: only the token's SHA-256 is stored; a revoked or expired token never authenticates.
     """
 
     user = models.ForeignKey(
@@ -148,6 +156,7 @@ class ApiToken(models.Model):
     prefix = models.CharField("前缀", max_length=16, unique=True)
     token_hash = models.CharField("令牌摘要(SHA-256)", max_length=64, unique=True)
     created_at = models.DateTimeField("签发时间", default=timezone.now)
+    expires_at = models.DateTimeField("到期时间", default=token_expiry)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
 
     class Meta:
@@ -159,7 +168,7 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class HouseholdGrant(models.Model):

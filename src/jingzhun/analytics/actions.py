@@ -11,10 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks import task
 
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError, Forbidden
-from jingzhun.core.threads import run_after_commit, run_queued
+from jingzhun.core.jobs import JobKind, enqueue_after_commit, run_queued, worker_name
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
@@ -22,7 +23,14 @@ from . import compute, refresh
 from .indicators import IndicatorDef, load_indicators
 from .models import RefreshJob
 
-__all__ = ["RefreshResult", "do_refresh_indicators", "request_refresh", "run_job", "run_pending"]
+__all__ = [
+    "RefreshResult",
+    "do_refresh_indicators",
+    "request_refresh",
+    "run_job",
+    "run_pending",
+    "run_refresh_job",
+]
 
 log = logging.getLogger(__name__)
 EXIT_STANDARD = "household_exit"
@@ -155,8 +163,8 @@ def request_refresh(
     """Ask for the counties' indicators to be recomputed after the current transaction commits.
 
     For other apps' actions (import commit, approvals): cheap, coalesces with a queued job for the
-    same counties, and starts a worker thread unless settings.ANALYTICS_JOB_RUNNER is "manual"
-    (then `jingzhun refresh-indicators --pending` runs the queue).
+    same counties, and puts it on the task queue for `jingzhun worker` (`jingzhun
+    refresh-indicators --pending` runs the queued ones by hand).
     """
     listed = (
         ",".join(sorted({codes.normalize(c)[:6] + "000000" for c in counties})) if counties else ""
@@ -171,16 +179,26 @@ def request_refresh(
             actor=actor if getattr(actor, "pk", None) else None,
             actor_name=getattr(actor, "username", "") or "",
         )
-    if getattr(settings, "ANALYTICS_JOB_RUNNER", "thread") == "thread":
-        run_after_commit(run_job, job.pk, "refresh")
+    enqueue_after_commit(run_refresh_job, job.pk)
     return job
+
+
+@task()
+def run_refresh_job(job_id: int) -> str:
+    """The queue's task: run refresh job `job_id` (`jingzhun worker`)."""
+    job = run_job(job_id)
+    return job.status if job is not None else "taken"
 
 
 def run_job(job_id: int) -> RefreshJob | None:
     """Run one queued job (None if another worker took it). Failures are kept on the job."""
     with _RUN_LOCK:
         taken = RefreshJob.objects.filter(pk=job_id, status=RefreshJob.QUEUED).update(
-            status=RefreshJob.RUNNING, started_at=timezone.now(), progress=1, step="开始"
+            status=RefreshJob.RUNNING,
+            started_at=timezone.now(),
+            progress=1,
+            step="开始",
+            worker=worker_name(),
         )
         if not taken:
             return None
@@ -216,6 +234,9 @@ def run_job(job_id: int) -> RefreshJob | None:
 def run_pending() -> list[RefreshJob]:
     """Run every queued refresh in order (`refresh-indicators --pending`, tests)."""
     return run_queued(RefreshJob.objects.filter(status=RefreshJob.QUEUED), run_job)
+
+
+KIND = JobKind(model=RefreshJob)  # no files: the sweeper only marks dead workers' jobs failed
 
 
 # --- boundaries ------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def flatten(figures: dict[str, Any]) -> Iterator[tuple[str, str, int, int | None
 
 
 class RefreshJob(models.Model):
-    """A request to recompute the indicators of some counties; run once, by a worker thread or
+    """A request to recompute the indicators of some counties; run once, by `jingzhun worker` or
     `jingzhun refresh-indicators --pending`, with its progress."""
 
     QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -72,6 +72,7 @@ class RefreshJob(models.Model):
     rows = models.PositiveIntegerField("指标值行数", default=0)
     seconds = models.JSONField("各阶段耗时(秒)", default=dict, blank=True)
     error = models.TextField("错误", blank=True, default="")
+    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

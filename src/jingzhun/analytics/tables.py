@@ -22,6 +22,8 @@ KEY_FIGURES = (
     "remaining_persons",
     "poverty_incidence",
     "exit_rate",
+    "ordinary_households",
+    "ordinary_persons",
 )
 CHILD_COLUMNS = (
     "registered_households",

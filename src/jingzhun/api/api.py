@@ -20,7 +20,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError
 
-from jingzhun.audit.actions import record_now
+from jingzhun.audit.actions import record_now, record_out_of_scope
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
 from jingzhun.registry.actions import WRITER_ROLES, do_record_income, do_update_household
@@ -102,6 +102,14 @@ def _audit_refusal(request: HttpRequest, status: int) -> None:
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     _audit_refusal(request, exc.status)
+    if isinstance(exc, OutOfScope):  # a denied attempt too, shown as 404 (rate-limited)
+        match = request.resolver_match
+        record_out_of_scope(
+            getattr(request, "auth", None) or request.user,
+            route=match.view_name if match else "api",
+            path=request.path,
+            method=request.method or "",
+        )
     body: dict[str, Any] = {"detail": exc.message}
     if exc.field:
         body["field"] = exc.field

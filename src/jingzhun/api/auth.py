@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
@@ -36,7 +37,9 @@ class TokenAuth(HttpBearer):
             return None
         row = (
             ApiToken.objects.select_related("user")
-            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+            .filter(
+                token_hash=hash_token(token), revoked_at__isnull=True, expires_at__gt=timezone.now()
+            )
             .first()
         )
         if row is None or not row.user.is_active:

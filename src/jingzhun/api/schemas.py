@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.db import models
+from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import (
     AfterValidator,
@@ -30,7 +31,7 @@ from jingzhun.regions.models import Region
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import HOUSEHOLD_EDITABLE
 from jingzhun.registry.idcard import mask as mask_id_number
-from jingzhun.registry.masking import mask_bank_account, mask_phone, mask_value
+from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
 from jingzhun.registry.models import Household, IncomeRecord, Member
 from jingzhun.registry.selectors import RegistryStats
 
@@ -327,7 +328,10 @@ class MemberOut(Schema):
     id_number: str = Field(description="证件号码（脱敏：前 6 位 + 后 4 位）")
     sex: str
     sex_label: str
-    birth_date: datetime.date
+    birth_year: int = Field(
+        description="出生年份。完整出生日期即证件号码中被隐去的 8 位，与脱敏证件号码一同给出会还原号码，故不提供"
+    )
+    age: int = Field(description="周岁（按今天计算）")
     relation: str
     relation_label: str
     ethnicity: str
@@ -546,7 +550,9 @@ def member_out(m: Member) -> dict[str, Any]:
         "id_number": mask_id_number(m.id_number),
         "sex": m.sex,
         "sex_label": label(c.SEX, m.sex),
-        "birth_date": m.birth_date,
+        # The masked ID hides exactly the birth date: give the year and the age, never the date.
+        "birth_year": m.birth_date.year,
+        "age": age_on(m.birth_date, timezone.localdate()),
         "relation": m.relation,
         "relation_label": label(c.RELATION, m.relation),
         "ethnicity": m.ethnicity,
@@ -619,6 +625,11 @@ class StatsOut(Schema):
     poor_villages: int
     villages: int
     townships: int
+    ordinary_households: int = Field(description="一般农户（未建档立卡）户数，不计入建档立卡")
+    ordinary_persons: int = Field(description="一般农户（未建档立卡）人数")
+    monitored_households: int | None = Field(
+        description="监测对象户数（当前监测类别，含一般农户）；2021 年以前为空"
+    )
 
 
 def stats_out(region: Region, year: int, stats: RegistryStats, *, paired: bool) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.policy import bulk
 from jingzhun.policy.compiler import sql_literal
 from jingzhun.policy.store import PolicyStore, default_store
+from jingzhun.registry.choices import NOT_REGISTERED
 from jingzhun.registry.facts import CODED_FIELDS, HOUSEHOLD_FIELDS, INCOME_FIELDS, MEMBER_FIELDS
 from jingzhun.registry.masking import SENSITIVE_FIELDS
 from jingzhun.registry.models import Household, IncomeRecord, Member
@@ -197,7 +198,9 @@ def _load_statements(
         f'CREATE OR REPLACE TABLE h AS SELECT CAST(hh."id" AS BIGINT) AS id, {cols}, '
         f'CAST(hh."version" AS INTEGER) AS "{VERSION_COLUMN}" '
         f'FROM reg."{ht}" AS hh {income_join} '
-        f'WHERE hh."deleted_at" IS NULL AND {_prefix_filter(prefixes)}',
+        # Exit is judged for registered households only: ordinary ones (一般农户) are left out.
+        f'WHERE hh."deleted_at" IS NULL AND hh."poverty_status" <> {sql_literal(NOT_REGISTERED)} '
+        f"AND {_prefix_filter(prefixes)}",
         f'CREATE OR REPLACE TABLE m AS SELECT CAST(mm."household_id" AS BIGINT) '
         f'AS household_id{mcols_sql} FROM reg."{mt}" AS mm '
         f'WHERE mm."deleted_at" IS NULL {semi}',

@@ -1,11 +1,10 @@
 """Judging households again after their income changed (issue 19): a `ReassessJob` per request,
-run after the requesting transaction commits.
+put on the task queue once the requesting transaction commits (core.jobs, ADR 0049).
 
 `request_reassessment` is the one entry point writers call (inside their transaction); `run_job`
 runs one job: each household is judged again, for the job's year, under the current version of
 every standard it was judged by for that year (a household never judged has no decision to go
-stale). Jobs run in a worker thread (`core.threads.run_after_commit`) unless
-settings.ASSESSMENT_JOB_RUNNER is "manual" (tests; `jingzhun assess --pending`).
+stale). `jingzhun worker` runs the queue; `jingzhun assess --pending` runs queued jobs by hand.
 """
 
 from __future__ import annotations
@@ -14,11 +13,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
+from django_tasks import task
 
 from jingzhun.core.errors import DomainError
-from jingzhun.core.threads import run_after_commit, run_queued
+from jingzhun.core.jobs import JobKind, enqueue_after_commit, run_queued, worker_name
 from jingzhun.registry.models import Household
 
 from .models import Assessment, ReassessJob
@@ -44,9 +43,15 @@ def request_reassessment(
             reason=reason[:100],
             actor_name=getattr(actor, "username", "") or "",
         )
-    if getattr(settings, "ASSESSMENT_JOB_RUNNER", "thread") == "thread":
-        run_after_commit(run_job, job.pk, "reassess")
+    enqueue_after_commit(run_reassess_job, job.pk)
     return job
+
+
+@task()
+def run_reassess_job(job_id: int) -> str:
+    """The queue's task: run re-assessment job `job_id` (`jingzhun worker`)."""
+    job = run_job(job_id)
+    return job.status if job is not None else "taken"
 
 
 def run_job(job_id: int) -> ReassessJob | None:
@@ -54,7 +59,7 @@ def run_job(job_id: int) -> ReassessJob | None:
     from .actions import do_assess_households
 
     taken = ReassessJob.objects.filter(pk=job_id, status=ReassessJob.QUEUED).update(
-        status=ReassessJob.RUNNING
+        status=ReassessJob.RUNNING, worker=worker_name()
     )
     if not taken:
         return None
@@ -97,3 +102,6 @@ def run_job(job_id: int) -> ReassessJob | None:
 def run_pending() -> list[ReassessJob]:
     """Run every queued job in order (`jingzhun assess --pending`, tests)."""
     return run_queued(ReassessJob.objects.filter(status=ReassessJob.QUEUED), run_job)
+
+
+KIND = JobKind(model=ReassessJob)  # no files: the sweeper only marks dead workers' jobs failed

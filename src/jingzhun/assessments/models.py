@@ -175,6 +175,7 @@ class ReassessJob(models.Model):
     standards = models.CharField("重新判定的标准", max_length=200, blank=True, default="")
     error = models.TextField("错误", blank=True, default="")
     actor_name = models.CharField("发起人账号", max_length=150, blank=True, default="")
+    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
 from . import context
+from .client import client_ip
+from .logging import redact
+
+# A caller's X-Request-ID is kept only when it is a plain token of 8 to 64 characters (it goes into
+# every audit row, the logs and the response) and carries no ID, card or phone number.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """The caller's X-Request-ID when it is acceptable, otherwise a new one."""
+    given = request.headers.get("X-Request-ID", "")
+    if _REQUEST_ID.fullmatch(given) and redact(given) == given:
+        return given
+    return uuid.uuid4().hex
 
 
 class RequestContextMiddleware:
@@ -15,8 +30,8 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        ip = str(request.META.get("REMOTE_ADDR", ""))
+        request_id = request_id_of(request)
+        ip = client_ip(request)
         channel = "api" if request.path.startswith("/api/") else "web"
         token = context.set_current(
             context.RequestContext(request_id=request_id, ip=ip, channel=channel)

@@ -2,17 +2,67 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import contextvars
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import models
 from django.utils import timezone
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_in_action: contextvars.ContextVar[bool] = contextvars.ContextVar("jingzhun_action", default=False)
+
+
+@contextlib.contextmanager
+def action_writes() -> Iterator[None]:
+    """Inside the block, set-wise writes (QuerySet.update, bulk_update) of models marked
+    `writes_through_actions` are allowed: an action's own writes (AGENTS.md rule 1)."""
+    token = _in_action.set(True)
+    try:
+        yield
+    finally:
+        _in_action.reset(token)
+
+
+def action(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator for an action (`do_<verb>_<noun>`) or a bulk writer that an action calls."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with action_writes():
+            return func(*args, **kwargs)
+
+    return wrapper
+
 
 class LiveQuerySet(models.QuerySet):
-    """Refuses bulk hard deletes: domain rows are soft-deleted through actions."""
+    """Refuses bulk hard deletes: domain rows are soft-deleted through actions. On models marked
+    `writes_through_actions` (the registry's), update and bulk_update are refused outside an
+    action (`action_writes`)."""
 
     def delete(self) -> Any:
         raise PermissionError("登记数据不能直接物理删除，请通过删除操作（软删除）处理。")
+
+    def _check_in_action(self, method: str) -> None:
+        if getattr(self.model, "writes_through_actions", False) and not _in_action.get():
+            raise PermissionError(
+                f"{self.model._meta.verbose_name}只能通过操作（actions）修改，"
+                f"不能在操作之外调用 {method}()。"
+            )
+
+    def update(self, **kwargs: Any) -> int:
+        self._check_in_action("update")
+        return super().update(**kwargs)
+
+    def bulk_update(
+        self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
+        self._check_in_action("bulk_update")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
     def alive(self) -> LiveQuerySet:
         return self.filter(deleted_at__isnull=True)
@@ -43,6 +93,8 @@ class DomainModel(models.Model):
 
     objects = LiveManager()
     all_objects = AllManager()
+    # True on models whose set-wise writes must come from an action (LiveQuerySet).
+    writes_through_actions = False
 
     class Meta:
         abstract = True

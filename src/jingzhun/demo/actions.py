@@ -30,8 +30,8 @@ from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChan
 from jingzhun.workflows.models import Round
 
 from .bulk import Batch, BulkWriter, next_id, pipelined
-from .counties import COUNTIES, DEFAULT_COUNTY, YEARS, county_spec, known_counties_text
-from .plan import Plan, PlanError, build_plan
+from .counties import COUNTIES, DEFAULT_COUNTY, county_spec, known_counties_text
+from .plan import REGISTERED_GROUPS, Plan, PlanError, build_plan
 from .rows import CountyRows
 
 DEMO_USERNAMES = ("county", "township", "village", "helper", "auditor")
@@ -318,9 +318,9 @@ def _write_regions(plan: Plan, writer: BulkWriter) -> None:
     writer.write(
         RegionPopulation,
         {
-            "id": list(range(first, first + n_v * len(YEARS))),
-            "region_id": [v.code for v in plan.villages for _ in YEARS],
-            "year": [y for _ in plan.villages for y in YEARS],
+            "id": list(range(first, first + n_v * len(plan.timeline))),
+            "region_id": [v.code for v in plan.villages for _ in plan.timeline],
+            "year": [y for _ in plan.villages for y in plan.timeline],
             "rural_population": population.reshape(-1).tolist(),
         },
     )
@@ -378,7 +378,9 @@ def _pair_helper(plan: Plan, first_household: int) -> int:
     helper = User.objects.get(username="helper")
     groups = np.array([c.group for c in plan.cohorts], dtype=object)[plan.h_cohort]
     idents = np.array([c.identified_year for c in plan.cohorts])[plan.h_cohort]
-    in_village = np.flatnonzero((plan.h_village == plan.demo_village) & (groups != "removed"))
+    in_village = np.flatnonzero(
+        (plan.h_village == plan.demo_village) & np.isin(groups, REGISTERED_GROUPS)
+    )
     order = sorted(in_village.tolist(), key=lambda i: (groups[i] != "remaining", i))
     chosen = order[: plan.spec.helper_quota.int]
     HelperPairing.objects.bulk_create(

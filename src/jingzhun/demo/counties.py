@@ -22,6 +22,7 @@ ASSUMED = "assumed"
 FIRST_YEAR = 2014
 LAST_YEAR = 2020
 YEARS = tuple(range(FIRST_YEAR, LAST_YEAR + 1))
+MONITORING_FIRST_YEAR = 2021  # 防返贫监测 (domain.md 3.6); every rural household from then on
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,25 @@ class CountySpec:
     removals_balance_additions: bool = False
     helper_quota: Figure = field(
         default_factory=lambda: reports(8, "Baiquan: county leaders pair with 8 households")
+    )
+    # Ordinary rural households (一般农户, issue 19). Their number is derived: the rural
+    # population (from the published incidence) that no registered household holds; only their
+    # size and monitoring shares are assumed.
+    ordinary_household_size: Figure = field(
+        default_factory=lambda: assumed(
+            2.62, "mean size of an ordinary rural household: near the 2020 census's 2.62 per family"
+        )
+    )
+    ordinary_edge_share: Figure = field(
+        default_factory=lambda: assumed(
+            0.01,
+            "share of ordinary households monitored as edge households (边缘易致贫户) since 2021",
+        )
+    )
+    ordinary_sudden_share: Figure = field(
+        default_factory=lambda: assumed(
+            0.003, "share of ordinary households monitored for sudden hardship since 2021"
+        )
     )
 
     @property

@@ -8,13 +8,14 @@ which household gets which size, village and attribute.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .counties import FIRST_YEAR, LAST_YEAR, YEARS, CountySpec
+from .counties import FIRST_YEAR, LAST_YEAR, MONITORING_FIRST_YEAR, YEARS, CountySpec
 from .names import PLACE_FIRST, PLACE_SECOND, TOWNSHIP_SUFFIX, VILLAGE_SUFFIX
 
 MAX_SIZE = 7
@@ -29,7 +30,10 @@ REASONS = {
     "exit": "脱贫退出",
     "return": "返贫",
     "remove": "动态调整清退",
+    "ordinary": "纳入全体农户动态监测（一般农户）",
 }
+REGISTERED_GROUPS = ("exited", "remaining")
+ORDINARY = "ordinary"  # the cohort group of ordinary rural households (未建档立卡)
 REMOVAL_SCHEDULE = {2015: 0.30, 2016: 0.45, 2017: 0.25}
 
 
@@ -53,7 +57,7 @@ class Event:
 class Cohort:
     """Households sharing one status history (years only; the generator draws the dates)."""
 
-    group: str  # exited, remaining, removed (at the end of the target year)
+    group: str  # exited, remaining, removed (at the end of the target year), or ordinary
     events: tuple[Event, ...]
     households: int
     persons: int
@@ -406,6 +410,8 @@ class Plan:
     years: dict[int, YearStats] = field(default_factory=dict)
     demo_village: int = 0
     household_code_width: int = 4
+    income_last_year: int = LAST_YEAR  # incomes are generated for every year up to this one
+    timeline: tuple[int, ...] = YEARS  # the years with a rural population (FIRST_YEAR onward)
 
     @property
     def households(self) -> int:
@@ -479,9 +485,14 @@ def build_regions(
     return townships, [v for v in villages]
 
 
-def build_plan(spec: CountySpec, scale: float = 1.0, seed: int = 1) -> Plan:
-    """Everything about the county that is decided before rows are generated."""
+def build_plan(
+    spec: CountySpec, scale: float = 1.0, seed: int = 1, today: datetime.date | None = None
+) -> Plan:
+    """Everything about the county that is decided before rows are generated; the timeline
+    (incomes, ordinary and monitored households) runs to the year before `today`'s."""
     rng = np.random.default_rng([seed, 20140101])
+    last = max(LAST_YEAR, (today or datetime.date.today()).year - 1)
+    timeline = tuple(range(FIRST_YEAR, last + 1))
     s = scale_targets(spec, scale)
     cohorts = build_cohorts(spec, s)
     townships, villages = build_regions(spec, s, rng)
@@ -494,7 +505,9 @@ def build_plan(spec: CountySpec, scale: float = 1.0, seed: int = 1) -> Plan:
         else np.zeros(0, np.int8)
     )
     n = len(sizes)
-    registered = np.isin(cohort_idx, [i for i, c in enumerate(cohorts) if c.group != "removed"])
+    registered = np.isin(
+        cohort_idx, [i for i, c in enumerate(cohorts) if c.group in REGISTERED_GROUPS]
+    )
 
     attribute = np.zeros(n, dtype=np.int8)
     relocated = np.zeros(n, dtype=bool)
@@ -560,33 +573,84 @@ def build_plan(spec: CountySpec, scale: float = 1.0, seed: int = 1) -> Plan:
         h_relocated=relocated,
         h_seq=seq,
         village_groups=rng.integers(3, 10, size=len(villages)).astype(np.int8),
-        populations=np.zeros((len(villages), len(YEARS)), dtype=np.int64),
+        populations=np.zeros((len(villages), len(timeline)), dtype=np.int64),
         household_code_width=max(4, len(str(int(counts.max()) if n else 0))),
+        income_last_year=last,
+        timeline=timeline,
     )
     _plan_populations(plan, rng)
+    if last >= MONITORING_FIRST_YEAR:
+        _add_ordinary(plan, np.random.default_rng([seed, 20210101]))
     return plan
 
 
-def status_matrix(cohorts: Sequence[Cohort]) -> dict[str, np.ndarray]:
+def _add_ordinary(plan: Plan, rng: np.random.Generator) -> None:
+    """Ordinary rural households (一般农户, issue 19), in the registry since monitoring began to
+    cover every rural household (2021), in the villages of the demo township: each village's
+    rural population that no registered (or removed) household holds, so the share of registered
+    households there is the one the county's published incidence implies. Elsewhere that
+    population stays a figure (rural_population): all of it as rows would multiply the demo's
+    rows about eightfold. Registered households keep their order, codes and counts."""
+    spec = plan.spec
+    township = plan.villages[plan.demo_village].township
+    ever = np.bincount(
+        plan.h_village, weights=plan.h_size.astype(np.int64), minlength=len(plan.villages)
+    )
+    mean = spec.ordinary_household_size.value
+    pmf = size_pmf(mean)
+    sizes: list[np.ndarray] = []
+    villages: list[np.ndarray] = []
+    for v, village in enumerate(plan.villages):
+        if village.township != township:
+            continue
+        persons = max(0, int(plan.populations[v].min()) - int(ever[v]))
+        households = max(-(-persons // MAX_SIZE), min(persons, round(persons / mean)))
+        if households:
+            sizes.append(exact_sizes(rng, households, persons, pmf))
+            villages.append(np.full(households, v, dtype=plan.h_village.dtype))
+    if not sizes:
+        return
+    size, village_of = np.concatenate(sizes), np.concatenate(villages)
+    event = Event(MONITORING_FIRST_YEAR, ORDINARY, "", "not_registered")
+    plan.cohorts.append(Cohort(ORDINARY, (event,), len(size), int(size.sum())))
+    n_old, n = plan.households, plan.households + len(size)
+    cohort = np.concatenate(
+        [plan.h_cohort, np.full(len(size), len(plan.cohorts) - 1, dtype=plan.h_cohort.dtype)]
+    )
+    village_index = np.concatenate([plan.h_village, village_of])
+    # Stable: within a village the registered households first, in their order, then the others.
+    order = np.lexsort((np.arange(n) >= n_old, village_index))
+    plan.h_cohort, plan.h_village = cohort[order], village_index[order]
+    plan.h_size = np.concatenate([plan.h_size, size])[order]
+    plan.h_attribute = np.concatenate([plan.h_attribute, np.zeros(len(size), np.int8)])[order]
+    plan.h_relocated = np.concatenate([plan.h_relocated, np.zeros(len(size), bool)])[order]
+    counts = np.bincount(plan.h_village, minlength=len(plan.villages))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    plan.h_seq = (np.arange(n) - starts[plan.h_village] + 1).astype(np.int32)
+    plan.household_code_width = max(4, len(str(int(counts.max()))))
+
+
+def status_matrix(cohorts: Sequence[Cohort], years: Sequence[int] = YEARS) -> dict[str, np.ndarray]:
     """For each year column: cohort is exited / remaining at that year's end (boolean cohorts x years)."""
     exited = np.array(
-        [[c.status_at(y) in EXITED for y in YEARS] for c in cohorts], dtype=bool
-    ).reshape(-1, len(YEARS))
+        [[c.status_at(y) in EXITED for y in years] for c in cohorts], dtype=bool
+    ).reshape(-1, len(years))
     remaining = np.array(
-        [[c.status_at(y) in REMAINING for y in YEARS] for c in cohorts], dtype=bool
-    ).reshape(-1, len(YEARS))
+        [[c.status_at(y) in REMAINING for y in years] for c in cohorts], dtype=bool
+    ).reshape(-1, len(years))
     return {"exited": exited, "remaining": remaining}
 
 
 def _plan_populations(plan: Plan, rng: np.random.Generator) -> None:
     """Rural population per village and year, summing exactly to the county's yearly figure."""
     s, spec = plan.targets, plan.spec
-    matrix = status_matrix(plan.cohorts)
+    years = plan.timeline
+    matrix = status_matrix(plan.cohorts, years)
     h = np.array([c.households for c in plan.cohorts], dtype=np.int64)
     p = np.array([c.persons for c in plan.cohorts], dtype=np.int64)
     remaining_p = (matrix["remaining"] * p[:, None]).sum(axis=0)
     t_col = s.target_year - FIRST_YEAR
-    rural = np.zeros(len(YEARS), dtype=np.int64)
+    rural = np.zeros(len(years), dtype=np.int64)
     rural[t_col] = s.rural_target
     if s.rural_2014_fixed is not None:
         rural[0] = s.rural_2014_fixed
@@ -595,11 +659,11 @@ def _plan_populations(plan: Plan, rng: np.random.Generator) -> None:
         rural[0] = round(int(remaining_p[0]) * 100 / spec.incidence_2014.value)
     for col in range(1, t_col):
         rural[col] = round(rural[0] + (rural[t_col] - rural[0]) * col / t_col)
-    for col in range(t_col + 1, len(YEARS)):
+    for col in range(t_col + 1, len(years)):
         rural[col] = round(rural[t_col] * (1 + spec.rural_trend.value) ** (col - t_col))
     if (rural < remaining_p).any():
         raise PlanError("农村人口少于未脱贫人口，请检查县的参数。")
-    for col, year in enumerate(YEARS):
+    for col, year in enumerate(years):
         ex = matrix["exited"][:, col]
         rem = matrix["remaining"][:, col]
         plan.years[year] = YearStats(
@@ -615,7 +679,7 @@ def _plan_populations(plan: Plan, rng: np.random.Generator) -> None:
     ever = np.bincount(plan.h_village, weights=sizes, minlength=n_v)
     others: np.ndarray = rng.lognormal(0.0, 0.35, size=n_v)
     others = others / others.sum() * max(int(rural[0]) - int(ever.sum()), 0)
-    for col in range(len(YEARS)):
+    for col in range(len(years)):
         rem_h = matrix["remaining"][plan.h_cohort, col]
         rem_v = np.bincount(plan.h_village[rem_h], weights=sizes[rem_h], minlength=n_v).astype(
             np.int64

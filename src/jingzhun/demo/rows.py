@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .counties import LAST_YEAR, poverty_lines
+from .counties import LAST_YEAR, MONITORING_FIRST_YEAR, poverty_lines
 from .names import (
     BANKS,
     GIVEN_NAMES,
@@ -26,7 +26,7 @@ from .names import (
     MONGOL_GIVEN,
     MONGOL_SURNAMES,
 )
-from .plan import ATTRIBUTES, EXITED, REMAINING, Plan
+from .plan import ATTRIBUTES, EXITED, ORDINARY, REGISTERED_GROUPS, REMAINING, Plan
 
 Columns = dict[str, list[Any]]
 
@@ -60,6 +60,7 @@ EVENT_WINDOWS = {
     "return": ((3, 1), (9, 30)),
     "remove": ((4, 1), (9, 30)),
     "no_policy": ((11, 1), (11, 30)),
+    "ordinary": ((1, 10), (3, 31)),
 }
 NO_POLICY_REASON = "稳定脱贫，不再享受帮扶政策"
 ACTOR_NAME = "demo"
@@ -198,17 +199,16 @@ class CountyRows:
         cohorts = plan.cohorts
         self.c_final = np.array([c.final_status for c in cohorts], dtype=object)
         self.c_exit = np.array([c.exit_year or 0 for c in cohorts], dtype=np.int64)
-        self.c_ident = np.array([c.identified_year for c in cohorts], dtype=np.int64)
+        self.c_ident = np.array(
+            [c.identified_year if c.group != ORDINARY else 0 for c in cohorts], dtype=np.int64
+        )
         self.c_group = np.array([c.group for c in cohorts], dtype=object)
         self.c_last_year = np.array([c.events[-1].year for c in cohorts], dtype=np.int64)
-        # Income years: identification, every change, the target year of the published counts
-        # and 2020; removed households only up to their removal.
-        target = plan.targets.target_year
+        # Income years: every year from the household's first entry to the plan's last income
+        # year (the year before the current one); removed households only up to their removal.
+        last = plan.income_last_year
         years = [
-            sorted(
-                {e.year for e in c.events}
-                | ({target, LAST_YEAR} if c.group != "removed" else set())
-            )
+            list(range(c.events[0].year, (c.events[-1].year if c.group == "removed" else last) + 1))
             for c in cohorts
         ]
         width = max((len(y) for y in years), default=1)
@@ -216,7 +216,7 @@ class CountyRows:
         self.c_income_n = np.array([len(y) for y in years], dtype=np.int64)
         for i, ys in enumerate(years):
             self.c_income_years[i, : len(ys)] = ys
-        # Status kind at each income year's end: 0 remaining, 1 exited, 2 removed.
+        # Status kind at each income year's end: 0 remaining, 1 exited, 2 removed, 3 ordinary.
         self.c_kind = np.zeros((len(cohorts), width), dtype=np.int64)
         self.c_first_exit = np.zeros(len(cohorts), dtype=np.int64)
         for i, (c, ys) in enumerate(zip(cohorts, years, strict=True)):
@@ -224,7 +224,15 @@ class CountyRows:
             self.c_first_exit[i] = exits[0] if exits else 0
             for j, y in enumerate(ys):
                 st = c.status_at(y)
-                self.c_kind[i, j] = 1 if st in EXITED else 2 if st == "removed" else 0
+                self.c_kind[i, j] = (
+                    1
+                    if st in EXITED
+                    else 2
+                    if st == "removed"
+                    else 3
+                    if st == "not_registered"
+                    else 0
+                )
         self.eth_keys = np.array(list(spec.ethnicities), dtype=object)
         eth_p = np.array(list(spec.ethnicities.values()), dtype=float)
         self.eth_p = eth_p / eth_p.sum()
@@ -250,7 +258,8 @@ class CountyRows:
         relocated = plan.h_relocated[start:stop]
         hid = self.first_household + start + np.arange(n)
         group = self.c_group[cohort]
-        registered = group != "removed"
+        registered = np.isin(group, REGISTERED_GROUPS)
+        ordinary = group == ORDINARY
         final = self.c_final[cohort]
 
         # Status history with dates.
@@ -258,11 +267,15 @@ class CountyRows:
 
         # Main causes, with tekun households mostly lacking labour.
         causes = choose(rng, plan.spec.causes, n)
+        causes[ordinary] = ""  # not poor: no cause of poverty
         tekun = attribute == 2
         causes[tekun] = choose(
             rng, {"lack_labour": 0.45, "illness": 0.35, "disability": 0.2}, int(tekun.sum())
         )
         other_causes = self._other_causes(rng, causes)
+        other_causes = [
+            "[]" if o else x for x, o in zip(other_causes, ordinary.tolist(), strict=True)
+        ]
 
         # Head age by situation: tekun and remaining households are older.
         head_age = np.clip(rng.normal(54 if self.style != "guizhou" else 50, 12, n), 22, 92)
@@ -270,12 +283,16 @@ class CountyRows:
         head_age[tekun] = rng.uniform(62, 92, int(tekun.sum()))
         head_age = np.clip(np.round(head_age), 20, 95).astype(np.int64)
 
-        # Monitoring (a 2021+ concept): some exited households, some removed (edge) households.
+        # Monitoring (a 2021+ concept): some exited households, some removed (edge) households,
+        # a few ordinary ones (edge or sudden hardship, assumed shares).
         monitoring = np.full(n, "", dtype=object)
         u = rng.random(n)
         monitoring[registered & (u < 0.015)] = "unstable_exited"
         monitoring[registered & (u >= 0.015) & (u < 0.02)] = "sudden_hardship"
-        monitoring[~registered & (u < 0.10)] = "edge"
+        monitoring[~registered & ~ordinary & (u < 0.10)] = "edge"
+        edge, sudden = plan.spec.ordinary_edge_share.value, plan.spec.ordinary_sudden_share.value
+        monitoring[ordinary & (u < edge)] = "edge"
+        monitoring[ordinary & (u >= edge) & (u < edge + sudden)] = "sudden_hardship"
         members, extra = self._members(
             rng, hid, size, attribute, causes, head_age, registered, village
         )
@@ -539,7 +556,7 @@ class CountyRows:
             "main_cause": causes.tolist(),
             "other_causes": other_causes,
             "poverty_status": final.tolist(),
-            "identified_year": self.c_ident[cohort].tolist(),
+            "identified_year": [int(y) if y else None for y in self.c_ident[cohort].tolist()],
             "exit_year": [int(y) if y else None for y in exit_year.tolist()],
             "food_secure": [True] * n,
             "clothing_secure": [True] * n,
@@ -889,8 +906,9 @@ class CountyRows:
         kind = self.c_kind[c, j]
         m = len(owner)
         lines = poverty_lines()
+        # After 2020 incomes are shaped around the last national line (no later one exists).
         line = np.array([lines[y] for y in range(2014, LAST_YEAR + 1)], dtype=np.float64)[
-            year - 2014
+            np.minimum(year, LAST_YEAR) - 2014
         ]
         r = rng.random(m)
         mult = np.where(
@@ -901,7 +919,12 @@ class CountyRows:
         mult[exited] = rng.uniform(1.12, 1.9, int(exited.sum())) * (1 + 0.05 * years_out[exited])
         removed = kind == 2
         mult[removed] = rng.uniform(1.5, 4.0, int(removed.sum()))
-        unstable = (monitoring[owner] == "unstable_exited") & (year == LAST_YEAR)
+        ordinary = kind == 3
+        mult[ordinary] = rng.uniform(2.0, 6.0, int(ordinary.sum())) * (
+            1 + 0.05 * (year[ordinary] - MONITORING_FIRST_YEAR)
+        )
+        # Monitored households stay below the monitoring range (about 1.5 x the line) from 2020.
+        unstable = np.isin(monitoring[owner], ["unstable_exited", "edge"]) & (year >= LAST_YEAR)
         mult[unstable] = rng.uniform(1.02, 1.3, int(unstable.sum()))
         hh_size = size[owner]
         net = np.round(line * mult * hh_size * 100).astype(np.int64)

@@ -1,9 +1,11 @@
 """Household facts (domain.md 2.5) as one JSON array, written household by household.
 
 Unmasked, this is `registry.facts.facts_for` as the rule engine reads it. Masked (the default),
-members carry no ID number at all (null): the rules need the birth date, and a masked ID's first 6
-and last 4 characters beside a birth date would give back the whole number. Health status and
-disability grade are null (unknown) too. Phone and bank account are never in facts.
+members carry no ID number and no birth date (null, so the rules read them as unknown) but their
+`birth_year`: the 8 digits a masked ID number hides are exactly the birth date, and the masked ID
+shown on any page, card or API answer beside a birth date from here would give back the whole
+number. Health status and disability grade are null (unknown) too. Phone and bank account are
+never in facts.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from django.db.models import QuerySet
 from jingzhun.registry.facts import facts_for
 from jingzhun.registry.models import Household
 
-HIDDEN_WHEN_MASKED = ("id_number", "health_status", "disability_grade")
+HIDDEN_WHEN_MASKED = ("id_number", "birth_date", "health_status", "disability_grade")
 
 
 def _masked(facts: dict[str, Any]) -> dict[str, Any]:
     for member in facts["members"]:
+        birth = member.get("birth_date")
+        member["birth_year"] = int(str(birth)[:4]) if birth else None
         for key in HIDDEN_WHEN_MASKED:
             member[key] = None
     return facts

@@ -23,7 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from jingzhun.imports.fields import FIELDS, INCOME_KEYS
+from jingzhun.imports.fields import FIELDS, IMPORT_ONLY, INCOME_KEYS
 from jingzhun.regions.models import Region
 from jingzhun.registry.models import Household, IncomeRecord, Member
 
@@ -40,7 +40,9 @@ HOUSEHOLD_INFO = ["head_name", "household_size"]
 HOUSEHOLD_KEYS = [
     k
     for k, s in FIELDS.items()
-    if s.level == "household" and k not in ("household_code", "village", "group_name")
+    if s.level == "household"
+    and k not in ("household_code", "village", "group_name")
+    and k not in IMPORT_ONLY
 ]
 # The household's income of the roster's year (issue 19): 年度 then the amounts; empty cells for
 # a household without a record that year (the importer then records none).

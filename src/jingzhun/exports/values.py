@@ -9,13 +9,12 @@ back through the importer unchanged. Masked output hides the sensitive fields wi
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 from jingzhun.imports.fields import FIELDS, FieldSpec
 from jingzhun.imports.report import FORMULA_TRIGGERS, safe
-from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
+from jingzhun.registry.masking import SENSITIVE_FIELDS, age_on, mask_value
 
 __all__ = ["FORMULA_TRIGGERS", "age_on", "field_value", "label", "safe", "spec"]
 
@@ -48,8 +47,3 @@ def field_value(key: str, value: Any, *, masked: bool) -> Any:
         # A number in the sheet, not text; Decimal(12, 2) fits a float's 15 digits exactly.
         return int(value) if value == value.to_integral_value() else float(value)
     return value
-
-
-def age_on(birth: datetime.date, on: datetime.date) -> int:
-    """Age in whole years on a date."""
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))

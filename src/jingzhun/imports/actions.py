@@ -25,6 +25,8 @@ from django.utils import timezone
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError
+from jingzhun.core.jobs import WORKER_DIED, worker_alive
+from jingzhun.core.models import action
 from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
@@ -70,6 +72,7 @@ def _batch(result: ImportResult, status: str, actor: Any, year: int | None = Non
     )
 
 
+@action
 @transaction.atomic
 def do_commit_import(
     data: bytes,
@@ -106,7 +109,12 @@ def do_commit_import(
             object_id=batch.pk,
             outcome="refused",
             reason=f"{len(result.errors)} 处错误，未导入任何数据",
-            diff={"sha256": sha, "filename": filename[:255], **result.counts()},
+            diff={
+                "sha256": sha,
+                "filename": filename[:255],
+                **result.counts(),
+                **result.id_audit(),
+            },
         )
         return CommitOutcome(batch, result, committed=False)
     # Lock the households the plan will change, then re-plan so the diff is the one we write.
@@ -132,6 +140,7 @@ def do_commit_import(
             **result.counts(),
             "changes_sha256": digest,
             "created_sha256": created,
+            **result.id_audit(),
         },
     )
     result.seconds["write"] = time.perf_counter() - started
@@ -747,7 +756,12 @@ def do_start_import(result: ImportResult, *, actor: Any, year: int | None = None
         actor=actor,
         object_type="import_batch",
         object_id=batch.pk,
-        diff={"sha256": result.sha256, "filename": result.filename[:255], **result.counts()},
+        diff={
+            "sha256": result.sha256,
+            "filename": result.filename[:255],
+            **result.counts(),
+            **result.id_audit(),
+        },
     )
     return batch
 
@@ -836,10 +850,10 @@ def do_queue_import_commit(batch: ImportBatch, *, actor: Any) -> ImportJob:
     for active in ImportJob.objects.filter(
         batch=batch, kind=ImportJob.COMMIT, status__in=[ImportJob.QUEUED, ImportJob.RUNNING]
     ):
-        if active.status == ImportJob.RUNNING and not jobs.worker_alive(active.worker):
+        if active.status == ImportJob.RUNNING and not worker_alive(active.worker):
             ImportJob.objects.filter(pk=active.pk).update(
                 status=ImportJob.FAILED,
-                error="执行进程已中断，未写入任何数据。",
+                error=WORKER_DIED,
                 finished_at=timezone.now(),
             )
             continue

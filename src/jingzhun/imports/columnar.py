@@ -42,6 +42,7 @@ from .pipeline import (
     _Collector,
     _compare,
     _parse,
+    household_type_status,
 )
 from .reader import Sheet, UnreadableFile, read_sheets
 from .values import MEMO_KINDS, BadValue, check_id_cell, convert
@@ -291,6 +292,8 @@ def plan(
         del result.notices[notices:]
         result.listed.clear()
         result.new_block = None
+        result.ids_tested = 0
+        result.ids_elsewhere.clear()
         return False
     return True
 
@@ -381,6 +384,7 @@ def _plan(
     if None in ids:
         suspect.update(i for i, v in enumerate(ids) if v is None)
     counted = Counter(ids)
+    result.ids_tested = len(counted) - (None in counted)  # distinct valid numbers (audited)
     if len(counted) != n:
         twice = {v for v, times in counted.items() if times > 1}
         suspect.update(i for i, v in enumerate(ids) if v in twice)
@@ -434,6 +438,20 @@ def _plan(
             per = {h: v if v is None or v is _BAD else list(v) for h, v in per.items()}
         hvalues[k] = list(map(per.get, range(households)))
     hcols.clear()
+    if "household_type" in hvalues:  # 户类型 sets the status; the pipeline words a disagreement
+        hkeys.remove("household_type")
+        kinds = hvalues.pop("household_type")
+        statuses = hvalues.get("poverty_status") or [None] * households
+        for h, (kind, status) in enumerate(zip(kinds, statuses, strict=True)):
+            if kind is not None and kind is not _BAD and status is not _BAD:
+                to, problem = household_type_status(kind, status)
+                if problem:
+                    flagged.add(h)
+                else:
+                    statuses[h] = to
+        if "poverty_status" not in hvalues:
+            hkeys.append("poverty_status")
+            hvalues["poverty_status"] = statuses
     # One head per household.
     relation = mcols.get("relation")
     heads: dict[int, int] = {}
@@ -590,3 +608,4 @@ def _refused_part(
     _compare(collector, scratch, actor, None)
     result.errors.extend(scratch.errors)
     result.listed.extend(scratch.listed)
+    result.ids_elsewhere.extend(scratch.ids_elsewhere)

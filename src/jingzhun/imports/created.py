@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, Final
 
-from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
+from jingzhun.registry.masking import MASKED_FIELDS, mask_value
 
 from .pipeline import HouseholdPlan, _masked
 
@@ -68,7 +68,7 @@ class _Encoder:
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.sensitive = key in SENSITIVE_FIELDS
+        self.sensitive = key in MASKED_FIELDS
         self.memos: dict[type, dict[Any, str]] = {}
         self.distinct = False  # text that rarely repeats (names, codes): not worth a memo
 

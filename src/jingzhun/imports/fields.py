@@ -76,6 +76,7 @@ HEADER_SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     "main_cause": ("主要致贫原因", "致贫原因", "主要致贫"),
     "other_causes": ("其他致贫原因", "次要致贫原因"),
     "poverty_status": ("脱贫状态", "贫困户状态", "脱贫标志", "状态"),
+    "household_type": ("户类型", "农户类型", "是否建档立卡", "是否建档立卡户", "是否贫困户"),
     "identified_year": ("识别年度", "识别年份", "纳入年度", "建档立卡年度"),
     "exit_year": ("脱贫年度", "脱贫年份", "计划脱贫年度"),
     "food_secure": ("不愁吃", "是否不愁吃"),
@@ -236,9 +237,33 @@ VALUE_SYNONYMS: Final[dict[str, dict[str, str]]] = {
         "4": "exited_no_policy",
         "已脱贫（享受政策）": "exited_with_policy",
         "已脱贫（不再享受政策）": "exited_no_policy",
+        "未建档立卡": "not_registered",
+        "一般农户": "not_registered",
     },
     "education": {"文盲": "illiterate", "半文盲": "illiterate", "中专": "vocational"},
+    # 户类型 / 是否建档立卡 (issue 19): registered or an ordinary rural household. "监测户" says
+    # nothing about registration (a monitored household may be either): not a spelling here.
+    "household_type": {
+        "是": "registered",
+        "否": "ordinary",
+        "贫困户": "registered",
+        "建档立卡贫困户": "registered",
+        "脱贫户": "registered",
+        "已脱贫户": "registered",
+        "未脱贫户": "registered",
+        "返贫户": "registered",
+        "脱贫不稳定户": "registered",
+        "未建档立卡": "ordinary",
+        "非建档立卡户": "ordinary",
+        "非贫困户": "ordinary",
+        "未建档立卡户": "ordinary",
+        "边缘易致贫户": "ordinary",
+    },
 }
+# Columns read but not stored as such: 户类型 sets the poverty status (imports.pipeline
+# `household_type_status`); exports leave them out (脱贫状态 carries the same fact).
+HOUSEHOLD_TYPE: Final = {"registered": "建档立卡户", "ordinary": "一般农户"}
+IMPORT_ONLY: Final = frozenset({"household_type"})
 
 TRUE_WORDS: Final = frozenset(
     {"是", "有", "√", "✓", "1", "y", "yes", "true", "t", "达标", "已参加"}
@@ -317,6 +342,9 @@ def _build() -> dict[str, FieldSpec]:
             if f.name == "year":
                 spec = FieldSpec("year", "income", spec.label, "year")
             specs[f.name] = spec
+    specs["household_type"] = FieldSpec(
+        "household_type", "household", "户类型", "code", HOUSEHOLD_TYPE
+    )
     for key, label in INFO_LABELS.items():
         specs[key] = FieldSpec(key, "info", label, "info")
     return specs

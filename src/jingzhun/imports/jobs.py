@@ -6,10 +6,11 @@ The progress lives in a file, not in the row, because a commit runs in one trans
 (`do_commit_import`): a row update made inside it is invisible until it ends, and one made on a
 second connection would wait for SQLite's write lock that the commit holds.
 
-Jobs start in a worker thread after the queueing transaction commits, unless
-settings.IMPORT_JOB_RUNNER is "manual" (tests; or a deployment that runs `jingzhun import
---pending`). A job records the process running it (`worker`: host and pid); a running job whose
-process is gone was interrupted (its commit rolled back with the process) and is shown as such.
+Once the queueing transaction commits, the job goes on the task queue (`core.jobs`) and
+`jingzhun worker` runs it in its own process (`jingzhun import --pending` runs the queued ones
+by hand). A job records the process running it (`worker`: host and pid); a running job whose
+process is gone was interrupted (its commit rolled back with the process): it is shown as such,
+and the worker's sweeper marks it failed and removes its files after the retention period.
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import time
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from jingzhun.core.errors import DomainError
-from jingzhun.core.threads import run_after_commit, run_queued
+from jingzhun.core.jobs import (
+    JobKind,
+    enqueue_after_commit,
+    older_than,
+    run_queued,
+    worker_name,
+)
 
 from .models import ImportBatch, ImportJob
 
@@ -61,24 +71,6 @@ def store(path: Path, data: bytes) -> None:
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(data)
     tmp.replace(path)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()[:60]}:{os.getpid()}"
-
-
-def worker_alive(worker: str) -> bool:
-    """Whether the process named by `worker_name()` still runs (False only when known dead)."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname()[:60] or not pid.isdigit():
-        return True  # another machine's worker: cannot tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Progress:
@@ -128,11 +120,16 @@ def read_progress(job: ImportJob) -> dict[str, Any]:
 # --- running -----------------------------------------------------------------------------------
 
 
+@task()
+def run_import_job(job_id: int) -> str:
+    """The queue's task: run import job `job_id` (`jingzhun worker`)."""
+    job = run_job(job_id)
+    return job.status if job is not None else "taken"
+
+
 def start(job: ImportJob) -> None:
-    """Run the job in a worker thread once the current transaction commits (runner "thread")."""
-    if getattr(settings, "IMPORT_JOB_RUNNER", "thread") != "thread":
-        return
-    run_after_commit(run_job, job.pk, "import")
+    """Queue the job for `jingzhun worker` once the current transaction commits."""
+    enqueue_after_commit(run_import_job, job.pk)
 
 
 def run_job(job_id: int) -> ImportJob | None:
@@ -208,3 +205,38 @@ def _commit(job: ImportJob, progress: Progress) -> ImportBatch:
 def run_pending() -> list[ImportJob]:
     """Run every queued job in order (`jingzhun import --pending`, tests)."""
     return run_queued(ImportJob.objects.filter(status=ImportJob.QUEUED), run_job)
+
+
+# --- sweeping (core.jobs.sweep) ----------------------------------------------------------------
+
+
+def _job_files(job_ids: Iterable[int]) -> list[Path]:
+    """The upload and progress files of (failed) jobs."""
+    paths: list[Path] = []
+    for job in ImportJob.objects.filter(pk__in=list(job_ids)).only("pk", "sha256"):
+        path = progress_path(job)
+        paths += [job_upload_path(job), path, path.with_suffix(".tmp")]
+    return paths
+
+
+def _orphans(cutoff: datetime) -> list[Path]:
+    """Files last written before `cutoff` that nothing needs any more: those of jobs that ended
+    before it (or have no row), uploads of pending batches left unconfirmed since before it
+    (no job on them since), half-written files."""
+    names = {p.name: p for p in older_than(folder().iterdir(), cutoff)}
+    if not names:
+        return []
+    live = ImportJob.objects.exclude(
+        status__in=[ImportJob.DONE, ImportJob.FAILED], finished_at__lt=cutoff
+    )
+    keep = set()
+    for job in live.only("pk", "sha256"):
+        keep |= {job_upload_path(job).name, progress_path(job).name}
+    batches = ImportBatch.objects.filter(status="pending").filter(
+        Q(created_at__gte=cutoff) | Q(jobs__in=live)
+    )
+    keep |= {upload_path(batch).name for batch in batches.only("pk", "sha256")}
+    return [path for name, path in names.items() if name not in keep]
+
+
+KIND = JobKind(model=ImportJob, files=_job_files, orphans=_orphans)

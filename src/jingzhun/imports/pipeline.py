@@ -20,7 +20,7 @@ from typing import Any
 from jingzhun.access.scoping import can_see_region
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id
-from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
+from jingzhun.registry.masking import MASKED_FIELDS, mask_value
 
 from . import selectors
 from .fields import FIELDS, INCOME_KEYS, norm
@@ -202,8 +202,8 @@ _AS_TEXT = (Decimal, datetime.date)
 def _masked(key: str, value: Any) -> Any:
     if isinstance(value, _AS_TEXT):
         value = str(value)
-    # Only sensitive fields change when masked (registry.masking); skip the call for the rest.
-    return mask_value(key, value) if key in SENSITIVE_FIELDS else value
+    # Only these fields change when masked (registry.masking); skip the call for the rest.
+    return mask_value(key, value) if key in MASKED_FIELDS else value
 
 
 def _shown(key: str, value: Any) -> str:
@@ -241,6 +241,16 @@ class ImportResult:
     # Wall-clock seconds per stage (read, compare; write when committed): progress pages and the
     # benchmark show them, nothing depends on them.
     seconds: dict[str, float] = field(default_factory=dict)
+    # How many distinct valid ID numbers the file holds (each is compared with the registry),
+    # and (masked) those found registered in another household: a check is a question to the
+    # registry, so it is audited (`id_audit`).
+    ids_tested: int = 0
+    ids_elsewhere: list[str] = field(default_factory=list)
+
+    def id_audit(self) -> dict[str, Any]:
+        """What the audit event of a check or commit keeps of the ID numbers it tested: how many,
+        and the masked ones registered in another household (never a full number)."""
+        return {"id_numbers_tested": self.ids_tested, "id_numbers_elsewhere": self.ids_elsewhere}
 
     @property
     def plans(self) -> list[HouseholdPlan]:
@@ -694,6 +704,40 @@ def _diff(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# A conflict with a person or household outside the user's scope is answered without saying
+# what, where or whom it conflicts with (no region, household code or name): the check must not
+# tell a village cadre that a number is registered elsewhere in the county.
+ID_NUMBER_UNUSABLE = "该证件号码无法在本次导入中使用，请与县级管理员联系核实"
+HOUSEHOLD_CODE_UNUSABLE = "该户编号无法在本次导入中使用，请与县级管理员联系核实"
+
+
+def household_type_status(kind: str, status: str | None) -> tuple[str | None, str]:
+    """The poverty status a 户类型 / 是否建档立卡 cell (`kind`) gives with the 脱贫状态 of the same
+    household (`status`, None when not given), and why the two disagree ("" when they agree).
+    A registered household without a status keeps the registry's (or the new household's default)."""
+    if kind == "ordinary":
+        if status not in (None, c.NOT_REGISTERED):
+            return (
+                None,
+                f"户类型为一般农户（未建档立卡），脱贫状态却为“{c.POVERTY_STATUS[str(status)]}”",
+            )
+        return c.NOT_REGISTERED, ""
+    if status == c.NOT_REGISTERED:
+        return None, "户类型为建档立卡户，脱贫状态却为“未建档立卡(一般农户)”"
+    return status, ""
+
+
+def _apply_household_type(result: ImportResult, h: HouseholdIn) -> None:
+    kind = h.values.pop("household_type", None)
+    if kind is None:
+        return
+    status, problem = household_type_status(kind, h.values.get("poverty_status"))
+    if problem:
+        _household_error(result, h, "household_type", problem)
+    elif status is not None:
+        h.values["poverty_status"] = status
+
+
 def _compare(
     collector: _Collector, result: ImportResult, actor: Any, progress: Progress | None
 ) -> None:
@@ -714,6 +758,7 @@ def _compare(
     for code, h in households.items():
         current = existing.get(code)
         plan = HouseholdPlan(code=code, kind="unchanged", rows=sorted(h.rows))
+        _apply_household_type(result, h)
         village = h.values.get("village")
         if village is not None:
             if village not in villages:
@@ -725,12 +770,7 @@ def _compare(
             and actor is not None
             and not can_see_region(actor, current.village_id)
         ):
-            _household_error(
-                result,
-                h,
-                "household_code",
-                "户编号不可用：与系统中不在您管理范围内的记录冲突，请与县级管理员核对",
-            )
+            _household_error(result, h, "household_code", HOUSEHOLD_CODE_UNUSABLE)
             result.listed.append(HouseholdPlan(code=code, kind="refused"))
             continue
         db_members = (
@@ -770,17 +810,15 @@ def _compare(
         for m in h.members:
             other = elsewhere.get(m.id_number)
             if other is not None and (current is None or other.household_id != current.pk):
-                where = (
-                    f"（户编号 {other.household.household_code}）"
-                    if actor is None or can_see_region(actor, other.household.village_id)
-                    else ""
-                )
-                _member_error(
-                    result,
-                    m,
-                    "id_number",
-                    f"此人已登记在系统中的另一户{where}：一人只能属于一户，迁户请走户籍变更",
-                )
+                result.ids_elsewhere.append(mask_id(m.id_number))
+                if actor is None or can_see_region(actor, other.household.village_id):
+                    reason = (
+                        f"此人已登记在系统中的另一户（户编号 {other.household.household_code}）："
+                        "一人只能属于一户，迁户请走户籍变更"
+                    )
+                else:  # whether, where and as whom the person is registered is not the user's
+                    reason = ID_NUMBER_UNUSABLE
+                _member_error(result, m, "id_number", reason)
                 continue
             mine = db_members.get(m.id_number)
             if mine is None:
@@ -904,6 +942,7 @@ def plan_import(
     if collector is None:
         return result
     started = time.perf_counter()
+    result.ids_tested = len(collector.seen_ids)
     _compare(collector, result, actor, progress)
     result.seconds["compare"] = time.perf_counter() - started
     return result

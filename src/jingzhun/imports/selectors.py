@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from jingzhun.access.scoping import granted_codes
+from jingzhun.core.jobs import worker_alive
 from jingzhun.regions.models import Region
 from jingzhun.registry.models import Household, IncomeRecord, Member
 
@@ -134,7 +135,7 @@ def job_state(job: ImportJob) -> dict[str, Any]:
 
     status = job.status
     live = jobs.read_progress(job) if status == ImportJob.RUNNING else {}
-    if status == ImportJob.RUNNING and not jobs.worker_alive(job.worker):
+    if status == ImportJob.RUNNING and not worker_alive(job.worker):
         status = "interrupted"
     done, total = int(live.get("done") or 0), int(live.get("total") or 0)
     percent = min(100, done * 100 // total) if total else None

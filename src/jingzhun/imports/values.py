@@ -12,6 +12,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
+from jingzhun.registry.contact import bank_account_problem, phone_problem
 from jingzhun.registry.idcard import IdCheck
 from jingzhun.registry.idcard import check as check_id
 from jingzhun.registry.models import income_year_problem
@@ -219,24 +220,32 @@ def _digits_from_number(raw: Any, what: str) -> str:
 
 def _as_account(raw: Any, spec: FieldSpec) -> str:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return _digits_from_number(raw, spec.label)
-    text = "".join(_text(raw).split()).replace("-", "")
-    text = text.removeprefix("'")
+        text = _digits_from_number(raw, spec.label)
+    else:
+        text = "".join(_text(raw).split()).replace("-", "")
+        text = text.removeprefix("'")
     if not text.isdigit() or not text.isascii():
         raise BadValue(f"{spec.label}只能包含数字")
     if spec.max_length and len(text) > spec.max_length:
         raise BadValue(f"{spec.label}过长：最多 {spec.max_length} 位")
+    problem = bank_account_problem(text)  # 12-19 digits, a card's Luhn digit
+    if problem:
+        raise BadValue(problem)
     return text
 
 
 def _as_phone(raw: Any, spec: FieldSpec) -> str:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return _digits_from_number(raw, spec.label)
-    text = "".join(_text(raw).split()).removeprefix("'")
+        text = _digits_from_number(raw, spec.label)
+    else:
+        text = "".join(_text(raw).split()).removeprefix("'")
     if not re.fullmatch(r"\+?[0-9][0-9\-]*", text):
         raise BadValue("联系电话只能包含数字和“-”")
     if spec.max_length and len(text) > spec.max_length:
         raise BadValue(f"联系电话过长：最多 {spec.max_length} 位")
+    problem = phone_problem(text)  # a mobile or landline number
+    if problem:
+        raise BadValue(problem)
     return text
 
 

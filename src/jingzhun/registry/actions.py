@@ -15,6 +15,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
 from jingzhun.audit.actions import record, record_now
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
+from jingzhun.core.models import action
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
@@ -161,6 +162,7 @@ def _village(code: str) -> Region:
     return region
 
 
+@action
 @transaction.atomic
 def do_create_household(
     household_code: str,
@@ -200,7 +202,7 @@ def do_create_household(
         household=household,
         status_to=status,
         changed_on=timezone.localdate(),
-        reason="建档立卡登记",
+        reason="登记为一般农户" if status == c.NOT_REGISTERED else "建档立卡登记",
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "system"),
     )
@@ -232,6 +234,7 @@ def _household_changed(household_id: int, **values: Any) -> None:
     )
 
 
+@action
 @transaction.atomic
 def do_update_household(
     household_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
@@ -266,6 +269,7 @@ def do_update_household(
     return household
 
 
+@action
 @transaction.atomic
 def do_change_household_status(
     household_id: int, status_to: str, changed_on: datetime.date, reason: str, *, actor: Any
@@ -307,6 +311,7 @@ def do_change_household_status(
     return household
 
 
+@action
 @transaction.atomic
 def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     """Soft-delete a household and its members; restorable."""
@@ -333,6 +338,7 @@ def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     )
 
 
+@action
 @transaction.atomic
 def do_update_member(
     member_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
@@ -384,6 +390,7 @@ def _check_live(household: Household) -> None:
         )
 
 
+@action
 @transaction.atomic
 def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, actor: Any) -> Member:
     """Add a member to a household (a birth, a marriage or a move in); never a second head."""
@@ -417,6 +424,7 @@ def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, ac
     return member
 
 
+@action
 @transaction.atomic
 def do_remove_member(
     member_id: int, reason: str, *, actor: Any, new_head_id: int | None = None
@@ -467,6 +475,7 @@ def do_remove_member(
     )
 
 
+@action
 @transaction.atomic
 def do_close_household(
     household_id: int, changed_on: datetime.date, reason: str, *, actor: Any
@@ -529,6 +538,7 @@ def clean_income(amounts: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+@action
 @transaction.atomic
 def do_record_income(
     household_id: int,

@@ -30,6 +30,7 @@ CAUSE = {
     "other": "其他",
 }
 POVERTY_STATUS = {
+    "not_registered": "未建档立卡(一般农户)",
     "not_exited": "未脱贫",
     "exited_with_policy": "已脱贫(享受政策)",
     "exited_no_policy": "已脱贫(不再享受政策)",
@@ -41,6 +42,10 @@ EXITED_STATUSES = ("exited_with_policy", "exited_no_policy")
 REMAINING_STATUSES = ("not_exited", "returned")
 REGISTERED_STATUSES = EXITED_STATUSES + REMAINING_STATUSES
 CLOSED_STATUSES = ("removed", "closed")  # off the registry: no more changes to members
+# An ordinary rural household (一般农户), in the registry since monitoring covers every rural
+# household (domain.md 3.6, 3.7): neither registered nor poor. An identification case starts from
+# it; a household that was never registered has it from its first status entry.
+NOT_REGISTERED = "not_registered"
 HOUSE_GRADE = {"A": "A级", "B": "B级", "C": "C级", "D": "D级"}
 HOUSE_STRUCTURE = {
     "brick_concrete": "砖混",

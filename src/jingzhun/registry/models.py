@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from jingzhun.core.models import DomainModel
 
 from . import choices as c
+from .contact import bank_account_problem, phone_problem
 
 
 def money(label: str, **kwargs: Any) -> models.DecimalField:
@@ -35,11 +37,27 @@ def _nonneg(*fields: str, table: str) -> list[models.CheckConstraint]:
     ]
 
 
+def validate_phone(value: str) -> None:
+    """A Chinese mobile or landline number (registry.contact)."""
+    problem = phone_problem(value)
+    if problem:
+        raise ValidationError(problem, code="phone")
+
+
+def validate_bank_account(value: str) -> None:
+    """12-19 digits; a card number's Luhn check digit (registry.contact)."""
+    problem = bank_account_problem(value)
+    if problem:
+        raise ValidationError(problem, code="bank_account")
+
+
 class Household(DomainModel):
     """A registered household. Invariants: county/township codes are the village code's ancestors;
     `version` moves with every change to the household, its members or its incomes (the writes
     in registry.actions and imports.actions), so it identifies the data a decision was made on
     (assessments key on it, ADR 0032)."""
+
+    writes_through_actions = True  # update/bulk_update only inside actions
 
     household_code = models.CharField("户编号", max_length=32)
     village = models.ForeignKey(
@@ -49,9 +67,13 @@ class Household(DomainModel):
     county_code = models.CharField("所属县", max_length=12, db_index=True, editable=False)
     group_name = models.CharField("村民小组", max_length=50, blank=True, default="")
     head_name = models.CharField("户主姓名", max_length=50, blank=True, default="")
-    phone = models.CharField("联系电话", max_length=20, blank=True, default="")
+    phone = models.CharField(
+        "联系电话", max_length=20, blank=True, default="", validators=[validate_phone]
+    )
     bank_name = models.CharField("开户银行", max_length=50, blank=True, default="")
-    bank_account = models.CharField("银行账号", max_length=32, blank=True, default="")
+    bank_account = models.CharField(
+        "银行账号", max_length=32, blank=True, default="", validators=[validate_bank_account]
+    )
     identification_standard = models.CharField(
         "识别标准", max_length=12, choices=c.choices(c.IDENTIFICATION_STANDARD), default="national"
     )
@@ -161,6 +183,8 @@ class Household(DomainModel):
 class Member(DomainModel):
     """A household member. Invariant: a live ID number belongs to one live member; one head per household."""
 
+    writes_through_actions = True  # update/bulk_update only inside actions
+
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="members", verbose_name="所属户"
     )
@@ -259,6 +283,8 @@ def income_year_problem(year: int, this_year: int) -> str:
 
 class IncomeRecord(DomainModel):
     """A household's income for one accounting year. Invariant: amounts >= 0; one live record a year."""
+
+    writes_through_actions = True  # update/bulk_update only inside actions
 
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="incomes", verbose_name="所属户"

@@ -160,6 +160,12 @@ class RegistryStats:
     poor_villages: int
     villages: int
     townships: int
+    # Outside the registered counts (issue 19): ordinary rural households (未建档立卡) at the year
+    # end, and households that are monitoring objects now (a current attribute; None before
+    # monitoring began, domain.md 3.6), registered or not.
+    ordinary_households: int = 0
+    ordinary_persons: int = 0
+    monitored_households: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,7 +186,8 @@ _LAST_STATUS_SQL = """
         WHERE m.deleted_at IS NULL
         GROUP BY m.household_id
     )
-    SELECT {group}, ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0)
+    SELECT {group}, ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0),
+           SUM(CASE WHEN h.monitoring_category <> '' THEN 1 ELSE 0 END)
     FROM registry_household h
     JOIN last_status ls ON ls.household_id = h.id AND ls.rn = 1
     LEFT JOIN sizes sz ON sz.household_id = h.id
@@ -194,7 +201,8 @@ _LEVEL_COLUMN = {
     "village": "h.village_id",
 }
 
-StatusCounts = dict[str, tuple[int, int]]  # status -> (households, persons)
+StatusCounts = dict[str, tuple[int, int, int]]  # status -> (households, persons, monitored)
+MONITORING_FIRST_YEAR = 2021  # 防返贫监测 began in 2021 (domain.md 3.6)
 
 
 def _status_counts(
@@ -229,8 +237,8 @@ def _status_counts(
     result: dict[str, StatusCounts] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for group, status, n, p in cursor.fetchall():
-            result.setdefault(group, {})[status] = (int(n), int(p))
+        for group, status, n, p, monitored in cursor.fetchall():
+            result.setdefault(group, {})[status] = (int(n), int(p), int(monitored or 0))
     return result
 
 
@@ -269,11 +277,14 @@ def rural_population(region_code: str, year: int) -> int | None:
 
 
 def _stats(
-    counts: StatusCounts, rural: int | None, poor_flags: list[bool], townships: int
+    counts: StatusCounts, rural: int | None, poor_flags: list[bool], townships: int, year: int
 ) -> RegistryStats:
-    """RegistryStats from status counts: registered = exited + remaining (ADR 0004)."""
-    exited = [counts.get(s, (0, 0)) for s in c.EXITED_STATUSES]
-    remaining = [counts.get(s, (0, 0)) for s in c.REMAINING_STATUSES]
+    """RegistryStats from status counts: registered = exited + remaining (ADR 0004); ordinary
+    households apart; monitored ones among the households on the registry at the year end."""
+    exited = [counts.get(s, (0, 0, 0)) for s in c.EXITED_STATUSES]
+    remaining = [counts.get(s, (0, 0, 0)) for s in c.REMAINING_STATUSES]
+    ordinary = counts.get(c.NOT_REGISTERED, (0, 0, 0))
+    monitored = sum(v[2] for s, v in counts.items() if s not in c.CLOSED_STATUSES)
     exited_h, exited_p = sum(x[0] for x in exited), sum(x[1] for x in exited)
     remaining_h, remaining_p = sum(x[0] for x in remaining), sum(x[1] for x in remaining)
     return RegistryStats(
@@ -288,6 +299,9 @@ def _stats(
         poor_villages=sum(poor_flags),
         villages=len(poor_flags),
         townships=townships,
+        ordinary_households=ordinary[0],
+        ordinary_persons=ordinary[1],
+        monitored_households=monitored if year >= MONITORING_FIRST_YEAR else None,
     )
 
 
@@ -312,6 +326,7 @@ def registry_stats(region_code: str, year: int, *, user: Any = None) -> Registry
         rural_population(region_code, year),
         list(below.filter(level="village").values_list("is_poor_village", flat=True)),
         below.filter(level="township").count(),
+        year,
     )
 
 
@@ -396,6 +411,7 @@ def region_breakdown(user: Any, region_code: str, year: int) -> list[BreakdownRo
                     population(child.code),
                     [r.is_poor_village for r in below if r.level == "village"],
                     sum(1 for r in below if r.level == "township"),
+                    year,
                 ),
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -52,6 +53,36 @@ def load_secret_key() -> str:
     return key
 
 
+def load_audit_keys() -> list[str]:
+    """The audit chain's HMAC keys, oldest first; the last one signs new events (ADR 0050).
+
+    Kept outside the database: JINGZHUN_AUDIT_KEY (the current key) and/or a file, one key per
+    line, oldest first (JINGZHUN_AUDIT_KEY_FILE, default var/audit_key, created 0600 with one
+    random key when neither exists). Earlier keys stay in the file to verify older events.
+    """
+    path = Path(os.environ.get("JINGZHUN_AUDIT_KEY_FILE", VAR_DIR / "audit_key"))
+    keys = [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
+    keys = [k for k in keys if k]
+    current = os.environ.get("JINGZHUN_AUDIT_KEY", "").strip()
+    if current:
+        return [k for k in keys if k != current] + [current]
+    if not keys:
+        # Several server processes may start at once: the first to link its file wins, and all
+        # of them read that one (a key held only in memory would sign unverifiable events).
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32) + "\n")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+        keys = [k for k in (line.strip() for line in path.read_text().splitlines()) if k]
+    return keys
+
+
 DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 
@@ -79,12 +110,15 @@ INSTALLED_APPS = [
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",
+    "jingzhun.backup",
     "jingzhun.web",
     "jingzhun.api",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
+    "django_tasks",
+    "django_tasks_db",  # the task queue's table (its migrations come with the package)
 ]
 
 MIDDLEWARE = [
@@ -139,6 +173,16 @@ JINGZHUN_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("JINGZHUN_PASSWORD_MAX_AGE_D
 JINGZHUN_PASSWORD_HISTORY = 5
 # AUTH-2: 5 failures in 15 minutes lock the account for 30 minutes; 30 failures lock the IP.
 JINGZHUN_LOCKOUT = {"failures": 5, "window_minutes": 15, "lock_minutes": 30, "ip_failures": 30}
+# Proxies whose X-Forwarded-For names the client (addresses or CIDR networks; none by default, so
+# the header is ignored). The deployment guide's nginx on the same host: 127.0.0.1.
+# A malformed entry stops the server at start (ValueError naming it).
+JINGZHUN_TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(p.strip(), strict=False))
+    for p in os.environ.get("JINGZHUN_TRUSTED_PROXIES", "").split(",")
+    if p.strip()
+]
+# API tokens stop authenticating this many days after they are issued.
+JINGZHUN_API_TOKEN_DAYS = int(os.environ.get("JINGZHUN_API_TOKEN_DAYS", "90"))
 # AUTH-3 and the deployment notes: "level-3 mode" asks every account for a second factor.
 JINGZHUN_LEVEL3 = os.environ.get("JINGZHUN_LEVEL3", "") == "1"
 # AUDIT-3: audit events are kept at least this long (ImproperlyConfigured below 180 days).
@@ -185,7 +229,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 SECRET_KEY = load_secret_key()
+JINGZHUN_AUDIT_KEYS = load_audit_keys()
 
+# Redaction (PII-3) on every handler: `configure` attaches the filter to all of them, Django's
+# and a server's included, after applying LOGGING.
+LOGGING_CONFIG = "jingzhun.core.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -201,9 +249,17 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
 # 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
 ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
 
-# Web import jobs (ADR 0029): "thread" runs each in a worker thread of the web process; "manual"
-# leaves them queued for `jingzhun import --pending` (a separate worker, or tests).
-IMPORT_JOB_RUNNER = os.environ.get("JINGZHUN_IMPORT_JOB_RUNNER", "thread")
-# Re-assessment after an income change (assessments.jobs): "thread" or "manual"
-# (`jingzhun assess --pending`).
-ASSESSMENT_JOB_RUNNER = os.environ.get("JINGZHUN_ASSESSMENT_JOB_RUNNER", "thread")
+# Background jobs (imports, indicator refreshes; core.jobs, ADR 0049) go on a task queue in the
+# database and run in `jingzhun worker`, never in threads of the web server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Files (uploads, progress) of failed or abandoned jobs are removed after this many days; a job
+# still queued after it is abandoned.
+JOB_RETENTION_DAYS = float(os.environ.get("JINGZHUN_JOB_RETENTION_DAYS", "7"))
+# A roster export of more households than this (a whole county) is written by the worker and
+# downloaded from its job page when done, instead of inside the request.
+EXPORT_INLINE_MAX_HOUSEHOLDS = int(os.environ.get("JINGZHUN_EXPORT_INLINE_MAX_HOUSEHOLDS", "5000"))
+
+# An approved request for an unmasked export (PII-4) is valid once, for this many hours.
+UNMASKED_EXPORT_APPROVAL_HOURS = int(
+    os.environ.get("JINGZHUN_UNMASKED_EXPORT_APPROVAL_HOURS", "24")
+)

@@ -20,10 +20,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"jingzhun-test-{os.getpid()}.sqlite3")
     }
 
-# Indicator refresh jobs stay queued in tests (a worker thread would outlive the test's data);
-# tests run them with analytics.actions.run_pending.
-ANALYTICS_JOB_RUNNER = "manual"
-# Web import jobs too: tests run them with imports.jobs.run_pending.
-IMPORT_JOB_RUNNER = "manual"
-# Re-assessment jobs too: tests run them with assessments.jobs.run_pending.
-ASSESSMENT_JOB_RUNNER = "manual"
+# Background jobs go on the database queue as in production (TASKS in base); a test's transaction
+# never commits, so they stay queued: tests run them with the apps' run_pending() or
+# `jingzhun worker --batch` (core.jobs).

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,9 +43,20 @@ from jingzhun.access.actions import (
     do_start_otp_enrolment,
     do_verify_otp,
 )
+from jingzhun.access.lockout import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    canonical_username,
+    device_cookie,
+)
 from jingzhun.access.models import ADMIN_ROLES, AccountLock, RegionGrant, User
 from jingzhun.access.second_factor import has_second_factor
-from jingzhun.audit.actions import AuditQuery, do_search_audit_events, record_now
+from jingzhun.audit.actions import (
+    AuditQuery,
+    do_search_audit_events,
+    record_now,
+    record_out_of_scope,
+)
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.registry.actions import do_reveal_sensitive_field
 
@@ -76,6 +95,19 @@ class JingzhunLoginView(LoginView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         self.request.session[LOGIN_AT] = timezone.now().timestamp()
+        # This browser becomes a known device of the account: an address lock (a shared
+        # address's failures) does not refuse it later (AUTH-2, access.lockout).
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device_cookie(
+                self.request.COOKIES.get(DEVICE_COOKIE),
+                canonical_username(self.request.user.get_username()),
+            ),
+            max_age=DEVICE_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
         return response
 
     def get_default_redirect_url(self) -> str:
@@ -340,15 +372,17 @@ def manage_locks(request: HttpRequest) -> HttpResponse:
     """Lockouts in force; the security administrator may release one early (audited)."""
     if request.method == "POST":
         lock_id = request.POST.get("lock", "")
-        if lock_id.isdigit():
-            try:
-                do_release_lock(
-                    int(lock_id), actor=request.user, reason=request.POST.get("reason", "")[:500]
-                )
-            except DomainError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, _("已解除锁定。"))
+        # isdigit() accepts other scripts' digits ("١٢") and superscripts; only ASCII is an id.
+        if not (lock_id.isascii() and lock_id.isdigit()):
+            return HttpResponseBadRequest(_("锁定编号无效。"))
+        try:
+            do_release_lock(
+                int(lock_id), actor=request.user, reason=request.POST.get("reason", "")[:500]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已解除锁定。"))
         return redirect("web:manage_locks")
     locks = AccountLock.objects.filter(until__gt=timezone.now(), released_at__isnull=True).order_by(
         "-locked_at"
@@ -488,3 +522,19 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         diff={"method": request.method},
     )
     return django_permission_denied(request, exception)  # type: ignore[arg-type]
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a 404 that answers an out-of-scope request (a view's `Http404` raised from
+    `OutOfScope`) is audited as a denied attempt (rate-limited); then Django's 404 page."""
+    from django.views.defaults import page_not_found as django_page_not_found
+
+    if exception is not None and isinstance(exception.__cause__, OutOfScope):
+        match = request.resolver_match
+        record_out_of_scope(
+            request.user,
+            route=match.view_name if match else "path",
+            path=request.path,
+            method=request.method or "",
+        )
+    return django_page_not_found(request, exception)

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.exports.models import UNMASKED_KINDS
 from jingzhun.exports.notice import KINDS as NOTICE_KINDS
 from jingzhun.exports.notice import MIN_DAYS
 from jingzhun.registry import choices as c
@@ -27,16 +28,21 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _("用户名或密码不正确。"),
         "inactive": _("用户名或密码不正确。"),
-        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请 30 分钟后再试或联系安全管理员。"),
+        "locked": _("登录失败次数过多，该账号或地址已暂时锁定，请稍后再试或联系安全管理员。"),
     }
 
     def clean(self) -> dict[str, Any]:
         from jingzhun.access.actions import do_attempt_login
+        from jingzhun.access.lockout import DEVICE_COOKIE, device_accounts
+        from jingzhun.core.client import client_ip
 
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password") or ""
-        ip = str(self.request.META.get("REMOTE_ADDR", "")) if self.request else ""
-        outcome = do_attempt_login(self.request, username, password, ip)
+        ip = client_ip(self.request) if self.request else ""
+        cookie = self.request.COOKIES.get(DEVICE_COOKIE) if self.request else None
+        outcome = do_attempt_login(
+            self.request, username, password, ip, devices=device_accounts(cookie)
+        )
         if outcome.user is None:
             code = "locked" if outcome.locked else "invalid_login"
             raise forms.ValidationError(self.error_messages[code], code=code)
@@ -164,3 +170,19 @@ class NoticeForm(forms.Form):
         _choices(self, "village", [("", _("请选择"))] + [(r.code, r.name) for r in villages])
         _choices(self, "kind", [(k, _(v)) for k, v in NOTICE_KINDS.items()])
         self.fields["start"].initial = timezone.localdate()
+
+
+class UnmaskedRequestForm(forms.Form):
+    """A request for one unmasked export (PII-4): what, of which region or household, and why."""
+
+    kind = forms.ChoiceField(label=_("导出内容"))
+    region = forms.ChoiceField(label=_("区划范围（花名册、户数据）"), required=False)
+    household_code = forms.CharField(label=_("户编号（明白卡）"), required=False, max_length=30)
+    reason = forms.CharField(
+        label=_("申请理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, regions: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "kind", [(k, _(v)) for k, v in UNMASKED_KINDS.items()])
+        _choices(self, "region", [("", _("请选择"))] + [(r.code, r.name) for r in regions])

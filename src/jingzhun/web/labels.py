@@ -80,6 +80,7 @@ LABELS = (
     gettext_noop("群众"),
     gettext_noop("中共党员"),
     gettext_noop("共青团员"),
+    gettext_noop("未建档立卡(一般农户)"),
     gettext_noop("未脱贫"),
     gettext_noop("已脱贫(享受政策)"),
     gettext_noop("已脱贫(不再享受政策)"),

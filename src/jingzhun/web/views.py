@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -31,13 +32,25 @@ from jingzhun.assessments.selectors import assessment_view, criterion_counts
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.exports.actions import (
     ExportSummary,
+    do_approve_unmasked_export,
     do_export_card,
     do_export_facts,
     do_export_notice,
     do_export_roster,
+    do_queue_export_roster,
+    do_refuse_unmasked_export,
+    do_request_unmasked_export,
+    export_households,
+    may_take_part_in_unmasked_exports,
     notice_candidates,
+    own_requests,
+    requests_to_decide,
 )
+from jingzhun.exports.jobs import file_path as export_file_path
+from jingzhun.exports.jobs import filters_of
+from jingzhun.exports.models import ExportJob
 from jingzhun.exports.notice import NoticeSpec
+from jingzhun.exports.selectors import export_job_for
 from jingzhun.imports.actions import (
     do_queue_import_check,
     do_queue_import_commit,
@@ -55,7 +68,7 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.actions import WRITER_ROLES, do_record_income
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
-from jingzhun.registry.masking import mask_bank_account, mask_phone, mask_value
+from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
 from jingzhun.registry.models import INCOME_AMOUNTS, Household, IncomeRecord, Member
 from jingzhun.registry.selectors import (
     household_for,
@@ -77,6 +90,7 @@ from .forms import (
     ImportUploadForm,
     NoticeForm,
     OverviewForm,
+    UnmaskedRequestForm,
     year_choices,
 )
 from .policies import authenticated, public
@@ -223,10 +237,6 @@ class MemberRow:
     tekun: bool | None
 
 
-def _age(birth: datetime.date, on: datetime.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 def _member_row(m: Member, today: datetime.date) -> MemberRow:
     return MemberRow(
         pk=m.pk,
@@ -234,7 +244,7 @@ def _member_row(m: Member, today: datetime.date) -> MemberRow:
         sex=m.get_sex_display(),
         relation=m.get_relation_display(),
         id_number=mask_id_number(m.id_number),
-        age=_age(m.birth_date, today),
+        age=age_on(m.birth_date, today),
         ethnicity=m.get_ethnicity_display(),
         education=m.get_education_display(),
         school_status=m.get_school_status_display(),
@@ -516,7 +526,11 @@ def import_commit(request: HttpRequest, batch_id: int) -> HttpResponse:
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
     if batch.status != "pending" or not _upload_path(batch).exists():
-        messages.error(request, _("该批次已处理，不能再次确认。"))
+        # a pending batch's upload is gone once left unconfirmed past the retention period
+        gone = batch.status == "pending"
+        messages.error(
+            request, _("上传的文件已不在服务器上。") if gone else _("该批次已处理，不能再次确认。")
+        )
         return redirect("web:import", batch_id=batch.pk)
     try:
         job = do_queue_import_commit(batch, actor=request.user)
@@ -659,6 +673,12 @@ def _unmasked(request: HttpRequest) -> bool:
     return request.POST.get("unmasked") == "1"
 
 
+def _approval(request: HttpRequest) -> int | None:
+    """The approved request (审批单号) an unmasked export names; none without one (PII-4)."""
+    value = request.POST.get("approval", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def _list_filters(request: HttpRequest) -> Any:
     form = HouseholdSearchForm(request.POST, regions=region_options(request.user))
     if not form.is_valid():
@@ -675,10 +695,63 @@ def export_roster(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(
             _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
         )
-    unmasked = _unmasked(request)
+    unmasked, approval = _unmasked(request), _approval(request)
+    limit = int(getattr(settings, "EXPORT_INLINE_MAX_HOUSEHOLDS", 5000))
+    if export_households(request.user, filters).count() > limit:
+        # a large roster (a whole county) is written by the worker, downloaded when done
+        try:
+            job = do_queue_export_roster(
+                filters, actor=request.user, unmasked=unmasked, approval=approval
+            )
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        return redirect("web:export_job", export_job_id=job.pk)
     return _export(
-        lambda out: do_export_roster(filters, out, actor=request.user, unmasked=unmasked),
+        lambda out: do_export_roster(
+            filters, out, actor=request.user, unmasked=unmasked, approval=approval
+        ),
         "roster",
+    )
+
+
+def _export_job_or_404(request: HttpRequest, job_id: int) -> ExportJob:
+    try:
+        return export_job_for(request.user, job_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+
+
+@authenticated
+@require_http_methods(["GET"])
+def export_job(request: HttpRequest, export_job_id: int) -> HttpResponse:
+    """A queued export: its state (the page reloads itself until it ends), then the download."""
+    job = _export_job_or_404(request, export_job_id)
+    _poll_without_session_write(request)
+    described = filters_of(job).described()  # an ID-shaped search term comes masked
+    context = {
+        "nav": "households",
+        "job": job,
+        "described": described,
+        "ready": job.status == ExportJob.DONE and export_file_path(job).exists(),
+        "retention_days": f"{float(getattr(settings, 'JOB_RETENTION_DAYS', 7)):g}",
+    }
+    return render(request, "web/export_job.html", context)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def export_job_download(request: HttpRequest, export_job_id: int) -> HttpResponseBase:
+    """The file of a finished export, to the account that asked for it only."""
+    job = _export_job_or_404(request, export_job_id)
+    path = export_file_path(job)
+    if job.status != ExportJob.DONE or not path.exists():
+        raise Http404(_("导出文件不存在或已过保留期。"))
+    stamp = timezone.localtime(job.finished_at).strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{job.kind}-{stamp}.{job.format}",
+        content_type=CONTENT_TYPES[job.format],
     )
 
 
@@ -693,9 +766,11 @@ def export_facts(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(
             _("筛选条件有误。"), status=400, content_type="text/plain; charset=utf-8"
         )
-    unmasked = _unmasked(request)
+    unmasked, approval = _unmasked(request), _approval(request)
     return _export(
-        lambda out: do_export_facts(filters, int(year), out, actor=request.user, unmasked=unmasked),
+        lambda out: do_export_facts(
+            filters, int(year), out, actor=request.user, unmasked=unmasked, approval=approval
+        ),
         f"facts-{year}",
     )
 
@@ -705,11 +780,83 @@ def export_facts(request: HttpRequest) -> HttpResponseBase:
 def export_card(request: HttpRequest, household_id: int) -> HttpResponseBase:
     """The household card (明白卡) as PDF or .xlsx."""
     fmt = request.POST.get("format", "pdf")
-    unmasked = _unmasked(request)
+    unmasked, approval = _unmasked(request), _approval(request)
     return _export(
-        lambda out: do_export_card(household_id, fmt, out, actor=request.user, unmasked=unmasked),
+        lambda out: do_export_card(
+            household_id, fmt, out, actor=request.user, unmasked=unmasked, approval=approval
+        ),
         f"card-{household_id}",
     )
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def unmasked_requests(request: HttpRequest) -> HttpResponse:
+    """Unmasked export requests (PII-4): ask for one with a reason; the user's own requests with
+    their 审批单号; the requests of others this user may approve or refuse."""
+    user = request.user
+    if not may_take_part_in_unmasked_exports(user):
+        raise PermissionDenied(_("您没有导出未脱敏数据的权限，请联系安全管理员授权。"))
+    regions = list(
+        visible_regions(user).filter(level__in=["county", "township", "village"]).order_by("code")
+    )
+    form = UnmaskedRequestForm(request.POST or None, regions=regions)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            code = data["household_code"].strip()
+            household = households_for(user).filter(household_code=code).first() if code else None
+            try:
+                if code and household is None:
+                    raise OutOfScope(_("未找到户编号为“%(code)s”的户。") % {"code": code})
+                made = do_request_unmasked_export(
+                    data["kind"],
+                    data["reason"],
+                    actor=user,
+                    region_code=data["region"] if household is None else "",
+                    household_id=household.pk if household else None,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(
+                    request,
+                    _("已提交申请，审批单号 %(id)s，待另一名有权限的人员审批。") % {"id": made.pk},
+                )
+                return redirect("web:unmasked_requests")
+    context = {
+        "form": form,
+        "mine": own_requests(user)[:50],
+        "to_decide": requests_to_decide(user),
+        "hours": settings.UNMASKED_EXPORT_APPROVAL_HOURS,
+        "nav": "households",
+    }
+    return render(request, "web/unmasked_requests.html", context, status=status)
+
+
+@authenticated
+@require_http_methods(["POST"])
+def decide_unmasked_request(request: HttpRequest, request_id: int, verdict: str) -> HttpResponse:
+    """Approve or refuse another person's unmasked export request (audited either way)."""
+    note = request.POST.get("note", "")[:500]
+    try:
+        if verdict == "approve":
+            do_approve_unmasked_export(request_id, actor=request.user, note=note)
+        else:
+            do_refuse_unmasked_export(request_id, actor=request.user, note=note)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:unmasked_requests")
+    done = _("已批准审批单号 %(id)s。") if verdict == "approve" else _("已驳回审批单号 %(id)s。")
+    messages.success(request, done % {"id": request_id})
+    return redirect("web:unmasked_requests")
 
 
 @authenticated

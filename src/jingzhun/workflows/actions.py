@@ -105,10 +105,12 @@ def eligibility_problem(kind: str, household: Household) -> str | None:
     if status == "closed":
         return "该户已自然销户，不能再办理案件。"
     if kind == "identification":
-        if household.identified_year is not None and status in c.REMAINING_STATUSES:
-            return "该户已是建档立卡未脱贫户，无需识别。"
+        # An application starts from an ordinary household (or one removed earlier, re-applying);
+        # the household stays out of the registered counts until the case is announced.
         if status in c.EXITED_STATUSES:
             return "已脱贫户不能重新识别；返贫须按返贫程序认定。"
+        if status not in (c.NOT_REGISTERED, "removed"):
+            return "该户已是建档立卡户，无需识别。"
     elif kind == "exit":
         if status not in c.REMAINING_STATUSES:
             return "只有未脱贫或返贫户才能办理脱贫退出。"

@@ -96,6 +96,13 @@ def _live_member(household: Household, raw: Any, *, field: str = "member") -> Me
     return member
 
 
+def _shown_date(change: Mapping[str, Any]) -> str:
+    """The change's date as masked output shows it: a birth's date is the new member's birth
+    date, the 8 digits the masked ID number hides, so only its year goes beside that ID."""
+    day = str(change.get("date") or "")
+    return day[:4] if change.get("type") == "birth" else day
+
+
 def describe(change: Mapping[str, Any]) -> str:
     """One Chinese line for pages and the API, with the ID number masked."""
     kind = str(change.get("type") or "")
@@ -104,15 +111,18 @@ def describe(change: Mapping[str, Any]) -> str:
         m = change.get("member") or {}
         relation = c.RELATION.get(str(m.get("relation")), "")
         who = f"{m.get('name', '')}（{relation}，{mask_value('id_number', m.get('id_number'))}）"
-        return f"{label}：{who}，{change.get('date', '')}"
+        return f"{label}：{who}，{_shown_date(change)}"
     if kind in REMOVALS:
         return f"{label}：{change.get('member_name', '')}，{change.get('date', '')}"
     return f"{label}，{change.get('date', '')}"
 
 
 def masked(change: Mapping[str, Any]) -> dict[str, Any]:
-    """The change with the new member's ID number masked (API, audit)."""
+    """The change with the new member's ID number masked (API, audit) and a birth's date cut to
+    its year (see `_shown_date`)."""
     out = dict(change)
+    if "date" in out:
+        out["date"] = _shown_date(change)
     if isinstance(out.get("member"), Mapping):
         member = dict(out["member"])
         member["id_number"] = mask_value("id_number", member.get("id_number"))

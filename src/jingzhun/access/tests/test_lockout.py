@@ -154,3 +154,112 @@ def test_only_the_security_admin_releases_locks(admins: Any) -> None:
 )
 def test_canonical_username(db: Any, raw: str, key: str) -> None:
     assert canonical_username(raw) == key
+
+
+# --- Behind a proxy (issue 20 item 4) -------------------------------------------------------------
+
+PROXY = "10.0.0.10"
+
+
+def via_proxy(client_address: str, client: Client | None = None) -> Client:
+    """A browser behind the deployment's nginx: the peer is the proxy, the header names the client."""
+    browser = client or Client()
+    browser.defaults.update(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=client_address)
+    return browser
+
+
+def sign_in(browser: Client, username: str, password: str) -> Any:
+    return browser.post("/login/", {"username": username, "password": password})
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address(world: Any, settings: Any) -> None:
+    settings.JINGZHUN_TRUSTED_PROXIES = [PROXY]
+    settings.JINGZHUN_LOCKOUT = {**settings.JINGZHUN_LOCKOUT, "ip_failures": 6}
+    attacker = via_proxy("203.0.113.66")
+    for n in range(8):
+        sign_in(attacker, f"guess{n}", WRONG)
+    # the attacker's own address is locked, not the proxy's
+    assert set(AccountLock.objects.values_list("ip", flat=True)) == {"203.0.113.66"}
+    assert logged_in(sign_in(via_proxy("203.0.113.7"), "township", PASSWORD))
+    success = AuditEvent.objects.get(event="access.login.success")
+    assert success.ip == "203.0.113.7"
+    assert not logged_in(sign_in(via_proxy("203.0.113.66"), "village", PASSWORD))
+
+
+def test_a_forwarded_header_from_an_untrusted_peer_is_ignored(world: Any, settings: Any) -> None:
+    settings.JINGZHUN_TRUSTED_PROXIES = []
+    sign_in(via_proxy("203.0.113.7"), "township", PASSWORD)
+    assert AuditEvent.objects.get(event="access.login.success").ip == PROXY
+
+
+def test_empty_usernames_do_not_count_against_the_address(world: Any, settings: Any) -> None:
+    settings.JINGZHUN_LOCKOUT = {**settings.JINGZHUN_LOCKOUT, "ip_failures": 6}
+    for name in ["", " ", "\t"] * 10:
+        sign_in(via_proxy("ignored"), name, WRONG)
+    assert not AccountLock.objects.exists()
+    assert logged_in(sign_in(via_proxy("ignored"), "township", PASSWORD))
+
+
+def test_an_address_lock_does_not_refuse_a_known_browser_with_the_right_password(
+    world: Any, settings: Any
+) -> None:
+    # No trusted proxy configured: everyone shares the proxy's address.
+    settings.JINGZHUN_LOCKOUT = {**settings.JINGZHUN_LOCKOUT, "ip_failures": 6}
+    browser = via_proxy("unused")
+    assert logged_in(sign_in(browser, "township", PASSWORD))
+    browser.post("/logout/")
+    for n in range(6):
+        sign_in(via_proxy("unused"), f"guess{n}", WRONG)
+    assert AccountLock.objects.filter(ip=PROXY, username_key="").exists()
+    # a browser that never signed in to the account is refused while the address is locked ...
+    assert not logged_in(sign_in(via_proxy("unused"), "township", PASSWORD))
+    # ... the user's own browser is not, with the right password
+    assert logged_in(sign_in(browser, "township", PASSWORD))
+    browser.post("/logout/")
+    # the cookie names its account only: another account from that browser is still refused
+    assert not logged_in(sign_in(browser, "village", PASSWORD))
+    # and a known browser still counts toward the account's own lock
+    for _ in range(5):
+        sign_in(browser, "township", WRONG)
+    assert not logged_in(sign_in(browser, "township", PASSWORD))
+    assert AccountLock.objects.filter(username_key="township").exists()
+
+
+def test_a_forged_device_cookie_is_ignored(world: Any, settings: Any) -> None:
+    settings.JINGZHUN_LOCKOUT = {**settings.JINGZHUN_LOCKOUT, "ip_failures": 6}
+    for n in range(6):
+        sign_in(via_proxy("unused"), f"guess{n}", WRONG)
+    browser = via_proxy("unused")
+    browser.cookies["jz_device"] = '["township"]'
+    assert not logged_in(sign_in(browser, "township", PASSWORD))
+
+
+def test_repeated_locks_of_an_account_grow(world: Any) -> None:
+    start = timezone.now()
+    expected = [30, 60, 120]
+    moment = start
+    for minutes in expected:
+        with time_machine.travel(moment, tick=False):
+            for _ in range(5):
+                attempt("township", WRONG)
+        lock = AccountLock.objects.filter(username_key="township").latest("locked_at")
+        assert lock.until - lock.locked_at == datetime.timedelta(minutes=minutes)
+        moment = lock.until + datetime.timedelta(seconds=1)
+    # a day without locks starts again at 30 minutes
+    with time_machine.travel(moment + datetime.timedelta(hours=24), tick=False):
+        assert logged_in(attempt("township", PASSWORD))
+    with time_machine.travel(moment + datetime.timedelta(hours=24, minutes=1), tick=False):
+        for _ in range(5):
+            attempt("township", WRONG)
+    lock = AccountLock.objects.filter(username_key="township").latest("locked_at")
+    assert lock.until - lock.locked_at == datetime.timedelta(minutes=30)
+
+
+def test_a_lock_never_exceeds_the_longest(db: Any) -> None:
+    from jingzhun.access.lockout import LockoutPolicy, lock_duration
+
+    rules = LockoutPolicy()
+    assert [lock_duration(n, rules) for n in range(3)] == [
+        datetime.timedelta(minutes=m) for m in (30, 60, 120)
+    ]
+    assert lock_duration(40, rules) == datetime.timedelta(hours=24)

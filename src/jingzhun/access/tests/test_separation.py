@@ -49,12 +49,18 @@ class _Rollback(Exception):
 
 
 def _permissions(world: World, role: str) -> dict[str, bool]:
+    from jingzhun.access.models import UNMASKED_EXPORT_ROLES
     from jingzhun.access.second_factor import needs_second_factor
-    from jingzhun.exports.actions import EXPORT_ROLES
+    from jingzhun.exports.actions import EXPORT_ROLES, do_approve_unmasked_export
     from jingzhun.registry.actions import check_can_write
 
+    # Roles that may hold it are given the unmasked-export permission: the snapshot then says
+    # who, once granted, may approve another person's unmasked export (PII-4).
     actor = User.objects.create_user(
-        username=f"probe-{role}", password="Probe-pass-2026", role=role
+        username=f"probe-{role}",
+        password="Probe-pass-2026",
+        role=role,
+        may_export_unmasked=role in UNMASKED_EXPORT_ROLES,
     )
     target = world.user("township")
 
@@ -76,6 +82,7 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
         "read_audit_log": _probe(lambda: do_search_audit_events(AuditQuery(), actor=actor)),
         "write_registry": _probe(registry_write),
         "export": role in EXPORT_ROLES,
+        "approve_unmasked_export": _probe(lambda: do_approve_unmasked_export(0, actor=actor)),
         "second_factor": needs_second_factor(actor),
     }
 

@@ -19,7 +19,7 @@ def test_import_commit_queues_a_refresh_of_its_county(world: Any) -> None:
     do_commit_import(data, "n.xlsx", actor=world.user("township"))
     job = RefreshJob.objects.get()
     assert job.counties == "230231000000" and job.reason == "数据导入"
-    assert job.status == RefreshJob.QUEUED  # tests run jobs by hand (ANALYTICS_JOB_RUNNER)
+    assert job.status == RefreshJob.QUEUED  # tests run queued jobs by hand (core.jobs)
     [done] = run_pending()
     assert done.status == RefreshJob.DONE
     latest = RegionFigures.objects.filter(region_code=VILLAGE).order_by("-year").first()
@@ -31,3 +31,31 @@ def test_refused_import_queues_nothing(world: Any) -> None:
     rows[0][3] = "230231201001010000"  # a bad ID number: the file is refused
     do_commit_import(xlsx({"s": [FLAT_HEADER, *rows]}), "b.xlsx", actor=world.user("township"))
     assert not RefreshJob.objects.exists()
+
+
+def test_a_refresh_goes_on_the_task_queue_and_a_dead_workers_refresh_is_swept(world: Any) -> None:
+    """Issue 20: request_refresh queues "run job N" for `jingzhun worker`; a refresh whose worker
+    process died is marked failed by the sweeper, with the reason."""
+    import subprocess
+    import sys
+
+    from django_tasks_db.models import DBTaskResult
+
+    from jingzhun.analytics.actions import request_refresh
+    from jingzhun.core.jobs import WORKER_DIED, sweep, worker_name
+
+    job = request_refresh(["230231"], reason="测试")
+    entry = DBTaskResult.objects.get()
+    assert entry.task_path == "jingzhun.analytics.actions.run_refresh_job"
+    assert entry.args_kwargs == {"args": [job.pk], "kwargs": {}}
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = f"{worker_name().rpartition(':')[0]}:{int(child.stdout)}"
+    RefreshJob.objects.filter(pk=job.pk).update(status=RefreshJob.RUNNING, worker=dead)
+    assert sweep().failed == {"analytics.RefreshJob": 1}
+    job.refresh_from_db()
+    assert (job.status, job.error) == (RefreshJob.FAILED, WORKER_DIED)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from io import StringIO
 
 import pytest
+import time_machine
 from conftest import World
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from jingzhun.access.actions import do_issue_api_token, do_revoke_api_token, token_prefix
 from jingzhun.access.models import ApiToken
@@ -117,3 +120,19 @@ def test_a_token_name_is_limited(world: World) -> None:
     with pytest.raises(DomainError):
         do_issue_api_token(county, "x" * 101, actor=county)
     assert ApiToken.objects.count() == 0
+
+
+def test_a_token_expires_after_ninety_days(world: World) -> None:
+    county = world.user("county")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        raw = do_issue_api_token(county, actor=county)
+    row = ApiToken.objects.get(user=county)
+    assert row.expires_at == start + datetime.timedelta(days=90)
+    with time_machine.travel(start + datetime.timedelta(days=89), tick=False):
+        assert bearer(raw).get("/api/households").status_code == 200
+    with time_machine.travel(start + datetime.timedelta(days=90, seconds=1), tick=False):
+        assert bearer(raw).get("/api/households").status_code == 401
+        listing = StringIO()
+        call_command("token", "list", stdout=listing)
+        assert "已过期" in listing.getvalue()

@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 ('standards', models.CharField(blank=True, default='', max_length=200, verbose_name='重新判定的标准')),
                 ('error', models.TextField(blank=True, default='', verbose_name='错误')),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150, verbose_name='发起人账号')),
+                ('worker', models.CharField(blank=True, default='', max_length=100, verbose_name='执行进程')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='创建时间')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='完成时间')),
             ],

@@ -177,6 +177,22 @@ def test_scope_limits_what_a_user_may_judge(world: World) -> None:
         do_assess_bulk("household_exit", 2019, actor=world.user("township"), county="522628")
 
 
+def test_ordinary_households_are_not_judged_for_exit(world: World) -> None:
+    # issue 19: an ordinary rural household (未建档立卡) has no exit to judge
+    from jingzhun.registry.actions import do_create_household
+
+    ordinary = do_create_household(
+        "P0001",
+        VILLAGE,
+        {"poverty_status": "not_registered"},
+        [{"id_number": make_id("230231", "19700101", 601), "name": "赵一", "relation": "head"}],
+        actor=None,
+    )
+    result = do_assess_bulk("household_exit", 2019, actor=world.user("township"))
+    assert result.households == 2
+    assert not Assessment.objects.filter(household=ordinary).exists()
+
+
 def test_the_card_replays_a_bulk_decision_from_its_snapshot(world: World, client: Any) -> None:
     household = _complete(world)
     do_assess_bulk("household_exit", 2019, actor=None)
@@ -437,18 +453,21 @@ def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
     world: World,
 ) -> None:
     from jingzhun.core.errors import DomainError
+    from jingzhun.core.models import action_writes
 
     household = _complete(world)
-    Household.objects.filter(pk=household.pk).update(house_safety_grade="Z")
+    with action_writes():  # bad data as only a direct database write could leave it
+        Household.objects.filter(pk=household.pk).update(house_safety_grade="Z")
     with pytest.raises(DomainError) as refused:
         do_assess_bulk("household_exit", 2019, actor=None)
     message = str(refused.value)
     assert household.household_code in message and "house_safety_grade" in message
     assert "'Z'" in message
-    Household.objects.filter(pk=household.pk).update(house_safety_grade="A")
     member = household.members.first()
     assert member is not None
-    Member.objects.filter(pk=member.pk).update(health_status="糖尿病")
+    with action_writes():
+        Household.objects.filter(pk=household.pk).update(house_safety_grade="A")
+        Member.objects.filter(pk=member.pk).update(health_status="糖尿病")
     with pytest.raises(DomainError) as refused:
         do_assess_bulk("household_exit", 2019, actor=None)
     message = str(refused.value)
@@ -458,9 +477,10 @@ def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
     assert _work_dirs() == []  # removed on failure too
     # The message names only a household the user may see: a bad code outside the township's
     # villages is neither read nor named.
-    Member.objects.filter(pk=member.pk).update(health_status="")
     inside, outside = (world.households[VILLAGES[t][0]] for t in ("230231101000", "230231100000"))
-    Household.objects.filter(pk__in=[inside.pk, outside.pk]).update(house_safety_grade="Z")
+    with action_writes():
+        Member.objects.filter(pk=member.pk).update(health_status="")
+        Household.objects.filter(pk__in=[inside.pk, outside.pk]).update(house_safety_grade="Z")
     with pytest.raises(DomainError) as refused:
         do_assess_bulk("household_exit", 2019, actor=world.user("other_township"))
     assert inside.household_code in str(refused.value)

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -206,8 +207,18 @@ def test_stats_prints_json_and_a_chinese_table(db: Any) -> None:
         "poor_villages",
         "villages",
         "townships",
+        "ordinary_households",
+        "ordinary_persons",
+        "monitored_households",
     ]
     assert got["poverty_incidence"] == 0.74 and got["villages"] == 83
+    # Ordinary households (in the registry since 2021) are shown apart, never as registered
+    assert (got["ordinary_households"], got["monitored_households"]) == (0, None)
+    end = json.loads(run("stats", "--county", "230623", "--year", "2020", "--json"))
+    later = json.loads(run("stats", "--county", "230623", "--year", "2025", "--json"))
+    assert later["ordinary_households"] > 0 and later["monitored_households"] > 0
+    for key in ("registered_households", "registered_persons", "remaining_persons"):
+        assert later[key] == end[key]
     table = run("stats", "--county", "230623000000", "--year", "2018")
     assert "林甸县" in table and "贫困发生率(%)" in table and "0.74" in table
 
@@ -268,8 +279,38 @@ def test_jingzhun_demo_generates_and_serves_the_web_ui(tmp_path: Path) -> None:
         assert status is not None and status < 500, (
             proc.stdout.read() if proc.poll() is not None else status
         )
+        # And a job queued meanwhile is run by the worker the demo started beside the server
+        queued = subprocess.run(
+            [sys.executable, "-c", QUEUE_REFRESH], env=env, capture_output=True, text=True
+        )
+        assert queued.returncode == 0, queued.stderr[-2000:]
+        job = int(queued.stdout.split()[-1])
+        state = ("queued",)
+        while time.monotonic() < deadline and state[0] in ("queued", "running"):
+            time.sleep(0.5)  # polling the job's row, bounded by the deadline
+            with sqlite3.connect(tmp_path / "demo.sqlite3") as conn:
+                state = conn.execute(
+                    "SELECT status, worker FROM analytics_refreshjob WHERE id = ?", (job,)
+                ).fetchone()
+        assert state[0] == "done", state
     finally:
         proc.terminate()
-        output, _ = proc.communicate(timeout=30)
+        output, _ = proc.communicate(timeout=60)
     # Then it had printed the accounts and the address
     assert "county" in output and PASSWORD in output and f"http://127.0.0.1:{port}/" in output
+    # and the worker that ran the job stopped with the demo
+    worker = int(state[1].rpartition(":")[2])
+    assert f"后台任务进程 {state[1]} 已启动" in output
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+
+
+QUEUE_REFRESH = """
+import django
+django.setup()
+from django.db import transaction
+from jingzhun.analytics.actions import request_refresh
+with transaction.atomic():
+    job = request_refresh(["230623"], reason="test")
+print(job.pk)
+"""

@@ -23,6 +23,7 @@ from jingzhun.demo.actions import (
 from jingzhun.policy.store import default_store
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.choices import EXITED_STATUSES, REGISTERED_STATUSES
+from jingzhun.registry.contact import bank_account_problem, phone_problem
 from jingzhun.registry.idcard import check
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.registry.selectors import registry_stats
@@ -111,9 +112,20 @@ def test_households_are_consistent_with_their_history_and_exit_conditions(
         history.setdefault(hid, []).append((day, old, new))
     incomes = {(r.household_id, r.year): r.net_income for r in IncomeRecord.objects.all()}
     sizes = Counter(Member.objects.values_list("household_id", flat=True))
-    exits_checked = 0
+    exits_checked = ordinary = 0
+    last_year = datetime.date.today().year - 1
     for h in Household.objects.all():
         changes = history[h.id]
+        if h.poverty_status == "not_registered":  # an ordinary rural household (issue 19)
+            assert [(d.year, old, new) for d, old, new in changes] == [(2021, "", "not_registered")]
+            assert (h.identified_year, h.exit_year, h.main_cause) == (None, None, "")
+            assert h.attribute == "general" and not h.relocated
+            assert all((h.id, y) in incomes for y in range(2021, last_year + 1))
+            ordinary += 1
+            continue
+        # incomes for every year from identification to last year (to removal when removed)
+        until = changes[-1][0].year if h.poverty_status == "removed" else last_year
+        assert all((h.id, y) in incomes for y in range(changes[0][0].year, until + 1))
         assert changes[0][1] == "" and changes[0][2] == "not_exited"
         assert all(a[2] == b[1] for a, b in itertools.pairwise(changes)), "statuses chain"
         assert h.poverty_status == changes[-1][2]
@@ -137,7 +149,9 @@ def test_households_are_consistent_with_their_history_and_exit_conditions(
             assert h.poverty_status == "removed" and h.exit_year is None
         assert luhn.is_valid(h.bank_account) and 16 <= len(h.bank_account) <= 19
         assert h.phone == "" or (len(h.phone) == 11 and h.phone.isdigit())
-    assert exits_checked > 0
+        # and the registry's own rules accept them
+        assert bank_account_problem(h.bank_account) == "" and phone_problem(h.phone) == ""
+    assert exits_checked > 0 and ordinary > 0
     assert not Member.objects.filter(
         household__poverty_status__in=EXITED_STATUSES, basic_medical_insured=False
     ).exists()
@@ -145,7 +159,7 @@ def test_households_are_consistent_with_their_history_and_exit_conditions(
     # every household exited by then was above it
     below = above = 0
     for hid, changes in history.items():
-        status_2019 = [new for day, _, new in changes if day.year <= 2019][-1]
+        status_2019 = ([""] + [new for day, _, new in changes if day.year <= 2019])[-1]
         if status_2019 in REGISTERED_STATUSES:
             per_capita = incomes[(hid, 2019)] / sizes[hid]
             if status_2019 in EXITED_STATUSES:
@@ -158,7 +172,11 @@ def test_households_are_consistent_with_their_history_and_exit_conditions(
 
 
 def test_main_causes_follow_the_published_shares(small_baiquan: DemoResult) -> None:
-    causes = Counter(Household.objects.values_list("main_cause", flat=True))
+    causes = Counter(
+        Household.objects.exclude(poverty_status="not_registered").values_list(
+            "main_cause", flat=True
+        )
+    )
     share = causes["illness"] / sum(causes.values())
     assert 0.36 <= share <= 0.48  # 43% drawn, tekun households redrawn
     assert Member.objects.filter(dibao=True).exists()
@@ -171,7 +189,8 @@ def test_main_causes_follow_the_published_shares(small_baiquan: DemoResult) -> N
 
 def test_village_populations_add_up_to_the_county_every_year(small_baiquan: DemoResult) -> None:
     villages = Region.objects.filter(level="village").count()
-    assert RegionPopulation.objects.count() == villages * 7
+    # 2014 to last year (the timeline runs to the year before the current one)
+    assert RegionPopulation.objects.count() == villages * (datetime.date.today().year - 2014)
     for year in range(2014, 2021):
         stats = registry_stats("230231000000", year)
         total = sum(
@@ -182,6 +201,29 @@ def test_village_populations_add_up_to_the_county_every_year(small_baiquan: Demo
         for village in Region.objects.filter(level="village")[:8]:
             v = registry_stats(village.code, year)
             assert v.rural_population is not None and v.remaining_persons <= v.rural_population
+
+
+def test_ordinary_households_fill_the_demo_townships_villages(small_baiquan: DemoResult) -> None:
+    # issue 19: ordinary households only in the demo township, each of its villages holding its
+    # rural population (no more) once its registered households are counted
+    township = next(a.scope_code for a in small_baiquan.accounts if a.username == "township")
+    ordinary = Household.objects.filter(poverty_status="not_registered")
+    assert set(ordinary.values_list("township_code", flat=True)) == {township}
+    persons = Counter(Member.objects.values_list("household__village_id", flat=True))
+    ordinary_persons = Counter(
+        Member.objects.filter(household__in=ordinary).values_list(
+            "household__village_id", flat=True
+        )
+    )
+    villages = Region.objects.filter(level="village", parent_id=township)
+    filled = 0
+    for village in villages:
+        populations = RegionPopulation.objects.filter(region=village).values_list(
+            "rural_population", flat=True
+        )
+        assert persons[village.code] <= min(populations)
+        filled += persons[village.code] == min(populations) and ordinary_persons[village.code] > 0
+    assert filled == villages.count() > 1
 
 
 def test_small_chunks_give_exact_scaled_counts(db: Any) -> None:

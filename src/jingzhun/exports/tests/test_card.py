@@ -17,7 +17,7 @@ from jingzhun.registry.idcard import mask
 from jingzhun.registry.models import Household, Member
 from jingzhun.registry.selectors import households_for
 
-from .conftest import lo_rows, pdf_text, permit, secrets_of
+from .conftest import approval, lo_rows, pdf_text, secrets_of
 
 VILLAGE = "230231100201"
 
@@ -71,7 +71,8 @@ def test_unmasked_card_needs_the_permission(world: Any, assessed: Household) -> 
     with pytest.raises(Forbidden):
         card(village, assessed, unmasked=True)
     assert AuditEvent.objects.filter(event="exports.card.refuse", outcome="refused").count() == 1
-    text = pdf_text(card(permit(village), assessed, unmasked=True))
+    granted = approval(village, "card", household=assessed)
+    text = pdf_text(card(village, assessed, unmasked=True, approval=granted))
     head = Member.objects.get(name="张三")
     assert head.id_number in text and "13900000001" in text and "长期慢性病" in text
     event = AuditEvent.objects.get(event="exports.card.export")

@@ -11,8 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from jingzhun.access.models import User
+from jingzhun.access.models import RegionGrant, User
 from jingzhun.audit.models import AuditEvent
+from jingzhun.exports.models import UnmaskedExportRequest
 from jingzhun.registry.models import Member
 
 from .conftest import pdf_text
@@ -55,8 +56,35 @@ def test_permit_then_unmasked_facts(world: Any, tmp_path: Path) -> None:
     grant = AuditEvent.objects.get(event="access.unmasked_export.grant")
     assert grant.reason == "民政比对" and grant.actor is None
     target = tmp_path / "facts.json"
+    # Without an approval the unmasked export is refused; the county user asks, a second county
+    # user (who holds the permission too) approves, and the export names the approval.
+    with pytest.raises(CommandError) as caught:
+        run("facts", "--user", "county", "--unmasked", "-o", str(target))
+    assert "批准" in str(caught.value) and not target.exists()
+    second = User.objects.create_user(username="county2", role="county")
+    RegionGrant.objects.create(user=second, region_id="230231000000")
+    run("permit", "county2")
+    asked = run(
+        "request",
+        "facts",
+        "--user",
+        "county",
+        "--region",
+        "230231000000",
+        "--reason",
+        "民政比对核查",
+    )
+    request_id = UnmaskedExportRequest.objects.get().pk
+    assert f"审批单号 {request_id}" in asked
+    with pytest.raises(CommandError) as caught:
+        run("approve", str(request_id), "--user", "county")
+    assert "不能审批自己" in str(caught.value)
+    assert str(request_id) in run("requests", "--user", "county2")
+    assert "已批准" in run("approve", str(request_id), "--user", "county2")
     run(
         "facts",
+        "--approval",
+        str(request_id),
         "--year",
         "2019",
         "--status",
@@ -72,6 +100,19 @@ def test_permit_then_unmasked_facts(world: Any, tmp_path: Path) -> None:
     assert {m["id_number"] for f in data for m in f["members"]} == set(
         Member.objects.values_list("id_number", flat=True)
     )
+    # the approval is used once
+    with pytest.raises(CommandError) as caught:
+        run(
+            "facts",
+            "--user",
+            "county",
+            "--unmasked",
+            "--approval",
+            str(request_id),
+            "-o",
+            str(target),
+        )
+    assert "已使用" in str(caught.value)
     assert "已收回" in run("permit", "county", "--withdraw")
     with pytest.raises(CommandError):
         run("facts", "--user", "county", "--unmasked", "-o", str(target))

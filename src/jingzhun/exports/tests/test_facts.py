@@ -15,7 +15,7 @@ from jingzhun.registry.actions import do_record_income
 from jingzhun.registry.models import Member
 from jingzhun.registry.selectors import HouseholdFilters
 
-from .conftest import permit, secrets_of
+from .conftest import approval, secrets_of
 
 
 def facts(
@@ -26,7 +26,7 @@ def facts(
     return out.getvalue(), json.loads(out.getvalue())
 
 
-def test_masked_facts_have_no_id_number_or_health_detail(world: Any) -> None:
+def test_masked_facts_have_no_id_number_birth_date_or_health_detail(world: Any) -> None:
     household = world.households["230231100201"]
     do_record_income(household.pk, 2019, {"wage_income": "5000"}, actor=None)
     raw, data = facts(world.user("township"))
@@ -35,7 +35,8 @@ def test_masked_facts_have_no_id_number_or_health_detail(world: Any) -> None:
     assert first["village_code"] == "230231100201" and first["year"] == 2019
     assert first["income"]["wage_income"] == 5000
     head = next(m for m in first["members"] if m["relation"] == "head")
-    assert head["birth_date"] == "1970-01-01"
+    # the birth date is the masked ID's hidden digits: only the year goes out masked
+    assert head["birth_date"] is None and head["birth_year"] == 1970
     assert head["id_number"] is None and head["health_status"] is None
     assert [s for s in secrets_of(world) if s.encode() in raw] == []
     event = AuditEvent.objects.get(event="exports.facts.export")
@@ -47,7 +48,10 @@ def test_unmasked_facts_need_the_permission(world: Any) -> None:
     county = world.user("county")
     with pytest.raises(Forbidden):
         facts(county, unmasked=True)
-    _raw, data = facts(permit(county), HouseholdFilters(status="not_exited"), unmasked=True)
+    granted = approval(county, "facts")
+    _raw, data = facts(
+        county, HouseholdFilters(status="not_exited"), unmasked=True, approval=granted
+    )
     ids = {m["id_number"] for f in data for m in f["members"]}
     assert ids == set(Member.objects.values_list("id_number", flat=True))
     assert {m["health_status"] for f in data for m in f["members"]} == {"chronic", None}

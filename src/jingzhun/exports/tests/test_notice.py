@@ -42,7 +42,7 @@ def test_the_notice_names_the_households_and_nothing_sensitive(world: Any) -> No
     second = do_create_household(
         "H100299",
         VILLAGE,
-        {"group_name": "二组", "phone": "13811112222", "bank_account": "6222020011112222"},
+        {"group_name": "二组", "phone": "13811112222", "bank_account": "6222020011112221"},
         [{"id_number": make_id("230231", "19650302", 77), "name": "孙七", "relation": "head"}],
         actor=None,
     )

@@ -434,3 +434,36 @@ def test_a_workbook_is_unpacked_once(world: Any, monkeypatch: Any, case: str) ->
     else:
         assert not result.ok
         assert any("性别" in str(e) for e in result.errors)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("clean", [True, False])
+def test_household_type_column_agrees(world: Any, kind: str, clean: bool) -> None:
+    # issue 19: a 户类型 column makes new households ordinary (未建档立卡) or registered; an
+    # ordinary household with a registered 脱贫状态 is refused, by both paths alike.
+    title, header, existing = roster(world)
+    code = header.index("户编号")
+    template = [r for r in existing if r[code] == existing[0][code]]
+    new = new_households(header, template, 4, 100)
+    status = header.index("脱贫状态")
+    rows = [[*r, "是"] for r in existing]
+    for r in new:
+        ordinary = r[code].endswith(("-0", "-2"))
+        r = list(r)
+        if ordinary and (clean or not r[code].endswith("-0")):
+            r[status] = ""
+        rows.append([*r, "一般农户" if ordinary else "建档立卡户"])
+    slow, fast = _compare(world, kind, rows, title, [*header, "户类型"])
+    assert fast["columnar"] and slow["ok"] is clean
+    if clean:
+        written = {c: dict(values)["poverty_status"] for c, values in slow["written"]["households"]}
+        assert {c: s for c, s in written.items() if c.startswith("N")} == {
+            "N100-0": "not_registered",
+            "N100-1": "not_exited",
+            "N100-2": "not_registered",
+            "N100-3": "not_exited",
+        }
+    else:
+        assert [e[0] for e in slow["errors"]] and all(
+            "户类型为一般农户（未建档立卡），脱贫状态却为“未脱贫”" in e[0] for e in slow["errors"]
+        )

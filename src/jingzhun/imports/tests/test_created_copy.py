@@ -19,6 +19,7 @@ from jingzhun.imports.fields import FIELDS
 from jingzhun.imports.models import ImportChange, ImportCreatedCopy
 from jingzhun.imports.pipeline import plan_import
 from jingzhun.imports.selectors import created_values
+from jingzhun.registry.models import Member
 
 from .conftest import VILLAGE, csv_bytes
 from .test_columnar import Rows, new_households, roster
@@ -39,7 +40,7 @@ def _file(world: Any) -> tuple[bytes, list[str], Rows]:
     for row in rows:  # phone and bank account are the household's, health and disability each
         i = int(row[code].rsplit("-", 1)[1])  # member's
         row[col["phone"]] = f"1381234{i:04d}"
-        row[col["bank_account"]] = f"622202000012{i:07d}"
+        row[col["bank_account"]] = f"101202000012{i:07d}"  # a passbook account: no check digit
         row[health] = "大病"
         row[disability] = "1"
     return csv_bytes([title, header, *existing, *rows], "utf-8-sig"), header, rows
@@ -93,6 +94,13 @@ def test_the_copy_holds_every_new_household_masked(
     assert [n for n in re.findall(r"\d{17}[\dX]", whole) if ric.is_valid(n)] == []
     assert {m["health_status"] for x in copied for m in x["members"]} == {"***"}
     assert {m["disability_grade"] for x in copied for m in x["members"]} == {"***"}
+    # the birth date beside a masked ID number would rebuild it: only its year is kept
+    births = {
+        str(m.birth_date)
+        for m in Member.objects.filter(household__household_code__startswith="N500-")
+    }
+    assert births and [b for b in births if b in whole or b.replace("-", "") in whole] == []
+    assert {len(str(m["birth_date"])) for x in copied for m in x["members"]} == {4}
     assert [(x["phone"], x["bank_account"]) for x in copied] == [
         (f"138****{i:04d}", f"****{i:04d}") for i in range(NEW)
     ]

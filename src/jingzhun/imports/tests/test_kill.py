@@ -181,9 +181,10 @@ def _job(db: Path, job_id: int) -> tuple[str, str]:
 def test_a_web_commit_job_killed_while_writing_leaves_nothing_and_can_be_confirmed_again(
     tmp_path: Path,
 ) -> None:
-    """REL-2 for the web path (ADR 0029): the worker running a commit job (`jingzhun import
-    --pending`) is killed once the job's progress file shows the write stage; the registry is as
-    before, the batch still pending, and confirming it again commits the file once."""
+    """REL-2 for the web path (ADR 0029): the worker running a commit job (`jingzhun worker`) is
+    killed once the job's progress file shows the write stage; the registry is as before, the
+    batch still pending; the next worker's sweep marks the job and its queue entry failed with the
+    reason, and confirming again commits the file once."""
     import json
 
     db = tmp_path / "kill.sqlite3"
@@ -195,7 +196,6 @@ def test_a_web_commit_job_killed_while_writing_leaves_nothing_and_can_be_confirm
         "DATABASE_URL": f"sqlite:///{db}",
         "JINGZHUN_VAR_DIR": str(var),
         "DJANGO_SETTINGS_MODULE": "jingzhun.settings.embedded",
-        "JINGZHUN_IMPORT_JOB_RUNNER": "manual",
     }
     subprocess.run(
         [sys.executable, "-c", SETUP, str(data), str(HOUSEHOLDS)], env=env, check=True, timeout=600
@@ -213,13 +213,13 @@ def test_a_web_commit_job_killed_while_writing_leaves_nothing_and_can_be_confirm
         return int(done.stdout.strip().splitlines()[-1])
 
     check = queue("check", str(data))
-    assert _run(env, "import", "--pending").returncode == 0
+    assert _run(env, "worker", "--batch").returncode == 0  # the queue carried the job
     assert _job(db, check)[0] == "done"
     before = _counts(db)
     commit = queue("commit")
     progress = var / "imports" / f"job-{commit}.progress"
     process = subprocess.Popen(
-        [sys.executable, "-m", "jingzhun.cli", "import", "--pending"],
+        [sys.executable, "-m", "jingzhun.cli", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -241,9 +241,16 @@ def test_a_web_commit_job_killed_while_writing_leaves_nothing_and_can_be_confirm
     assert _counts(db) == before
     assert _job(db, commit)[0] == "running"  # its process is gone: the page shows it interrupted
 
-    again = queue("commit")  # confirming again marks the dead job failed
+    swept = _run(env, "worker", "--batch")  # a new worker sweeps first
+    assert swept.returncode == 0, swept.stderr[-2000:]
     assert _job(db, commit) == ("failed", "执行进程已中断，未写入任何数据。")
-    assert _run(env, "import", "--pending").returncode == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(
+            "SELECT status, traceback FROM django_tasks_database_dbtaskresult"
+            " WHERE task_path LIKE '%run_import_job' ORDER BY enqueued_at"
+        ).fetchall() == [("SUCCESSFUL", ""), ("FAILED", "执行进程已中断，未写入任何数据。")]
+    again = queue("commit")
+    assert _run(env, "worker", "--batch").returncode == 0
     assert _job(db, again)[0] == "done"
     after = _counts(db)
     assert after["households"] == before["households"] + HOUSEHOLDS

@@ -181,3 +181,28 @@ def test_an_old_excel_xls_file_imports(world: Any) -> None:
     household = Household.objects.get(household_code="X1")
     assert household.members.count() == 3
     assert household.village_id == VILLAGE
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "expected"),
+    [
+        ("户类型", "一般农户", "not_registered"),
+        ("是否建档立卡", "否", "not_registered"),
+        ("是否建档立卡", "是", "not_exited"),
+        ("户类型", "脱贫户", "exited_with_policy"),
+    ],
+)
+def test_a_household_type_column_tells_ordinary_from_registered_households(
+    world: Any, header: str, cell: str, expected: str
+) -> None:
+    # issue 19: 户类型 / 是否建档立卡 beside 脱贫状态 (blank for an ordinary household)
+    assert match_header(header) == "household_type"
+    head = household_rows("V1", VILLAGE, 101)[0]
+    head[7] = "已脱贫（享受政策）" if cell == "脱贫户" else ""
+    result = plan_import(
+        xlsx({"s": [[*FLAT_HEADER, header], [*head, cell]]}), "v.xlsx", actor=world.user("county")
+    )
+    assert result.errors == []
+    values = _new_plan(result, "V1").values
+    assert values.get("poverty_status", "not_exited") == expected
+    assert "household_type" not in values

@@ -8,7 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from jingzhun.imports.pipeline import plan_import
+from jingzhun.audit.models import AuditEvent
+from jingzhun.imports import columnar
+from jingzhun.imports.actions import do_start_import
+from jingzhun.imports.pipeline import ID_NUMBER_UNUSABLE, plan_import
+from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.models import Member
 
 from .conftest import FLAT_HEADER, OTHER_TOWNSHIP_VILLAGE, VILLAGE, household_rows, person, xlsx
@@ -103,6 +107,35 @@ def test_a_person_belongs_to_one_live_household_in_the_file_and_in_the_registry(
     assert registered.household.household_code in in_registry[0].reason
     # the value is masked when the error is printed
     assert registered.id_number not in str(in_registry[0])
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["columnar", "per-row"])
+def test_a_person_registered_out_of_scope_gets_a_generic_answer_and_the_check_is_audited(
+    world: Any, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    # Given a village cadre's file whose second person is registered in another township
+    monkeypatch.setattr(columnar, "ENABLED", fast)
+    foreign = Member.objects.get(
+        household=world.households[OTHER_TOWNSHIP_VILLAGE], relation="head"
+    )
+    rows = household_rows("E8", VILLAGE, 101)
+    rows[1][3], rows[1][4], rows[1][5] = foreign.id_number, "男", "之子"
+    # When the file is checked (the web's dry run)
+    result = plan_import(
+        xlsx({"花名册": [FLAT_HEADER, *rows]}), "f.xlsx", actor=world.user("village")
+    )
+    # Then the row is refused with a message that says nothing of where or whom
+    [error] = [e for e in result.errors if e.field == "id_number"]
+    assert error.row == 3 and error.reason == ID_NUMBER_UNUSABLE
+    household = foreign.household
+    for told in (household.household_code, household.village_id, foreign.name, "另一户", "已登记"):
+        assert told not in str(error)
+    # and the check's audit event counts the numbers tested and names the conflict, masked
+    do_start_import(result, actor=world.user("village"))
+    event = AuditEvent.objects.get(event="imports.batch.upload")
+    assert event.diff["id_numbers_tested"] == 2
+    assert event.diff["id_numbers_elsewhere"] == [mask_id(foreign.id_number)]
+    assert foreign.id_number not in str(event.diff) and rows[0][3] not in str(event.diff)
 
 
 def test_the_registry_check_is_one_query_whatever_the_file_size(world: Any) -> None:

@@ -161,6 +161,32 @@ def test_hard_deletes_are_refused(world: World) -> None:
     assert Household.objects.filter(pk=world.households[VILLAGE].pk).exists()
 
 
+@pytest.mark.parametrize("model", [Household, Member, IncomeRecord])
+def test_set_wise_writes_are_refused_outside_actions(world: World, model: Any) -> None:
+    household = world.households[VILLAGE]
+    rows = (
+        model.all_objects.filter(pk=household.pk)
+        if model is Household
+        else (model.all_objects.filter(household=household))
+    )
+    before = list(rows.values_list("pk", "version"))
+    with pytest.raises(PermissionError, match="update"):
+        rows.update(version=99)
+    with pytest.raises(PermissionError, match="bulk_update"):
+        model.objects.bulk_update(list(rows), ["version"])
+    with pytest.raises(PermissionError):
+        rows.delete()
+    if model is Household:
+        with pytest.raises(PermissionError):
+            household.members.update(name="改")
+    assert list(rows.values_list("pk", "version")) == before
+    # through an action the same kind of write goes through
+    do_update_household(
+        household.pk, household.version, {"phone": "13800000000"}, actor=world.user("village")
+    )
+    assert Household.objects.get(pk=household.pk).version == household.version + 1
+
+
 def test_status_change_appends_history(world: World) -> None:
     household = world.households[VILLAGE]
     do_change_household_status(

@@ -82,3 +82,13 @@ def can_write(user: Any) -> bool:
     return (
         bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", "") in WRITER_ROLES
     )
+
+
+@register.simple_tag
+def unmasked_approvals(user: Any, *kinds: str) -> list[Any]:
+    """The user's approved, unexpired, unused unmasked-export requests of these kinds (PII-4)."""
+    from jingzhun.exports.actions import own_requests
+
+    if not getattr(user, "may_export_unmasked", False):
+        return []
+    return list(own_requests(user, usable=True).filter(kind__in=kinds))

@@ -96,3 +96,22 @@ def test_a_refused_request_is_audited(admins: World) -> None:
         ("/api/households", "refused"),
         ("/households/", "refused"),
     ]
+
+
+def test_a_lock_id_in_other_digits_is_a_bad_request(admins: World) -> None:
+    client = signed_in(Client(), admins.user("secadmin"))
+    for value in ("١٢", "²", ""):
+        response = client.post("/manage/locks/", {"lock": value, "reason": "本人确认"})
+        assert response.status_code == 400, value
+        assert "锁定编号无效" in response.content.decode()
+
+
+def test_the_security_admin_cannot_change_another_administrators_role(admins: World) -> None:
+    client = signed_in(Client(), admins.user("secadmin"))
+    for role in ("sysadmin", "auditadmin"):
+        target = admins.user(role)
+        response = client.post(f"/manage/users/{target.pk}/role/", {"role": "county"})
+        assert User.objects.get(pk=target.pk).role == role
+        assert response.status_code in (302, 403)
+    refused = AuditEvent.objects.filter(event="access.role.set", outcome="refused")
+    assert refused.count() == 2

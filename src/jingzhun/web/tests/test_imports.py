@@ -306,3 +306,79 @@ def test_the_income_year_given_on_the_upload_form_reaches_the_dry_run_and_the_co
     assert _commit(client, batch).status_code == 302
     income = IncomeRecord.objects.get(household__household_code="Y1")
     assert (income.year, income.wage_income) == (2019, 3000)
+
+
+@pytest.mark.django_db(transaction=True)  # the request's transaction commits: the job is queued
+def test_an_upload_goes_on_the_task_queue_and_the_worker_runs_it_without_a_web_thread(
+    world: Any, client_for: Any, monkeypatch: Any
+) -> None:
+    """Issue 20: the web process only queues the job (no thread starts in it); `jingzhun worker`
+    takes the queue entry and runs the job in its own process."""
+    import threading
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from jingzhun.core.jobs import worker_name
+    from jingzhun.imports.models import ImportJob
+
+    client = client_for("township")
+
+    def refuse(self: threading.Thread) -> None:
+        raise AssertionError(f"the web process started a thread: {self.name}")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    data = xlsx({"花名册": [FLAT_HEADER, *household_rows("W1", VILLAGE, 101, 2)]})
+    response = client.post(
+        "/imports/", {"file": SimpleUploadedFile("f.xlsx", data, content_type=XLSX)}
+    )
+    monkeypatch.undo()
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.QUEUED
+    entry = DBTaskResult.objects.get()
+    assert entry.task_path == "jingzhun.imports.jobs.run_import_job"
+    assert entry.args_kwargs == {"args": [job.pk], "kwargs": {}}
+    assert entry.status == "READY"
+
+    call_command("worker", "--batch", stdout=StringIO(), stderr=StringIO())
+
+    job.refresh_from_db()
+    entry.refresh_from_db()
+    assert (job.status, job.error, job.worker) == (ImportJob.DONE, "", worker_name())
+    assert entry.status == "SUCCESSFUL"
+    page = client.get(response["Location"])
+    assert page.status_code == 302 and page["Location"] == f"/imports/{job.batch_id}/"
+
+
+def test_a_batch_left_unconfirmed_past_the_retention_period_loses_its_upload(
+    world: Any, client_for: Any
+) -> None:
+    """Issue 20: the sweeper removes the upload of a pending batch older than the retention
+    period; confirming it then says the file is gone and queues nothing."""
+    import datetime
+    import os
+
+    from django.utils import timezone
+
+    from jingzhun.core.jobs import sweep
+    from jingzhun.imports.jobs import upload_path
+    from jingzhun.imports.models import ImportJob
+
+    client = client_for("township")
+    response = _upload(client, household_rows("W1", VILLAGE, 101, 2))
+    batch = ImportBatch.objects.get(status="pending")
+    long_ago = timezone.now() - datetime.timedelta(days=30)
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=long_ago)
+    ImportJob.objects.update(created_at=long_ago, finished_at=long_ago)
+    os.utime(upload_path(batch), (long_ago.timestamp(), long_ago.timestamp()))
+    assert response.status_code == 302
+
+    assert sweep().files == 1
+
+    assert not upload_path(batch).exists()
+    jobs = ImportJob.objects.count()
+    page = client.post(f"/imports/{batch.pk}/commit/", follow=True)
+    assert "上传的文件已不在服务器上。" in body(page)
+    assert ImportJob.objects.count() == jobs

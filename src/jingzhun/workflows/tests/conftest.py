@@ -38,7 +38,12 @@ def applicant(world: World) -> Any:
     return do_create_household(
         "A100201",
         VILLAGE,
-        {"attribute": "general", "main_cause": "lack_capital", "phone": "13900009999"},
+        {
+            "attribute": "general",
+            "main_cause": "lack_capital",
+            "phone": "13900009999",
+            "poverty_status": "not_registered",
+        },
         [
             {
                 "id_number": make_id("230231", "19800202", 91),

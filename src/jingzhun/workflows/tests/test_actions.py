@@ -13,6 +13,7 @@ from django.utils import timezone
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.registry.models import Household, StatusChange
+from jingzhun.registry.selectors import registry_stats
 from jingzhun.workflows.actions import (
     CaseDetails,
     PostingIn,
@@ -20,12 +21,13 @@ from jingzhun.workflows.actions import (
     do_move_case,
     do_open_case,
     do_upload_evidence,
+    eligibility_problem,
 )
 from jingzhun.workflows.models import Case, Evidence, Posting, Step
 from jingzhun.workflows.selectors import inbox
 from jingzhun.workflows.transitions import FLOWS
 
-from .conftest import PDF, VILLAGE, move, secure_household, walk
+from .conftest import COUNTY, PDF, VILLAGE, move, secure_household, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +56,11 @@ def test_identification_end_to_end_registers_the_household(world: Any, applicant
     household = Household.objects.get(pk=applicant.pk)
     assert household.identified_year == case.year
     assert household.poverty_status == "not_exited"
+    history = StatusChange.objects.filter(household=household).order_by("id")
+    assert [(h.status_from, h.status_to) for h in history] == [
+        ("", "not_registered"),
+        ("not_registered", "not_exited"),
+    ]
     moves = list(case.steps.order_by("id").values_list("move", flat=True))
     assert moves == ["open", *FLOWS["identification"].required_path()]
     assert case.postings.count() == 2
@@ -61,6 +68,37 @@ def test_identification_end_to_end_registers_the_household(world: Any, applicant
     assert not case.evidence.filter(step__isnull=True).exists()
     events = set(AuditEvent.objects.filter(object_type="case").values_list("event", flat=True))
     assert {"workflows.case.open", "workflows.case.approve", "workflows.case.announce"} <= events
+
+
+def test_an_applicant_is_not_counted_until_announced_and_a_rejection_leaves_it_ordinary(
+    world: Any, applicant: Any, second_county: Any
+) -> None:
+    # issue 19: a household applying to be identified is an ordinary household (未建档立卡), not a
+    # remaining poor one, while its case runs and after a rejection.
+    actors = _actors(world)
+    year = timezone.localdate().year
+    before = registry_stats(COUNTY, year)
+    assert applicant.poverty_status == "not_registered"
+    case = do_open_case(applicant.pk, "identification", CaseDetails(), actor=actors["village"])
+    path = FLOWS["identification"].required_path()
+    case = walk(case, path[: path.index("approve")], actors)
+    during = registry_stats(COUNTY, year)
+    assert during.remaining_households == before.remaining_households
+    assert during.registered_households == before.registered_households
+    assert during.ordinary_households == before.ordinary_households >= 1
+    case = move(case, "reject", second_county, reason="经核查收入超过标准")
+    assert case.state == "rejected"
+    household = Household.objects.get(pk=applicant.pk)
+    assert household.poverty_status == "not_registered" and household.identified_year is None
+    assert list(
+        StatusChange.objects.filter(household=household).values_list("status_to", flat=True)
+    ) == ["not_registered"]
+    assert registry_stats(COUNTY, year) == during
+
+
+def test_a_registered_household_cannot_be_identified_again(world: Any) -> None:
+    household = world.households[VILLAGE]
+    assert eligibility_problem("identification", household) == "该户已是建档立卡户，无需识别。"
 
 
 def test_self_approval_is_refused_and_changes_nothing(

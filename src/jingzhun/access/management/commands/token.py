@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -45,7 +46,8 @@ class Command(BaseCommand):
         raw = do_issue_api_token(user, name, actor=None)
         self.stdout.write(raw)
         self.stderr.write(
-            f"已为用户 {user.username} 签发访问令牌（前缀 {token_prefix(raw)}）。"
+            f"已为用户 {user.username} 签发访问令牌（前缀 {token_prefix(raw)}，"
+            f"{settings.JINGZHUN_API_TOKEN_DAYS} 天后到期）。"
             "令牌只显示这一次，请妥善保存；使用方式：Authorization: Bearer <令牌>"
         )
 
@@ -54,11 +56,12 @@ class Command(BaseCommand):
         if username:
             tokens = tokens.filter(user__username__iexact=username.strip())
         for token in tokens:
-            state = (
-                f"已吊销 {timezone.localtime(token.revoked_at):%Y-%m-%d %H:%M}"
-                if token.revoked_at
-                else "有效"
-            )
+            if token.revoked_at:
+                state = f"已吊销 {timezone.localtime(token.revoked_at):%Y-%m-%d %H:%M}"
+            elif token.expires_at <= timezone.now():
+                state = f"已过期 {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M}"
+            else:
+                state = f"有效至 {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M}"
             created = timezone.localtime(token.created_at)
             self.stdout.write(
                 f"{token.prefix}\t{token.user.username}\t{token.name}\t{created:%Y-%m-%d %H:%M}\t{state}"

@@ -1,7 +1,11 @@
-"""`jingzhun demo`: migrate, generate a synthetic county, print the demo accounts, serve the web UI."""
+"""`jingzhun demo`: migrate, generate a synthetic county, print the demo accounts, serve the web UI
+with one background worker beside it (`jingzhun worker`)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
 from typing import Any
@@ -162,7 +166,7 @@ class Command(BaseCommand):
         out.write(
             f"已生成演示县：{result.county_name}（{result.county_code}），{result.townships} 个乡镇、"
             f"{result.villages} 个村，{result.households:,} 户 {result.persons:,} 人"
-            f"（含清退户），状态变更 {result.status_changes:,} 条，收入记录 {result.incomes:,} 条，"
+            f"（含清退户和演示乡镇的一般农户），状态变更 {result.status_changes:,} 条，收入记录 {result.incomes:,} 条，"
             f"用时 {self._elapsed:.1f} 秒。"
         )
         out.write(
@@ -203,8 +207,48 @@ class Command(BaseCommand):
             self.stdout.write("继续使用已有数据启动网页服务。")
 
     def _serve(self, port: int) -> None:
+        """The web server and one background worker (`jingzhun worker`), each a child process;
+        a worker that dies (e.g. on a hostile upload) is started again; both stop with the
+        server, on Ctrl+C or SIGTERM."""
+        from django.conf import settings
+
         self.stdout.write(f"网页服务：http://127.0.0.1:{port}/ （按 Ctrl+C 停止）")
-        call_command("runserver", f"127.0.0.1:{port}", "--insecure", "--noreload")
+        self.stdout.flush()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
+
+        def start(*args: str) -> subprocess.Popen[bytes]:
+            # this program's own commands, with fixed arguments and the port (an int)
+            return subprocess.Popen([sys.executable, "-m", "jingzhun.cli", *args], env=env)  # noqa: S603
+
+        def stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        server = start("runserver", f"127.0.0.1:{port}", "--insecure", "--noreload")
+        worker = start("worker")
+        try:
+            while server.poll() is None:
+                if worker.poll() is not None:
+                    self.stderr.write(f"后台任务进程已退出（{worker.returncode}），重新启动。")
+                    worker = start("worker")
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            for child in (server, worker):
+                _stop(child)
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Ask a child process to stop (a worker finishes its running job first), then make it."""
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _width(text: str) -> int:

@@ -1,7 +1,10 @@
-"""`jingzhun export roster|card|notice|facts … -o FILE [--unmasked --user U]`; `export permit`.
+"""`jingzhun export roster|card|notice|facts … -o FILE [--unmasked --user U --approval ID]`;
+`export permit`; `export request|approve|refuse|requests` (a second person approves, PII-4).
 
 Masked by default. `--unmasked` needs `--user` naming an account that holds the permission
-(`jingzhun export permit USERNAME`, ADR 0013). Every export is audited. Exit 0: written;
+(`jingzhun export permit USERNAME`, ADR 0013) and `--approval ID`: that account's request,
+approved by another holder of the permission (`export request`, `export approve`, ADR 0045).
+Every export, request and decision is audited. Exit 0: written;
 1: refused (no permission, bad arguments); 2: nothing to export (unknown household, village or
 account). The file is written beside its destination and moved into place only after the export's
 audit event is recorded, so a refused or failed export leaves no file.
@@ -25,11 +28,17 @@ from jingzhun.access.models import User
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.exports.actions import (
     ExportSummary,
+    do_approve_unmasked_export,
     do_export_card,
     do_export_facts,
     do_export_notice,
     do_export_roster,
+    do_refuse_unmasked_export,
+    do_request_unmasked_export,
+    own_requests,
+    requests_to_decide,
 )
+from jingzhun.exports.models import UNMASKED_KINDS
 from jingzhun.exports.notice import KINDS, NoticeSpec
 from jingzhun.registry import choices as c
 from jingzhun.registry.selectors import HouseholdFilters
@@ -59,7 +68,12 @@ def _common(parser: CommandParser, *, unmasked: bool = True) -> None:
     parser.add_argument("--user", default="", help="以该账号的身份和管理范围导出（默认：系统）")
     if unmasked:
         parser.add_argument(
-            "--unmasked", action="store_true", help="不脱敏（需 --user 指定有权限的账号，留痕）"
+            "--unmasked",
+            action="store_true",
+            help="不脱敏（需 --user 指定有权限的账号和 --approval 审批单号，留痕）",
+        )
+        parser.add_argument(
+            "--approval", type=int, default=None, help="已批准的未脱敏导出申请的审批单号"
         )
 
 
@@ -98,12 +112,30 @@ class Command(BaseCommand):
         permit.add_argument("username")
         permit.add_argument("--withdraw", action="store_true", help="收回权限")
         permit.add_argument("--reason", default="", help="原因（记入审计日志）")
+        request = sub.add_parser("request", help="申请一次未脱敏导出（须由另一名有权限的人员审批）")
+        request.add_argument("kind", choices=list(UNMASKED_KINDS), help="导出内容")
+        request.add_argument("--user", required=True, help="申请人账号")
+        request.add_argument("--region", default="", help="区划代码（花名册、户数据）")
+        request.add_argument("--household", default="", help="户编号（明白卡）")
+        request.add_argument("--reason", required=True, help="申请理由（记入审计日志）")
+        for verb, label in (("approve", "批准"), ("refuse", "驳回")):
+            decide = sub.add_parser(verb, help=f"{label}他人的未脱敏导出申请")
+            decide.add_argument("request_id", type=int, help="审批单号")
+            decide.add_argument("--user", required=True, help="审批人账号（不能是申请人）")
+            decide.add_argument(
+                "--note", required=verb == "refuse", default="", help="审批意见（驳回时必填）"
+            )
+        listing = sub.add_parser("requests", help="列出账号的申请和待其审批的申请")
+        listing.add_argument("--user", required=True, help="账号")
 
     def handle(self, *args: Any, **options: Any) -> None:
         what = options["what"]
         try:
             if what == "permit":
                 self._permit(options)
+                return
+            if what in {"request", "approve", "refuse", "requests"}:
+                self._approval(what, self._actor(options["user"]), options)
                 return
             actor = self._actor(options["user"])
             summary = self._export(what, actor, options)
@@ -132,6 +164,41 @@ class Command(BaseCommand):
         do_set_unmasked_export(user, allowed, actor=None, reason=options["reason"])
         state = "已授予" if allowed else "已收回"
         self.stdout.write(f"{state}账号 {user.username} 导出未脱敏数据的权限。")
+
+    def _approval(self, what: str, actor: Any, options: dict[str, Any]) -> None:
+        if what == "request":
+            household = options["household"].strip()
+            made = do_request_unmasked_export(
+                options["kind"],
+                options["reason"],
+                actor=actor,
+                region_code=options["region"],
+                household_id=self._household_id(household) if household else None,
+            )
+            self.stdout.write(f"已提交申请，审批单号 {made.pk}，待另一名有权限的人员审批。")
+        elif what == "approve":
+            done = do_approve_unmasked_export(
+                options["request_id"], actor=actor, note=options["note"]
+            )
+            until = timezone.localtime(done.expires_at)
+            self.stdout.write(
+                f"已批准审批单号 {done.pk}，有效期至 {until:%Y-%m-%d %H:%M}，限用一次。"
+            )
+        elif what == "refuse":
+            do_refuse_unmasked_export(options["request_id"], actor=actor, note=options["note"])
+            self.stdout.write(f"已驳回审批单号 {options['request_id']}。")
+        else:
+            for title, rows in (
+                ("我的申请", own_requests(actor)[:50]),
+                ("待我审批", requests_to_decide(actor)),
+            ):
+                self.stdout.write(f"{title}：")
+                for row in rows:
+                    scope = row.household.household_code if row.household else row.region_id
+                    self.stdout.write(
+                        f"  {row.pk}\t{row.kind_label}\t{scope}\t{row.requester.username}"
+                        f"\t{row.state_label}\t{row.reason}"
+                    )
 
     def _household_filters(self, options: dict[str, Any]) -> HouseholdFilters:
         status = options["status"]
@@ -174,24 +241,39 @@ class Command(BaseCommand):
         progress: Callable[[int], None],
     ) -> ExportSummary:
         unmasked = bool(options.get("unmasked"))
+        approval = options.get("approval")
         if what == "roster":
             filters = self._household_filters(options)
             fmt = options["format"] or (
                 "csv" if options["output"].suffix.lower() == ".csv" else "xlsx"
             )
             return do_export_roster(
-                filters, out, actor=actor, unmasked=unmasked, progress=progress, fmt=fmt
+                filters,
+                out,
+                actor=actor,
+                unmasked=unmasked,
+                approval=approval,
+                progress=progress,
+                fmt=fmt,
             )
         if what == "facts":
             filters = self._household_filters(options)
             year = options["year"] or timezone.localdate().year
             return do_export_facts(
-                filters, year, out, actor=actor, unmasked=unmasked, progress=progress
+                filters,
+                year,
+                out,
+                actor=actor,
+                unmasked=unmasked,
+                approval=approval,
+                progress=progress,
             )
         if what == "card":
             fmt = options["format"] or options["output"].suffix.lower().lstrip(".")
             household_id = self._household_id(options["household_code"])
-            return do_export_card(household_id, fmt, out, actor=actor, unmasked=unmasked)
+            return do_export_card(
+                household_id, fmt, out, actor=actor, unmasked=unmasked, approval=approval
+            )
         start = (
             datetime.date.fromisoformat(options["start"])
             if options["start"]

@@ -23,11 +23,16 @@ LABELS = {
     "poor_villages": "贫困村数",
     "villages": "行政村数",
     "townships": "乡镇数",
+    "ordinary_households": "一般农户户数",
+    "ordinary_persons": "一般农户人数",
+    "monitored_households": "监测对象户数(当前)",
 }
 
 
 class Command(BaseCommand):
-    help = "按年末口径统计一个县的建档立卡、脱贫、未脱贫户数人数和贫困发生率。"
+    help = (
+        "按年末口径统计一个县的建档立卡、脱贫、未脱贫户数人数和贫困发生率，另列一般农户和监测对象。"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
