@@ -14,7 +14,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import VILLAGES, World, make_id, signed_in
+from conftest import VILLAGES, World, card_number, make_id, signed_in
 from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
@@ -28,7 +28,7 @@ VILLAGE = VILLAGES["230231100000"][0]
 HEAD_BORN = datetime.date(1969, 8, 14)
 WIFE_BORN = datetime.date(1971, 3, 9)
 PHONE = "13912345678"
-BANK = "6222021234567890123"
+BANK = card_number("622202123456789012")  # 19 digits, Luhn-valid
 
 
 def date_forms(day: datetime.date) -> set[str]:

@@ -284,6 +284,30 @@ def do_generate_demo_shapes(county: str, *, actor: Any) -> int:
     return len(shapes) - len(uploaded)
 
 
+def read_boundaries(data: bytes) -> Any:
+    """An uploaded GeoJSON file parsed in a child process under settings.IMPORT_LIMITS
+    (`core.sandbox`, ADR 0051), nesting at most `geojson_depth` deep; DomainError otherwise."""
+    from jingzhun.core import sandbox
+
+    limits = settings.IMPORT_LIMITS
+    try:
+        outcome = sandbox.call("jingzhun.analytics.geo:serve_json", data, sandbox.Limits.of(limits))
+    except sandbox.SandboxFailure as exc:
+        raise DomainError(
+            "读取文件时超出资源限制（内存或时间），已停止读取：文件可能已损坏或过于复杂。",
+            field="file",
+        ) from exc
+    if outcome[0] == "error":
+        raise DomainError(outcome[1], field="file")
+    if outcome[2] > limits["geojson_depth"]:
+        raise DomainError(
+            f"文件中数组或对象嵌套 {outcome[2]} 层，超过上限 {limits['geojson_depth']} 层，"
+            "不是有效的区划边界。",
+            field="file",
+        )
+    return outcome[1]
+
+
 @transaction.atomic
 def do_upload_boundaries(collection: Any, *, actor: Any, code_property: str = "code") -> list[str]:
     """Store uploaded GeoJSON boundaries, one per region: every feature's code must name a

@@ -173,6 +173,38 @@ class GeoError(ValueError):
     pass
 
 
+def depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (iteratively: no recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in item if isinstance(child, (list, dict)))
+    return deepest
+
+
+def serve_json(data: bytes, send: Any) -> None:
+    """The child's side of a contained GeoJSON parse (`core.sandbox`): ("ok", value, depth) or
+    ("error", Chinese reason). Nesting beyond the interpreter's recursion limit is refused by
+    the JSON parser itself (RecursionError), here and not in the caller."""
+    import json
+
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        send(("error", "文件不是有效的 JSON（UTF-8）。"))
+        return
+    except RecursionError:
+        send(("error", "文件中数组或对象的嵌套层数过深，不是有效的区划边界。"))
+        return
+    send(("ok", value, depth(value)))
+
+
 def _check_ring(ring: Any, where: str) -> None:
     if not isinstance(ring, list) or len(ring) < 4:
         raise GeoError(f"{where}：每个环至少 4 个点")

@@ -523,7 +523,7 @@ def _plan(
     if suspect or flagged:
         # A workbook's rows are read again from the cells calamine holds: unpacking the file a
         # second time would take as long as the first, and twice the memory at its peak.
-        reread: list[Sheet] | None = [s for s in map(Sheet.again, sheets) if s is not None]
+        reread: list[Sheet] | None = [a for a in (s.again() for s in sheets) if a is not None]
         if reread is not None and len(reread) != len(sheets):
             reread = None  # a CSV: its bytes are read again
         _refused_part(

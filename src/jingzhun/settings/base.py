@@ -249,6 +249,25 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
 # 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
 ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
 
+# Limits on every uploaded file that is parsed (rosters: .xlsx/.xls/.csv; GeoJSON boundaries),
+# ADR 0051. The parse runs in a child process under the first three; a workbook's ZIP container
+# and its sheets' ranges are checked against the rest before any reader sees it. A county's
+# 300,000-person .xlsx roster (66 columns: 20 million cells, about 1 GB of sheet XML, 11:1
+# compression, 2 GB of memory while read) passes with room to spare.
+IMPORT_LIMITS = {
+    "memory_mb": int(os.environ.get("JINGZHUN_IMPORT_MEMORY_MB", "4096")),  # address space
+    "cpu_seconds": 300,  # CPU time of the child
+    "wall_seconds": 600,  # how long the caller waits for it, in all
+    "zip_entries": 1000,  # parts in the ZIP container
+    "uncompressed_mb": 3072,  # all parts inflated
+    "compression_ratio": 100,  # inflated : stored, per part of 1 MB or more and in all
+    "sheet_rows": 1_048_576,  # Excel's own limit
+    "sheet_columns": 1000,  # a roster has about 70
+    "sheet_cells": 40_000_000,  # rows x columns of a sheet's range (calamine holds every one)
+    "scan_mb": 4,  # sheet XML read for far cells before the child takes over
+    "geojson_depth": 32,  # nesting of arrays and objects (a MultiPolygon feature: 7)
+}
+
 # Background jobs (imports, indicator refreshes; core.jobs, ADR 0049) go on a task queue in the
 # database and run in `jingzhun worker`, never in threads of the web server.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -7,7 +7,6 @@ Thin like views.py: reads through analytics.selectors/tables, writes through ana
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from typing import Any
 
@@ -32,6 +31,7 @@ from jingzhun.analytics import selectors, tables
 from jingzhun.analytics.actions import (
     do_export_indicator_file,
     do_upload_boundaries,
+    read_boundaries,
     request_refresh,
 )
 from jingzhun.analytics.report import TABLES
@@ -300,10 +300,8 @@ def dashboard_boundaries(request: HttpRequest) -> HttpResponse:
             error = _("文件超过 20 MB。")
         else:
             try:
-                collection = json.loads(upload.read().decode("utf-8-sig"))
+                collection = read_boundaries(upload.read())
                 stored = do_upload_boundaries(collection, actor=user, code_property=prop)
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                error = _("文件不是有效的 JSON（UTF-8）。")
             except Forbidden as exc:
                 error = exc.message
             except DomainError as exc:

@@ -233,3 +233,24 @@ def test_cached_page_follows_refresh_boundaries_and_language(
     client.post("/i18n/setlang/", {"language": "en", "next": "/dashboard/"})
     english = body(client.get(f"/dashboard/?year={year}"))
     assert "Registered poor households" in english and "建档立卡贫困户" not in english
+
+
+@pytest.mark.parametrize(
+    ("depth", "reason"), [(100_000, "嵌套层数过深"), (40, "嵌套 44 层，超过上限 32 层")]
+)
+def test_a_deeply_nested_geojson_is_refused_with_400(
+    world: World, client_for: Any, depth: int, reason: str
+) -> None:
+    """Parsed in a child process (issue 20, items 2 and 9): nesting beyond the JSON parser's
+    recursion limit, or beyond IMPORT_LIMITS["geojson_depth"], is a 400 that says why."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jingzhun.imports.tests.hostile import nested_geojson
+
+    response = client_for("township").post(
+        "/dashboard/boundaries/",
+        {"file": SimpleUploadedFile("b.geojson", nested_geojson(depth))},
+    )
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert RegionShape.objects.count() == 0
