@@ -10,7 +10,7 @@ import pytest
 
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.models import ImportChange
-from jingzhun.imports.pipeline import plan_import
+from jingzhun.imports.pipeline import HOUSEHOLD_CODE_UNUSABLE, plan_import
 from jingzhun.registry.actions import do_record_income
 from jingzhun.registry.models import Household, IncomeRecord
 
@@ -199,7 +199,8 @@ def test_income_for_a_household_outside_the_scope_is_refused(world: Any) -> None
     )
     assert not outcome.committed
     assert [p.kind for p in outcome.result.plans] == ["refused"]
-    assert any("户编号不可用" in e.reason for e in outcome.result.errors)
+    # the generic answer for another region's household (ADR 0047)
+    assert any(e.reason == HOUSEHOLD_CODE_UNUSABLE for e in outcome.result.errors)
     assert IncomeRecord.objects.count() == 0
 
 
