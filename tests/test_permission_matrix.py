@@ -147,6 +147,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "batch_id": batch.pk,
         "user_id": admins.user("township").pk,
         "code": "230231100000",
+        "year": 2019,  # an income year of the household (its record made below)
         "request_id": _unmasked_request(admins),
         **_workflow_and_dashboard_values(admins, household),
     }
@@ -181,6 +182,7 @@ def _workflow_and_dashboard_values(admins: World, household: Any) -> dict[str, i
     import datetime
 
     from jingzhun.analytics.actions import request_refresh
+    from jingzhun.registry.actions import do_record_income
     from jingzhun.workflows.actions import (
         CaseDetails,
         do_open_case,
@@ -202,6 +204,7 @@ def _workflow_and_dashboard_values(admins: World, household: Any) -> dict[str, i
         case.pk, next(iter(EVIDENCE_KINDS)), "minutes.pdf", b"%PDF-1.4\n%%EOF\n", actor=village
     )
     job = request_refresh(["230231000000"], actor=county, reason="matrix")
+    do_record_income(household.pk, 2019, {"wage_income": 5000}, actor=village)
     return {"round_id": round_.pk, "case_id": case.pk, "evidence_id": evidence.pk, "job_id": job.pk}
 
 
@@ -285,6 +288,13 @@ def test_every_route_for_every_subject_changes_nothing(matrix: dict[str, Any]) -
                     else "application/x-www-form-urlencoded",
                 )
                 _check(subject, route, method, response)
+                # a template comment spanning lines is shown as text (issue 19 item 7)
+                if (
+                    method == "GET"
+                    and response.status_code == 200
+                    and response.get("Content-Type", "").startswith("text/html")
+                ):
+                    assert b"{#" not in response.content, f"{subject} GET {url} shows {{#"
                 after = counts()
                 changed = {
                     k: (before[k], after[k])

@@ -23,13 +23,14 @@ from ninja.errors import AuthenticationError, HttpError
 from jingzhun.audit.actions import record_now, record_out_of_scope
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
-from jingzhun.registry.actions import WRITER_ROLES, do_update_household
+from jingzhun.registry.actions import WRITER_ROLES, do_record_income, do_update_household
 from jingzhun.registry.idcard import check as check_id
 from jingzhun.registry.models import Household
 from jingzhun.registry.selectors import (
     HouseholdFilters,
     household_for,
     households_for,
+    income_of,
     member_for,
     members_of,
     overview_roots,
@@ -318,6 +319,53 @@ def list_members(request: HttpRequest, household_id: int = PathId) -> list[dict[
 def get_member(request: HttpRequest, member_id: int = PathId) -> dict[str, Any]:
     member = member_for(_user(request), member_id)
     return s.member_out(member)
+
+
+# --- income ------------------------------------------------------------------------------------
+
+IncomeYear = Path(..., ge=1900, le=9999)
+
+
+def _income(household: Household, year: int) -> dict[str, Any]:
+    income = income_of(household, year)
+    if income is None:
+        raise OutOfScope(f"该户尚无 {year} 年度的收入记录。")
+    return s.household_income_out(income, members_of(household).count())
+
+
+@api.get(
+    "/households/{household_id}/incomes/{year}",
+    response={200: s.HouseholdIncomeOut, **READ},
+    summary="户某年度的收入（含计算的纯收入与人均纯收入）",
+    description="该年度尚无收入记录时返回 404；录入时以版本号 0 提交。",
+    tags=["收入"],
+    openapi_extra=AUTHENTICATED,
+)
+def get_income(
+    request: HttpRequest, household_id: int = PathId, year: int = IncomeYear
+) -> dict[str, Any]:
+    return _income(household_for(_user(request), household_id), year)
+
+
+@api.put(
+    "/households/{household_id}/incomes/{year}",
+    response={200: s.HouseholdIncomeOut, **WRITE},
+    summary="录入或更正户某年度的收入（乐观锁：须带读取时的版本号）",
+    description=(
+        "整条替换：未提交的项目视为未填（四项收入和生产经营性支出为 0）。版本号已过期时返回"
+        " 409，不做任何修改；金额为负、不是数字、年度晚于今年时返回 400。纯收入与人均纯收入由系统计算。"
+        "保存后该户的判定结果过期，由后台任务重新判定。"
+    ),
+    tags=["收入"],
+    openapi_extra=REGISTRY_WRITE,
+)
+def put_income(
+    request: HttpRequest, body: s.IncomeIn, household_id: int = PathId, year: int = IncomeYear
+) -> dict[str, Any]:
+    user = _user(request)
+    amounts = body.model_dump(exclude={"version"})
+    do_record_income(household_id, year, amounts, actor=user, expected_version=body.version)
+    return _income(household_for(user, household_id), year)
 
 
 # --- statistics --------------------------------------------------------------------------------

@@ -373,6 +373,47 @@ class IncomeOut(Schema):
     net_income: float = Field(description="家庭纯收入（计算值）")
     period_start: datetime.date | None
     period_end: datetime.date | None
+    version: int = Field(0, description="收入记录的版本号（修改时用于乐观锁）")
+
+
+class HouseholdIncomeOut(IncomeOut):
+    household_id: int
+    household_size: int = Field(description="家庭人口（在册成员数）")
+    per_capita_net_income: float | None = Field(
+        description="年人均纯收入（计算值）= 家庭纯收入 ÷ 家庭人口"
+    )
+
+
+# An amount as sent: a JSON number or a numeric string (a string that is not a number is
+# refused by the action with a Chinese message naming the item); null or left out: not given.
+Amount = Annotated[
+    Decimal | str | None, Field(description="金额（元），不能为负，最多两位小数；null 为未填")
+]
+
+
+class IncomeIn(Schema):
+    """A year's income as a whole (PUT): an item left out or null is not given (a main item
+    then counts as 0, an optional transfer item as unrecorded)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(_json_integer)] = Field(
+        description="读取时收入记录的版本号（乐观锁）；该年度尚无记录时为 0"
+    )
+    wage_income: Amount = None
+    business_income: Amount = None
+    property_income: Amount = None
+    transfer_income: Amount = None
+    ecological_compensation: Amount = None
+    dibao_payment: Amount = None
+    tekun_payment: Amount = None
+    pension_payment: Amount = None
+    family_planning_payment: Amount = None
+    other_transfer: Amount = None
+    business_costs: Amount = None
+    compliant_out_of_pocket: Amount = None
+    period_start: datetime.date | None = None
+    period_end: datetime.date | None = None
 
 
 class HouseholdDetail(HouseholdSummary):
@@ -555,6 +596,16 @@ def income_out(i: IncomeRecord) -> dict[str, Any]:
         "net_income": _money(i.net_income),
         "period_start": i.period_start,
         "period_end": i.period_end,
+        "version": i.version,
+    }
+
+
+def household_income_out(i: IncomeRecord, persons: int) -> dict[str, Any]:
+    return {
+        **income_out(i),
+        "household_id": i.household_id,
+        "household_size": persons,
+        "per_capita_net_income": _money(i.per_capita_net_income(persons)),
     }
 
 

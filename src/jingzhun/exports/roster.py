@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from jingzhun.imports.fields import FIELDS, IMPORT_ONLY
+from jingzhun.imports.fields import FIELDS, IMPORT_ONLY, INCOME_KEYS
 from jingzhun.regions.models import Region
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.models import Household, IncomeRecord, Member
 
 from .values import age_on, field_value, safe
 
@@ -44,6 +44,9 @@ HOUSEHOLD_KEYS = [
     and k not in ("household_code", "village", "group_name")
     and k not in IMPORT_ONLY
 ]
+# The household's income of the roster's year (issue 19): 年度 then the amounts; empty cells for
+# a household without a record that year (the importer then records none).
+INCOME_COLUMNS = ["year", *INCOME_KEYS]
 LEADING_MEMBER = ["name", "id_number", "sex", "birth_date", "age", "relation"]
 MEMBER_KEYS = [
     k
@@ -59,6 +62,7 @@ def columns(*, masked: bool) -> list[str]:
         *LEADING_HOUSEHOLD,
         *HOUSEHOLD_INFO,
         *HOUSEHOLD_KEYS,
+        *INCOME_COLUMNS,
         *LEADING_MEMBER,
         *MEMBER_KEYS,
     ]
@@ -99,6 +103,24 @@ def _household_values(h: Household, regions: _Regions, size: int, masked: bool) 
     return values
 
 
+def income_year(households: QuerySet[Household]) -> int | None:
+    """The roster's income year: the latest year any of the households has income for."""
+    found = IncomeRecord.objects.filter(household__in=households.values("pk")).aggregate(
+        year=Max("year")
+    )
+    return found["year"]
+
+
+def _income_values(h: Household) -> dict[str, Any]:
+    incomes = list(h.incomes.all())  # prefetched: the roster's year only
+    if not incomes:
+        return {}
+    values: dict[str, Any] = {"year": incomes[0].year}
+    for key in INCOME_KEYS:
+        values[key] = field_value(key, getattr(incomes[0], key), masked=False)
+    return values
+
+
 def _member_values(m: Member, today: datetime.date, masked: bool) -> dict[str, Any]:
     values: dict[str, Any] = {"age": age_on(m.birth_date, today)}
     for key in ("name", "id_number", "sex", "birth_date", "relation", *MEMBER_KEYS):
@@ -115,16 +137,22 @@ def _header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
 def household_rows(
     households: QuerySet[Household], *, masked: bool, today: datetime.date
 ) -> Iterable[tuple[Household, list[dict[str, Any]]]]:
-    """(household, one value dict per member), households streamed in chunks with their members."""
+    """(household, one value dict per member), households streamed in chunks with their members
+    and their income of the roster's year (`income_year`)."""
     regions = _Regions()
+    year = income_year(households)
     qs = (
         households.select_related("village")
-        .prefetch_related(Prefetch("members", queryset=Member.objects.order_by("id")))
+        .prefetch_related(
+            Prefetch("members", queryset=Member.objects.order_by("id")),
+            Prefetch("incomes", queryset=IncomeRecord.objects.filter(year=year or 0)),
+        )
         .order_by("household_code", "pk")
     )
     for h in qs.iterator(chunk_size=CHUNK):
         members = list(h.members.all())
         base = _household_values(h, regions, len(members), masked)
+        base.update(_income_values(h))
         yield h, [{**base, **_member_values(m, today, masked)} for m in members]
 
 

@@ -31,7 +31,7 @@ from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
-from jingzhun.registry.models import Household, Member, StatusChange
+from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 
 from .created import CreatedCopy
 from .fields import FIELDS, assignable_fields, norm
@@ -57,9 +57,10 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
     }
 
 
-def _batch(result: ImportResult, status: str, actor: Any) -> ImportBatch:
+def _batch(result: ImportResult, status: str, actor: Any, year: int | None = None) -> ImportBatch:
     counts = result.counts()
     return ImportBatch.objects.create(
+        income_year=year,
         sha256=result.sha256,
         filename=result.filename[:255],
         size=result.size,
@@ -81,8 +82,10 @@ def do_commit_import(
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
     pending: ImportBatch | None = None,
+    year: int | None = None,
 ) -> CommitOutcome:
-    """Import a file into the registry: everything, or nothing when any row is refused."""
+    """Import a file into the registry: everything, or nothing when any row is refused.
+    `year`: the income year given with the file (see `plan_import`)."""
     check_can_write(actor)
     sha = hashlib.sha256(data).hexdigest()
     done = ImportBatch.objects.select_for_update().filter(sha256=sha, status="committed").first()
@@ -90,7 +93,12 @@ def do_commit_import(
         result = ImportResult(filename=filename, sha256=sha, size=len(data), already_imported=True)
         return CommitOutcome(done, result, committed=True)
     result = plan_import(
-        data, filename, actor=actor, mapping=mapping, progress=_counting(progress, "校验")
+        data,
+        filename,
+        actor=actor,
+        mapping=mapping,
+        progress=_counting(progress, "校验"),
+        year=year,
     )
     if not result.ok:
         batch = _finish(pending, result, "refused", actor)
@@ -115,7 +123,7 @@ def do_commit_import(
         from .selectors import households_by_code
 
         households_by_code(existing, lock=True)
-        result = plan_import(data, filename, actor=actor, mapping=mapping)
+        result = plan_import(data, filename, actor=actor, mapping=mapping, year=year)
         if not result.ok:  # pragma: no cover - only when another writer got in between
             raise DomainError("导入期间登记数据被他人修改，请重新导入。")
     batch = _finish(pending, result, "committed", actor)
@@ -144,6 +152,19 @@ def do_commit_import(
         from jingzhun.analytics.actions import request_refresh
 
         request_refresh(sorted(villages), actor=actor, reason="数据导入")
+    # households whose income changed are judged again (their decisions went stale)
+    incomes: dict[int, list[int]] = {}
+    for p in result.listed:
+        if p.kind != "changed" or p.household_id is None:
+            continue
+        for i in p.incomes:
+            if i.kind != "unchanged":
+                incomes.setdefault(i.year, []).append(p.household_id)
+    if incomes:
+        from jingzhun.assessments.jobs import request_reassessment
+
+        for year, ids in sorted(incomes.items()):
+            request_reassessment(ids, year, actor=actor, reason="数据导入")
     return CommitOutcome(batch, result, committed=True)
 
 
@@ -240,6 +261,7 @@ def _apply(
         for chunk in _chunks(changed_plans):
             _update_households(chunk, now, today, result.filename, actor_user, actor_name)
             _update_members(chunk, now)
+            _update_incomes(chunk, now)
             log.add(writer, "changed", chunk, [p.household_id for p in chunk])
             tick(len(chunk))
         for part in copy.finish():
@@ -344,8 +366,11 @@ def _block_log(block: Any, start: int, stop: int, parts: list[int]) -> tuple[lis
         first, last = starts[h], starts[h + 1]
         listed = ", ".join(f"[{sheet}, {r}]" for r in rows[first:last])
         diff = f'"members": {last - first}, "part": {part}, "rows": [{listed}]'
-        diffs.append(f"{{{diff}}}")
-        items.append(f'{{"household_code": {_dumps(codes[h])}, "kind": "new", {diff}}}')
+        incomes = block.incomes_of(h) if block.income else []
+        # (keys sorted: "incomes" comes after "household_code" and before "kind")
+        years = f'"incomes": [{", ".join(str(i.year) for i in incomes)}], ' if incomes else ""
+        diffs.append(f"{{{years}{diff}}}")
+        items.append(f'{{"household_code": {_dumps(codes[h])}, {years}"kind": "new", {diff}}}')
     return items, diffs
 
 
@@ -446,6 +471,24 @@ def _write_new(
                 },
             ),
         )
+    incomes = [
+        (household_id, i) for p, household_id in zip(plans, ids, strict=True) for i in p.incomes
+    ]
+    if incomes:
+        writer.write(
+            IncomeRecord,
+            _columns(
+                IncomeRecord,
+                [i.values for _h, i in incomes],
+                {
+                    "id": _reserve_ids(writer, IncomeRecord, len(incomes)),
+                    "household_id": [h for h, _i in incomes],
+                    "year": [i.year for _h, i in incomes],
+                    "created_at": stamp * len(incomes),
+                    "updated_at": stamp * len(incomes),
+                },
+            ),
+        )
     status_default = Household._meta.get_field("poverty_status").get_default()
     writer.write(
         StatusChange,
@@ -498,6 +541,8 @@ def _block_batches(
     member_ids = _reserve_ids(writer, Member, m)
     status_ids = _reserve_ids(writer, StatusChange, n)
     change_ids = _reserve_ids(writer, ImportChange, n)
+    with_income = [h for h in range(n) if block.incomes_of(h)] if block.income else []
+    income_ids = iter(_reserve_ids(writer, IncomeRecord, len(with_income)))
     copy_ids = iter(_reserve_ids(writer, ImportCreatedCopy, copy.cuts(n)))
     stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
     status_default = Household._meta.get_field("poverty_status").get_default()
@@ -542,6 +587,22 @@ def _block_batches(
                 column, out = _block_column(Member, key, part)
                 mcolumns[column] = out
             yield writer.prepare(Member, mcolumns)
+        incomes = [(h, i) for h in range(start, stop) for i in block.incomes_of(h)]
+        if incomes:
+            icolumns: dict[str, list[Any]] = {
+                "id": [next(income_ids) for _ in incomes],
+                "household_id": [household_ids[h] for h, _i in incomes],
+                "year": [i.year for _h, i in incomes],
+                "created_at": stamp * len(incomes),
+                "updated_at": stamp * len(incomes),
+            }
+            for key in block.income:
+                if key != "year":
+                    column, out = _block_column(
+                        IncomeRecord, key, [i.values.get(key) for _h, i in incomes]
+                    )
+                    icolumns[column] = out
+            yield writer.prepare(IncomeRecord, icolumns)
         yield writer.prepare(
             StatusChange,
             {
@@ -649,11 +710,47 @@ def _update_members(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
     Member.objects.bulk_create(new_members, batch_size=BULK_SIZE)
 
 
+def _update_incomes(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
+    """Income records of changed households: the changed amounts of a year's record (its
+    version moves by one), or a new record for a year the household had none."""
+    updates = {i.income_id: i for p in plans for i in p.incomes if i.kind == "changed"}
+    by_id = IncomeRecord.objects.select_for_update().in_bulk(list(updates))
+    fields: set[str] = {"version", "updated_at"}
+    touched: list[IncomeRecord] = []
+    for income_id, i in updates.items():
+        income = by_id[income_id]
+        assert income.version == i.version, "income changed after it was read"
+        for key, value in i.values.items():
+            setattr(income, key, value)
+            fields.add(key)
+        income.version += 1
+        income.updated_at = now
+        touched.append(income)
+    if touched:
+        IncomeRecord.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
+    IncomeRecord.objects.bulk_create(
+        [
+            IncomeRecord(
+                household_id=p.household_id,  # type: ignore[misc]  # a changed plan has one
+                year=i.year,
+                created_at=now,
+                updated_at=now,
+                **i.values,
+            )
+            for p in plans
+            for i in p.incomes
+            if i.kind == "new"
+        ],
+        batch_size=BULK_SIZE,
+    )
+
+
 @transaction.atomic
-def do_start_import(result: ImportResult, *, actor: Any) -> ImportBatch:
-    """Record an uploaded file awaiting confirmation (the web's dry run)."""
+def do_start_import(result: ImportResult, *, actor: Any, year: int | None = None) -> ImportBatch:
+    """Record an uploaded file awaiting confirmation (the web's dry run); `year`: the income
+    year given with it (kept for the dry-run page and the commit)."""
     check_can_write(actor)
-    batch = _batch(result, "pending", actor)
+    batch = _batch(result, "pending", actor, year)
     record(
         "imports.batch.upload",
         actor=actor,
@@ -708,8 +805,11 @@ def do_save_column_mapping(
 
 
 @transaction.atomic
-def do_queue_import_check(data: bytes, filename: str, *, actor: Any) -> ImportJob:
-    """Keep an upload and queue its check (the dry run) as a background job (ADR 0029)."""
+def do_queue_import_check(
+    data: bytes, filename: str, *, actor: Any, year: int | None = None
+) -> ImportJob:
+    """Keep an upload and queue its check (the dry run) as a background job (ADR 0029);
+    `year`: the income year given on the upload form."""
     from . import jobs
 
     check_can_write(actor)
@@ -719,6 +819,7 @@ def do_queue_import_check(data: bytes, filename: str, *, actor: Any) -> ImportJo
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         user=actor,
+        income_year=year,
     )
     jobs.store(jobs.job_upload_path(job), data)
     record(

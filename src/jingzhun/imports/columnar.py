@@ -36,6 +36,7 @@ from .pipeline import (
     HouseholdIn,
     HouseholdPlan,
     ImportResult,
+    IncomePlan,
     MemberIn,
     MemberPlan,
     _Collector,
@@ -72,6 +73,8 @@ class NewBlock:
     member_rows: list[int]
     member: dict[str, list[Any]]  # field → value per member (None: not given); id_number first
     starts: list[int] = field(default_factory=list)  # first member of each household
+    # Income per household: "year" (None: no income given) and the amounts (None: not given).
+    income: dict[str, list[Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -112,9 +115,18 @@ class NewBlock:
                     members=members,
                     head_name=self.head_names[h],
                     rows=[(self.sheet, self.member_rows[i]) for i in range(first, last)],
+                    incomes=self.incomes_of(h),
                 )
             )
         return plans
+
+    def incomes_of(self, h: int) -> list[IncomePlan]:
+        """The new income record of household `h` (at most one: one year per household here)."""
+        years = self.income.get("year")
+        if not years or years[h] is None:
+            return []
+        values = {k: col[h] for k, col in self.income.items() if k != "year" and col[h] is not None}
+        return [IncomePlan(years[h], "new", values)] if values else []
 
 
 _date: Final = functools.lru_cache(maxsize=65536)(datetime.date.fromisoformat)
@@ -266,13 +278,15 @@ def _check_ids(raw: list[Any]) -> tuple[list[str | None], list[str | None], list
     return ids, sexes, births
 
 
-def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -> bool:
+def plan(
+    result: ImportResult, data: bytes, extra: dict[str, str], actor: Any, year: int | None = None
+) -> bool:
     """Fill `result` by the columnar path; False (result untouched) when it does not apply."""
     if not ENABLED:
         return False
     layouts, notices = len(result.layouts), len(result.notices)
     try:
-        _plan(result, data, extra, actor)
+        _plan(result, data, extra, actor, year)
     except (_Refuse, UnreadableFile):  # the per-row path words it
         del result.layouts[layouts:]
         del result.notices[notices:]
@@ -284,11 +298,22 @@ def plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -
     return True
 
 
-def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) -> None:
+def _plan(
+    result: ImportResult, data: bytes, extra: dict[str, str], actor: Any, year: int | None
+) -> None:
     layout, source, first, sheets = _layout(result, data, extra)
     keyed = [(c.key, c.index - first) for c in layout.columns if c.key]
     hkeys = [k for k, _j in keyed if FIELDS[k].level == "household" and k != "household_code"]
     mkeys = [k for k, _j in keyed if FIELDS[k].level == "member" and k != "id_number"]
+    amounts = [k for k, _j in keyed if FIELDS[k].level == "income" and k != "year"]
+    ikeys = [*amounts, *(["year"] if amounts and "year" in layout.keys else [])]
+    sheet_year = None
+    if amounts:  # the sheet's income year (title, then the year given), as the per-row path
+        probe = _Collector(ImportResult(result.filename, result.sha256, result.size), year)
+        probe.sheet_year(layout)
+        if probe.result.errors:
+            raise _Refuse
+        sheet_year = probe.sheet_years[layout.sheet]
     index = {k: j for k, j in keyed}
     conv = _Columns()
     numbers: list[int] = []
@@ -298,6 +323,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     births: list[str | None] = []
     hcols: dict[str, list[Any]] = {k: [] for k in hkeys}
     mcols: dict[str, list[Any]] = {k: [] for k in mkeys}
+    icols: dict[str, list[Any]] = {k: [] for k in ikeys}
     rows: list[list[Any]] = []
 
     def flush() -> None:
@@ -309,6 +335,8 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             hcols[k].extend(conv(k, column(index[k])))
         for k in mkeys:
             mcols[k].extend(conv(k, column(index[k])))
+        for k in ikeys:
+            icols[k].extend(conv(k, column(index[k])))
         i, s, b = _check_ids(column(index["id_number"]))
         ids.extend(i)
         sexes.extend(s)
@@ -328,8 +356,29 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
     # code, an ID number refused, given twice, or disagreeing with the sex or birth date given.
     suspect: set[int] = set()
     if conv.bad:
-        for col in (codes, *hcols.values(), *mcols.values()):
+        for col in (codes, *hcols.values(), *mcols.values(), *icols.values()):
             suspect.update(i for i, v in enumerate(col) if v is _BAD)
+    if amounts:
+        # Each row's income year (its 年度 cell, else the sheet's) where it has an amount: then
+        # checked for agreement within the household like a household cell (a household with
+        # rows of two years is read row by row); an amount without a year is refused there.
+        has_amount = [
+            any(v is not None for v in row)
+            for row in zip(*(icols[k] for k in amounts), strict=True)
+        ]
+        stated = icols.get("year") or [None] * n
+        years: list[Any] = [
+            (y if y is not None else sheet_year) if g else None
+            for g, y in zip(has_amount, stated, strict=True)
+        ]
+        suspect.update(
+            i for i, (g, y) in enumerate(zip(has_amount, years, strict=True)) if g and y is None
+        )
+        icols["year"] = years
+        hcols.update(icols)
+        hkeys_income = [*amounts, "year"]
+    else:
+        hkeys_income = []
     if None in codes:
         suspect.update(i for i, c in enumerate(codes) if c is None)
     if None in ids:
@@ -369,7 +418,7 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             first_rows[hidx[i]] = i
     leader = [first_rows[h] if h >= 0 else i for i, h in enumerate(hidx)]
     hvalues: dict[str, list[Any]] = {}
-    for k in hkeys:
+    for k in [*hkeys, *hkeys_income]:
         col = hcols[k]
         codes_kind = FIELDS[k].kind == "codes"
         if not codes_kind and list(map(col.__getitem__, leader)) == col:
@@ -454,6 +503,10 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
             if household is None:
                 household = HouseholdIn(code, layout.sheet, numbers[i])
                 household.values = {k: hvalues[k][h] for k in hkeys if hvalues[k][h] is not None}
+                if hkeys_income and hvalues["year"][h] is not None:
+                    household.incomes[hvalues["year"][h]] = {
+                        k: hvalues[k][h] for k in amounts if hvalues[k][h] is not None
+                    }
                 collector.households[code] = household
             household.rows.add((layout.sheet, numbers[i]))
             cells = {k: mcols[k][i] for k in mkeys if mcols[k][i] is not None}
@@ -473,7 +526,9 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
         reread: list[Sheet] | None = [a for a in (s.again() for s in sheets) if a is not None]
         if reread is not None and len(reread) != len(sheets):
             reread = None  # a CSV: its bytes are read again
-        _refused_part(result, data, extra, actor, layout, numbers, hidx, suspect, flagged, reread)
+        _refused_part(
+            result, data, extra, actor, layout, numbers, hidx, suspect, flagged, reread, year
+        )
         del reread
     del sheets, source  # a workbook's unpacked cells: not needed from here
     # New households: columns.
@@ -518,6 +573,10 @@ def _plan(result: ImportResult, data: bytes, extra: dict[str, str], actor: Any) 
         member_rows=pick(numbers),
         member=mvalues,
         starts=starts,
+        income={
+            k: hvalues[k] if every_household else [hvalues[k][h] for h in new_households]
+            for k in hkeys_income
+        },
     )
 
 
@@ -532,6 +591,7 @@ def _refused_part(
     suspect: set[int],
     flagged: set[int],
     sheets: list[Sheet] | None = None,
+    year: int | None = None,
 ) -> None:
     """Errors and plans of the households with a refused (or possibly refused) row, by the
     per-row path over only their rows (and rows without a household): a row's errors depend
@@ -542,7 +602,7 @@ def _refused_part(
     read again (a CSV file, whose reader holds nothing)."""
     keep = {numbers[i] for i, h in enumerate(hidx) if h in flagged or (h < 0 and i in suspect)}
     scratch = ImportResult(filename=result.filename, sha256=result.sha256, size=result.size)
-    collector = _parse(data, scratch, extra, keep={layout.sheet: keep}, sheets=sheets)
+    collector = _parse(data, scratch, extra, keep={layout.sheet: keep}, sheets=sheets, year=year)
     if collector is None or scratch.notices != result.notices:
         raise _Refuse  # pragma: no cover - the same file read again
     _compare(collector, scratch, actor, None)

@@ -15,7 +15,7 @@ from typing import Final
 from django.db import models
 
 from jingzhun.registry import choices as c
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.models import Household, IncomeRecord, Member
 
 # Full-width ASCII (U+FF01..U+FF5E) to ASCII, and the ideographic space to a space.
 _FULLWIDTH: Final = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -37,12 +37,14 @@ def norm(text: object) -> str:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One importable column. `level` is household, member, or info (recognised, not imported)."""
+    """One importable column. `level` is household, member, income (the household's income for
+    the year of the row: `year` column, title row or the year given with the file), or info
+    (recognised, not imported)."""
 
     key: str
     level: str
     label: str
-    kind: str  # text code codes bool int decimal date id_number village phone account info
+    kind: str  # text code codes bool int decimal date year id_number village phone account info
     table: dict[str, str] = field(default_factory=dict)
     max_length: int | None = None
     max_digits: int | None = None
@@ -143,6 +145,20 @@ HEADER_SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "dibao": ("享受低保", "是否享受低保", "低保"),
     "tekun": ("特困供养", "是否特困供养", "享受特困供养"),
+    # Income (domain.md 2.4): the household's, for the year of the row.
+    "year": ("年度", "收入年度", "核算年度", "收入所属年度"),
+    "wage_income": ("工资性收入", "工资收入", "务工收入"),
+    "business_income": ("生产经营性收入", "经营性收入", "家庭经营性收入", "生产经营收入"),
+    "property_income": ("财产性收入", "财产收入"),
+    "transfer_income": ("转移性收入", "转移收入"),
+    "ecological_compensation": ("生态补偿金", "生态补偿", "生态补偿收入"),
+    "dibao_payment": ("低保金", "低保收入"),
+    "tekun_payment": ("特困供养金", "特困供养收入", "五保金"),
+    "pension_payment": ("养老金", "养老保险金"),
+    "family_planning_payment": ("计划生育金", "计划生育奖励扶助金", "计生金"),
+    "other_transfer": ("其他转移性收入", "其他转移收入"),
+    "business_costs": ("生产经营性支出", "生产经营支出", "经营性支出"),
+    "compliant_out_of_pocket": ("合规自付支出",),
     # Recognised but not imported: derived values or row numbers.
     "head_name": ("户主姓名", "户主"),
     "head_id_number": ("户主证件号码", "户主身份证号码", "户主身份证号"),
@@ -272,6 +288,7 @@ HOUSEHOLD_SKIP: Final = frozenset(
 MEMBER_SKIP: Final = frozenset(
     {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason", "household"}
 )
+INCOME_SKIP: Final = MEMBER_SKIP | {"period_start", "period_end"}
 
 
 def _spec(f: models.Field, level: str) -> FieldSpec:
@@ -319,6 +336,12 @@ def _build() -> dict[str, FieldSpec]:
     for f in Member._meta.get_fields():
         if isinstance(f, models.Field) and f.name not in MEMBER_SKIP:
             specs[f.name] = _spec(f, "member")
+    for f in IncomeRecord._meta.get_fields():
+        if isinstance(f, models.Field) and f.name not in INCOME_SKIP:
+            spec = _spec(f, "income")
+            if f.name == "year":
+                spec = FieldSpec("year", "income", spec.label, "year")
+            specs[f.name] = spec
     specs["household_type"] = FieldSpec(
         "household_type", "household", "户类型", "code", HOUSEHOLD_TYPE
     )
@@ -328,6 +351,7 @@ def _build() -> dict[str, FieldSpec]:
 
 
 FIELDS: Final = _build()
+INCOME_KEYS: Final = tuple(k for k, s in FIELDS.items() if s.level == "income" and k != "year")
 
 
 def _header_index() -> dict[str, str]:
@@ -376,5 +400,5 @@ VALUE_INDEX: Final = {
 
 
 def assignable_fields() -> list[FieldSpec]:
-    """Fields a saved column mapping may point at (household and member fields)."""
-    return [s for s in FIELDS.values() if s.level in ("household", "member")]
+    """Fields a saved column mapping may point at (household, member and income fields)."""
+    return [s for s in FIELDS.values() if s.level in ("household", "member", "income")]

@@ -169,8 +169,14 @@ def _check(job: ImportJob, progress: Progress) -> ImportBatch:
     source = job_upload_path(job)
     data = source.read_bytes()
     progress.report("读取并校验", 0, force=True)
-    result = plan_import(data, job.filename, actor=job.user, progress=progress.counter("校验"))
-    batch = do_start_import(result, actor=job.user)
+    result = plan_import(
+        data,
+        job.filename,
+        actor=job.user,
+        progress=progress.counter("校验"),
+        year=job.income_year,
+    )
+    batch = do_start_import(result, actor=job.user, year=job.income_year)
     source.replace(upload_path(batch))
     return batch
 
@@ -184,7 +190,12 @@ def _commit(job: ImportJob, progress: Progress) -> ImportBatch:
     if not path.exists() or batch.status != "pending":
         raise DomainError("该批次已处理，不能再次确认。")
     outcome = do_commit_import(
-        path.read_bytes(), batch.filename, actor=job.user, pending=batch, progress=progress.report
+        path.read_bytes(),
+        batch.filename,
+        actor=job.user,
+        pending=batch,
+        progress=progress.report,
+        year=batch.income_year,
     )
     if outcome.committed and not outcome.result.already_imported:
         path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ reading both rows together names strictly more fields than either row alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +21,9 @@ SCAN_ROWS: Final = 15
 MIN_MATCHES: Final = 2
 # A sheet naming any of these is a member sheet (a household sheet names the head as 户主姓名).
 MEMBER_MARKERS: Final = frozenset({"id_number", "name", "relation", "sex", "birth_date"})
+# A year in a title row: "（2019年度）", "2019年度", "(2019年)", "2019年建档立卡…"; not a date
+# ("2019年12月31日") and not the export watermark's "2026-12-06".
+TITLE_YEAR: Final = re.compile(r"(?<!\d)(20\d{2})\s*年(?:度)?(?!\s*\d)")
 
 
 def column_letter(index: int) -> str:
@@ -48,6 +52,9 @@ class Layout:
     columns: list[Column]
     kind: str
     duplicates: list[tuple[Column, Column]] = field(default_factory=list)
+    # Years named in the rows above the header: (year, row number), in order (the income year
+    # when the sheet has no 年度 column).
+    title_years: list[tuple[int, int]] = field(default_factory=list)
 
     @cached_property
     def keys(self) -> dict[str, Column]:
@@ -155,7 +162,14 @@ def detect(
         kind = "household"
     else:
         kind = "ignored"
-    return Layout(sheet_name, rows, columns, kind, dups)
+    titles = [
+        (int(m[1]), number)
+        for number, row in texts
+        if number < rows[0]
+        for text in row
+        for m in TITLE_YEAR.finditer(text)
+    ]
+    return Layout(sheet_name, rows, columns, kind, dups, titles)
 
 
 def _is_number_row(values: list[Any]) -> bool:

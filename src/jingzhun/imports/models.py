@@ -21,6 +21,8 @@ class ImportBatch(models.Model):
     sha256 = models.CharField("文件摘要(SHA-256)", max_length=64, db_index=True)
     filename = models.CharField("文件名", max_length=255)
     size = models.PositiveBigIntegerField("文件大小(字节)", default=0)
+    # the income year given on upload (pipeline.plan_import's `year`)
+    income_year = models.PositiveSmallIntegerField("指定收入年度", null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -189,6 +191,8 @@ class ImportJob(models.Model):
     filename = models.CharField("文件名", max_length=255)
     sha256 = models.CharField("文件摘要(SHA-256)", max_length=64)
     size = models.PositiveBigIntegerField("文件大小(字节)", default=0)
+    # the income year given on upload (pipeline.plan_import's `year`)
+    income_year = models.PositiveSmallIntegerField("指定收入年度", null=True, blank=True)
     batch = models.ForeignKey(
         ImportBatch,
         null=True,

@@ -23,10 +23,10 @@ from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.masking import MASKED_FIELDS, mask_value
 
 from . import selectors
-from .fields import FIELDS, norm
+from .fields import FIELDS, INCOME_KEYS, norm
 from .layout import Layout, Row, column_letter, data_rows
 from .reader import Sheet, UnreadableFile, read_sheets
-from .values import BadValue, Converter, check_id_cell, convert, display
+from .values import BadValue, Converter, check_id_cell, convert, display, income_year
 
 Progress = Callable[[int], None]
 
@@ -84,6 +84,9 @@ class HouseholdIn:
     members: list[MemberIn] = field(default_factory=list)
     rows: set[tuple[str, int]] = field(default_factory=set)
     has_household_row: bool = False
+    # Income amounts given, by year, and the cell that gave each (sheet, row, column, raw).
+    incomes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    income_cells: dict[int, dict[str, tuple[str, int, int, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +102,19 @@ class MemberPlan:
 
 
 @dataclass
+class IncomePlan:
+    """One year's income of a household in the file. An empty cell leaves its item as it is
+    (unrecorded on a new record: the model's default), so only the amounts given are compared."""
+
+    year: int
+    kind: str  # new, changed, unchanged
+    values: dict[str, Any]  # new: the amounts given; changed: the changed amounts' new values
+    before: dict[str, Any] = field(default_factory=dict)
+    income_id: int | None = None
+    version: int | None = None
+
+
+@dataclass
 class HouseholdPlan:
     code: str
     kind: str  # new, changed, unchanged, refused
@@ -111,6 +127,7 @@ class HouseholdPlan:
     head_name: str | None = None
     # The file rows (sheet, row number) the household was read from, in order (ADR 0033).
     rows: list[tuple[str, int]] = field(default_factory=list)
+    incomes: list[IncomePlan] = field(default_factory=list)
 
     def change_entry(self) -> dict[str, Any]:
         """What the change log (`ImportChange.diff`) keeps for this household. A changed one:
@@ -118,7 +135,13 @@ class HouseholdPlan:
         the batch and its audit event hold, and how many members it has (ADR 0033): its values
         are the rows written, and a copy of them would be most of the import's writing."""
         if self.kind == "new":
-            return {"members": len(self.members), "rows": [list(r) for r in self.rows]}
+            entry: dict[str, Any] = {
+                "members": len(self.members),
+                "rows": [list(r) for r in self.rows],
+            }
+            if self.incomes:  # the years of income read from those rows
+                entry["incomes"] = [i.year for i in self.incomes]
+            return entry
         return self.masked_diff()
 
     def masked_diff(self) -> dict[str, Any]:
@@ -144,13 +167,33 @@ class HouseholdPlan:
             )
         if members:
             diff["members"] = members
+        incomes = [
+            {
+                "year": i.year,
+                "kind": i.kind,
+                "fields": {
+                    k: [_masked(k, i.before.get(k)), _masked(k, v)] for k, v in i.values.items()
+                },
+            }
+            for i in self.incomes
+            if i.kind != "unchanged"
+        ]
+        if incomes:
+            diff["incomes"] = incomes
         return diff
 
     def field_rows(self) -> list[tuple[str, Any, Any]]:
-        return [
+        rows = [
             (FIELDS[k].label if k in FIELDS else k, _shown(k, self.before.get(k)), _shown(k, v))
             for k, v in self.values.items()
         ]
+        for i in self.incomes:
+            if i.kind != "unchanged":
+                rows.extend(
+                    (f"{i.year}年度{FIELDS[k].label}", _shown(k, i.before.get(k)), _shown(k, v))
+                    for k, v in i.values.items()
+                )
+        return rows
 
 
 _AS_TEXT = (Decimal, datetime.date)
@@ -273,12 +316,16 @@ def sha256_of(data: bytes) -> str:
 class _Collector:
     """Builds households and members from the rows of every sheet, recording cell errors."""
 
-    def __init__(self, result: ImportResult) -> None:
+    def __init__(self, result: ImportResult, year: int | None = None) -> None:
         self.result = result
         self.households: dict[str, HouseholdIn] = {}
         self.seen_ids: dict[str, tuple[str, int]] = {}
         self.household_rows: dict[str, tuple[str, int]] = {}
         self.convert = Converter()
+        self.year = year  # the year given with the file (--year, the upload form)
+        # Per sheet with income columns: the income year of a row without a 年度 cell (None:
+        # none; the sheet is refused when it has no 年度 column either).
+        self.sheet_years: dict[str, int | None] = {}
 
     def error(
         self,
@@ -369,6 +416,90 @@ class _Collector:
             household.values.setdefault(key, value)
             household.cells.setdefault(key, (layout.sheet, row.number, column, row.values[key]))
 
+    def sheet_year(self, layout: Layout) -> None:
+        """The income year of the sheet's rows without a 年度 cell: a year in the title rows,
+        else the year given with the file. A sheet with income columns and no year anywhere
+        (no 年度 column, title or given year) is refused as a whole."""
+        amounts = [k for k in INCOME_KEYS if k in layout.keys]
+        if not amounts:
+            return
+        year: int | None = None
+        titles = sorted({y for y, _n in layout.title_years})
+        if len(titles) == 1:
+            year, number = titles[0], layout.title_years[0][1]
+            try:
+                income_year(year)
+            except BadValue as exc:
+                self.result.errors.append(
+                    CellError(layout.sheet, number, None, "标题", str(year), exc.reason, "year")
+                )
+                year = None
+        elif len(titles) > 1 and "year" not in layout.keys:
+            self.result.errors.append(
+                CellError(
+                    layout.sheet,
+                    layout.title_years[0][1],
+                    None,
+                    "标题",
+                    "",
+                    f"标题中有多个年度（{'、'.join(map(str, titles))}），无法确定收入所属年度："
+                    "请增加“年度”列",
+                    "year",
+                )
+            )
+        elif self.year is not None:
+            year = self.year
+        elif "year" not in layout.keys:
+            labels = "、".join(layout.keys[k].header for k in amounts)
+            self.result.errors.append(
+                CellError(
+                    layout.sheet,
+                    layout.header_rows[-1],
+                    None,
+                    "表头",
+                    "",
+                    f"有收入列（{labels}），但未指明收入所属年度：请增加“年度”列，"
+                    "或在标题中写明年度（如“2019年度”），或导入时指定年度",
+                    "year",
+                )
+            )
+        self.sheet_years[layout.sheet] = year
+
+    def _merge_income(self, layout: Layout, row: Row, household: HouseholdIn) -> None:
+        """The row's income cells, for the year of its 年度 cell, else of its sheet."""
+        keys = [k for k in row.values if FIELDS[k].level == "income" and k != "year"]
+        if not keys:
+            return
+        year = self.sheet_years.get(layout.sheet)
+        raw_year = row.values.get("year")
+        if raw_year is not None:
+            try:
+                year = self.convert(raw_year, FIELDS["year"])
+            except BadValue as exc:
+                self.error(layout, row.number, "year", raw_year, exc.reason)
+                return
+        if year is None:
+            if "year" in layout.keys:  # (without the column the sheet is refused as a whole)
+                self.error(layout, row.number, "year", "", "该行有收入数据，年度不能为空")
+            return
+        values = household.incomes.setdefault(year, {})
+        cells = household.income_cells.setdefault(year, {})
+        for key, value in self._convert(layout, row, keys).items():
+            if key in values and values[key] != value:
+                sheet, first_row, _col, _raw = cells[key]
+                self.error(
+                    layout,
+                    row.number,
+                    key,
+                    row.values[key],
+                    f"同一户{year}年度的{FIELDS[key].label}与工作表“{sheet}”第 {first_row} 行不一致",
+                )
+                continue
+            values.setdefault(key, value)
+            cells.setdefault(
+                key, (layout.sheet, row.number, layout.keys[key].index, row.values[key])
+            )
+
     def household_row(self, layout: Layout, row: Row) -> None:
         household = self._household(layout, row)
         if household is None:
@@ -386,6 +517,7 @@ class _Collector:
         self.household_rows[household.code] = (layout.sheet, row.number)
         household.has_household_row = True
         self._merge_household_values(layout, row, household)
+        self._merge_income(layout, row, household)
 
     def member_row(self, layout: Layout, row: Row) -> None:
         household = self._household(layout, row)
@@ -397,6 +529,7 @@ class _Collector:
         values = self._convert(layout, row, member_keys, bad)
         if household is not None:
             self._merge_household_values(layout, row, household)
+            self._merge_income(layout, row, household)
         if raw_id is None:
             self.error(layout, row.number, "id_number", "", "证件号码不能为空")
             return
@@ -452,10 +585,12 @@ def _parse(
     extra: dict[str, str],
     keep: dict[str, set[int]] | None = None,
     sheets: list[Sheet] | None = None,
+    year: int | None = None,
 ) -> _Collector | None:
     """Rows of every sheet into households; `keep` (sheet → row numbers): only those rows;
-    `sheets`: the file's sheets already read (`reader.Sheet.again`), instead of reading `data`."""
-    collector = _Collector(result)
+    `sheets`: the file's sheets already read (`reader.Sheet.again`), instead of reading `data`;
+    `year`: the income year given with the file (below a 年度 column and a title's year)."""
+    collector = _Collector(result, year)
     try:
         if sheets is None:
             sheets = read_sheets(data)
@@ -499,6 +634,7 @@ def _parse(
                     f"工作表“{layout.sheet}” {column_letter(column.index)} 列“{column.header}”"
                     "无法识别，已忽略（可在导入页面保存列对应方案）。"
                 )
+            collector.sheet_year(layout)
             handle = collector.member_row if layout.kind == "member" else collector.household_row
             for row in rows:
                 handle(layout, row)
@@ -616,6 +752,8 @@ def _compare(
     elsewhere = selectors.live_members_by_id(
         m.id_number for h in households.values() for m in h.members
     )
+    with_income = [code for code, h in households.items() if code in existing and h.incomes]
+    existing_incomes = selectors.incomes_by_household_code(with_income) if with_income else {}
     errors_before = len(result.errors)
     for code, h in households.items():
         current = existing.get(code)
@@ -726,8 +864,29 @@ def _compare(
             )
             if mine.relation == "head" and "name" in changed_member:
                 plan.head_name = changed_member["name"]
+        for year, given in sorted(h.incomes.items()):
+            if not given:
+                continue
+            record = existing_incomes.get((current.pk, year)) if current is not None else None
+            if record is None:
+                plan.incomes.append(IncomePlan(year, "new", dict(given)))
+                continue
+            before_income = {k: getattr(record, k) for k in given}
+            changed_income = _diff(before_income, given)
+            plan.incomes.append(
+                IncomePlan(
+                    year,
+                    "changed" if changed_income else "unchanged",
+                    changed_income,
+                    {k: before_income[k] for k in changed_income},
+                    income_id=record.pk,
+                    version=record.version,
+                )
+            )
         if current is not None and (
-            plan.values or any(m.kind != "unchanged" for m in plan.members)
+            plan.values
+            or any(m.kind != "unchanged" for m in plan.members)
+            or any(i.kind != "unchanged" for i in plan.incomes)
         ):
             plan.kind = "changed"
         result.listed.append(plan)
@@ -752,21 +911,33 @@ def plan_import(
     actor: Any,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
+    year: int | None = None,
 ) -> ImportResult:
-    """Read, validate and compare a file with the registry. Writes nothing; never raises for bad input."""
+    """Read, validate and compare a file with the registry. Writes nothing; never raises for bad input.
+
+    `year`: the income year given with the file (`--year`, the upload form), for rows with
+    income cells but no 年度 cell in a sheet whose title names no year."""
     result = ImportResult(filename=filename, sha256=sha256_of(data), size=len(data))
+    if year is not None:
+        try:
+            income_year(year)
+        except BadValue as exc:
+            result.errors.append(
+                CellError("", None, None, "指定年度", str(year), exc.reason, "year")
+            )
+            return result
     extra = {norm(k): v for k, v in (mapping or {}).items()}
     if mapping is None:
         extra = selectors.header_overrides(actor)
     started = time.perf_counter()
     from . import columnar
 
-    if columnar.plan(result, data, extra, actor):
+    if columnar.plan(result, data, extra, actor, year):
         result.seconds["read"] = time.perf_counter() - started
         if progress:
             progress(len(result.listed) + len(result.new_block or ()))
         return result
-    collector = _parse(data, result, extra)
+    collector = _parse(data, result, extra, year=year)
     result.seconds["read"] = time.perf_counter() - started
     if collector is None:
         return result
@@ -781,6 +952,7 @@ __all__ = [
     "CellError",
     "HouseholdPlan",
     "ImportResult",
+    "IncomePlan",
     "MemberPlan",
     "plan_import",
     "sha256_of",

@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from jingzhun.access.scoping import granted_codes
 from jingzhun.core.jobs import worker_alive
 from jingzhun.regions.models import Region
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.models import Household, IncomeRecord, Member
 
 from .models import ColumnMapping, ImportBatch, ImportJob
 
@@ -78,6 +78,16 @@ def members_by_household_code(codes: Iterable[str]) -> dict[int, list[Member]]:
         for member in qs:
             result.setdefault(member.household_id, []).append(member)
         return result
+
+
+def incomes_by_household_code(codes: Iterable[str]) -> dict[tuple[int, int], IncomeRecord]:
+    """Live income records of the live households whose code is in `codes`, by
+    (household id, year)."""
+    with key_table(codes) as keys:
+        qs = IncomeRecord.objects.filter(
+            household__household_code__in=keys, household__deleted_at__isnull=True
+        )
+        return {(i.household_id, i.year): i for i in qs}
 
 
 def existing_villages(codes: Iterable[str]) -> set[str]:

@@ -15,6 +15,7 @@ from typing import Any, Final
 from jingzhun.registry.contact import bank_account_problem, phone_problem
 from jingzhun.registry.idcard import IdCheck
 from jingzhun.registry.idcard import check as check_id
+from jingzhun.registry.models import income_year_problem
 
 from .fields import FALSE_WORDS, LIST_SEPARATORS, TRUE_WORDS, VALUE_INDEX, FieldSpec, fold, norm
 from .reader import MAX_CELL_CHARS
@@ -104,6 +105,30 @@ def _as_int(raw: Any, spec: FieldSpec) -> int:
     if value > 32767:
         raise BadValue("数值过大")
     return value
+
+
+_YEAR: Final = re.compile(r"(\d{4})\s*(?:年度?)?")
+
+
+def income_year(value: int) -> int:
+    """An income year as given (a cell, the title, the flag), refused as the registry refuses
+    it (`registry.models.income_year_problem`)."""
+    problem = income_year_problem(value, datetime.date.today().year)
+    if problem:
+        raise BadValue(problem)
+    return value
+
+
+def _as_year(raw: Any) -> int:
+    """ "2019", 2019, "2019年", "2019年度" → 2019."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if not float(raw).is_integer():
+            raise BadValue("年度应为四位年份，如 2019")
+        return income_year(int(raw))
+    match = _YEAR.fullmatch(_text(raw))
+    if not match:
+        raise BadValue("年度应为四位年份，如 2019")
+    return income_year(int(match[1]))
 
 
 def _as_decimal(raw: Any, spec: FieldSpec) -> Decimal:
@@ -261,6 +286,8 @@ def convert(raw: Any, spec: FieldSpec) -> Any:
         return _as_int(raw, spec)
     if kind == "decimal":
         return _as_decimal(raw, spec)
+    if kind == "year":
+        return _as_year(raw)
     if kind == "date":
         return _as_date(raw)
     if kind == "village":

@@ -22,7 +22,14 @@ from jingzhun.regions.models import Region
 from . import choices as c
 from .idcard import check as check_id
 from .masking import mask_value
-from .models import Household, IncomeRecord, Member, StatusChange
+from .models import (
+    INCOME_AMOUNTS,
+    Household,
+    IncomeRecord,
+    Member,
+    StatusChange,
+    income_year_problem,
+)
 
 WRITER_ROLES = frozenset({"county", "township", "village"})
 HOUSEHOLD_EDITABLE = frozenset(
@@ -496,29 +503,66 @@ def do_close_household(
     return do_change_household_status(household.pk, "closed", changed_on, reason, actor=actor)
 
 
-@action
-@transaction.atomic
-def do_record_income(
-    household_id: int, year: int, amounts: Mapping[str, Any], *, actor: Any
-) -> IncomeRecord:
-    """Create or replace a household's income record for a year (amounts >= 0)."""
-    check_can_write(actor)
-    household = _locked_household(household_id, actor)
+def clean_income(amounts: Mapping[str, Any]) -> dict[str, Any]:
+    """Income items as stored: Decimal yuan >= 0 with at most two decimals (None for an
+    optional item left empty; 0 for a main item left empty), dates for the period."""
     values: dict[str, Any] = {}
     for key, raw in amounts.items():
         if key in {"period_start", "period_end"}:
             values[key] = _as_date(raw) if raw else None
             continue
+        if key not in INCOME_AMOUNTS:
+            raise DomainError(f"“{key}”不是收入项目", field=key)
+        field = IncomeRecord._meta.get_field(key)
+        assert isinstance(field, models.Field)
+        label = field.verbose_name
+        if isinstance(raw, bool):
+            raise DomainError(f"{label}应为数字", field=key)
+        text = str(raw).strip().replace(",", "") if raw is not None else ""
         try:
-            amount = Decimal(str(raw)) if raw not in (None, "") else None
+            amount = Decimal(text) if text else None
         except ArithmeticError as exc:
-            raise DomainError(f"收入项“{key}”的值“{raw}”不是数字", field=key) from exc
-        if amount is not None and amount < 0:
-            raise DomainError(f"收入项“{key}”不能为负数", field=key)
-        values[key] = amount
+            raise DomainError(f"{label}的值“{raw}”不是数字", field=key) from exc
+        if amount is None:
+            values[key] = field.get_default()
+            continue
+        if not amount.is_finite():
+            raise DomainError(f"{label}的值“{raw}”不是数字", field=key)
+        if amount < 0:
+            raise DomainError(f"{label}不能为负数", field=key)
+        if amount != amount.quantize(Decimal("0.01")):
+            raise DomainError(f"{label}最多保留两位小数（分）", field=key)
+        if amount >= Decimal("1e10"):
+            raise DomainError(f"{label}数值过大", field=key)
+        values[key] = amount.quantize(Decimal("0.01"))
+    return values
+
+
+@action
+@transaction.atomic
+def do_record_income(
+    household_id: int,
+    year: int,
+    amounts: Mapping[str, Any],
+    *,
+    actor: Any,
+    expected_version: int | None = None,
+) -> IncomeRecord:
+    """Create or change a household's income record for a year (amounts >= 0; an item left
+    out keeps its value). `expected_version`: the record's version as read (0: no record yet);
+    refused with StaleVersion when someone saved in between. The household's version moves,
+    so its assessments are stale (ADR 0032), and a background job judges it again."""
+    check_can_write(actor)
+    household = _locked_household(household_id, actor)
+    problem = income_year_problem(year, timezone.localdate().year)
+    if problem:
+        raise DomainError(problem, field="year")
+    values = clean_income(amounts)
     existing = (
         IncomeRecord.objects.select_for_update().filter(household=household, year=year).first()
     )
+    if expected_version is not None and expected_version != (existing.version if existing else 0):
+        raise StaleVersion("该年度收入已被他人修改，请刷新后重新填写。")
     if existing is None:
         income = IncomeRecord(
             household=household, year=year, **{k: v for k, v in values.items() if v is not None}
@@ -527,6 +571,8 @@ def do_record_income(
         before: dict[str, Any] = {}
     else:
         before = {k: getattr(existing, k) for k in values}
+        if not masked_diff(before, values):
+            return existing  # nothing changed: nothing written, nothing to judge again
         IncomeRecord.objects.filter(pk=existing.pk).update(
             **values, version=F("version") + 1, updated_at=timezone.now()
         )
@@ -539,6 +585,9 @@ def do_record_income(
         object_id=household.pk,
         diff={"year": year, **masked_diff(before, values)},
     )
+    from jingzhun.assessments.jobs import request_reassessment
+
+    request_reassessment([household.pk], year, actor=actor, reason="收入变更")
     return income
 
 

@@ -254,6 +254,33 @@ class Member(DomainModel):
         return self.name
 
 
+FIRST_INCOME_YEAR = 2000
+INCOME_AMOUNTS = (
+    "wage_income",
+    "business_income",
+    "property_income",
+    "transfer_income",
+    "ecological_compensation",
+    "dibao_payment",
+    "tekun_payment",
+    "pension_payment",
+    "family_planning_payment",
+    "other_transfer",
+    "business_costs",
+    "compliant_out_of_pocket",
+)
+
+
+def income_year_problem(year: int, this_year: int) -> str:
+    """Why `year` cannot be an income year ("" when it can): income is recorded for years that
+    have begun, from FIRST_INCOME_YEAR on."""
+    if year > this_year:
+        return f"收入年度 {year} 晚于今年（{this_year} 年），不能录入未来年度的收入"
+    if year < FIRST_INCOME_YEAR:
+        return f"收入年度应为 {FIRST_INCOME_YEAR} 年以后的四位年份"
+    return ""
+
+
 class IncomeRecord(DomainModel):
     """A household's income for one accounting year. Invariant: amounts >= 0; one live record a year."""
 
@@ -315,6 +342,13 @@ class IncomeRecord(DomainModel):
             + self.transfer_income
             - self.business_costs
         )
+
+    def per_capita_net_income(self, persons: int) -> Decimal | None:
+        """年人均纯收入 = net income / household size (the members counted by the caller), to
+        the fen; None for a household without members."""
+        if not persons:
+            return None
+        return (self.net_income / persons).quantize(Decimal("0.01"))
 
 
 class StatusChange(models.Model):

@@ -19,7 +19,7 @@ from jingzhun.regions.models import Region, RegionPopulation
 from . import choices as c
 from .idcard import check as check_id
 from .idcard import mask as mask_id_number
-from .models import Household, Member, StatusChange
+from .models import Household, IncomeRecord, Member, StatusChange
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,11 @@ def household_for(user: Any, household_id: int) -> Household:
 
 def members_of(household: Household) -> QuerySet[Member]:
     return household.members.all().order_by("id")
+
+
+def income_of(household: Household, year: int) -> IncomeRecord | None:
+    """The household's (already scoped: `household_for`) live income record of `year`."""
+    return household.incomes.filter(year=year).first()
 
 
 def member_for(user: Any, member_id: int) -> Member:

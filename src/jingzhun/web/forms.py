@@ -139,6 +139,13 @@ class ImportUploadForm(forms.Form):
     """One registration form file; its content decides the format, the name only screens typos."""
 
     file = forms.FileField(label=_("文件（.xlsx、.xls 或 .csv）"))
+    income_year = forms.IntegerField(
+        label=_("收入年度"),
+        required=False,
+        min_value=2000,
+        max_value=9999,
+        help_text=_("文件有收入列、却没有“年度”列且标题中未写明年度时填写"),
+    )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

@@ -11,6 +11,11 @@ urlpatterns = [
     path("households/", views.household_list, name="households"),
     path("households/<int:household_id>/", views.household_detail, name="household"),
     path("households/<int:household_id>/export/", views.export_card, name="export_card"),
+    path(
+        "households/<int:household_id>/incomes/<int:year>/",
+        views.household_income,
+        name="household_income",
+    ),
     path("exports/roster/", views.export_roster, name="export_roster"),
     path("exports/jobs/<int:export_job_id>/", views.export_job, name="export_job"),
     path(

@@ -11,7 +11,6 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +65,15 @@ from jingzhun.imports.report import build_report
 from jingzhun.imports.selectors import batch_for, batches_for, job_for, job_state, jobs_for
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
-from jingzhun.registry.actions import WRITER_ROLES
+from jingzhun.registry.actions import WRITER_ROLES, do_record_income
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
 from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
-from jingzhun.registry.models import Household, IncomeRecord, Member
+from jingzhun.registry.models import INCOME_AMOUNTS, Household, IncomeRecord, Member
 from jingzhun.registry.selectors import (
     household_for,
     households_for,
+    income_of,
     latest_status_year,
     members_of,
     overview_roots,
@@ -284,7 +284,7 @@ def _income_table(incomes: list[IncomeRecord], persons: int) -> dict[str, Any]:
         for field, label, sub in INCOME_LINES
     ]
     net = [i.net_income for i in incomes]
-    per_capita = [(n / persons).quantize(Decimal("0.01")) if persons else None for n in net]
+    per_capita = [i.per_capita_net_income(persons) for i in incomes]
     return {
         "years": [i.year for i in incomes],
         "lines": lines,
@@ -317,12 +317,93 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "risk_types": [c.RISK_TYPE.get(code, code) for code in household.risk_types or []],
         "members": members,
         "income": _income_table(incomes, len(members)),
+        # years the income form offers to enter: last year and this year, when not recorded
+        "income_new_years": [
+            y for y in (today.year - 1, today.year) if y not in {i.year for i in incomes}
+        ],
         "history": list(household.status_history.order_by("changed_on", "id")),
         "assessment": assessment_view(household),
         # the "查看" buttons of the masked fields (PII-1: the reveal endpoint checks again)
         "may_reveal": bool(getattr(request.user, "may_export_unmasked", False)),
     }
     return render(request, "web/household_detail.html", context)
+
+
+# Items of the income form beyond INCOME_LINES (not in the card's table).
+INCOME_FORM_EXTRA: list[tuple[str, Any, bool]] = [
+    ("compliant_out_of_pocket", gettext_lazy("合规自付支出"), False),
+]
+# How an item enters the net income (the form's live figures, income.js): added, subtracted, or
+# not at all (transfer items are part of the transfer income; out-of-pocket spending is not a
+# business cost).
+INCOME_SIGN = {
+    "wage_income": "add",
+    "business_income": "add",
+    "property_income": "add",
+    "transfer_income": "add",
+    "business_costs": "sub",
+}
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def household_income(request: HttpRequest, household_id: int, year: int) -> HttpResponse:
+    """Enter or correct one year's income of a household (收入录入): the items, with the net and
+    per-capita net income computed as one types (income.js) and again on the server after
+    saving. A save on a stale version is refused (409) and changes nothing."""
+    try:
+        household: Household = household_for(request.user, household_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    income = income_of(household, year)
+    persons = members_of(household).count()
+    values: dict[str, Any] = {
+        key: ("" if income is None or getattr(income, key) is None else getattr(income, key))
+        for key in INCOME_AMOUNTS
+    }
+    version = income.version if income is not None else 0
+    error, error_field, status = "", "", 200
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in INCOME_AMOUNTS}
+        try:
+            expected = int(request.POST.get("version", ""))
+        except ValueError:
+            error, status = _("表单已过期，请刷新后重新填写。"), 400
+        else:
+            try:
+                do_record_income(
+                    household.pk, year, values, actor=request.user, expected_version=expected
+                )
+            except DomainError as exc:
+                error, error_field, status = exc.message, exc.field or "", exc.status
+            else:
+                messages.success(request, _("%(year)s 年度收入已保存。") % {"year": year})
+                return redirect(reverse("web:household", args=[household.pk]) + "#income")
+            version = expected
+    lines = [
+        {
+            "key": key,
+            "label": label,
+            "sub": sub,
+            "value": values[key],
+            "sign": INCOME_SIGN.get(key, ""),
+            "invalid": key == error_field,
+        }
+        for key, label, sub in [*INCOME_LINES, *INCOME_FORM_EXTRA]
+    ]
+    context = {
+        "nav": "households",
+        "household": household,
+        "year": year,
+        "persons": persons,
+        "income": income,
+        "per_capita": income.per_capita_net_income(persons) if income is not None else None,
+        "lines": lines,
+        "version": version,
+        "error": error,
+        "may_write": getattr(request.user, "role", "") in WRITER_ROLES,
+    }
+    return render(request, "web/household_income.html", context, status=status)
 
 
 # --- 导入 ----------------------------------------------------------------------------------
@@ -365,7 +446,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = do_queue_import_check(upload.read(), upload.name, actor=request.user)
+            job = do_queue_import_check(
+                upload.read(),
+                upload.name,
+                actor=request.user,
+                year=form.cleaned_data.get("income_year"),
+            )
         except DomainError as exc:
             raise PermissionDenied(exc.message) from exc
         return redirect("web:import_job", import_job_id=job.pk)
@@ -402,7 +488,11 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
     data = _stored(batch)
-    result = plan_import(data, batch.filename, actor=request.user) if data is not None else None
+    result = (
+        plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
+        if data is not None
+        else None
+    )
     context = {
         "nav": "imports",
         "batch": batch,
@@ -514,7 +604,7 @@ def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
     data = _stored(batch)
     if data is None:
         raise Http404(_("上传的文件已不在服务器上。"))
-    result = plan_import(data, batch.filename, actor=request.user)
+    result = plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
     response = HttpResponse(
         build_report(data, result),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -26,6 +26,8 @@ ROUTES = [
     ("get", "/api/households/{hid}"),
     ("patch", "/api/households/{hid}"),
     ("get", "/api/households/{hid}/members"),
+    ("get", "/api/households/{hid}/incomes/2019"),
+    ("put", "/api/households/{hid}/incomes/2019"),
     ("get", "/api/members/{mid}"),
     ("get", "/api/stats"),
     # workflows (api/workflows.py)

@@ -15,8 +15,8 @@ from jingzhun.exports.actions import do_export_roster
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.fields import FIELDS, IMPORT_ONLY
 from jingzhun.imports.pipeline import plan_import
-from jingzhun.registry.actions import do_update_household, do_update_member
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.actions import do_record_income, do_update_household, do_update_member
+from jingzhun.registry.models import Household, IncomeRecord, Member
 from jingzhun.registry.selectors import HouseholdFilters
 
 from .conftest import approval
@@ -28,6 +28,7 @@ def _versions() -> dict[str, list[tuple[int, int]]]:
     return {
         "households": sorted(Household.all_objects.values_list("pk", "version")),
         "members": sorted(Member.all_objects.values_list("pk", "version")),
+        "incomes": sorted(IncomeRecord.all_objects.values_list("pk", "version")),
     }
 
 
@@ -39,13 +40,23 @@ def _round_trip(actor: Any) -> tuple[dict[str, int], Any]:
     data = out.getvalue()
     plan = plan_import(data, "roster.xlsx", actor=actor)
     assert plan.errors == [], [str(e) for e in plan.errors[:5]]
+    assert plan.new_block is not None  # read by the columnar path, income columns included
     # Every household and member field was read from a column (none left out of the comparison)
     # (import-only columns such as 户类型 are carried by 脱贫状态)
     fields = {
-        k for k, s in FIELDS.items() if s.level in ("household", "member") and k not in IMPORT_ONLY
+        k
+        for k, s in FIELDS.items()
+        if s.level in ("household", "member", "income") and k not in IMPORT_ONLY
     }
     assert fields <= set(plan.layouts[0].keys)
     assert plan.notices == []
+    # The latest year's income of every household that has one was read, and found unchanged
+    year = IncomeRecord.objects.order_by("-year").values_list("year", flat=True).first()
+    read = {(p.household_id, i.year, i.kind) for p in plan.plans for i in p.incomes}
+    assert read == {
+        (h, year, "unchanged")
+        for h in IncomeRecord.objects.filter(year=year).values_list("household_id", flat=True)
+    }
     counts = plan.counts()
     assert counts["members_unchanged"] == summary.rows
     outcome = do_commit_import(data, "roster.xlsx", actor=actor)
@@ -103,6 +114,25 @@ def test_an_unmasked_roster_of_the_world_imports_back_unchanged(world: Any) -> N
         },
         actor=None,
     )
+    do_record_income(
+        h.pk,
+        2019,
+        {
+            "wage_income": Decimal("12000.50"),
+            "business_income": 3000,
+            "property_income": 0,
+            "transfer_income": 2400,
+            "ecological_compensation": 200,
+            "dibao_payment": 1800,
+            "pension_payment": Decimal("400.25"),
+            "other_transfer": 0,
+            "business_costs": 800,
+            "compliant_out_of_pocket": 1500,
+        },
+        actor=None,
+    )
+    do_record_income(world.households["230231100202"].pk, 2019, {"wage_income": 900}, actor=None)
+    do_record_income(world.households["230231100202"].pk, 2018, {"wage_income": 700}, actor=None)
     county = world.user("county")
     before = _versions()
     # When the county user exports the roster unmasked and imports the file again

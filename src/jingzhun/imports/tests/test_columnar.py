@@ -26,7 +26,7 @@ from jingzhun.imports import columnar, created
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.models import ImportBatch, ImportChange, ImportCreatedCopy
 from jingzhun.imports.pipeline import plan_import
-from jingzhun.registry.models import Household, Member, StatusChange
+from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 
 from .conftest import OTHER_TOWNSHIP_VILLAGE, VILLAGE, csv_bytes, person, xlsx
 
@@ -96,6 +96,15 @@ def _cause(header: list[str], row: list[Any], first: list[Any], cause: str) -> l
     return _set(header, [row], 0, "主要致贫原因", cause)[0] if row[code] == first[code] else row
 
 
+def _income(header: list[str], rows: Rows, year: Any, wage: Any) -> Rows:
+    """`rows` with a year and a wage income on every row (a flat form repeats them)."""
+    rows = [list(r) for r in rows]
+    for row in rows:
+        row[header.index("年度")] = year
+        row[header.index("工资性收入")] = wage
+    return rows
+
+
 Case = Callable[[list[str], Rows, Rows], Rows]  # (header, existing rows, new rows) → data rows
 
 
@@ -163,6 +172,31 @@ CASES: dict[str, tuple[Case, bool]] = {
         lambda h, e, n: _set(h, n, 0, "村级区划代码", OTHER_TOWNSHIP_VILLAGE),
         False,
     ),
+    "income of new and existing households": (
+        lambda h, e, n: [*_income(h, e, "2019", "3000"), *_income(h, n, 2019, "1200.5")],
+        True,
+    ),
+    "income of a household for two years": (
+        lambda h, e, n: [*_income(h, n[:1], 2018, 10), *_income(h, n[1:], 2019, 20)],
+        True,
+    ),
+    "negative income": (
+        lambda h, e, n: _set(h, _income(h, n, 2019, 5), 1, "工资性收入", -5),
+        False,
+    ),
+    "text in an income cell": (
+        lambda h, e, n: _set(h, _income(h, n, 2019, 5), 0, "工资性收入", "五千"),
+        False,
+    ),
+    "income year in the future": (
+        lambda h, e, n: _income(h, n, datetime.date.today().year + 1, 5),
+        False,
+    ),
+    "income without a year": (lambda h, e, n: _income(h, n, "", 5), False),
+    "income disagrees within a household": (
+        lambda h, e, n: _set(h, _income(h, n, 2019, 5), 1, "工资性收入", 6),
+        False,
+    ),
 }
 
 
@@ -182,6 +216,7 @@ def _plan_view(result: Any) -> dict[str, Any]:
                 for m in p.members
             ],
             p.masked_diff(),
+            [(i.year, i.kind, i.values, i.before, i.income_id, i.version) for i in p.incomes],
         )
         for p in result.plans
     )
@@ -227,6 +262,10 @@ def _written() -> dict[str, Any]:
                 "household__household_code", "id"
             )
         ],
+        "incomes": rows(
+            IncomeRecord.all_objects.select_related("household"),
+            lambda o: (o.household.household_code, o.year),
+        ),
         "status": rows(
             StatusChange.objects.select_related("household").exclude(recorded_at=None),
             lambda o: (o.household.household_code, o.status_to, o.reason),

@@ -220,6 +220,29 @@ def test_income_is_recorded_with_non_negative_amounts(world: World) -> None:
     assert IncomeRecord.objects.get(household=household, year=2019).wage_income == Decimal("3000")
 
 
+def test_saving_the_same_income_writes_nothing_and_a_stale_version_is_refused(
+    world: World,
+) -> None:
+    household = world.households[VILLAGE]
+    village = world.user("village")
+    do_record_income(household.pk, 2019, {"wage_income": "3000.5"}, actor=village)
+    household.refresh_from_db()
+    state = household.version, AuditEvent.objects.count()
+    same = do_record_income(
+        household.pk, 2019, {"wage_income": 3000.50}, actor=village, expected_version=1
+    )
+    household.refresh_from_db()
+    assert same.version == 1 and (household.version, AuditEvent.objects.count()) == state
+    with pytest.raises(StaleVersion):
+        do_record_income(household.pk, 2019, {"wage_income": 1}, actor=village, expected_version=0)
+    with pytest.raises(Forbidden):
+        do_record_income(household.pk, 2019, {"wage_income": 1}, actor=world.user("auditor"))
+    with pytest.raises(OutOfScope):
+        other = world.households[VILLAGES["230231101000"][0]]
+        do_record_income(other.pk, 2019, {"wage_income": 1}, actor=village)
+    assert IncomeRecord.objects.get(household=household).wage_income == Decimal("3000.50")
+
+
 def test_member_update_keeps_id_sex_and_birth_consistent(world: World) -> None:
     member = world.households[VILLAGE].members.get(relation="daughter")
     with pytest.raises(DomainError):

@@ -280,6 +280,34 @@ def test_the_cli_runs_queued_web_jobs(world: Any, client_for: Any) -> None:
     assert job.status == "done" and f"导入任务 {job.pk}" in out.getvalue()
 
 
+def test_the_income_year_given_on_the_upload_form_reaches_the_dry_run_and_the_commit(
+    world: Any, client_for: Any
+) -> None:
+    from jingzhun.registry.models import IncomeRecord
+
+    client = client_for("township")
+    rows = [[*r, "3000"] for r in household_rows("Y1", VILLAGE, 101, 2)]
+    data = xlsx({"花名册": [[*FLAT_HEADER, "工资性收入"], *rows]})
+
+    def upload(year: str) -> Any:
+        file = SimpleUploadedFile("y.xlsx", data, content_type=XLSX)
+        return _after_job(client, client.post("/imports/", {"file": file, "income_year": year}))
+
+    # without a year anywhere the check refuses the file, naming the income column
+    refused = upload("")
+    assert "未指明收入所属年度" in body(client.get(refused["Location"]))
+    first = ImportBatch.objects.get()
+    assert (first.income_year, first.error_count) == (None, 1)
+    response = upload("2019")
+    assert response.status_code == 302
+    batch = ImportBatch.objects.exclude(pk=first.pk).get(status="pending")
+    assert batch.income_year == 2019 and batch.error_count == 0
+    assert "2019年度工资性收入" not in body(client.get(response["Location"]))  # new: no diff rows
+    assert _commit(client, batch).status_code == 302
+    income = IncomeRecord.objects.get(household__household_code="Y1")
+    assert (income.year, income.wage_income) == (2019, 3000)
+
+
 @pytest.mark.django_db(transaction=True)  # the request's transaction commits: the job is queued
 def test_an_upload_goes_on_the_task_queue_and_the_worker_runs_it_without_a_web_thread(
     world: Any, client_for: Any, monkeypatch: Any

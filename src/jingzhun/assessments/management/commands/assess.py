@@ -29,8 +29,11 @@ class Command(BaseCommand):
     help = "按标准判定登记库中的户，并保存判定结果（相同政策版本重复运行不会改变已有结果）"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--standard", required=True, help="标准 id，如 household_exit")
-        parser.add_argument("--year", required=True, type=int, help="评估年度")
+        parser.add_argument("--standard", help="标准 id，如 household_exit")
+        parser.add_argument("--year", type=int, help="评估年度")
+        parser.add_argument(
+            "--pending", action="store_true", help="运行排队的重新判定任务（收入变更后）"
+        )
         parser.add_argument("--county", default=None, help="县级区划代码（6 或 12 位）；默认全部")
         parser.add_argument(
             "--method",
@@ -46,6 +49,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["pending"]:
+            from jingzhun.assessments.jobs import run_pending
+
+            for job in run_pending():
+                self.stdout.write(
+                    f"重新判定任务 {job.pk}（{job.year} 年）：{job.get_status_display()} {job.error}"
+                )
+            return
+        if not options["standard"] or not options["year"]:
+            raise CommandError("请指定 --standard 和 --year，或使用 --pending")
         county = None
         if options["county"]:
             try:

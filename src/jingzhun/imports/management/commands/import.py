@@ -1,4 +1,4 @@
-"""`jingzhun import FILE [--dry-run] [--report PATH] [--user USERNAME]`; `jingzhun import --pending`
+"""`jingzhun import FILE [--dry-run] [--report PATH] [--user USERNAME] [--year YEAR]`; `jingzhun import --pending`
 runs the web pages' queued import jobs (checks and commits, ADR 0029).
 
 Exit 0: committed, already imported, or a clean dry run; 1: rows refused, nothing written;
@@ -33,6 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="只校验并比对，不写入")
         parser.add_argument("--report", type=Path, help="把错误报告（.xlsx）写到这个路径")
         parser.add_argument("--user", help="以该账号的身份和管理范围导入（默认：系统）")
+        parser.add_argument(
+            "--year",
+            type=int,
+            help="收入所属年度：文件没有“年度”列、标题中也没有写明年度时使用",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["pending"]:
@@ -55,7 +60,9 @@ class Command(BaseCommand):
                 raise CommandError(f"找不到账号：{options['user']}", returncode=2)
         data = path.read_bytes()
         with tqdm(desc="校验", unit="户", file=self.stderr._out, disable=None) as bar:
-            result = plan_import(data, path.name, actor=actor, progress=bar.update)
+            result = plan_import(
+                data, path.name, actor=actor, progress=bar.update, year=options["year"]
+            )
         if not result.ok or options["dry_run"]:
             self._finish(result, data, options, committed=False)
             return
@@ -70,7 +77,9 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         try:
-            outcome = do_commit_import(data, path.name, actor=actor, progress=progress)
+            outcome = do_commit_import(
+                data, path.name, actor=actor, progress=progress, year=options["year"]
+            )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=1) from exc
         finally:
