@@ -39,6 +39,7 @@ urlpatterns = [
         name="refuse_unmasked_request",
     ),
     path("imports/", views.import_upload, name="imports"),
+    path("imports/template/", views.import_template, name="import_template"),
     path("imports/<int:batch_id>/", views.import_detail, name="import"),
     path("imports/<int:batch_id>/commit/", views.import_commit, name="import_commit"),
     path("imports/<int:batch_id>/report/", views.import_report, name="import_report"),

@@ -63,6 +63,8 @@ from jingzhun.imports.models import ImportBatch, ImportJob
 from jingzhun.imports.pipeline import plan_import
 from jingzhun.imports.report import build_report
 from jingzhun.imports.selectors import batch_for, batches_for, job_for, job_state, jobs_for
+from jingzhun.imports.template import FILENAME as TEMPLATE_FILENAME
+from jingzhun.imports.template import build_template
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import WRITER_ROLES, do_record_income
@@ -467,6 +469,17 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         ],
     }
     return render(request, "web/import_upload.html", context, status=400 if form.errors else 200)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def import_template(request: HttpRequest) -> HttpResponse:
+    """The empty import template (.xlsx: 户表, 成员表, 说明): for whoever may import; it holds
+    no registry data, so nothing is read or audited."""
+    _writer_only(request)
+    response = HttpResponse(build_template(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_FILENAME}"'
+    return response
 
 
 def _batch_or_404(request: HttpRequest, batch_id: int) -> ImportBatch:

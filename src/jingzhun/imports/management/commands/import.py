@@ -1,5 +1,9 @@
 """`jingzhun import FILE [--dry-run] [--report PATH] [--user USERNAME] [--year YEAR]`; `jingzhun import --pending`
-runs the web pages' queued import jobs (checks and commits, ADR 0029).
+runs the web pages' queued import jobs (checks and commits, ADR 0029); `jingzhun import template -o
+FILE` writes the empty import template (imports.template).
+
+The word `template` as FILE always means the template: a file of that name is imported as
+`./template` (the argument is compared as typed, before it becomes a path).
 
 Exit 0: committed, already imported, or a clean dry run; 1: rows refused, nothing written;
 2: the file cannot be read (or does not exist).
@@ -18,15 +22,22 @@ from jingzhun.core.errors import DomainError
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.pipeline import ImportResult, plan_import
 from jingzhun.imports.report import build_report
+from jingzhun.imports.template import build_template
 
 MAX_LISTED_ERRORS = 50
+TEMPLATE = "template"
 
 
 class Command(BaseCommand):
     help = "导入贫困户信息采集表（.xlsx/.xls/.csv）：先全部校验，无错误才写入，同一文件重复导入不会重复写入"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, nargs="?")
+        parser.add_argument(
+            "file", nargs="?", help="要导入的文件；写 template 则生成导入模板（见 -o）"
+        )
+        parser.add_argument(
+            "-o", "--output", type=Path, help="与 template 一起使用：导入模板（.xlsx）的保存路径"
+        )
         parser.add_argument(
             "--pending", action="store_true", help="运行网页上排队的导入任务（校验、确认导入）"
         )
@@ -48,9 +59,23 @@ class Command(BaseCommand):
                     f"导入任务 {job.pk}（{job.get_kind_display()}）：{job.get_status_display()} {job.error}"
                 )
             return
-        path: Path | None = options["file"]
-        if path is None:
+        output: Path | None = options["output"]
+        if options["file"] == TEMPLATE:
+            if output is None:
+                raise CommandError(
+                    "请用 -o 指定导入模板的保存路径；要导入名为 template 的文件，请写 ./template",
+                    returncode=2,
+                )
+            output.write_bytes(build_template())
+            self.stdout.write(f"导入模板已写入：{output}")
+            return
+        if output is not None:
+            raise CommandError(
+                "-o 只用于生成导入模板：jingzhun import template -o 文件", returncode=2
+            )
+        if options["file"] is None:
             raise CommandError("请指定要导入的文件，或使用 --pending", returncode=2)
+        path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"找不到文件：{path}", returncode=2)
         actor = None
