@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from openpyxl import load_workbook
 
 from jingzhun.imports.jobs import run_pending
 from jingzhun.imports.models import ImportBatch
@@ -382,3 +384,19 @@ def test_a_batch_left_unconfirmed_past_the_retention_period_loses_its_upload(
     page = client.post(f"/imports/{batch.pk}/commit/", follow=True)
     assert "上传的文件已不在服务器上。" in body(page)
     assert ImportJob.objects.count() == jobs
+
+
+def test_the_import_page_offers_the_template_to_importers_only(world: Any, client_for: Any) -> None:
+    """Issue 19 item 6: the page links the template; an importing role downloads it, a
+    read-only role is refused it."""
+    from jingzhun.imports.template import HOUSEHOLD_SHEET, MEMBER_SHEET, NOTES_SHEET
+
+    client = client_for("township")
+    assert "/imports/template/" in body(client.get("/imports/"))
+    response = client.get("/imports/template/")
+    assert response.status_code == 200 and response["Content-Type"] == XLSX
+    assert "attachment" in response["Content-Disposition"]
+    sheets = load_workbook(io.BytesIO(response.content)).sheetnames
+    assert sheets == [HOUSEHOLD_SHEET, MEMBER_SHEET, NOTES_SHEET]
+    for username in ("auditor", "helper"):
+        assert client_for(username).get("/imports/template/").status_code == 403
