@@ -402,7 +402,10 @@ def _registry_tables() -> list[Any]:
     ordered: list[Any] = []
 
     def visit(model: Any) -> None:
-        for rel in model._meta.related_objects:
+        # hidden relations too (related_name="+", e.g. an export request's household)
+        for rel in model._meta.get_fields(include_hidden=True):
+            if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+                continue
             if rel.related_model is not model and rel.related_model not in ordered:
                 visit(rel.related_model)
         if model not in ordered:

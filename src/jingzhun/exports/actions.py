@@ -543,7 +543,7 @@ def _decide(request_id: int, approve: bool, note: str, actor: Any) -> UnmaskedEx
     if not may_take_part_in_unmasked_exports(actor):
         raise Forbidden("只有有权导出未脱敏数据的人员可以审批未脱敏导出申请。")
     request = (
-        UnmaskedExportRequest.objects.select_for_update()
+        UnmaskedExportRequest.objects.select_for_update(of=("self",))
         .select_related("household")
         .filter(pk=request_id)
         .first()
