@@ -315,21 +315,7 @@ class IncomeRecord(DomainModel):
                 condition=Q(deleted_at__isnull=True),
                 name="income_once_a_year",
             ),
-            *_nonneg(
-                "wage_income",
-                "business_income",
-                "property_income",
-                "transfer_income",
-                "ecological_compensation",
-                "dibao_payment",
-                "tekun_payment",
-                "pension_payment",
-                "family_planning_payment",
-                "other_transfer",
-                "business_costs",
-                "compliant_out_of_pocket",
-                table="income",
-            ),
+            *_nonneg(*INCOME_AMOUNTS, table="income"),
         ]
 
     @property
