@@ -408,6 +408,32 @@ def _db_value(field: Field[Any, Any], value: Any) -> Any:
     return value
 
 
+def _write_children(
+    writer: BulkWriter,
+    model: type[Model],
+    rows: list[tuple[int, Any]],
+    stamp: list[Any],
+    **fixed: list[Any],
+) -> None:
+    """New households' members or income records, (household id, planned row) pairs, set-wise."""
+    if not rows:
+        return
+    writer.write(
+        model,
+        _columns(
+            model,
+            [row.values for _h, row in rows],
+            {
+                "id": _reserve_ids(writer, model, len(rows)),
+                "household_id": [h for h, _row in rows],
+                **fixed,
+                "created_at": stamp * len(rows),
+                "updated_at": stamp * len(rows),
+            },
+        ),
+    )
+
+
 def _columns(
     model: type[Model], rows: list[dict[str, Any]], fixed: dict[str, list[Any]]
 ) -> dict[str, list[Any]]:
@@ -457,38 +483,11 @@ def _write_new(
     members = [
         (household_id, m) for p, household_id in zip(plans, ids, strict=True) for m in p.members
     ]
-    if members:
-        writer.write(
-            Member,
-            _columns(
-                Member,
-                [m.values for _h, m in members],
-                {
-                    "id": _reserve_ids(writer, Member, len(members)),
-                    "household_id": [h for h, _m in members],
-                    "created_at": stamp * len(members),
-                    "updated_at": stamp * len(members),
-                },
-            ),
-        )
+    _write_children(writer, Member, members, stamp)
     incomes = [
         (household_id, i) for p, household_id in zip(plans, ids, strict=True) for i in p.incomes
     ]
-    if incomes:
-        writer.write(
-            IncomeRecord,
-            _columns(
-                IncomeRecord,
-                [i.values for _h, i in incomes],
-                {
-                    "id": _reserve_ids(writer, IncomeRecord, len(incomes)),
-                    "household_id": [h for h, _i in incomes],
-                    "year": [i.year for _h, i in incomes],
-                    "created_at": stamp * len(incomes),
-                    "updated_at": stamp * len(incomes),
-                },
-            ),
-        )
+    _write_children(writer, IncomeRecord, incomes, stamp, year=[i.year for _h, i in incomes])
     status_default = Household._meta.get_field("poverty_status").get_default()
     writer.write(
         StatusChange,
