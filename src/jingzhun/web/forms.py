@@ -328,7 +328,7 @@ class MemberEditForm(RecordEditForm):
         if not head:
             relation = self.fields["relation"]
             assert isinstance(relation, forms.ChoiceField)
-            relation.choices = [(k, v) for k, v in relation.choices if k != "head"]
+            relation.choices = [(k, _(v)) for k, v in c.RELATION.items() if k != "head"]
         self.fields["new_id_number"].help_text = _(
             "当前：%(value)s。只在证件号码登记有误时填写，性别和出生日期随新号码更正；不修改请留空。"
         ) % {"value": mask_id_number(member.id_number)}

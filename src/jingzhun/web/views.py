@@ -441,9 +441,9 @@ def _edit_page(
         if not form.is_valid():
             status = 400
             error = "；".join(
-                f"{form.fields[name].label}：{''.join(errors)}"
+                f"{form.fields[name].label}：{''.join(str(e) for e in errors)}"
                 if name in form.fields
-                else "".join(errors)
+                else "".join(str(e) for e in errors)
                 for name, errors in form.errors.items()
             )
         elif not (changes := form.changes()):

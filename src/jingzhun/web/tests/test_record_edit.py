@@ -3,6 +3,7 @@ actions with the version the page was read at; the natural-change links to the c
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal
 from typing import Any
@@ -10,12 +11,13 @@ from typing import Any
 from conftest import World, make_id, signed_in
 from django import forms
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from jingzhun.audit.models import AuditEvent
 from jingzhun.registry.models import Household, Member
 from jingzhun.web.forms import HouseholdEditForm, MemberEditForm, RecordEditForm
 from jingzhun.web.labels import FIELD_LABELS
+from jingzhun.workflows.models import Case
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -225,3 +227,30 @@ def test_every_field_label_of_the_edit_pages_is_translated(world: World) -> None
     assert {str(label) for label in labels} <= {*FIELD_LABELS, "更正证件号码"}
     with translation.override("en"):
         assert [str(label) for label in labels if HAN.search(str(label))] == []
+
+
+def test_a_natural_change_opened_from_the_card_link_carries_the_member(world: World) -> None:
+    today = timezone.localdate()
+
+    household = world.households[V100_1]
+    member = household.members.get(relation="daughter")
+    client = signed_in(Client(), world.user("village"))
+    query = f"household={household.pk}&kind=natural_change&change_type=move_out"
+    page = client.get(f"/cases/new/?{query}&change_member={member.pk}")
+    assert page.status_code == 200
+    response = client.post(
+        "/cases/new/",
+        {
+            "household": household.pk,
+            "kind": "natural_change",
+            "year": today.year,
+            "opened_on": today.isoformat(),
+            "change_type": "move_out",
+            "change_date": (today - datetime.timedelta(days=3)).isoformat(),
+            "change_member": member.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    case = Case.objects.get(household=household, kind="natural_change")
+    assert case.change["type"] == "move_out" and case.change["member_id"] == member.pk
+    assert Member.objects.filter(pk=member.pk).exists()  # nothing changes before the approval
