@@ -4,7 +4,8 @@ Pure Python and DuckDB, no Django. The caller fills these tables in the connecti
   hh(id, village_code, <HOUSEHOLD_FIELDS except status, persons,
      paired, is_poor_village>)                           live households of the counties
   sc(household_id, status_to, changed_on, id)            their status history
-  mm(household_id, birth_date, <MEMBER_FIELDS except age>) their live members
+  mm(household_id, birth_date, joined_on, left_on, <MEMBER_FIELDS except age>)
+                                                         their members, live or left (dated)
 (the columns of hh and mm that no definition uses may be left out: fields_used)
   pairs(household_id)                                    households with a pairing running today
   regions(code, level, parent, is_poor_village)          county, townships and villages
@@ -18,7 +19,10 @@ The status of a household at the end of a year is its last status change on or b
 December (ADR 0004), so year-end counts equal `registry_stats`. Each source (households or
 members, yearly or for the current year) is counted per village and field values, the statuses
 expanded to years as the rows stream (ADR 0037); a township's and a county's figures are the sums
-of their villages' rows.
+of their villages' rows. Persons at a year end are the members present on 31 December: joined
+by then (or undated) and not yet left (ADR 0055); most members are
+undated, so a household's undated members are counted once (hb.persons) and its dated ones added
+per year (hd).
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     "mm": [
         ("household_id", "BIGINT"),
         ("birth_date", "DATE"),
+        ("joined_on", "DATE"),
+        ("left_on", "DATE"),
         *((c, "VARCHAR") for c in _MEMBER_TEXT),
         *((c, "BOOLEAN") for c in _MEMBER_BOOL),
     ],
@@ -138,7 +144,12 @@ def prepare(con: Any, years: Sequence[int]) -> None:
     inside its aggregations (`years` is accepted for the callers and not needed here)."""
     con.execute(
         "CREATE OR REPLACE TABLE hp AS SELECT household_id, count(*)::BIGINT AS persons "
-        "FROM mm GROUP BY 1"
+        "FROM mm WHERE joined_on IS NULL AND left_on IS NULL GROUP BY 1"
+    )
+    # members with a date of joining or leaving: counted in the years they are present
+    con.execute(
+        "CREATE OR REPLACE TABLE hd AS SELECT household_id AS id, year(joined_on) AS j, "
+        "year(left_on) AS l FROM mm WHERE joined_on IS NOT NULL OR left_on IS NOT NULL"
     )
     con.execute(
         "CREATE OR REPLACE TABLE hb AS SELECT hh.*, coalesce(hp.persons, 0) AS persons, "
@@ -248,10 +259,25 @@ def _weighted(
         "least(coalesce(s.y1, {last1}), {last1}))) AS year FROM hs s JOIN hb ON hb.id = s.id "
         "WHERE s.y0 <= {last} AND (s.y1 IS NULL OR s.y1 > {first})"
     ).format(first=first, last=last, last1=last + 1)
+    if wanted and con.execute("SELECT count(*) FROM hd").fetchone()[0]:
+        # the dated members present at each wanted year end, added to the undated ones
+        present = (
+            "SELECT d.id, y.year, count(*) AS extra FROM hd d, "
+            f"(SELECT unnest([{', '.join(str(int(y)) for y in wanted)}]) AS year) y "
+            "WHERE (d.j IS NULL OR d.j <= y.year) AND (d.l IS NULL OR d.l > y.year) GROUP BY 1, 2"
+        )
+        spans = (
+            "SELECT sp.* REPLACE (sp.persons + coalesce(hx.extra, 0) AS persons) "
+            f"FROM ({spans}) sp LEFT JOIN ({present}) hx ON hx.id = sp.id AND hx.year = sp.year"
+        )
+    present_member = (
+        "AND (mm.joined_on IS NULL OR year(mm.joined_on) <= hb.year) "
+        "AND (mm.left_on IS NULL OR year(mm.left_on) > hb.year) "
+    )
     con.execute(
         f"CREATE OR REPLACE {'TABLE' if grouped else 'VIEW'} {table} AS "
         f"SELECT {select}, {measures} FROM ({spans}) hb "
-        + ("JOIN mm ON mm.household_id = hb.id " if member else "")
+        + ("JOIN mm ON mm.household_id = hb.id " + present_member if member else "")
         + f"WHERE hb.year IN ({', '.join(str(int(y)) for y in wanted) or 'NULL'}) "
         + group
     )

@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 
 from jingzhun.access.models import HelperPairing
 from jingzhun.regions.models import Region, RegionPopulation
-from jingzhun.registry.models import Household, Member, StatusChange
+from jingzhun.registry.models import Household, Member, StatusChange, present_on
 
 from .compute import resolve_population
 from .indicators import MEMBER_FIELDS, STATUS_GROUPS, IndicatorDef
@@ -49,7 +49,8 @@ def _status_subquery(year: int, ref: str) -> Subquery:
 
 def _households(county: str, year: int, today: datetime.date) -> QuerySet[Household]:
     persons = (
-        Member.objects.filter(household_id=OuterRef("pk"))
+        Member.all_objects.filter(present_on(datetime.date(year, 12, 31)))
+        .filter(household_id=OuterRef("pk"))
         .order_by()
         .values("household_id")
         .annotate(n=Count("pk"))
@@ -69,8 +70,10 @@ def _members(county: str, year: int, today: datetime.date) -> QuerySet[Member]:
     paired = HelperPairing.objects.filter(
         household_id=OuterRef("household_id"), start_date__lte=today
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-    return Member.objects.filter(
-        household__county_code=county, household__deleted_at__isnull=True
+    return Member.all_objects.filter(
+        present_on(datetime.date(year, 12, 31)),
+        household__county_code=county,
+        household__deleted_at__isnull=True,
     ).annotate(
         ye_status=_status_subquery(year, "household_id"),
         age=Value(year) - ExtractYear("birth_date"),

@@ -67,7 +67,7 @@ def read_statements(
         RegionPopulation._meta.db_table,
     )
     column_of = {"village_code": "village_id"}
-    keys = {"id", "village_code", "household_id"}
+    keys = {"id", "village_code", "household_id", "joined_on", "left_on"}
     wanted = (
         None if fields is None else keys | fields | ({"birth_date"} if "age" in fields else set())
     )
@@ -89,8 +89,11 @@ def read_statements(
     return [
         f'CREATE OR REPLACE TABLE hh AS SELECT {hcols} FROM reg."{ht}" h '
         f'WHERE h."deleted_at" IS NULL AND {in_counties}',
+        # live members and those who left on a date (counted until then,
+        # ADR 0055)
         f'CREATE OR REPLACE TABLE mm AS SELECT {mcols} FROM reg."{mt}" m '
-        f'WHERE m."deleted_at" IS NULL {semi.format(col="m.household_id")}',
+        f'WHERE (m."deleted_at" IS NULL OR m."left_on" IS NOT NULL) '
+        f"{semi.format(col='m.household_id')}",
         f'CREATE OR REPLACE TABLE sc AS SELECT CAST(s."household_id" AS BIGINT) AS household_id, '
         f'CAST(s."status_to" AS VARCHAR) AS status_to, CAST(s."changed_on" AS DATE) AS changed_on, '
         f'CAST(s."id" AS BIGINT) AS id FROM reg."{st}" s WHERE TRUE {semi.format(col="s.household_id")}',

@@ -23,7 +23,12 @@ from ninja.errors import AuthenticationError, HttpError
 from jingzhun.audit.actions import record_now, record_out_of_scope
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
-from jingzhun.registry.actions import WRITER_ROLES, do_record_income, do_update_household
+from jingzhun.registry.actions import (
+    WRITER_ROLES,
+    do_record_income,
+    do_update_household,
+    do_update_member,
+)
 from jingzhun.registry.idcard import check as check_id
 from jingzhun.registry.models import Household
 from jingzhun.registry.selectors import (
@@ -319,6 +324,32 @@ def list_members(request: HttpRequest, household_id: int = PathId) -> list[dict[
 def get_member(request: HttpRequest, member_id: int = PathId) -> dict[str, Any]:
     member = member_for(_user(request), member_id)
     return s.member_out(member)
+
+
+@api.patch(
+    "/members/{member_id}",
+    response={200: s.MemberOut, **WRITE},
+    summary="修改家庭成员信息（乐观锁：须带读取时的版本号）",
+    description=(
+        "版本号已过期时返回 409，不做任何修改。证件号码、性别、出生日期须彼此一致；"
+        "户主须通过自然变更更换，成员的增加和减少（出生、婚入、迁入、死亡、婚出、迁出）"
+        "通过自然变更案件办理（POST /api/cases），不能在此修改。修改后该户的版本号随之增加。"
+    ),
+    tags=["成员"],
+    openapi_extra=REGISTRY_WRITE,
+)
+def update_member(
+    request: HttpRequest, body: s.MemberPatchIn, member_id: int = PathId
+) -> dict[str, Any]:
+    user = _user(request)
+    changes = body.changes.model_dump(exclude_unset=True)
+    if not changes:
+        raise DomainError("没有要修改的字段。", field="changes")
+    if changes.get("id_number"):  # sex and birth date follow a corrected number unless given
+        changes.setdefault("sex", "")
+        changes.setdefault("birth_date", "")
+    do_update_member(member_id, body.version, changes, actor=user)
+    return s.member_out(member_for(user, member_id))
 
 
 # --- income ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from pydantic import (
 from jingzhun.regions.codes import LEVEL_LABELS, LEVELS, is_western
 from jingzhun.regions.models import Region
 from jingzhun.registry import choices as c
-from jingzhun.registry.actions import HOUSEHOLD_EDITABLE
+from jingzhun.registry.actions import HOUSEHOLD_EDITABLE, MEMBER_EDITABLE
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
 from jingzhun.registry.models import Household, IncomeRecord, Member
@@ -161,22 +161,33 @@ class _ChangesBase(Schema):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
-_YEAR_FIELDS = {"identified_year", "exit_year"}
-_TEXT_PATTERNS = {"phone": r"^[0-9+\- ]*$", "bank_account": r"^[0-9]*$"}
+_INTEGER_RANGES = {
+    "identified_year": (1980, 2100),
+    "exit_year": (1980, 2100),
+    "disability_grade": (1, 4),
+    "work_months": (0, 12),
+}
+_TEXT_PATTERNS = {
+    "phone": r"^[0-9+\- ]*$",
+    "bank_account": r"^[0-9]*$",
+    "id_number": r"^[0-9Xx]*$",
+}
 _LIST_FIELDS: dict[str, tuple[Mapping[str, str], int]] = {
     "other_causes": (c.CAUSE, 2),
     "risk_types": (c.RISK_TYPE, len(c.RISK_TYPE)),
 }
 
 
-def _change_type(name: str) -> Any:
-    """The pydantic type of one editable Household field, mirroring the model's own limits."""
+def _change_type(name: str, model: type[models.Model] = Household) -> Any:
+    """The pydantic type of one editable Household (or Member) field, mirroring the model's own
+    limits."""
     if name == "village":
         return Annotated[str, StringConstraints(pattern=REGION_CODE)]
     if name in _LIST_FIELDS:
         table, most = _LIST_FIELDS[name]
         return Annotated[list[Literal[tuple(table)]], Field(max_length=most)]  # type: ignore[misc]
-    field = Household._meta.get_field(name)
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
     kind: Any
     if isinstance(field, models.CharField) and field.choices:
         codes = [str(value) for value, _ in field.choices]
@@ -195,12 +206,12 @@ def _change_type(name: str) -> Any:
     elif isinstance(field, models.DecimalField):
         kind = _measure(field)
     elif isinstance(field, models.PositiveSmallIntegerField):
-        low, high = (1980, 2100) if name in _YEAR_FIELDS else (0, 32767)
+        low, high = _INTEGER_RANGES.get(name, (0, 32767))
         kind = Annotated[int, Field(ge=low, le=high), BeforeValidator(_json_integer)]
     elif isinstance(field, models.DateField):
         kind = datetime.date
     else:  # a new kind of field: decide its API type here before it becomes editable
-        raise TypeError(f"no API type for Household.{name} ({type(field).__name__})")
+        raise TypeError(f"no API type for {model.__name__}.{name} ({type(field).__name__})")
     return kind | None if field.null else kind
 
 
@@ -240,14 +251,24 @@ def _build_changes_schema() -> type[Schema]:
     return create_model("HouseholdChanges", __base__=_ChangesBase, **fields)
 
 
-def _verbose_name(name: str) -> str:
-    return str(getattr(Household._meta.get_field(name), "verbose_name", name))
+def _verbose_name(name: str, model: type[models.Model] = Household) -> str:
+    return str(getattr(model._meta.get_field(name), "verbose_name", name))
+
+
+def _build_member_changes_schema() -> type[Schema]:
+    fields: dict[str, Any] = {
+        name: (_change_type(name, Member), Field(None, title=_verbose_name(name, Member)))
+        for name in sorted(MEMBER_EDITABLE)
+    }
+    return create_model("MemberChanges", __base__=_ChangesBase, **fields)
 
 
 if TYPE_CHECKING:
     HouseholdChanges = Schema
+    MemberChanges = Schema
 else:
     HouseholdChanges = _build_changes_schema()
+    MemberChanges = _build_member_changes_schema()
 
 
 class HouseholdPatchIn(Schema):
@@ -255,6 +276,18 @@ class HouseholdPatchIn(Schema):
 
     version: Version = Field(description="读取时的版本号（乐观锁）")
     changes: HouseholdChanges = Field(description="要修改的字段；只发送要改的字段")
+
+
+class MemberPatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Version = Field(description="读取时成员的版本号（乐观锁）")
+    changes: MemberChanges = Field(
+        description=(
+            "要修改的字段；只发送要改的字段。更正证件号码时，性别和出生日期须与新号码一致"
+            "（不发送则按新号码更正）"
+        )
+    )
 
 
 # --- responses ------------------------------------------------------------------------------

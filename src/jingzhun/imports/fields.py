@@ -285,10 +285,12 @@ HOUSEHOLD_SKIP: Final = frozenset(
     {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason"}
     | {"township_code", "county_code", "head_name"}
 )
-MEMBER_SKIP: Final = frozenset(
+_RECORD_SKIP: Final = frozenset(
     {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason", "household"}
 )
-INCOME_SKIP: Final = MEMBER_SKIP | {"period_start", "period_end"}
+# membership dates are kept by the member actions (natural changes), not imported
+MEMBER_SKIP: Final = _RECORD_SKIP | {"joined_on", "left_on"}
+INCOME_SKIP: Final = _RECORD_SKIP | {"period_start", "period_end"}
 
 
 def _spec(f: models.Field, level: str) -> FieldSpec:

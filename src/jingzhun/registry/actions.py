@@ -390,10 +390,29 @@ def _check_live(household: Household) -> None:
         )
 
 
+def _membership_day(day: datetime.date | None, field: str) -> datetime.date:
+    """The date a member joined or left (today when not given); never in the future."""
+    today = timezone.localdate()
+    if day is None:
+        return today
+    if day > today:
+        raise DomainError("成员变动日期不能晚于今天", field=field)
+    return day
+
+
 @action
 @transaction.atomic
-def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, actor: Any) -> Member:
-    """Add a member to a household (a birth, a marriage or a move in); never a second head."""
+def do_add_member(
+    household_id: int,
+    data: Mapping[str, Any],
+    reason: str,
+    *,
+    actor: Any,
+    joined_on: datetime.date | None = None,
+) -> Member:
+    """Add a member to a household (a birth, a marriage or a move in); never a second head.
+    `joined_on` is the day of the birth or move (today when not given): year-end counts hold
+    the member from that year on."""
     check_can_write(actor)
     if not reason.strip():
         raise DomainError("增加成员必须填写原因", field="reason")
@@ -402,7 +421,8 @@ def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, ac
     clean = validate_member(data)
     if clean["relation"] == "head":
         raise DomainError("每户只能有一名户主，新增成员不能为户主", field="relation")
-    member = Member(household=household, **clean)
+    day = _membership_day(joined_on, "joined_on")
+    member = Member(household=household, joined_on=day, **clean)
     try:
         with transaction.atomic():
             member.save(force_insert=True)
@@ -419,7 +439,7 @@ def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, ac
         object_type="member",
         object_id=member.pk,
         reason=reason,
-        diff={"household": household.pk, **masked_diff({}, clean)},
+        diff={"household": household.pk, "joined_on": day.isoformat(), **masked_diff({}, clean)},
     )
     return member
 
@@ -427,11 +447,17 @@ def do_add_member(household_id: int, data: Mapping[str, Any], reason: str, *, ac
 @action
 @transaction.atomic
 def do_remove_member(
-    member_id: int, reason: str, *, actor: Any, new_head_id: int | None = None
+    member_id: int,
+    reason: str,
+    *,
+    actor: Any,
+    new_head_id: int | None = None,
+    left_on: datetime.date | None = None,
 ) -> None:
     """Take a member off the household (a death, a marriage or a move out): soft-deleted with the
-    reason, restorable. The head leaves only with `new_head_id`, a member who becomes head; the
-    last member leaves only by closing the household (do_close_household)."""
+    reason and `left_on` (the day, today when not given; year-end counts hold the member until
+    the year before), restorable. The head leaves only with `new_head_id`, a member who becomes
+    head; the last member leaves only by closing the household (do_close_household)."""
     check_can_write(actor)
     if not reason.strip():
         raise DomainError("减少成员必须填写原因", field="reason")
@@ -452,10 +478,19 @@ def do_remove_member(
             )
     elif new_head_id:
         raise DomainError("只有户主减少时才能指定新户主。", field="new_head")
-    diff: dict[str, Any] = {"household": household.pk, "name": member.name}
+    day = _membership_day(left_on, "left_on")
+    if member.joined_on is not None and day < member.joined_on:
+        raise DomainError(
+            f"“{member.name}”于 {member.joined_on} 加入本户，减少日期不能早于该日", field="left_on"
+        )
+    diff: dict[str, Any] = {"household": household.pk, "name": member.name, "left_on": str(day)}
     now = timezone.now()
     Member.objects.filter(pk=member.pk).update(
-        deleted_at=now, deleted_reason=reason[:200], version=F("version") + 1, updated_at=now
+        deleted_at=now,
+        deleted_reason=reason[:200],
+        left_on=day,
+        version=F("version") + 1,
+        updated_at=now,
     )
     household_changes: dict[str, Any] = {"version": F("version") + 1, "updated_at": now}
     if heir is not None:
@@ -488,9 +523,16 @@ def do_close_household(
         raise DomainError("销户必须填写原因", field="reason")
     household = _locked_household(household_id, actor)
     _check_live(household)
+    day = changed_on
+    if Member.objects.filter(household=household, joined_on__gt=day).exists():
+        raise DomainError("销户日期早于本户成员的加入日期", field="changed_on")
     now = timezone.now()
     left = Member.objects.filter(household=household).update(
-        deleted_at=now, deleted_reason=reason[:200], version=F("version") + 1, updated_at=now
+        deleted_at=now,
+        deleted_reason=reason[:200],
+        left_on=day,
+        version=F("version") + 1,
+        updated_at=now,
     )
     record(
         "registry.household.close",

@@ -38,6 +38,8 @@ _MEMBER_SKIP = {
     "deleted_at",
     "deleted_reason",
     "household",
+    "joined_on",  # membership dates count persons at year ends; not facts of a decision
+    "left_on",
 }
 _INCOME_SKIP = {
     "id",

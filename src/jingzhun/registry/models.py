@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from jingzhun.core.models import DomainModel
@@ -181,7 +181,12 @@ class Household(DomainModel):
 
 
 class Member(DomainModel):
-    """A household member. Invariant: a live ID number belongs to one live member; one head per household."""
+    """A household member. Invariant: a live ID number belongs to one live member; one head per household.
+
+    Membership is dated (ADR 0055): `joined_on` (birth, marriage or move
+    in; empty = a member since the household was registered) and `left_on` (death, marriage or
+    move out; the member is then soft-deleted with the reason). A year-end count holds the
+    members present on 31 December: joined by then and not yet left (`present_on`)."""
 
     writes_through_actions = True  # update/bulk_update only inside actions
 
@@ -221,6 +226,9 @@ class Member(DomainModel):
     pension_insured = models.BooleanField("参加城乡居民基本养老保险", null=True, blank=True)
     dibao = models.BooleanField("享受低保", null=True, blank=True)
     tekun = models.BooleanField("特困供养", null=True, blank=True)
+    # set by the member actions (do_add_member, do_remove_member, do_close_household), not edited
+    joined_on = models.DateField("加入本户日期", null=True, blank=True, editable=False)
+    left_on = models.DateField("离开本户日期", null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "家庭成员"
@@ -248,10 +256,28 @@ class Member(DomainModel):
                 condition=Q(work_months__isnull=True) | Q(work_months__lte=12),
                 name="member_work_months_range",
             ),
+            models.CheckConstraint(
+                condition=Q(joined_on__isnull=True)
+                | Q(left_on__isnull=True)
+                | Q(left_on__gte=F("joined_on")),
+                name="member_left_after_joining",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+def present_on(day: Any, prefix: str = "") -> Q:
+    """Members of a household on `day` (use with `Member.all_objects`): joined by then and not
+    yet left. A member taken off without a date of leaving (a correction, a deleted household)
+    was never a member; one who left (dated) was, until that day."""
+    p = prefix
+    return (
+        (Q(**{f"{p}deleted_at__isnull": True}) | Q(**{f"{p}left_on__isnull": False}))
+        & (Q(**{f"{p}joined_on__isnull": True}) | Q(**{f"{p}joined_on__lte": day}))
+        & (Q(**{f"{p}left_on__isnull": True}) | Q(**{f"{p}left_on__gt": day}))
+    )
 
 
 FIRST_INCOME_YEAR = 2000

@@ -183,7 +183,9 @@ _LAST_STATUS_SQL = """
     sizes AS (
         SELECT m.household_id, COUNT(*) AS persons
         FROM registry_member m
-        WHERE m.deleted_at IS NULL
+        WHERE (m.deleted_at IS NULL OR m.left_on IS NOT NULL)
+          AND (m.joined_on IS NULL OR m.joined_on <= %s)
+          AND (m.left_on IS NULL OR m.left_on > %s)
         GROUP BY m.household_id
     )
     SELECT {group}, ls.status_to, COUNT(*), COALESCE(SUM(sz.persons), 0),
@@ -212,12 +214,14 @@ def _status_counts(
     *,
     group_column: str | None = None,
 ) -> dict[str, StatusCounts]:
-    """{group: {status: (households, persons)}} at the end of `as_of`, from the status history.
+    """{group: {status: (households, persons)}} at the end of `as_of`, from the status history;
+    persons are the members present that day (registry.models.present_on,
+    ADR 0055).
 
     Without `group_column` the one group is "". `household_ids` (a helper's scope) narrows further.
     """
     column = _LEVEL_COLUMN.get(codes.level_of(region_code))
-    params: list[Any] = [as_of]
+    params: list[Any] = [as_of, as_of, as_of]
     if column is None:  # province or prefecture
         where = "h.village_id LIKE %s"
         params.append(codes.prefix(region_code) + "%")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,10 @@ from jingzhun.exports.models import UNMASKED_KINDS
 from jingzhun.exports.notice import KINDS as NOTICE_KINDS
 from jingzhun.exports.notice import MIN_DAYS
 from jingzhun.registry import choices as c
+from jingzhun.registry.actions import HOUSEHOLD_EDITABLE, LIST_CODES, MEMBER_EDITABLE
+from jingzhun.registry.idcard import mask as mask_id_number
+from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
+from jingzhun.registry.models import Household, Member
 from jingzhun.registry.selectors import HouseholdFilters
 
 FIRST_YEAR = 2014  # registration (建档立卡) began in 2014
@@ -186,3 +191,151 @@ class UnmaskedRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         _choices(self, "kind", [(k, _(v)) for k, v in UNMASKED_KINDS.items()])
         _choices(self, "region", [("", _("请选择"))] + [(r.code, r.name) for r in regions])
+
+
+# --- editing a household or a member (the card's 编辑 pages) ---------------------------------
+
+# Household fields that the workflows own (status, identification, monitoring and risk change
+# through their cases), and the code, village and head (the head changes with the members):
+# the edit page leaves them out.
+WORKFLOW_OWNED = frozenset(
+    {
+        "poverty_status",
+        "identification_standard",
+        "identified_year",
+        "exit_year",
+        "monitoring_category",
+        "risk_types",
+        "risk_status",
+        "risk_eliminated_on",
+        "elimination_method",
+    }
+)
+HOUSEHOLD_FORM_FIELDS = tuple(
+    f.name
+    for f in Household._meta.get_fields()
+    if f.name in HOUSEHOLD_EDITABLE - WORKFLOW_OWNED - {"village", "head_name"}
+)
+# The ID number is corrected through `new_id_number` (sex and birth date follow from it).
+MEMBER_FORM_FIELDS = tuple(
+    f.name
+    for f in Member._meta.get_fields()
+    if f.name in MEMBER_EDITABLE - {"id_number", "sex", "birth_date"}
+)
+INTEGER_RANGES = {"disability_grade": (1, 4), "work_months": (0, 12)}
+KEEP = _("（不修改）")
+
+
+def _yes_no_unknown() -> forms.NullBooleanSelect:
+    """是 / 否 / — (unknown is not 'no'), as the card shows these fields."""
+    widget = forms.NullBooleanSelect()
+    widget.choices = [("unknown", "—"), ("true", _("是")), ("false", _("否"))]
+    return widget
+
+
+def _model_form_field(model: type[models.Model], name: str, shown: Any) -> forms.Field:
+    """A form field for a model field: its Chinese verbose name as label (translated), choices
+    from the code tables. A sensitive field is never filled in (`shown` is its masked value)
+    and left empty keeps its value."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    label = _(str(field.verbose_name))
+    sensitive = name in SENSITIVE_FIELDS
+    help_text = _("当前：%(value)s；不修改请留空。") % {"value": shown or "—"} if sensitive else ""
+    form_field: forms.Field
+    if name in LIST_CODES:
+        table, _most = LIST_CODES[name]
+        form_field = forms.MultipleChoiceField(
+            choices=[(k, _(v)) for k, v in table.items()],
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+        )
+    elif field.choices:
+        first = [("", KEEP if sensitive else "—")] if field.blank or sensitive else []
+        form_field = forms.ChoiceField(
+            choices=[*first, *((str(k), _(str(v))) for k, v in field.choices)],
+            required=not (field.blank or sensitive),
+        )
+    elif isinstance(field, models.BooleanField):
+        form_field = (
+            forms.NullBooleanField(widget=_yes_no_unknown())
+            if field.null
+            else forms.BooleanField(required=False)
+        )
+    elif isinstance(field, models.DecimalField):
+        form_field = forms.DecimalField(
+            max_digits=field.max_digits,
+            decimal_places=field.decimal_places,
+            min_value=0,
+            required=False,
+        )
+    elif isinstance(field, models.PositiveSmallIntegerField):
+        low, high = INTEGER_RANGES.get(name, (0, 32767))
+        form_field = forms.IntegerField(min_value=low, max_value=high, required=False)
+    else:
+        form_field = forms.CharField(
+            max_length=field.max_length, required=not (field.blank or sensitive)
+        )
+    form_field.label = label
+    form_field.help_text = help_text
+    return form_field
+
+
+class RecordEditForm(forms.Form):
+    """The fields `names` of a household or member, with the version the page was read at
+    (optimistic locking). `changes()` is what differs from the stored record."""
+
+    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, data: Any, *, instance: Any, names: tuple[str, ...]) -> None:
+        self.instance, self.names = instance, names
+        initial: dict[str, Any] = {"version": instance.version}
+        for name in names:
+            if name not in SENSITIVE_FIELDS:
+                initial[name] = getattr(instance, name)
+        super().__init__(data, initial=initial)
+        for name in names:
+            shown = mask_value(name, getattr(instance, name))
+            self.fields[name] = _model_form_field(type(instance), name, shown)
+
+    def changes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.names:
+            value = self.cleaned_data.get(name)
+            if name in SENSITIVE_FIELDS and value in (None, ""):
+                continue  # a sensitive field left empty keeps its value
+            if value != getattr(self.instance, name):
+                out[name] = value
+        return out
+
+
+class HouseholdEditForm(RecordEditForm):
+    def __init__(self, data: Any, *, household: Household) -> None:
+        super().__init__(data, instance=household, names=HOUSEHOLD_FORM_FIELDS)
+
+
+class MemberEditForm(RecordEditForm):
+    """A member's fields; the head's relation is not offered (the head changes through a
+    natural change), nor may another member become head here. A corrected ID number brings
+    the sex and birth date it encodes."""
+
+    new_id_number = forms.CharField(label=_("更正证件号码"), max_length=20, required=False)
+
+    def __init__(self, data: Any, *, member: Member) -> None:
+        head = member.relation == "head"
+        names = tuple(n for n in MEMBER_FORM_FIELDS if not (head and n == "relation"))
+        super().__init__(data, instance=member, names=names)
+        if not head:
+            relation = self.fields["relation"]
+            assert isinstance(relation, forms.ChoiceField)
+            relation.choices = [(k, _(v)) for k, v in c.RELATION.items() if k != "head"]
+        self.fields["new_id_number"].help_text = _(
+            "当前：%(value)s。只在证件号码登记有误时填写，性别和出生日期随新号码更正；不修改请留空。"
+        ) % {"value": mask_id_number(member.id_number)}
+
+    def changes(self) -> dict[str, Any]:
+        out = super().changes()
+        new_id = (self.cleaned_data.get("new_id_number") or "").strip()
+        if new_id:
+            out.update(id_number=new_id, sex="", birth_date="")
+        return out

@@ -10,6 +10,8 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("households/", views.household_list, name="households"),
     path("households/<int:household_id>/", views.household_detail, name="household"),
+    path("households/<int:household_id>/edit/", views.household_edit, name="household_edit"),
+    path("members/<int:member_id>/edit/", views.member_edit, name="member_edit"),
     path("households/<int:household_id>/export/", views.export_card, name="export_card"),
     path(
         "households/<int:household_id>/incomes/<int:year>/",

@@ -67,7 +67,12 @@ from jingzhun.imports.template import FILENAME as TEMPLATE_FILENAME
 from jingzhun.imports.template import build_template
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
-from jingzhun.registry.actions import WRITER_ROLES, do_record_income
+from jingzhun.registry.actions import (
+    WRITER_ROLES,
+    do_record_income,
+    do_update_household,
+    do_update_member,
+)
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
 from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
@@ -77,6 +82,7 @@ from jingzhun.registry.selectors import (
     households_for,
     income_of,
     latest_status_year,
+    member_for,
     members_of,
     overview_roots,
     region_breakdown,
@@ -86,12 +92,16 @@ from jingzhun.registry.selectors import (
     visible_regions,
     with_member_counts,
 )
+from jingzhun.workflows.changes import ADDS, REMOVALS
 
 from .forms import (
+    HouseholdEditForm,
     HouseholdSearchForm,
     ImportUploadForm,
+    MemberEditForm,
     NoticeForm,
     OverviewForm,
+    RecordEditForm,
     UnmaskedRequestForm,
     year_choices,
 )
@@ -327,6 +337,11 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "assessment": assessment_view(household),
         # the "查看" buttons of the masked fields (PII-1: the reveal endpoint checks again)
         "may_reveal": bool(getattr(request.user, "may_export_unmasked", False)),
+        # births, marriages, moves and deaths are natural changes: links to open the case
+        "may_change_members": getattr(request.user, "role", "") in WRITER_ROLES
+        and household.poverty_status not in c.CLOSED_STATUSES,
+        "member_adds": list(ADDS.items()),
+        "member_removals": list(REMOVALS.items()),
     }
     return render(request, "web/household_detail.html", context)
 
@@ -406,6 +421,107 @@ def household_income(request: HttpRequest, household_id: int, year: int) -> Http
         "may_write": getattr(request.user, "role", "") in WRITER_ROLES,
     }
     return render(request, "web/household_income.html", context, status=status)
+
+
+# --- 编辑户信息、成员信息 -----------------------------------------------------------------------
+
+
+def _edit_page(
+    request: HttpRequest,
+    form: RecordEditForm,
+    save: Callable[[int, dict[str, Any]], Any],
+    context: dict[str, Any],
+    done: str,
+    back: str,
+) -> HttpResponse:
+    """An edit page (GET shows the form, POST saves through `save(version, changes)`): invalid
+    input is 400 naming the field, a stale version 409, and neither changes anything."""
+    if getattr(request.user, "role", "") not in WRITER_ROLES:
+        raise PermissionDenied(_("您的角色无权修改建档立卡数据。"))
+    error, status = "", 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 400
+            error = "；".join(
+                f"{form.fields[name].label}：{''.join(str(e) for e in errors)}"
+                if name in form.fields
+                else "".join(str(e) for e in errors)
+                for name, errors in form.errors.items()
+            )
+        elif not (changes := form.changes()):
+            messages.info(request, _("没有修改任何内容。"))
+            return redirect(back)
+        else:
+            try:
+                save(form.cleaned_data["version"], changes)
+            except OutOfScope as exc:
+                raise Http404(exc.message) from exc
+            except DomainError as exc:
+                error, status = exc.message, exc.status
+                field = (
+                    "new_id_number"
+                    if exc.field in ("id_number", "sex", "birth_date")
+                    else exc.field
+                )
+                if field in form.fields:
+                    form.add_error(field, exc.message)
+            else:
+                messages.success(request, done)
+                return redirect(back)
+    return render(
+        request,
+        "web/record_edit.html",
+        {**context, "nav": "households", "form": form, "error": error},
+        status=status,
+    )
+
+
+def _posted(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else None
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
+    """编辑户信息: the household fields a cadre keeps up to date (not those the workflows own)."""
+    try:
+        household: Household = household_for(request.user, household_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    form = HouseholdEditForm(_posted(request), household=household)
+    return _edit_page(
+        request,
+        form,
+        lambda version, changes: do_update_household(
+            household.pk, version, changes, actor=request.user
+        ),
+        {"household": household, "title": _("编辑户信息")},
+        _("户信息已保存。"),
+        reverse("web:household", args=[household.pk]) + "#basic",
+    )
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
+    """编辑成员信息. Births, deaths, marriages and moves are natural changes (a case), not edits."""
+    try:
+        member: Member = member_for(request.user, member_id)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    form = MemberEditForm(_posted(request), member=member)
+    return _edit_page(
+        request,
+        form,
+        lambda version, changes: do_update_member(member.pk, version, changes, actor=request.user),
+        {
+            "household": member.household,
+            "member": member,
+            "title": _("编辑成员信息 · %(name)s") % {"name": member.name},
+        },
+        _("成员“%(name)s”的信息已保存。") % {"name": member.name},
+        reverse("web:household", args=[member.household_id]) + "#members",
+    )
 
 
 # --- 导入 ----------------------------------------------------------------------------------

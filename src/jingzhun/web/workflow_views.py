@@ -237,7 +237,14 @@ def case_new(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         rounds=rounds,
         members=list(household.members.order_by("id")),
-        initial={"year": today.year, "opened_on": today, "kind": request.GET.get("kind", "")},
+        initial={
+            "year": today.year,
+            "opened_on": today,
+            # the card's natural-change links choose the kind, the change and the member
+            "kind": request.GET.get("kind", ""),
+            "change_type": request.GET.get("change_type", ""),
+            "change_member": request.GET.get("change_member", ""),
+        },
     )
     status = 200
     if request.method == "POST":

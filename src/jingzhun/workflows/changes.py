@@ -135,9 +135,10 @@ def apply_change(household: Household, change: Mapping[str, Any], why: str, *, a
     kind = str(change.get("type") or "")
     label = CHANGE_TYPES.get(kind, kind)
     reason = f"{label}（{why}）"
+    day = datetime.date.fromisoformat(str(change["date"]))
     if kind in ADDS:
         member = dict(change.get("member") or {})
-        do_add_member(household.pk, member, reason, actor=actor)
+        do_add_member(household.pk, member, reason, actor=actor, joined_on=day)
         return f"已增加成员：{member.get('name', '')}（{label}）"
     if kind in REMOVALS:
         member_id = int(change["member_id"])
@@ -145,11 +146,14 @@ def apply_change(household: Household, change: Mapping[str, Any], why: str, *, a
             raise DomainError("要减少的成员已不在本户，请退回重新核查。", field="member")
         new_head = change.get("new_head_id")
         do_remove_member(
-            member_id, reason, actor=actor, new_head_id=int(new_head) if new_head else None
+            member_id,
+            reason,
+            actor=actor,
+            new_head_id=int(new_head) if new_head else None,
+            left_on=day,
         )
         return f"已减少成员：{change.get('member_name', '')}（{label}）"
     if kind == "close":
-        day = datetime.date.fromisoformat(str(change["date"]))
         do_close_household(household.pk, day, reason, actor=actor)
         return "已自然销户"
     raise DomainError("未知的变更类型。", field="change_type")

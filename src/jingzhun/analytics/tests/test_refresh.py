@@ -267,3 +267,54 @@ def test_zero_figures_are_left_out_and_read_as_zero(world: World) -> None:
     series = selectors.trend(county, COUNTY, ["exited_households"])
     assert series["exited_households"][2014] == (0, None)
     assert series["exited_households"][2018] == (1, None)
+
+
+def test_year_end_persons_follow_dated_membership_in_both_paths(world: World) -> None:
+    """A member who left in 2020 is in 2019's persons only; a child born in 2020 in 2020's only
+    (ADR 0055): the stored figures, `registry_stats` and the ORM baseline
+    agree."""
+    from conftest import make_id
+
+    from jingzhun.analytics.indicators import load_indicators
+    from jingzhun.analytics.orm import compute_county
+    from jingzhun.registry.actions import do_add_member, do_remove_member
+
+    left, born = VILLAGES[TOWNSHIPS[0]]
+    for village in (left, born):
+        do_change_household_status(
+            world.households[village].pk,
+            "not_exited",
+            datetime.date(2015, 3, 1),
+            "建档",
+            actor=None,
+        )
+    daughter = world.households[left].members.get(relation="daughter")
+    do_remove_member(daughter.pk, "迁出", actor=None, left_on=datetime.date(2020, 6, 1))
+    baby = {
+        "id_number": make_id("230231", "20200301", 77),
+        "name": "李小宝",
+        "relation": "grandchild",
+    }
+    do_add_member(
+        world.households[born].pk, baby, "出生", actor=None, joined_on=datetime.date(2020, 3, 1)
+    )
+    result = do_refresh_indicators([COUNTY], actor=None)
+
+    persons = {
+        (village, year): _value(village, year, "registered_persons")[0]
+        for village in (left, born)
+        for year in (2019, 2020)
+    }
+    assert persons == {(left, 2019): 2, (left, 2020): 1, (born, 2019): 2, (born, 2020): 3}
+    for (village, year), n in persons.items():
+        assert registry_stats(village, year).registered_persons == n
+    # members counted at the current year end: the daughter is gone, the baby is there
+    assert _value(COUNTY, THIS_YEAR, "medical_insurance_coverage")[1] == 8
+    defs = [d for d in load_indicators() if d.grain != "criterion"]
+    orm = compute_county(COUNTY, defs, result.years, result.current_year)
+    stored = {
+        key: figure
+        for key, figure in _stored().items()
+        if key[0] not in ("exit_criterion_pass_rate", "exit_all_pass_rate")
+    }
+    assert stored and orm == stored

@@ -29,6 +29,7 @@ ROUTES = [
     ("get", "/api/households/{hid}/incomes/2019"),
     ("put", "/api/households/{hid}/incomes/2019"),
     ("get", "/api/members/{mid}"),
+    ("patch", "/api/members/{mid}"),
     ("get", "/api/stats"),
     # workflows (api/workflows.py)
     ("get", "/api/cases"),

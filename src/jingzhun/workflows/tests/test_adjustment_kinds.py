@@ -188,6 +188,7 @@ def test_a_birth_adds_the_member_when_announced(world: Any) -> None:
     member = Member.objects.get(id_number=baby)
     assert member.household_id == household.pk and member.birth_date == born
     assert member.sex == "male" and member.relation == "grandchild"
+    assert member.joined_on == born  # a member from the day of the birth (year-end counts)
     assert Household.objects.get(pk=household.pk).version > version
     assert AuditEvent.objects.filter(event="registry.member.add", object_id=str(member.pk)).exists()
     assert case.steps.latest("id").outcome.startswith("已增加成员")
@@ -210,6 +211,7 @@ def test_the_head_dies_and_the_named_member_becomes_head(world: Any) -> None:
     assert Member.objects.get(pk=heir.pk).relation == "head"
     gone = Member.all_objects.get(pk=head.pk)
     assert gone.deleted_at is not None and "死亡" in gone.deleted_reason
+    assert gone.left_on == day  # counted at year ends before the day of the death
 
 
 def test_a_change_that_no_longer_applies_is_refused_at_announcement(world: Any) -> None:
