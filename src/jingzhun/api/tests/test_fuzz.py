@@ -23,8 +23,7 @@ from schemathesis.config import SchemathesisConfig
 
 from jingzhun.access.actions import do_issue_api_token
 from jingzhun.access.models import User
-
-from ..api import api
+from jingzhun.api.api import api
 
 # A schema-valid request may still break a domain rule the schema cannot express (an unknown village
 # code, a future income year, a household already registered): the API answers those 400 with the
