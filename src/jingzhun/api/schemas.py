@@ -96,6 +96,21 @@ class ValidationErrorOut(Schema):
     detail: list[dict[str, Any]] = Field(description="参数校验错误（pydantic 格式）")
 
 
+# Responses each route documents (the API fuzz, api/tests/test_fuzz.py, checks that answers match).
+# Every route may answer 403: administrators are refused the whole API (AUTHZ-3), and a session
+# without its CSRF token is refused on writes.
+READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+LIST = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut}
+WRITE = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ValidationErrorOut,
+}
+
+
 # --- query and body parameters --------------------------------------------------------------
 
 

@@ -46,16 +46,7 @@ from . import schemas as s
 POLICY_KEY = "x-jingzhun-policy"  # the same marker as api.api's routes (AUTHZ-1)
 AUTHENTICATED = {POLICY_KEY: "authenticated"}
 CASE_WRITE = {POLICY_KEY: "authenticated", "x-jingzhun-writer-roles": sorted(WRITER_ROLES)}
-READ = {401: s.ErrorOut, 404: s.ErrorOut, 422: s.ValidationErrorOut}
-LIST = {400: s.ErrorOut, 401: s.ErrorOut, 422: s.ValidationErrorOut}
-WRITE = {
-    400: s.ErrorOut,
-    401: s.ErrorOut,
-    403: s.ErrorOut,
-    404: s.ErrorOut,
-    409: s.ErrorOut,
-    422: s.ValidationErrorOut,
-}
+READ, LIST, WRITE = s.READ, s.LIST, s.WRITE
 PathId = Path(..., ge=1, le=s.MAX_ID)
 
 router = Router(tags=["业务办理"])
@@ -419,8 +410,8 @@ def tick_checklist(
 def upload_evidence(
     request: HttpRequest,
     case_id: int = PathId,
-    kind: str = Form(..., max_length=20),
-    file: UploadedFile = File(...),  # noqa: B008 - django-ninja's declaration style
+    kind: str = Form(..., min_length=1, max_length=20),
+    file: UploadedFile = File(..., min_length=1),  # noqa: B008 - django-ninja style
 ) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     item = do_upload_evidence(case_id, kind, file.name or "", file.read(), actor=user)

@@ -12,6 +12,8 @@ from conftest import COUNTY, World, make_id
 from django.test import Client
 from stdnum.cn import ric
 
+from jingzhun.access.actions import do_issue_api_token
+from jingzhun.access.models import User
 from jingzhun.registry.models import Household, Member
 
 from .conftest import T100, T101, V100_1, V101_1, V101_2, VISIBLE_VILLAGES, expected_ids
@@ -73,6 +75,24 @@ def test_anonymous_gets_401_in_chinese_on_every_route(world: World, method: str,
 
     assert response.status_code == 401
     assert "登录" in response.json()["detail"]
+    assert Household.objects.values().get(pk=household.pk) == before
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_an_administrator_gets_403_in_chinese_on_every_route(
+    world: World, method: str, path: str
+) -> None:
+    household = world.households[V100_1]
+    before = Household.objects.values().get(pk=household.pk)
+    url = path.format(hid=household.pk, mid=household.members.first().pk)
+    body = {"version": 1, "changes": {"group_name": "一组"}} if method == "patch" else {}
+    admin = User.objects.create_user(username="secadmin", password="x", role="secadmin")
+    token = do_issue_api_token(admin, "tests", actor=admin)
+
+    response = call(Client(headers={"Authorization": f"Bearer {token}"}), method, url, body)
+
+    assert response.status_code == 403  # AUTHZ-3; documented on every operation (see below)
+    assert "管理员" in response.json()["detail"]
     assert Household.objects.values().get(pk=household.pk) == before
 
 
@@ -445,4 +465,7 @@ def test_docs_and_schema_load_and_every_operation_declares_a_policy(world: World
     operations = [op for ops in paths.values() for op in ops.values()]
     assert len(operations) == len(ROUTES)
     assert all(op.get("x-jingzhun-policy") == "authenticated" for op in operations)
+    # Every route may answer 401 (not signed in) and 403 (an administrator, a session write without
+    # its CSRF token): the document says so, as the API fuzz (test_fuzz.py) checks of each answer.
+    assert all({"401", "403"} <= set(op["responses"]) for op in operations)
     assert schema.json()["info"]["title"] == "精准 Jingzhun API"

@@ -157,6 +157,30 @@ def test_evidence_upload_sniffs_and_download_is_scoped(world: World, applicant: 
     )
 
 
+@pytest.mark.parametrize(
+    "form", [{"kind": "", "file": PDF}, {"kind": "visit_record", "file": b""}], ids=["kind", "file"]
+)
+def test_an_empty_evidence_kind_or_file_is_refused_as_the_api_documents(
+    world: World, applicant: Any, form: dict[str, Any]
+) -> None:
+    """Found by the API fuzz: an empty form value counts as missing (422), so the document must
+    not call it valid; it declares both non-empty."""
+    case = do_open_case(applicant.pk, "identification", CaseDetails(), actor=world.user("village"))
+    upload = io.BytesIO(form["file"])
+    upload.name = "record.pdf"
+
+    answer = client_for(world.user("village")).post(
+        f"/api/cases/{case.pk}/evidence", {"kind": form["kind"], "file": upload}
+    )
+
+    assert answer.status_code == 422 and not Evidence.objects.exists()
+    operation = Client().get("/api/openapi.json").json()["paths"]["/api/cases/{case_id}/evidence"]
+    fields = operation["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert (
+        fields["properties"]["kind"]["minLength"] == fields["properties"]["file"]["minLength"] == 1
+    )
+
+
 def test_posting_notice_pdf_has_no_sensitive_fields(world: World, applicant: Any) -> None:
     from jingzhun.exports.tests.conftest import pdf_text
 
