@@ -14,6 +14,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # var/ holds the embedded database, the generated secret key and uploads. It defaults to the
 # current working directory's var/ so `jingzhun demo` run from a checkout keeps data in the checkout.
 VAR_DIR = Path(os.environ.get("JINGZHUN_VAR_DIR", Path.cwd() / "var")).resolve()
+# Everything the application creates (the SQLite database and its journal, var/: keys, uploads,
+# evidence, snapshots, exports, DuckDB work files) is readable by its own account only: files
+# 0600, directories 0700 (issue 20 item 5). Set here because every entry point (the `jingzhun`
+# commands, the worker, gunicorn, tests) loads the settings before it writes anything.
+os.umask(0o077)
 
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'jingzhun.sqlite3'}"
 
