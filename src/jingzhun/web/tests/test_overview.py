@@ -239,3 +239,38 @@ def test_auditor_sees_the_county_figures(exited_world: Any, client_for: Any) -> 
     html = body(client_for("auditor").get("/"))
     assert figure(html, "registered") == 4 and figure(html, "exited") == 1
     assert "审计查阅人员" in html
+
+
+def test_the_overview_shows_ordinary_and_monitored_households_apart(
+    exited_world: Any, client_for: Any
+) -> None:
+    """Issue 19 item 4: ordinary rural households (未建档立卡) and monitored households are shown
+    beside the registered figures, never inside them."""
+    from conftest import make_id
+
+    from jingzhun.registry.actions import do_create_household
+
+    members = [
+        {"id_number": make_id("230231", "19750101", 701 + i), "name": f"钱{i}", "relation": rel}
+        for i, rel in enumerate(("head", "spouse", "son"))
+    ]
+    do_create_household(
+        "H900001",
+        "230231100201",
+        {"poverty_status": "not_registered", "monitoring_category": "edge"},
+        members,
+        actor=None,
+    )
+    html = body(client_for("county").get("/"))
+
+    def shown(name: str) -> str:
+        match = re.search(rf'data-figure="{name}">([^<]*)<', html)
+        assert match, name
+        return match.group(1).strip()
+
+    stats = registry_stats(COUNTY, timezone.localdate().year)
+    assert stats.ordinary_households == 1 and stats.ordinary_persons == 3
+    assert shown("ordinary") == "1"
+    assert "3 人" in html
+    assert shown("monitored") == str(stats.monitored_households)
+    assert figure(html, "registered") == 4  # the ordinary household is not registered
