@@ -314,3 +314,43 @@ with transaction.atomic():
     job = request_refresh(["230623"], reason="test")
 print(job.pk)
 """
+
+
+def test_children_of_demo_stop_when_it_is_killed(tmp_path):
+    """`jingzhun demo` starts its server and worker with spawn_child: killed with SIGKILL, it
+    leaves no orphan behind (PR_SET_PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pid_file = tmp_path / "child.pid"
+    parent_code = (
+        "import sys, time\n"
+        "from jingzhun.core.processes import spawn_child\n"
+        "child = spawn_child([sys.executable, '-c', 'import time; time.sleep(120)'], {})\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code])
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the parent did not start its child"
+        time.sleep(0.05)
+    child_pid = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            break
+        # a zombie reparented to init is reaped there; /proc shows its state meanwhile
+        proc = Path(f"/proc/{child_pid}/status")
+        if proc.exists() and "zombie" in proc.read_text():
+            break
+        assert time.monotonic() < deadline, "the child outlived its killed parent"
+        time.sleep(0.05)

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jingzhun.core.errors import DomainError
+from jingzhun.core.processes import spawn_child
 from jingzhun.demo.actions import (
     DEFAULT_CHUNK,
     DemoAccount,
@@ -218,7 +219,7 @@ class Command(BaseCommand):
 
         def start(*args: str) -> subprocess.Popen[bytes]:
             # this program's own commands, with fixed arguments and the port (an int)
-            return subprocess.Popen([sys.executable, "-m", "jingzhun.cli", *args], env=env)  # noqa: S603
+            return spawn_child([sys.executable, "-m", "jingzhun.cli", *args], env)
 
         def stop(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
