@@ -766,6 +766,26 @@ def do_start_import(result: ImportResult, *, actor: Any, year: int | None = None
 
 
 @transaction.atomic
+def do_record_dry_run(result: ImportResult, *, actor: Any) -> None:
+    """Audit a dry run that keeps no batch (`jingzhun import --dry-run`): the file, its counts and
+    how many ID numbers it tested against the registry (issue 20 item 3), as the web's upload
+    event does."""
+    record(
+        "imports.dry_run",
+        actor=actor,
+        object_type="import_file",
+        object_id=result.sha256[:32],
+        diff={
+            "sha256": result.sha256,
+            "filename": result.filename[:255],
+            "ok": result.ok,
+            **result.counts(),
+            **result.id_audit(),
+        },
+    )
+
+
+@transaction.atomic
 def do_save_column_mapping(
     name: str, columns: dict[str, str], *, actor: Any, region_code: str | None = None
 ) -> ColumnMapping:

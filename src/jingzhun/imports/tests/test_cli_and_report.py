@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from jingzhun.access.models import User
+from jingzhun.audit.models import AuditEvent
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.pipeline import plan_import
 from jingzhun.imports.report import REASON_HEADER, SUMMARY_SHEET, build_report
@@ -37,6 +39,10 @@ def test_cli_dry_run_commit_rerun_refusal_and_unreadable(world: Any, tmp_path: P
     code, out, _ = _run(str(good), "--dry-run", "--user", "township")
     assert code == 0 and "新增 1 户 3 人" in out and "未写入" in out
     assert not Household.objects.filter(household_code="C1").exists()
+    # the dry run is audited with the ID numbers it tested, as the web's check is
+    [event] = AuditEvent.objects.filter(event="imports.dry_run")
+    assert event.diff["id_numbers_tested"] == 3 and event.diff["filename"] == "good.xlsx"
+    assert event.actor_id == User.objects.get(username="township").pk
 
     code, out, _ = _run(str(good), "--user", "township")
     assert code == 0 and "导入完成" in out

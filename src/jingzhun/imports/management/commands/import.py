@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from jingzhun.access.models import User
 from jingzhun.core.errors import DomainError
-from jingzhun.imports.actions import do_commit_import
+from jingzhun.imports.actions import do_commit_import, do_record_dry_run
 from jingzhun.imports.pipeline import ImportResult, plan_import
 from jingzhun.imports.report import build_report
 from jingzhun.imports.template import build_template
@@ -88,6 +88,8 @@ class Command(BaseCommand):
             result = plan_import(
                 data, path.name, actor=actor, progress=bar.update, year=options["year"]
             )
+        if options["dry_run"] and not result.unreadable and not result.already_imported:
+            do_record_dry_run(result, actor=actor)
         if not result.ok or options["dry_run"]:
             self._finish(result, data, options, committed=False)
             return
