@@ -37,7 +37,6 @@ _LEADING_HOUSEHOLD: Final = ("household_code", "village", "group_name")
 _LEADING_MEMBER: Final = ("household_code", "name", "id_number", "relation", "sex", "birth_date")
 
 
-
 def _columns(level: str, leading: tuple[str, ...]) -> tuple[str, ...]:
     """The dictionary's fields shown in the template, the importer's order after `leading`."""
     rest = (
@@ -77,6 +76,8 @@ _KIND_HINTS: Final = {
     "code": "从下拉列表中选择",
     "codes": "从下拉列表中选择；可填多个，用“、”分隔",
 }
+
+
 def _hint(spec: FieldSpec) -> str:
     hint = _KIND_HINTS.get(spec.kind, "")
     if spec.kind == "decimal":

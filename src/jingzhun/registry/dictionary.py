@@ -144,9 +144,8 @@ class Field:
             if self.high is not None and number > self.high:
                 return f"{self.label}应在 {self.low}–{self.high} 之间"
             return ""
-        if self.kind in ("text", "identifier") and self.max_length:
-            if len(str(value)) > self.max_length:
-                return f"内容过长：最多 {self.max_length} 个字"
+        if self.kind in ("text", "identifier") and len(str(value)) > (self.max_length or 10**9):
+            return f"内容过长：最多 {self.max_length} 个字"
         return ""
 
 

@@ -19,7 +19,9 @@ from .models import Household, IncomeRecord, Member
 
 # The facts' fields are the dictionary's stored fields shown in facts (phone and bank account
 # never are); the village goes by its code (`village_code`), set below.
-HOUSEHOLD_FIELDS = [k for k in dictionary.keys("household", on="facts", stored=True) if k != "village"]
+HOUSEHOLD_FIELDS = [
+    k for k in dictionary.keys("household", on="facts", stored=True) if k != "village"
+]
 MEMBER_FIELDS = list(dictionary.keys("member", on="facts", stored=True))
 INCOME_FIELDS = list(dictionary.keys("income", on="facts", stored=True))
 

@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
@@ -67,6 +67,7 @@ from jingzhun.imports.template import FILENAME as TEMPLATE_FILENAME
 from jingzhun.imports.template import build_template
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
+from jingzhun.registry import dictionary
 from jingzhun.registry.actions import (
     WRITER_ROLES,
     do_record_income,
@@ -105,6 +106,7 @@ from .forms import (
     UnmaskedRequestForm,
     year_choices,
 )
+from .labels import field_label
 from .policies import authenticated, public
 
 PAGE_SIZE = 50
@@ -273,19 +275,12 @@ def _member_row(m: Member, today: datetime.date) -> MemberRow:
     )
 
 
+# The income items of the card's table and of the income form (registry.dictionary): (field,
+# label, is a sub-item of transfer income).
 INCOME_LINES: list[tuple[str, Any, bool]] = [
-    # (field, label, is a sub-item of transfer income)
-    ("wage_income", gettext_lazy("工资性收入"), False),
-    ("business_income", gettext_lazy("生产经营性收入"), False),
-    ("property_income", gettext_lazy("财产性收入"), False),
-    ("transfer_income", gettext_lazy("转移性收入"), False),
-    ("ecological_compensation", gettext_lazy("生态补偿金"), True),
-    ("dibao_payment", gettext_lazy("低保金"), True),
-    ("tekun_payment", gettext_lazy("特困供养金"), True),
-    ("pension_payment", gettext_lazy("养老金"), True),
-    ("family_planning_payment", gettext_lazy("计划生育金"), True),
-    ("other_transfer", gettext_lazy("其他转移性收入"), True),
-    ("business_costs", gettext_lazy("生产经营性支出"), False),
+    (f.key, field_label(f.key), bool(f.part_of))
+    for f in dictionary.fields("income", on="detail")
+    if f.kind == "money"
 ]
 
 
@@ -346,20 +341,15 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     return render(request, "web/household_detail.html", context)
 
 
-# Items of the income form beyond INCOME_LINES (not in the card's table).
-INCOME_FORM_EXTRA: list[tuple[str, Any, bool]] = [
-    ("compliant_out_of_pocket", gettext_lazy("合规自付支出"), False),
+INCOME_FORM_LINES: list[tuple[str, Any, bool]] = [
+    (f.key, field_label(f.key), bool(f.part_of))
+    for f in dictionary.fields("income", on="form")
+    if f.kind == "money"
 ]
 # How an item enters the net income (the form's live figures, income.js): added, subtracted, or
 # not at all (transfer items are part of the transfer income; out-of-pocket spending is not a
 # business cost).
-INCOME_SIGN = {
-    "wage_income": "add",
-    "business_income": "add",
-    "property_income": "add",
-    "transfer_income": "add",
-    "business_costs": "sub",
-}
+INCOME_SIGN = {f.key: f.net for f in dictionary.fields("income") if f.net}
 
 
 @authenticated
@@ -406,7 +396,7 @@ def household_income(request: HttpRequest, household_id: int, year: int) -> Http
             "sign": INCOME_SIGN.get(key, ""),
             "invalid": key == error_field,
         }
-        for key, label, sub in [*INCOME_LINES, *INCOME_FORM_EXTRA]
+        for key, label, sub in INCOME_FORM_LINES
     ]
     context = {
         "nav": "households",
