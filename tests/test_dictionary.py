@@ -192,7 +192,7 @@ def test_facts_carry_each_facts_field(world: Any) -> None:
 def test_the_policy_engine_reads_the_policy_fields() -> None:
     from jingzhun.policy.interpreter import DEFAULT_MEMBER_FIELDS
 
-    assert DEFAULT_MEMBER_FIELDS == surface("policy", "member")
+    assert surface("policy", "member") == DEFAULT_MEMBER_FIELDS
     # rules read the facts: the household and income fields they carry
     for record in ("household", "income"):
         assert surface("policy", record) == surface("facts", record)
