@@ -76,7 +76,7 @@ from jingzhun.registry.actions import (
 )
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
-from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
+from jingzhun.registry.masking import age_on, mask_value
 from jingzhun.registry.models import INCOME_AMOUNTS, Household, IncomeRecord, Member
 from jingzhun.registry.selectors import (
     household_for,
@@ -300,6 +300,37 @@ def _income_table(incomes: list[IncomeRecord], persons: int) -> dict[str, Any]:
     }
 
 
+def _detail_rows(
+    household: Household, section: str, village_path: list[Any]
+) -> list[dict[str, Any]]:
+    """The card page's rows of one section of household fields (registry.dictionary: "detail"
+    in `appears`): label, kind and the value to show; sensitive values masked, behind "查看"."""
+    rows = []
+    name = "conditions" if section == "condition" else section
+    for f in dictionary.fields("household", on="detail", section=name):
+        value: Any = getattr(household, f.key) if f.stored else None
+        kind = "decimal" if f.kind in ("decimal", "money") else f.kind
+        if f.key == "village":
+            value, kind = village_path, "path"
+        elif f.sensitive:
+            value = mask_value(f.key, value) or ""
+        elif f.kind == "code":
+            value = (f.table or {}).get(value, value)
+        elif f.kind == "codes":
+            value = [(f.table or {}).get(code, code) for code in value or []]
+        rows.append(
+            {
+                "key": f.key,
+                # the village is shown by its names (county / township / village), not its code
+                "label": _("所属村") if f.key == "village" else field_label(f.key),
+                "kind": kind,
+                "value": value,
+                "reveal": f.sensitive,
+            }
+        )
+    return rows
+
+
 @authenticated
 @require_http_methods(["GET"])
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
@@ -314,14 +345,16 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     village = household.village
     township = village.parent
     county = township.parent if township else None
+    village_path = [r for r in (county, township, village) if r is not None]
     context = {
         "nav": "households",
         "household": household,
-        "village_path": [r for r in (county, township, village) if r is not None],
-        "phone": mask_phone(household.phone),
-        "bank_account": mask_bank_account(household.bank_account),
-        "other_causes": [c.CAUSE.get(code, code) for code in household.other_causes or []],
-        "risk_types": [c.RISK_TYPE.get(code, code) for code in household.risk_types or []],
+        "village_path": village_path,
+        # the household's fields by section, as the data dictionary lists them for the card
+        **{
+            f"{section}_rows": _detail_rows(household, section, village_path)
+            for section in ("basic", "condition", "monitoring")
+        },
         "members": members,
         "income": _income_table(incomes, len(members)),
         # years the income form offers to enter: last year and this year, when not recorded
