@@ -256,9 +256,9 @@ DETAIL = SRC / "web" / "templates" / "web" / "household_detail.html"
 
 
 def test_the_household_card_shows_each_detail_field(world: Any) -> None:
+    from conftest import signed_in
     from django.test import Client
 
-    from conftest import signed_in
     from jingzhun.registry.actions import do_update_household
     from jingzhun.web.views import INCOME_LINES
 

@@ -176,8 +176,6 @@ _H: Final = "household"
 _M: Final = "member"
 _I: Final = "income"
 
-_AREA = {"max_digits": 10, "decimal_places": 2}
-_MONEY = {"max_digits": 12, "decimal_places": 2}
 
 FIELDS_LIST: Final[tuple[Field, ...]] = (
     # --- household (domain.md 2.2) ----------------------------------------------------------
@@ -323,7 +321,7 @@ FIELDS_LIST: Final[tuple[Field, ...]] = (
     ),
     Field(
         "house_area_m2", _H, "住房面积(平方米)", "Floor area (m²)", "decimal", _on("form", "detail"),
-        synonyms=("住房面积", "住房面积(㎡)", "住房面积(平方米)"), unit="平方米", **_AREA,
+        synonyms=("住房面积", "住房面积(㎡)", "住房面积(平方米)"), unit="平方米", max_digits=10, decimal_places=2,
         editable=True, section="conditions",
     ),
     Field(
@@ -353,27 +351,27 @@ FIELDS_LIST: Final[tuple[Field, ...]] = (
     ),
     Field(
         "cultivated_land_mu", _H, "耕地面积(亩)", "Cultivated land (mu)", "decimal",
-        _on("form", "detail"), synonyms=("耕地面积", "耕地面积(亩)", "耕地"), unit="亩", **_AREA,
+        _on("form", "detail"), synonyms=("耕地面积", "耕地面积(亩)", "耕地"), unit="亩", max_digits=10, decimal_places=2,
         editable=True, section="conditions",
     ),
     Field(
         "irrigated_land_mu", _H, "有效灌溉面积(亩)", "Irrigated land (mu)", "decimal",
-        _on("form", "detail"), synonyms=("有效灌溉面积", "有效灌溉面积(亩)"), unit="亩", **_AREA,
+        _on("form", "detail"), synonyms=("有效灌溉面积", "有效灌溉面积(亩)"), unit="亩", max_digits=10, decimal_places=2,
         editable=True, section="conditions",
     ),
     Field(
         "forest_land_mu", _H, "林地面积(亩)", "Forest land (mu)", "decimal", _on("form", "detail"),
-        synonyms=("林地面积", "林地面积(亩)", "林地"), unit="亩", **_AREA, editable=True,
+        synonyms=("林地面积", "林地面积(亩)", "林地"), unit="亩", max_digits=10, decimal_places=2, editable=True,
         section="conditions",
     ),
     Field(
         "grassland_mu", _H, "牧草地面积(亩)", "Grassland (mu)", "decimal", _on("form", "detail"),
-        synonyms=("牧草地面积", "牧草地面积(亩)", "牧草地"), unit="亩", **_AREA, editable=True,
+        synonyms=("牧草地面积", "牧草地面积(亩)", "牧草地"), unit="亩", max_digits=10, decimal_places=2, editable=True,
         section="conditions",
     ),
     Field(
         "water_surface_mu", _H, "水面面积(亩)", "Water surface (mu)", "decimal",
-        _on("form", "detail"), synonyms=("水面面积", "水面面积(亩)"), unit="亩", **_AREA,
+        _on("form", "detail"), synonyms=("水面面积", "水面面积(亩)"), unit="亩", max_digits=10, decimal_places=2,
         editable=True, section="conditions",
     ),
     Field(
@@ -394,7 +392,7 @@ FIELDS_LIST: Final[tuple[Field, ...]] = (
         "distance_to_main_road_km", _H, "与村主干路距离(公里)",
         "Distance to the village main road (km)", "decimal", _on("form", "detail"),
         synonyms=("与村主干路距离", "与村主干路距离(公里)", "距村主干路距离"), unit="公里",
-        **_AREA, editable=True, section="conditions",
+        max_digits=10, decimal_places=2, editable=True, section="conditions",
     ),
     Field(
         "sanitary_toilet", _H, "卫生厕所", "Sanitary toilet", "boolean",
@@ -625,63 +623,63 @@ FIELDS_LIST: Final[tuple[Field, ...]] = (
     ),
     Field(
         "wage_income", _I, "工资性收入", "Wage income", "money", _on("form", "detail"),
-        synonyms=("工资性收入", "工资收入", "务工收入"), unit="元", **_MONEY, editable=True,
+        synonyms=("工资性收入", "工资收入", "务工收入"), unit="元", max_digits=12, decimal_places=2, editable=True,
         net="add",
     ),
     Field(
         "business_income", _I, "生产经营性收入", "Business income", "money",
         _on("form", "detail"),
         synonyms=("生产经营性收入", "经营性收入", "家庭经营性收入", "生产经营收入"), unit="元",
-        **_MONEY, editable=True, net="add",
+        max_digits=12, decimal_places=2, editable=True, net="add",
     ),
     Field(
         "property_income", _I, "财产性收入", "Property income", "money", _on("form", "detail"),
-        synonyms=("财产性收入", "财产收入"), unit="元", **_MONEY, editable=True, net="add",
+        synonyms=("财产性收入", "财产收入"), unit="元", max_digits=12, decimal_places=2, editable=True, net="add",
     ),
     Field(
         "transfer_income", _I, "转移性收入", "Transfer income", "money", _on("form", "detail"),
-        synonyms=("转移性收入", "转移收入"), unit="元", **_MONEY, editable=True, net="add",
+        synonyms=("转移性收入", "转移收入"), unit="元", max_digits=12, decimal_places=2, editable=True, net="add",
         note="含生态补偿金、低保金、特困供养金、养老金、计划生育金等各项",
     ),
     Field(
         "ecological_compensation", _I, "生态补偿金", "Ecological compensation", "money",
         _on("form", "detail"), synonyms=("生态补偿金", "生态补偿", "生态补偿收入"), unit="元",
-        **_MONEY, editable=True, part_of="transfer_income",
+        max_digits=12, decimal_places=2, editable=True, part_of="transfer_income",
     ),
     Field(
         "dibao_payment", _I, "低保金", "Dibao payments", "money", _on("form", "detail"),
-        synonyms=("低保金", "低保收入"), unit="元", **_MONEY, editable=True,
+        synonyms=("低保金", "低保收入"), unit="元", max_digits=12, decimal_places=2, editable=True,
         part_of="transfer_income",
     ),
     Field(
         "tekun_payment", _I, "特困供养金", "Tekun support payments", "money",
         _on("form", "detail"), synonyms=("特困供养金", "特困供养收入", "五保金"), unit="元",
-        **_MONEY, editable=True, part_of="transfer_income",
+        max_digits=12, decimal_places=2, editable=True, part_of="transfer_income",
     ),
     Field(
         "pension_payment", _I, "养老金", "Pension", "money", _on("form", "detail"),
-        synonyms=("养老金", "养老保险金"), unit="元", **_MONEY, editable=True,
+        synonyms=("养老金", "养老保险金"), unit="元", max_digits=12, decimal_places=2, editable=True,
         part_of="transfer_income",
     ),
     Field(
         "family_planning_payment", _I, "计划生育金", "Family planning payments", "money",
         _on("form", "detail"), synonyms=("计划生育金", "计划生育奖励扶助金", "计生金"), unit="元",
-        **_MONEY, editable=True, part_of="transfer_income",
+        max_digits=12, decimal_places=2, editable=True, part_of="transfer_income",
     ),
     Field(
         "other_transfer", _I, "其他转移性收入", "Other transfers", "money", _on("form", "detail"),
-        synonyms=("其他转移性收入", "其他转移收入"), unit="元", **_MONEY, editable=True,
+        synonyms=("其他转移性收入", "其他转移收入"), unit="元", max_digits=12, decimal_places=2, editable=True,
         part_of="transfer_income",
     ),
     Field(
         "business_costs", _I, "生产经营性支出", "Business costs", "money", _on("form", "detail"),
-        synonyms=("生产经营性支出", "生产经营支出", "经营性支出"), unit="元", **_MONEY,
+        synonyms=("生产经营性支出", "生产经营支出", "经营性支出"), unit="元", max_digits=12, decimal_places=2,
         editable=True, net="sub",
     ),
     Field(
         # not a business cost: outside the net income, read by the monitoring rules
         "compliant_out_of_pocket", _I, "合规自付支出", "Compliant out-of-pocket spending",
-        "money", _on("form", without=("card",)), synonyms=("合规自付支出",), unit="元", **_MONEY,
+        "money", _on("form", without=("card",)), synonyms=("合规自付支出",), unit="元", max_digits=12, decimal_places=2,
         editable=True,
     ),
     Field(
