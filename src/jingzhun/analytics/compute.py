@@ -32,7 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from .indicators import MEMBER_FIELDS, IndicatorDef, condition_sql
+from .indicators import (
+    DERIVED_HOUSEHOLD_FIELDS,
+    HOUSEHOLD_FIELDS,
+    MEMBER_FIELDS,
+    IndicatorDef,
+    condition_sql,
+)
 
 __all__ = [
     "ANCHOR",
@@ -50,41 +56,13 @@ __all__ = [
 OUT_COLUMNS = ("indicator", "year", "level", "region_code", "dimension", "numerator", "denominator")
 LEVELS = ("county", "township", "village")
 ANCHOR = "registered_households"  # never sparse: its rows mark the computed regions and years
-_HOUSEHOLD_TEXT = [
-    "attribute",
-    "main_cause",
-    "identification_standard",
-    "monitoring_category",
-    "risk_status",
-    "house_safety_grade",
-]
-_HOUSEHOLD_INT = ("identified_year", "exit_year")
-_HOUSEHOLD_BOOL = [
-    "relocated",
-    "relocation_moved_in",
-    "food_secure",
-    "clothing_secure",
-    "water_quantity_ok",
-    "water_quality_ok",
-    "water_convenience_ok",
-    "water_reliability_ok",
-    "sanitary_toilet",
-]
-_MEMBER_TEXT = [
-    "sex",
-    "relation",
-    "school_status",
-    "health_status",
-    "labour_capacity",
-    "work_status",
-]
-_MEMBER_BOOL = [
-    "basic_medical_insured",
-    "critical_illness_insured",
-    "pension_insured",
-    "dibao",
-    "tekun",
-]
+# The registry's columns the definitions may read (analytics.indicators, from the dictionary).
+_STORED_HOUSEHOLD = {k: v for k, v in HOUSEHOLD_FIELDS.items() if k not in DERIVED_HOUSEHOLD_FIELDS}
+_HOUSEHOLD_TEXT = [k for k, kind in _STORED_HOUSEHOLD.items() if kind == "text"]
+_HOUSEHOLD_INT = [k for k, kind in _STORED_HOUSEHOLD.items() if kind == "int"]
+_HOUSEHOLD_BOOL = [k for k, kind in _STORED_HOUSEHOLD.items() if kind == "bool"]
+_MEMBER_TEXT = [k for k, kind in MEMBER_FIELDS.items() if kind == "text"]
+_MEMBER_BOOL = [k for k, kind in MEMBER_FIELDS.items() if kind == "bool"]
 # table -> [(column, DuckDB type)]: what the reader must provide
 RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     "hh": [

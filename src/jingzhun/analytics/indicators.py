@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from jingzhun.registry import dictionary
+
 __all__ = [
     "HOUSEHOLD_FIELDS",
     "MEMBER_FIELDS",
@@ -46,43 +48,23 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
     "remaining": REMAINING,
 }
 
-# field -> kind ("text", "bool", "int"); the compute tables carry these columns
-HOUSEHOLD_FIELDS: dict[str, str] = {
+# field -> kind ("text", "bool", "int"); the compute tables carry these columns. Registry fields
+# are the data dictionary's with "indicator" in `appears` (registry.dictionary); the others are
+# derived by the reader.
+_KIND = {"code": "text", "text": "text", "boolean": "bool", "integer": "int"}
+DERIVED_HOUSEHOLD_FIELDS: dict[str, str] = {
     "status": "text",  # status at the end of the year, from the status history
-    "attribute": "text",
-    "main_cause": "text",
-    "identification_standard": "text",
-    "identified_year": "int",
-    "exit_year": "int",
-    "monitoring_category": "text",
-    "risk_status": "text",
-    "house_safety_grade": "text",
-    "relocated": "bool",
-    "relocation_moved_in": "bool",
-    "food_secure": "bool",
-    "clothing_secure": "bool",
-    "water_quantity_ok": "bool",
-    "water_quality_ok": "bool",
-    "water_convenience_ok": "bool",
-    "water_reliability_ok": "bool",
-    "sanitary_toilet": "bool",
     "paired": "bool",  # has a helper pairing running today
     "persons": "int",  # live members
     "is_poor_village": "bool",
 }
+HOUSEHOLD_FIELDS: dict[str, str] = {
+    **{f.key: _KIND[f.kind] for f in dictionary.fields("household", on="indicator")},
+    **DERIVED_HOUSEHOLD_FIELDS,
+}
+# `age`: completed years at the end of the year (from the birth date)
 MEMBER_FIELDS: dict[str, str] = {
-    "age": "int",  # completed years at the end of the year
-    "sex": "text",
-    "relation": "text",
-    "school_status": "text",
-    "health_status": "text",
-    "labour_capacity": "text",
-    "work_status": "text",
-    "basic_medical_insured": "bool",
-    "critical_illness_insured": "bool",
-    "pension_insured": "bool",
-    "dibao": "bool",
-    "tekun": "bool",
+    f.key: _KIND[f.kind] for f in dictionary.fields("member", on="indicator")
 }
 GRAINS = ("household", "person", "criterion")
 PERIODS = ("yearly", "current")

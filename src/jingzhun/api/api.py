@@ -276,7 +276,10 @@ def get_household(request: HttpRequest, household_id: int = PathId) -> dict[str,
     "/households/{household_id}",
     response={200: s.HouseholdDetail, **WRITE},
     summary="修改户信息（乐观锁：须带读取时的版本号）",
-    description="版本号已过期时返回 409，不做任何修改。脱贫状态须通过状态变更办理，不能在此修改。",
+    description=(
+        "版本号已过期时返回 409，不做任何修改。脱贫状态须通过状态变更办理；识别标准和年度、"
+        "脱贫年度、监测和风险信息由案件办理，户主姓名随成员变化：均不能在此修改。"
+    ),
     tags=["户"],
     openapi_extra=REGISTRY_WRITE,
 )

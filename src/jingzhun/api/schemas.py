@@ -29,6 +29,7 @@ from pydantic import (
 from jingzhun.regions.codes import LEVEL_LABELS, LEVELS, is_western
 from jingzhun.regions.models import Region
 from jingzhun.registry import choices as c
+from jingzhun.registry import dictionary
 from jingzhun.registry.actions import HOUSEHOLD_EDITABLE, MEMBER_EDITABLE
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
@@ -176,20 +177,12 @@ class _ChangesBase(Schema):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
-_INTEGER_RANGES = {
-    "identified_year": (1980, 2100),
-    "exit_year": (1980, 2100),
-    "disability_grade": (1, 4),
-    "work_months": (0, 12),
-}
+# Patterns of the numbers kept as text, by the dictionary's validation rule (the actions apply
+# the rule itself: check digit, Luhn, phone formats).
 _TEXT_PATTERNS = {
     "phone": r"^[0-9+\- ]*$",
     "bank_account": r"^[0-9]*$",
     "id_number": r"^[0-9Xx]*$",
-}
-_LIST_FIELDS: dict[str, tuple[Mapping[str, str], int]] = {
-    "other_causes": (c.CAUSE, 2),
-    "risk_types": (c.RISK_TYPE, len(c.RISK_TYPE)),
 }
 
 
@@ -198,8 +191,9 @@ def _change_type(name: str, model: type[models.Model] = Household) -> Any:
     limits."""
     if name == "village":
         return Annotated[str, StringConstraints(pattern=REGION_CODE)]
-    if name in _LIST_FIELDS:
-        table, most = _LIST_FIELDS[name]
+    entry = dictionary.FIELDS[name]
+    if name in dictionary.LIST_CODES:
+        table, most = dictionary.LIST_CODES[name]
         return Annotated[list[Literal[tuple(table)]], Field(max_length=most)]  # type: ignore[misc]
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
@@ -213,7 +207,7 @@ def _change_type(name: str, model: type[models.Model] = Household) -> Any:
             StringConstraints(
                 strip_whitespace=True,
                 max_length=field.max_length,
-                pattern=_TEXT_PATTERNS.get(name, NO_NUL),
+                pattern=_TEXT_PATTERNS.get(entry.rule, NO_NUL),
             ),
         ]
     elif isinstance(field, models.BooleanField):
@@ -221,7 +215,8 @@ def _change_type(name: str, model: type[models.Model] = Household) -> Any:
     elif isinstance(field, models.DecimalField):
         kind = _measure(field)
     elif isinstance(field, models.PositiveSmallIntegerField):
-        low, high = _INTEGER_RANGES.get(name, (0, 32767))
+        low = 0 if entry.low is None else entry.low
+        high = 32767 if entry.high is None else entry.high
         kind = Annotated[int, Field(ge=low, le=high), BeforeValidator(_json_integer)]
     elif isinstance(field, models.DateField):
         kind = datetime.date
@@ -254,25 +249,20 @@ def _measure(field: models.DecimalField[Any, Any]) -> Any:
     ]
 
 
-# Status changes go through their own action (history, reason, date), never through PATCH.
-PATCH_EXCLUDED = frozenset({"poverty_status"})
-
-
+# The dictionary's editable fields (registry.dictionary): status changes go through their own
+# action (history, reason, date), and the fields the workflows own (identification, exit year,
+# monitoring, risk) through their cases, never through PATCH.
 def _build_changes_schema() -> type[Schema]:
     fields: dict[str, Any] = {
-        name: (_change_type(name), Field(None, title=_verbose_name(name)))
-        for name in sorted(HOUSEHOLD_EDITABLE - PATCH_EXCLUDED)
+        name: (_change_type(name), Field(None, title=dictionary.FIELDS[name].label))
+        for name in sorted(HOUSEHOLD_EDITABLE)
     }
     return create_model("HouseholdChanges", __base__=_ChangesBase, **fields)
 
 
-def _verbose_name(name: str, model: type[models.Model] = Household) -> str:
-    return str(getattr(model._meta.get_field(name), "verbose_name", name))
-
-
 def _build_member_changes_schema() -> type[Schema]:
     fields: dict[str, Any] = {
-        name: (_change_type(name, Member), Field(None, title=_verbose_name(name, Member)))
+        name: (_change_type(name, Member), Field(None, title=dictionary.FIELDS[name].label))
         for name in sorted(MEMBER_EDITABLE)
     }
     return create_model("MemberChanges", __base__=_ChangesBase, **fields)

@@ -21,6 +21,7 @@ from openpyxl.styles import Font
 
 from jingzhun.access.models import HelperPairing
 from jingzhun.assessments.selectors import assessment_view
+from jingzhun.registry import dictionary
 from jingzhun.registry.models import Household
 
 from . import pdf
@@ -29,69 +30,20 @@ from .values import age_on, field_value, label, safe
 BOLD = Font(bold=True)
 RESULTS = {"passed": "达标", "failed": "未达标", "unknown": "未知"}
 
+# The fields come from the dictionary (registry.dictionary: `appears` has "card"): the household's
+# basic and monitoring fields (the code, the village and the head are the card's first lines),
+# its living conditions, its members (who first), and its income items.
+_FIRST_LINES = ("household_code", "village", "head_name", "household_size")
 BASIC = [
-    "group_name",
-    "phone",
-    "bank_name",
-    "bank_account",
-    "identification_standard",
-    "attribute",
-    "main_cause",
-    "other_causes",
-    "poverty_status",
-    "identified_year",
-    "exit_year",
-    "monitoring_category",
-    "risk_types",
-    "risk_status",
-    "risk_eliminated_on",
-    "elimination_method",
+    k
+    for section in ("basic", "monitoring")
+    for k in dictionary.keys("household", on="card", section=section)
+    if k not in _FIRST_LINES
 ]
-CONDITIONS = [
-    "food_secure",
-    "clothing_secure",
-    "house_safety_grade",
-    "house_structure",
-    "house_area_m2",
-    "relocated",
-    "relocation_moved_in",
-    "water_quantity_ok",
-    "water_quality_ok",
-    "water_convenience_ok",
-    "water_reliability_ok",
-    "cultivated_land_mu",
-    "irrigated_land_mu",
-    "forest_land_mu",
-    "grassland_mu",
-    "water_surface_mu",
-    "has_production_power",
-    "has_living_power",
-    "road_type",
-    "distance_to_main_road_km",
-    "sanitary_toilet",
-    "fuel_type",
-    "in_cooperative",
-]
-MEMBER_COLUMNS = [
-    "name",
-    "sex",
-    "relation",
-    "id_number",
-    "birth_date",
-    "age",
-    "ethnicity",
-    "education",
-    "school_status",
-    "health_status",
-    "disability_grade",
-    "labour_capacity",
-    "work_status",
-    "work_months",
-    "basic_medical_insured",
-    "critical_illness_insured",
-    "pension_insured",
-    "dibao",
-    "tekun",
+CONDITIONS = list(dictionary.keys("household", on="card", section="conditions"))
+_LEADING_MEMBER = ["name", "sex", "relation", "id_number", "birth_date", "age"]
+MEMBER_COLUMNS = _LEADING_MEMBER + [
+    k for k in dictionary.keys("member", on="card") if k not in _LEADING_MEMBER
 ]
 # The card is read by people, not the importer: short headers keep the member table on the page.
 SHORT = {
@@ -102,17 +54,9 @@ SHORT = {
     "age": "年龄",
 }
 INCOME_LINES = [
-    ("wage_income", "工资性收入"),
-    ("business_income", "生产经营性收入"),
-    ("property_income", "财产性收入"),
-    ("transfer_income", "转移性收入"),
-    ("ecological_compensation", "其中：生态补偿金"),
-    ("dibao_payment", "其中：低保金"),
-    ("tekun_payment", "其中：特困供养金"),
-    ("pension_payment", "其中：养老金"),
-    ("family_planning_payment", "其中：计划生育金"),
-    ("other_transfer", "其中：其他转移性收入"),
-    ("business_costs", "生产经营性支出"),
+    (f.key, f"其中：{f.label}" if f.part_of else f.label)
+    for f in dictionary.fields("income", on="card")
+    if f.key != "year"
 ]
 
 

@@ -16,10 +16,12 @@ from typing import IO, Any
 
 from django.db.models import QuerySet
 
-from jingzhun.registry.facts import facts_for
+from jingzhun.registry.facts import MEMBER_FIELDS, facts_for
+from jingzhun.registry.masking import MASKED_FIELDS
 from jingzhun.registry.models import Household
 
-HIDDEN_WHEN_MASKED = ("id_number", "birth_date", "health_status", "disability_grade")
+# The member facts masked output hides: sensitive ones and the birth date (see above).
+HIDDEN_WHEN_MASKED = tuple(k for k in MEMBER_FIELDS if k in MASKED_FIELDS)
 
 
 def _masked(facts: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from jingzhun.imports.fields import FIELDS, IMPORT_ONLY, INCOME_KEYS
+from jingzhun.imports.fields import FIELDS
 from jingzhun.regions.models import Region
+from jingzhun.registry import dictionary
 from jingzhun.registry.models import Household, IncomeRecord, Member
 
 from .values import age_on, field_value, safe
@@ -34,25 +35,20 @@ SHEET_TITLE = "花名册"
 BOLD = Font(bold=True)
 
 # Household columns, in the order of the national forms: who and where first, then the rest of
-# the household's fields as the importer knows them.
+# the household's fields the dictionary shows on the roster (registry.dictionary).
 LEADING_HOUSEHOLD = ["household_code", "township_name", "village_name", "village", "group_name"]
 HOUSEHOLD_INFO = ["head_name", "household_size"]
 HOUSEHOLD_KEYS = [
     k
-    for k, s in FIELDS.items()
-    if s.level == "household"
-    and k not in ("household_code", "village", "group_name")
-    and k not in IMPORT_ONLY
+    for k in dictionary.keys("household", on="roster", stored=True)
+    if k not in LEADING_HOUSEHOLD and k not in HOUSEHOLD_INFO
 ]
 # The household's income of the roster's year (issue 19): 年度 then the amounts; empty cells for
 # a household without a record that year (the importer then records none).
-INCOME_COLUMNS = ["year", *INCOME_KEYS]
+INCOME_COLUMNS = list(dictionary.keys("income", on="roster"))
+INCOME_KEYS = [k for k in INCOME_COLUMNS if k != "year"]
 LEADING_MEMBER = ["name", "id_number", "sex", "birth_date", "age", "relation"]
-MEMBER_KEYS = [
-    k
-    for k, s in FIELDS.items()
-    if s.level == "member" and k not in ("name", "id_number", "sex", "birth_date", "relation")
-]
+MEMBER_KEYS = [k for k in dictionary.keys("member", on="roster") if k not in LEADING_MEMBER]
 
 
 def columns(*, masked: bool) -> list[str]:

@@ -4,7 +4,7 @@ Two sheets the importer recognises (the two-sheet layout of `layout.detect`): �
 household with its fields, then 年度 and that year's income; 成员表, one row per member, tied to
 its household by 户编号. A third sheet, 说明, lists every column (what it holds, whether it is
 required, the values it takes) and the rules; the importer skips it (no row of it names two
-fields). Everything comes from `fields.FIELDS`, so the template follows whatever the importer
+fields). Everything comes from `registry.dictionary` (through `fields.FIELDS`), so the template follows whatever the importer
 knows: the headers are the importer's labels, coded and yes/no columns get a drop-down list of
 the labels the importer accepts, required columns a distinct fill and a comment, date and money
 columns a number format, and the columns of digits (ID, bank account, phone, codes) the text
@@ -23,7 +23,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .fields import FIELDS, INCOME_KEYS, FieldSpec
+from jingzhun.registry import dictionary
+
+from .fields import FIELDS, FieldSpec
 from .report import safe
 
 HOUSEHOLD_SHEET: Final = "户表"
@@ -33,16 +35,20 @@ FILENAME: Final = "import-template.xlsx"
 
 _LEADING_HOUSEHOLD: Final = ("household_code", "village", "group_name")
 _LEADING_MEMBER: Final = ("household_code", "name", "id_number", "relation", "sex", "birth_date")
-HOUSEHOLD_COLUMNS: Final = (
-    *_LEADING_HOUSEHOLD,
-    *(k for k, s in FIELDS.items() if s.level == "household" and k not in _LEADING_HOUSEHOLD),
-    "year",
-    *INCOME_KEYS,
-)
-MEMBER_COLUMNS: Final = (
-    *_LEADING_MEMBER,
-    *(k for k, s in FIELDS.items() if s.level == "member" and k not in _LEADING_MEMBER),
-)
+
+
+def _columns(level: str, leading: tuple[str, ...]) -> tuple[str, ...]:
+    """The dictionary's fields shown in the template, the importer's order after `leading`."""
+    rest = (
+        k
+        for k, s in FIELDS.items()
+        if s.level == level and k not in leading and dictionary.FIELDS[k].shows_on("template")
+    )
+    return (*leading, *rest)
+
+
+HOUSEHOLD_COLUMNS: Final = (*_columns("household", _LEADING_HOUSEHOLD), *_columns("income", ()))
+MEMBER_COLUMNS: Final = _columns("member", _LEADING_MEMBER)
 
 YES_NO: Final = ("是", "否")
 # Excel's limit for a list typed into the validation itself (the quoted, comma-joined labels).
@@ -70,20 +76,6 @@ _KIND_HINTS: Final = {
     "code": "从下拉列表中选择",
     "codes": "从下拉列表中选择；可填多个，用“、”分隔",
 }
-# What a column holds, where its label alone does not say it.
-_NOTES: Final = {
-    "household_code": "每户唯一；已登记的户按户编号更新，新的户编号新增一户",
-    "village": "该户所在村的区划代码，须在本人管理范围内",
-    "household_type": "建档立卡户或一般农户（未建档立卡），与“脱贫状态”须一致；可不填",
-    "id_number": "每人只能出现一次，一人只能属于一户",
-    "name": "",
-    "relation": "每户有且只有一名“户主”；新户的户主也要在成员表中填一行",
-    "sex": "可不填，由证件号码得出；填写时须与证件号码一致",
-    "birth_date": "可不填，由证件号码得出；填写时须与证件号码一致",
-    "disability_grade": "1 至 4 级",
-    "year": "本行收入所属年度；不填时见上方“收入年度”规则",
-    "transfer_income": "含生态补偿金、低保金、特困供养金、养老金、计划生育金等各项",
-}
 
 
 def _hint(spec: FieldSpec) -> str:
@@ -94,7 +86,7 @@ def _hint(spec: FieldSpec) -> str:
         hint = f"文本，不超过 {spec.max_length} 个字"
     if spec.kind == "codes" and spec.most:
         hint += f"，最多 {spec.most} 个"
-    note = _NOTES.get(spec.key, "")
+    note = dictionary.FIELDS[spec.key].note
     return f"{hint}。{note}" if note else hint
 
 

@@ -96,15 +96,21 @@ def _as_int(raw: Any, spec: FieldSpec) -> int:
     if number != number.to_integral_value():
         raise BadValue("应为整数")
     value = int(number)
-    if spec.key.endswith("_year") and not 1949 <= value <= 2100:
-        raise BadValue("年度应为四位年份（1949–2100）")
-    if spec.key == "disability_grade" and not 1 <= value <= 4:
-        raise BadValue("残疾等级应为 1–4 级")
-    if spec.key == "work_months" and value > 12:
-        raise BadValue("务工时间不能超过 12 个月")
+    low, high = spec.low, spec.high  # the dictionary's range (registry.dictionary)
+    if low is not None and high is not None and not low <= value <= high:
+        raise BadValue(range_reason(spec.label, spec.unit, low, high))
     if value > 32767:
         raise BadValue("数值过大")
     return value
+
+
+def range_reason(label: str, unit: str, low: int, high: int) -> str:
+    """The Chinese reason for a whole number outside its field's range."""
+    if unit == "年":
+        return f"年度应为四位年份（{low}–{high}）"
+    if low == 0:
+        return f"{label.split('(')[0]}不能超过 {high} 个{unit}"
+    return f"{label}应为 {low}–{high} {unit}"
 
 
 _YEAR: Final = re.compile(r"(\d{4})\s*(?:年度?)?")

@@ -32,6 +32,7 @@ from jingzhun.policy.lang import (
     Not,
     RuleError,
 )
+from jingzhun.registry import dictionary
 
 __all__ = [
     "DEFAULT_MEMBER_FIELDS",
@@ -56,16 +57,10 @@ LIMIT = Decimal(10) ** 14
 INT64_MAX = 2**63 - 1
 _MMDD_RE = re.compile(r"(\d{2})-(\d{2})")
 
-# Member fields of domain.md 2.3; bare names inside a member quantifier resolve to these (and to
-# any key the members actually carry) unless `member_columns` is given explicitly.
-DEFAULT_MEMBER_FIELDS = frozenset(
-    {
-        "id_number", "name", "sex", "birth_date", "relation", "ethnicity", "education",
-        "political_status", "school_status", "health_status", "disability_grade",
-        "labour_capacity", "work_status", "work_months", "basic_medical_insured",
-        "critical_illness_insured", "pension_insured", "dibao", "tekun",
-    }
-)  # fmt: skip
+# Member fields of domain.md 2.3 (the data dictionary's, registry.dictionary: pure Python); bare
+# names inside a member quantifier resolve to these (and to any key the members actually carry)
+# unless `member_columns` is given explicitly.
+DEFAULT_MEMBER_FIELDS = frozenset(dictionary.keys("member", on="policy", stored=True))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
 from . import choices as c
+from . import dictionary
 from .idcard import check as check_id
 from .masking import mask_value
 from .models import (
@@ -32,29 +33,19 @@ from .models import (
 )
 
 WRITER_ROLES = frozenset({"county", "township", "village"})
-HOUSEHOLD_EDITABLE = frozenset(
-    f.name
-    for f in Household._meta.get_fields()
-    if getattr(f, "editable", False)
-    and f.name
-    not in {
-        "id",
-        "created_at",
-        "updated_at",
-        "version",
-        "deleted_at",
-        "deleted_reason",
-        "household_code",
-    }
-    and not f.is_relation
-) | {"village"}
-MEMBER_EDITABLE = frozenset(
-    f.name
-    for f in Member._meta.get_fields()
-    if getattr(f, "editable", False)
-    and f.name not in {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason"}
-    and not f.is_relation
+# Household fields an action may write when registering a household (every stored field of the
+# dictionary but the code and the head's name, which follow from the members) ...
+HOUSEHOLD_WRITABLE = frozenset(
+    f.key
+    for f in dictionary.fields("household", stored=True)
+    if f.key not in {"household_code", "head_name"}
 )
+# ... those people edit (the edit page, the API's PATCH: `editable` in the dictionary) ...
+HOUSEHOLD_EDITABLE = dictionary.EDITABLE["household"]
+# ... and those the workflows own: status, identification, monitoring and risk change through
+# their cases (workflows.actions passes `by_workflow=True`), never through an edit.
+WORKFLOW_OWNED = HOUSEHOLD_WRITABLE - HOUSEHOLD_EDITABLE
+MEMBER_EDITABLE = dictionary.EDITABLE["member"]
 
 
 def _json_safe(value: Any) -> Any:
@@ -120,12 +111,12 @@ def _as_date(value: Any) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
-LIST_CODES = {"other_causes": (c.CAUSE, 2), "risk_types": (c.RISK_TYPE, len(c.RISK_TYPE))}
+LIST_CODES = dictionary.LIST_CODES
 
 
 def clean_household_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """Convert and validate household field values (choices, types, lists of codes) by the model."""
-    unknown = set(values) - HOUSEHOLD_EDITABLE
+    unknown = set(values) - HOUSEHOLD_WRITABLE
     if unknown:
         raise DomainError(f"未知或不可修改的户字段：{'、'.join(sorted(unknown))}")
     clean: dict[str, Any] = {}
@@ -237,13 +228,24 @@ def _household_changed(household_id: int, **values: Any) -> None:
 @action
 @transaction.atomic
 def do_update_household(
-    household_id: int, expected_version: int, changes: Mapping[str, Any], *, actor: Any
+    household_id: int,
+    expected_version: int,
+    changes: Mapping[str, Any],
+    *,
+    actor: Any,
+    by_workflow: bool = False,
 ) -> Household:
-    """Change household fields; refused with StaleVersion when someone saved in between."""
+    """Change household fields; refused with StaleVersion when someone saved in between. People
+    change the dictionary's editable fields only; the fields the workflows own (identification,
+    exit, monitoring, risk) are written by a completed case (`by_workflow=True`)."""
     check_can_write(actor)
     household = _locked_household(household_id, actor)
     if "poverty_status" in changes:
         raise DomainError("脱贫状态只能通过状态变更操作修改", field="poverty_status")
+    owned = sorted(set(changes) & WORKFLOW_OWNED)
+    if owned and not by_workflow:
+        labels = "、".join(dictionary.FIELDS[k].label for k in owned)
+        raise DomainError(f"“{labels}”由业务流程（案件）办理，不能直接修改", field=owned[0])
     before = {k: getattr(household, k) for k in changes}
     values = clean_household_fields(changes)
     if "village" in values:

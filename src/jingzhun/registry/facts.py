@@ -14,58 +14,21 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from . import dictionary
 from .models import Household, IncomeRecord, Member
 
-_HOUSEHOLD_SKIP = {
-    "id",
-    "created_at",
-    "updated_at",
-    "version",
-    "deleted_at",
-    "deleted_reason",
-    "village",
-    "township_code",
-    "county_code",
-    "phone",
-    "bank_name",
-    "bank_account",
-}
-_MEMBER_SKIP = {
-    "id",
-    "created_at",
-    "updated_at",
-    "version",
-    "deleted_at",
-    "deleted_reason",
-    "household",
-    "joined_on",  # membership dates count persons at year ends; not facts of a decision
-    "left_on",
-}
-_INCOME_SKIP = {
-    "id",
-    "created_at",
-    "updated_at",
-    "version",
-    "deleted_at",
-    "deleted_reason",
-    "household",
-}
-
+# The facts' fields are the dictionary's stored fields shown in facts (phone and bank account
+# never are); the village goes by its code (`village_code`), set below.
 HOUSEHOLD_FIELDS = [
-    f.name for f in Household._meta.concrete_fields if f.name not in _HOUSEHOLD_SKIP
+    k for k in dictionary.keys("household", on="facts", stored=True) if k != "village"
 ]
-MEMBER_FIELDS = [f.name for f in Member._meta.concrete_fields if f.name not in _MEMBER_SKIP]
-INCOME_FIELDS = [f.name for f in IncomeRecord._meta.concrete_fields if f.name not in _INCOME_SKIP]
+MEMBER_FIELDS = list(dictionary.keys("member", on="facts", stored=True))
+INCOME_FIELDS = list(dictionary.keys("income", on="facts", stored=True))
 
 
 # Coded fields store "" when the code was not recorded; in facts that is null (unknown), so that
 # a rule over it is unknown rather than failed (domain.md 3.2). The bulk reader does the same.
-CODED_FIELDS = frozenset(
-    f.name
-    for model in (Household, Member, IncomeRecord)
-    for f in model._meta.concrete_fields
-    if f.choices and f.get_internal_type() == "CharField"
-)
+CODED_FIELDS = dictionary.CODED
 
 
 def _json(value: Any) -> Any:

@@ -14,11 +14,13 @@ from jingzhun.exports.models import UNMASKED_KINDS
 from jingzhun.exports.notice import KINDS as NOTICE_KINDS
 from jingzhun.exports.notice import MIN_DAYS
 from jingzhun.registry import choices as c
-from jingzhun.registry.actions import HOUSEHOLD_EDITABLE, LIST_CODES, MEMBER_EDITABLE
+from jingzhun.registry import dictionary
+from jingzhun.registry.actions import LIST_CODES
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.masking import SENSITIVE_FIELDS, mask_value
 from jingzhun.registry.models import Household, Member
 from jingzhun.registry.selectors import HouseholdFilters
+from jingzhun.web.labels import field_label
 
 FIRST_YEAR = 2014  # registration (建档立卡) began in 2014
 
@@ -195,34 +197,13 @@ class UnmaskedRequestForm(forms.Form):
 
 # --- editing a household or a member (the card's 编辑 pages) ---------------------------------
 
-# Household fields that the workflows own (status, identification, monitoring and risk change
-# through their cases), and the code, village and head (the head changes with the members):
-# the edit page leaves them out.
-WORKFLOW_OWNED = frozenset(
-    {
-        "poverty_status",
-        "identification_standard",
-        "identified_year",
-        "exit_year",
-        "monitoring_category",
-        "risk_types",
-        "risk_status",
-        "risk_eliminated_on",
-        "elimination_method",
-    }
-)
-HOUSEHOLD_FORM_FIELDS = tuple(
-    f.name
-    for f in Household._meta.get_fields()
-    if f.name in HOUSEHOLD_EDITABLE - WORKFLOW_OWNED - {"village", "head_name"}
-)
+# The fields of the edit pages are the dictionary's (registry.dictionary: `appears` has "form",
+# all of them `editable`): not those the workflows own (status, identification, monitoring and
+# risk change through their cases), nor the code, village and head (the head changes with the
+# members).
+HOUSEHOLD_FORM_FIELDS = dictionary.keys("household", on="form")
 # The ID number is corrected through `new_id_number` (sex and birth date follow from it).
-MEMBER_FORM_FIELDS = tuple(
-    f.name
-    for f in Member._meta.get_fields()
-    if f.name in MEMBER_EDITABLE - {"id_number", "sex", "birth_date"}
-)
-INTEGER_RANGES = {"disability_grade": (1, 4), "work_months": (0, 12)}
+MEMBER_FORM_FIELDS = tuple(k for k in dictionary.keys("member", on="form") if k != "id_number")
 KEEP = _("（不修改）")
 
 
@@ -239,7 +220,8 @@ def _model_form_field(model: type[models.Model], name: str, shown: Any) -> forms
     and left empty keeps its value."""
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
-    label = _(str(field.verbose_name))
+    entry = dictionary.FIELDS[name]
+    label = field_label(name)
     sensitive = name in SENSITIVE_FIELDS
     help_text = _("当前：%(value)s；不修改请留空。") % {"value": shown or "—"} if sensitive else ""
     form_field: forms.Field
@@ -270,7 +252,8 @@ def _model_form_field(model: type[models.Model], name: str, shown: Any) -> forms
             required=False,
         )
     elif isinstance(field, models.PositiveSmallIntegerField):
-        low, high = INTEGER_RANGES.get(name, (0, 32767))
+        low = 0 if entry.low is None else entry.low
+        high = 32767 if entry.high is None else entry.high
         form_field = forms.IntegerField(min_value=low, max_value=high, required=False)
     else:
         form_field = forms.CharField(

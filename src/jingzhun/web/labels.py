@@ -7,7 +7,12 @@ template filter translates them at render time. A test checks that none is missi
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from typing import cast
+
+from django.utils.functional import lazy
+from django.utils.translation import get_language, gettext_noop
+
+from jingzhun.registry import dictionary
 
 NOTICE_KINDS = (
     gettext_noop("贫困户识别公示"),
@@ -136,53 +141,13 @@ LABELS = (
     gettext_noop("未分配角色"),
 )
 
-# Field labels of the edit pages (web.forms.RecordEditForm: the models' verbose names, shown
-# through gettext at render time).
-FIELD_LABELS = (
-    gettext_noop("村民小组"),
-    gettext_noop("联系电话"),
-    gettext_noop("开户银行"),
-    gettext_noop("银行账号"),
-    gettext_noop("贫困户属性"),
-    gettext_noop("主要致贫原因"),
-    gettext_noop("其他致贫原因"),
-    gettext_noop("不愁吃"),
-    gettext_noop("不愁穿"),
-    gettext_noop("住房安全等级"),
-    gettext_noop("易地扶贫搬迁"),
-    gettext_noop("搬迁已入住"),
-    gettext_noop("住房面积(平方米)"),
-    gettext_noop("住房结构"),
-    gettext_noop("水量达标"),
-    gettext_noop("水质达标"),
-    gettext_noop("用水方便程度达标"),
-    gettext_noop("供水保证率达标"),
-    gettext_noop("耕地面积(亩)"),
-    gettext_noop("有效灌溉面积(亩)"),
-    gettext_noop("林地面积(亩)"),
-    gettext_noop("牧草地面积(亩)"),
-    gettext_noop("水面面积(亩)"),
-    gettext_noop("通生产用电"),
-    gettext_noop("通生活用电"),
-    gettext_noop("入户路类型"),
-    gettext_noop("与村主干路距离(公里)"),
-    gettext_noop("卫生厕所"),
-    gettext_noop("主要燃料类型"),
-    gettext_noop("加入农民专业合作社"),
-    gettext_noop("姓名"),
-    gettext_noop("与户主关系"),
-    gettext_noop("民族"),
-    gettext_noop("文化程度"),
-    gettext_noop("政治面貌"),
-    gettext_noop("在校生状况"),
-    gettext_noop("健康状况"),
-    gettext_noop("残疾等级"),
-    gettext_noop("劳动能力"),
-    gettext_noop("务工状况"),
-    gettext_noop("务工时间(月)"),
-    gettext_noop("参加城乡居民基本医疗保险"),
-    gettext_noop("参加大病保险"),
-    gettext_noop("参加城乡居民基本养老保险"),
-    gettext_noop("享受低保"),
-    gettext_noop("特困供养"),
-)
+
+def _field_label(key: str) -> str:
+    entry = dictionary.FIELDS[key]
+    return entry.label_en if (get_language() or "").startswith("en") else entry.label
+
+
+def field_label(key: str) -> str:
+    """A field's label in the active language, lazily: the data dictionary holds both (the
+    Chinese label and `label_en`), so field labels need no catalogue entries."""
+    return cast(str, lazy(_field_label, str)(key))

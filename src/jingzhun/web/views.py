@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
@@ -67,6 +67,7 @@ from jingzhun.imports.template import FILENAME as TEMPLATE_FILENAME
 from jingzhun.imports.template import build_template
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
+from jingzhun.registry import dictionary
 from jingzhun.registry.actions import (
     WRITER_ROLES,
     do_record_income,
@@ -75,7 +76,7 @@ from jingzhun.registry.actions import (
 )
 from jingzhun.registry.idcard import mask as mask_id_number
 from jingzhun.registry.idcard import normalize as normalize_id
-from jingzhun.registry.masking import age_on, mask_bank_account, mask_phone, mask_value
+from jingzhun.registry.masking import age_on, mask_value
 from jingzhun.registry.models import INCOME_AMOUNTS, Household, IncomeRecord, Member
 from jingzhun.registry.selectors import (
     household_for,
@@ -105,6 +106,7 @@ from .forms import (
     UnmaskedRequestForm,
     year_choices,
 )
+from .labels import field_label
 from .policies import authenticated, public
 
 PAGE_SIZE = 50
@@ -273,19 +275,12 @@ def _member_row(m: Member, today: datetime.date) -> MemberRow:
     )
 
 
+# The income items of the card's table and of the income form (registry.dictionary): (field,
+# label, is a sub-item of transfer income).
 INCOME_LINES: list[tuple[str, Any, bool]] = [
-    # (field, label, is a sub-item of transfer income)
-    ("wage_income", gettext_lazy("工资性收入"), False),
-    ("business_income", gettext_lazy("生产经营性收入"), False),
-    ("property_income", gettext_lazy("财产性收入"), False),
-    ("transfer_income", gettext_lazy("转移性收入"), False),
-    ("ecological_compensation", gettext_lazy("生态补偿金"), True),
-    ("dibao_payment", gettext_lazy("低保金"), True),
-    ("tekun_payment", gettext_lazy("特困供养金"), True),
-    ("pension_payment", gettext_lazy("养老金"), True),
-    ("family_planning_payment", gettext_lazy("计划生育金"), True),
-    ("other_transfer", gettext_lazy("其他转移性收入"), True),
-    ("business_costs", gettext_lazy("生产经营性支出"), False),
+    (f.key, field_label(f.key), bool(f.part_of))
+    for f in dictionary.fields("income", on="detail")
+    if f.kind == "money"
 ]
 
 
@@ -305,6 +300,37 @@ def _income_table(incomes: list[IncomeRecord], persons: int) -> dict[str, Any]:
     }
 
 
+def _detail_rows(
+    household: Household, section: str, village_path: list[Any]
+) -> list[dict[str, Any]]:
+    """The card page's rows of one section of household fields (registry.dictionary: "detail"
+    in `appears`): label, kind and the value to show; sensitive values masked, behind "查看"."""
+    rows = []
+    name = "conditions" if section == "condition" else section
+    for f in dictionary.fields("household", on="detail", section=name):
+        value: Any = getattr(household, f.key) if f.stored else None
+        kind = "decimal" if f.kind in ("decimal", "money") else f.kind
+        if f.key == "village":
+            value, kind = village_path, "path"
+        elif f.sensitive:
+            value = mask_value(f.key, value) or ""
+        elif f.kind == "code":
+            value = (f.table or {}).get(value, value)
+        elif f.kind == "codes":
+            value = [(f.table or {}).get(code, code) for code in value or []]
+        rows.append(
+            {
+                "key": f.key,
+                # the village is shown by its names (county / township / village), not its code
+                "label": _("所属村") if f.key == "village" else field_label(f.key),
+                "kind": kind,
+                "value": value,
+                "reveal": f.sensitive,
+            }
+        )
+    return rows
+
+
 @authenticated
 @require_http_methods(["GET"])
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
@@ -319,14 +345,16 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     village = household.village
     township = village.parent
     county = township.parent if township else None
+    village_path = [r for r in (county, township, village) if r is not None]
     context = {
         "nav": "households",
         "household": household,
-        "village_path": [r for r in (county, township, village) if r is not None],
-        "phone": mask_phone(household.phone),
-        "bank_account": mask_bank_account(household.bank_account),
-        "other_causes": [c.CAUSE.get(code, code) for code in household.other_causes or []],
-        "risk_types": [c.RISK_TYPE.get(code, code) for code in household.risk_types or []],
+        "village_path": village_path,
+        # the household's fields by section, as the data dictionary lists them for the card
+        **{
+            f"{section}_rows": _detail_rows(household, section, village_path)
+            for section in ("basic", "condition", "monitoring")
+        },
         "members": members,
         "income": _income_table(incomes, len(members)),
         # years the income form offers to enter: last year and this year, when not recorded
@@ -346,20 +374,15 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     return render(request, "web/household_detail.html", context)
 
 
-# Items of the income form beyond INCOME_LINES (not in the card's table).
-INCOME_FORM_EXTRA: list[tuple[str, Any, bool]] = [
-    ("compliant_out_of_pocket", gettext_lazy("合规自付支出"), False),
+INCOME_FORM_LINES: list[tuple[str, Any, bool]] = [
+    (f.key, field_label(f.key), bool(f.part_of))
+    for f in dictionary.fields("income", on="form")
+    if f.kind == "money"
 ]
 # How an item enters the net income (the form's live figures, income.js): added, subtracted, or
 # not at all (transfer items are part of the transfer income; out-of-pocket spending is not a
 # business cost).
-INCOME_SIGN = {
-    "wage_income": "add",
-    "business_income": "add",
-    "property_income": "add",
-    "transfer_income": "add",
-    "business_costs": "sub",
-}
+INCOME_SIGN = {f.key: f.net for f in dictionary.fields("income") if f.net}
 
 
 @authenticated
@@ -406,7 +429,7 @@ def household_income(request: HttpRequest, household_id: int, year: int) -> Http
             "sign": INCOME_SIGN.get(key, ""),
             "invalid": key == error_field,
         }
-        for key, label, sub in [*INCOME_LINES, *INCOME_FORM_EXTRA]
+        for key, label, sub in INCOME_FORM_LINES
     ]
     context = {
         "nav": "households",

@@ -391,7 +391,11 @@ def _apply_effect(move: Move, case: Case, actor: Any, today: datetime.date) -> s
     if move.effect == "identify":
         if household.identified_year != case.year:
             household = do_update_household(
-                household.pk, household.version, {"identified_year": case.year}, actor=actor
+                household.pk,
+                household.version,
+                {"identified_year": case.year},
+                actor=actor,
+                by_workflow=True,
             )
         if household.poverty_status not in c.REMAINING_STATUSES:
             do_change_household_status(household.pk, "not_exited", today, why, actor=actor)
@@ -411,6 +415,7 @@ def _apply_effect(move: Move, case: Case, actor: Any, today: datetime.date) -> s
                 "elimination_method": "",
             },
             actor=actor,
+            by_workflow=True,
         )
         return "已纳入防返贫监测"
     if move.effect == "eliminate":
@@ -423,6 +428,7 @@ def _apply_effect(move: Move, case: Case, actor: Any, today: datetime.date) -> s
                 "elimination_method": case.elimination_method,
             },
             actor=actor,
+            by_workflow=True,
         )
         return "已标注风险消除"
     if move.effect == "return":

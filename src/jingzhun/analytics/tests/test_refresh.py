@@ -217,7 +217,7 @@ def test_orm_path_agrees_with_duckdb(world: World) -> None:
         h.pk, h.version,
         {"house_safety_grade": "B", "monitoring_category": "edge", "risk_status": "not_eliminated",
          "main_cause": "disability", "attribute": "dibao"},
-        actor=county,
+        actor=county, by_workflow=True,
     )  # fmt: skip
     member = h.members.order_by("id").first()
     assert member is not None

@@ -180,6 +180,12 @@ def test_moving_a_household_outside_ones_scope_is_refused(
     [
         ({}, 400),
         ({"poverty_status": "exited_with_policy"}, 422),
+        # workflow-owned fields (issue 19): changed by their cases only
+        ({"exit_year": 2020}, 422),
+        ({"identified_year": 2016}, 422),
+        ({"monitoring_category": "edge"}, 422),
+        ({"risk_status": "eliminated", "risk_eliminated_on": "2024-01-01"}, 422),
+        ({"head_name": "某某"}, 422),
         ({"village": "230231100299"}, 400),
         ({"household_code": "H-X"}, 422),
         ({"version": 5}, 422),

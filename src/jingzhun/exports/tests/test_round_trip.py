@@ -93,6 +93,7 @@ def test_an_unmasked_roster_of_the_world_imports_back_unchanged(world: Any) -> N
             "elimination_method": "by_assistance",
         },
         actor=None,
+        by_workflow=True,  # exit and monitoring fields are cases' outcomes
     )
     head = Member.objects.get(name="张三")
     do_update_member(

@@ -54,6 +54,7 @@ def test_ordinary_households_are_not_counted_as_registered(world: World) -> None
         first.version,
         {"monitoring_category": "edge", "risk_status": "not_eliminated"},
         actor=None,
+        by_workflow=True,
     )
 
     # Then the registered, remaining and incidence figures do not move

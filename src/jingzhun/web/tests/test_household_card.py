@@ -98,13 +98,14 @@ def test_card_shows_conditions_and_monitoring_when_set(world: Any, client_for: A
             "risk_status": "not_eliminated",
         },
         actor=world.user("county"),
+        by_workflow=True,  # monitoring is a case's outcome
     )
     html = body(client_for("county").get(f"/households/{household.pk}/"))
     conditions = html[html.index('id="conditions"') :]
     assert "<dt>不愁吃</dt><dd>是</dd>" in conditions
     assert "<dt>住房安全等级</dt><dd>C级</dd>" in conditions
-    assert "<dt>饮水：水质</dt><dd>否</dd>" in conditions
-    assert "<dt>饮水：水量</dt><dd>—</dd>" in conditions  # unknown is not "no"
+    assert "<dt>水质达标</dt><dd>否</dd>" in conditions  # labels from registry.dictionary
+    assert "<dt>水量达标</dt><dd>—</dd>" in conditions  # unknown is not "no"
     assert "砂石路" in conditions
     monitoring = html[html.index('id="monitoring"') :]
     assert (

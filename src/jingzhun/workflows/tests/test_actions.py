@@ -321,6 +321,7 @@ def test_elimination_needs_six_months_of_monitoring(world: Any) -> None:
         household.version,
         {"monitoring_category": "edge", "risk_types": ["illness"], "risk_status": "not_eliminated"},
         actor=None,
+        by_workflow=True,
     )
     head = household.members.get(relation="head")
     do_update_member(head.pk, head.version, {"labour_capacity": "ordinary"}, actor=None)
