@@ -31,7 +31,7 @@ from jingzhun.registry.models import Household
 
 from .choices import HELPER_KINDS
 from .models import HelperProfile
-from .quotas import Quota, quota_for
+from .quotas import quota_for
 
 MAX_REASON = 200
 
@@ -171,7 +171,7 @@ def _check_start(start_date: datetime.date, household: Household) -> None:
         raise DomainError("结对开始日期不能晚于今天。", field="start_date")
 
 
-def _pair(
+def pair_locked(
     household: Household, helper: User, start_date: datetime.date, *, actor: Any, via: str = ""
 ) -> HelperPairing:
     """Create one pairing; the caller holds the household's and the helper's row locks and has
@@ -229,7 +229,7 @@ def do_pair_helper(
     household = _locked_household(household_id, actor)
     helper = _helper_account(helper_id, lock=True)
     check_quota(helper, household, start_date)
-    return _pair(household, helper, start_date, actor=actor)
+    return pair_locked(household, helper, start_date, actor=actor)
 
 
 @dataclass
@@ -325,7 +325,7 @@ def do_end_pairing(
     ended = _end(pairing, expected_version, end_date, reason, successor, actor=actor)
     follow = None
     if successor is not None:
-        follow = _pair(
+        follow = pair_locked(
             pairing.household, successor, end_date, actor=actor, via=f"transfer:{pairing.pk}"
         )
     return Ended(ended, follow)
@@ -368,6 +368,6 @@ def do_transfer_helper(
         pairing = _locked_pairing(pk, actor)
         result.ended.append(_end(pairing, pairing.version, on, reason, successor, actor=actor))
         result.created.append(
-            _pair(pairing.household, successor, on, actor=actor, via=f"transfer:{pairing.pk}")
+            pair_locked(pairing.household, successor, on, actor=actor, via=f"transfer:{pairing.pk}")
         )
     return result
