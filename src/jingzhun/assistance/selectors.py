@@ -36,8 +36,8 @@ def _under(region: str, prefix: str = "") -> Q:
         return Q()
     try:
         level = codes.level_of(region)
-    except codes.CodeError as exc:
-        raise OutOfScope("未找到该区划，或您无权访问。") from exc
+    except codes.CodeError:
+        return Q(pk__in=[])  # not a division code: nothing lies under it
     if level == "village":
         return Q(**{f"{prefix}village_id": region})
     return Q(**{f"{prefix}village_id__startswith": codes.prefix(region)})

@@ -169,7 +169,9 @@ def test_village_user_sees_their_village(exited_world: Any, client_for: Any) -> 
     assert 'id="breakdown"' not in html
 
 
-def test_helper_sees_their_home_page_of_paired_households(exited_world: Any, client_for: Any) -> None:
+def test_helper_sees_their_home_page_of_paired_households(
+    exited_world: Any, client_for: Any
+) -> None:
     # a helper's home is their households (issue 21), not the county's figures
     html = body(client_for("helper").get("/"))
     assert "我的帮扶户" in html and "H100201" in html
