@@ -7,9 +7,19 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from jingzhun.assistance.choices import HELPER_KINDS, UNPAIRED_GROUPS
 from jingzhun.assistance.importer import MAX_BYTES, MAX_ROWS
+
+
+# Code labels of assistance.choices, translated where they are shown (`_()` and `{% translate %}`).
+LABELS = (
+    gettext_noop("县级领导干部"),
+    gettext_noop("其他干部"),
+    gettext_noop("建档立卡户"),
+    gettext_noop("监测对象"),
+)
 
 
 def _helper_choices(helpers: list[Any], blank: str) -> list[tuple[str, str]]:
