@@ -184,7 +184,7 @@ def do_import_pairings(data: bytes, filename: str, *, actor: Any) -> Imported:
     if actor is not None:
         found = scope_households(actor, found)
     households = {h.household_code: h for h in found}
-    helpers = {
+    helpers: dict[str, User] = {
         u.username.lower(): u
         for u in User.objects.select_for_update()
         .annotate(lname=Lower("username"))
@@ -228,7 +228,7 @@ def do_import_pairings(data: bytes, filename: str, *, actor: Any) -> Imported:
                     f"户主姓名“{head}”与户编号 {code} 登记的户主不一致",
                 )
             )
-        helper = helpers.get(username.lower()) if username else None
+        helper: User | None = helpers.get(username.lower()) if username else None
         if not username:
             problems.append(Problem(row.number, label["helper"], "帮扶责任人账号不能为空"))
         elif helper is None or helper.role != "helper":

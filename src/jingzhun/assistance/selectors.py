@@ -27,7 +27,7 @@ from .models import HelperProfile
 from .quotas import Quota, quota_for
 
 
-def _scoped_ids(user: Any) -> QuerySet[Household]:
+def _scoped_ids(user: Any) -> QuerySet[Any]:
     return scope_households(user, Household.objects.all()).order_by().values("pk")
 
 
@@ -148,9 +148,7 @@ def helper_rows(user: Any, *, on: datetime.date | None = None) -> list[HelperRow
         households = HelperPairing.objects.filter(helper=helper).filter(current_pairings_q(day))
         home = county or (households.values_list("household__county_code", flat=True).first() or "")
         quota = quota_for(home, profile.kind, day) if profile and home else None
-        rows.append(
-            HelperRow(helper, profile, helper_load(helper, day), helper.in_scope, quota)  # type: ignore[attr-defined]
-        )
+        rows.append(HelperRow(helper, profile, helper_load(helper, day), helper.in_scope, quota))
     return rows
 
 

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_noop
 from jingzhun.assistance.choices import HELPER_KINDS, UNPAIRED_GROUPS
 from jingzhun.assistance.importer import MAX_BYTES, MAX_ROWS
 
-
 # Code labels of assistance.choices, translated where they are shown (`_()` and `{% translate %}`).
 LABELS = (
     gettext_noop("县级领导干部"),
@@ -22,7 +21,13 @@ LABELS = (
 )
 
 
-def _helper_choices(helpers: list[Any], blank: str) -> list[tuple[str, str]]:
+def _set_choices(form: forms.Form, name: str, choices: list[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+def _helper_choices(helpers: list[Any], blank: Any) -> list[tuple[str, Any]]:
     return [("", blank)] + [
         (str(h.pk), f"{h.display_name or h.username}（{h.username}）") for h in helpers
     ]
@@ -39,7 +44,7 @@ class PairForm(forms.Form):
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["helper"].choices = _helper_choices(helpers, "—")
+        _set_choices(self, "helper", _helper_choices(helpers, "—"))
         self.fields["start_date"].initial = timezone.localdate()
 
 
@@ -56,7 +61,7 @@ class EndPairingForm(forms.Form):
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["successor"].choices = _helper_choices(helpers, _("（不指定）"))
+        _set_choices(self, "successor", _helper_choices(helpers, _("（不指定）")))
         self.fields["end_date"].initial = timezone.localdate()
 
 
@@ -76,7 +81,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["successor"].choices = _helper_choices(helpers, "—")
+        _set_choices(self, "successor", _helper_choices(helpers, "—"))
         self.fields["on"].initial = timezone.localdate()
 
 
@@ -90,7 +95,7 @@ class PairingFilterForm(forms.Form):
 
     def __init__(self, *args: Any, regions: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [("", _("全部"))] + [(r.code, r.name) for r in regions]
+        _set_choices(self, "region", [("", _("全部"))] + [(r.code, r.name) for r in regions])
 
 
 class PairingImportForm(forms.Form):
