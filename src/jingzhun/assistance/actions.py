@@ -350,7 +350,6 @@ def do_transfer_helper(
     leaving = User.objects.filter(pk=from_helper_id, role="helper").first()
     if leaving is None:
         raise DomainError("未找到原帮扶责任人账号。", field="helper")
-    successor = _helper_account(to_helper_id, lock=True)
     ids = list(
         HelperPairing.objects.filter(helper=leaving, end_date__isnull=True)
         .filter(household_filter(actor, prefix="household__") if actor is not None else Q())
@@ -361,11 +360,12 @@ def do_transfer_helper(
         raise DomainError(
             f"帮扶责任人 {helper_label(leaving)} 在您的范围内没有正在进行的结对。", field="helper"
         )
+    # households before the helper's account, as do_pair_helper locks them
+    pairings = [_locked_pairing(pk, actor) for pk in ids]
+    successor = _helper_account(to_helper_id, lock=True)
+    check_quota(successor, pairings[0].household, on, adding=len(pairings))
     result = Transferred()
-    first_household = HelperPairing.objects.get(pk=ids[0]).household
-    check_quota(successor, first_household, on, adding=len(ids))
-    for pk in ids:
-        pairing = _locked_pairing(pk, actor)
+    for pairing in pairings:
         result.ended.append(_end(pairing, pairing.version, on, reason, successor, actor=actor))
         result.created.append(
             pair_locked(pairing.household, successor, on, actor=actor, via=f"transfer:{pairing.pk}")

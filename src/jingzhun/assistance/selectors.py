@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from jingzhun.access.models import HelperPairing, User
@@ -21,7 +21,7 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.models import Household
 from jingzhun.registry.selectors import households_for
 
-from .actions import current_pairings_q, helper_load
+from .actions import current_pairings_q
 from .choices import UNPAIRED_GROUPS
 from .models import HelperProfile
 from .quotas import Quota, quota_for
@@ -121,7 +121,9 @@ def quota_county(user: Any) -> str:
     return ""
 
 
-def helper_rows(user: Any, *, on: datetime.date | None = None) -> list[HelperRow]:
+def helper_rows(
+    user: Any, *, on: datetime.date | None = None, helper_id: int | None = None
+) -> list[HelperRow]:
     """Helper accounts with their load against the quota of the reader's county.
 
     Region staff see every active helper account (to choose whom to pair); a helper only
@@ -134,21 +136,41 @@ def helper_rows(user: Any, *, on: datetime.date | None = None) -> list[HelperRow
         helpers = User.objects.filter(role="helper", is_active=True)
     else:
         return []
-    scoped = Count(
-        "pairings",
-        filter=Q(pairings__household_id__in=_scoped_ids(user))
-        & current_pairings_q(day, prefix="pairings__"),
-    )
-    helpers = helpers.annotate(in_scope=scoped).order_by("username")
+    if helper_id is not None:
+        helpers = helpers.filter(pk=helper_id)
+    running = current_pairings_q(day, prefix="pairings__")
+    helpers = helpers.annotate(
+        in_scope=Count(
+            "pairings__household",
+            filter=Q(pairings__household_id__in=_scoped_ids(user)) & running,
+            distinct=True,
+        ),
+        # the load the quota counts (actions.helper_load): pairings not ended before today
+        load=Count(
+            "pairings__household",
+            filter=Q(pairings__end_date__isnull=True) | Q(pairings__end_date__gt=day),
+            distinct=True,
+        ),
+        first_county=Subquery(
+            HelperPairing.objects.filter(current_pairings_q(day), helper=OuterRef("pk"))
+            .order_by("pk")
+            .values("household__county_code")[:1]
+        ),
+    ).order_by("username")
     profiles = {p.user_id: p for p in HelperProfile.objects.filter(user__in=helpers)}
     county = quota_county(user)
+    quotas: dict[tuple[str, str], Quota | None] = {}
     rows = []
     for helper in helpers:
         profile = profiles.get(helper.pk)
-        households = HelperPairing.objects.filter(helper=helper).filter(current_pairings_q(day))
-        home = county or (households.values_list("household__county_code", flat=True).first() or "")
-        quota = quota_for(home, profile.kind, day) if profile and home else None
-        rows.append(HelperRow(helper, profile, helper_load(helper, day), helper.in_scope, quota))
+        home = county or helper.first_county or ""
+        quota = None
+        if profile is not None and home:
+            key = (home, profile.kind)
+            if key not in quotas:
+                quotas[key] = quota_for(home, profile.kind, day)
+            quota = quotas[key]
+        rows.append(HelperRow(helper, profile, helper.load, helper.in_scope, quota))
     return rows
 
 

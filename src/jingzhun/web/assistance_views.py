@@ -182,10 +182,9 @@ def unpaired(request: HttpRequest) -> HttpResponse:
 def helpers(request: HttpRequest) -> HttpResponse:
     """Helpers with their unit, rank, load against the quota, and (for staff) the profile form."""
     user = request.user
-    rows = helper_rows(user)
     context = {
         "nav": "pairings",
-        "rows": rows,
+        "page": _page(request, helper_rows(user)),
         "writes": _writes(user),
         "profile_form": HelperProfileForm(),
         "transfer_helpers": helper_choices(user),
@@ -194,7 +193,7 @@ def helpers(request: HttpRequest) -> HttpResponse:
 
 
 def _helper_row(request: HttpRequest, user_id: int) -> Any:
-    row = next((r for r in helper_rows(request.user) if r.helper.pk == user_id), None)
+    row = next(iter(helper_rows(request.user, helper_id=user_id)), None)
     if row is None:
         raise Http404(_("未找到该帮扶责任人。"))
     return row

@@ -31,8 +31,13 @@ def test_a_helper_gets_only_their_own_pairings(paired: Any, token_client: Any) -
     helpers = token_client("helper").get("/api/helpers").json()
     assert [h["username"] for h in helpers] == ["helper"]
     assert helpers[0]["quota"]["limit"] == 6 and "helper_quotas" in helpers[0]["quota"]["rule"]
+    assert helpers[0]["load"] == helpers[0]["in_scope"] == 1
     county = token_client("county").get("/api/pairings").json()
     assert county["count"] == 2
+    loads = {h["username"]: h for h in token_client("other_township").get("/api/helpers").json()}
+    # the other township sees every helper's load, but none of their households is in its scope
+    assert (loads["helper2"]["load"], loads["helper2"]["in_scope"]) == (1, 0)
+    assert loads["helper2"]["quota"]["limit"] == 8 and loads["helper3"]["quota"] is None
 
 
 def test_pair_over_quota_is_refused_naming_the_rule(paired: Any, token_client: Any) -> None:  # noqa: F811
