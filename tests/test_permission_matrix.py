@@ -149,6 +149,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "code": "230231100000",
         "year": 2019,  # an income year of the household (its record made below)
         "request_id": _unmasked_request(admins),
+        "pairing_id": _pairing(admins),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -162,6 +163,13 @@ def matrix(admins: World) -> dict[str, Any]:
         pass_second_factor(client, user)
         clients[name] = client
     return {"values": values, "clients": clients}
+
+
+def _pairing(admins: World) -> int:
+    """The helper's pairing with the matrix's household (the world's fixture pairing)."""
+    from jingzhun.access.models import HelperPairing
+
+    return HelperPairing.objects.get(helper=admins.user("helper")).pk
 
 
 def _unmasked_request(admins: World) -> int:
@@ -253,6 +261,7 @@ def _check(subject: str, route: Route, method: str, response: Any) -> None:
         or "<member_id>" in route.path
         or "case_id>" in route.path
         or "evidence_id>" in route.path
+        or "pairing_id>" in route.path
     ) and base not in SEES_HOUSEHOLD:
         assert status in {400, 403, 404, 405, 422}, where
         assert SECRET_NAME not in response.content.decode(errors="replace"), where

@@ -120,17 +120,46 @@ class HelperPairing(models.Model):
     )
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期", null=True, blank=True)
+    # Written by the pairing actions (jingzhun.assistance.actions, ADR "assist-pairing"): an
+    # ended pairing names its successor helper or the reason it ended, never neither.
+    end_reason = models.CharField("结束原因", max_length=200, blank=True, default="")
+    successor = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="接续帮扶责任人",
+    )
+    created_at = models.DateTimeField("登记时间", default=timezone.now, editable=False)
+    version = models.PositiveIntegerField("版本", default=1)
 
     class Meta:
         verbose_name = "结对帮扶"
         verbose_name_plural = "结对帮扶"
-        indexes = [models.Index(fields=["helper", "household"])]
+        indexes = [
+            models.Index(fields=["helper", "household"]),
+            models.Index(fields=["household", "end_date"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True)
                 | models.Q(end_date__gte=models.F("start_date")),
                 name="pairing_dates_ordered",
-            )
+            ),
+            # An ended pairing says why: a successor or a reason (issue 21 item 2).
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | ~models.Q(end_reason="")
+                | models.Q(successor__isnull=False),
+                name="pairing_end_explained",
+            ),
+            # One open pairing of a helper with a household at a time.
+            models.UniqueConstraint(
+                fields=["helper", "household"],
+                condition=models.Q(end_date__isnull=True),
+                name="pairing_open_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 
 from jingzhun.access.models import ROLE_LABELS, HelperPairing, RegionGrant, User
+from jingzhun.assistance.models import HelperProfile
+from jingzhun.assistance.quotas import quota_for
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError
 from jingzhun.regions import codes
@@ -35,6 +37,7 @@ from .plan import REGISTERED_GROUPS, Plan, PlanError, build_plan
 from .rows import CountyRows
 
 DEMO_USERNAMES = ("county", "township", "village", "helper", "auditor")
+DEMO_HELPER_KIND = "county_leader"
 DEFAULT_CHUNK = 10_000
 MAX_PERSONS = 50_000_000  # a typo guard; the benchmarks go to 10 million households
 PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-_@#%+=!?")
@@ -374,15 +377,24 @@ def _create_accounts(plan: Plan, password: str | None) -> list[DemoAccount]:
 
 
 def _pair_helper(plan: Plan, first_household: int) -> int:
-    """Pair the helper with registered households of the demo village, not-yet-exited first."""
+    """Pair the helper with registered households of the demo village, not-yet-exited first.
+
+    The helper is registered as a county leader (县级领导干部): the county's quota for that rank
+    (policies/tables/helper_quotas.yaml; Baiquan: 8) bounds how many households are paired."""
     helper = User.objects.get(username="helper")
+    HelperProfile.objects.update_or_create(
+        user=helper,
+        defaults={"unit": f"{plan.spec.name}人民政府", "kind": DEMO_HELPER_KIND, "title": "副县长"},
+    )
     groups = np.array([c.group for c in plan.cohorts], dtype=object)[plan.h_cohort]
     idents = np.array([c.identified_year for c in plan.cohorts])[plan.h_cohort]
     in_village = np.flatnonzero(
         (plan.h_village == plan.demo_village) & np.isin(groups, REGISTERED_GROUPS)
     )
     order = sorted(in_village.tolist(), key=lambda i: (groups[i] != "remaining", i))
-    chosen = order[: plan.spec.helper_quota.int]
+    start = datetime.date(2016, 3, 1)
+    quota = quota_for(plan.spec.county_code, DEMO_HELPER_KIND, start)
+    chosen = order[: min(plan.spec.helper_quota.int, quota.limit if quota else len(order))]
     HelperPairing.objects.bulk_create(
         [
             HelperPairing(

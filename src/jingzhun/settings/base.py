@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "jingzhun.imports",
     "jingzhun.exports",
     "jingzhun.workflows",
+    "jingzhun.assistance",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, dashboard_views, views, workflow_views
+from . import account_views, assistance_views, dashboard_views, views, workflow_views
 
 app_name = "web"
 urlpatterns = [
@@ -65,6 +65,23 @@ urlpatterns = [
     path("rounds/", workflow_views.round_list, name="rounds"),
     path("rounds/<int:round_id>/", workflow_views.round_detail, name="round"),
     path("rounds/<int:round_id>/close/", workflow_views.round_close, name="round_close"),
+    # helper pairing (issue 21 item 2; assistance_views.py)
+    path("pairings/", assistance_views.pairings, name="pairings"),
+    path("pairings/unpaired/", assistance_views.unpaired, name="pairings_unpaired"),
+    path("pairings/helpers/", assistance_views.helpers, name="pairing_helpers"),
+    path(
+        "pairings/helpers/<int:user_id>/",
+        assistance_views.helper_profile,
+        name="pairing_helper",
+    ),
+    path(
+        "pairings/helpers/<int:user_id>/transfer/",
+        assistance_views.helper_transfer,
+        name="pairing_helper_transfer",
+    ),
+    path("pairings/import/", assistance_views.pairing_import, name="pairing_import"),
+    path("pairings/import/template/", assistance_views.pairing_template, name="pairing_template"),
+    path("pairings/<int:pairing_id>/end/", assistance_views.pairing_end, name="pairing_end"),
     # accounts and security (issue 5): password, second factor, administrators, reveal
     path("account/password/", account_views.password_change, name="password_change"),
     path("account/2fa/setup/", account_views.otp_setup, name="otp_setup"),

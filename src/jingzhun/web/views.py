@@ -95,6 +95,7 @@ from jingzhun.registry.selectors import (
 )
 from jingzhun.workflows.changes import ADDS, REMOVALS
 
+from . import assistance_views
 from .forms import (
     HouseholdEditForm,
     HouseholdSearchForm,
@@ -121,8 +122,11 @@ set_language = public(django_set_language)
 @authenticated
 @require_http_methods(["GET"])
 def overview(request: HttpRequest) -> HttpResponse:
-    """Registry figures of the user's scope at the end of a year, with one row per child region."""
+    """Registry figures of the user's scope at the end of a year, with one row per child region.
+    A helper gets their home page instead: their households (issue 21)."""
     user = request.user
+    if getattr(user, "role", "") == "helper":
+        return assistance_views.home(request)
     form = OverviewForm(request.GET)
     chosen = form.cleaned_data if form.is_valid() else {}
     roots = overview_roots(user)

@@ -46,6 +46,13 @@ ROUTES = [
     ("post", "/api/cases/1/assessment"),
     ("post", "/api/rounds"),
     ("post", "/api/rounds/1/close"),
+    # helper pairing (api/assistance.py)
+    ("get", "/api/pairings"),
+    ("post", "/api/pairings"),
+    ("get", "/api/pairings/unpaired"),
+    ("get", "/api/pairings/1"),
+    ("post", "/api/pairings/1/end"),
+    ("get", "/api/helpers"),
 ]
 
 

@@ -23,7 +23,7 @@ DIGEST_TABLES: list[tuple[type[models.Model], set[str]]] = [
     (Member, set()),
     (StatusChange, set()),
     (IncomeRecord, set()),
-    (HelperPairing, {"id", "helper"}),
+    (HelperPairing, {"id", "helper", "created_at"}),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -90,6 +91,12 @@ def test_demo_creates_the_five_accounts_with_their_scopes(db: Any) -> None:
     paired = scope_households(users["helper"], Household.objects.all())
     assert paired.count() == HelperPairing.objects.count() == 8
     assert set(paired.values_list("village_id", flat=True)) == {village}
+    # the demo helper is a county leader: within that rank's quota where the county has one
+    from jingzhun.assistance.quotas import quota_for
+
+    profile = users["helper"].helper_profile
+    quota = quota_for(township[:6], profile.kind, datetime.date.today())
+    assert profile.kind == "county_leader" and (quota is None or paired.count() <= quota.limit)
 
 
 def test_demo_random_passwords_are_strong_and_differ(db: Any) -> None:

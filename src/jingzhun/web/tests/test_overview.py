@@ -169,12 +169,13 @@ def test_village_user_sees_their_village(exited_world: Any, client_for: Any) -> 
     assert 'id="breakdown"' not in html
 
 
-def test_helper_sees_only_their_paired_household(exited_world: Any, client_for: Any) -> None:
+def test_helper_sees_their_home_page_of_paired_households(
+    exited_world: Any, client_for: Any
+) -> None:
+    # a helper's home is their households (issue 21), not the county's figures
     html = body(client_for("helper").get("/"))
-    assert figure(html, "registered") == 1
-    assert figure(html, "exited") == 0
-    assert "2 人" in html
-    # county-wide figures mean nothing for a helper's few households
+    assert "我的帮扶户" in html and "H100201" in html
+    assert "H100202" not in html and "H101201" not in html
     assert "贫困发生率" not in html
 
 

@@ -1,0 +1,220 @@
+"""Scoped reads of precise assistance: pairings, households without a helper, helper load.
+
+Every read starts from `access.scoping` (through `registry.selectors.households_for` or
+`scope_households`): a helper sees the pairings of their own households only.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from jingzhun.access.models import HelperPairing, User
+from jingzhun.access.scoping import granted_codes, scope_households
+from jingzhun.core.errors import OutOfScope
+from jingzhun.regions import codes
+from jingzhun.registry import choices as c
+from jingzhun.registry.models import Household
+from jingzhun.registry.selectors import households_for
+
+from .actions import current_pairings_q
+from .choices import UNPAIRED_GROUPS
+from .models import HelperProfile
+from .quotas import Quota, quota_for
+
+
+def _scoped_ids(user: Any) -> QuerySet[Any]:
+    return scope_households(user, Household.objects.all()).order_by().values("pk")
+
+
+def _under(region: str, prefix: str = "") -> Q:
+    if not region:
+        return Q()
+    try:
+        level = codes.level_of(region)
+    except codes.CodeError:
+        return Q(pk__in=[])  # not a division code: nothing lies under it
+    if level == "village":
+        return Q(**{f"{prefix}village_id": region})
+    return Q(**{f"{prefix}village_id__startswith": codes.prefix(region)})
+
+
+def pairings_for(
+    user: Any,
+    *,
+    region: str = "",
+    helper_id: int | None = None,
+    current: bool = True,
+    on: datetime.date | None = None,
+) -> QuerySet[HelperPairing]:
+    """Pairings of the households the user may see (current ones on `on`, or all)."""
+    qs = HelperPairing.objects.filter(household_id__in=_scoped_ids(user))
+    if current:
+        qs = qs.filter(current_pairings_q(on or timezone.localdate()))
+    if region:
+        qs = qs.filter(_under(region, "household__"))
+    if helper_id is not None:
+        qs = qs.filter(helper_id=helper_id)
+    return qs.select_related(
+        "household", "household__village", "helper", "helper__helper_profile", "successor"
+    ).order_by("household__household_code", "start_date", "pk")
+
+
+def pairing_for(user: Any, pairing_id: int) -> HelperPairing:
+    pairing = pairings_for(user, current=False).filter(pk=pairing_id).first()
+    if pairing is None:
+        raise OutOfScope("未找到该结对记录，或您无权访问。")
+    return pairing
+
+
+def group_filter(group: str) -> Q:
+    """The households of an unpaired list: registered (建档立卡) or monitored, never closed."""
+    if group == "registered":
+        return Q(poverty_status__in=c.REGISTERED_STATUSES)
+    if group == "monitored":
+        return ~Q(monitoring_category="") & ~Q(poverty_status__in=c.CLOSED_STATUSES)
+    raise OutOfScope(f"没有“{group}”这一名单，应为：{'、'.join(UNPAIRED_GROUPS)}。")
+
+
+def unpaired_households(
+    user: Any, group: str, *, region: str = "", on: datetime.date | None = None
+) -> QuerySet[Household]:
+    """Households of the group in the user's scope without a pairing running on `on`."""
+    day = on or timezone.localdate()
+    running = HelperPairing.objects.filter(current_pairings_q(day), household=OuterRef("pk"))
+    return (
+        households_for(user)
+        .filter(group_filter(group))
+        .filter(_under(region))
+        .filter(~Exists(running))
+        .select_related("village")
+        .order_by("household_code")
+    )
+
+
+@dataclass
+class HelperRow:
+    helper: User
+    profile: HelperProfile | None
+    load: int  # households paired now, anywhere
+    in_scope: int  # of them, in the reader's scope
+    quota: Quota | None
+
+    @property
+    def over(self) -> bool:
+        return self.quota is not None and self.load > self.quota.limit
+
+    @property
+    def free(self) -> int | None:
+        return None if self.quota is None else max(self.quota.limit - self.load, 0)
+
+
+def quota_county(user: Any) -> str:
+    """The county whose quotas a reader's helper page shows: the county of their first grant."""
+    for code in granted_codes(user):
+        if codes.level_of(code) in ("county", "township", "village"):
+            return codes.county_of(code)
+    return ""
+
+
+def helper_rows(
+    user: Any, *, on: datetime.date | None = None, helper_id: int | None = None
+) -> list[HelperRow]:
+    """Helper accounts with their load against the quota of the reader's county.
+
+    Region staff see every active helper account (to choose whom to pair); a helper only
+    themselves; other per-household roles nobody."""
+    day = on or timezone.localdate()
+    role = getattr(user, "role", "")
+    if role == "helper":
+        helpers = User.objects.filter(pk=user.pk)
+    elif granted_codes(user):
+        helpers = User.objects.filter(role="helper", is_active=True)
+    else:
+        return []
+    if helper_id is not None:
+        helpers = helpers.filter(pk=helper_id)
+    running = current_pairings_q(day, prefix="pairings__")
+    helpers = helpers.annotate(
+        in_scope=Count(
+            "pairings__household",
+            filter=Q(pairings__household_id__in=_scoped_ids(user)) & running,
+            distinct=True,
+        ),
+        # the load the quota counts (actions.helper_load): pairings not ended before today
+        load=Count(
+            "pairings__household",
+            filter=Q(pairings__end_date__isnull=True) | Q(pairings__end_date__gt=day),
+            distinct=True,
+        ),
+        first_county=Subquery(
+            HelperPairing.objects.filter(current_pairings_q(day), helper=OuterRef("pk"))
+            .order_by("pk")
+            .values("household__county_code")[:1]
+        ),
+    ).order_by("username")
+    profiles = {p.user_id: p for p in HelperProfile.objects.filter(user__in=helpers)}
+    county = quota_county(user)
+    quotas: dict[tuple[str, str], Quota | None] = {}
+    rows = []
+    for helper in helpers:
+        profile = profiles.get(helper.pk)
+        home = county or helper.first_county or ""
+        quota = None
+        if profile is not None and home:
+            key = (home, profile.kind)
+            if key not in quotas:
+                quotas[key] = quota_for(home, profile.kind, day)
+            quota = quotas[key]
+        rows.append(HelperRow(helper, profile, helper.load, helper.in_scope, quota))
+    return rows
+
+
+def helper_choices(user: Any) -> list[User]:
+    """Helper accounts a region's staff may pair (active, role helper)."""
+    if not granted_codes(user):
+        return []
+    return list(User.objects.filter(role="helper", is_active=True).order_by("username"))
+
+
+@dataclass
+class HomeHousehold:
+    """One row of a helper's home page. Visits and measures (issue 21 items 3-4) add fields."""
+
+    pairing: HelperPairing
+    household: Household
+
+    @property
+    def monitored(self) -> bool:
+        return bool(self.household.monitoring_category)
+
+
+@dataclass
+class HelperHome:
+    helper: User
+    profile: HelperProfile | None
+    quota: Quota | None
+    households: list[HomeHousehold] = field(default_factory=list)
+
+    @property
+    def monitored_count(self) -> int:
+        return sum(1 for h in self.households if h.monitored)
+
+
+def helper_home(user: Any, *, on: datetime.date | None = None) -> HelperHome:
+    """What a helper's home page shows: their current households (their scope, exactly)."""
+    day = on or timezone.localdate()
+    profile = HelperProfile.objects.filter(user=user).first()
+    pairings = list(pairings_for(user, helper_id=user.pk, on=day))
+    county = pairings[0].household.county_code if pairings else ""
+    quota = quota_for(county, profile.kind, day) if profile and county else None
+    return HelperHome(
+        helper=user,
+        profile=profile,
+        quota=quota,
+        households=[HomeHousehold(p, p.household) for p in pairings],
+    )
