@@ -32,6 +32,7 @@ _HOUSEHOLD_SKIP = {
 }
 _MEMBER_SKIP = {
     "id",
+    "id_number_index",  # the blind index of id_number (PII-2), no fact
     "created_at",
     "updated_at",
     "version",
