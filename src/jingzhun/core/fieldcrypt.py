@@ -26,12 +26,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as chmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
 from django.db.models.query_utils import DeferredAttribute
 
-from .fieldkeys import AES_256_GCM, KEY_BYTES, SM4_GCM
+from .fieldkeys import AES_256_GCM, KEY_BYTES
 
 TOKEN = re.compile(r"^jz(\d+):[A-Za-z0-9_-]{30,}$")
 NONCE = 12
@@ -54,33 +59,29 @@ class FieldKey:
 
     @functools.cached_property
     def _aes(self) -> Any:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
         return AESGCM(self.secret)
+
+    @functools.cached_property
+    def _sm4(self) -> Any:
+        return algorithms.SM4(self.secret)
 
     def seal(self, plaintext: bytes, aad: bytes) -> str:
         nonce = os.urandom(NONCE)
         if self.algorithm == AES_256_GCM:
             body = self._aes.encrypt(nonce, plaintext, aad)
         else:
-            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-            enc = Cipher(algorithms.SM4(self.secret), modes.GCM(nonce)).encryptor()
+            enc = Cipher(self._sm4, modes.GCM(nonce)).encryptor()
             enc.authenticate_additional_data(aad)
             body = enc.update(plaintext) + enc.finalize() + enc.tag
         text = base64.urlsafe_b64encode(nonce + body).rstrip(b"=").decode("ascii")
         return f"jz{self.version}:{text}"
 
     def open(self, raw: bytes, aad: bytes) -> bytes:
-        from cryptography.exceptions import InvalidTag
-
         nonce, body = raw[:NONCE], raw[NONCE:]
         try:
             if self.algorithm == AES_256_GCM:
                 return bytes(self._aes.decrypt(nonce, body, aad))
-            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-            dec = Cipher(algorithms.SM4(self.secret), modes.GCM(nonce, body[-TAG:])).decryptor()
+            dec = Cipher(self._sm4, modes.GCM(nonce, body[-TAG:])).decryptor()
             dec.authenticate_additional_data(aad)
             return dec.update(body[:-TAG]) + dec.finalize()
         except (InvalidTag, ValueError) as exc:
@@ -111,6 +112,17 @@ class Keyring:
     keys: dict[int, FieldKey]
     current: FieldKey
     index_secret: bytes
+
+    @functools.cached_property
+    def _index_mac(self) -> Any:
+        return chmac.HMAC(self.index_secret, hashes.SM3())
+
+    def index(self, message: bytes) -> str:
+        if SM3:
+            mac = self._index_mac.copy()
+            mac.update(message)
+            return str(mac.finalize().hex())
+        return hmac.new(self.index_secret, message, hashlib.sha256).hexdigest()
 
     def key(self, version: int) -> FieldKey:
         key = self.keys.get(version)
@@ -148,7 +160,7 @@ def keyring() -> Keyring:
     )
 
 
-def aad(table: str, column: str, pk: Any) -> bytes:
+def aad(table: str, column: Any, pk: Any) -> bytes:
     return f"{table}|{column}|{pk}".encode()
 
 
@@ -163,13 +175,13 @@ def token_version(token: str) -> int:
     return int(match.group(1))
 
 
-def seal(table: str, column: str, pk: Any, plaintext: str, ring: Keyring | None = None) -> str:
+def seal(table: str, column: Any, pk: Any, plaintext: str, ring: Keyring | None = None) -> str:
     """The token of `plaintext` for this row and column under the current key."""
     ring = ring or keyring()
     return ring.current.seal(plaintext.encode("utf-8"), aad(table, column, pk))
 
 
-def open_token(table: str, column: str, pk: Any, token: str, ring: Keyring | None = None) -> str:
+def open_token(table: str, column: Any, pk: Any, token: str, ring: Keyring | None = None) -> str:
     """The plaintext of a token stored in this row and column."""
     ring = ring or keyring()
     version = token_version(token)
@@ -180,9 +192,6 @@ def open_token(table: str, column: str, pk: Any, token: str, ring: Keyring | Non
 
 def _sm3_available() -> bool:
     try:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives import hmac as chmac
-
         chmac.HMAC(b"k", hashes.SM3()).finalize()
     except Exception:
         return False
@@ -198,15 +207,7 @@ def blind_index(label: str, normalized: str, ring: Keyring | None = None) -> str
     if not normalized:
         return ""
     ring = ring or keyring()
-    message = f"{label}|{normalized}".encode()
-    if SM3:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives import hmac as chmac
-
-        mac = chmac.HMAC(ring.index_secret, hashes.SM3())
-        mac.update(message)
-        return mac.finalize().hex()
-    return hmac.new(ring.index_secret, message, hashlib.sha256).hexdigest()
+    return ring.index(f"{label}|{normalized}".encode())
 
 
 NORMALIZERS: dict[str, Callable[[str], str]] = {
@@ -264,8 +265,8 @@ class EncryptedCharField(models.CharField):
         kwargs["plain_max_length"] = self.plain_max_length
         return name, path, args, kwargs
 
-    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        field = super().formfield(**kwargs)
+    def formfield(self, **kwargs: Any) -> Any:
+        field: Any = super().formfield(**kwargs)
         if field is not None and self.plain_max_length:
             field.max_length = self.plain_max_length
             field.widget.attrs["maxlength"] = str(self.plain_max_length)
@@ -383,8 +384,10 @@ def seal_row_values(model: type[models.Model], pk: Any, values: dict[str, Any]) 
     for field in encrypted_fields(model):
         if field.name in values:
             value = values[field.name]
-            if value not in (None, "") and not is_token(value) and not hasattr(
-                value, "resolve_expression"
+            if (
+                value not in (None, "")
+                and not is_token(value)
+                and not hasattr(value, "resolve_expression")
             ):
                 out[field.name] = seal(table, field.column, pk, str(value))
     for index in index_fields(model):
@@ -395,11 +398,15 @@ def seal_row_values(model: type[models.Model], pk: Any, values: dict[str, Any]) 
     return out
 
 
+def _column_of(model: type[models.Model], name: str) -> str:
+    return str(getattr(model._meta.get_field(name), "column", name))
+
+
 def seal_columns(model: type[models.Model], columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """Columns for a set-wise insert (BulkWriter): plaintext of encrypted fields → tokens, with
     their blind indexes filled. Needs the "id" column (keys reserved before the insert)."""
     fields = [f for f in encrypted_fields(model) if f.column in columns]
-    indexes = [f for f in index_fields(model) if model._meta.get_field(f.source).column in columns]
+    indexes = [f for f in index_fields(model) if _column_of(model, f.source) in columns]
     if not fields and not indexes:
         return columns
     ring = keyring()
@@ -407,7 +414,7 @@ def seal_columns(model: type[models.Model], columns: dict[str, list[Any]]) -> di
     out = dict(columns)
     table = model._meta.db_table
     for index in indexes:
-        source = columns[str(model._meta.get_field(index.source).column)]
+        source = columns[_column_of(model, index.source)]
         out[str(index.column)] = [index.index_of(v, ring) for v in source]
     for field in fields:
         key, prefix = ring.current, aad(table, field.column, "")
@@ -497,9 +504,7 @@ def reseal_all(
             if updates:
                 sets = ", ".join(f"{quote(c)} = %s" for c in [*cols, *(str(i.column) for i in idx)])
                 with connection.cursor() as cursor:
-                    cursor.executemany(
-                        f"UPDATE {quote(table)} SET {sets} WHERE id = %s", updates
-                    )
+                    cursor.executemany(f"UPDATE {quote(table)} SET {sets} WHERE id = %s", updates)
             done += len(rows)
             last = rows[-1][0]
             if progress:

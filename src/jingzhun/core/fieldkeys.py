@@ -84,7 +84,8 @@ def configured() -> bool:
             "JINGZHUN_FIELD_KEY_FILE",
         )
     ) and any(
-        os.environ.get(name, "").strip() for name in ("JINGZHUN_INDEX_KEY", "JINGZHUN_INDEX_KEY_FILE")
+        os.environ.get(name, "").strip()
+        for name in ("JINGZHUN_INDEX_KEY", "JINGZHUN_INDEX_KEY_FILE")
     )
 
 

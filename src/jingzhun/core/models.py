@@ -65,9 +65,7 @@ class LiveQuerySet(models.QuerySet):
             pks = list(self.values_list("pk", flat=True)[:2])
             if not pks:
                 return 0
-            if len(pks) > 1 and any(
-                kwargs[k] not in (None, "") for k in sealed & set(kwargs)
-            ):
+            if len(pks) > 1 and any(kwargs[k] not in (None, "") for k in sealed & set(kwargs)):
                 raise ValueError("加密字段只能逐行更新")
             kwargs = fieldcrypt.seal_row_values(self.model, pks[0], kwargs)
         return super().update(**kwargs)
@@ -101,7 +99,9 @@ class LiveQuerySet(models.QuerySet):
         objs = list(objs)
         if fieldcrypt.encrypted_fields(self.model):
             missing = [o for o in objs if o.pk is None]
-            for obj, pk in zip(missing, fieldcrypt.reserve_pks(self.model, len(missing)), strict=True):
+            for obj, pk in zip(
+                missing, fieldcrypt.reserve_pks(self.model, len(missing)), strict=True
+            ):
                 obj.pk = pk
         return super().bulk_create(objs, *args, **kwargs)
 
@@ -141,13 +141,15 @@ class DomainModel(models.Model):
         abstract = True
         base_manager_name = "all_objects"
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError("登记数据不能直接物理删除，请通过删除操作（软删除）处理。")
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A new row with encrypted fields takes its primary key first: the key is part of each
         # token's associated data (ADR XXXX).
         if self.pk is None and self._state.adding and fieldcrypt.encrypted_fields(type(self)):
-            self.pk = fieldcrypt.reserve_pks(type(self), 1, using=kwargs.get("using") or "default")[0]
+            self.pk = fieldcrypt.reserve_pks(type(self), 1, using=kwargs.get("using") or "default")[
+                0
+            ]
             kwargs["force_insert"] = True
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("登记数据不能直接物理删除，请通过删除操作（软删除）处理。")

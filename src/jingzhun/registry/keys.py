@@ -42,11 +42,9 @@ def key_versions() -> dict[str, dict[int, int]]:
         table = model._meta.db_table
         for field in fieldcrypt.encrypted_fields(model):
             counts: dict[int, int] = {}
+            column = quote(str(field.column))
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT {quote(field.column)} FROM {quote(table)}"
-                    f" WHERE {quote(field.column)} <> ''"
-                )
+                cursor.execute(f"SELECT {column} FROM {quote(table)} WHERE {column} <> ''")
                 for (token,) in cursor.fetchall():
                     version = fieldcrypt.token_version(token)
                     counts[version] = counts.get(version, 0) + 1

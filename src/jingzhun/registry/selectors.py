@@ -77,9 +77,9 @@ def _search(term: str) -> Q:
     """A full ID number matches its member exactly; otherwise household code or a member's name."""
     id_check = check_id(term)
     if id_check.valid:
-        member_households = Member.objects.filter(id_number_index=id_index(id_check.normalized)).values(
-            "household_id"
-        )
+        member_households = Member.objects.filter(
+            id_number_index=id_index(id_check.normalized or term)
+        ).values("household_id")
         return Q(pk__in=member_households)
     by_name = Member.objects.filter(name__contains=term).values("household_id")
     return Q(household_code=term) | Q(head_name__contains=term) | Q(pk__in=by_name)

@@ -181,7 +181,9 @@ def test_a_birth_adds_the_member_when_announced(world: Any) -> None:
     assert case.change["member"]["id_number"] == baby
     opened = AuditEvent.objects.get(event="workflows.case.open", object_id=str(case.pk))
     assert baby not in str(opened.diff)  # masked in the audit diff
-    assert not Member.objects.filter(id_number_index=id_index(baby)).exists()  # nothing changes before approval
+    assert not Member.objects.filter(
+        id_number_index=id_index(baby)
+    ).exists()  # nothing changes before approval
     version = Household.objects.get(pk=household.pk).version
     case = walk(case, FLOWS["natural_change"].required_path(), actors)
     assert case.state == "changed"

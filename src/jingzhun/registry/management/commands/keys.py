@@ -47,8 +47,8 @@ class Command(BaseCommand):
                     f"当前字段密钥：第 {ring.current.version} 版（{ring.current.algorithm}）；"
                     f"已配置版本：{', '.join(str(v) for v in sorted(ring.keys))}"
                 )
-                for column, counts in keys.key_versions().items():
-                    listed = "，".join(f"第 {v} 版 {n} 个" for v, n in sorted(counts.items()))
+                for column, per_version in keys.key_versions().items():
+                    listed = "，".join(f"第 {v} 版 {n} 个" for v, n in sorted(per_version.items()))
                     self.stdout.write(f"{column}：{listed or '无数据'}")
             elif action == "rotate":
                 version, counts = keys.do_rotate_field_key(progress)
