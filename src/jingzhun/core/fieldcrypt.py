@@ -227,6 +227,12 @@ class Sealed:
     def __repr__(self) -> str:
         return "Sealed(…)"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sealed) and other.token == self.token
+
+    def __hash__(self) -> int:
+        return hash(self.token)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (Sealed, (self.token,))
 
