@@ -64,6 +64,9 @@ def env_for(db: str, var: str) -> dict[str, str]:
         "JINGZHUN_VAR_DIR": var,
         "JINGZHUN_SECRET_KEY": SECRET,
         "JINGZHUN_SSL_REDIRECT": "0",
+        # the demo's key files (field encryption, PII-2)
+        "JINGZHUN_FIELD_KEY_FILE": str(Path(var) / "field_keys"),
+        "JINGZHUN_INDEX_KEY_FILE": str(Path(var) / "index_key"),
         "DJANGO_SETTINGS_MODULE": "jingzhun.settings.production",
     }
 

@@ -245,7 +245,7 @@ def child_naive(db_url: str, var_dir: str, persons: int, path: str, sample: int)
     from jingzhun.imports.values import BadValue, check_id_cell, convert
     from jingzhun.regions import codes
     from jingzhun.regions.models import Region
-    from jingzhun.registry.models import Household, Member, StatusChange
+    from jingzhun.registry.models import Household, Member, StatusChange, id_index
 
     started = time.perf_counter()
     header, rows = _naive_rows(path, sample)
@@ -273,7 +273,7 @@ def child_naive(db_url: str, var_dir: str, persons: int, path: str, sample: int)
                     bad = True
             if not Region.objects.filter(code=values.get("village"), level="village").exists():
                 bad = True
-            if Member.objects.filter(id_number=values.get("id_number")).exists():
+            if Member.objects.filter(id_number_index=id_index(values.get("id_number"))).exists():
                 bad = True
             if bad:
                 errors += 1

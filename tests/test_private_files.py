@@ -22,6 +22,8 @@ def test_a_new_embedded_database_and_var_are_private(tmp_path: Path) -> None:
     }
     env.pop("JINGZHUN_AUDIT_KEY", None)
     env.pop("JINGZHUN_AUDIT_KEY_FILE", None)
+    for name in ("FIELD_KEY", "FIELD_KEY_FILE", "INDEX_KEY", "INDEX_KEY_FILE"):
+        env.pop(f"JINGZHUN_{name}", None)
     result = subprocess.run(
         [
             sys.executable,
@@ -41,6 +43,7 @@ def test_a_new_embedded_database_and_var_are_private(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     made = [var, *var.rglob("*")]
     assert (var / "jingzhun.sqlite3").exists() and (var / "secret_key").exists()
+    assert (var / "field_keys").exists() and (var / "index_key").exists()  # PII-2 keys
     loose = {
         str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode))
         for p in made

@@ -25,6 +25,8 @@ def _deploy_check(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[s
         "JINGZHUN_SECRET_KEY": secrets.token_urlsafe(60),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "JINGZHUN_VAR_DIR": str(tmp_path / "var"),
+        "JINGZHUN_FIELD_KEY": "1 aes-256-gcm " + secrets.token_hex(32),
+        "JINGZHUN_INDEX_KEY": secrets.token_hex(32),
         "JINGZHUN_ALLOWED_HOSTS": "jingzhun.county.gov.cn",
         **extra,
     }
@@ -54,6 +56,11 @@ def test_production_settings_refuse_a_short_audit_retention(tmp_path: Path) -> N
     assert result.returncode != 0 and "180" in result.stderr
 
 
+def test_production_settings_refuse_to_start_without_field_keys(tmp_path: Path) -> None:
+    result = _deploy_check(tmp_path, JINGZHUN_FIELD_KEY="", JINGZHUN_INDEX_KEY="")
+    assert result.returncode != 0 and "字段加密密钥" in result.stderr
+
+
 def _production_database(tmp_path: Path, **extra: str) -> str:
     env = {
         **os.environ,
@@ -61,6 +68,8 @@ def _production_database(tmp_path: Path, **extra: str) -> str:
         "JINGZHUN_SECRET_KEY": secrets.token_urlsafe(60),
         "DATABASE_URL": "postgresql://app@db.county.gov.cn:5432/jingzhun",
         "JINGZHUN_VAR_DIR": str(tmp_path / "var"),
+        "JINGZHUN_FIELD_KEY": "1 aes-256-gcm " + secrets.token_hex(32),
+        "JINGZHUN_INDEX_KEY": secrets.token_hex(32),
         **extra,
     }
     code = (

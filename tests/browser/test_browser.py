@@ -173,9 +173,7 @@ def test_log_in_search_by_name_and_open_the_card(
 
     page = browser_page
     household = world.households["230231100202"]
-    id_numbers = sorted(
-        Member.objects.filter(household=household).values_list("id_number", flat=True)
-    )
+    id_numbers = sorted([m.id_number for m in Member.objects.filter(household=household)])
 
     # Given the county user on the login page
     page.goto(f"{live_server.url}/households/")

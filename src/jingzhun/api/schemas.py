@@ -206,7 +206,8 @@ def _change_type(name: str, model: type[models.Model] = Household) -> Any:
             str,
             StringConstraints(
                 strip_whitespace=True,
-                max_length=field.max_length,
+                # an encrypted field's column holds the token: the plaintext's limit
+                max_length=getattr(field, "plain_max_length", None) or field.max_length,
                 pattern=_TEXT_PATTERNS.get(entry.rule, NO_NUL),
             ),
         ]

@@ -9,7 +9,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import models
+from django.db.models import Value
 from django.utils import timezone
+
+from . import fieldcrypt
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,13 +59,51 @@ class LiveQuerySet(models.QuerySet):
 
     def update(self, **kwargs: Any) -> int:
         self._check_in_action("update")
+        sealed = {f.name for f in fieldcrypt.encrypted_fields(self.model)}
+        if sealed & set(kwargs):
+            # An encrypted value is bound to its row (AAD = table|column|pk): one row at a time.
+            pks = list(self.values_list("pk", flat=True)[:2])
+            if not pks:
+                return 0
+            if len(pks) > 1 and any(kwargs[k] not in (None, "") for k in sealed & set(kwargs)):
+                raise ValueError("加密字段只能逐行更新")
+            kwargs = fieldcrypt.seal_row_values(self.model, pks[0], kwargs)
         return super().update(**kwargs)
 
     def bulk_update(
         self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
     ) -> int:
         self._check_in_action("bulk_update")
-        return super().bulk_update(objs, fields, batch_size=batch_size)
+        fields = list(fields)
+        sealed = [f for f in fieldcrypt.encrypted_fields(self.model) if f.name in fields]
+        if not sealed:
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        # Tokens made for each row (its key is in the associated data), the plaintext put back
+        # afterwards; blind indexes follow their source.
+        objs = list(objs)
+        fields += [i.name for i in fieldcrypt.index_fields(self.model) if i.source in fields]
+        kept = [{f.attname: getattr(obj, f.attname) for f in sealed} for obj in objs]
+        try:
+            for obj, values in zip(objs, kept, strict=True):
+                for i in fieldcrypt.index_fields(self.model):
+                    if i.source in values:
+                        obj.__dict__[i.attname] = i.index_of(values[i.source])
+                for f in sealed:
+                    obj.__dict__[f.attname] = Value(f.pre_save(obj, False), output_field=f)
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        finally:
+            for obj, values in zip(objs, kept, strict=True):
+                obj.__dict__.update(values)
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        if fieldcrypt.encrypted_fields(self.model):
+            missing = [o for o in objs if o.pk is None]
+            for obj, pk in zip(
+                missing, fieldcrypt.reserve_pks(self.model, len(missing)), strict=True
+            ):
+                obj.pk = pk
+        return super().bulk_create(objs, *args, **kwargs)
 
     def alive(self) -> LiveQuerySet:
         return self.filter(deleted_at__isnull=True)
@@ -99,6 +140,16 @@ class DomainModel(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "all_objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new row with encrypted fields takes its primary key first: the key is part of each
+        # token's associated data (ADR 0058).
+        if self.pk is None and self._state.adding and fieldcrypt.encrypted_fields(type(self)):
+            self.pk = fieldcrypt.reserve_pks(type(self), 1, using=kwargs.get("using") or "default")[
+                0
+            ]
+            kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("登记数据不能直接物理删除，请通过删除操作（软删除）处理。")

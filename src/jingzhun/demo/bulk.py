@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from jingzhun.core.fieldcrypt import seal_columns
+
 T = TypeVar("T")
 _COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 
@@ -146,6 +148,7 @@ class BulkWriter:
         rows = len(next(iter(columns.values())))
         if rows == 0:
             return None
+        columns = seal_columns(model, columns)  # sensitive values encrypted (PII-2)
         names, values = self._layout(model, columns)
         quote = self.conn.ops.quote_name
         table = quote(model._meta.db_table)

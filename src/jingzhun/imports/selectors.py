@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from jingzhun.access.scoping import granted_codes
 from jingzhun.core.jobs import worker_alive
 from jingzhun.regions.models import Region
-from jingzhun.registry.models import Household, IncomeRecord, Member
+from jingzhun.registry.models import Household, IncomeRecord, Member, id_index
 
 from .models import ColumnMapping, ImportBatch, ImportJob
 
@@ -61,11 +61,12 @@ def households_by_code(codes: Iterable[str], *, lock: bool = False) -> dict[str,
 
 def live_members_by_id(ids: Iterable[str]) -> dict[str, Member]:
     """Live members (of live households) whose ID number is in `ids`: one joined query."""
-    with key_table(ids) as keys:
+    by_index = {id_index(i): i for i in ids}
+    with key_table(by_index) as keys:
         qs = Member.objects.filter(
-            id_number__in=keys, household__deleted_at__isnull=True
+            id_number_index__in=keys, household__deleted_at__isnull=True
         ).select_related("household")
-        return {m.id_number: m for m in qs}
+        return {by_index[m.id_number_index]: m for m in qs}
 
 
 def members_by_household_code(codes: Iterable[str]) -> dict[int, list[Member]]:

@@ -708,6 +708,7 @@ INTERNAL: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "member": frozenset(
             {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason"}
             | {"household", "joined_on", "left_on"}
+            | {"id_number_index"}  # the keyed blind index of id_number (PII-2, core.fieldcrypt)
         ),
         "income": frozenset(
             {"id", "created_at", "updated_at", "version", "deleted_at", "deleted_reason"}

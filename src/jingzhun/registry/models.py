@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from jingzhun.core.fieldcrypt import BlindIndexField, EncryptedCharField, index_for
 from jingzhun.core.models import DomainModel
 
 from . import choices as c
@@ -67,11 +68,12 @@ class Household(DomainModel):
     county_code = models.CharField("所属县", max_length=12, db_index=True, editable=False)
     group_name = models.CharField("村民小组", max_length=50, blank=True, default="")
     head_name = models.CharField("户主姓名", max_length=50, blank=True, default="")
-    phone = models.CharField(
+    # encrypted at rest (PII-2, core.fieldcrypt, ADR 0058)
+    phone = EncryptedCharField(
         "联系电话", max_length=20, blank=True, default="", validators=[validate_phone]
     )
     bank_name = models.CharField("开户银行", max_length=50, blank=True, default="")
-    bank_account = models.CharField(
+    bank_account = EncryptedCharField(
         "银行账号", max_length=32, blank=True, default="", validators=[validate_bank_account]
     )
     identification_standard = models.CharField(
@@ -193,7 +195,9 @@ class Member(DomainModel):
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="members", verbose_name="所属户"
     )
-    id_number = models.CharField("证件号码", max_length=20)
+    # encrypted at rest; exact search and uniqueness through its blind index (PII-2, ADR 0058)
+    id_number = EncryptedCharField("证件号码", max_length=20)
+    id_number_index = BlindIndexField("证件号码索引", source="id_number", normalize="upper")
     name = models.CharField("姓名", max_length=50)
     sex = models.CharField("性别", max_length=6, choices=c.choices(c.SEX))
     birth_date = models.DateField("出生日期")
@@ -237,9 +241,9 @@ class Member(DomainModel):
         indexes = [models.Index(fields=["name"]), models.Index(fields=["household", "relation"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["id_number"],
+                fields=["id_number_index"],
                 condition=Q(deleted_at__isnull=True),
-                name="member_id_live_unique",
+                name="member_id_index_live_unique",
             ),
             models.UniqueConstraint(
                 fields=["household"],
@@ -266,6 +270,12 @@ class Member(DomainModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+def id_index(id_number: str) -> str:
+    """The blind index of an ID number (`Member.id_number_index`): exact lookups and the live
+    uniqueness go through it, the number itself is encrypted (PII-2)."""
+    return index_for(Member, "id_number", id_number)
 
 
 def present_on(day: Any, prefix: str = "") -> Q:

@@ -19,7 +19,7 @@ from jingzhun.regions.models import Region, RegionPopulation
 from . import choices as c
 from .idcard import check as check_id
 from .idcard import mask as mask_id_number
-from .models import Household, IncomeRecord, Member, StatusChange
+from .models import Household, IncomeRecord, Member, StatusChange, id_index
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,9 @@ def _search(term: str) -> Q:
     """A full ID number matches its member exactly; otherwise household code or a member's name."""
     id_check = check_id(term)
     if id_check.valid:
-        member_households = Member.objects.filter(id_number=id_check.normalized).values(
-            "household_id"
-        )
+        member_households = Member.objects.filter(
+            id_number_index=id_index(id_check.normalized or term)
+        ).values("household_id")
         return Q(pk__in=member_households)
     by_name = Member.objects.filter(name__contains=term).values("household_id")
     return Q(household_code=term) | Q(head_name__contains=term) | Q(pk__in=by_name)

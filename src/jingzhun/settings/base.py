@@ -10,6 +10,8 @@ from typing import Any
 
 import dj_database_url
 
+from jingzhun.core.fieldkeys import load_field_keys, load_index_key
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # var/ holds the embedded database, the generated secret key and uploads. It defaults to the
 # current working directory's var/ so `jingzhun demo` run from a checkout keeps data in the checkout.
@@ -236,6 +238,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 SECRET_KEY = load_secret_key()
 JINGZHUN_AUDIT_KEYS = load_audit_keys()
+# Field encryption (PII-2, ADR 0058): versioned field keys ("<version> <algorithm> <hex>", oldest
+# first) and the blind-index key, outside the database (core.fieldkeys): JINGZHUN_FIELD_KEY /
+# JINGZHUN_FIELD_KEY_FILE (var/field_keys) and JINGZHUN_INDEX_KEY / JINGZHUN_INDEX_KEY_FILE
+# (var/index_key), created 0600 on first start of an embedded install; production must set them.
+JINGZHUN_FIELD_KEYS = load_field_keys(VAR_DIR)
+JINGZHUN_INDEX_KEY = load_index_key(VAR_DIR)
 
 # Redaction (PII-3) on every handler: `configure` attaches the filter to all of them, Django's
 # and a server's included, after applying LOGGING.

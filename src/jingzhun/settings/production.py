@@ -4,10 +4,17 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from jingzhun.core import fieldkeys
+
 from .base import *  # noqa: F403
 
 if not os.environ.get("JINGZHUN_SECRET_KEY"):
     raise ImproperlyConfigured("生产环境必须设置 JINGZHUN_SECRET_KEY。")
+if not fieldkeys.configured() or not JINGZHUN_FIELD_KEYS or not JINGZHUN_INDEX_KEY:  # noqa: F405
+    raise ImproperlyConfigured(
+        "生产环境必须配置字段加密密钥（JINGZHUN_FIELD_KEY 或 JINGZHUN_FIELD_KEY_FILE）和盲索引密钥"
+        "（JINGZHUN_INDEX_KEY 或 JINGZHUN_INDEX_KEY_FILE），并与数据库分开备份。"
+    )
 DEBUG = False
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -257,7 +257,9 @@ def _model_form_field(model: type[models.Model], name: str, shown: Any) -> forms
         form_field = forms.IntegerField(min_value=low, max_value=high, required=False)
     else:
         form_field = forms.CharField(
-            max_length=field.max_length, required=not (field.blank or sensitive)
+            # an encrypted field's column holds the token: the plaintext's limit
+            max_length=getattr(field, "plain_max_length", None) or field.max_length,
+            required=not (field.blank or sensitive),
         )
     form_field.label = label
     form_field.help_text = help_text

@@ -25,7 +25,7 @@ from jingzhun.registry.actions import (
     validate_member,
 )
 from jingzhun.registry.masking import mask_value
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.models import Household, Member, id_index
 
 ADDS: Final = {"birth": "出生", "marriage_in": "婚入", "move_in": "迁入"}
 REMOVALS: Final = {"death": "死亡", "marriage_out": "婚出", "move_out": "迁出"}
@@ -62,7 +62,7 @@ def clean_change(household: Household, raw: Mapping[str, Any], today: datetime.d
             raise DomainError(
                 f"出生日期应与证件号码中的 {clean['birth_date']} 一致。", field="change_date"
             )
-        if Member.objects.filter(id_number=clean["id_number"]).exists():
+        if Member.objects.filter(id_number_index=id_index(clean["id_number"])).exists():
             raise DomainError(
                 f"成员“{clean['name']}”的证件号码已属于另一名在册成员。", field="id_number"
             )

@@ -13,7 +13,7 @@ from jingzhun.access.scoping import granted_codes
 from jingzhun.core.errors import DomainError
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import check_char
-from jingzhun.registry.models import Household, Member
+from jingzhun.registry.models import Household, Member, id_index
 
 from .actions import (
     CaseDetails,
@@ -173,7 +173,7 @@ def _seed_adjustments(
         if head is None:
             continue
         baby = _demo_id(head.id_number[:6], born, household.pk)
-        if Member.all_objects.filter(id_number=baby).exists():
+        if Member.all_objects.filter(id_number_index=id_index(baby)).exists():
             continue
         change = {
             "type": "birth",

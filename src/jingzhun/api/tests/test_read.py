@@ -313,7 +313,7 @@ def full_values(world: World) -> list[str]:
     values = []
     for household in world.households.values():
         values += [household.phone, household.bank_account]
-        values += list(household.members.values_list("id_number", flat=True))
+        values += list([m.id_number for m in household.members.all()])
     return values
 
 

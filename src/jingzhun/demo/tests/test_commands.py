@@ -132,7 +132,7 @@ def test_demo_never_overwrites_data_without_reset(db: Any) -> None:
         "--no-serve",
         "--no-progress",
     )
-    before = sorted(Member.objects.values_list("id_number", flat=True))
+    before = sorted([m.id_number for m in Member.objects.all()])
 
     # When it is run again without --reset (and without serving)
     with pytest.raises(CommandError) as refused:
@@ -149,7 +149,7 @@ def test_demo_never_overwrites_data_without_reset(db: Any) -> None:
 
     # Then it refuses with a clear message, and the data and passwords are untouched
     assert "数据库中已有数据，如需重新生成请加 --reset" in str(refused.value)
-    assert sorted(Member.objects.values_list("id_number", flat=True)) == before
+    assert sorted([m.id_number for m in Member.objects.all()]) == before
     assert User.objects.get(username="county").check_password(PASSWORD)
 
     # When it is run with --reset

@@ -67,7 +67,7 @@ def secrets_of(world: Any) -> list[str]:
     """Every full ID number, phone and bank account of the world."""
     from jingzhun.registry.models import Household, Member
 
-    ids = list(Member.objects.values_list("id_number", flat=True))
+    ids = list([m.id_number for m in Member.objects.all()])
     return ids + [v for h in Household.objects.all() for v in (h.phone, h.bank_account) if v]
 
 

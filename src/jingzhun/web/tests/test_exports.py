@@ -94,7 +94,7 @@ def test_a_request_approved_by_a_second_person_then_the_unmasked_roster(
     ws = load_workbook(io.BytesIO(data)).active
     values = {v for row in ws.iter_rows(values_only=True) for v in row}
     township_ids = Member.objects.filter(household__township_code="230231100000")
-    assert set(township_ids.values_list("id_number", flat=True)) <= values
+    assert set([m.id_number for m in township_ids]) <= values
     # used once
     again = asking.post("/exports/roster/", {"unmasked": "1", "approval": str(request.pk)})
     assert again.status_code == 403
@@ -245,7 +245,7 @@ def test_a_queued_unmasked_roster_needs_an_approval_which_the_worker_uses_once(
         ws = load_workbook(io.BytesIO(file_path(done).read_bytes())).active
         values = {v for row in ws.iter_rows(values_only=True) for v in row}
         township_ids = Member.objects.filter(household__township_code="230231100000")
-        assert set(township_ids.values_list("id_number", flat=True)) <= values
+        assert set([m.id_number for m in township_ids]) <= values
         # the approval was used by the worker: a second queued export with it is refused
         again = asking.post("/exports/roster/", {"unmasked": "1", "approval": str(request.pk)})
         assert again.status_code == 403 and ExportJob.objects.count() == 1

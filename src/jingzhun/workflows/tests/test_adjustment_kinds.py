@@ -14,7 +14,7 @@ from django.utils import timezone
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.registry.actions import do_change_household_status, do_remove_member
-from jingzhun.registry.models import Household, Member, StatusChange
+from jingzhun.registry.models import Household, Member, StatusChange, id_index
 from jingzhun.workflows.actions import (
     CaseDetails,
     PostingIn,
@@ -181,11 +181,13 @@ def test_a_birth_adds_the_member_when_announced(world: Any) -> None:
     assert case.change["member"]["id_number"] == baby
     opened = AuditEvent.objects.get(event="workflows.case.open", object_id=str(case.pk))
     assert baby not in str(opened.diff)  # masked in the audit diff
-    assert not Member.objects.filter(id_number=baby).exists()  # nothing changes before approval
+    assert not Member.objects.filter(
+        id_number_index=id_index(baby)
+    ).exists()  # nothing changes before approval
     version = Household.objects.get(pk=household.pk).version
     case = walk(case, FLOWS["natural_change"].required_path(), actors)
     assert case.state == "changed"
-    member = Member.objects.get(id_number=baby)
+    member = Member.objects.get(id_number_index=id_index(baby))
     assert member.household_id == household.pk and member.birth_date == born
     assert member.sex == "male" and member.relation == "grandchild"
     assert member.joined_on == born  # a member from the day of the birth (year-end counts)

@@ -1,0 +1,86 @@
+"""Migration 0005 encrypts the ID numbers, phones and bank accounts already stored (PII-2) and
+fills the blind index; its reverse decrypts them."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import card_number, make_id
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from jingzhun.core import fieldcrypt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("registry", "0004_member_joined_left")]
+AFTER = [("registry", "0005_encrypt_sensitive_fields")]
+ID = make_id("230231", "19800101", 11)
+PHONE = "13900001111"
+BANK = card_number("622202000000001")
+
+
+def _executor() -> MigrationExecutor:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    return executor
+
+
+def _raw() -> tuple[str, str, str, str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT phone, bank_account FROM registry_household")
+        phone, bank = cur.fetchone()
+        cur.execute("SELECT id_number FROM registry_member")
+        (number,) = cur.fetchone()
+        index = ""
+        cur.execute("SELECT * FROM registry_member")
+        names = [c[0] for c in cur.description]
+        if "id_number_index" in names:
+            cur.execute("SELECT id_number_index FROM registry_member")
+            (index,) = cur.fetchone()
+    return phone, bank, number, index
+
+
+def test_existing_rows_are_encrypted_and_decrypted_back() -> None:
+    executor = _executor()
+    executor.migrate(BEFORE)
+    try:
+        apps = _executor().loader.project_state(BEFORE).apps
+        region = apps.get_model("regions", "Region")
+        for code, level, parent in (
+            ("230231000000", "county", None),
+            ("230231100000", "township", "230231000000"),
+            ("230231100201", "village", "230231100000"),
+        ):
+            region.objects.create(code=code, name=code, level=level, parent_id=parent)
+        household = apps.get_model("registry", "Household").objects.create(
+            household_code="M1",
+            village_id="230231100201",
+            township_code="230231100000",
+            county_code="230231000000",
+            phone=PHONE,
+            bank_account=BANK,
+        )
+        apps.get_model("registry", "Member").objects.create(
+            household_id=household.pk,
+            id_number=ID,
+            name="甲",
+            sex="male",
+            birth_date="1980-01-01",
+            relation="head",
+        )
+        _executor().migrate(AFTER)
+        phone, bank, number, index = _raw()
+        assert all(fieldcrypt.is_token(v) for v in (phone, bank, number))
+        from jingzhun.registry.models import Household, Member, id_index
+
+        assert index == id_index(ID)
+        member = Member.objects.get(id_number_index=id_index(ID))
+        assert member.id_number == ID
+        assert (
+            Household.objects.get().phone == PHONE and Household.objects.get().bank_account == BANK
+        )
+        _executor().migrate(BEFORE)
+        assert _raw() == (PHONE, BANK, ID, "")
+    finally:
+        executor = _executor()
+        executor.migrate(executor.loader.graph.leaf_nodes())
