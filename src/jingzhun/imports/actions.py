@@ -37,6 +37,7 @@ from .created import CreatedCopy
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange, ImportCreatedCopy, ImportJob
 from .pipeline import HouseholdPlan, ImportResult, plan_import
+from .stored import Expected, fingerprint
 
 BULK_SIZE = 2000
 NEW_CHUNK = 20_000  # households per set-wise insert
@@ -48,6 +49,7 @@ class CommitOutcome:
     batch: ImportBatch
     result: ImportResult
     committed: bool  # True when the registry was written (or the file had been imported before)
+    stale: bool = False  # the registry moved since the check: nothing written, planned anew
 
 
 def _actor_fields(actor: Any) -> dict[str, Any]:
@@ -83,15 +85,28 @@ def do_commit_import(
     progress: Progress | None = None,
     pending: ImportBatch | None = None,
     year: int | None = None,
+    expected: Expected | None = None,
 ) -> CommitOutcome:
     """Import a file into the registry: everything, or nothing when any row is refused.
-    `year`: the income year given with the file (see `plan_import`)."""
+    `year`: the income year given with the file (see `plan_import`).
+
+    The file is planned once, under locks (ADR XXXX-plan-plan-once). With `expected` (the stored
+    plan of a pending batch's check): the households it names are locked first, the file is
+    planned, and it is written only when the plan's fingerprint is the check's; otherwise the
+    registry moved since the check and nothing is written (`stale`: the batch stays pending
+    with the new counts, the caller stores the new plan for the user to confirm again).
+    Without it: planned, the registered households it touches locked, and planned again only
+    when one of them moved in between (its version)."""
     check_can_write(actor)
     sha = hashlib.sha256(data).hexdigest()
     done = ImportBatch.objects.select_for_update().filter(sha256=sha, status="committed").first()
     if done is not None:
         result = ImportResult(filename=filename, sha256=sha, size=len(data), already_imported=True)
         return CommitOutcome(done, result, committed=True)
+    from .selectors import households_by_code
+
+    if expected is not None and expected.codes:
+        households_by_code(expected.codes, lock=True)
     result = plan_import(
         data,
         filename,
@@ -100,6 +115,18 @@ def do_commit_import(
         progress=_counting(progress, "校验"),
         year=year,
     )
+    if expected is not None and pending is not None and fingerprint(result) != expected.fingerprint:
+        batch = _finish(pending, result, "pending", actor)
+        record(
+            "imports.batch.recheck",
+            actor=actor,
+            object_type="import_batch",
+            object_id=batch.pk,
+            outcome="refused",
+            reason="校验后登记数据已有变动，未导入，请核对新的校验结果后再次确认",
+            diff={"sha256": sha, "filename": filename[:255], **result.counts()},
+        )
+        return CommitOutcome(batch, result, committed=False, stale=True)
     if not result.ok:
         batch = _finish(pending, result, "refused", actor)
         record(
@@ -117,15 +144,15 @@ def do_commit_import(
             },
         )
         return CommitOutcome(batch, result, committed=False)
-    # Lock the households the plan will change, then re-plan so the diff is the one we write.
-    existing = [p.code for p in result.listed if p.kind != "new"]
-    if existing:
-        from .selectors import households_by_code
-
-        households_by_code(existing, lock=True)
-        result = plan_import(data, filename, actor=actor, mapping=mapping, year=year)
-        if not result.ok:  # pragma: no cover - only when another writer got in between
-            raise DomainError("导入期间登记数据被他人修改，请重新导入。")
+    if expected is None:
+        # Lock the households the plan will change; plan again only if one moved meanwhile.
+        existing = [p for p in result.listed if p.kind != "new"]
+        if existing:
+            locked = households_by_code([p.code for p in existing], lock=True)
+            if any((h := locked.get(p.code)) is None or h.version != p.version for p in existing):
+                result = plan_import(data, filename, actor=actor, mapping=mapping, year=year)
+                if not result.ok:  # pragma: no cover - only when another writer got in between
+                    raise DomainError("导入期间登记数据被他人修改，请重新导入。")
     batch = _finish(pending, result, "committed", actor)
     started = time.perf_counter()
     digest, created = _apply(result, batch, actor, progress)

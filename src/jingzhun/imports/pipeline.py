@@ -246,6 +246,10 @@ class ImportResult:
     # registry, so it is audited (`id_audit`).
     ids_tested: int = 0
     ids_elsewhere: list[str] = field(default_factory=list)
+    # A stored view of a plan (`stored.view_of`) lists only some households: its counts and
+    # refused households are those of the whole plan, kept here.
+    stored_counts: dict[str, int] | None = None
+    stored_refused: int | None = None
 
     def id_audit(self) -> dict[str, Any]:
         """What the audit event of a check or commit keeps of the ID numbers it tested: how many,
@@ -265,6 +269,8 @@ class ImportResult:
         return not self.errors and not self.unreadable
 
     def counts(self) -> dict[str, int]:
+        if self.stored_counts is not None:
+            return dict(self.stored_counts)
         counts = {
             "households_new": 0,
             "households_changed": 0,
@@ -297,7 +303,11 @@ class ImportResult:
 
     def summary(self) -> str:
         n = self.counts()
-        refused_households = sum(1 for p in self.listed if p.kind == "refused")
+        refused_households = (
+            self.stored_refused
+            if self.stored_refused is not None
+            else sum(1 for p in self.listed if p.kind == "refused")
+        )
         return (
             f"新增 {n['households_new']} 户 {n['members_new']} 人；"
             f"变更 {n['households_changed']} 户 {n['members_changed']} 人；"

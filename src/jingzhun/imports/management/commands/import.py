@@ -84,13 +84,14 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"找不到账号：{options['user']}", returncode=2)
         data = path.read_bytes()
-        with tqdm(desc="校验", unit="户", file=self.stderr._out, disable=None) as bar:
-            result = plan_import(
-                data, path.name, actor=actor, progress=bar.update, year=options["year"]
-            )
-        if not result.ok or options["dry_run"]:
+        if options["dry_run"]:
+            with tqdm(desc="校验", unit="户", file=self.stderr._out, disable=None) as bar:
+                result = plan_import(
+                    data, path.name, actor=actor, progress=bar.update, year=options["year"]
+                )
             self._finish(result, data, options, committed=False)
             return
+        # Not a dry run: the commit plans the file once (and refuses it, audited, when a row is bad).
         bars: dict[str, tqdm[Any]] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
