@@ -166,7 +166,7 @@ def _target(persons: int) -> Any:
 
     from jingzhun.access.models import User
     from jingzhun.demo.actions import _create_accounts, _write_regions, plan_for
-    from jingzhun.demo.bulk import BulkWriter
+    from jingzhun.core.bulk import BulkWriter
 
     plan = plan_for(_spec(persons))
     with transaction.atomic(), BulkWriter() as writer:

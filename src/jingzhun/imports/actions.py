@@ -24,10 +24,11 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.core.errors import DomainError
+from jingzhun.core.hooks import regions_written
 from jingzhun.core.jobs import WORKER_DIED, worker_alive
 from jingzhun.core.models import action
-from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
@@ -175,10 +176,8 @@ def do_commit_import(
     villages = {p.village for p in result.listed if p.village}
     if result.new_block is not None:  # its villages as a column: no plans built for them
         villages.update(v for v in result.new_block.villages if v)
-    if villages:
-        from jingzhun.analytics.actions import request_refresh
-
-        request_refresh(sorted(villages), actor=actor, reason="数据导入")
+    if villages:  # analytics registers its request_refresh here (core.hooks)
+        regions_written(sorted(villages), actor=actor, reason="数据导入")
     # households whose income changed are judged again (their decisions went stale)
     incomes: dict[int, list[int]] = {}
     for p in result.listed:
