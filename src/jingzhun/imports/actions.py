@@ -87,6 +87,7 @@ def do_commit_import(
     pending: ImportBatch | None = None,
     year: int | None = None,
     expected: Expected | None = None,
+    planned: ImportResult | None = None,
 ) -> CommitOutcome:
     """Import a file into the registry: everything, or nothing when any row is refused.
     `year`: the income year given with the file (see `plan_import`).
@@ -96,8 +97,10 @@ def do_commit_import(
     planned, and it is written only when the plan's fingerprint is the check's; otherwise the
     registry moved since the check and nothing is written (`stale`: the batch stays pending
     with the new counts, the caller stores the new plan for the user to confirm again).
-    Without it: planned, the registered households it touches locked, and planned again only
-    when one of them moved in between (its version)."""
+    Without it: planned (or `planned`: this process's own plan of these bytes, made just
+    before, as `jingzhun import` does to report a refused file without recording a batch), the
+    registered households it touches locked, and planned again only when one of them moved in
+    between (its version)."""
     check_can_write(actor)
     sha = hashlib.sha256(data).hexdigest()
     done = ImportBatch.objects.select_for_update().filter(sha256=sha, status="committed").first()
@@ -108,14 +111,17 @@ def do_commit_import(
 
     if expected is not None and expected.codes:
         households_by_code(expected.codes, lock=True)
-    result = plan_import(
-        data,
-        filename,
-        actor=actor,
-        mapping=mapping,
-        progress=_counting(progress, "校验"),
-        year=year,
-    )
+    if planned is not None and expected is None and planned.sha256 == sha and planned.ok:
+        result = planned
+    else:
+        result = plan_import(
+            data,
+            filename,
+            actor=actor,
+            mapping=mapping,
+            progress=_counting(progress, "校验"),
+            year=year,
+        )
     if expected is not None and pending is not None and fingerprint(result) != expected.fingerprint:
         batch = _finish(pending, result, "pending", actor)
         record(

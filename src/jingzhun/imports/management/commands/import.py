@@ -84,14 +84,15 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"找不到账号：{options['user']}", returncode=2)
         data = path.read_bytes()
-        if options["dry_run"]:
-            with tqdm(desc="校验", unit="户", file=self.stderr._out, disable=None) as bar:
-                result = plan_import(
-                    data, path.name, actor=actor, progress=bar.update, year=options["year"]
-                )
+        with tqdm(desc="校验", unit="户", file=self.stderr._out, disable=None) as bar:
+            result = plan_import(
+                data, path.name, actor=actor, progress=bar.update, year=options["year"]
+            )
+        if not result.ok or options["dry_run"]:
             self._finish(result, data, options, committed=False)
             return
-        # Not a dry run: the commit plans the file once (and refuses it, audited, when a row is bad).
+        # The commit takes this plan: it locks the households the plan touches and plans the
+        # file again only when one of them moved since (the file is planned once).
         bars: dict[str, tqdm[Any]] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -104,7 +105,12 @@ class Command(BaseCommand):
 
         try:
             outcome = do_commit_import(
-                data, path.name, actor=actor, progress=progress, year=options["year"]
+                data,
+                path.name,
+                actor=actor,
+                progress=progress,
+                year=options["year"],
+                planned=result,
             )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=1) from exc
