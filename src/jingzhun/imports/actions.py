@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
-from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
+from jingzhun.core.bulk import Batch, BulkWriter, pipelined
+from jingzhun.core.bulk import reserve_ids as _reserve_ids
 from jingzhun.core.errors import DomainError
 from jingzhun.core.hooks import regions_written
 from jingzhun.core.jobs import WORKER_DIED, worker_alive
@@ -404,29 +405,6 @@ def _block_log(block: Any, start: int, stop: int, parts: list[int]) -> tuple[lis
         diffs.append(f"{{{years}{diff}}}")
         items.append(f'{{"household_code": {_dumps(codes[h])}, {years}"kind": "new", {diff}}}')
     return items, diffs
-
-
-def _reserve_ids(writer: BulkWriter, model: type[Model], n: int) -> list[int]:
-    """`n` unused primary keys of `model`. PostgreSQL: drawn from the table's identity sequence
-    (safe beside concurrent inserts). SQLite: after the current maximum, which no one else can
-    take: this transaction holds the database's write lock since it wrote the batch row."""
-    if n == 0:
-        return []
-    table, column = model._meta.db_table, str(model._meta.pk.column)
-    if writer.vendor == "postgresql":
-        with writer.conn.cursor() as cursor:
-            # One row back: the range drawn, or (when another writer drew in between) the keys.
-            cursor.execute(
-                "WITH drawn AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
-                " FROM generate_series(1, %s))"
-                " SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL"
-                " ELSE array_agg(v ORDER BY v) END FROM drawn",
-                [table, column, n],
-            )
-            low, high, keys = cursor.fetchone()
-            return list(range(int(low), int(high) + 1)) if keys is None else list(map(int, keys))
-    first = next_id(model)
-    return list(range(first, first + n))
 
 
 def _db_value(field: Field[Any, Any], value: Any) -> Any:
