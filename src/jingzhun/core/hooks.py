@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 
 class RegionsWritten(Protocol):
-    def __call__(self, region_codes: Sequence[str], *, actor: Any, reason: str) -> Any: ...
+    def __call__(self, region_codes: Sequence[str], /, *, actor: Any, reason: str) -> Any: ...
 
 
 _REGIONS_WRITTEN: list[RegionsWritten] = []

@@ -486,10 +486,10 @@ def _plan(
         faulty: set[int] = set()
         if elsewhere:
             faulty.update(i for i, v in enumerate(ids) if v in elsewhere)
-        for col in member_required:
-            assert col is not None
-            if None in col:
-                faulty.update(i for i, v in enumerate(col) if v is None)
+        for member_cells in member_required:
+            assert member_cells is not None
+            if None in member_cells:
+                faulty.update(i for i, v in enumerate(member_cells) if v is None)
         flagged.update(hidx[i] for i in faulty if hidx[i] >= 0 and is_new[hidx[i]])
     # Existing households go through the per-row comparison (field-by-field diff).
     clean_existing = [h for h in range(households) if not is_new[h] and h not in flagged]
