@@ -55,13 +55,43 @@ def _get(view: Any, user: Any, **kwargs: Any) -> int:
     return int(response.status_code)
 
 
+def child_direct(db_url: str, var_dir: str, persons: int, path: str) -> dict[str, Any]:
+    """B1/B3's timed part (`do_commit_import` of the bytes), with its CPU time."""
+    import import_registry as ir
+
+    ir._setup(db_url, var_dir)
+    actor = ir._target(persons)
+    import gc
+
+    from jingzhun.imports.actions import do_commit_import
+
+    data = Path(path).read_bytes()
+    gc.collect()
+    cpu_started = _cpu()
+    started = time.perf_counter()
+    outcome = do_commit_import(data, Path(path).name, actor=actor)
+    assert outcome.committed
+    return {
+        "seconds": {"commit": time.perf_counter() - started, "cpu": _cpu() - cpu_started},
+        "persons": outcome.result.counts()["members_new"],
+    }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the contained readers)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child_flow(db_url: str, var_dir: str, persons: int, path: str) -> dict[str, Any]:
     import import_registry as ir  # the helpers of the commit being measured
 
     ir._setup(db_url, var_dir)
     actor = ir._target(persons)
     import gc
-    import resource
 
     from jingzhun.imports.actions import do_queue_import_check, do_queue_import_commit
     from jingzhun.imports.jobs import run_pending
@@ -69,12 +99,7 @@ def child_flow(db_url: str, var_dir: str, persons: int, path: str) -> dict[str, 
     from jingzhun.registry.models import Member
     from jingzhun.web import views
 
-    def cpu() -> float:
-        """CPU seconds of this process and of its finished children (the contained readers)."""
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
+    cpu = _cpu
     data = Path(path).read_bytes()
     gc.collect()
     seconds: dict[str, float] = {}
@@ -115,12 +140,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--var", default=str(ROOT / "var" / "bench_import"))
     parser.add_argument("--db", default=PG_DB)
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="time B1/B3's part only (do_commit_import of the bytes), with its CPU time",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = Path(args.var) / f"roster_{args.persons}.{args.kind}"
     if args.child:
-        print(json.dumps(child_flow(args.url, args.var, args.persons, str(path))))
+        child = child_direct if args.direct else child_flow
+        print(json.dumps(child(args.url, args.var, args.persons, str(path))))
         return
     if not path.exists():
         sys.exit(f"{path} is missing: run benchmarks/import_registry.py with --var {args.var}")
@@ -140,6 +171,7 @@ def main() -> None:
                     str(args.persons),
                     "--kind",
                     args.kind,
+                    *(["--direct"] if args.direct else []),
                 ]
             )
         finally:
@@ -147,10 +179,8 @@ def main() -> None:
         result = {**run.result, "rss_mib": round(run.peak_rss_mib)}
         print(json.dumps({"run": i + 1, **result}, default=str), flush=True)
         runs.append(result)
-    summary = {
-        step: round(median([r["seconds"][step] for r in runs]), 2)
-        for step in (*STEPS, "total", "cpu")
-    }
+    steps = ("commit", "cpu") if args.direct else (*STEPS, "total", "cpu")
+    summary = {step: round(median([r["seconds"][step] for r in runs]), 2) for step in steps}
     print(json.dumps({"median": summary, "persons": runs[0]["persons"]}), flush=True)
 
 
