@@ -154,3 +154,36 @@ def test_a_stored_plan_that_does_not_verify_is_not_read(world: Any, client_for: 
     _commit(client, batch)
     batch.refresh_from_db()
     assert batch.status == "committed"
+
+
+def test_a_plan_handed_to_the_commit_is_planned_again_only_when_a_household_moved(
+    world: Any, client_for: Any, plans: list[str]
+) -> None:
+    # `jingzhun import` plans, then hands its plan to the commit: the commit locks the
+    # households and plans again only when one of them moved in between.
+    from jingzhun.imports.actions import do_commit_import
+
+    client = client_for("township")
+    rows = household_rows("P5", VILLAGE, 501, 2)
+    _commit(client, _check(client, rows, "p5-new.xlsx"))
+    actor = world.users["township"]
+    rows[0][6] = "因学"
+    data = xlsx({"花名册": [FLAT_HEADER, *rows]})
+    planned = pipeline.plan_import(data, "p5.xlsx", actor=actor)
+    del plans[:]
+    household = Household.objects.get(household_code="P5")
+    outcome = do_commit_import(data, "p5.xlsx", actor=actor, planned=planned)
+    assert outcome.committed and plans == []  # nothing moved: the plan handed in is written
+    assert _cause("P5") == "schooling"
+
+    rows[0][6] = "因残"
+    data = xlsx({"花名册": [FLAT_HEADER, *rows]})
+    planned = pipeline.plan_import(data, "p5b.xlsx", actor=actor)
+    household.refresh_from_db()
+    do_update_household(household.pk, household.version, {"main_cause": "illness"}, actor=actor)
+    del plans[:]
+    outcome = do_commit_import(data, "p5b.xlsx", actor=actor, planned=planned)
+    assert outcome.committed and plans == ["p5b.xlsx"]  # moved: planned again under the lock
+    assert _cause("P5") == "disability"
+    change = outcome.result.listed[0]
+    assert change.before == {"main_cause": "illness"}  # the diff logged is against the edit
