@@ -86,8 +86,8 @@ def child_naive(db_url: str, persons: int, var_dir: str) -> dict[str, Any]:
 
     from django.db import transaction
 
+    from jingzhun.core.bulk import BulkWriter
     from jingzhun.demo.actions import DemoSpec, _write_regions, plan_for
-    from jingzhun.demo.bulk import BulkWriter
     from jingzhun.demo.rows import CountyRows
     from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 

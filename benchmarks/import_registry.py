@@ -165,8 +165,8 @@ def _target(persons: int) -> Any:
     from django.db import transaction
 
     from jingzhun.access.models import User
+    from jingzhun.core.bulk import BulkWriter
     from jingzhun.demo.actions import _create_accounts, _write_regions, plan_for
-    from jingzhun.demo.bulk import BulkWriter
 
     plan = plan_for(_spec(persons))
     with transaction.atomic(), BulkWriter() as writer:

@@ -25,13 +25,13 @@ from jingzhun.access.models import ROLE_LABELS, HelperPairing, RegionGrant, User
 from jingzhun.assistance.models import HelperProfile
 from jingzhun.assistance.quotas import quota_for
 from jingzhun.audit.actions import record
+from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.core.errors import DomainError
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.workflows.models import Round
 
-from .bulk import Batch, BulkWriter, next_id, pipelined
 from .counties import COUNTIES, DEFAULT_COUNTY, county_spec, known_counties_text
 from .plan import REGISTERED_GROUPS, Plan, PlanError, build_plan
 from .rows import CountyRows

@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core.bulk import Batch, BulkWriter, pipelined
+from jingzhun.core.bulk import reserve_ids as _reserve_ids
 from jingzhun.core.errors import DomainError
+from jingzhun.core.hooks import regions_written
 from jingzhun.core.jobs import WORKER_DIED, worker_alive
 from jingzhun.core.models import action
-from jingzhun.demo.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.actions import check_can_write
@@ -37,6 +39,7 @@ from .created import CreatedCopy
 from .fields import FIELDS, assignable_fields, norm
 from .models import ColumnMapping, ImportBatch, ImportChange, ImportCreatedCopy, ImportJob
 from .pipeline import HouseholdPlan, ImportResult, plan_import
+from .stored import Expected, fingerprint
 
 BULK_SIZE = 2000
 NEW_CHUNK = 20_000  # households per set-wise insert
@@ -48,6 +51,7 @@ class CommitOutcome:
     batch: ImportBatch
     result: ImportResult
     committed: bool  # True when the registry was written (or the file had been imported before)
+    stale: bool = False  # the registry moved since the check: nothing written, planned anew
 
 
 def _actor_fields(actor: Any) -> dict[str, Any]:
@@ -83,23 +87,54 @@ def do_commit_import(
     progress: Progress | None = None,
     pending: ImportBatch | None = None,
     year: int | None = None,
+    expected: Expected | None = None,
+    planned: ImportResult | None = None,
 ) -> CommitOutcome:
     """Import a file into the registry: everything, or nothing when any row is refused.
-    `year`: the income year given with the file (see `plan_import`)."""
+    `year`: the income year given with the file (see `plan_import`).
+
+    The file is planned once, under locks (ADR 0059). With `expected` (the stored
+    plan of a pending batch's check): the households it names are locked first, the file is
+    planned, and it is written only when the plan's fingerprint is the check's; otherwise the
+    registry moved since the check and nothing is written (`stale`: the batch stays pending
+    with the new counts, the caller stores the new plan for the user to confirm again).
+    Without it: planned (or `planned`: this process's own plan of these bytes, made just
+    before, as `jingzhun import` does to report a refused file without recording a batch), the
+    registered households it touches locked, and planned again only when one of them moved in
+    between (its version)."""
     check_can_write(actor)
     sha = hashlib.sha256(data).hexdigest()
     done = ImportBatch.objects.select_for_update().filter(sha256=sha, status="committed").first()
     if done is not None:
         result = ImportResult(filename=filename, sha256=sha, size=len(data), already_imported=True)
         return CommitOutcome(done, result, committed=True)
-    result = plan_import(
-        data,
-        filename,
-        actor=actor,
-        mapping=mapping,
-        progress=_counting(progress, "校验"),
-        year=year,
-    )
+    from .selectors import households_by_code
+
+    if expected is not None and expected.codes:
+        households_by_code(expected.codes, lock=True)
+    if planned is not None and expected is None and planned.sha256 == sha and planned.ok:
+        result = planned
+    else:
+        result = plan_import(
+            data,
+            filename,
+            actor=actor,
+            mapping=mapping,
+            progress=_counting(progress, "校验"),
+            year=year,
+        )
+    if expected is not None and pending is not None and fingerprint(result) != expected.fingerprint:
+        batch = _finish(pending, result, "pending", actor)
+        record(
+            "imports.batch.recheck",
+            actor=actor,
+            object_type="import_batch",
+            object_id=batch.pk,
+            outcome="refused",
+            reason="校验后登记数据已有变动，未导入，请核对新的校验结果后再次确认",
+            diff={"sha256": sha, "filename": filename[:255], **result.counts()},
+        )
+        return CommitOutcome(batch, result, committed=False, stale=True)
     if not result.ok:
         batch = _finish(pending, result, "refused", actor)
         record(
@@ -117,15 +152,15 @@ def do_commit_import(
             },
         )
         return CommitOutcome(batch, result, committed=False)
-    # Lock the households the plan will change, then re-plan so the diff is the one we write.
-    existing = [p.code for p in result.listed if p.kind != "new"]
-    if existing:
-        from .selectors import households_by_code
-
-        households_by_code(existing, lock=True)
-        result = plan_import(data, filename, actor=actor, mapping=mapping, year=year)
-        if not result.ok:  # pragma: no cover - only when another writer got in between
-            raise DomainError("导入期间登记数据被他人修改，请重新导入。")
+    if expected is None:
+        # Lock the households the plan will change; plan again only if one moved meanwhile.
+        existing = [p for p in result.listed if p.kind != "new"]
+        if existing:
+            locked = households_by_code([p.code for p in existing], lock=True)
+            if any((h := locked.get(p.code)) is None or h.version != p.version for p in existing):
+                result = plan_import(data, filename, actor=actor, mapping=mapping, year=year)
+                if not result.ok:  # pragma: no cover - only when another writer got in between
+                    raise DomainError("导入期间登记数据被他人修改，请重新导入。")
     batch = _finish(pending, result, "committed", actor)
     started = time.perf_counter()
     digest, created = _apply(result, batch, actor, progress)
@@ -148,10 +183,8 @@ def do_commit_import(
     villages = {p.village for p in result.listed if p.village}
     if result.new_block is not None:  # its villages as a column: no plans built for them
         villages.update(v for v in result.new_block.villages if v)
-    if villages:
-        from jingzhun.analytics.actions import request_refresh
-
-        request_refresh(sorted(villages), actor=actor, reason="数据导入")
+    if villages:  # analytics registers its request_refresh here (core.hooks)
+        regions_written(sorted(villages), actor=actor, reason="数据导入")
     # households whose income changed are judged again (their decisions went stale)
     incomes: dict[int, list[int]] = {}
     for p in result.listed:
@@ -372,29 +405,6 @@ def _block_log(block: Any, start: int, stop: int, parts: list[int]) -> tuple[lis
         diffs.append(f"{{{years}{diff}}}")
         items.append(f'{{"household_code": {_dumps(codes[h])}, {years}"kind": "new", {diff}}}')
     return items, diffs
-
-
-def _reserve_ids(writer: BulkWriter, model: type[Model], n: int) -> list[int]:
-    """`n` unused primary keys of `model`. PostgreSQL: drawn from the table's identity sequence
-    (safe beside concurrent inserts). SQLite: after the current maximum, which no one else can
-    take: this transaction holds the database's write lock since it wrote the batch row."""
-    if n == 0:
-        return []
-    table, column = model._meta.db_table, str(model._meta.pk.column)
-    if writer.vendor == "postgresql":
-        with writer.conn.cursor() as cursor:
-            # One row back: the range drawn, or (when another writer drew in between) the keys.
-            cursor.execute(
-                "WITH drawn AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
-                " FROM generate_series(1, %s))"
-                " SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL"
-                " ELSE array_agg(v ORDER BY v) END FROM drawn",
-                [table, column, n],
-            )
-            low, high, keys = cursor.fetchone()
-            return list(range(int(low), int(high) + 1)) if keys is None else list(map(int, keys))
-    first = next_id(model)
-    return list(range(first, first + n))
 
 
 def _db_value(field: Field[Any, Any], value: Any) -> Any:

@@ -28,7 +28,7 @@ from jingzhun.access.scoping import can_see_region
 from jingzhun.registry.idcard import fast_column
 from jingzhun.registry.idcard import mask as mask_id
 
-from . import selectors
+from . import rules, selectors
 from .fields import FIELDS
 from .layout import SCAN_ROWS, Layout, _is_number_row, column_letter, detect
 from .pipeline import (
@@ -42,7 +42,6 @@ from .pipeline import (
     _Collector,
     _compare,
     _parse,
-    household_type_status,
 )
 from .reader import Sheet, UnreadableFile, read_sheets
 from .values import MEMO_KINDS, BadValue, check_id_cell, convert
@@ -444,7 +443,7 @@ def _plan(
         statuses = hvalues.get("poverty_status") or [None] * households
         for h, (kind, status) in enumerate(zip(kinds, statuses, strict=True)):
             if kind is not None and kind is not _BAD and status is not _BAD:
-                to, problem = household_type_status(kind, status)
+                to, problem = rules.household_type_status(kind, status)
                 if problem:
                     flagged.add(h)
                 else:
@@ -457,7 +456,7 @@ def _plan(
     heads: dict[int, int] = {}
     if relation is not None:
         for i, (h, r) in enumerate(zip(hidx, relation, strict=True)):
-            if r == "head":
+            if r == rules.HEAD:
                 if h in heads:
                     flagged.add(h)
                 else:
@@ -472,23 +471,25 @@ def _plan(
         v for v in wanted if v not in known or (actor is not None and not can_see_region(actor, v))
     }
     is_new = [code not in existing for code in household_codes]
+    # New households: what rules.NEW_HOUSEHOLD_REQUIRED asks for, and a head.
+    required = [hvalues.get(k) or [None] * households for k in rules.NEW_HOUSEHOLD_REQUIRED]
     for h in range(households):
         if villages[h] in refused_villages or (
-            is_new[h] and (villages[h] is None or h not in heads)
+            is_new[h] and (h not in heads or any(col[h] is None for col in required))
         ):
             flagged.add(h)
-    # New members: a name and a relation, and nobody registered in another household.
-    name_col = mcols.get("name")
-    if relation is None or name_col is None:  # no new member can be written
+    # New members: what rules.NEW_MEMBER_REQUIRED asks for, nobody registered elsewhere.
+    member_required = [mcols.get(k) for k in rules.NEW_MEMBER_REQUIRED]
+    if any(col is None for col in member_required):  # no new member can be written
         flagged.update(h for h in range(households) if is_new[h])
     else:  # the rows at fault found column by column (most files: none)
         faulty: set[int] = set()
         if elsewhere:
             faulty.update(i for i, v in enumerate(ids) if v in elsewhere)
-        if None in relation:
-            faulty.update(i for i, r in enumerate(relation) if r is None)
-        if None in name_col:
-            faulty.update(i for i, v in enumerate(name_col) if v is None)
+        for member_cells in member_required:
+            assert member_cells is not None
+            if None in member_cells:
+                faulty.update(i for i, v in enumerate(member_cells) if v is None)
         flagged.update(hidx[i] for i in faulty if hidx[i] >= 0 and is_new[hidx[i]])
     # Existing households go through the per-row comparison (field-by-field diff).
     clean_existing = [h for h in range(households) if not is_new[h] and h not in flagged]

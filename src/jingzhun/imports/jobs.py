@@ -55,6 +55,11 @@ def upload_path(batch: ImportBatch) -> Path:
     return folder() / f"{batch.pk}-{batch.sha256}.upload"
 
 
+def plan_path(batch: ImportBatch) -> Path:
+    """Where a pending batch's plan (made by its check) is kept beside its upload (`stored`)."""
+    return folder() / f"{batch.pk}-{batch.sha256}.plan"
+
+
 def job_upload_path(job: ImportJob) -> Path:
     """Where a check job's upload waits until the check has made its batch."""
     return folder() / f"job-{job.pk}-{job.sha256}.upload"
@@ -163,6 +168,7 @@ def run_job(job_id: int) -> ImportJob | None:
 
 
 def _check(job: ImportJob, progress: Progress) -> ImportBatch:
+    from . import stored
     from .actions import do_start_import
     from .pipeline import plan_import
 
@@ -177,11 +183,15 @@ def _check(job: ImportJob, progress: Progress) -> ImportBatch:
         year=job.income_year,
     )
     batch = do_start_import(result, actor=job.user, year=job.income_year)
+    # The plan is kept: the dry-run page, the error report and the commit's lock list read it
+    # (the file is planned once here, and once more by the commit under its locks).
+    stored.save(plan_path(batch), result)
     source.replace(upload_path(batch))
     return batch
 
 
 def _commit(job: ImportJob, progress: Progress) -> ImportBatch:
+    from . import stored
     from .actions import do_commit_import
 
     batch = job.batch
@@ -196,10 +206,28 @@ def _commit(job: ImportJob, progress: Progress) -> ImportBatch:
         pending=batch,
         progress=progress.report,
         year=batch.income_year,
+        expected=stored.load_expected(plan_path(batch)),
     )
-    if outcome.committed and not outcome.result.already_imported:
+    if outcome.stale:
+        # the registry moved since the check: the new plan is the one the page shows now
+        stored.save(plan_path(outcome.batch), outcome.result)
+    elif outcome.committed and not outcome.result.already_imported:
         path.unlink(missing_ok=True)
+        plan_path(batch).unlink(missing_ok=True)
     return outcome.batch
+
+
+def replan(batch: ImportBatch, actor: Any) -> None:
+    """Plan a pending batch's upload again and store the plan (after the user saved a column
+    mapping, which changes how the file reads); nothing when its upload is gone."""
+    from . import stored
+    from .pipeline import plan_import
+
+    path = upload_path(batch)
+    if batch.status != "pending" or not path.exists():
+        return
+    result = plan_import(path.read_bytes(), batch.filename, actor=actor, year=batch.income_year)
+    stored.save(plan_path(batch), result)
 
 
 def run_pending() -> list[ImportJob]:
@@ -235,7 +263,8 @@ def _orphans(cutoff: datetime) -> list[Path]:
     batches = ImportBatch.objects.filter(status="pending").filter(
         Q(created_at__gte=cutoff) | Q(jobs__in=live)
     )
-    keep |= {upload_path(batch).name for batch in batches.only("pk", "sha256")}
+    for batch in batches.only("pk", "sha256"):
+        keep |= {upload_path(batch).name, plan_path(batch).name}
     return [path for name, path in names.items() if name not in keep]
 
 

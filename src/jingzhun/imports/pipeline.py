@@ -22,10 +22,11 @@ from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.masking import MASKED_FIELDS, mask_value
 
-from . import selectors
+from . import rules, selectors
 from .fields import FIELDS, INCOME_KEYS, norm
 from .layout import Layout, Row, column_letter, data_rows
 from .reader import Sheet, UnreadableFile, read_sheets
+from .rules import HOUSEHOLD_CODE_UNUSABLE, ID_NUMBER_UNUSABLE, household_type_status
 from .values import BadValue, Converter, check_id_cell, convert, display, income_year
 
 Progress = Callable[[int], None]
@@ -246,6 +247,10 @@ class ImportResult:
     # registry, so it is audited (`id_audit`).
     ids_tested: int = 0
     ids_elsewhere: list[str] = field(default_factory=list)
+    # A stored view of a plan (`stored.view_of`) lists only some households: its counts and
+    # refused households are those of the whole plan, kept here.
+    stored_counts: dict[str, int] | None = None
+    stored_refused: int | None = None
 
     def id_audit(self) -> dict[str, Any]:
         """What the audit event of a check or commit keeps of the ID numbers it tested: how many,
@@ -265,6 +270,8 @@ class ImportResult:
         return not self.errors and not self.unreadable
 
     def counts(self) -> dict[str, int]:
+        if self.stored_counts is not None:
+            return dict(self.stored_counts)
         counts = {
             "households_new": 0,
             "households_changed": 0,
@@ -297,7 +304,11 @@ class ImportResult:
 
     def summary(self) -> str:
         n = self.counts()
-        refused_households = sum(1 for p in self.listed if p.kind == "refused")
+        refused_households = (
+            self.stored_refused
+            if self.stored_refused is not None
+            else sum(1 for p in self.listed if p.kind == "refused")
+        )
         return (
             f"新增 {n['households_new']} 户 {n['members_new']} 人；"
             f"变更 {n['households_changed']} 户 {n['members_changed']} 人；"
@@ -690,41 +701,7 @@ def _household_error(result: ImportResult, h: HouseholdIn, key: str, reason: str
         )
 
 
-def _comparable(key: str, value: Any) -> Any:
-    if key == "village" and hasattr(value, "code"):
-        return value.code
-    if isinstance(value, Decimal):
-        return value.normalize()
-    return value
-
-
-def _diff(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v for k, v in incoming.items() if _comparable(k, current.get(k)) != _comparable(k, v)
-    }
-
-
-# A conflict with a person or household outside the user's scope is answered without saying
-# what, where or whom it conflicts with (no region, household code or name): the check must not
-# tell a village cadre that a number is registered elsewhere in the county.
-ID_NUMBER_UNUSABLE = "该证件号码无法在本次导入中使用，请与县级管理员联系核实"
-HOUSEHOLD_CODE_UNUSABLE = "该户编号无法在本次导入中使用，请与县级管理员联系核实"
-
-
-def household_type_status(kind: str, status: str | None) -> tuple[str | None, str]:
-    """The poverty status a 户类型 / 是否建档立卡 cell (`kind`) gives with the 脱贫状态 of the same
-    household (`status`, None when not given), and why the two disagree ("" when they agree).
-    A registered household without a status keeps the registry's (or the new household's default)."""
-    if kind == "ordinary":
-        if status not in (None, c.NOT_REGISTERED):
-            return (
-                None,
-                f"户类型为一般农户（未建档立卡），脱贫状态却为“{c.POVERTY_STATUS[str(status)]}”",
-            )
-        return c.NOT_REGISTERED, ""
-    if status == c.NOT_REGISTERED:
-        return None, "户类型为建档立卡户，脱贫状态却为“未建档立卡(一般农户)”"
-    return status, ""
+_diff = rules.changes
 
 
 def _apply_household_type(result: ImportResult, h: HouseholdIn) -> None:
@@ -761,10 +738,11 @@ def _compare(
         _apply_household_type(result, h)
         village = h.values.get("village")
         if village is not None:
-            if village not in villages:
-                _household_error(result, h, "village", f"村级区划代码“{village}”在区划表中不存在")
-            elif actor is not None and not can_see_region(actor, village):
-                _household_error(result, h, "village", "该村不在您的管理范围内，不能导入")
+            refusal = rules.village_refusal(
+                village, village in villages, actor is None or can_see_region(actor, village)
+            )
+            if refusal:
+                _household_error(result, h, "village", refusal)
         if (
             current is not None
             and actor is not None
@@ -783,17 +761,16 @@ def _compare(
                     result,
                     m,
                     "relation",
-                    f"每户只能有一名户主（已有第 {heads_in_file[0].row} 行）",
+                    rules.one_head(heads_in_file[0].row),
                 )
         if current is None:
-            if "village" not in h.values:
-                _household_error(result, h, "village", "新户必须填写村级区划代码")
+            for key, reason in rules.NEW_HOUSEHOLD_REQUIRED.items():
+                if key not in h.values:
+                    _household_error(result, h, key, reason)
             if not h.members:
-                _household_error(result, h, "household_code", "新户在文件中没有任何成员")
+                _household_error(result, h, "household_code", rules.NEW_HOUSEHOLD_NO_MEMBERS)
             elif not heads_in_file and not any("relation" in m.bad for m in h.members):
-                _household_error(
-                    result, h, "household_code", "新户缺少户主（与户主关系为“户主”的成员）"
-                )
+                _household_error(result, h, "household_code", rules.NEW_HOUSEHOLD_NO_HEAD)
             plan.kind = "new"
             plan.village = str(village or "")
             plan.values = {k: v for k, v in h.values.items() if k != "village"}
@@ -822,10 +799,9 @@ def _compare(
                 continue
             mine = db_members.get(m.id_number)
             if mine is None:
-                if "relation" not in m.values and "relation" not in m.bad:
-                    _member_error(result, m, "relation", "新成员必须填写与户主关系")
-                if "name" not in m.values and "name" not in m.bad:
-                    _member_error(result, m, "name", "新成员必须填写姓名")
+                for key, reason in rules.NEW_MEMBER_REQUIRED.items():
+                    if key not in m.values and key not in m.bad:
+                        _member_error(result, m, key, reason)
                 if current is not None and m.values.get("relation") == "head" and db_head:
                     _member_error(
                         result,

@@ -436,21 +436,23 @@ def serve(data: bytes, send: Callable[..., None]) -> None:
         send(("error", None, exc.message))
         return
     send(("sheets", [(s.name, s.first_column, s.merged) for s in sheets]))
+    # A CSV's cells are distinct strings: pickled without the memo (core.sandbox)
+    memo = detect_format(data) != "csv"
     for index, sheet in enumerate(sheets):
         chunk: list[list[Any]] = []
         try:
             for _number, row in sheet.rows():
                 chunk.append(row)
                 if len(chunk) >= CHUNK_ROWS:
-                    send(chunk, index + 1)
+                    send(chunk, index + 1, memo=memo)
                     chunk = []
         except UnreadableFile as exc:
             if chunk:
-                send(chunk, index + 1)
+                send(chunk, index + 1, memo=memo)
             send(("error", index, exc.message))
             continue
         if chunk:
-            send(chunk, index + 1)
+            send(chunk, index + 1, memo=memo)
         send(("end", index))
 
 

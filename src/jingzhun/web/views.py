@@ -57,12 +57,13 @@ from jingzhun.imports.actions import (
     do_save_column_mapping,
 )
 from jingzhun.imports.fields import assignable_fields
-from jingzhun.imports.jobs import upload_path
+from jingzhun.imports.jobs import plan_path, replan, upload_path
 from jingzhun.imports.layout import column_letter
 from jingzhun.imports.models import ImportBatch, ImportJob
-from jingzhun.imports.pipeline import plan_import
+from jingzhun.imports.pipeline import ImportResult, plan_import
 from jingzhun.imports.report import build_report
 from jingzhun.imports.selectors import batch_for, batches_for, job_for, job_state, jobs_for
+from jingzhun.imports.stored import load_view
 from jingzhun.imports.template import FILENAME as TEMPLATE_FILENAME
 from jingzhun.imports.template import build_template
 from jingzhun.regions import codes
@@ -637,6 +638,15 @@ def _stored(batch: ImportBatch) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
+def _plan_of(request: HttpRequest, batch: ImportBatch, data: bytes) -> ImportResult:
+    """The plan its check stored (imports.stored): pages do not plan a file again. A batch
+    checked before plans were stored is planned here (and only then)."""
+    view = load_view(plan_path(batch))
+    if view is not None:
+        return view
+    return plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
+
+
 @authenticated
 @require_http_methods(["GET"])
 def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
@@ -644,11 +654,7 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     _writer_only(request)
     batch = _batch_or_404(request, batch_id)
     data = _stored(batch)
-    result = (
-        plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
-        if data is not None
-        else None
-    )
+    result = _plan_of(request, batch, data) if data is not None else None
     context = {
         "nav": "imports",
         "batch": batch,
@@ -713,6 +719,13 @@ def _job_finished(request: HttpRequest, job: ImportJob) -> str:
                 messages.info(request, _("该文件此前已导入（内容相同），本次未做任何修改。"))
             else:
                 messages.success(request, _("导入完成。"))
+        elif batch.status == "pending":
+            messages.warning(
+                request,
+                _(
+                    "校验后登记数据已有变动，未导入任何数据；下面是按最新数据重新校验的结果，请核对后再次确认。"
+                ),
+            )
         else:
             messages.error(request, _("文件中有错误，未导入任何数据。"))
     return reverse("web:import", kwargs={"batch_id": batch.pk})
@@ -760,7 +773,7 @@ def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
     data = _stored(batch)
     if data is None:
         raise Http404(_("上传的文件已不在服务器上。"))
-    result = plan_import(data, batch.filename, actor=request.user, year=batch.income_year)
+    result = _plan_of(request, batch, data)
     response = HttpResponse(
         build_report(data, result),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -788,6 +801,7 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
+            replan(batch, request.user)  # the mapping changes how the file reads
             messages.success(request, _("列对应方案已保存。"))
     return redirect("web:import", batch_id=batch.pk)
 

@@ -468,3 +468,30 @@ def test_household_type_column_agrees(world: Any, kind: str, clean: bool) -> Non
         assert [e[0] for e in slow["errors"]] and all(
             "户类型为一般农户（未建档立卡），脱贫状态却为“未脱贫”" in e[0] for e in slow["errors"]
         )
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_rule_added_to_the_shared_table_is_applied_by_both_paths(
+    world: Any, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rules.NEW_MEMBER_REQUIRED is read by the per-row pipeline (wording) and by the columnar
+    # path (flagging): a field made required there refuses a new member without it, alike.
+    from jingzhun.imports import rules
+
+    monkeypatch.setitem(
+        rules.NEW_MEMBER_REQUIRED, "education", "新成员必须填写文化程度（测试规则）"
+    )
+    title, header, existing = roster(world)
+    code = header.index("户编号")
+    template = [r for r in existing if r[code] == existing[0][code]]
+    rows = [*existing, *new_households(header, template, 3, 100)]
+    education = header.index("文化程度")
+    for r in rows:
+        if r[code].startswith("N") and not r[education]:
+            r[education] = "初中"
+    clean, _ = _compare(world, kind, rows, title, header)
+    assert clean["ok"]
+    rows[-1][education] = ""  # a new member without it
+    slow, fast = _compare(world, kind, rows, title, header)
+    assert not slow["ok"] and [e[0] for e in slow["errors"]] == [e[0] for e in fast["errors"]]
+    assert any("新成员必须填写文化程度（测试规则）" in e[0] for e in slow["errors"])

@@ -186,7 +186,7 @@ def test_read_only_roles_cannot_import(world: Any, username: str) -> None:
 def test_a_failure_in_the_middle_of_writing_leaves_the_database_as_it_was(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jingzhun.demo.bulk import BulkWriter
+    from jingzhun.core.bulk import BulkWriter
     from jingzhun.imports import actions
 
     monkeypatch.setattr(actions, "NEW_CHUNK", 5)

@@ -30,7 +30,7 @@ from django.core.management import call_command
 from django.db import transaction
 call_command("migrate", verbosity=0)
 from jingzhun.demo.actions import DemoSpec, _create_accounts, _write_regions, plan_for
-from jingzhun.demo.bulk import BulkWriter
+from jingzhun.core.bulk import BulkWriter
 from jingzhun.regions.models import Region
 from jingzhun.registry.idcard import check_char
 plan = plan_for(DemoSpec(county="230231", scale=0.001, seed=1, password="Kill-test-2026"))

@@ -161,8 +161,9 @@ def test_an_upload_is_checked_by_a_job_whose_progress_page_polls_until_the_dry_r
     job.refresh_from_db()
     batch = ImportBatch.objects.get()
     assert job.status == "done" and job.batch == batch and batch.status == "pending"
-    assert list(var_dir.joinpath("imports").iterdir()) == [
-        var_dir / "imports" / f"{batch.pk}-{batch.sha256}.upload"
+    assert sorted(var_dir.joinpath("imports").iterdir()) == [
+        var_dir / "imports" / f"{batch.pk}-{batch.sha256}.plan",
+        var_dir / "imports" / f"{batch.pk}-{batch.sha256}.upload",
     ]
     done = client.get(f"/imports/jobs/{job.pk}/progress/")
     assert done["HX-Redirect"] == f"/imports/{batch.pk}/"

@@ -93,6 +93,8 @@ class Command(BaseCommand):
         if not result.ok or options["dry_run"]:
             self._finish(result, data, options, committed=False)
             return
+        # The commit takes this plan: it locks the households the plan touches and plans the
+        # file again only when one of them moved since (the file is planned once).
         bars: dict[str, tqdm[Any]] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -105,7 +107,12 @@ class Command(BaseCommand):
 
         try:
             outcome = do_commit_import(
-                data, path.name, actor=actor, progress=progress, year=options["year"]
+                data,
+                path.name,
+                actor=actor,
+                progress=progress,
+                year=options["year"],
+                planned=result,
             )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=1) from exc

@@ -284,6 +284,29 @@ class BulkWriter:
                 )
 
 
+def reserve_ids(writer: BulkWriter, model: type[models.Model], n: int) -> list[int]:
+    """`n` unused primary keys of `model`. PostgreSQL: drawn from the table's identity sequence
+    (safe beside concurrent inserts). SQLite: after the current maximum, which no one else can
+    take: this transaction holds the database's write lock since it wrote the batch row."""
+    if n == 0:
+        return []
+    table, column = model._meta.db_table, str(model._meta.pk.column)
+    if writer.vendor == "postgresql":
+        with writer.conn.cursor() as cursor:
+            # One row back: the range drawn, or (when another writer drew in between) the keys.
+            cursor.execute(
+                "WITH drawn AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
+                " FROM generate_series(1, %s))"
+                " SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL"
+                " ELSE array_agg(v ORDER BY v) END FROM drawn",
+                [table, column, n],
+            )
+            low, high, keys = cursor.fetchone()
+            return list(range(int(low), int(high) + 1)) if keys is None else list(map(int, keys))
+    first = next_id(model)
+    return list(range(first, first + n))
+
+
 def pipelined(items: Iterable[T], consume: Callable[[T], None], *, depth: int = 1) -> None:
     """Produce items in this thread while a second thread consumes them (writes to the database).
 

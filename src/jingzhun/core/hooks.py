@@ -1,0 +1,39 @@
+"""Requests one app makes of another that sits above it in the layers (ADR 0059).
+
+An app low in the import-linter layers (imports) must not import one above it (analytics), yet
+its writes make the upper app's derived data stale. The upper app registers a function here in
+its `AppConfig.ready()`; the lower app calls `registry_written(...)` inside its action's
+transaction. This is a plain list of functions called in order, in the caller's transaction:
+not Django signals (no sender, no receivers found by import side effect, no error swallowing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+
+class RegionsWritten(Protocol):
+    def __call__(self, region_codes: Sequence[str], /, *, actor: Any, reason: str) -> Any: ...
+
+
+_REGIONS_WRITTEN: list[RegionsWritten] = []
+
+
+def on_regions_written(callback: RegionsWritten) -> None:
+    """Have `callback(region_codes, actor=, reason=)` called after registry rows of those
+    regions were written (once per callback; `AppConfig.ready()` may run more than once)."""
+    if callback not in _REGIONS_WRITTEN:
+        _REGIONS_WRITTEN.append(callback)
+
+
+def regions_written(region_codes: Sequence[str], *, actor: Any, reason: str) -> None:
+    """Tell the registered apps that registry rows of `region_codes` changed (inside the
+    writing transaction: what they queue runs after it commits)."""
+    for callback in list(_REGIONS_WRITTEN):
+        callback(region_codes, actor=actor, reason=reason)
+
+
+def registered() -> list[Callable[..., Any]]:
+    """The registered callbacks (tests)."""
+    return list(_REGIONS_WRITTEN)
