@@ -170,3 +170,6 @@ class TeamCheckIn(models.Model):
             models.UniqueConstraint(fields=["member", "day"], name="team_check_in_once_a_day"),
         ]
         indexes = [models.Index(fields=["day"], name="team_check_in_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.day}"

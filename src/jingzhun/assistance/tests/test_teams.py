@@ -10,7 +10,6 @@ import pytest
 from conftest import World
 from django.utils import timezone
 
-from jingzhun.access.models import RegionGrant, User
 from jingzhun.assistance.models import TeamCheckIn, TeamMember, WorkTeam
 from jingzhun.assistance.team_selectors import Month, team_overview, village_team
 from jingzhun.assistance.teams import (
@@ -23,10 +22,7 @@ from jingzhun.assistance.teams import (
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 
-from .conftest import V1, V2, V3
-
-START = datetime.date(2024, 1, 1)
-END = datetime.date(2026, 1, 1)
+from .conftest import END, START, V1, V2, V3, member_account
 
 
 def rows() -> dict[str, Any]:
@@ -48,43 +44,6 @@ def refused(exc_type: type[Exception], call: Any, field: str | None = None) -> D
     if field is not None:
         assert err.field == field, err.message
     return err
-
-
-def member_account(world: World, name: str = "team1", village: str = V1) -> Any:
-    u = User.objects.create_user(
-        username=name, password="Test-pass-2026", role="workteam", display_name=f"队员{name}"
-    )
-    RegionGrant.objects.create(user=u, region_id=village)
-    world.users[name] = u
-    return u
-
-
-@pytest.fixture
-def team(world: World) -> WorkTeam:
-    """Village 100201's team (2024-2026) with a first secretary (with an account), a leader
-    and a member."""
-    township = world.user("township")
-    t = do_create_work_team(V1, "县委组织部、县农业农村局", START, END, actor=township)
-    account = member_account(world)
-    for name, role, user in (
-        ("", "secretary", account.pk),
-        ("刘队长", "leader", None),
-        ("陈队员", "member", None),
-    ):
-        t.refresh_from_db()
-        do_post_team_member(
-            t.pk,
-            name=name,
-            sending_unit="县委组织部",
-            role=role,
-            start_date=START,
-            term_end=END,
-            user_id=user,
-            expected_version=t.version,
-            actor=township,
-        )
-    t.refresh_from_db()
-    return t
 
 
 def secretary(team: WorkTeam) -> TeamMember:
