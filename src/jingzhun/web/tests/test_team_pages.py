@@ -15,7 +15,7 @@ from jingzhun.assistance.tests.conftest import V1, V2, V3, team  # noqa: F401 - 
 from .conftest import body
 
 
-def secretary(team: Any) -> TeamMember:
+def secretary(team: Any) -> TeamMember:  # noqa: F811
     return TeamMember.objects.get(team=team, role="secretary", ended_on__isnull=True)
 
 
