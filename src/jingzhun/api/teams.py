@@ -28,7 +28,7 @@ MonthText = Field("", pattern=r"^(\d{4}-\d{2})?$", description="月份 YYYY-MM�
 router = Router(tags=["驻村工作队"])
 
 
-class RulesOut(Schema):
+class TeamRulesOut(Schema):
     min_members: int
     min_term_years: int
     min_days_per_month: int
@@ -36,7 +36,7 @@ class RulesOut(Schema):
     version: str
 
 
-class OverviewRowOut(Schema):
+class TeamOverviewRowOut(Schema):
     village_code: str
     village_name: str
     has_team: bool
@@ -47,24 +47,24 @@ class OverviewRowOut(Schema):
     days: int = Field(description="在任队员当月在村天数合计")
 
 
-class OverviewOut(Schema):
+class TeamOverviewOut(Schema):
     month: str
     month_over: bool
-    rules: RulesOut
+    rules: TeamRulesOut
     villages: int
     without_team: int
     without_secretary: int
     below_minimum: int
     below_attendance: int
-    rows: list[OverviewRowOut]
+    rows: list[TeamOverviewRowOut]
 
 
-class OverviewParams(Schema):
+class TeamOverviewParams(Schema):
     month: str = MonthText
     poor: bool = Field(False, description="true：只列贫困村")
 
 
-class MemberOut(Schema):
+class TeamMemberOut(Schema):
     id: int
     version: int
     name: str
@@ -88,21 +88,21 @@ class VillageTeamOut(Schema):
     term_end: datetime.date | None
     month: str
     month_over: bool
-    serving: list[MemberOut]
-    history: list[MemberOut]
+    serving: list[TeamMemberOut]
+    history: list[TeamMemberOut]
     warnings: list[str]
 
 
-class VillageParams(Schema):
+class TeamVillageParams(Schema):
     month: str = Field("", pattern=r"^(\d{4}-\d{2})?$", description="月份 YYYY-MM（默认：本月）")
 
 
-class CheckInIn(Schema):
+class TeamCheckInIn(Schema):
     day: datetime.date = Field(..., description="在村日期，不能晚于今天")
     note: str = Field("", max_length=200)
 
 
-class CheckInOut(Schema):
+class TeamCheckInOut(Schema):
     id: int
     member_id: int
     day: datetime.date
@@ -142,11 +142,11 @@ def _member(m: Any, days: int | None = None, below: bool = False) -> dict[str, A
 
 @router.get(
     "/teams",
-    response={200: OverviewOut, **LIST},
+    response={200: TeamOverviewOut, **LIST},
     summary="驻村工作队概况：无工作队、无第一书记、人数不足、在村天数不足的村（按调用者范围）",
     openapi_extra=AUTHENTICATED,
 )
-def overview(request: HttpRequest, params: Query[OverviewParams]) -> dict[str, Any]:
+def overview(request: HttpRequest, params: Query[TeamOverviewParams]) -> dict[str, Any]:
     default = Month.before(Month.of(timezone.localdate()))
     data = team_overview(_user(request), Month.parse(params.month, default), poor_only=params.poor)
     return {
@@ -182,7 +182,7 @@ def overview(request: HttpRequest, params: Query[OverviewParams]) -> dict[str, A
 )
 def village(
     request: HttpRequest,
-    params: Query[VillageParams],
+    params: Query[TeamVillageParams],
     code: str = Path(..., pattern=r"^\d{12}$"),
 ) -> dict[str, Any]:
     month = Month.parse(params.month, Month.of(timezone.localdate()))
@@ -205,13 +205,13 @@ def village(
 
 @router.post(
     "/teams/members/{team_member_id}/check-ins",
-    response={201: CheckInOut, **WRITE},
+    response={201: TeamCheckInOut, **WRITE},
     summary="驻村打卡：队员本人，或县、乡、村业务人员代为登记；每人每天一次，不能晚于今天",
     openapi_extra=AUTHENTICATED,
 )
 def check_in(
     request: HttpRequest,
-    body: CheckInIn,
+    body: TeamCheckInIn,
     team_member_id: int = Path(..., ge=1, le=s.MAX_ID),
 ) -> tuple[int, dict[str, Any]]:
     made = do_check_in(team_member_id, body.day, body.note, actor=_user(request))
