@@ -65,7 +65,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "teams",
         "data": data,
-        "mine": memberships_of(request.user) if request.user.role == "workteam" else [],
+        "mine": memberships_of(request.user)
+        if getattr(request.user, "role", "") == "workteam"
+        else [],
         "poor_only": poor_only,
         "previous": Month.before(month).key,
         "next": Month.after(month).key,
@@ -153,7 +155,7 @@ def _village_page(
         "check_in_form": check_in_form or CheckInForm(initial={"day": timezone.localdate()}),
         "check_in_error": check_in_error,
         "writes": _writes(user),
-        "records_check_ins": user.role in CHECK_IN_WRITERS,
+        "records_check_ins": getattr(user, "role", "") in CHECK_IN_WRITERS,
         "previous": Month.before(data.month).key,
         "next": Month.after(data.month).key,
     }
