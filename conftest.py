@@ -173,13 +173,18 @@ ADMIN_USERS = ("sysadmin", "secadmin", "auditadmin")
 def admins(world: World) -> World:
     """The world plus the three administrators, a department liaison and a verification team
     member (usernames = roles; the liaison is given the household of village 100202, the
-    verifier that of village 101201). Passwords are 'Test-pass-2026'."""
-    from jingzhun.access.models import HouseholdGrant, User
+    verifier that of village 101201), and a work-team member (驻村工作队员, granted village
+    100201, read-only). Passwords are 'Test-pass-2026'."""
+    from jingzhun.access.models import HouseholdGrant, RegionGrant, User
 
     for role in (*ADMIN_USERS, "liaison", "verifier"):
         world.users[role] = User.objects.create_user(
             username=role, password="Test-pass-2026", role=role
         )
+    world.users["workteam"] = User.objects.create_user(
+        username="workteam", password="Test-pass-2026", role="workteam"
+    )
+    RegionGrant.objects.create(user=world.users["workteam"], region_id=VILLAGES[TOWNSHIPS[0]][0])
     HouseholdGrant.objects.create(
         user=world.users["liaison"],
         household=world.households[VILLAGES[TOWNSHIPS[0]][1]],

@@ -15,6 +15,7 @@ new rows, on a refusal, are all refusals), sessions, login counters and 2FA enro
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ READ_POSTS = {
     "account/2fa/setup/",
     "account/password/",
 }
-READ_ONLY = {"auditor", "helper", "liaison", "verifier"}
+READ_ONLY = {"auditor", "helper", "liaison", "verifier", "workteam"}
 ADMINS = {"sysadmin", "secadmin", "auditadmin"}
 SECRET_NAME = "张三"  # head of the household of village 230231100201 (the matrix's household)
 
@@ -150,6 +151,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "year": 2019,  # an income year of the household (its record made below)
         "request_id": _unmasked_request(admins),
         "pairing_id": _pairing(admins),
+        "team_member_id": _team_member(admins),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -163,6 +165,32 @@ def matrix(admins: World) -> dict[str, Any]:
         pass_second_factor(client, user)
         clients[name] = client
     return {"values": values, "clients": clients}
+
+
+def _team_member(admins: World) -> int:
+    """A work team of the matrix's village with the work-team member's account as its first
+    secretary (issue 21 item 1)."""
+    from jingzhun.assistance.teams import do_create_work_team, do_post_team_member
+
+    county = admins.user("county")
+    team = do_create_work_team(
+        "230231100201",
+        "县委组织部",
+        datetime.date(2024, 1, 1),
+        datetime.date(2026, 1, 1),
+        actor=county,
+    )
+    member = do_post_team_member(
+        team.pk,
+        name="",
+        sending_unit="县委组织部",
+        role="secretary",
+        start_date=datetime.date(2024, 1, 1),
+        term_end=datetime.date(2026, 1, 1),
+        user_id=admins.user("workteam").pk,
+        actor=county,
+    )
+    return member.pk
 
 
 def _pairing(admins: World) -> int:
@@ -220,7 +248,7 @@ def _workflow_and_dashboard_values(admins: World, household: Any) -> dict[str, i
 WRITERS = {"county", "township", "village"}
 
 # Who sees the matrix's household (village 230231100201); everyone else must get 404 for it.
-SEES_HOUSEHOLD = {"county", "township", "village", "helper", "auditor"}
+SEES_HOUSEHOLD = {"county", "township", "village", "helper", "auditor", "workteam"}
 
 
 def _check(subject: str, route: Route, method: str, response: Any) -> None:

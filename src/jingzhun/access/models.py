@@ -21,6 +21,7 @@ ROLE_LABELS = {
     "auditadmin": "审计管理员",
     "liaison": "行业部门联络员",
     "verifier": "核查组成员",
+    "workteam": "驻村工作队员",
     "unassigned": "未分配角色",
 }
 # The three administrators (三员): accounts, grants, the audit log. Never household data (AUTHZ-3).
@@ -30,8 +31,10 @@ HOUSEHOLD_GRANT_ROLES = frozenset({"liaison", "verifier"})
 # Roles that must pass a second factor (TOTP) before any page but login and 2FA setup (AUTH-3).
 OTP_ROLES = frozenset({"sysadmin", "secadmin", "auditadmin", "county"})
 # Roles that work on household data, scoped by region grants (helpers by pairings instead).
-REGION_ROLES = frozenset({"county", "township", "village", "auditor"})
-READ_ONLY_ROLES = frozenset({"auditor", "liaison", "verifier"})
+# A work-team member (驻村工作队员, issue 21 item 1) is granted their village like a village
+# cadre but reads only; check-ins of their own are their one write (assistance.teams).
+REGION_ROLES = frozenset({"county", "township", "village", "auditor", "workteam"})
+READ_ONLY_ROLES = frozenset({"auditor", "liaison", "verifier", "workteam"})
 # Roles that may hold the permission to export unmasked data (ADR 0013): staff who work on the
 # registry of a region. Helpers, auditors and the three administrators never may.
 UNMASKED_EXPORT_ROLES = frozenset({"county", "township", "village"})

@@ -18,3 +18,11 @@ UNPAIRED_GROUPS: Final = {
     "monitored": "监测对象",
 }
 QUOTA_TABLE: Final = "helper_quotas"
+# Work teams (驻村工作队, issue 21 item 1): a member's role in the team. One first secretary
+# per village at a time (a partial unique constraint on the team's serving members).
+TEAM_ROLES: Final = {
+    "leader": "队长",
+    "secretary": "第一书记",
+    "member": "队员",
+}
+TEAM_RULES_TABLE: Final = "work_team_rules"

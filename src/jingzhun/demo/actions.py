@@ -22,7 +22,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 
 from jingzhun.access.models import ROLE_LABELS, HelperPairing, RegionGrant, User
-from jingzhun.assistance.models import HelperProfile
+from jingzhun.assistance.models import HelperProfile, TeamCheckIn, TeamMember, WorkTeam
 from jingzhun.assistance.quotas import quota_for
 from jingzhun.audit.actions import record
 from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
@@ -32,11 +32,12 @@ from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.workflows.models import Round
 
+from . import names
 from .counties import COUNTIES, DEFAULT_COUNTY, county_spec, known_counties_text
 from .plan import REGISTERED_GROUPS, Plan, PlanError, build_plan
 from .rows import CountyRows
 
-DEMO_USERNAMES = ("county", "township", "village", "helper", "auditor")
+DEMO_USERNAMES = ("county", "township", "village", "helper", "auditor", "workteam")
 DEMO_HELPER_KIND = "county_leader"
 DEFAULT_CHUNK = 10_000
 MAX_PERSONS = 50_000_000  # a typo guard; the benchmarks go to 10 million households
@@ -205,6 +206,7 @@ def do_generate_demo_county(
     first_household = rows.first_household
     accounts = _create_accounts(plan, spec.password)
     paired = _pair_helper(plan, first_household)
+    teams = _add_work_teams(plan)
     result = DemoResult(
         county_code=plan.spec.county_code,
         county_name=plan.spec.name,
@@ -235,6 +237,7 @@ def do_generate_demo_county(
             "incomes": result.incomes,
             "accounts": [a.username for a in accounts],
             "paired_households": paired,
+            "work_teams": teams,
         },
     )
     return result
@@ -340,6 +343,7 @@ def _create_accounts(plan: Plan, password: str | None) -> list[DemoAccount]:
         "village": (village.code, f"{township.name}{village.name}"),
         "helper": ("", f"{township.name}{village.name}结对帮扶户"),
         "auditor": (spec.county_code, spec.name),
+        "workteam": (village.code, f"{township.name}{village.name}"),
     }
     display = {
         "county": "县级演示账号",
@@ -347,6 +351,7 @@ def _create_accounts(plan: Plan, password: str | None) -> list[DemoAccount]:
         "village": "村级演示账号",
         "helper": "帮扶责任人演示账号",
         "auditor": "审计演示账号",
+        "workteam": "第一书记演示账号",
     }
     accounts: list[DemoAccount] = []
     # One shared password is hashed once (the five hashes would be of the same secret anyway).
@@ -408,6 +413,85 @@ def _pair_helper(plan: Plan, first_household: int) -> int:
     return len(chosen)
 
 
+# Demo work teams (issue 21 item 1): the current term, and the sending units drawn from.
+TEAM_TERM = (datetime.date(2025, 3, 1), datetime.date(2027, 3, 1))
+TEAM_UNITS = (
+    "县委组织部",
+    "县财政局",
+    "县农业农村局",
+    "县人社局",
+    "县教育局",
+    "县卫健局",
+    "县水务局",
+)
+
+
+def _add_work_teams(plan: Plan) -> int:
+    """A work team with a first secretary in each poor village (and the demo village), set-wise
+    and deterministic: three members each, every tenth team one short of the minimum; check-ins
+    for last month, every seventh member below the attendance rule (15 days, the others 22).
+    The demo work-team account is the first secretary of the demo village."""
+    today = timezone.localdate()
+    last = today.replace(day=1) - datetime.timedelta(days=1)
+    month_days = [last.replace(day=d) for d in range(1, last.day + 1)]
+    account = User.objects.get(username="workteam")
+    surnames = names.HAN_SURNAMES
+    villages = [(i, v) for i, v in enumerate(plan.villages) if v.poor or i == plan.demo_village]
+    start, end = TEAM_TERM
+    teams = WorkTeam.objects.bulk_create(
+        [
+            WorkTeam(
+                village_id=v.code,
+                sending_units=f"{TEAM_UNITS[i % len(TEAM_UNITS)]}、{TEAM_UNITS[(i + 3) % len(TEAM_UNITS)]}",
+                term_start=start,
+                term_end=end,
+            )
+            for i, v in villages
+        ]
+    )
+    if any(t.pk is None for t in teams):  # databases without RETURNING on bulk inserts
+        by_village = dict(
+            WorkTeam.objects.filter(village__in=[v.code for _, v in villages]).values_list(
+                "village_id", "pk"
+            )
+        )
+        for t in teams:
+            t.pk = by_village[t.village_id]
+    members: list[TeamMember] = []
+    for n, ((i, _v), team) in enumerate(zip(villages, teams, strict=True)):
+        roles = ["secretary", "leader", "member"][: 2 if n % 10 == 9 else 3]
+        for k, role in enumerate(roles):
+            surname = surnames[(i * 3 + k * 7) % len(surnames)]
+            members.append(
+                TeamMember(
+                    team_id=team.pk,
+                    user=account if i == plan.demo_village and role == "secretary" else None,
+                    name=f"{surname}{'书记' if role == 'secretary' else '同志'}{k + 1}",
+                    sending_unit=TEAM_UNITS[(i + k) % len(TEAM_UNITS)],
+                    role=role,
+                    start_date=start,
+                    term_end=end,
+                )
+            )
+    members = TeamMember.objects.bulk_create(members)
+    if any(m.pk is None for m in members):
+        ids = list(
+            TeamMember.objects.filter(team__in=[t.pk for t in teams])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for m, pk in zip(members, ids, strict=True):
+            m.pk = pk
+    check_ins = [
+        TeamCheckIn(member_id=m.pk, day=day, note="", recorded_by=account)
+        for j, m in enumerate(members)
+        for day in month_days[: 15 if j % 7 == 6 else 22]
+        if last >= start
+    ]
+    TeamCheckIn.objects.bulk_create(check_ins, batch_size=5000)
+    return len(teams)
+
+
 def _registry_tables() -> list[Any]:
     """Household and every model that refers to it, directly or through another one (members,
     income, history, pairings, assessments, whatever later apps add), dependents first."""
@@ -450,7 +534,7 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     try:
         with transaction.atomic():
             # Rounds of workflows refer to counties, not households: cleared after their cases.
-            counts = _delete_all([*_registry_tables(), Round])
+            counts = _delete_all([*_registry_tables(), Round, TeamCheckIn, TeamMember, WorkTeam])
             populations = regions = 0
             for prefix in COUNTIES:
                 populations += RegionPopulation.objects.filter(

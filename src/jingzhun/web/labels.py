@@ -138,6 +138,7 @@ LABELS = (
     gettext_noop("审计管理员"),
     gettext_noop("行业部门联络员"),
     gettext_noop("核查组成员"),
+    gettext_noop("驻村工作队员"),
     gettext_noop("未分配角色"),
 )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, assistance_views, dashboard_views, views, workflow_views
+from . import account_views, assistance_views, dashboard_views, team_views, views, workflow_views
 
 app_name = "web"
 urlpatterns = [
@@ -65,6 +65,15 @@ urlpatterns = [
     path("rounds/", workflow_views.round_list, name="rounds"),
     path("rounds/<int:round_id>/", workflow_views.round_detail, name="round"),
     path("rounds/<int:round_id>/close/", workflow_views.round_close, name="round_close"),
+    # village work teams (issue 21 item 1; team_views.py)
+    path("teams/", team_views.overview, name="teams"),
+    path("teams/village/<str:code>/", team_views.village, name="team_village"),
+    path(
+        "teams/members/<int:team_member_id>/check-in/",
+        team_views.check_in,
+        name="team_check_in",
+    ),
+    path("teams/members/<int:team_member_id>/rotate/", team_views.rotate, name="team_rotate"),
     # helper pairing (issue 21 item 2; assistance_views.py)
     path("pairings/", assistance_views.pairings, name="pairings"),
     path("pairings/unpaired/", assistance_views.unpaired, name="pairings_unpaired"),

@@ -4,6 +4,7 @@ actions of each administrator; AUTHZ-4: read-only roles never write."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class _Rollback(Exception):
 def _permissions(world: World, role: str) -> dict[str, bool]:
     from jingzhun.access.models import UNMASKED_EXPORT_ROLES
     from jingzhun.access.second_factor import needs_second_factor
+    from jingzhun.assistance.teams import do_create_work_team
     from jingzhun.exports.actions import EXPORT_ROLES, do_approve_unmasked_export
     from jingzhun.registry.actions import check_can_write
 
@@ -84,6 +86,9 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
         "export": role in EXPORT_ROLES,
         "approve_unmasked_export": _probe(lambda: do_approve_unmasked_export(0, actor=actor)),
         "second_factor": needs_second_factor(actor),
+        "manage_work_team": _probe(
+            lambda: do_create_work_team("", "", date(2024, 1, 1), date(2026, 1, 1), actor=actor)
+        ),
     }
 
 

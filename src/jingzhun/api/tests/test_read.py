@@ -53,6 +53,10 @@ ROUTES = [
     ("get", "/api/pairings/1"),
     ("post", "/api/pairings/1/end"),
     ("get", "/api/helpers"),
+    # work teams (api/teams.py)
+    ("get", "/api/teams"),
+    ("get", "/api/teams/230231100201"),
+    ("post", "/api/teams/members/1/check-ins"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from conftest import VILLAGES, World, make_id
 V1 = VILLAGES["230231100000"][0]
 V2 = VILLAGES["230231100000"][1]
 V3 = VILLAGES["230231101000"][0]
+START = datetime.date(2024, 1, 1)  # work teams' term (issue 21 item 1)
+END = datetime.date(2026, 1, 1)
 
 
 def snapshot() -> dict[str, Any]:
@@ -64,3 +67,45 @@ def extra(code: str) -> Any:
     from jingzhun.registry.models import Household
 
     return Household.objects.get(household_code=code)
+
+
+def member_account(world: World, name: str = "team1", village: str = V1) -> Any:
+    """A work-team member's account (role 驻村工作队员) granted the village."""
+    from jingzhun.access.models import RegionGrant, User
+
+    u = User.objects.create_user(
+        username=name, password="Test-pass-2026", role="workteam", display_name=f"队员{name}"
+    )
+    RegionGrant.objects.create(user=u, region_id=village)
+    world.users[name] = u
+    return u
+
+
+@pytest.fixture
+def team(world: World) -> Any:
+    """Village 100201's team (2024-2026) with a first secretary (with an account), a leader
+    and a member."""
+    from jingzhun.assistance.teams import do_create_work_team, do_post_team_member
+
+    township = world.user("township")
+    t = do_create_work_team(V1, "县委组织部、县农业农村局", START, END, actor=township)
+    account = member_account(world)
+    for name, role, user in (
+        ("", "secretary", account.pk),
+        ("刘队长", "leader", None),
+        ("陈队员", "member", None),
+    ):
+        t.refresh_from_db()
+        do_post_team_member(
+            t.pk,
+            name=name,
+            sending_unit="县委组织部",
+            role=role,
+            start_date=START,
+            term_end=END,
+            user_id=user,
+            expected_version=t.version,
+            actor=township,
+        )
+    t.refresh_from_db()
+    return t

@@ -97,6 +97,23 @@ def test_demo_creates_the_five_accounts_with_their_scopes(db: Any) -> None:
     profile = users["helper"].helper_profile
     quota = quota_for(township[:6], profile.kind, datetime.date.today())
     assert profile.kind == "county_leader" and (quota is None or paired.count() <= quota.limit)
+    # a work team with a first secretary in each poor village (issue 21 item 1); the demo
+    # work-team account is the demo village's first secretary and sees that village only
+    from jingzhun.assistance.models import TeamCheckIn, TeamMember, WorkTeam
+    from jingzhun.regions.models import Region
+
+    poor = set(Region.objects.filter(is_poor_village=True).values_list("code", flat=True))
+    teamed = set(WorkTeam.objects.values_list("village_id", flat=True))
+    assert poor and poor <= teamed <= poor | {village}
+    secretaries = TeamMember.objects.filter(role="secretary", ended_on__isnull=True)
+    assert set(secretaries.values_list("team__village_id", flat=True)) == teamed
+    member = User.objects.get(username="workteam")
+    assert member.role == "workteam"
+    assert secretaries.get(user=member).team.village_id == village
+    assert set(
+        scope_households(member, Household.objects.all()).values_list("village_id", flat=True)
+    ) == {village}
+    assert TeamCheckIn.objects.exists()
 
 
 def test_demo_random_passwords_are_strong_and_differ(db: Any) -> None:
