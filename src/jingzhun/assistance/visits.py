@@ -446,8 +446,8 @@ class Due:
 def visits_due(
     households: Sequence[Household], since: Mapping[int, datetime.date], on: datetime.date
 ) -> dict[int, Due]:
-    """For each household: its last visit and the day the next is due. A household never
-    visited is due from the start of its pairing (`since`)."""
+    """For each household: its last visit and the day the next is due (the last visit plus the
+    rule's interval). A household never visited counts from the start of its pairing (`since`)."""
     last = dict(
         Visit.objects.filter(household__in=[h.pk for h in households])
         .values("household")
@@ -464,8 +464,6 @@ def visits_due(
         previous = last.get(h.pk)
         base = previous or since.get(h.pk)
         due_on = base + datetime.timedelta(days=rule.days) if rule and base else None
-        if rule and previous is None:
-            due_on = min(due_on, on) if due_on else on  # never visited: due now
         out[h.pk] = Due(previous, due_on, rule)
     return out
 
