@@ -373,13 +373,15 @@ def do_sync_visits(items: Sequence[VisitInput], *, actor: Any) -> SyncResult:
         outcomes[i] = Outcome(cid, "stored")
     if new:
         Visit.objects.bulk_create(new, batch_size=1000)
-        ids = dict(
-            Visit.objects.filter(client_id__in=[v.client_id for v in new]).values_list(
-                "client_id", "pk"
+        if any(v.pk is None for v in new):  # a backend without RETURNING on bulk inserts
+            found = dict(
+                Visit.objects.filter(client_id__in=[v.client_id for v in new]).values_list(
+                    "client_id", "pk"
+                )
             )
-        )
-        for visit in new:
-            visit.pk = ids[visit.client_id]
+            for visit in new:
+                visit.pk = found[visit.client_id]
+        ids = {v.client_id: v.pk for v in new}
         by_client = {str(v.client_id): v for v in new}
         for i, slot in enumerate(slots):
             if isinstance(slot, Clean) and outcomes[i].status == "stored":
