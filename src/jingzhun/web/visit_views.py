@@ -160,6 +160,8 @@ def sync(request: HttpRequest) -> JsonResponse:
         items = [_item(r, request.FILES) for r in raw]
     except (ValueError, TypeError):
         return JsonResponse({"error": _("同步数据格式有误（应为走访记录列表）。")}, status=400)
+    if not items:
+        return JsonResponse({"error": _("没有要同步的走访记录。")}, status=400)
     try:
         result = do_sync_visits(items, actor=request.user)
     except DomainError as exc:
