@@ -30,6 +30,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -53,6 +54,17 @@ from jingzhun.workflows.transitions import FLOWS
 from .policies import authenticated, public
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "web"
+# Code labels of assistance.choices (VISIT_KINDS, VISIT_CHANGES), translated where shown.
+LABELS = (
+    gettext_noop("入户走访"),
+    gettext_noop("电话回访"),
+    gettext_noop("其他方式"),
+    gettext_noop("收入变化"),
+    gettext_noop("家庭成员患病"),
+    gettext_noop("子女就学变化"),
+    gettext_noop("住房安全变化"),
+    gettext_noop("受灾"),
+)
 
 
 def _helper_only(request: HttpRequest) -> None:
