@@ -202,9 +202,12 @@ def paired_households(actor: Any, ids: Iterable[int], on: datetime.date) -> Quer
     running = HelperPairing.objects.filter(current_pairings_q(on), helper=actor).values(
         "household_id"
     )
-    return scope_households(actor, Household.objects.filter(pk__in=list(ids))).filter(
+    scoped = scope_households(actor, Household.objects.filter(pk__in=list(ids))).filter(
         pk__in=running
     )
+    # a plain filter over the scoped ids: the scope may use DISTINCT, which PostgreSQL refuses
+    # under FOR UPDATE
+    return Household.objects.filter(pk__in=scoped.order_by().values("pk"))
 
 
 QuerySetLike = Any
