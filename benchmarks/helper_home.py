@@ -175,7 +175,7 @@ def main() -> None:
             "Helper home page (issue 21 item 9)",
             f"{m['date']}, commit {m['commit']}, {m['nproc']} cores, {m['memory']}, "
             f"Python {m['python']}, {m['versions']}. Command: `uv run python "
-            f"benchmarks/helper_home.py --prepare`.\n\n" + "\n".join(lines),
+            f"benchmarks/helper_home.py {' '.join(sys.argv[1:])}`.\n\n" + "\n".join(lines),
         )
 
 
