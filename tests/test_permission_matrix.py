@@ -152,6 +152,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "request_id": _unmasked_request(admins),
         "pairing_id": _pairing(admins),
         "team_member_id": _team_member(admins),
+        "visit_id": _visit(admins, household),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -198,6 +199,26 @@ def _pairing(admins: World) -> int:
     from jingzhun.access.models import HelperPairing
 
     return HelperPairing.objects.get(helper=admins.user("helper")).pk
+
+
+def _visit(admins: World, household: Any) -> int:
+    """A visit of the helper to the matrix's household, with a change (it could open a case)."""
+    import datetime
+    import uuid
+
+    from jingzhun.assistance.visits import VisitInput, do_record_visit
+
+    return do_record_visit(
+        VisitInput(
+            client_id=str(uuid.uuid4()),
+            household_id=household.pk,
+            visited_on=datetime.date.today(),
+            kind="home",
+            household_version=household.version,
+            changes=[{"kind": "illness"}],
+        ),
+        actor=admins.user("helper"),
+    ).pk
 
 
 def _unmasked_request(admins: World) -> int:
@@ -290,6 +311,7 @@ def _check(subject: str, route: Route, method: str, response: Any) -> None:
         or "case_id>" in route.path
         or "evidence_id>" in route.path
         or "pairing_id>" in route.path
+        or "visit_id>" in route.path
     ) and base not in SEES_HOUSEHOLD:
         assert status in {400, 403, 404, 405, 422}, where
         assert SECRET_NAME not in response.content.decode(errors="replace"), where

@@ -26,3 +26,27 @@ TEAM_ROLES: Final = {
     "member": "队员",
 }
 TEAM_RULES_TABLE: Final = "work_team_rules"
+
+# Visits (走访, issue 21 item 4): the kinds of visit and the changes a helper may note.
+VISIT_KINDS: Final = {
+    "home": "入户走访",
+    "phone": "电话回访",
+    "other": "其他方式",
+}
+# A change seen on a visit, with the risk type of a monitoring case it may open (registry
+# choices RISK_TYPE): the one-click case from a visit carries it.
+VISIT_CHANGES: Final = {
+    "income": "收入变化",
+    "illness": "家庭成员患病",
+    "schooling": "子女就学变化",
+    "housing": "住房安全变化",
+    "disaster": "受灾",
+}
+CHANGE_RISK: Final = {
+    "income": "income_drop",
+    "illness": "illness",
+    "schooling": "schooling",
+    "housing": "housing",
+    "disaster": "disaster",
+}
+VISIT_FREQUENCY_TABLE: Final = "visit_frequency"

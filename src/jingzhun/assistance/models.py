@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from jingzhun.core.models import DomainModel
 
-from .choices import HELPER_KINDS, TEAM_ROLES
+from .choices import HELPER_KINDS, TEAM_ROLES, VISIT_CHANGES, VISIT_KINDS
 
 
 class HelperProfile(DomainModel):
@@ -173,3 +174,83 @@ class TeamCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.day}"
+
+
+# Visits (issue 21 item 4) ---------------------------------------------------------------------
+
+
+class Visit(models.Model):
+    """One visit (走访, 帮扶日志) of a helper to a paired household. Append-only: a visit is a
+    record of what was seen that day; it is never edited (a correction is a further visit).
+
+    `client_id` is made by the phone (or the page) when the visit is recorded, so a retried sync
+    stores it once (unique). `household_version` is the household's version the helper saw,
+    for the conflict rule of ADR "visits-offline"."""
+
+    helper = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name="帮扶责任人",
+    )
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.PROTECT, related_name="visits", verbose_name="户"
+    )
+    visited_on = models.DateField("走访日期")
+    kind = models.CharField("走访方式", max_length=10, choices=list(VISIT_KINDS.items()))
+    notes = models.TextField("走访记录", max_length=2000, blank=True, default="")
+    latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
+    # [{"kind": one of VISIT_CHANGES, "note": "..."}]
+    changes = models.JSONField("发现的变化", default=list, blank=True)
+    client_id = models.UUIDField("客户端编号", unique=True)
+    household_version = models.PositiveIntegerField("记录时所见户版本")
+    recorded_at = models.DateTimeField("录入时间", default=timezone.now)
+    case = models.ForeignKey(
+        "workflows.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name="由此发起的监测案件",
+    )
+
+    class Meta:
+        verbose_name = "走访记录"
+        verbose_name_plural = "走访记录"
+        indexes = [models.Index(fields=["household", "-visited_on"], name="visit_household_day")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=list(VISIT_KINDS)), name="visit_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.visited_on}"
+
+    @property
+    def kind_label(self) -> str:
+        return VISIT_KINDS.get(self.kind, self.kind)
+
+    @property
+    def change_labels(self) -> list[str]:
+        return [VISIT_CHANGES.get(c.get("kind", ""), "") for c in self.changes]
+
+
+class VisitPhoto(models.Model):
+    """A photo of a visit: JPG or PNG by its bytes, kept once per content like evidence."""
+
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, related_name="photos", verbose_name="走访记录"
+    )
+    file_type = models.CharField("类型", max_length=4)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("内容哈希", max_length=64)
+    filename = models.CharField("文件名", max_length=150)
+
+    class Meta:
+        verbose_name = "走访照片"
+        verbose_name_plural = "走访照片"
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} {self.filename}"

@@ -128,7 +128,11 @@ class JingzhunLogoutView(LogoutView):
             record_now(
                 "access.logout", actor=request.user, object_type="user", object_id=request.user.pk
             )
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        # What the browser keeps of this origin goes with the session: the field pages' cached
+        # copy and queued visits (ADR "visits-offline"; the page warns first if visits are queued).
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 login = public(sensitive_post_parameters("password")(JingzhunLoginView.as_view()))

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -32,6 +33,7 @@ from jingzhun.assistance.selectors import (
     pairings_for,
     unpaired_households,
 )
+from jingzhun.assistance.visits import visits_due
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.registry.actions import WRITER_ROLES
 from jingzhun.registry.selectors import households_for, region_options
@@ -72,7 +74,18 @@ def _filters(request: HttpRequest) -> tuple[PairingFilterForm, str]:
 
 def home(request: HttpRequest) -> HttpResponse:
     """A helper's home page: their current households (their scope, exactly)."""
-    context = {"nav": "overview", "home": helper_home(request.user)}
+    home = helper_home(request.user)
+    today = timezone.localdate()
+    due = visits_due(
+        [r.household for r in home.households],
+        {r.household.pk: r.pairing.start_date for r in home.households},
+        today,
+    )
+    visits_due_rows = sorted(
+        ((r, due[r.household.pk]) for r in home.households if due[r.household.pk].due(today)),
+        key=lambda pair: pair[1].due_on or today,
+    )
+    context = {"nav": "overview", "home": home, "due": visits_due_rows, "today": today}
     return render(request, "web/helper_home.html", context)
 
 

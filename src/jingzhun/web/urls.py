@@ -1,6 +1,14 @@
 from django.urls import path
 
-from . import account_views, assistance_views, dashboard_views, team_views, views, workflow_views
+from . import (
+    account_views,
+    assistance_views,
+    dashboard_views,
+    team_views,
+    views,
+    visit_views,
+    workflow_views,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -91,6 +99,17 @@ urlpatterns = [
     path("pairings/import/", assistance_views.pairing_import, name="pairing_import"),
     path("pairings/import/template/", assistance_views.pairing_template, name="pairing_template"),
     path("pairings/<int:pairing_id>/end/", assistance_views.pairing_end, name="pairing_end"),
+    # visits in the field (issue 21 items 4, 5; visit_views.py; the service worker's scope is /visits/)
+    path("visits/", visit_views.field, name="visit_field"),
+    path("visits/sw.js", visit_views.service_worker, name="visit_sw"),
+    path("visits/manifest.webmanifest", visit_views.manifest, name="visit_manifest"),
+    path("visits/sync/", visit_views.sync, name="visit_sync"),
+    path("visits/<int:visit_id>/open-case/", visit_views.visit_open_case, name="visit_open_case"),
+    path(
+        "households/<int:household_id>/visits/",
+        visit_views.household_visits,
+        name="household_visits",
+    ),
     # accounts and security (issue 5): password, second factor, administrators, reveal
     path("account/password/", account_views.password_change, name="password_change"),
     path("account/2fa/setup/", account_views.otp_setup, name="otp_setup"),

@@ -1,0 +1,62 @@
+/* Service worker of the helper's field pages (issue 21 item 5; ADR "visits-offline").
+ * Served from /visits/sw.js, so its scope is /visits/ only. It keeps the last copy of the field
+ * page (the helper's own households and the visit form) and the static files that page uses,
+ * network first: online, every request goes to the server and refreshes the copy; offline, the
+ * copy is served. Nothing else is cached. Logout clears the caches (the server's Clear-Site-Data
+ * header, and the "logout" message from the page). Queued visits live in the page's IndexedDB. */
+"use strict";
+var CACHE = "jz-visits-v1";
+var SCOPE = self.registration.scope; // ".../visits/"
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(
+    caches.open(CACHE).then(function (cache) {
+      return cache.add(new Request(SCOPE, { credentials: "same-origin" })).catch(function () {});
+    }).then(function () { return self.skipWaiting(); })
+  );
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(
+    caches.keys().then(function (keys) {
+      return Promise.all(keys.filter(function (k) { return k !== CACHE; }).map(function (k) {
+        return caches.delete(k);
+      }));
+    }).then(function () { return self.clients.claim(); })
+  );
+});
+
+function cacheable(request) {
+  if (request.method !== "GET") return false;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return false;
+  // the field page itself (not the worker, manifest or sync) and the static files
+  return url.href === SCOPE || url.pathname.indexOf("/static/") === 0;
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (!cacheable(request)) return;
+  event.respondWith(
+    fetch(request).then(function (response) {
+      // a redirect (signed out) or an error page is never kept
+      if (response.ok && !response.redirected && response.type === "basic") {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      }
+      return response;
+    }).catch(function () {
+      return caches.match(request, { ignoreSearch: true }).then(function (hit) {
+        return hit || Response.error();
+      });
+    })
+  );
+});
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "logout") {
+    event.waitUntil(caches.keys().then(function (keys) {
+      return Promise.all(keys.map(function (k) { return caches.delete(k); }));
+    }));
+  }
+});
