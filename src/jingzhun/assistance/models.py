@@ -75,6 +75,8 @@ class Measure(DomainModel):
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name="提出人",
     )
@@ -113,7 +115,7 @@ class Measure(DomainModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=["proposed", "cancelled"])
-                | models.Q(approved_by__isnull=False),
+                | models.Q(decided_at__isnull=False),
                 name="measure_decided_names_approver",
             ),
             models.CheckConstraint(
