@@ -63,7 +63,11 @@ def seed_demo_measures(county_code: str) -> int:
             start = today - datetime.timedelta(days=300 - 20 * k)
             try:
                 m = do_propose_measure(
-                    household.pk, kind, start, amount=amount, description="（演示）",
+                    household.pk,
+                    kind,
+                    start,
+                    amount=amount,
+                    description="（演示）",
                     actor=village_user,
                 )
                 made += 1
@@ -73,7 +77,9 @@ def seed_demo_measures(county_code: str) -> int:
                 if household.monitoring_category or stage >= 2:
                     m = do_start_measure(m.pk, actor=village_user)
                 if household.monitoring_category or stage == 3:
-                    do_complete_measure(m.pk, start + datetime.timedelta(days=90), actor=village_user)
+                    do_complete_measure(
+                        m.pk, start + datetime.timedelta(days=90), actor=village_user
+                    )
             except DomainError:
                 continue
     return made

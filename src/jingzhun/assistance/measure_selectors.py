@@ -174,7 +174,9 @@ def household_plan(user: Any, household_id: int) -> Plan:
     household = households_for(user).filter(pk=household_id).first()
     if household is None:
         raise OutOfScope("未找到该户，或您无权访问。")
-    measures = list(measures_for(user).filter(household=household).order_by("-year", "start_date", "pk"))
+    measures = list(
+        measures_for(user).filter(household=household).order_by("-year", "start_date", "pk")
+    )
     years: dict[int, list[Measure]] = {}
     for m in measures:
         years.setdefault(m.year, []).append(m)
@@ -224,9 +226,7 @@ def measure_figures(user: Any, *, region: str = "", year: int | None = None) -> 
     cat = catalogue()
     qs = measures_for(user, region=region, year=year).order_by()
     counting = qs.filter(status__in=sorted(COUNTING_STATUSES))
-    kinds = Counter(
-        {r["kind"]: r["n"] for r in counting.values("kind").annotate(n=Count("pk"))}
-    )
+    kinds = Counter({r["kind"]: r["n"] for r in counting.values("kind").annotate(n=Count("pk"))})
     departments = Counter(
         {r["department"]: r["n"] for r in counting.values("department").annotate(n=Count("pk"))}
     )
@@ -247,10 +247,11 @@ def measure_figures(user: Any, *, region: str = "", year: int | None = None) -> 
 def open_measure_counts(household_ids: list[int]) -> dict[int, int]:
     """Open measures (proposed, approved, in progress) per household, for the helper's home."""
     rows = (
-        Measure.objects.filter(household_id__in=household_ids, status__in=sorted(OPEN_MEASURE_STATUSES))
+        Measure.objects.filter(
+            household_id__in=household_ids, status__in=sorted(OPEN_MEASURE_STATUSES)
+        )
         .order_by()
         .values("household_id")
         .annotate(n=Count("pk"))
     )
     return {r["household_id"]: r["n"] for r in rows}
-

@@ -72,9 +72,7 @@ def parse_amount(value: Any) -> Decimal | None:
 
 def _check_dates(start: datetime.date, end: datetime.date | None) -> None:
     if start.year < 2014 or start > timezone.localdate() + datetime.timedelta(days=366):
-        raise DomainError(
-            "开始日期应在 2014 年以后，且不晚于一年之后。", field="start_date"
-        )
+        raise DomainError("开始日期应在 2014 年以后，且不晚于一年之后。", field="start_date")
     if end is not None and end < start:
         raise DomainError(
             f"结束日期（{end.isoformat()}）不能早于开始日期（{start.isoformat()}）。",
@@ -296,9 +294,7 @@ def do_cancel_measure(
     _active(actor, MEASURE_PROPOSER_ROLES, "取消帮扶措施")
     measure = _measure_locked(measure_id, actor, expected_version)
     if measure.status not in ("proposed", "approved", "in_progress"):
-        raise DomainError(
-            f"该措施当前状态为“{measure.status_label}”，不能取消。", field="status"
-        )
+        raise DomainError(f"该措施当前状态为“{measure.status_label}”，不能取消。", field="status")
     if (
         measure.status != "proposed"
         and actor is not None

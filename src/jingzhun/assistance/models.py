@@ -64,9 +64,7 @@ class Measure(DomainModel):
     kind = models.CharField("措施类型", max_length=40)
     department = models.CharField("责任部门", max_length=40)
     description = models.CharField("措施内容", max_length=200, blank=True, default="")
-    amount = models.DecimalField(
-        "金额(元)", max_digits=12, decimal_places=2, null=True, blank=True
-    )
+    amount = models.DecimalField("金额(元)", max_digits=12, decimal_places=2, null=True, blank=True)
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期", null=True, blank=True)
     status = models.CharField(

@@ -180,7 +180,16 @@ def _measures(household: Household) -> list[Section]:
     cat = catalogue()
     section = Section(
         "帮扶措施",
-        header=["年度", "措施类型", "责任部门", "措施内容", "金额（元）", "开始日期", "结束日期", "状态"],
+        header=[
+            "年度",
+            "措施类型",
+            "责任部门",
+            "措施内容",
+            "金额（元）",
+            "开始日期",
+            "结束日期",
+            "状态",
+        ],
     )
     for m in shown:
         section.rows.append(
@@ -208,7 +217,13 @@ def _measures(household: Household) -> list[Section]:
 
 
 # The policies a household enjoys (享受政策), from the members' fields of the dictionary.
-POLICY_FLAGS = ("dibao", "tekun", "basic_medical_insured", "critical_illness_insured", "pension_insured")
+POLICY_FLAGS = (
+    "dibao",
+    "tekun",
+    "basic_medical_insured",
+    "critical_illness_insured",
+    "pension_insured",
+)
 
 
 def _policies(members: list[Any]) -> Section:

@@ -290,6 +290,4 @@ class MeasureCatalogueFile(Header):
         return self
 
 
-PolicyFile = Annotated[
-    TableFile | StandardFile | MeasureCatalogueFile, Field(discriminator="kind")
-]
+PolicyFile = Annotated[TableFile | StandardFile | MeasureCatalogueFile, Field(discriminator="kind")]

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import account_views, assistance_views, dashboard_views, views, workflow_views
+from . import (
+    account_views,
+    assistance_views,
+    dashboard_views,
+    measure_views,
+    views,
+    workflow_views,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -65,6 +72,20 @@ urlpatterns = [
     path("rounds/", workflow_views.round_list, name="rounds"),
     path("rounds/<int:round_id>/", workflow_views.round_detail, name="round"),
     path("rounds/<int:round_id>/close/", workflow_views.round_close, name="round_close"),
+    # household plans and measures (issue 21 item 3; measure_views.py)
+    path("measures/", measure_views.measures, name="measures"),
+    path("measures/without/", measure_views.measures_without, name="measures_without"),
+    path(
+        "households/<int:household_id>/measures/",
+        measure_views.measure_propose,
+        name="measure_propose",
+    ),
+    path("measures/<int:measure_id>/step/", measure_views.measure_step, name="measure_step"),
+    path(
+        "measures/<int:measure_id>/evidence/",
+        measure_views.measure_evidence,
+        name="measure_evidence",
+    ),
     # helper pairing (issue 21 item 2; assistance_views.py)
     path("pairings/", assistance_views.pairings, name="pairings"),
     path("pairings/unpaired/", assistance_views.unpaired, name="pairings_unpaired"),

@@ -38,8 +38,11 @@ def propose(world: World, who: str = "helper", village: str = V1, **kw: Any) -> 
     args: dict[str, Any] = {"kind": "industry", "start_date": DAY, "amount": "3000"}
     args.update(kw)
     return do_propose_measure(
-        world.households[village].pk, args.pop("kind"), args.pop("start_date"),
-        actor=world.user(who), **args
+        world.households[village].pk,
+        args.pop("kind"),
+        args.pop("start_date"),
+        actor=world.user(who),
+        **args,
     )
 
 
@@ -52,16 +55,25 @@ def test_propose_approve_start_complete(world: World) -> None:
     from jingzhun.audit.models import AuditEvent
 
     m = propose(world, description="养牛 2 头")
-    assert (m.status, m.department, m.year, m.amount) == ("proposed", "agriculture", 2025, Decimal("3000.00"))
+    assert (m.status, m.department, m.year, m.amount) == (
+        "proposed",
+        "agriculture",
+        2025,
+        Decimal("3000.00"),
+    )
     assert m.proposer_role == "helper"
-    m = do_decide_measure(m.pk, True, "同意", expected_version=m.version, actor=world.user("township"))
+    m = do_decide_measure(
+        m.pk, True, "同意", expected_version=m.version, actor=world.user("township")
+    )
     assert m.status == "approved" and m.approved_by == world.user("township")
     m = do_start_measure(m.pk, expected_version=m.version, actor=world.user("village"))
     assert m.status == "in_progress"
     m = do_complete_measure(m.pk, DAY + datetime.timedelta(days=30), actor=world.user("helper"))
     assert m.status == "completed" and m.completed_on == datetime.date(2025, 3, 31)
     events = list(
-        AuditEvent.objects.filter(object_type="measure", object_id=str(m.pk)).values_list("event", flat=True)
+        AuditEvent.objects.filter(object_type="measure", object_id=str(m.pk)).values_list(
+            "event", flat=True
+        )
     )
     assert events == [
         "assistance.measure.propose",
@@ -167,7 +179,9 @@ def test_complete_date_rules_and_state_machine(world: World) -> None:
         do_complete_measure(m.pk, DAY - datetime.timedelta(days=1), actor=world.user("helper"))
     assert exc.value.field == "completed_on"
     with pytest.raises(DomainError, match="晚于今天"):
-        do_complete_measure(m.pk, datetime.date.today() + datetime.timedelta(days=2), actor=world.user("helper"))
+        do_complete_measure(
+            m.pk, datetime.date.today() + datetime.timedelta(days=2), actor=world.user("helper")
+        )
     with pytest.raises(Forbidden, match="乡镇或县级"):
         do_cancel_measure(m.pk, "不需要了", actor=world.user("helper"))
     m = do_cancel_measure(m.pk, "户已搬迁", actor=world.user("township"))
@@ -222,11 +236,15 @@ def test_each_risk_type_needs_a_measure(world: World) -> None:
     household = world.households[V1]
     household.monitoring_category = "edge"
     measures = [Measure(kind="medical_aid", status="approved")]
-    results = {r.rule.id: r for r in coverage(household, measures, risk_types=["illness", "schooling"])}
+    results = {
+        r.rule.id: r for r in coverage(household, measures, risk_types=["illness", "schooling"])
+    }
     assert not results["risk_types_covered"].met
     assert "因学" in results["risk_types_covered"].detail
     measures.append(Measure(kind="education_subsidy", status="completed"))
-    results = {r.rule.id: r for r in coverage(household, measures, risk_types=["illness", "schooling"])}
+    results = {
+        r.rule.id: r for r in coverage(household, measures, risk_types=["illness", "schooling"])
+    }
     assert results["risk_types_covered"].met
     # the rule reads the catalogue: education_subsidy addresses schooling there
     assert "schooling" in catalogue().kinds["education_subsidy"].risk_types
