@@ -53,6 +53,13 @@ ROUTES = [
     ("get", "/api/pairings/1"),
     ("post", "/api/pairings/1/end"),
     ("get", "/api/helpers"),
+    # household plans and measures (api/measures.py)
+    ("get", "/api/households/{hid}/measures"),
+    ("post", "/api/households/{hid}/measures"),
+    ("get", "/api/measures"),
+    ("get", "/api/measures/1"),
+    ("post", "/api/measures/1/decide"),
+    ("post", "/api/measures/1/progress"),
 ]
 
 
