@@ -46,8 +46,8 @@ from jingzhun.registry.selectors import (
 
 from . import schemas as s
 from .assistance import router as assistance_router
-from .measures import router as measures_router
 from .auth import session_auth, token_auth
+from .measures import router as measures_router
 from .workflows import router as workflows_router
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from jingzhun.policy.schema import CoverageRule, MeasureCatalogueFile, MeasureKindEntry
-from jingzhun.policy.store import default_store
+from jingzhun.policy.store import LoadedFile, PolicyError, default_store
 
 CATALOGUE_ID = "measure_kinds"
 
@@ -45,9 +45,20 @@ class Catalogue:
         return f"措施目录 {CATALOGUE_ID}，文件 {self.path}，版本 {self.version}，内容哈希 {self.hash[:12]}"
 
 
-@lru_cache(maxsize=8)
-def _load(on: datetime.date | None) -> Catalogue:
-    loaded = default_store().catalogue(CATALOGUE_ID, on)
+@lru_cache(maxsize=1)
+def _files() -> tuple[LoadedFile, ...]:
+    """The catalogue's files, loaded once per process (policy files change with a deployment)."""
+    store = default_store()
+    return tuple(
+        f
+        for f in store.list_files()
+        if isinstance(f.doc, MeasureCatalogueFile) and f.doc.id == CATALOGUE_ID
+    )
+
+
+@lru_cache(maxsize=16)
+def _catalogue_of(path: str) -> Catalogue:
+    loaded = next(f for f in _files() if f.path == path)
     doc = loaded.doc
     assert isinstance(doc, MeasureCatalogueFile)
     return Catalogue(
@@ -61,5 +72,10 @@ def _load(on: datetime.date | None) -> Catalogue:
 
 
 def catalogue(on: datetime.date | None = None) -> Catalogue:
-    """The catalogue in effect on a day (the newest when None)."""
-    return _load(on)
+    """The catalogue in effect on a day (the newest when None); PolicyError when none is."""
+    candidates = [f for f in _files() if on is None or f.in_effect(on)]
+    if not candidates:
+        raise PolicyError(
+            f"找不到措施目录 {CATALOGUE_ID}" + (f"（{on.isoformat()} 无有效版本）" if on else "")
+        )
+    return _catalogue_of(max(candidates, key=lambda f: f.doc.effective_from).path)

@@ -13,6 +13,7 @@ completed, or cancelled. Kinds and their departments are the policy catalogue's
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +26,7 @@ from jingzhun.access.scoping import check_household_in_scope
 from jingzhun.audit.actions import record
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
+from jingzhun.policy.store import PolicyError
 from jingzhun.registry.models import Household
 from jingzhun.workflows import evidence as files
 
@@ -68,6 +70,11 @@ def parse_amount(value: Any) -> Decimal | None:
     if amount != amount.quantize(Decimal("0.01")):
         raise DomainError("金额最多保留两位小数（单位：元）。", field="amount")
     return amount.quantize(Decimal("0.01"))
+
+
+def _clean(text: str | None) -> str:
+    """Free text without control characters (they are refused by PostgreSQL, invisible here)."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text or "").strip()
 
 
 def _check_dates(start: datetime.date, end: datetime.date | None) -> None:
@@ -160,16 +167,21 @@ def do_propose_measure(
             "且不是监测对象，不在帮扶措施范围内。",
             field="household",
         )
-    cat = catalogue(start_date)
+    _check_dates(start_date, end_date)
+    try:
+        cat = catalogue(start_date)
+    except PolicyError as exc:
+        raise DomainError(
+            f"开始日期 {start_date.isoformat()} 没有有效的措施目录（{exc}）。", field="start_date"
+        ) from exc
     entry = cat.kinds.get(kind)
     if entry is None:
         raise DomainError(
             f"措施类型“{kind}”不在措施目录中，应为：{'、'.join(e.name for e in cat.kinds.values())}。",
             field="kind",
         )
-    _check_dates(start_date, end_date)
     money = parse_amount(amount)
-    description = (description or "").strip()
+    description = _clean(description)
     if len(description) > MAX_DESCRIPTION:
         raise DomainError(f"措施内容不能超过 {MAX_DESCRIPTION} 个字。", field="description")
     measure = Measure.objects.create(
@@ -217,7 +229,7 @@ def do_decide_measure(
         )
     if actor is not None and measure.proposed_by_id == actor.pk:
         raise Forbidden("提出措施的人不能审批自己提出的措施，请由另一位乡镇工作人员审批。")
-    note = (note or "").strip()
+    note = _clean(note)
     if len(note) > MAX_NOTE:
         raise DomainError(f"审批意见不能超过 {MAX_NOTE} 个字。", field="note")
     if not approve and not note:
@@ -301,7 +313,7 @@ def do_cancel_measure(
         and actor.role not in MEASURE_APPROVER_ROLES
     ):
         raise Forbidden("已批准的措施只能由乡镇或县级工作人员取消。")
-    reason = (reason or "").strip()
+    reason = _clean(reason)
     if not reason:
         raise DomainError("取消措施请写明理由。", field="reason")
     if len(reason) > MAX_NOTE:

@@ -155,6 +155,9 @@ class MeasureEvidence(models.Model):
         verbose_name = "措施佐证材料"
         verbose_name_plural = "措施佐证材料"
 
+    def __str__(self) -> str:
+        return f"{self.measure_id} {self.filename}"
+
 
 class LiaisonDepartment(models.Model):
     """The department (a code of the measure catalogue) a department liaison (行业部门联络员)

@@ -118,9 +118,9 @@ def test_out_of_scope_and_read_only_roles(world: Any, client_for: Any) -> None:
 
 
 def test_county_list_figures_link_to_households(world: Any, client_for: Any) -> None:
-    from jingzhun.assistance.measures import do_decide_measure, do_propose_measure
-
     import datetime
+
+    from jingzhun.assistance.measures import do_decide_measure, do_propose_measure
 
     h1 = world.households[V1]
     m = do_propose_measure(
