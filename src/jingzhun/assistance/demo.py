@@ -48,11 +48,16 @@ def seed_demo_measures(county_code: str) -> int:
     if not villages or not villages[0].startswith(county_code[:6]):
         return 0
     today = timezone.localdate()
-    households = list(
-        Household.objects.filter(village_id=villages[0])
-        .exclude(poverty_status__in=c.CLOSED_STATUSES)
-        .exclude(poverty_status="not_registered", monitoring_category="")
-        .order_by("id")[:MAX_HOUSEHOLDS]
+    eligible = Household.objects.filter(village_id=villages[0]).exclude(
+        poverty_status__in=c.CLOSED_STATUSES
+    )
+    # monitored households first (risk elimination reads their completed measures), then
+    # registered ones, in id order
+    households = list(eligible.exclude(monitoring_category="").order_by("id")[:MAX_HOUSEHOLDS])
+    households += list(
+        eligible.filter(monitoring_category="", poverty_status__in=c.REGISTERED_STATUSES).order_by(
+            "id"
+        )[: MAX_HOUSEHOLDS - len(households)]
     )
     made = 0
     for n, household in enumerate(households):
