@@ -173,7 +173,7 @@ def _check_expressions(file: str, doc: StandardFile) -> None:
 class LoadedFile:
     path: str  # relative to the policies root, with forward slashes
     hash: str
-    doc: TableFile | StandardFile
+    doc: TableFile | StandardFile | MeasureCatalogueFile
 
     @property
     def key(self) -> str:

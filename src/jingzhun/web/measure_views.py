@@ -51,6 +51,12 @@ from .policies import authenticated
 PAGE_SIZE = 50
 
 
+def _set_choices(form: forms.Form, name: str, choices: list[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
 class ProposeForm(forms.Form):
     kind = forms.ChoiceField(label=_l("措施类型"))
     description = forms.CharField(label=_l("措施内容"), max_length=200, required=False)
@@ -65,10 +71,14 @@ class ProposeForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cat = catalogue()
-        self.fields["kind"].choices = [
-            (code, f"{e.name}（{cat.department_label(e.department)}）")
-            for code, e in cat.kinds.items()
-        ]
+        _set_choices(
+            self,
+            "kind",
+            [
+                (code, f"{e.name}（{cat.department_label(e.department)}）")
+                for code, e in cat.kinds.items()
+            ],
+        )
 
 
 class StepForm(forms.Form):
@@ -94,10 +104,10 @@ class MeasureFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         cat = catalogue()
         every = [("", _("全部"))]
-        self.fields["region"].choices = every + [(r.code, r.name) for r in regions]
-        self.fields["kind"].choices = every + [(c, e.name) for c, e in cat.kinds.items()]
-        self.fields["department"].choices = every + list(cat.departments.items())
-        self.fields["status"].choices = every + list(MEASURE_STATUS.items())
+        _set_choices(self, "region", every + [(r.code, r.name) for r in regions])
+        _set_choices(self, "kind", every + [(c, e.name) for c, e in cat.kinds.items()])
+        _set_choices(self, "department", every + list(cat.departments.items()))
+        _set_choices(self, "status", every + list(MEASURE_STATUS.items()))
 
 
 def measure_context(user: Any, household: Any) -> dict[str, Any]:
@@ -148,8 +158,8 @@ def measure_propose(request: HttpRequest, household_id: int) -> HttpResponseBase
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         label = form.fields[field].label if field in form.fields else ""
-        exc = DomainError(f"{label}：{'；'.join(errors)}", field=field)
-        return _refused(request, exc, household)
+        problem = DomainError(f"{label}：{'；'.join(str(e) for e in errors)}", field=field)
+        return _refused(request, problem, household)
     data = form.cleaned_data
     try:
         do_propose_measure(
