@@ -153,6 +153,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "pairing_id": _pairing(admins),
         "team_member_id": _team_member(admins),
         "visit_id": _visit(admins, household),
+        "measure_id": _measure(admins, household),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -219,6 +220,18 @@ def _visit(admins: World, household: Any) -> int:
         ),
         actor=admins.user("helper"),
     ).pk
+
+
+def _measure(admins: World, household: Any) -> int:
+    """A measure proposed by the village for the matrix's household (issue 21 item 3)."""
+    import datetime
+
+    from jingzhun.assistance.measures import do_propose_measure
+
+    measure = do_propose_measure(
+        household.pk, "industry", datetime.date(2025, 3, 1), actor=admins.user("village")
+    )
+    return measure.pk
 
 
 def _unmasked_request(admins: World) -> int:
@@ -312,6 +325,7 @@ def _check(subject: str, route: Route, method: str, response: Any) -> None:
         or "evidence_id>" in route.path
         or "pairing_id>" in route.path
         or "visit_id>" in route.path
+        or "measure_id>" in route.path
     ) and base not in SEES_HOUSEHOLD:
         assert status in {400, 403, 404, 405, 422}, where
         assert SECRET_NAME not in response.content.decode(errors="replace"), where

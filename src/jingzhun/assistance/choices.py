@@ -50,3 +50,18 @@ CHANGE_RISK: Final = {
     "disaster": "disaster",
 }
 VISIT_FREQUENCY_TABLE: Final = "visit_frequency"
+
+# Household plans and measures (issue 21 item 3). The kinds themselves are policy data
+# (policies/tables/measure_kinds.yaml, assistance.catalogue); these are the workflow's states.
+MEASURE_STATUS: Final = {
+    "proposed": "待审批",
+    "approved": "已批准",
+    "in_progress": "实施中",
+    "completed": "已完成",
+    "cancelled": "已取消",
+    "refused": "未批准",
+}
+OPEN_MEASURE_STATUSES: Final = frozenset({"proposed", "approved", "in_progress"})
+# Who may propose a measure, and who approves it (the township; the county above it).
+MEASURE_PROPOSER_ROLES: Final = frozenset({"helper", "village", "township", "county"})
+MEASURE_APPROVER_ROLES: Final = frozenset({"township", "county"})

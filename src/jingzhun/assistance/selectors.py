@@ -187,6 +187,7 @@ class HomeHousehold:
 
     pairing: HelperPairing
     household: Household
+    open_measures: int = 0  # proposed, approved or in progress (issue 21 item 3)
 
     @property
     def monitored(self) -> bool:
@@ -212,9 +213,14 @@ def helper_home(user: Any, *, on: datetime.date | None = None) -> HelperHome:
     pairings = list(pairings_for(user, helper_id=user.pk, on=day))
     county = pairings[0].household.county_code if pairings else ""
     quota = quota_for(county, profile.kind, day) if profile and county else None
+    from .measure_selectors import open_measure_counts
+
+    open_counts = open_measure_counts([p.household_id for p in pairings])
     return HelperHome(
         helper=user,
         profile=profile,
         quota=quota,
-        households=[HomeHousehold(p, p.household) for p in pairings],
+        households=[
+            HomeHousehold(p, p.household, open_counts.get(p.household_id, 0)) for p in pairings
+        ],
     )

@@ -114,6 +114,8 @@ def build_card(household: Household, *, masked: bool, today: datetime.date) -> C
     pairings = _pairings(household)
     if pairings is not None:
         sections.append(pairings)
+    sections += _measures(household)
+    sections.append(_policies(members))
     assessment = _assessment(household)
     if assessment is not None:
         sections.append(assessment)
@@ -163,6 +165,76 @@ def _pairings(household: Household) -> Section | None:
     for p in pairings:
         name = p.helper.display_name or p.helper.username
         section.rows.append([name, p.start_date, p.end_date or "至今"])
+    return section
+
+
+def _measures(household: Household) -> list[Section]:
+    """The household's plan (一户一策, assistance): measures other than refused or cancelled ones,
+    and the coverage computed from them (never typed)."""
+    from jingzhun.assistance.catalogue import catalogue
+    from jingzhun.assistance.measure_selectors import coverage, household_risk_types
+    from jingzhun.assistance.models import Measure
+
+    every = list(Measure.objects.filter(household=household).order_by("-year", "start_date", "id"))
+    shown = [m for m in every if m.status not in ("refused", "cancelled")]
+    cat = catalogue()
+    section = Section(
+        "帮扶措施",
+        header=[
+            "年度",
+            "措施类型",
+            "责任部门",
+            "措施内容",
+            "金额（元）",
+            "开始日期",
+            "结束日期",
+            "状态",
+        ],
+    )
+    for m in shown:
+        section.rows.append(
+            [
+                m.year,
+                cat.kind_label(m.kind),
+                cat.department_label(m.department),
+                m.description,
+                _money(m.amount),
+                m.start_date,
+                m.end_date or "",
+                m.status_label,
+            ]
+        )
+    if not shown:
+        section.header = []
+        section.note = "尚无帮扶措施。"
+    results = coverage(household, every, risk_types=household_risk_types(household), cat=cat)
+    if not results:
+        return [section]
+    covered = Section("措施覆盖（按措施计算）", header=["要求", "是否满足", "说明"])
+    for r in results:
+        covered.rows.append([r.rule.title, "满足" if r.met else "未满足", r.detail])
+    return [section, covered]
+
+
+# The policies a household enjoys (享受政策), from the members' fields of the dictionary.
+POLICY_FLAGS = (
+    "dibao",
+    "tekun",
+    "basic_medical_insured",
+    "critical_illness_insured",
+    "pension_insured",
+)
+
+
+def _policies(members: list[Any]) -> Section:
+    section = Section("享受政策", header=["政策", "人数", "成员"])
+    for key in POLICY_FLAGS:
+        names = [m.name for m in members if getattr(m, key, False)]
+        if names:
+            section.rows.append([label(key), len(names), "、".join(names)])
+    if not section.rows:
+        section.header = []
+        section.note = "未登记享受的政策。"
     return section
 
 

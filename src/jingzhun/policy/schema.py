@@ -220,4 +220,74 @@ class StandardFile(Header):
         return self
 
 
-PolicyFile = Annotated[TableFile | StandardFile, Field(discriminator="kind")]
+# ------------------------------------------------------------------------ measure catalogues
+
+
+class Department(Strict):
+    name: str = Field(min_length=1)
+    source: Name
+
+
+class MeasureKindEntry(Strict):
+    """One kind of assistance measure (帮扶措施类型): its code, name, responsible department,
+    whether it counts as an industry link (产业带动) and the risk types (registry RISK_TYPE codes)
+    it addresses."""
+
+    code: Name
+    name: str = Field(min_length=1)
+    department: Name
+    industry_link: bool = False
+    risk_types: list[Name] = Field(default_factory=list)
+    source: Name
+    note: str | None = None
+
+
+class CoverageRule(Strict):
+    """A derived coverage rule: households of a group need at least `min` measures (of the kinds
+    with `industry_link` when `industry_link` is true), or one measure addressing each risk type
+    of a monitored household (`each_risk_type`)."""
+
+    id: Name
+    title: str = Field(min_length=1)
+    applies_to: Literal["registered", "monitored"]
+    industry_link: bool = False
+    min: int | None = Field(default=None, ge=1)
+    each_risk_type: bool = False
+    source: Name
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CoverageRule:
+        if (self.min is None) == (not self.each_risk_type):
+            raise ValueError("覆盖规则必须且只能给出 min 或 each_risk_type: true 之一")
+        return self
+
+
+class MeasureCatalogueFile(Header):
+    kind: Literal["measure_catalogue"]
+    departments: dict[Name, Department] = Field(min_length=1)
+    kinds: list[MeasureKindEntry] = Field(min_length=1)
+    rules: list[CoverageRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _entries_consistent(self) -> MeasureCatalogueFile:
+        for key, dep in self.departments.items():
+            self._check_source(dep.source, f"departments.{key}")
+        codes: set[str] = set()
+        for i, entry in enumerate(self.kinds):
+            self._check_source(entry.source, f"kinds[{i}]")
+            if entry.department not in self.departments:
+                raise ValueError(f"kinds[{i}] 的部门 “{entry.department}” 未在 departments 中声明")
+            if entry.code in codes:
+                raise ValueError(f"kinds[{i}] 的代码 “{entry.code}” 重复")
+            codes.add(entry.code)
+        ids: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            self._check_source(rule.source, f"rules[{i}]")
+            if rule.id in ids:
+                raise ValueError(f"rules[{i}] 的 id “{rule.id}” 重复")
+            ids.add(rule.id)
+        return self
+
+
+PolicyFile = Annotated[TableFile | StandardFile | MeasureCatalogueFile, Field(discriminator="kind")]

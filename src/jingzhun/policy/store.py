@@ -25,6 +25,7 @@ from jingzhun.policy.lang import parse
 from jingzhun.policy.schema import (
     SCHEMA_ID,
     Criterion,
+    MeasureCatalogueFile,
     Parameter,
     PolicyFile,
     Source,
@@ -34,7 +35,7 @@ from jingzhun.policy.schema import (
     Variable,
 )
 
-_ADAPTER: TypeAdapter[TableFile | StandardFile] = TypeAdapter(PolicyFile)
+_ADAPTER: TypeAdapter[TableFile | StandardFile | MeasureCatalogueFile] = TypeAdapter(PolicyFile)
 
 NATIONAL = "national"
 
@@ -172,7 +173,7 @@ def _check_expressions(file: str, doc: StandardFile) -> None:
 class LoadedFile:
     path: str  # relative to the policies root, with forward slashes
     hash: str
-    doc: TableFile | StandardFile
+    doc: TableFile | StandardFile | MeasureCatalogueFile
 
     @property
     def key(self) -> str:
@@ -295,6 +296,19 @@ class PolicyStore:
 
     def standards(self) -> list[LoadedFile]:
         return [f for f in self.files if isinstance(f.doc, StandardFile)]
+
+    def catalogue(self, catalogue_id: str, on: date | None = None) -> LoadedFile:
+        """The measure catalogue `catalogue_id` in effect on `on` (the newest when None)."""
+        candidates = [
+            f
+            for f in self.files
+            if isinstance(f.doc, MeasureCatalogueFile)
+            and f.doc.id == catalogue_id
+            and (on is None or f.in_effect(on))
+        ]
+        if not candidates:
+            raise PolicyError(f"找不到措施目录 {catalogue_id}")
+        return max(candidates, key=lambda f: f.doc.effective_from)
 
     # -- tables
 

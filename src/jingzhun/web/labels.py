@@ -142,6 +142,42 @@ LABELS = (
     gettext_noop("未分配角色"),
 )
 
+# Household plans (assistance): measure statuses, and the names of the measure catalogue
+# (policies/tables/measure_kinds.yaml: kinds, departments, coverage rules). A test checks that
+# every name of the catalogue in effect is listed.
+MEASURE_LABELS = (
+    gettext_noop("待审批"),
+    gettext_noop("已批准"),
+    gettext_noop("实施中"),
+    gettext_noop("已完成"),
+    gettext_noop("已取消"),
+    gettext_noop("未批准"),
+    gettext_noop("产业帮扶"),
+    gettext_noop("就业帮扶"),
+    gettext_noop("公益性岗位"),
+    gettext_noop("教育资助"),
+    gettext_noop("医疗救助"),
+    gettext_noop("危房改造"),
+    gettext_noop("易地搬迁后续扶持"),
+    gettext_noop("低保/特困衔接"),
+    gettext_noop("小额信贷"),
+    gettext_noop("入股分红"),
+    gettext_noop("光伏收益"),
+    gettext_noop("技能培训"),
+    gettext_noop("消费帮扶"),
+    gettext_noop("农业农村局"),
+    gettext_noop("人力资源和社会保障局"),
+    gettext_noop("教育局"),
+    gettext_noop("卫生健康局（医保局）"),
+    gettext_noop("住房和城乡建设局"),
+    gettext_noop("发展和改革局"),
+    gettext_noop("民政局"),
+    gettext_noop("财政局（金融机构）"),
+    gettext_noop("商务局"),
+    gettext_noop("每户至少 2 项产业带动"),
+    gettext_noop("监测户每项风险类型均有对应措施"),
+)
+
 
 def _field_label(key: str) -> str:
     entry = dictionary.FIELDS[key]

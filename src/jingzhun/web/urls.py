@@ -4,6 +4,7 @@ from . import (
     account_views,
     assistance_views,
     dashboard_views,
+    measure_views,
     team_views,
     views,
     visit_views,
@@ -82,6 +83,20 @@ urlpatterns = [
         name="team_check_in",
     ),
     path("teams/members/<int:team_member_id>/rotate/", team_views.rotate, name="team_rotate"),
+    # household plans and measures (issue 21 item 3; measure_views.py)
+    path("measures/", measure_views.measures, name="measures"),
+    path("measures/without/", measure_views.measures_without, name="measures_without"),
+    path(
+        "households/<int:household_id>/measures/",
+        measure_views.measure_propose,
+        name="measure_propose",
+    ),
+    path("measures/<int:measure_id>/step/", measure_views.measure_step, name="measure_step"),
+    path(
+        "measures/<int:measure_id>/evidence/",
+        measure_views.measure_evidence,
+        name="measure_evidence",
+    ),
     # helper pairing (issue 21 item 2; assistance_views.py)
     path("pairings/", assistance_views.pairings, name="pairings"),
     path("pairings/unpaired/", assistance_views.unpaired, name="pairings_unpaired"),

@@ -109,6 +109,7 @@ from .forms import (
     year_choices,
 )
 from .labels import field_label
+from .measure_views import measure_context
 from .policies import authenticated, public
 
 PAGE_SIZE = 50
@@ -375,6 +376,8 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         and household.poverty_status not in c.CLOSED_STATUSES,
         "member_adds": list(ADDS.items()),
         "member_removals": list(REMOVALS.items()),
+        # the household's plan (一户一策): measures, coverage, the forms (measure_views)
+        **measure_context(request.user, household),
     }
     return render(request, "web/household_detail.html", context)
 

@@ -131,15 +131,22 @@ def eligibility_problem(kind: str, household: Household) -> str | None:
 
 
 def elimination_problems(case: Case, household: Household, today: datetime.date) -> dict[str, str]:
-    """domain.md 3.6: monitored ≥ 6 months, ≥ 1 measure carried out, never without labour.
+    """domain.md 3.6: monitored ≥ 6 months, ≥ 1 measure completed (the household's plan in
+    assistance), never without labour.
     {condition: message} of the conditions that do not hold."""
     problems = {}
     since = case.monitored_since
     if since is None or _add_months(since, MIN_MONITORED_MONTHS) > today:
         problems["months"] = f"纳入监测不满 {MIN_MONITORED_MONTHS} 个月，不能标注风险消除。"
-    done = [m for m in case.measures if str(m.get("date") or "9999") <= today.isoformat()]
-    if not done:
-        problems["measures"] = "尚无已落实的帮扶措施（至少一项），不能标注风险消除。"
+    # The household's completed measures (assistance, 一户一策), not the case's free text, which
+    # stays an optional note (ADR measures-plan).
+    from jingzhun.assistance.measure_selectors import completed_measures
+
+    if not completed_measures(household, today):
+        problems["measures"] = (
+            "该户尚无已完成的帮扶措施（至少一项，在户页面“帮扶措施”中登记并经乡镇批准、"
+            "标记完成），不能标注风险消除。"
+        )
     capacities = set(household.members.values_list("labour_capacity", flat=True))
     if not capacities & LABOUR_ABLE:
         problems["labour"] = "无劳动能力的监测户不能标注风险消除，应继续监测并落实兜底保障。"

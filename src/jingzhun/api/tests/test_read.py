@@ -57,6 +57,13 @@ ROUTES = [
     ("get", "/api/teams"),
     ("get", "/api/teams/230231100201"),
     ("post", "/api/teams/members/1/check-ins"),
+    # household plans and measures (api/measures.py)
+    ("get", "/api/households/{hid}/measures"),
+    ("post", "/api/households/{hid}/measures"),
+    ("get", "/api/measures"),
+    ("get", "/api/measures/1"),
+    ("post", "/api/measures/1/decide"),
+    ("post", "/api/measures/1/progress"),
 ]
 
 

@@ -106,3 +106,53 @@ def test_a_card_without_income_pairing_or_assessment_says_so(world: Any) -> None
     text = pdf_text(card(world.user("county"), world.households["230231101202"]))
     assert "尚无收入记录" in text
     assert "结对帮扶" not in text and "退出标准判定" not in text
+
+
+def test_card_prints_helpers_measures_coverage_and_policies(world: Any, tmp_path: Path) -> None:
+    from jingzhun.assistance.measures import (
+        do_complete_measure,
+        do_decide_measure,
+        do_propose_measure,
+    )
+
+    household = world.households[VILLAGE]
+    import datetime
+
+    day = datetime.date(2025, 3, 1)
+    m = do_propose_measure(
+        household.pk,
+        "medical_aid",
+        day,
+        amount="1200",
+        description="大病二次报销",
+        actor=world.user("village"),
+    )
+    do_decide_measure(m.pk, True, actor=world.user("township"))
+    do_complete_measure(m.pk, day, actor=world.user("village"))
+    refused = do_propose_measure(household.pk, "training", day, actor=world.user("village"))
+    do_decide_measure(refused.pk, False, "不符合条件", actor=world.user("township"))
+    text = pdf_text(card(world.user("village"), household))
+    for expected in (
+        "结对帮扶",
+        "helper",  # the helper
+        "帮扶措施",
+        "医疗救助",
+        "卫生健康局",
+        "大病二次报销",
+        "1200",
+        "已完成",
+        "每户至少 2 项产业带动",
+        "未满足",
+        "已有 0 项产业带动措施",
+        "享受政策",
+        "参加城乡居民基本医疗保险",  # both members are insured in the fixture
+    ):
+        assert expected in text, expected
+    assert "技能培训" not in text  # a refused measure is not on the card
+    cells = [
+        c
+        for row in lo_rows(card(world.user("county"), household, "xlsx"), tmp_path)
+        for c in row
+        if c
+    ]
+    assert "帮扶措施" in cells and "医疗救助" in cells and "享受政策" in cells

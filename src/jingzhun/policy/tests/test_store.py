@@ -13,7 +13,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from jingzhun.policy.schema import StandardFile, TableFile
+from jingzhun.policy.schema import MeasureCatalogueFile, StandardFile, TableFile
 from jingzhun.policy.store import (
     PolicyError,
     PolicyStore,
@@ -108,6 +108,9 @@ def test_no_value_lacks_a_source(path: Path) -> None:
         used = [row.source for row in doc.rows]
         for row in doc.rows:
             assert row.value is not None or row.formula or row.configurable
+    elif isinstance(doc, MeasureCatalogueFile):
+        used = [d.source for d in doc.departments.values()]
+        used += [k.source for k in doc.kinds] + [r.source for r in doc.rules]
     else:
         assert isinstance(doc, StandardFile)
         used = [p.source for p in doc.parameters.values()]

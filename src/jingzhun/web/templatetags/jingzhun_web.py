@@ -92,3 +92,15 @@ def unmasked_approvals(user: Any, *kinds: str) -> list[Any]:
     if not getattr(user, "may_export_unmasked", False):
         return []
     return list(own_requests(user, usable=True).filter(kind__in=kinds))
+
+
+@register.filter
+def kind_name(cat: Any, code: str) -> str:
+    """A measure kind's Chinese name from the catalogue (assistance.catalogue)."""
+    return str(cat.kind_label(code))
+
+
+@register.filter
+def department_name(cat: Any, code: str) -> str:
+    """A department's Chinese name from the measure catalogue."""
+    return str(cat.department_label(code))

@@ -83,3 +83,21 @@ def test_the_language_switch_does_not_carry_a_search_term(world: Any, client_for
     html = body(client_for("county").get("/households/?q=230231197001010033&status=exited"))
     assert 'name="next" value="/households/?status=exited"' in html
     assert "230231197001010033" not in html
+
+
+def test_measure_statuses_and_catalogue_names_are_translated() -> None:
+    from jingzhun.assistance.catalogue import catalogue
+    from jingzhun.assistance.choices import MEASURE_STATUS
+    from jingzhun.web.labels import MEASURE_LABELS
+
+    cat = catalogue()
+    names = (
+        set(MEASURE_STATUS.values())
+        | {e.name for e in cat.kinds.values()}
+        | set(cat.departments.values())
+        | {r.title for r in cat.rules}
+    )
+    assert names <= set(MEASURE_LABELS), sorted(names - set(MEASURE_LABELS))
+    po = (Path(__file__).parents[2] / "locale/en/LC_MESSAGES/django.po").read_text("utf-8")
+    translated = set(re.findall(r'^msgid "(.+)"\nmsgstr "(?:.+)"$', po, re.M))
+    assert sorted(names - translated) == []

@@ -311,6 +311,19 @@ def test_monitoring_end_to_end_then_elimination_preconditions(world: Any) -> Non
     assert not Case.objects.filter(kind="elimination").exists()
 
 
+def complete_measure(household: Any, on: datetime.date, world: Any) -> Any:
+    """A public-welfare job of the household's plan, proposed, approved and completed on `on`."""
+    from jingzhun.assistance.measures import (
+        do_complete_measure,
+        do_decide_measure,
+        do_propose_measure,
+    )
+
+    m = do_propose_measure(household.pk, "public_welfare_job", on, actor=world.user("village"))
+    do_decide_measure(m.pk, True, actor=world.user("township"))
+    return do_complete_measure(m.pk, on, actor=world.user("village"))
+
+
 def test_elimination_needs_six_months_of_monitoring(world: Any) -> None:
     from jingzhun.registry.actions import do_update_household, do_update_member
 
@@ -331,6 +344,10 @@ def test_elimination_needs_six_months_of_monitoring(world: Any) -> None:
         monitored_since=recent,
         measures=({"description": "公益岗位", "date": recent.isoformat()},),
     )
+    # the free text is a note: without a completed measure of the household's plan, refused
+    with pytest.raises(DomainError, match="尚无已完成的帮扶措施"):
+        do_open_case(household.pk, "elimination", details, actor=actors["village"])
+    complete_measure(household, recent, world)
     case = do_open_case(household.pk, "elimination", details, actor=actors["village"])
     path = FLOWS["elimination"].required_path()
     case = walk(case, path[: path.index("approve")], actors)

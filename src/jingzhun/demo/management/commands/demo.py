@@ -92,6 +92,7 @@ class Command(BaseCommand):
         self._report(result)
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
+        self._measures(result.county_code)
         self._cases(result.county_code)
         self._battle_map(result.county_code)
         if serve:
@@ -131,6 +132,15 @@ class Command(BaseCommand):
             f"{outcome.passed:,} 户（jingzhun assess 可重新判定）。"
         )
         self.stdout.write("")
+
+    def _measures(self, county: str) -> None:
+        """Household plans in the demo village (assistance.demo), before the cases: risk
+        elimination reads the completed measures."""
+        from jingzhun.assistance.demo import seed_demo_measures
+
+        made = seed_demo_measures(county)
+        if made:
+            self.stdout.write(f"已在演示村登记 {made} 项帮扶措施（户页面“帮扶措施”可见）。")
 
     def _cases(self, county: str) -> None:
         """A dynamic adjustment round with a few cases in various states (workflows.demo)."""
