@@ -30,7 +30,9 @@ def test_update_households_writes_region_status_history_exit_year_and_versions(
         entries = writes.update_households(
             [
                 writes.RowChange(moved.pk, before[moved.pk], {"village": "230231101202"}),
-                writes.RowChange(exited.pk, before[exited.pk], {"poverty_status": "exited_with_policy"}),
+                writes.RowChange(
+                    exited.pk, before[exited.pk], {"poverty_status": "exited_with_policy"}
+                ),
             ],
             changed_on=DAY,
             reason="测试",
