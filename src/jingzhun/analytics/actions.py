@@ -193,14 +193,7 @@ def run_refresh_job(job_id: int) -> str:
 def run_job(job_id: int) -> RefreshJob | None:
     """Run one queued job (None if another worker took it). Failures are kept on the job."""
     with _RUN_LOCK:
-        taken = RefreshJob.objects.filter(pk=job_id, status=RefreshJob.QUEUED).update(
-            status=RefreshJob.RUNNING,
-            started_at=timezone.now(),
-            progress=1,
-            step="开始",
-            worker=worker_name(),
-        )
-        if not taken:
+        if not RefreshJob.take(job_id, worker_name(), progress=1, step="开始"):
             return None
         job = RefreshJob.objects.select_related("actor").get(pk=job_id)
 
@@ -212,20 +205,10 @@ def run_job(job_id: int) -> RefreshJob | None:
             result = do_refresh_indicators(job.county_list(), actor=None, progress=progress)
         except Exception as exc:  # kept on the job, shown on the page
             log.exception("indicator refresh %s failed", job_id)
-            message = (
-                exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-            )
-            RefreshJob.objects.filter(pk=job_id).update(
-                status=RefreshJob.FAILED, error=message[:2000], finished_at=timezone.now()
-            )
+            RefreshJob.fail(job_id, exc)
         else:
-            RefreshJob.objects.filter(pk=job_id).update(
-                status=RefreshJob.DONE,
-                progress=100,
-                step="完成",
-                rows=result.rows,
-                seconds=result.seconds,
-                finished_at=timezone.now(),
+            RefreshJob.finish(
+                job_id, progress=100, step="完成", rows=result.rows, seconds=result.seconds
             )
         job.refresh_from_db()
         return job

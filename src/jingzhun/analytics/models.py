@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from jingzhun.core.models import JobRow
+
 
 class RegionFigures(models.Model):
     """Every figure of one region and year: `figures` = JSON {indicator: {dimension: [numerator,
@@ -57,22 +59,16 @@ def flatten(figures: dict[str, Any]) -> Iterator[tuple[str, str, int, int | None
             yield indicator, dimension, numerator, denominator
 
 
-class RefreshJob(models.Model):
+class RefreshJob(JobRow):
     """A request to recompute the indicators of some counties; run once, by `jingzhun worker` or
     `jingzhun refresh-indicators --pending`, with its progress."""
 
-    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-    STATUSES = [(QUEUED, "排队中"), (RUNNING, "计算中"), (DONE, "已完成"), (FAILED, "失败")]
-
     counties = models.TextField("县（区划代码，逗号分隔；空为全部）", blank=True, default="")
     reason = models.CharField("原因", max_length=100, blank=True, default="")
-    status = models.CharField("状态", max_length=10, choices=STATUSES, default=QUEUED)
     step = models.CharField("当前步骤", max_length=100, blank=True, default="")
     progress = models.PositiveSmallIntegerField("进度(%)", default=0)
     rows = models.PositiveIntegerField("指标值行数", default=0)
     seconds = models.JSONField("各阶段耗时(秒)", default=dict, blank=True)
-    error = models.TextField("错误", blank=True, default="")
-    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -82,9 +78,6 @@ class RefreshJob(models.Model):
         verbose_name="发起人",
     )
     actor_name = models.CharField("发起人账号", max_length=150, blank=True, default="")
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "指标刷新任务"

@@ -7,8 +7,10 @@ class AssessmentsConfig(AppConfig):
     verbose_name = "标准判定"
 
     def ready(self) -> None:
-        from jingzhun.core import jobs
+        from jingzhun.core import hooks, jobs
 
-        from .jobs import KIND
+        from .jobs import KIND, request_reassessment
 
         jobs.register(KIND)  # the worker's sweeper marks a dead worker's re-assessment failed
+        # a registry income write asks for its households to be judged again (ADR 0052)
+        hooks.on_incomes_written(request_reassessment)

@@ -13,10 +13,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils import timezone
 from django_tasks import task
 
-from jingzhun.core.errors import DomainError
 from jingzhun.core.jobs import JobKind, enqueue_after_commit, run_queued, worker_name
 from jingzhun.registry.models import Household
 
@@ -58,10 +56,7 @@ def run_job(job_id: int) -> ReassessJob | None:
     """Run one queued job (None if another worker took it). Failures are kept on the job."""
     from .actions import do_assess_households
 
-    taken = ReassessJob.objects.filter(pk=job_id, status=ReassessJob.QUEUED).update(
-        status=ReassessJob.RUNNING, worker=worker_name()
-    )
-    if not taken:
+    if not ReassessJob.take(job_id, worker_name()):
         return None
     job = ReassessJob.objects.get(pk=job_id)
     ids = job.household_ids()
@@ -87,14 +82,9 @@ def run_job(job_id: int) -> ReassessJob | None:
             )
     except Exception as exc:  # kept on the job
         log.exception("re-assessment %s failed", job_id)
-        message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-        ReassessJob.objects.filter(pk=job_id).update(
-            status=ReassessJob.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
+        ReassessJob.fail(job_id, exc)
     else:
-        ReassessJob.objects.filter(pk=job_id).update(
-            status=ReassessJob.DONE, standards=",".join(standards)[:200], finished_at=timezone.now()
-        )
+        ReassessJob.finish(job_id, standards=",".join(standards)[:200])
     job.refresh_from_db()
     return job
 

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from jingzhun.core.models import JobRow
+
 from .fields import CriterionIdsField
 
 
@@ -160,24 +162,16 @@ class AssessmentSummary(models.Model):
         return f"{self.village_code}: {self.passed}/{self.households}"
 
 
-class ReassessJob(models.Model):
+class ReassessJob(JobRow):
     """A request to judge some households again for a year after their income changed, under
     the standards they were judged by for that year (assessments.jobs). Run once, after the
     requesting transaction commits, by a worker thread or `jingzhun assess --pending`."""
 
-    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-    STATUSES = [(QUEUED, "排队中"), (RUNNING, "判定中"), (DONE, "已完成"), (FAILED, "失败")]
-
     year = models.PositiveSmallIntegerField("评估年度")
     households = models.TextField("户（id，逗号分隔）")
     reason = models.CharField("原因", max_length=100, blank=True, default="")
-    status = models.CharField("状态", max_length=10, choices=STATUSES, default=QUEUED)
     standards = models.CharField("重新判定的标准", max_length=200, blank=True, default="")
-    error = models.TextField("错误", blank=True, default="")
     actor_name = models.CharField("发起人账号", max_length=150, blank=True, default="")
-    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "重新判定任务"

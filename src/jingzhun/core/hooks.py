@@ -34,6 +34,29 @@ def regions_written(region_codes: Sequence[str], *, actor: Any, reason: str) -> 
         callback(region_codes, actor=actor, reason=reason)
 
 
+class IncomesWritten(Protocol):
+    def __call__(
+        self, household_ids: Sequence[int], year: int, /, *, actor: Any, reason: str
+    ) -> Any: ...
+
+
+_INCOMES_WRITTEN: list[IncomesWritten] = []
+
+
+def on_incomes_written(callback: IncomesWritten) -> None:
+    """Have `callback(household_ids, year, actor=, reason=)` called after the households'
+    income records of `year` were written (assessments judge them again, ADR 0052)."""
+    if callback not in _INCOMES_WRITTEN:
+        _INCOMES_WRITTEN.append(callback)
+
+
+def incomes_written(household_ids: Sequence[int], year: int, *, actor: Any, reason: str) -> None:
+    """Tell the registered apps that the households' incomes of `year` changed (inside the
+    writing transaction: what they queue runs after it commits)."""
+    for callback in list(_INCOMES_WRITTEN):
+        callback(household_ids, year, actor=actor, reason=reason)
+
+
 def registered() -> list[Callable[..., Any]]:
     """The registered callbacks (tests)."""
-    return list(_REGIONS_WRITTEN)
+    return list(_REGIONS_WRITTEN) + list(_INCOMES_WRITTEN)

@@ -4,9 +4,10 @@ A job is the app's own row (`ImportJob`, `RefreshJob`, ...: its lifecycle, progr
 queue (django-tasks with its database backend, `settings.TASKS`) only carries "run job N" to a
 worker process, `jingzhun worker`. To add a kind of job:
 
-1. a row with `status` (queued/running/done/failed), `worker`, `error`, `created_at`,
-   `finished_at`, and a `run_job(job_id)` that takes the row (queued → running, `worker=worker_name()`)
-   with one conditional UPDATE, so that a job runs once whoever asks;
+1. a row that subclasses `core.models.JobRow` (status queued/running/done/failed, worker, error,
+   times), and a `run_job(job_id)` that starts it with `Row.take(job_id, worker_name())` (one
+   conditional UPDATE, so that a job runs once whoever asks) and ends it with `Row.finish(...)`
+   or `Row.fail(job_id, exc)`;
 2. a module-level task: `@task() def run_x_job(job_id: int) -> str: ...` calling it;
 3. `enqueue_after_commit(run_x_job, job.pk)` in the action that creates the row;
 4. `register(JobKind(...))` in the app's `AppConfig.ready()`, so that the worker's sweeper marks a

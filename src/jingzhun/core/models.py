@@ -153,3 +153,56 @@ class DomainModel(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("登记数据不能直接物理删除，请通过删除操作（软删除）处理。")
+
+
+class JobRow(models.Model):
+    """The lifecycle every background job row shares (core.jobs, ADR 0049): queued → running →
+    done | failed, the worker that ran it, its error, and when. A job runs once: `take` moves
+    it from queued to running with one conditional UPDATE, so whoever asks second gets False.
+    The app's row adds what the job is about (its file, counties, households) and its results."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = [(QUEUED, "排队中"), (RUNNING, "处理中"), (DONE, "已完成"), (FAILED, "失败")]
+
+    status = models.CharField("状态", max_length=10, choices=STATUSES, default=QUEUED)
+    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
+    error = models.TextField("错误", blank=True, default="")
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def take(cls, job_id: int, worker: str, **values: Any) -> bool:
+        """Start queued job `job_id` in `worker` (False: another worker took it, or it is not
+        queued); `values`: more fields to set as it starts (progress, step)."""
+        return bool(
+            cls._default_manager.filter(pk=job_id, status=cls.QUEUED).update(
+                status=cls.RUNNING, started_at=timezone.now(), worker=worker, **values
+            )
+        )
+
+    @classmethod
+    def fail(cls, job_id: int, error: BaseException | str) -> None:
+        """The job ended in error: its message (shown to its user) is kept: a DomainError's
+        Chinese message as it is, another exception's type and text."""
+        from .errors import DomainError
+
+        if isinstance(error, DomainError):
+            message = error.message
+        elif isinstance(error, BaseException):
+            message = f"{type(error).__name__}: {error}"
+        else:
+            message = error
+        cls._default_manager.filter(pk=job_id).update(
+            status=cls.FAILED, error=message[:2000], finished_at=timezone.now()
+        )
+
+    @classmethod
+    def finish(cls, job_id: int, **results: Any) -> None:
+        """The job ended well; `results`: the fields that record what it did."""
+        cls._default_manager.filter(pk=job_id).update(
+            status=cls.DONE, finished_at=timezone.now(), **results
+        )

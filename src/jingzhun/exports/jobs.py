@@ -11,10 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
 from django_tasks import task
 
-from jingzhun.core.errors import DomainError
 from jingzhun.core.jobs import JobKind, older_than, run_queued, worker_name
 from jingzhun.registry.selectors import HouseholdFilters
 
@@ -50,10 +48,7 @@ def run_job(job_id: int) -> ExportJob | None:
     """Run one queued job (None if another worker took it). Failures are kept on the job."""
     from .actions import do_export_roster
 
-    taken = ExportJob.objects.filter(pk=job_id, status=ExportJob.QUEUED).update(
-        status=ExportJob.RUNNING, started_at=timezone.now(), worker=worker_name()
-    )
-    if not taken:
+    if not ExportJob.take(job_id, worker_name()):
         return None
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     path = file_path(job)
@@ -72,17 +67,9 @@ def run_job(job_id: int) -> ExportJob | None:
     except Exception as exc:  # kept on the job, shown on the page
         log.exception("export job %s failed", job_id)
         part.unlink(missing_ok=True)
-        message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
+        ExportJob.fail(job_id, exc)
     else:
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.DONE,
-            households=summary.households,
-            rows=summary.rows,
-            finished_at=timezone.now(),
-        )
+        ExportJob.finish(job_id, households=summary.households, rows=summary.rows)
     job.refresh_from_db()
     return job
 

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jingzhun.core.models import JobRow
+
 UNMASKED_KINDS = {"roster": "花名册", "facts": "户数据", "card": "明白卡"}
 REQUEST_STATES = {
     "requested": "待审批",
@@ -119,15 +121,12 @@ class UnmaskedExportRequest(models.Model):
         return UNMASKED_KINDS[self.kind]
 
 
-class ExportJob(models.Model):
+class ExportJob(JobRow):
     """A roster export too large to write inside a request, run once by the worker.
 
     Invariant: queued → running → done | failed; the file (VAR_DIR/exports) exists only for a
     done job, is readable by its requester only, and is removed after JOB_RETENTION_DAYS. The
     export's audit event is recorded by the export action when the file is complete."""
-
-    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-    STATUSES = [(QUEUED, "排队中"), (RUNNING, "导出中"), (DONE, "已完成"), (FAILED, "失败")]
 
     kind = models.CharField("导出类型", max_length=12, default="roster")
     format = models.CharField("文件格式", max_length=8, default="xlsx")
@@ -136,17 +135,11 @@ class ExportJob(models.Model):
     # the approved UnmaskedExportRequest an unmasked job names (PII-4, ADR 0045): checked when
     # queued, used when the worker writes the file
     approval = models.PositiveIntegerField("审批单号", null=True, blank=True)
-    status = models.CharField("状态", max_length=8, choices=STATUSES, default=QUEUED)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name="导出人", related_name="+"
     )
     households = models.PositiveIntegerField("户数", default=0)
     rows = models.PositiveIntegerField("行数", default=0)
-    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
-    error = models.TextField("错误", blank=True, default="")
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "导出任务"

@@ -24,14 +24,14 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core import hooks
 from jingzhun.core.bulk import Batch, BulkWriter, pipelined
 from jingzhun.core.bulk import reserve_ids as _reserve_ids
 from jingzhun.core.errors import DomainError
 from jingzhun.core.hooks import regions_written
 from jingzhun.core.jobs import WORKER_DIED, worker_alive
 from jingzhun.core.models import action
-from jingzhun.regions import codes
-from jingzhun.registry import choices as c
+from jingzhun.registry import writes
 from jingzhun.registry.actions import check_can_write
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 
@@ -193,11 +193,8 @@ def do_commit_import(
         for i in p.incomes:
             if i.kind != "unchanged":
                 incomes.setdefault(i.year, []).append(p.household_id)
-    if incomes:
-        from jingzhun.assessments.jobs import request_reassessment
-
-        for year, ids in sorted(incomes.items()):
-            request_reassessment(ids, year, actor=actor, reason="数据导入")
+    for year, ids in sorted(incomes.items()):  # judged again by a background job (ADR 0052)
+        hooks.incomes_written(ids, year, actor=actor, reason="数据导入")
     return CommitOutcome(batch, result, committed=True)
 
 
@@ -243,8 +240,6 @@ def _apply(
     copy (`created_sha256`)."""
     now = timezone.now()
     today = timezone.localdate()
-    actor_user = actor if getattr(actor, "pk", None) else None
-    actor_name = getattr(actor, "username", "") or "system"
     new_plans = [p for p in result.listed if p.kind == "new"]
     changed_plans = [p for p in result.listed if p.kind == "changed"]
     block = result.new_block
@@ -272,7 +267,7 @@ def _apply(
     with BulkWriter() as writer:
         for chunk in _chunks(new_plans, NEW_CHUNK):
             ids = _reserve_ids(writer, Household, len(chunk))
-            _write_new(writer, chunk, ids, now, today, result.filename, actor_user, actor_name)
+            _write_new(writer, chunk, ids, now, today, result.filename, actor)
             log.add(writer, "new", chunk, ids, copy.parts_of(len(chunk)))
             for part in copy.add_plans(chunk):
                 writer.load(_copy_part(writer, batch.pk, part))
@@ -282,7 +277,7 @@ def _apply(
         # server works on the other core); SQLite's inserts run in this process: in turn.
         if block is not None and len(block):
             batches = _block_batches(
-                writer, block, log, copy, tick, now, today, result.filename, actor_user, actor_name
+                writer, block, log, copy, tick, now, today, result.filename, actor
             )
             if writer.overlaps_io:
                 pipelined(batches, writer.load)  # type: ignore[arg-type]  # (its count unused)
@@ -292,7 +287,7 @@ def _apply(
 
         # Changed households: the rows were locked by the caller; versions move by one.
         for chunk in _chunks(changed_plans):
-            _update_households(chunk, now, today, result.filename, actor_user, actor_name)
+            _update_households(chunk, now, today, result.filename, actor)
             _update_members(chunk, now)
             _update_incomes(chunk, now)
             log.add(writer, "changed", chunk, [p.household_id for p in chunk])
@@ -468,8 +463,7 @@ def _write_new(
     now: datetime.datetime,
     today: datetime.date,
     filename: str,
-    actor_user: Any,
-    actor_name: str,
+    actor: Any,
 ) -> None:
     stamp = [now.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")]
     n = len(plans)
@@ -482,8 +476,7 @@ def _write_new(
                 "id": ids,
                 "household_code": [p.code for p in plans],
                 "village_id": [p.village for p in plans],
-                "township_code": [codes.township_of(p.village) for p in plans],
-                "county_code": [codes.county_of(p.village) for p in plans],
+                **writes.region_columns([p.village for p in plans]),
                 "head_name": [p.head_name or "" for p in plans],
                 "created_at": stamp * n,
                 "updated_at": stamp * n,
@@ -501,16 +494,15 @@ def _write_new(
     status_default = Household._meta.get_field("poverty_status").get_default()
     writer.write(
         StatusChange,
-        {
-            "id": _reserve_ids(writer, StatusChange, n),
-            "household_id": ids,
-            "status_to": [p.values.get("poverty_status", status_default) for p in plans],
-            "changed_on": [today.isoformat()] * n,
-            "reason": [f"批量导入：{filename}"[:200]] * n,
-            "actor_id": [getattr(actor_user, "pk", None)] * n,
-            "actor_name": [actor_name] * n,
-            "recorded_at": stamp * n,
-        },
+        writes.first_status_columns(
+            _reserve_ids(writer, StatusChange, n),
+            ids,
+            [p.values.get("poverty_status", status_default) for p in plans],
+            today,
+            f"批量导入：{filename}",
+            actor,
+            stamp[0],
+        ),
     )
 
 
@@ -537,8 +529,7 @@ def _block_batches(
     now: datetime.datetime,
     today: datetime.date,
     filename: str,
-    actor_user: Any,
-    actor_name: str,
+    actor: Any,
 ) -> Iterator[Batch | None]:
     """What `_write_new` and `_ChangeLog.add` write, for a columnar `NewBlock`, as prepared
     batches in write order: per chunk of households, households, members, first status entries
@@ -565,8 +556,7 @@ def _block_batches(
             "id": ids,
             "household_code": block.codes[start:stop],
             "village_id": villages,
-            "township_code": [codes.township_of(v) for v in villages],
-            "county_code": [codes.county_of(v) for v in villages],
+            **writes.region_columns(villages),
             "head_name": [h or "" for h in block.head_names[start:stop]],
             "created_at": stamp * k,
             "updated_at": stamp * k,
@@ -614,16 +604,9 @@ def _block_batches(
             yield writer.prepare(IncomeRecord, icolumns)
         yield writer.prepare(
             StatusChange,
-            {
-                "id": status_ids[start:stop],
-                "household_id": ids,
-                "status_to": statuses,
-                "changed_on": [today.isoformat()] * k,
-                "reason": [reason] * k,
-                "actor_id": [getattr(actor_user, "pk", None)] * k,
-                "actor_name": [actor_name] * k,
-                "recorded_at": stamp * k,
-            },
+            writes.first_status_columns(
+                status_ids[start:stop], ids, statuses, today, reason, actor, stamp[0]
+            ),
         )
         for low in range(start, stop, BULK_SIZE):  # texts in small pieces: flat memory
             high = min(low + BULK_SIZE, stop)
@@ -649,108 +632,67 @@ def _update_households(
     now: datetime.datetime,
     today: datetime.date,
     filename: str,
-    actor_user: Any,
-    actor_name: str,
+    actor: Any,
 ) -> None:
-    by_id = Household.objects.in_bulk([p.household_id for p in plans])
-    statuses: list[StatusChange] = []
-    fields: set[str] = {"version", "updated_at"}
-    touched: list[Household] = []
+    """Changed households through the registry's set-wise writer (the caller holds their
+    locks and checked their versions): region codes, status history, exit year, versions."""
+    changes = []
     for p in plans:
-        h = by_id[p.household_id]
-        assert h.version == p.version, "household changed after it was locked"
-        for key, value in p.values.items():
-            if key == "village":
-                h.village_id = value
-                h.township_code = codes.township_of(value)
-                h.county_code = codes.county_of(value)
-                fields |= {"village", "township_code", "county_code"}
-            else:
-                setattr(h, key, value)
-                fields.add(key)
+        assert p.household_id is not None
+        values = dict(p.values)
         if p.head_name is not None:
-            h.head_name = p.head_name
-            fields.add("head_name")
-        if "poverty_status" in p.values:
-            statuses.append(
-                StatusChange(
-                    household=h,
-                    status_from=p.before.get("poverty_status", ""),
-                    status_to=p.values["poverty_status"],
-                    changed_on=today,
-                    reason=f"批量导入：{filename}"[:200],
-                    actor=actor_user,
-                    actor_name=actor_name,
-                )
-            )
-            if p.values["poverty_status"] in c.EXITED_STATUSES and h.exit_year is None:
-                h.exit_year = today.year
-                fields.add("exit_year")
-        h.version += 1
-        h.updated_at = now
-        touched.append(h)
-    Household.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
-    StatusChange.objects.bulk_create(statuses, batch_size=BULK_SIZE)
+            values["head_name"] = p.head_name
+        changes.append(writes.RowChange(p.household_id, p.version, values))
+    writes.update_households(
+        changes, changed_on=today, reason=f"批量导入：{filename}", actor=actor, now=now
+    )
 
 
 def _update_members(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
-    new_members: list[Member] = []
-    updates = {m.member_id: m for p in plans for m in p.members if m.kind == "changed"}
-    by_id = Member.objects.select_for_update().in_bulk(list(updates))
-    fields: set[str] = {"version", "updated_at"}
-    touched: list[Member] = []
-    for member_id, m in updates.items():
-        member = by_id[member_id]
-        for key, value in m.values.items():
-            setattr(member, key, value)
-            fields.add(key)
-        member.version += 1
-        member.updated_at = now
-        touched.append(member)
-    if touched:
-        Member.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
-    for p in plans:
-        assert p.household_id is not None
-        for m in p.members:
-            if m.kind == "new":
-                new_members.append(
-                    Member(household_id=p.household_id, created_at=now, updated_at=now, **m.values)
-                )
-    Member.objects.bulk_create(new_members, batch_size=BULK_SIZE)
+    writes.update_rows(
+        Member,
+        [
+            writes.RowChange(m.member_id, m.version, m.values)
+            for p in plans
+            for m in p.members
+            if m.kind == "changed" and m.member_id is not None
+        ],
+        now=now,
+    )
+    writes.insert_rows(
+        Member,
+        [
+            {"household_id": p.household_id, **m.values}
+            for p in plans
+            for m in p.members
+            if m.kind == "new"
+        ],
+        now=now,
+    )
 
 
 def _update_incomes(plans: list[HouseholdPlan], now: datetime.datetime) -> None:
     """Income records of changed households: the changed amounts of a year's record (its
     version moves by one), or a new record for a year the household had none."""
-    updates = {i.income_id: i for p in plans for i in p.incomes if i.kind == "changed"}
-    by_id = IncomeRecord.objects.select_for_update().in_bulk(list(updates))
-    fields: set[str] = {"version", "updated_at"}
-    touched: list[IncomeRecord] = []
-    for income_id, i in updates.items():
-        income = by_id[income_id]
-        assert income.version == i.version, "income changed after it was read"
-        for key, value in i.values.items():
-            setattr(income, key, value)
-            fields.add(key)
-        income.version += 1
-        income.updated_at = now
-        touched.append(income)
-    if touched:
-        IncomeRecord.objects.bulk_update(touched, sorted(fields), batch_size=BULK_SIZE)
-    IncomeRecord.objects.bulk_create(
+    writes.update_rows(
+        IncomeRecord,
         [
-            IncomeRecord(
-                household_id=p.household_id,  # type: ignore[misc]  # a changed plan has one
-                year=i.year,
-                created_at=now,
-                updated_at=now,
-                **i.values,
-            )
+            writes.RowChange(i.income_id, i.version, i.values)
+            for p in plans
+            for i in p.incomes
+            if i.kind == "changed" and i.income_id is not None
+        ],
+        now=now,
+    )
+    writes.insert_rows(
+        IncomeRecord,
+        [
+            {"household_id": p.household_id, "year": i.year, **i.values}
             for p in plans
             for i in p.incomes
             if i.kind == "new"
         ],
-        batch_size=BULK_SIZE,
+        now=now,
     )
 
 

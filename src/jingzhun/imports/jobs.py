@@ -26,7 +26,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 from django_tasks import task
 
 from jingzhun.core.errors import DomainError
@@ -139,10 +138,7 @@ def start(job: ImportJob) -> None:
 
 def run_job(job_id: int) -> ImportJob | None:
     """Run one queued job (None if another worker took it). Failures are kept on the job."""
-    taken = ImportJob.objects.filter(pk=job_id, status=ImportJob.QUEUED).update(
-        status=ImportJob.RUNNING, started_at=timezone.now(), worker=worker_name()
-    )
-    if not taken:
+    if not ImportJob.take(job_id, worker_name()):
         return None
     job = ImportJob.objects.select_related("user", "batch").get(pk=job_id)
     progress = Progress(job_id)
@@ -151,16 +147,11 @@ def run_job(job_id: int) -> ImportJob | None:
         batch = _check(job, progress) if job.kind == ImportJob.CHECK else _commit(job, progress)
     except Exception as exc:  # kept on the job, shown on the page
         log.exception("import job %s failed", job_id)
-        message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
+        ImportJob.fail(job_id, exc)
         if job.kind == ImportJob.CHECK:
             job_upload_path(job).unlink(missing_ok=True)
     else:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.DONE, batch=batch, finished_at=timezone.now()
-        )
+        ImportJob.finish(job_id, batch=batch)
     finally:
         progress.clear()
     job.refresh_from_db()

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jingzhun.core.models import JobRow
+
 BATCH_STATUS = {
     "pending": "待确认",
     "committed": "已导入",
@@ -173,7 +175,7 @@ class ColumnMapping(models.Model):
         return self.name
 
 
-class ImportJob(models.Model):
+class ImportJob(JobRow):
     """A web upload's check or a batch's commit, run in the background with its progress.
 
     Invariant: a job runs once (queued → running → done | failed); a commit job's writes are one
@@ -183,11 +185,8 @@ class ImportJob(models.Model):
 
     CHECK, COMMIT = "check", "commit"
     KINDS = [(CHECK, "校验"), (COMMIT, "导入")]
-    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-    STATUSES = [(QUEUED, "排队中"), (RUNNING, "处理中"), (DONE, "已完成"), (FAILED, "失败")]
 
     kind = models.CharField("类型", max_length=8, choices=KINDS)
-    status = models.CharField("状态", max_length=8, choices=STATUSES, default=QUEUED)
     filename = models.CharField("文件名", max_length=255)
     sha256 = models.CharField("文件摘要(SHA-256)", max_length=64)
     size = models.PositiveBigIntegerField("文件大小(字节)", default=0)
@@ -207,11 +206,6 @@ class ImportJob(models.Model):
         verbose_name="发起人",
         related_name="+",
     )
-    worker = models.CharField("执行进程", max_length=100, blank=True, default="")
-    error = models.TextField("错误", blank=True, default="")
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "导入任务"

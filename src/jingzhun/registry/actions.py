@@ -9,18 +9,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
 from jingzhun.audit.actions import record, record_now
+from jingzhun.core import hooks
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
-from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
 from . import choices as c
-from . import dictionary
+from . import dictionary, writes
 from .idcard import check as check_id
 from .masking import mask_value
 from .models import (
@@ -28,7 +27,6 @@ from .models import (
     Household,
     IncomeRecord,
     Member,
-    StatusChange,
     income_year_problem,
 )
 
@@ -176,8 +174,7 @@ def do_create_household(
     household = Household(
         household_code=household_code,
         village=village,
-        township_code=codes.township_of(village.code),
-        county_code=codes.county_of(village.code),
+        **writes.region_values(village.code),
         head_name=heads[0]["name"],
         **{k: v for k, v in fields.items() if k != "village"},
     )
@@ -189,14 +186,9 @@ def do_create_household(
     except IntegrityError as exc:
         raise DomainError(f"户编号或证件号码与已登记的记录重复：{household_code}") from exc
     status = household.poverty_status
-    StatusChange.objects.create(
-        household=household,
-        status_to=status,
-        changed_on=timezone.localdate(),
-        reason="登记为一般农户" if status == c.NOT_REGISTERED else "建档立卡登记",
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=getattr(actor, "username", "system"),
-    )
+    writes.status_entry(
+        household.pk, "", status, timezone.localdate(), writes.first_status_reason(status), actor
+    ).save(force_insert=True)
     record(
         "registry.household.create",
         actor=actor,
@@ -220,9 +212,7 @@ def _household_changed(household_id: int, **values: Any) -> None:
     """A member or income of the household changed: its version moves too, so that every
     decision input has one version to key on (assessments, ADR 0032). The caller holds the
     household's row lock."""
-    Household.objects.filter(pk=household_id).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
-    )
+    Household.objects.filter(pk=household_id).update(**writes.bump(values))
 
 
 @action
@@ -253,10 +243,9 @@ def do_update_household(
         if actor is not None:
             check_region_in_scope(actor, village.code)
         values["village"] = village
-        values["township_code"] = codes.township_of(village.code)
-        values["county_code"] = codes.county_of(village.code)
+        values.update(writes.region_values(village.code))
     updated = Household.objects.filter(pk=household.pk, version=expected_version).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
+        **writes.bump(values)
     )
     if updated != 1:
         raise StaleVersion("该户信息已被他人修改，请刷新后重新编辑。")
@@ -284,22 +273,11 @@ def do_change_household_status(
         raise DomainError("状态变更必须填写原因", field="reason")
     household = _locked_household(household_id, actor)
     status_from = household.poverty_status
-    values: dict[str, Any] = {
-        "poverty_status": status_to,
-        "version": F("version") + 1,
-        "updated_at": timezone.now(),
-    }
-    if status_to in c.EXITED_STATUSES and household.exit_year is None:
-        values["exit_year"] = changed_on.year
-    Household.objects.filter(pk=household.pk).update(**values)
-    StatusChange.objects.create(
-        household=household,
-        status_from=status_from,
-        status_to=status_to,
-        changed_on=changed_on,
-        reason=reason,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=getattr(actor, "username", "system"),
+    Household.objects.filter(pk=household.pk).update(
+        **writes.bump(writes.status_values(status_to, household.exit_year, changed_on))
+    )
+    writes.status_entry(household.pk, status_from, status_to, changed_on, reason, actor).save(
+        force_insert=True
     )
     record(
         "registry.household.status",
@@ -323,13 +301,13 @@ def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     household = _locked_household(household_id, actor)
     now = timezone.now()
     Member.objects.filter(household=household).update(
-        deleted_at=now, deleted_reason=reason, version=F("version") + 1
+        **writes.bump({"deleted_at": now, "deleted_reason": reason}, now)
     )
     IncomeRecord.objects.filter(household=household).update(
-        deleted_at=now, deleted_reason=reason, version=F("version") + 1
+        **writes.bump({"deleted_at": now, "deleted_reason": reason}, now)
     )
     Household.objects.filter(pk=household.pk).update(
-        deleted_at=now, deleted_reason=reason, version=F("version") + 1
+        **writes.bump({"deleted_at": now, "deleted_reason": reason}, now)
     )
     record(
         "registry.household.delete",
@@ -361,7 +339,7 @@ def do_update_member(
     try:
         with transaction.atomic():
             updated = Member.objects.filter(pk=member.pk, version=expected_version).update(
-                **changed, version=F("version") + 1, updated_at=timezone.now()
+                **writes.bump(changed)
             )
     except IntegrityError as exc:
         raise DomainError("该证件号码已属于另一名在册成员", field="id_number") from exc
@@ -432,9 +410,7 @@ def do_add_member(
         raise DomainError(
             f"成员“{clean['name']}”的证件号码已属于另一名在册成员", field="id_number"
         ) from exc
-    Household.objects.filter(pk=household.pk).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
+    _household_changed(household.pk)
     record(
         "registry.member.add",
         actor=actor,
@@ -488,20 +464,14 @@ def do_remove_member(
     diff: dict[str, Any] = {"household": household.pk, "name": member.name, "left_on": str(day)}
     now = timezone.now()
     Member.objects.filter(pk=member.pk).update(
-        deleted_at=now,
-        deleted_reason=reason[:200],
-        left_on=day,
-        version=F("version") + 1,
-        updated_at=now,
+        **writes.bump({"deleted_at": now, "deleted_reason": reason[:200], "left_on": day}, now)
     )
-    household_changes: dict[str, Any] = {"version": F("version") + 1, "updated_at": now}
+    household_changes: dict[str, Any] = {}
     if heir is not None:
-        Member.objects.filter(pk=heir.pk).update(
-            relation="head", version=F("version") + 1, updated_at=now
-        )
+        Member.objects.filter(pk=heir.pk).update(**writes.bump({"relation": "head"}, now))
         household_changes["head_name"] = heir.name
         diff["head"] = [member.name, heir.name]
-    Household.objects.filter(pk=household.pk).update(**household_changes)
+    Household.objects.filter(pk=household.pk).update(**writes.bump(household_changes, now))
     record(
         "registry.member.remove",
         actor=actor,
@@ -530,11 +500,7 @@ def do_close_household(
         raise DomainError("销户日期早于本户成员的加入日期", field="changed_on")
     now = timezone.now()
     left = Member.objects.filter(household=household).update(
-        deleted_at=now,
-        deleted_reason=reason[:200],
-        left_on=day,
-        version=F("version") + 1,
-        updated_at=now,
+        **writes.bump({"deleted_at": now, "deleted_reason": reason[:200], "left_on": day}, now)
     )
     record(
         "registry.household.close",
@@ -617,9 +583,7 @@ def do_record_income(
         before = {k: getattr(existing, k) for k in values}
         if not masked_diff(before, values):
             return existing  # nothing changed: nothing written, nothing to judge again
-        IncomeRecord.objects.filter(pk=existing.pk).update(
-            **values, version=F("version") + 1, updated_at=timezone.now()
-        )
+        IncomeRecord.objects.filter(pk=existing.pk).update(**writes.bump(values))
         income = IncomeRecord.objects.get(pk=existing.pk)
     _household_changed(household.pk)
     record(
@@ -629,9 +593,7 @@ def do_record_income(
         object_id=household.pk,
         diff={"year": year, **masked_diff(before, values)},
     )
-    from jingzhun.assessments.jobs import request_reassessment
-
-    request_reassessment([household.pk], year, actor=actor, reason="收入变更")
+    hooks.incomes_written([household.pk], year, actor=actor, reason="收入变更")
     return income
 
 

@@ -55,7 +55,7 @@ def validate_bank_account(value: str) -> None:
 class Household(DomainModel):
     """A registered household. Invariants: county/township codes are the village code's ancestors;
     `version` moves with every change to the household, its members or its incomes (the writes
-    in registry.actions and imports.actions), so it identifies the data a decision was made on
+    of registry.actions and registry.writes, which the import's bulk writer goes through), so it identifies the data a decision was made on
     (assessments key on it, ADR 0032)."""
 
     writes_through_actions = True  # update/bulk_update only inside actions

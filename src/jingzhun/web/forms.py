@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.exports.models import UNMASKED_KINDS
@@ -280,13 +281,35 @@ class RecordEditForm(forms.Form):
                 initial[name] = getattr(instance, name)
         super().__init__(data, initial=initial)
         for name in names:
-            shown = mask_value(name, getattr(instance, name))
+            current = getattr(instance, name)
+            shown = mask_value(name, current)
             self.fields[name] = _model_form_field(type(instance), name, shown)
+            if name in SENSITIVE_FIELDS and self._clearable(name) and current not in (None, ""):
+                # left empty, a sensitive field keeps its value: clearing it is said explicitly
+                self.fields[f"clear_{name}"] = forms.BooleanField(
+                    label=format_lazy(_("清除“{}”"), self.fields[name].label),
+                    required=False,
+                )
+
+    def _clearable(self, name: str) -> bool:
+        field = type(self.instance)._meta.get_field(name)
+        return bool(getattr(field, "blank", False))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in self.names:
+            if data.get(f"clear_{name}") and data.get(name) not in (None, ""):
+                self.add_error(name, _("不能同时填写新值并清除，请只选一项。"))
+        return data
 
     def changes(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.names:
             value = self.cleaned_data.get(name)
+            if self.cleaned_data.get(f"clear_{name}"):
+                field = type(self.instance)._meta.get_field(name)
+                out[name] = None if getattr(field, "null", False) else ""
+                continue
             if name in SENSITIVE_FIELDS and value in (None, ""):
                 continue  # a sensitive field left empty keeps its value
             if value != getattr(self.instance, name):

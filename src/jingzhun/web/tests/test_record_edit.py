@@ -107,6 +107,30 @@ def test_a_new_phone_is_saved_and_a_bad_area_is_400_naming_the_field(world: Worl
     assert (stored.phone, stored.house_area_m2) == ("13912345678", Decimal("72.50"))
 
 
+def test_a_sensitive_field_is_cleared_only_when_said_and_not_with_a_new_value(
+    world: World,
+) -> None:
+    household = world.households[V100_1]
+    client = signed_in(Client(), world.user("village"))
+    page = client.get(_edit(household)).content.decode()
+    assert 'name="clear_phone"' in page and 'name="clear_bank_account"' in page
+    before = _rows()
+    both = _household_form(household, phone="13912345678", clear_phone="on")
+    response = client.post(_edit(household), both)
+    assert response.status_code == 400
+    assert "不能同时填写新值并清除" in response.content.decode()
+    assert _rows() == before
+
+    response = client.post(_edit(household), _household_form(household, clear_phone="on"))
+    assert response.status_code == 302
+    stored = Household.objects.get(pk=household.pk)
+    assert stored.phone == "" and stored.bank_account == household.bank_account
+    event = AuditEvent.objects.get(event="registry.household.update")
+    assert list(event.diff) == ["phone"] and household.phone not in str(event.diff)
+    # nothing left to clear: the box is gone
+    assert 'name="clear_phone"' not in client.get(_edit(household)).content.decode()
+
+
 def test_a_stale_household_save_is_409_and_changes_nothing(world: World) -> None:
     household = world.households[V100_1]
     client = signed_in(Client(), world.user("village"))
@@ -224,7 +248,11 @@ def test_every_field_label_of_the_edit_pages_is_translated(world: World) -> None
         MemberEditForm(None, member=household.members.get(relation="daughter")),
     ]
     labels = [f.label for form in forms_ for f in form.fields.values() if not f.widget.is_hidden]
-    assert {str(label) for label in labels} <= {*(f.label for f in FIELDS.values()), "更正证件号码"}
+    clear = {f"清除“{f.label}”" for f in FIELDS.values()}
+    assert {str(label) for label in labels} <= {
+        *(f.label for f in FIELDS.values()),
+        "更正证件号码",
+    } | clear
     with translation.override("en"):
         assert [str(label) for label in labels if HAN.search(str(label))] == []
 
