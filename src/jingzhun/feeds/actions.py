@@ -541,9 +541,7 @@ def do_screen_county(
             )
             if case is not None:
                 result.cases += 1
-            result.raised.append(
-                Raised(household.household_code, rule.id, rule.feed, rule.kind)
-            )
+            result.raised.append(Raised(household.household_code, rule.id, rule.feed, rule.kind))
     record(
         "feeds.screen.run",
         actor=actor,
@@ -639,4 +637,3 @@ def do_resolve_alert(
     )
     alert.refresh_from_db()
     return alert
-

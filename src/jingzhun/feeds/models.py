@@ -97,6 +97,9 @@ class FeedBatch(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.source_id}#{self.pk}"
+
 
 class FeedRow(models.Model):
     """One roster row. Invariant: no ID number is stored, only `id_index` (the registry's blind
@@ -139,6 +142,9 @@ class FeedRow(models.Model):
             models.Index(fields=["batch", "status"]),
             models.Index(fields=["id_index"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.row_number}"
 
 
 class Alert(DomainModel):
@@ -201,3 +207,6 @@ class Alert(DomainModel):
             ),
         ]
         indexes = [models.Index(fields=["kind", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}:{self.rule}"

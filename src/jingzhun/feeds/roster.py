@@ -123,9 +123,7 @@ def _header(sheet_rows: Iterator[tuple[int, list[Any]]], feed: Feed) -> dict[int
             if col is not None and col not in found.values():
                 found[j] = col
         if any(c.key == "id_number" for c in found.values()):
-            missing = [
-                c.label for c in feed.columns if c.required and c not in found.values()
-            ]
+            missing = [c.label for c in feed.columns if c.required and c not in found.values()]
             if missing:
                 raise RosterError(
                     f"名册缺少必需的列：{'、'.join(missing)}（数据源“{feed.name}”）。"

@@ -402,7 +402,11 @@ class FeedCatalogueFile(Header):
                 raise ValueError(f"rules[{i}] 的数据源 “{rule.feed}” 未在 feeds 中声明")
             for cond in rule.when:
                 name = cond.column
-                if name != "age" and not name.startswith("member.") and name not in columns[rule.feed]:
+                if (
+                    name != "age"
+                    and not name.startswith("member.")
+                    and name not in columns[rule.feed]
+                ):
                     raise ValueError(f"rules[{i}] 的条件列 “{name}” 不是数据源 {rule.feed} 的列")
         return self
 

@@ -36,7 +36,9 @@ from jingzhun.policy.schema import (
     Variable,
 )
 
-_ADAPTER: TypeAdapter[TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile] = TypeAdapter(PolicyFile)
+_ADAPTER: TypeAdapter[TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile] = (
+    TypeAdapter(PolicyFile)
+)
 
 NATIONAL = "national"
 
