@@ -71,3 +71,38 @@ def test_alerts_page_is_scoped_and_resolves_a_red_line(feeds_world: World) -> No
     mine.refresh_from_db()
     assert mine.status == "explained" and mine.evidence_sha256
     assert Alert.objects.get(pk=other.pk).status == "open"
+
+
+def test_a_machine_push_with_the_same_batch_id_stores_once(feeds_world: World) -> None:
+    from jingzhun.access.actions import do_issue_api_token
+
+    medic = feeds_world.user("medic")
+    token = do_issue_api_token(medic, "医保推送", actor=medic)
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    body = {
+        "batch_id": "YB-2026-11-0001",
+        "rows": [
+            {"id_number": head_id(1), "name": "张三", "out_of_pocket": 25000},
+            {"id_number": None, "name": "无号", "out_of_pocket": "100"},
+        ],
+    }
+    first = client.post(
+        "/api/feeds/medical_spending/batches", body, content_type="application/json"
+    )
+    assert first.status_code == 201, first.content
+    again = client.post(
+        "/api/feeds/medical_spending/batches", body, content_type="application/json"
+    )
+    assert again.status_code == 200 and again.json()["batch"] == first.json()["batch"]
+    assert again.json()["created"] is False
+    (batch,) = actions.run_pending()
+    assert (batch.rows_total, batch.matched, batch.invalid) == (2, 1, 1)
+    assert FeedBatch.objects.count() == 1
+    other = client.post("/api/feeds/vehicles/batches", body, content_type="application/json")
+    assert other.status_code == 403
+    missing = client.post(
+        "/api/feeds/medical_spending/batches",
+        {"batch_id": "x", "rows": [{"name": "张三"}]},
+        content_type="application/json",
+    )
+    assert missing.status_code == 400 and "id_number" in missing.json()["detail"]
