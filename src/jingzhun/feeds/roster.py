@@ -41,7 +41,13 @@ class IdOutcome:
 
 def normalise_id(raw: Any) -> IdOutcome:
     """Normalise a roster's ID cell (pure; never raises)."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if type(raw) is str:
+        text = raw.strip()
+        if len(text) == 18 and idcard.is_valid_fast(text):  # the common case, without a report
+            return IdOutcome(text, "")
+        if not text:
+            return IdOutcome(None, "证件号码为空")
+    elif raw is None:
         return IdOutcome(None, "证件号码为空")
     checked = idcard.check(raw)
     if not checked.valid:
