@@ -44,7 +44,7 @@ def register(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     cat = catalogue()
     sources = list(selectors.sources_for(user).select_related("liaison"))
-    latest = {}
+    latest: dict[int, Any] = {}
     for batch in selectors.batches_for(user).order_by("-pk")[:200]:
         latest.setdefault(batch.source_id, batch)
     rows = [
@@ -119,7 +119,7 @@ def batch(request: HttpRequest, feed_batch_id: int) -> HttpResponse:
 @require_GET
 def alerts(request: HttpRequest) -> HttpResponse:
     """Alerts of the user's households, newest first, with their age against the 15-day limit."""
-    user = request.user
+    user: Any = request.user
     if getattr(user, "role", "") not in selectors.ALERT_READERS:
         raise Http404(_("未找到该页面，或您无权访问。"))
     kind = request.GET.get("kind", "")
