@@ -302,3 +302,37 @@ def test_screening_is_county_staff_only_and_in_scope(feeds_world: World) -> None
         actions.do_screen_county(COUNTY, actor=feeds_world.user("township"))
     with pytest.raises(DomainError):
         actions.do_screen_county("230231", actor=feeds_world.user("county"))
+
+
+def test_income_below_the_monitoring_range_opens_an_edge_case(
+    feeds_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from jingzhun.registry.actions import do_record_income
+
+    h = feeds_world.households
+    county = feeds_world.user("county")
+    do_record_income(h[V1].pk, 2025, {"wage_income": 12000}, actor=county)  # 6,000 a person
+    do_record_income(h[V2].pk, 2025, {"wage_income": 30000}, actor=county)  # 15,000 a person
+    # the shipped table leaves 2021-2025 to the provinces: nothing is raised
+    assert actions.monitoring_range("23", 2025) is None
+    assert actions.do_screen_county(COUNTY, actor=county).raised == []
+    # a province's value for the year: the household below it is found
+    monkeypatch.setattr(
+        actions,
+        "monitoring_range",
+        lambda province, year: Decimal("8700") if year == 2025 else None,
+    )
+    result = actions.do_screen_county(COUNTY, actor=county)
+    assert [(r.household_code, r.rule) for r in result.raised] == [
+        (h[V1].household_code, "income_below_range")
+    ]
+    case = Case.objects.get(household=h[V1], kind="monitoring")
+    assert case.monitoring_category == "edge" and case.risk_types == ["income_drop"]
+
+
+def test_the_shipped_range_of_a_province_is_read(feeds_world: World) -> None:
+    from decimal import Decimal
+
+    assert actions.monitoring_range("53", 2023) == Decimal("8050")
