@@ -191,6 +191,11 @@ def test_screen_command_prints_the_alerts_as_json(feeds_world: World, tmp_path: 
     call_command("feeds", "load", "medical_spending", str(path), stdout=out, stderr=io.StringIO())
     assert "匹配 4，未匹配 1，证件号码无效或缺失 2" in out.getvalue()
     out = io.StringIO()
+    call_command("feeds", "rows", str(FeedBatch.objects.get().pk), stdout=out)
+    listed = out.getvalue().splitlines()
+    assert [line.split()[0] for line in listed] == ["7", "8", "9"]
+    assert "证件号码为空" in listed[1] and "校验位" in listed[2]
+    out = io.StringIO()
     call_command("screen", "--county", COUNTY, "--json", stdout=out, stderr=io.StringIO())
     assert json.loads(out.getvalue()) == EXPECTED_MEDICAL
     out = io.StringIO()

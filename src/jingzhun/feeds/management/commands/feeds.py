@@ -6,6 +6,7 @@
   it exactly and print the counts; `--queue` leaves it to `jingzhun worker` instead.
 - `feeds load --pending`: run the queued batches here.
 - `feeds batches [SOURCE]`: the loaded batches and their counts.
+- `feeds rows BATCH [--status unmatched|invalid|matched]`: a batch's rows (masked IDs, reasons).
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class Command(BaseCommand):
         load.add_argument("--pending", action="store_true", help="处理排队中的名册")
         batches = sub.add_parser("batches", help="列出已导入的名册批次")
         batches.add_argument("source", nargs="?")
+        rows = sub.add_parser("rows", help="列出一个批次的未匹配、无效行（脱敏）")
+        rows.add_argument("batch", type=int)
+        rows.add_argument(
+            "--status",
+            choices=["unmatched", "invalid", "matched"],
+            default=None,
+            help="只列该匹配结果的行（默认：未匹配和无效）",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -141,4 +150,18 @@ class Command(BaseCommand):
                 f"{batch.pk:>6} {batch.source.code:<20} {batch.get_status_display()} "
                 f"{batch.rows_total} 行：匹配 {batch.matched}，未匹配 {batch.unmatched}，"
                 f"无效 {batch.invalid} {batch.error[:80]}"
+            )
+
+    def _rows(self, options: dict[str, Any]) -> None:
+        batch = FeedBatch.objects.filter(pk=options["batch"]).select_related("source").first()
+        if batch is None:
+            raise CommandError(f"找不到批次 {options['batch']}", returncode=2)
+        wanted = [options["status"]] if options["status"] else ["unmatched", "invalid"]
+        rows = batch.rows.filter(status__in=wanted).select_related("household")
+        for row in rows.order_by("row_number"):
+            where = row.household.household_code if row.household else ""
+            reason = "；".join(p for p in (row.id_problem, row.problems) if p)
+            self.stdout.write(
+                f"{row.row_number:>7} {row.get_status_display()} {row.id_masked} {row.name} "
+                f"{where} {reason}".rstrip()
             )
