@@ -154,6 +154,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "team_member_id": _team_member(admins),
         "visit_id": _visit(admins, household),
         "measure_id": _measure(admins, household),
+        **_feed_values(admins, household),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -167,6 +168,36 @@ def matrix(admins: World) -> dict[str, Any]:
         pass_second_factor(client, user)
         clients[name] = client
     return {"values": values, "clients": clients}
+
+
+def _feed_values(admins: World, household: Any) -> dict[str, Any]:
+    """A department feed (the liaison's), one loaded batch and a red-line alert on the matrix's
+    household (issue 22)."""
+    from jingzhun.feeds.actions import do_set_feed_liaison, do_sync_feed_sources
+    from jingzhun.feeds.models import Alert, FeedBatch
+
+    county = admins.user("county")
+    do_sync_feed_sources(actor=county)
+    source = do_set_feed_liaison("vehicles", "liaison", actor=county)
+    batch = FeedBatch.objects.create(
+        source=source, batch_key="k", origin="upload", status="done", created_by=county
+    )
+    alert = Alert.objects.create(
+        household=household,
+        rule="vehicle",
+        title="家庭成员名下有车辆",
+        kind="red_line",
+        source="vehicles",
+        status="open",
+        raised_on=datetime.date.today(),
+        policy="test",
+    )
+    return {
+        "source_code": "vehicles",
+        "source": "vehicles",
+        "feed_batch_id": batch.pk,
+        "alert_id": alert.pk,
+    }
 
 
 def _team_member(admins: World) -> int:
@@ -326,6 +357,7 @@ def _check(subject: str, route: Route, method: str, response: Any) -> None:
         or "pairing_id>" in route.path
         or "visit_id>" in route.path
         or "measure_id>" in route.path
+        or "alert_id>" in route.path
     ) and base not in SEES_HOUSEHOLD:
         assert status in {400, 403, 404, 405, 422}, where
         assert SECRET_NAME not in response.content.decode(errors="replace"), where

@@ -59,4 +59,30 @@ def incomes_written(household_ids: Sequence[int], year: int, *, actor: Any, reas
 
 def registered() -> list[Callable[..., Any]]:
     """The registered callbacks (tests)."""
-    return list(_REGIONS_WRITTEN) + list(_INCOMES_WRITTEN)
+    return list(_REGIONS_WRITTEN) + list(_INCOMES_WRITTEN) + list(_APPROVAL_CHECKS)
+
+
+# --- approvals (ADR 0063) -------------------------------------------------------------------
+
+
+class ApprovalCheck(Protocol):
+    def __call__(self, household_id: int, kind: str, /) -> list[str]: ...
+
+
+_APPROVAL_CHECKS: list[ApprovalCheck] = []
+
+
+def on_approval_check(callback: ApprovalCheck) -> None:
+    """Have `callback(household_id, case_kind)` asked before a case's approval; it returns the
+    Chinese reasons the approval must wait (empty: none). The feeds app's red-line flags."""
+    if callback not in _APPROVAL_CHECKS:
+        _APPROVAL_CHECKS.append(callback)
+
+
+def approval_problems(household_id: int, kind: str) -> list[str]:
+    """Why the approval of a `kind` case of this household must wait, from every registered
+    check (inside the approving transaction)."""
+    found: list[str] = []
+    for callback in list(_APPROVAL_CHECKS):
+        found.extend(callback(household_id, kind))
+    return found

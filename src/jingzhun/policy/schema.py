@@ -290,4 +290,128 @@ class MeasureCatalogueFile(Header):
         return self
 
 
-PolicyFile = Annotated[TableFile | StandardFile | MeasureCatalogueFile, Field(discriminator="kind")]
+# ------------------------------------------------------------------- department feeds (issue 22)
+
+
+class FeedColumn(Strict):
+    """One column of a department roster. `field` names a registry.dictionary field when the
+    column carries one (its label and synonyms then match the header); otherwise `label` and
+    `synonyms` do. `kind` is how a cell is read."""
+
+    key: Name
+    field: Name | None = None
+    label: str | None = None
+    synonyms: list[str] = Field(default_factory=list)
+    kind: Literal["text", "money", "integer", "date", "code"] = "text"
+    codes: dict[Name, list[str]] = Field(default_factory=dict)  # code -> spellings (kind code)
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _named(self) -> FeedColumn:
+        if self.field is None and not self.label:
+            raise ValueError(f"列 {self.key} 必须给出 field（数据字典字段）或 label")
+        if self.kind == "code" and not self.codes and self.field is None:
+            raise ValueError(f"列 {self.key} 为代码列，必须给出 codes 或数据字典字段")
+        return self
+
+
+class FeedSchedule(Strict):
+    every: Literal["day", "week", "month", "quarter", "year", "event"]
+    day: int | None = Field(default=None, ge=1, le=31)  # day of the month (month/quarter)
+    note: str | None = None
+
+
+class FeedEntry(Strict):
+    """One department feed (部门数据源): code, name, department, schedule and its columns."""
+
+    code: Name
+    name: str = Field(min_length=1)
+    department: Name
+    schedule: FeedSchedule
+    columns: list[FeedColumn] = Field(min_length=1)
+    source: Name
+    note: str | None = None
+
+
+class Condition(Strict):
+    """`column` (a feed column key, `member.<field>` of the matched member, or `age`: the
+    matched member's age in whole years on the day of screening) compared with `op`."""
+
+    column: str = Field(min_length=1)
+    op: Literal["eq", "in", "gt", "gte", "lt", "lte", "between", "present"]
+    value: Any = None
+    # a missing value (an empty cell, an unmatched member field): the condition fails, or holds
+    # (a vehicle roster without values: flag it and let the household explain)
+    if_missing: Literal["fails", "holds"] = "fails"
+
+
+class FeedRule(Strict):
+    """A red line (flags the household) or a warning (opens a monitoring case) over one feed's
+    matched rows (all `when` conditions hold), or over the registry's incomes (`feed:
+    registry_income`: per-capita net income below the monitoring range)."""
+
+    id: Name
+    kind: Literal["red_line", "warning"]
+    title: str = Field(min_length=1)
+    feed: Name
+    when: list[Condition] = Field(default_factory=list)
+    risk_type: Name | None = None  # registry RISK_TYPE code of the opened case (warnings)
+    source: Name
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _risk(self) -> FeedRule:
+        if self.kind == "warning" and not self.risk_type:
+            raise ValueError(f"预警规则 {self.id} 必须给出 risk_type")
+        return self
+
+
+REGISTRY_INCOME: str = "registry_income"
+
+
+class FeedCatalogueFile(Header):
+    kind: Literal["feed_catalogue"]
+    departments: dict[Name, Department] = Field(min_length=1)
+    feeds: list[FeedEntry] = Field(min_length=1)
+    rules: list[FeedRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _entries_consistent(self) -> FeedCatalogueFile:
+        for key, dep in self.departments.items():
+            self._check_source(dep.source, f"departments.{key}")
+        columns: dict[str, set[str]] = {}
+        for i, feed in enumerate(self.feeds):
+            self._check_source(feed.source, f"feeds[{i}]")
+            if feed.department not in self.departments:
+                raise ValueError(f"feeds[{i}] 的部门 “{feed.department}” 未在 departments 中声明")
+            if feed.code in columns:
+                raise ValueError(f"feeds[{i}] 的代码 “{feed.code}” 重复")
+            keys = [c.key for c in feed.columns]
+            if "id_number" not in keys:
+                raise ValueError(f"feeds[{i}]（{feed.code}）必须有 id_number 列（证件号码）")
+            columns[feed.code] = set(keys)
+        ids: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            self._check_source(rule.source, f"rules[{i}]")
+            if rule.id in ids:
+                raise ValueError(f"rules[{i}] 的 id “{rule.id}” 重复")
+            ids.add(rule.id)
+            if rule.feed == REGISTRY_INCOME:
+                continue
+            if rule.feed not in columns:
+                raise ValueError(f"rules[{i}] 的数据源 “{rule.feed}” 未在 feeds 中声明")
+            for cond in rule.when:
+                name = cond.column
+                if (
+                    name != "age"
+                    and not name.startswith("member.")
+                    and name not in columns[rule.feed]
+                ):
+                    raise ValueError(f"rules[{i}] 的条件列 “{name}” 不是数据源 {rule.feed} 的列")
+        return self
+
+
+PolicyFile = Annotated[
+    TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile,
+    Field(discriminator="kind"),
+]

@@ -25,6 +25,7 @@ from jingzhun.policy.lang import parse
 from jingzhun.policy.schema import (
     SCHEMA_ID,
     Criterion,
+    FeedCatalogueFile,
     MeasureCatalogueFile,
     Parameter,
     PolicyFile,
@@ -35,7 +36,9 @@ from jingzhun.policy.schema import (
     Variable,
 )
 
-_ADAPTER: TypeAdapter[TableFile | StandardFile | MeasureCatalogueFile] = TypeAdapter(PolicyFile)
+_ADAPTER: TypeAdapter[TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile] = (
+    TypeAdapter(PolicyFile)
+)
 
 NATIONAL = "national"
 
@@ -173,7 +176,7 @@ def _check_expressions(file: str, doc: StandardFile) -> None:
 class LoadedFile:
     path: str  # relative to the policies root, with forward slashes
     hash: str
-    doc: TableFile | StandardFile | MeasureCatalogueFile
+    doc: TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile
 
     @property
     def key(self) -> str:

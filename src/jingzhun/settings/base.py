@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "jingzhun.exports",
     "jingzhun.workflows",
     "jingzhun.assistance",
+    "jingzhun.feeds",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",

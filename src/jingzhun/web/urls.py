@@ -4,6 +4,7 @@ from . import (
     account_views,
     assistance_views,
     dashboard_views,
+    feed_views,
     measure_views,
     team_views,
     views,
@@ -74,6 +75,12 @@ urlpatterns = [
     path("rounds/", workflow_views.round_list, name="rounds"),
     path("rounds/<int:round_id>/", workflow_views.round_detail, name="round"),
     path("rounds/<int:round_id>/close/", workflow_views.round_close, name="round_close"),
+    # department feeds and screening alerts (issue 22; feed_views.py)
+    path("feeds/", feed_views.register, name="feeds"),
+    path("feeds/<str:source_code>/upload/", feed_views.upload, name="feed_upload"),
+    path("feeds/batches/<int:feed_batch_id>/", feed_views.batch, name="feed_batch"),
+    path("alerts/", feed_views.alerts, name="feed_alerts"),
+    path("alerts/<int:alert_id>/resolve/", feed_views.resolve, name="feed_resolve"),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
     path("teams/village/<str:code>/", team_views.village, name="team_village"),

@@ -21,6 +21,7 @@ from jingzhun.assessments.actions import do_assess_households
 from jingzhun.assessments.models import Assessment
 from jingzhun.assessments.selectors import latest_assessment
 from jingzhun.audit.actions import record
+from jingzhun.core import hooks
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.exports.actions import watermark
 from jingzhun.exports.notice import NoticeSpec, write_notice_pdf
@@ -487,6 +488,11 @@ def do_move_case(
         problems = elimination_problems(case, household, today)
         if problems:
             raise DomainError("".join(problems.values()), field="preconditions")
+    if move.name == "approve":
+        # apps above ask too: a household's unresolved red-line flag (feeds, ADR 0063)
+        flagged = hooks.approval_problems(household.pk, case.kind)
+        if flagged:
+            raise DomainError("".join(flagged), field="red_line")
     current = case.postings.order_by("-id").first()
     posting_end = _posting_end(flow, posting, today) if move.starts_posting else None
     if move.sort == OBJECTION and (current is None or current.objected or today > current.end):

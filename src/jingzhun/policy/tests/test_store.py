@@ -13,7 +13,12 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from jingzhun.policy.schema import MeasureCatalogueFile, StandardFile, TableFile
+from jingzhun.policy.schema import (
+    FeedCatalogueFile,
+    MeasureCatalogueFile,
+    StandardFile,
+    TableFile,
+)
 from jingzhun.policy.store import (
     PolicyError,
     PolicyStore,
@@ -111,6 +116,9 @@ def test_no_value_lacks_a_source(path: Path) -> None:
     elif isinstance(doc, MeasureCatalogueFile):
         used = [d.source for d in doc.departments.values()]
         used += [k.source for k in doc.kinds] + [r.source for r in doc.rules]
+    elif isinstance(doc, FeedCatalogueFile):
+        used = [d.source for d in doc.departments.values()]
+        used += [f.source for f in doc.feeds] + [r.source for r in doc.rules]
     else:
         assert isinstance(doc, StandardFile)
         used = [p.source for p in doc.parameters.values()]
