@@ -390,12 +390,31 @@ def do_set_liaison_department(user_id: int, department: str, *, actor: Any) -> L
     return row
 
 
+@transaction.atomic
+def do_download_measure_evidence(evidence_id: int, *, actor: Any) -> MeasureEvidence:
+    """Hand out one evidence file of a measure the actor may see (their scope; a liaison only
+    their department's kinds); each download is audited, as case evidence is (the files may be
+    agreements or receipts with names and signatures). OutOfScope otherwise (a 404)."""
+    from .measure_selectors import measure_evidence_for
+
+    item = measure_evidence_for(actor, evidence_id)
+    record(
+        "assistance.measure.evidence.download",
+        actor=actor,
+        object_type="measure",
+        object_id=item.measure_id,
+        diff={"evidence": item.pk, "sha256": item.sha256},
+    )
+    return item
+
+
 __all__ = [
     "MEASURE_STATUS",
     "do_attach_measure_evidence",
     "do_cancel_measure",
     "do_complete_measure",
     "do_decide_measure",
+    "do_download_measure_evidence",
     "do_propose_measure",
     "do_set_liaison_department",
     "do_start_measure",

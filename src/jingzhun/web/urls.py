@@ -98,6 +98,12 @@ urlpatterns = [
         measure_views.measure_evidence,
         name="measure_evidence",
     ),
+    path(
+        "measures/evidence/<int:measure_evidence_id>/",
+        measure_views.measure_evidence_file,
+        name="measure_evidence_file",
+    ),
+    path("measures/liaisons/", measure_views.liaisons, name="measure_liaisons"),
     # helper pairing (issue 21 item 2; assistance_views.py)
     path("pairings/", assistance_views.pairings, name="pairings"),
     path("pairings/unpaired/", assistance_views.unpaired, name="pairings_unpaired"),
