@@ -24,11 +24,11 @@ from django.utils import timezone
 from jingzhun.access.models import User
 from jingzhun.access.scoping import check_household_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core import stored_files as files
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.policy.store import PolicyError
 from jingzhun.registry.models import Household
-from jingzhun.workflows import evidence as files
 
 from .actions import pairable
 from .catalogue import catalogue

@@ -231,7 +231,7 @@ def measure_evidence(request: HttpRequest, measure_id: int) -> HttpResponseBase:
             request, DomainError(_("请选择要上传的文件。"), field="file"), measure.household
         )
     upload = form.cleaned_data["file"]
-    from jingzhun.workflows.evidence import MAX_BYTES
+    from jingzhun.core.stored_files import MAX_BYTES
 
     data = upload.read(MAX_BYTES + 1)
     try:
@@ -305,7 +305,7 @@ def measure_evidence_file(request: HttpRequest, measure_evidence_id: int) -> Htt
     from django.http import FileResponse
 
     from jingzhun.assistance.measures import do_download_measure_evidence
-    from jingzhun.workflows.evidence import path_of
+    from jingzhun.core.stored_files import path_of
 
     try:
         item = do_download_measure_evidence(measure_evidence_id, actor=request.user)
