@@ -309,7 +309,7 @@ def assistance_board(
         **{names[key]: Count("pk", filter=_condition(key)) for key in HOUSEHOLD_FIGURES}
     )
     households = {key: counts[names[key]] or 0 for key in HOUSEHOLD_FIGURES}
-    paired_ids = base.filter(paired=True).order_by().values("pk")
+    paired_ids = base.filter(Q(paired=True)).order_by().values("pk")
     visits = Visit.objects.filter(
         household_id__in=paired_ids, visited_on__gte=month.first, visited_on__lte=month.last
     ).count()
