@@ -155,6 +155,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "visit_id": _visit(admins, household),
         "measure_id": _measure(admins, household),
         **_feed_values(admins, household),
+        "measure_evidence_id": _measure_evidence(admins),
         **_workflow_and_dashboard_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
@@ -263,6 +264,19 @@ def _measure(admins: World, household: Any) -> int:
         household.pk, "industry", datetime.date(2025, 3, 1), actor=admins.user("village")
     )
     return measure.pk
+
+
+def _measure_evidence(admins: World) -> int:
+    """A PDF kept for the matrix's measure (its download route)."""
+    from jingzhun.assistance.measures import do_attach_measure_evidence
+    from jingzhun.assistance.models import Measure
+
+    measure = Measure.objects.order_by("pk").last()
+    assert measure is not None
+    item = do_attach_measure_evidence(
+        measure.pk, "协议.pdf", b"%PDF-1.4 matrix", actor=admins.user("village")
+    )
+    return item.pk
 
 
 def _unmasked_request(admins: World) -> int:

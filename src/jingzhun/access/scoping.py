@@ -62,8 +62,8 @@ def household_filter(user: Any, *, prefix: str = "") -> Q:
             q |= Q(**{f"{prefix}township_code": code})
         elif level == "village":
             q |= Q(**{f"{prefix}village_id": code})
-        else:  # province or prefecture: all counties below
-            q |= Q(**{f"{prefix}village_id__startswith": codes.prefix(code)})
+        else:  # province or prefecture: all counties below (a foreign key has no startswith)
+            q |= Q(**{f"{prefix}county_code__startswith": codes.prefix(code)})
     return q
 
 

@@ -256,3 +256,63 @@ def progress_measure(
     else:
         do_cancel_measure(measure_id, body.reason, expected_version=body.version, actor=user)
     return _measure(measure_for(user, measure_id))
+
+
+class LiaisonOut(Schema):
+    user_id: int
+    username: str
+    display_name: str
+    department: str = Field(description="措施目录中的部门代码；未设置为空字符串")
+    department_name: str
+
+
+class LiaisonDepartmentIn(Schema):
+    department: str = Field(
+        ...,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z0-9_]+$",
+        description="措施目录中的部门代码",
+    )
+
+
+def _liaison(user: Any, department: str) -> dict[str, Any]:
+    return {
+        "user_id": user.pk,
+        "username": user.username,
+        "display_name": user.display_name,
+        "department": department,
+        "department_name": catalogue().department_label(department) if department else "",
+    }
+
+
+@router.get(
+    "/liaisons",
+    response={200: list[LiaisonOut], **READ},
+    summary="行业部门联络员及其所属部门（仅县级）",
+    openapi_extra=AUTHENTICATED,
+)
+def list_liaisons(request: HttpRequest) -> list[dict[str, Any]]:
+    from jingzhun.assistance.measure_selectors import liaison_rows
+    from jingzhun.core.errors import Forbidden
+
+    user = _user(request)
+    if getattr(user, "role", "") != "county":
+        raise Forbidden("只有县级业务人员可以查看和设置联络员所属部门。")
+    return [_liaison(u, d) for u, d in liaison_rows(user)]
+
+
+@router.put(
+    "/liaisons/{user_id}/department",
+    response={200: LiaisonOut, **WRITE},
+    summary="设置行业部门联络员所属部门（仅县级，记入审计日志）",
+    description="联络员此后只看到分配给他的户中本部门负责的措施类型。",
+    openapi_extra={POLICY_KEY: "authenticated", "x-jingzhun-writer-roles": ["county"]},
+)
+def set_liaison_department(
+    request: HttpRequest, body: LiaisonDepartmentIn, user_id: int = PathId
+) -> dict[str, Any]:
+    from jingzhun.assistance.measures import do_set_liaison_department
+
+    row = do_set_liaison_department(user_id, body.department, actor=_user(request))
+    return _liaison(row.user, row.department)

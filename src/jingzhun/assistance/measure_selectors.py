@@ -24,7 +24,7 @@ from jingzhun.registry.selectors import households_for
 
 from .catalogue import Catalogue, catalogue
 from .choices import MEASURE_STATUS, OPEN_MEASURE_STATUSES
-from .models import LiaisonDepartment, Measure
+from .models import LiaisonDepartment, Measure, MeasureEvidence
 from .selectors import _under, group_filter
 
 # Measures that count for coverage: approved and not cancelled/refused.
@@ -74,6 +74,32 @@ def measure_for(user: Any, measure_id: int) -> Measure:
     if measure is None:
         raise OutOfScope("未找到该帮扶措施，或您无权访问。")
     return measure
+
+
+def measure_evidence_for(user: Any, evidence_id: int) -> MeasureEvidence:
+    """One evidence file of a measure the user may see; OutOfScope otherwise."""
+    item = (
+        MeasureEvidence.objects.filter(pk=evidence_id, measure__in=measures_for(user).values("pk"))
+        .select_related("measure")
+        .first()
+    )
+    if item is None:
+        raise OutOfScope("未找到该佐证材料，或您无权访问。")
+    return item
+
+
+def liaison_rows(user: Any) -> list[tuple[Any, str]]:
+    """Liaison accounts with their department code ("" when none), for county staff only
+    (the people who set it); an empty list for everyone else."""
+    from jingzhun.access.models import User
+
+    if getattr(user, "role", "") != "county":
+        return []
+    departments = dict(LiaisonDepartment.objects.values_list("user_id", "department"))
+    return [
+        (u, departments.get(u.pk, ""))
+        for u in User.objects.filter(role="liaison", is_active=True).order_by("username")
+    ]
 
 
 def completed_measures(household: Household, on: datetime.date) -> list[Measure]:
@@ -175,7 +201,10 @@ def household_plan(user: Any, household_id: int) -> Plan:
     if household is None:
         raise OutOfScope("未找到该户，或您无权访问。")
     measures = list(
-        measures_for(user).filter(household=household).order_by("-year", "start_date", "pk")
+        measures_for(user)
+        .filter(household=household)
+        .prefetch_related("evidence")
+        .order_by("-year", "start_date", "pk")
     )
     years: dict[int, list[Measure]] = {}
     for m in measures:

@@ -24,11 +24,11 @@ from django.utils import timezone
 from jingzhun.access.models import User
 from jingzhun.access.scoping import check_household_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core import stored_files as files
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.policy.store import PolicyError
 from jingzhun.registry.models import Household
-from jingzhun.workflows import evidence as files
 
 from .actions import pairable
 from .catalogue import catalogue
@@ -329,7 +329,7 @@ def do_attach_measure_evidence(
     measure_id: int, filename: str, data: bytes, *, actor: Any
 ) -> MeasureEvidence:
     """Keep a file for a measure: PDF, JPG, PNG or .xlsx by its content, at most 10 MB
-    (`workflows.evidence.check_upload`, the same rule as case evidence)."""
+    (`core.stored_files.check_upload`, the same rule as case evidence)."""
     _active(actor, MEASURE_PROPOSER_ROLES, "上传措施佐证材料")
     measure = _measure_locked(measure_id, actor, None)
     if measure.status in ("cancelled", "refused"):
@@ -390,12 +390,31 @@ def do_set_liaison_department(user_id: int, department: str, *, actor: Any) -> L
     return row
 
 
+@transaction.atomic
+def do_download_measure_evidence(evidence_id: int, *, actor: Any) -> MeasureEvidence:
+    """Hand out one evidence file of a measure the actor may see (their scope; a liaison only
+    their department's kinds); each download is audited, as case evidence is (the files may be
+    agreements or receipts with names and signatures). OutOfScope otherwise (a 404)."""
+    from .measure_selectors import measure_evidence_for
+
+    item = measure_evidence_for(actor, evidence_id)
+    record(
+        "assistance.measure.evidence.download",
+        actor=actor,
+        object_type="measure",
+        object_id=item.measure_id,
+        diff={"evidence": item.pk, "sha256": item.sha256},
+    )
+    return item
+
+
 __all__ = [
     "MEASURE_STATUS",
     "do_attach_measure_evidence",
     "do_cancel_measure",
     "do_complete_measure",
     "do_decide_measure",
+    "do_download_measure_evidence",
     "do_propose_measure",
     "do_set_liaison_department",
     "do_start_measure",

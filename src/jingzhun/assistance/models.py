@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from jingzhun.core.models import DomainModel
+from jingzhun.core.models import DomainModel, StoredFile
 
 from .choices import HELPER_KINDS, TEAM_ROLES, VISIT_CHANGES, VISIT_KINDS
 
@@ -237,16 +237,13 @@ class Visit(models.Model):
         return [VISIT_CHANGES.get(c.get("kind", ""), "") for c in self.changes]
 
 
-class VisitPhoto(models.Model):
-    """A photo of a visit: JPG or PNG by its bytes, kept once per content like evidence."""
+class VisitPhoto(StoredFile):
+    """A photo of a visit: JPG or PNG by its bytes, kept once per content like evidence
+    (uploaded_by: the helper; uploaded_at: when the visit was stored)."""
 
     visit = models.ForeignKey(
         Visit, on_delete=models.PROTECT, related_name="photos", verbose_name="走访记录"
     )
-    file_type = models.CharField("类型", max_length=4)
-    size = models.PositiveIntegerField("大小（字节）")
-    sha256 = models.CharField("内容哈希", max_length=64)
-    filename = models.CharField("文件名", max_length=150)
 
     class Meta:
         verbose_name = "走访照片"
@@ -341,26 +338,13 @@ class Measure(DomainModel):
         return MEASURE_STATUS.get(self.status, self.status)
 
 
-class MeasureEvidence(models.Model):
+class MeasureEvidence(StoredFile):
     """A file kept for a measure (agreement, receipt, photo). Invariant: append-only; the bytes
-    live under VAR_DIR/evidence named by their SHA-256 (workflows.evidence, the same checks)."""
+    live under VAR_DIR/evidence named by their SHA-256 (core.stored_files, the same checks)."""
 
     measure = models.ForeignKey(
         Measure, on_delete=models.PROTECT, related_name="evidence", verbose_name="帮扶措施"
     )
-    filename = models.CharField("文件名", max_length=200)
-    content_type = models.CharField("文件类型", max_length=100)
-    size = models.PositiveIntegerField("大小(字节)")
-    sha256 = models.CharField("SHA-256", max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="上传人",
-    )
-    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "措施佐证材料"

@@ -38,9 +38,14 @@ def _under(region: str, prefix: str = "") -> Q:
         level = codes.level_of(region)
     except codes.CodeError:
         return Q(pk__in=[])  # not a division code: nothing lies under it
+    # Household's own columns (indexed); a foreign key has no `startswith` lookup in Django.
     if level == "village":
         return Q(**{f"{prefix}village_id": region})
-    return Q(**{f"{prefix}village_id__startswith": codes.prefix(region)})
+    if level == "township":
+        return Q(**{f"{prefix}township_code": region})
+    if level == "county":
+        return Q(**{f"{prefix}county_code": region})
+    return Q(**{f"{prefix}village__code__startswith": codes.prefix(region)})
 
 
 def pairings_for(

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_region_in_scope, region_filter
 from jingzhun.core.errors import OutOfScope
+from jingzhun.regions.codes import prefix as region_prefix
 from jingzhun.regions.models import Region
 
 from .models import TeamCheckIn, TeamMember, WorkTeam
@@ -213,14 +214,17 @@ class TeamOverview:
 
 
 def team_overview(
-    user: Any, month: Month | None = None, *, poor_only: bool = False
+    user: Any, month: Month | None = None, *, poor_only: bool = False, region: str = ""
 ) -> TeamOverview:
-    """Every village of the user's scope (poor villages only on request) with its team figures:
-    a handful of grouped queries, whatever the number of villages."""
+    """Every village of the user's scope (poor villages only on request; under `region` when
+    given: the battle map's) with its team figures: a handful of grouped queries, whatever the
+    number of villages."""
     today = timezone.localdate()
     month = month or Month.before(Month.of(today))
     rules = team_rules(today)
     villages = Region.objects.filter(region_filter(user), level="village")
+    if region:
+        villages = villages.filter(code__startswith=region_prefix(region))
     if poor_only:
         villages = villages.filter(is_poor_village=True)
     villages_list = list(villages.order_by("code"))

@@ -30,11 +30,11 @@ from django.utils import timezone
 from jingzhun.access.models import HelperPairing
 from jingzhun.access.scoping import scope_households
 from jingzhun.audit.actions import record
+from jingzhun.core import stored_files as evidence
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.core.models import action
 from jingzhun.policy.store import PolicyError, default_store
 from jingzhun.registry.models import Household
-from jingzhun.workflows import evidence
 from jingzhun.workflows.actions import CaseDetails, do_open_case
 from jingzhun.workflows.models import Case
 
@@ -231,7 +231,15 @@ def _visit(clean: Clean, actor: Any) -> Visit:
 def _store_photos(visit: Visit, photos: list[tuple[str, str, str, int, bytes]]) -> None:
     for kind, name, sha, size, data in photos:
         evidence.store(sha, data)
-        VisitPhoto.objects.create(visit=visit, file_type=kind, size=size, sha256=sha, filename=name)
+        VisitPhoto.objects.create(
+            visit=visit,
+            content_type=evidence.content_type_of(kind),
+            size=size,
+            sha256=sha,
+            filename=name,
+            uploaded_by_id=visit.helper_id,
+            uploaded_at=visit.recorded_at,
+        )
 
 
 def _diff(visit: Visit) -> dict[str, Any]:

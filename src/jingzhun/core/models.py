@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Value
 from django.utils import timezone
@@ -206,3 +207,33 @@ class JobRow(models.Model):
         cls._default_manager.filter(pk=job_id).update(
             status=cls.DONE, finished_at=timezone.now(), **results
         )
+
+
+class StoredFile(models.Model):
+    """A file kept under VAR_DIR/evidence by its SHA-256 (`core.stored_files`): case evidence,
+    measure evidence, visit photos. Invariant: append-only; `sha256` names the bytes, `size` and
+    `content_type` are those of the bytes (sniffed, never taken from the name)."""
+
+    filename = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=100)
+    size = models.PositiveIntegerField("大小(字节)")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="上传人",
+    )
+    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def path(self) -> Any:
+        """Where the bytes are (they may be gone after a restore without the data files)."""
+        from .stored_files import path_of
+
+        return path_of(self.sha256)

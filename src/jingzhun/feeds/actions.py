@@ -29,6 +29,7 @@ from jingzhun.access.scoping import (
     household_filter,
 )
 from jingzhun.audit.actions import record
+from jingzhun.core import stored_files as evidence_files
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.jobs import enqueue_after_commit, run_queued, worker_name
 from jingzhun.policy.schema import REGISTRY_INCOME, Condition, FeedRule
@@ -37,7 +38,6 @@ from jingzhun.regions import codes
 from jingzhun.registry import choices as c
 from jingzhun.registry.idcard import mask
 from jingzhun.registry.models import Household, IncomeRecord, Member, id_index
-from jingzhun.workflows import evidence as evidence_files
 from jingzhun.workflows.actions import CaseDetails, do_open_case
 from jingzhun.workflows.models import Case
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -70,11 +69,10 @@ def progress_path(job: ImportJob | int) -> Path:
 
 
 def store(path: Path, data: bytes) -> None:
-    """Write an upload readable by this account only."""
-    tmp = path.with_suffix(".part")
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-        f.write(data)
-    tmp.replace(path)
+    """Write an upload readable by this account only (core.stored_files.write_private)."""
+    from jingzhun.core.stored_files import write_private
+
+    write_private(path, data)
 
 
 class Progress:

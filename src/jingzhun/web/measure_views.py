@@ -231,7 +231,7 @@ def measure_evidence(request: HttpRequest, measure_id: int) -> HttpResponseBase:
             request, DomainError(_("请选择要上传的文件。"), field="file"), measure.household
         )
     upload = form.cleaned_data["file"]
-    from jingzhun.workflows.evidence import MAX_BYTES
+    from jingzhun.core.stored_files import MAX_BYTES
 
     data = upload.read(MAX_BYTES + 1)
     try:
@@ -296,3 +296,70 @@ def measures_without(request: HttpRequest) -> HttpResponse:
         "query": _query(request),
     }
     return render(request, "web/measures_without.html", context)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def measure_evidence_file(request: HttpRequest, measure_evidence_id: int) -> HttpResponseBase:
+    """Download one evidence file of a measure the user may see (audited; 404 otherwise)."""
+    from django.http import FileResponse
+
+    from jingzhun.assistance.measures import do_download_measure_evidence
+    from jingzhun.core.stored_files import path_of
+
+    try:
+        item = do_download_measure_evidence(measure_evidence_id, actor=request.user)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    path = path_of(item.sha256)
+    if not path.exists():
+        raise Http404(_("文件已不在服务器上。"))
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class LiaisonForm(forms.Form):
+    user = forms.IntegerField(min_value=1)
+    department = forms.ChoiceField(label=_l("所属部门"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "department", list(catalogue().departments.items()))
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def liaisons(request: HttpRequest) -> HttpResponse:
+    """County staff set the department of each department liaison (行业部门联络员): the liaison
+    then sees the measures of that department's kinds on their granted households."""
+    from jingzhun.assistance.measure_selectors import liaison_rows
+    from jingzhun.assistance.measures import do_set_liaison_department
+
+    if getattr(request.user, "role", "") != "county":
+        raise PermissionDenied(_("只有县级业务人员可以设置联络员所属部门。"))
+    error, status = "", 200
+    if request.method == "POST":
+        form = LiaisonForm(request.POST)
+        if not form.is_valid():
+            error, status = _("请选择联络员和措施目录中的部门。"), 400
+        else:
+            try:
+                do_set_liaison_department(
+                    form.cleaned_data["user"], form.cleaned_data["department"], actor=request.user
+                )
+            except DomainError as exc:
+                error, status = exc.message, exc.status
+            else:
+                messages.success(request, _("已设置联络员所属部门。"))
+                return redirect("web:measure_liaisons")
+    context = {
+        "nav": "measures",
+        "rows": liaison_rows(request.user),
+        "departments": list(catalogue().departments.items()),
+        "error": error,
+    }
+    return render(request, "web/measure_liaisons.html", context, status=status)

@@ -3,6 +3,7 @@ from django.urls import path
 from . import (
     account_views,
     assistance_views,
+    board_views,
     dashboard_views,
     feed_views,
     measure_views,
@@ -104,6 +105,12 @@ urlpatterns = [
         measure_views.measure_evidence,
         name="measure_evidence",
     ),
+    path(
+        "measures/evidence/<int:measure_evidence_id>/",
+        measure_views.measure_evidence_file,
+        name="measure_evidence_file",
+    ),
+    path("measures/liaisons/", measure_views.liaisons, name="measure_liaisons"),
     # helper pairing (issue 21 item 2; assistance_views.py)
     path("pairings/", assistance_views.pairings, name="pairings"),
     path("pairings/unpaired/", assistance_views.unpaired, name="pairings_unpaired"),
@@ -161,6 +168,11 @@ urlpatterns = [
     path("audit/", account_views.audit_log, name="audit_log"),
     path("households/<int:household_id>/reveal/", account_views.reveal, name="reveal"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    # the battle map's assistance section (issue 21 item 6): board_views
+    path("dashboard/assistance/", board_views.assistance_section, name="dashboard_assistance"),
+    path(
+        "dashboard/assistance/list/", board_views.assistance_list, name="dashboard_assistance_list"
+    ),
     path("dashboard/refresh/", dashboard_views.dashboard_refresh, name="dashboard_refresh"),
     path("dashboard/jobs/<int:job_id>/", dashboard_views.dashboard_job, name="dashboard_job"),
     path("dashboard/export/", dashboard_views.dashboard_export, name="dashboard_export"),

@@ -25,10 +25,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from jingzhun.assessments.selectors import assessment_view
+from jingzhun.core import stored_files as files
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.registry import choices as c
 from jingzhun.registry.selectors import household_for
-from jingzhun.workflows import evidence as files
 from jingzhun.workflows.actions import (
     CaseDetails,
     PostingIn,

@@ -22,6 +22,7 @@ from jingzhun.assessments.models import Assessment
 from jingzhun.assessments.selectors import latest_assessment
 from jingzhun.audit.actions import record
 from jingzhun.core import hooks
+from jingzhun.core import stored_files as files
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.exports.actions import watermark
 from jingzhun.exports.notice import NoticeSpec, write_notice_pdf
@@ -31,7 +32,6 @@ from jingzhun.registry.actions import do_change_household_status, do_update_hous
 from jingzhun.registry.models import Household
 
 from . import changes
-from . import evidence as files
 from .models import Case, Evidence, Objection, Posting, Round, Step
 from .selectors import cases_for, evidence_for, postings_for
 from .transitions import (

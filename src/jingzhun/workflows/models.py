@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from jingzhun.core.models import DomainModel
+from jingzhun.core.models import DomainModel, StoredFile
 from jingzhun.registry import choices as c
 
 from .transitions import ALL_STATES, EVIDENCE_KINDS, FLOWS, KINDS, Flow
@@ -231,7 +231,7 @@ class Step(models.Model):
         return f"{self.case_id}: {self.move} {self.state_from} → {self.state_to}"
 
 
-class Evidence(models.Model):
+class Evidence(StoredFile):
     """A file (minutes, sign-in sheet, photo, signed agreement …) kept for a case.
 
     Invariant: append-only; the bytes live under VAR_DIR/evidence named by their SHA-256. Uploaded
@@ -250,20 +250,8 @@ class Evidence(models.Model):
         verbose_name="办理记录",
     )
     kind = models.CharField("材料类型", max_length=20, choices=list(EVIDENCE_KINDS.items()))
-    filename = models.CharField("文件名", max_length=200)
-    content_type = models.CharField("文件类型", max_length=100)
-    size = models.PositiveIntegerField("大小(字节)")
-    sha256 = models.CharField("SHA-256", max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="上传人",
-    )
+    # filename, content_type, size, sha256, uploaded_by, uploaded_at: core.models.StoredFile
     uploaded_by_name = models.CharField("上传人账号", max_length=150)
-    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
 
     class Meta:
         verbose_name = "佐证材料"

@@ -147,7 +147,7 @@ def test_out_of_scope_household_is_not_found(world: World) -> None:
 
 def test_evidence_type_and_size_checked(world: World, settings: Any, tmp_path: Any) -> None:
     from jingzhun.assistance.measures import do_attach_measure_evidence
-    from jingzhun.workflows import evidence
+    from jingzhun.core import stored_files as evidence
 
     settings.VAR_DIR = tmp_path
     m = propose(world)

@@ -70,7 +70,8 @@ def test_a_helper_records_a_visit_with_photo_location_and_changes(world: World) 
     assert made.helper == helper and made.household_id == household.pk
     assert made.changes == [{"kind": "illness", "note": "户主住院"}]
     assert str(made.latitude) == "47.601234"
-    assert [p.file_type for p in made.photos.all()] == ["jpg"]
+    assert [p.content_type for p in made.photos.all()] == ["image/jpeg"]
+    assert [p.uploaded_by_id for p in made.photos.all()] == [helper.pk]
     event = AuditEvent.objects.order_by("-pk").first()
     assert event.event == "assistance.visit.record" and event.object_id == str(made.pk)
     # the same form sent again (same client id) stores nothing twice

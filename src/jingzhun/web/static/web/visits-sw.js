@@ -5,7 +5,7 @@
  * copy is served. Nothing else is cached. Logout clears the caches (the server's Clear-Site-Data
  * header, and the "logout" message from the page). Queued visits live in the page's IndexedDB. */
 "use strict";
-var CACHE = "jz-visits-v1";
+var CACHE = "jz-visits-v2";
 var SCOPE = self.registration.scope; // ".../visits/"
 
 self.addEventListener("install", function (event) {
@@ -26,6 +26,19 @@ self.addEventListener("activate", function (event) {
   );
 });
 
+// The field page is kept under its bare URL, whoever asked for it (the install step or a
+// navigation), and found again ignoring Vary: Django answers "Vary: Cookie, Accept-Language",
+// and a navigation's Request carries headers the install step's does not, so a strict match
+// of the navigation against the install step's copy missed (net::ERR_FAILED offline) whenever
+// the page had been loaded before the worker controlled it. The copy is this account's own
+// (cleared on logout), so Vary has nothing to choose between.
+var MATCH = { ignoreSearch: true, ignoreVary: true };
+
+function keyOf(request) {
+  var url = new URL(request.url);
+  return url.pathname.indexOf("/static/") === 0 ? request : SCOPE;
+}
+
 function cacheable(request) {
   if (request.method !== "GET") return false;
   var url = new URL(request.url);
@@ -42,11 +55,11 @@ self.addEventListener("fetch", function (event) {
       // a redirect (signed out) or an error page is never kept
       if (response.ok && !response.redirected && response.type === "basic") {
         var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+        caches.open(CACHE).then(function (cache) { return cache.put(keyOf(request), copy); });
       }
       return response;
     }).catch(function () {
-      return caches.match(request, { ignoreSearch: true }).then(function (hit) {
+      return caches.match(keyOf(request), MATCH).then(function (hit) {
         return hit || Response.error();
       });
     })

@@ -1,10 +1,14 @@
-"""Evidence files: what they may be (sniffed from their bytes, never from the name) and where they
-are kept (VAR_DIR/evidence/<first two hex digits>/<sha256>, one copy per content)."""
+"""Stored files (case evidence, measure evidence, visit photos): what they may be (sniffed from
+their bytes, never from the name), their SHA-256, and where they are kept
+(VAR_DIR/evidence/<first two hex digits>/<sha256>, one copy per content, 0600 in a 0700
+directory). The one place that writes such a file; the rows describing them inherit
+`core.models.StoredFile`."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -58,19 +62,31 @@ def check_upload(filename: str, data: bytes) -> tuple[str, str, str]:
     return kind, name, hashlib.sha256(data).hexdigest()
 
 
+def content_type_of(kind: str) -> str:
+    """The MIME type of a sniffed kind (pdf, jpg, png, xlsx)."""
+    return TYPES[kind]
+
+
 def path_of(sha256: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError("not a SHA-256")
     return Path(settings.VAR_DIR) / "evidence" / sha256[:2] / sha256
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by this account only (0600 from its creation), whole or not at all
+    (a partial file beside it, then renamed)."""
+    partial = path.with_suffix(".part")
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(data)
+    partial.replace(path)
+
+
 def store(sha256: str, data: bytes) -> Path:
-    """Keep the bytes once; writing the same content again changes nothing."""
+    """Keep the bytes once, named by their SHA-256; writing the same content again changes
+    nothing."""
     path = path_of(sha256)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.chmod(0o600)
-        partial.replace(path)
+        write_private(path, data)
     return path
