@@ -275,6 +275,9 @@ def _population_by_region(prefix: str, year: int) -> Callable[[str], int | None]
     return population
 
 
+population_by_region = _population_by_region  # public: analytics.overview reads it too
+
+
 def rural_population(region_code: str, year: int) -> int | None:
     """The region's own figure for the year, or else the sum over its children (recursively)."""
     return _population_by_region(codes.prefix(region_code), year)(region_code)
