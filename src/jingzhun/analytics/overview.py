@@ -123,19 +123,29 @@ def stored_overview(
         )
     )
     population = population_by_region(prefix, year)
+    # villages (poor or not) and townships under the region and under each child: one pass
+    width = len(codes.prefix(children[0].code)) if children else 0
+    below: dict[str, tuple[list[bool], list[str]]] = {region_code: ([], [])}
+    for child in children:
+        below[child.code] = ([], [])
+    by_prefix = {codes.prefix(c.code): c.code for c in children}
+    for r in regions:
+        owners = [region_code]
+        child_code = by_prefix.get(r.code[:width]) if width else None
+        if child_code is not None:
+            owners.append(child_code)
+        for owner in owners:
+            if r.level == "village":
+                below[owner][0].append(r.is_poor_village)
+            elif r.level == "township":
+                below[owner][1].append(r.code)
 
     def stats_of(code: str) -> RegistryStats | None:
         counts = _counts(stored.get(code))
         if counts is None:
             return None
-        below = [r for r in regions if r.code.startswith(codes.prefix(code))]
-        return _stats(
-            counts,
-            population(code),
-            [r.is_poor_village for r in below if r.level == "village"],
-            sum(1 for r in below if r.level == "township"),
-            year,
-        )
+        villages, townships = below[code]
+        return _stats(counts, population(code), villages, len(townships), year)
 
     stats = stats_of(region_code)
     rows = []

@@ -20,7 +20,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError
 
-from jingzhun.analytics.overview import stored_overview
+from jingzhun.analytics.overview import default_year, stored_overview
 from jingzhun.audit.actions import record_now, record_out_of_scope
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
@@ -408,7 +408,6 @@ def put_income(
 )
 def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, Any]:
     user = _user(request)
-    year = params.year or timezone.localdate().year
     code = params.region
     if not code:
         roots = overview_roots(user)
@@ -417,6 +416,8 @@ def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, A
         code = roots[0].code
     region = region_path(user, code)[-1]
     paired = user.role == "helper"
+    # by default the latest year with stored figures (this year once computed), as the overview
+    year = params.year or (timezone.localdate().year if paired else default_year(user, region.code))
     if paired and not visible_regions(user).filter(code__startswith=prefix(region.code)).exists():
         # A helper's regions are those holding one of their households, and the regions above.
         raise OutOfScope("未找到该区划，或您无权访问。")

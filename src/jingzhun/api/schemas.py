@@ -167,7 +167,12 @@ class StatsParams(Schema):
     region: str = Field(
         "", pattern=r"^(\d{12})?$", description="区划代码；默认为您的第一个授权区划"
     )
-    year: int | None = Field(None, ge=1980, le=2100, description="年度（年末口径）；默认今年")
+    year: int | None = Field(
+        None,
+        ge=1980,
+        le=2100,
+        description="年度（年末口径）；默认为已计算指标的最近年度（不晚于今年）；帮扶责任人默认今年",
+    )
 
 
 # --- PATCH /households/{id}: typed changes built from the editable model fields ---------------
