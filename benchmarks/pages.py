@@ -157,10 +157,7 @@ def count_queries(cookie: str, page: Page, path: str, csrf: tuple[str, str]) -> 
     status, queries = 0, 0
     for _ in range(2):
         with CaptureQueriesContext(connection) as ctx:
-            if page.form is None:
-                response = client.get(path)
-            else:
-                response = client.post(path, page.form)
+            response = client.get(path) if page.form is None else client.post(path, page.form)
         status, queries = response.status_code, len(ctx.captured_queries)
     return status, queries
 
@@ -262,10 +259,14 @@ def main() -> None:
                 size = check(args.port, cookies[role], page, path, csrf)
                 script.write_text(lua_for(args.port, cookies[role], page, csrf))
 
-                def measured(connections: int, seconds: int) -> dict[str, float]:
-                    out = wrk(args.port, cookies[role], path, connections, seconds, str(script))
+                def measured(
+                    connections: int, seconds: int, role: str = role, page: Page = page
+                ) -> dict[str, float]:
+                    cookie = cookies[role]
+                    here = fill(page.path, ids)
+                    out = wrk(args.port, cookie, here, connections, seconds, str(script))
                     # wrk leaves requests queued in gunicorn: wait until they are answered
-                    check(args.port, cookies[role], page, path, csrf)
+                    check(args.port, cookie, page, here, csrf)
                     return out
 
                 measured(args.connections, 2)  # warm-up
