@@ -140,7 +140,10 @@ def data_ids(helper: Any) -> dict[str, Any]:
 
 def csrf_pair() -> tuple[str, str]:
     """(cookie value, form token) of a CSRF secret, as the page's form would carry them."""
-    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+    from django.middleware import csrf  # private helpers: the form token of a secret
+
+    _get_new_csrf_string = csrf._get_new_csrf_string
+    _mask_cipher_secret = csrf._mask_cipher_secret  # type: ignore[attr-defined]
 
     secret = _get_new_csrf_string()
     return secret, _mask_cipher_secret(secret)
