@@ -92,14 +92,15 @@ def setup_django(db: str, var: str) -> None:
     django.setup()
 
 
-def session_cookie() -> str:
+def session_cookie(username: str = "county") -> str:
+    """A signed-in session of `username` (second factor passed), as its session key."""
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from jingzhun.access.models import User
 
-    user = User.objects.get(username="county")
+    user = User.objects.get(username=username)
     client = Client()
     client.force_login(user)
     # county staff pass a second factor (AUTH-3): mark the session as verified with a device

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError
 
+from jingzhun.analytics.overview import default_year, stored_overview
 from jingzhun.audit.actions import record_now, record_out_of_scope
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.regions.codes import prefix
@@ -408,7 +409,6 @@ def put_income(
 )
 def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, Any]:
     user = _user(request)
-    year = params.year or timezone.localdate().year
     code = params.region
     if not code:
         roots = overview_roots(user)
@@ -417,11 +417,26 @@ def get_stats(request: HttpRequest, params: Query[s.StatsParams]) -> dict[str, A
         code = roots[0].code
     region = region_path(user, code)[-1]
     paired = user.role == "helper"
+    # by default the latest year with stored figures (this year once computed), as the overview
+    year = params.year or (timezone.localdate().year if paired else default_year(user, region.code))
     if paired and not visible_regions(user).filter(code__startswith=prefix(region.code)).exists():
         # A helper's regions are those holding one of their households, and the regions above.
         raise OutOfScope("未找到该区划，或您无权访问。")
-    stats = registry_stats(region.code, year, user=user)
-    return s.stats_out(region, year, stats, paired=paired)
+    if paired:  # a helper's own few households, counted per request
+        stats = registry_stats(region.code, year, user=user)
+        return s.stats_out(region, year, stats, paired=True)
+    # a region's stored year-end figures (analytics.overview, ADR 0065)
+    stored = stored_overview(user, region.code, year, breakdown=False)
+    if stored.stats is None:
+        raise OutOfScope(f"{year} 年的年末指标尚未计算（作战图页面可重新计算）。")
+    return s.stats_out(
+        region,
+        year,
+        stored.stats,
+        paired=False,
+        computed_at=stored.refreshed_at,
+        refresh_pending=stored.refresh_pending,
+    )
 
 
 # --- workflows (api/workflows.py) ---------------------------------------------------------------

@@ -167,7 +167,12 @@ class StatsParams(Schema):
     region: str = Field(
         "", pattern=r"^(\d{12})?$", description="区划代码；默认为您的第一个授权区划"
     )
-    year: int | None = Field(None, ge=1980, le=2100, description="年度（年末口径）；默认今年")
+    year: int | None = Field(
+        None,
+        ge=1980,
+        le=2100,
+        description="年度（年末口径）；默认为已计算指标的最近年度（不晚于今年）；帮扶责任人默认今年",
+    )
 
 
 # --- PATCH /households/{id}: typed changes built from the editable model fields ---------------
@@ -669,14 +674,30 @@ class StatsOut(Schema):
     monitored_households: int | None = Field(
         description="监测对象户数（当前监测类别，含一般农户）；2021 年以前为空"
     )
+    computed_at: datetime.datetime | None = Field(
+        description="区划口径：这些数字的计算时间（作战图指标）；帮扶户口径为空（实时统计）"
+    )
+    refresh_pending: bool = Field(
+        description="区划口径：有数据变更后的重新计算正在排队或进行，数字可能稍旧"
+    )
 
 
-def stats_out(region: Region, year: int, stats: RegistryStats, *, paired: bool) -> dict[str, Any]:
+def stats_out(
+    region: Region,
+    year: int,
+    stats: RegistryStats,
+    *,
+    paired: bool,
+    computed_at: datetime.datetime | None = None,
+    refresh_pending: bool = False,
+) -> dict[str, Any]:
     out = {
         "region_code": region.code,
         "region_name": region.name,
         "year": year,
         "scope": "paired" if paired else "region",
+        "computed_at": computed_at,
+        "refresh_pending": refresh_pending,
         **stats.as_dict(),
     }
     if paired:

@@ -126,6 +126,21 @@ def _assessment_view(
     return AssessmentView(stored, replayed, replayed=True)
 
 
+_READER: Any = None
+
+
+def _snapshot_reader() -> Any:
+    """One in-memory DuckDB connection per process for reading snapshots: opening one per
+    household card cost more than the read itself (issue 26, B12). Each read takes its own
+    cursor."""
+    global _READER
+    if _READER is None:
+        import duckdb
+
+        _READER = duckdb.connect(config={"threads": 1})
+    return _READER
+
+
 def snapshot_facts(run: AssessmentRun, household_id: int) -> dict[str, Any] | None:
     """One household's facts as the bulk run read them (from its Parquet snapshot)."""
     if not run.snapshot:
@@ -134,9 +149,7 @@ def snapshot_facts(run: AssessmentRun, household_id: int) -> dict[str, Any] | No
     paths = [folder / name for name in SNAPSHOT_FILES]
     if not all(p.is_file() for p in paths):
         return None
-    import duckdb
-
-    con = duckdb.connect()
+    con = _snapshot_reader().cursor()  # a cursor of the process's connection: cheap
     try:
         h = con.execute(
             "SELECT * FROM read_parquet(?) WHERE id = ?", [paths[0].as_posix(), household_id]

@@ -402,7 +402,7 @@ def do_sync_visits(items: Sequence[VisitInput], *, actor: Any) -> SyncResult:
             "assistance.visit.sync",
             actor=actor,
             object_type="visit",
-            object_id=",".join(str(v.pk) for v in new[:50]) + ("…" if len(new) > 50 else ""),
+            object_id=_listed_ids([v.pk for v in new]),
             diff={
                 "visits": [
                     None,
@@ -550,3 +550,15 @@ def do_open_case_from_visit(visit_id: int, *, actor: Any, monitoring_category: s
         diff={"case": [None, case.pk]},
     )
     return case
+
+
+def _listed_ids(pks: list[int], width: int = 64) -> str:
+    """The ids as an audit event's object_id (at most `width` characters): as many as fit, then
+    "…" (the event's diff lists them all)."""
+    out = ""
+    for i, pk in enumerate(pks):
+        candidate = f"{out},{pk}" if out else str(pk)
+        if len(candidate) > width - (1 if i < len(pks) - 1 else 0):
+            return out + "…"
+        out = candidate
+    return out

@@ -15,6 +15,7 @@ from jingzhun.access.scoping import check_household_in_scope, check_region_in_sc
 from jingzhun.audit.actions import record, record_now
 from jingzhun.core import hooks
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
+from jingzhun.core.hooks import regions_written
 from jingzhun.core.models import action
 from jingzhun.regions.models import Region
 
@@ -189,6 +190,7 @@ def do_create_household(
     writes.status_entry(
         household.pk, "", status, timezone.localdate(), writes.first_status_reason(status), actor
     ).save(force_insert=True)
+    _figures_changed(household.county_code, actor=actor, reason="新增农户")
     record(
         "registry.household.create",
         actor=actor,
@@ -197,6 +199,13 @@ def do_create_household(
         diff={"household_code": household_code, "members": len(clean_members)},
     )
     return household
+
+
+def _figures_changed(county_code: str, *, actor: Any, reason: str) -> None:
+    """The county's stored year-end figures (battle map, overview, /api/stats: ADR 0065)
+    are stale: ask for a refresh after this transaction commits (core.hooks; coalesced with a
+    queued one)."""
+    regions_written([county_code], actor=actor, reason=reason)
 
 
 def _locked_household(household_id: int, actor: Any) -> Household:
@@ -250,6 +259,7 @@ def do_update_household(
     if updated != 1:
         raise StaleVersion("该户信息已被他人修改，请刷新后重新编辑。")
     household.refresh_from_db()
+    _figures_changed(household.county_code, actor=actor, reason="修改户信息")
     record(
         "registry.household.update",
         actor=actor,
@@ -279,6 +289,7 @@ def do_change_household_status(
     writes.status_entry(household.pk, status_from, status_to, changed_on, reason, actor).save(
         force_insert=True
     )
+    _figures_changed(household.county_code, actor=actor, reason="脱贫状态变更")
     record(
         "registry.household.status",
         actor=actor,
@@ -309,6 +320,7 @@ def do_delete_household(household_id: int, reason: str, *, actor: Any) -> None:
     Household.objects.filter(pk=household.pk).update(
         **writes.bump({"deleted_at": now, "deleted_reason": reason}, now)
     )
+    _figures_changed(household.county_code, actor=actor, reason="删除农户")
     record(
         "registry.household.delete",
         actor=actor,
@@ -328,7 +340,7 @@ def do_update_member(
     member = Member.objects.select_for_update().filter(pk=member_id).first()
     if member is None:
         raise OutOfScope("未找到该成员，或您无权访问。")
-    _locked_household(member.household_id, actor)
+    locked = _locked_household(member.household_id, actor)
     current = {f: getattr(member, f) for f in MEMBER_EDITABLE}
     merged = validate_member({**current, **changes})
     changed = {k: v for k, v in merged.items() if v != current.get(k)}
@@ -351,6 +363,7 @@ def do_update_member(
         else {}
     )
     _household_changed(member.household_id, **head)
+    _figures_changed(locked.county_code, actor=actor, reason="修改成员信息")
     record(
         "registry.member.update",
         actor=actor,
@@ -411,6 +424,7 @@ def do_add_member(
             f"成员“{clean['name']}”的证件号码已属于另一名在册成员", field="id_number"
         ) from exc
     _household_changed(household.pk)
+    _figures_changed(household.county_code, actor=actor, reason="新增成员")
     record(
         "registry.member.add",
         actor=actor,
@@ -472,6 +486,7 @@ def do_remove_member(
         household_changes["head_name"] = heir.name
         diff["head"] = [member.name, heir.name]
     Household.objects.filter(pk=household.pk).update(**writes.bump(household_changes, now))
+    _figures_changed(household.county_code, actor=actor, reason="成员减少")
     record(
         "registry.member.remove",
         actor=actor,

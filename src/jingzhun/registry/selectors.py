@@ -178,12 +178,12 @@ _LAST_STATUS_SQL = """
                    PARTITION BY s.household_id ORDER BY s.changed_on DESC, s.id DESC
                ) AS rn
         FROM registry_statuschange s
-        WHERE s.changed_on <= %s
+        WHERE s.changed_on <= %s{history}
     ),
     sizes AS (
         SELECT m.household_id, COUNT(*) AS persons
         FROM registry_member m
-        WHERE (m.deleted_at IS NULL OR m.left_on IS NOT NULL)
+        WHERE (m.deleted_at IS NULL OR m.left_on IS NOT NULL){members}
           AND (m.joined_on IS NULL OR m.joined_on <= %s)
           AND (m.left_on IS NULL OR m.left_on > %s)
         GROUP BY m.household_id
@@ -221,7 +221,17 @@ def _status_counts(
     Without `group_column` the one group is "". `household_ids` (a helper's scope) narrows further.
     """
     column = _LEVEL_COLUMN.get(codes.level_of(region_code))
-    params: list[Any] = [as_of, as_of, as_of]
+    history = members = ""
+    ids: list[int] = []
+    if household_ids is not None:
+        if not household_ids:
+            return {}
+        # a helper's few households: read only their history and members (issue 26, B12)
+        listed = ",".join(["%s"] * len(household_ids))
+        history = f" AND s.household_id IN ({listed})"
+        members = f" AND m.household_id IN ({listed})"
+        ids = list(household_ids)
+    params: list[Any] = [as_of, *ids, *ids, as_of, as_of]
     if column is None:  # province or prefecture
         where = "h.village_id LIKE %s"
         params.append(codes.prefix(region_code) + "%")
@@ -229,14 +239,14 @@ def _status_counts(
         where = f"{column} = %s"
         params.append(region_code)
     if household_ids is not None:
-        if not household_ids:
-            return {}
         where += f" AND h.id IN ({','.join(['%s'] * len(household_ids))})"
         params.extend(household_ids)
     sql = _LAST_STATUS_SQL.format(
         group=group_column or "''",
         group_by=f"{group_column}, " if group_column else "",  # PostgreSQL refuses GROUP BY ''
         where=where,
+        history=history,
+        members=members,
     )
     result: dict[str, StatusCounts] = {}
     with connection.cursor() as cursor:
@@ -273,6 +283,9 @@ def _population_by_region(prefix: str, year: int) -> Callable[[str], int | None]
         return sum(known) if known else None
 
     return population
+
+
+population_by_region = _population_by_region  # public: analytics.overview reads it too
 
 
 def rural_population(region_code: str, year: int) -> int | None:

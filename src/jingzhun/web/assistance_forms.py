@@ -12,6 +12,8 @@ from django.utils.translation import gettext_noop
 from jingzhun.assistance.choices import HELPER_KINDS, UNPAIRED_GROUPS
 from jingzhun.assistance.importer import MAX_BYTES, MAX_ROWS
 
+from .forms import LongSelect
+
 # Code labels of assistance.choices, translated where they are shown (`_()` and `{% translate %}`).
 LABELS = (
     gettext_noop("县级领导干部"),
@@ -39,7 +41,7 @@ def _date_input() -> forms.DateInput:
 
 class PairForm(forms.Form):
     household_code = forms.CharField(label=_("户编号"), max_length=32)
-    helper = forms.ChoiceField(label=_("帮扶责任人"))
+    helper = forms.ChoiceField(label=_("帮扶责任人"), widget=LongSelect)
     start_date = forms.DateField(label=_("开始日期"), widget=_date_input())
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
@@ -51,7 +53,7 @@ class PairForm(forms.Form):
 class EndPairingForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     end_date = forms.DateField(label=_("结束日期"), widget=_date_input())
-    successor = forms.ChoiceField(label=_("接续的帮扶责任人"), required=False)
+    successor = forms.ChoiceField(label=_("接续的帮扶责任人"), required=False, widget=LongSelect)
     reason = forms.CharField(
         label=_("结束原因"),
         max_length=200,
@@ -75,7 +77,7 @@ class HelperProfileForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    successor = forms.ChoiceField(label=_("接续的帮扶责任人"))
+    successor = forms.ChoiceField(label=_("接续的帮扶责任人"), widget=LongSelect)
     on = forms.DateField(label=_("移交日期"), widget=_date_input())
     reason = forms.CharField(label=_("移交原因"), max_length=200)
 
@@ -86,7 +88,7 @@ class TransferForm(forms.Form):
 
 
 class PairingFilterForm(forms.Form):
-    region = forms.ChoiceField(label=_("区划"), required=False)
+    region = forms.ChoiceField(label=_("区划"), required=False, widget=LongSelect)
     group = forms.ChoiceField(
         label=_("名单"),
         required=False,

@@ -46,6 +46,7 @@ from jingzhun.assistance.measures import (
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.registry.selectors import household_for, region_options
 
+from .forms import LongSelect
 from .policies import authenticated
 
 PAGE_SIZE = 50
@@ -95,7 +96,7 @@ class EvidenceForm(forms.Form):
 
 
 class MeasureFilterForm(forms.Form):
-    region = forms.ChoiceField(label=_l("区划"), required=False)
+    region = forms.ChoiceField(label=_l("区划"), required=False, widget=LongSelect)
     kind = forms.ChoiceField(label=_l("措施类型"), required=False)
     department = forms.ChoiceField(label=_l("责任部门"), required=False)
     status = forms.ChoiceField(label=_l("状态"), required=False)

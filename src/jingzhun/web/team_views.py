@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -52,6 +53,9 @@ def _writes(user: Any) -> bool:
     return getattr(user, "role", "") in TEAM_WRITERS
 
 
+PLACEHOLDER = "000000000000"
+
+
 @authenticated
 @require_http_methods(["GET"])
 def overview(request: HttpRequest) -> HttpResponse:
@@ -72,6 +76,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "previous": Month.before(month).key,
         "next": Month.after(month).key,
         "today": today,
+        # each village's address from one reverse(): a county's ~800 villages, listed up to
+        # twice, made the page spend most of its time in reverse() (issue 26, B12)
+        "village_url": reverse("web:team_village", args=[PLACEHOLDER]).removesuffix(
+            f"{PLACEHOLDER}/"
+        ),
     }
     return render(request, "web/teams_overview.html", context)
 

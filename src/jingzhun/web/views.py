@@ -28,6 +28,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
+from jingzhun.analytics.overview import default_year, stored_overview
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.exports.actions import (
@@ -83,14 +84,11 @@ from jingzhun.registry.selectors import (
     household_for,
     households_for,
     income_of,
-    latest_status_year,
     member_for,
     members_of,
     overview_roots,
-    region_breakdown,
     region_options,
     region_path,
-    registry_stats,
     visible_regions,
     with_member_counts,
 )
@@ -132,34 +130,37 @@ def overview(request: HttpRequest) -> HttpResponse:
     form = OverviewForm(request.GET)
     chosen = form.cleaned_data if form.is_valid() else {}
     roots = overview_roots(user)
-    year = chosen.get("year") or latest_status_year(user) or timezone.localdate().year
     context: dict[str, Any] = {
         "form": form,
         "nav": "overview",
-        "year": year,
         "years": [y for y, _label in year_choices()],
     }
     if not roots:
-        return render(request, "web/overview.html", {**context, "empty": True})
+        year = chosen.get("year") or timezone.localdate().year
+        return render(request, "web/overview.html", {**context, "year": year, "empty": True})
     region_code = chosen.get("region") or roots[0].code
     try:
         path = region_path(user, region_code)
-        stats = registry_stats(region_code, year, user=user)
-        rows = region_breakdown(user, region_code, year)
+        # stored year-end figures (analytics.overview, ADR 0065), not the status history
+        year = chosen.get("year") or default_year(user, region_code)
+        stored = stored_overview(user, region_code, year)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
     region = path[-1]
     context.update(
+        year=year,
         region=region,
         path=path,
         roots=roots,
-        stats=stats,
+        stats=stored.stats,
+        refreshed_at=stored.refreshed_at,
+        refresh_pending=stored.refresh_pending,
         rows=[
-            (row.region, row.stats, _list_filter(row.region.code, row.region.level)) for row in rows
+            (row.region, row.stats, _list_filter(row.region.code, row.region.level))
+            for row in stored.rows
         ],
         region_filter=_list_filter(region.code, region.level),
-        child_level=rows[0].region.level if rows else "",
-        is_helper=getattr(user, "role", "") == "helper",
+        child_level=stored.rows[0].region.level if stored.rows else "",
     )
     counts, judged_at = criterion_counts(
         user, "household_exit", year, under=codes.prefix(region.code)

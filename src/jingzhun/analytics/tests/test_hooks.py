@@ -14,6 +14,16 @@ from jingzhun.imports.tests.conftest import FLAT_HEADER, VILLAGE, household_rows
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def no_jobs_yet(world: Any) -> None:
+    """The fixture's registrations each requested a refresh (registry writes do): start from
+    none, to see what an import asks for."""
+    from django_tasks_db.models import DBTaskResult
+
+    RefreshJob.objects.all().delete()
+    DBTaskResult.objects.all().delete()
+
+
 def test_import_commit_queues_a_refresh_of_its_county(world: Any) -> None:
     data = xlsx({"s": [FLAT_HEADER, *household_rows("N1", VILLAGE, 101, 3)]})
     do_commit_import(data, "n.xlsx", actor=world.user("township"))

@@ -163,6 +163,7 @@ def test_data_version_finds_the_job_the_dashboard_shows(world: World) -> None:
     """data_version's job (one query with the refresh time) is the newest of the last 20 jobs
     touching the user's counties, unless it is done: what latest_job finds, minus done jobs."""
     county, other = world.user("county"), world.user("other_township")
+    RefreshJob.objects.all().delete()  # the fixture's registrations each requested a refresh
 
     def shown(user: Any, region: str) -> int | None:
         found = selectors.data_version(user, region).open_job

@@ -402,9 +402,13 @@ def test_masked_forms_are_the_documented_ones(world: World, session_client: Make
 # --- statistics ----------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # stored figures: the refresh reads committed data
 def test_stats_default_to_the_first_grant_and_count_what_the_user_may_see(
     world: World, session_client: Make
 ) -> None:
+    from jingzhun.analytics.actions import do_refresh_indicators
+
+    do_refresh_indicators(None, actor=None)
     county = session_client("county").get("/api/stats").json()
     township = session_client("township").get("/api/stats").json()
     helper = session_client("helper").get("/api/stats").json()
@@ -415,6 +419,7 @@ def test_stats_default_to_the_first_grant_and_count_what_the_user_may_see(
         "region",
     )
     assert county["registered_persons"] == Member.objects.count()
+    assert county["computed_at"] and county["refresh_pending"] is True  # the fixture's writes
     assert (township["region_code"], township["registered_households"]) == (T100, 2)
     assert (helper["scope"], helper["registered_households"], helper["poverty_incidence"]) == (
         "paired",
@@ -423,16 +428,23 @@ def test_stats_default_to_the_first_grant_and_count_what_the_user_may_see(
     )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_stats_of_a_region_out_of_scope_are_404(world: World, session_client: Make) -> None:
+    from jingzhun.analytics.actions import do_refresh_indicators
+
+    do_refresh_indicators(None, actor=None)
     assert session_client("other_township").get(f"/api/stats?region={T100}").status_code == 404
     assert session_client("helper").get(f"/api/stats?region={T101}").status_code == 404
     assert session_client("county").get("/api/stats?region=230231999000").status_code == 404
+    # figures are computed from 2014 (the registry's first year): before, none are stored
     assert (
         session_client("county")
-        .get(f"/api/stats?region={T100}&year=2010")
+        .get(f"/api/stats?region={T100}&year=2014")
         .json()["registered_households"]
         == 0
     )
+    before = session_client("county").get(f"/api/stats?region={T100}&year=2010")
+    assert before.status_code == 404 and "尚未计算" in before.json()["detail"]
 
 
 # --- bad input is a 4xx, never a 500 -------------------------------------------------------

@@ -1,4 +1,7 @@
-"""总览: figures of the user's scope, per township or village, against an independent count."""
+"""总览: figures of the user's scope, per township or village, against an independent count.
+
+The page reads the stored year-end figures (ADR 0065): the fixtures refresh them, on
+committed data (`transaction=True`: the refresh reads the database through DuckDB)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from jingzhun.analytics.actions import do_refresh_indicators, run_pending
+from jingzhun.analytics.models import RefreshJob
 from jingzhun.audit.actions import OUT_OF_SCOPE
 from jingzhun.audit.models import AuditEvent
 from jingzhun.registry import choices as c
@@ -16,6 +21,8 @@ from jingzhun.registry.models import Household, Member
 from jingzhun.registry.selectors import region_breakdown, registry_stats
 
 from .conftest import body
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 COUNTY, T1, T2 = "230231000000", "230231100000", "230231101000"
 V1 = "230231100201"
@@ -44,6 +51,8 @@ def exited_world(world: Any) -> Any:
         "达到退出标准",
         actor=world.user("county"),
     )
+    do_refresh_indicators(None, actor=None)
+    RefreshJob.objects.all().delete()  # the fixture's own requests: computed just now
     return world
 
 
@@ -262,6 +271,7 @@ def test_the_overview_shows_ordinary_and_monitored_households_apart(
         members,
         actor=None,
     )
+    run_pending()  # the refresh the registration requested
     html = body(client_for("county").get("/"))
 
     def shown(name: str) -> str:
@@ -275,3 +285,44 @@ def test_the_overview_shows_ordinary_and_monitored_households_apart(
     assert "3 人" in html
     assert shown("monitored") == str(stats.monitored_households)
     assert figure(html, "registered") == 4  # the ordinary household is not registered
+
+
+def test_the_overview_says_when_figures_were_computed_and_when_a_refresh_is_pending(
+    exited_world: Any, client_for: Any
+) -> None:
+    from jingzhun.registry.actions import do_change_household_status
+
+    client = client_for("county")
+    html = body(client.get("/"))
+    assert "指标计算于" in html and 'data-refresh="pending"' not in html
+    assert figure(html, "exited") == 1
+    # a registry write requests a refresh: until it ran the page shows the stored figures and
+    # says a refresh is pending
+    household = exited_world.households["230231100201"]
+    do_change_household_status(
+        household.pk, "exited_no_policy", timezone.localdate(), "验收", actor=None
+    )
+    job = RefreshJob.objects.get()
+    assert job.status == RefreshJob.QUEUED and job.counties == COUNTY
+    html = body(client.get("/"))
+    assert 'data-refresh="pending"' in html and figure(html, "exited") == 1
+    run_pending()
+    html = body(client.get("/"))
+    assert 'data-refresh="pending"' not in html and figure(html, "exited") == 2
+
+
+def test_figures_never_computed_are_said_so(world: Any, client_for: Any) -> None:
+    RefreshJob.objects.all().delete()
+    html = body(client_for("county").get("/"))
+    assert 'id="not-computed"' in html and "尚未计算" in html
+    assert 'id="breakdown"' not in html
+
+
+def test_the_default_year_is_this_year_when_computed(exited_world: Any, client_for: Any) -> None:
+    # statuses of the fixture all changed today; earlier years are computed too (2014 onwards)
+    from jingzhun.analytics.overview import default_year
+
+    year = timezone.localdate().year
+    assert default_year(exited_world.user("county"), COUNTY) == year
+    html = body(client_for("county").get("/"))
+    assert f'<option value="{year}" selected>' in html
