@@ -74,6 +74,8 @@ def env_for(db: str, var: str) -> dict[str, str]:
 def prepare(db: str, var: str, scale: float) -> None:
     import psycopg
 
+    ensure_keys(Path(var))
+
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db}"')
@@ -83,6 +85,25 @@ def prepare(db: str, var: str, scale: float) -> None:
          "--password", "Bench-pass-2026"],
         env=env, check=True,
     )  # fmt: skip
+
+
+def ensure_keys(var: Path) -> None:
+    """The field-encryption key files the production settings read (PII-2): created once for a
+    benchmark directory (the embedded settings would create them, the production ones refuse)."""
+    import os
+    import secrets
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from jingzhun.core.fieldkeys import new_field_key_line
+
+    for name, text in (
+        ("field_keys", new_field_key_line(1) + "\n"),
+        ("index_key", secrets.token_hex(32) + "\n"),
+    ):
+        path = var / name
+        if not path.exists():
+            path.write_text(text)
+            os.chmod(path, 0o600)
 
 
 def setup_django(db: str, var: str) -> None:

@@ -224,7 +224,6 @@ def main() -> None:
     args = ap.parse_args()
     duration, runs = (3, 1) if args.small else (args.duration, args.runs)
     Path(args.var).mkdir(parents=True, exist_ok=True)
-    ensure_keys(Path(args.var))
     if args.prepare:
         prepare(args.db, args.var, args.scale)
     setup_django(args.db, args.var)
@@ -287,25 +286,6 @@ def main() -> None:
     print(body)
     if not args.no_append:
         append_section("B12 pages (every main page and role at county scale)", body)
-
-
-def ensure_keys(var: Path) -> None:
-    """The field-encryption key files the production settings read (PII-2): created once for a
-    benchmark directory (the embedded settings would create them, the production ones refuse)."""
-    import os
-    import secrets
-
-    sys.path.insert(0, str(ROOT / "src"))
-    from jingzhun.core.fieldkeys import new_field_key_line
-
-    for name, text in (
-        ("field_keys", new_field_key_line(1) + "\n"),
-        ("index_key", secrets.token_hex(32) + "\n"),
-    ):
-        path = var / name
-        if not path.exists():
-            path.write_text(text)
-            os.chmod(path, 0o600)
 
 
 def med(results: list[dict[str, float]], key: str) -> float:
