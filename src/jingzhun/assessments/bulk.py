@@ -40,7 +40,7 @@ from jingzhun.audit.actions import record
 from jingzhun.core import duck
 from jingzhun.core.duck_child import PARQUET_OPTIONS
 from jingzhun.core.errors import DomainError, Forbidden
-from jingzhun.core.fieldcrypt import encrypted_fields, open_tokens
+from jingzhun.core.fieldcrypt import encrypted_fields, open_in_duckdb
 from jingzhun.policy import bulk
 from jingzhun.policy.compiler import sql_literal
 from jingzhun.policy.store import PolicyStore, default_store
@@ -316,46 +316,30 @@ def _open_sealed(con: Any) -> None:
     if not sealed:
         con.execute(f'CREATE TABLE m AS SELECT * EXCLUDE ("{MEMBER_ID}") FROM m_sealed')
         return
-    import numpy as np
-
     mmap = member_columns()
-    selected = ", ".join(f"coalesce(\"{n}\", '')" for n in sealed)
-    raw = con.execute(f'SELECT "{MEMBER_ID}", {selected} FROM m_sealed').fetchnumpy()
-    arrays = list(raw.values())
-    ids = arrays[0].tolist()
-    coded: dict[str, Any] = {}
-    replace = []
-    for n, tokens in zip(sealed, arrays[1:], strict=True):
-        f = SEALED_MEMBER[n]
-        opened = open_tokens(Member._meta.db_table, f.column, ids, tokens.tolist())
-        values = sorted({v for v in opened if v is not None})
-        allowed = {str(k) for k, _ in f.choices or []} if f.choices else None
-        bad = [v for v in values if (allowed is not None and v not in allowed)]
-        if bad or (f.choices is None and any(not v.lstrip("-").isdigit() for v in values)):
-            member = ids[opened.index((bad or values)[0])]
-            code = (
-                Member.objects.filter(pk=member).values_list("household__household_code", flat=True)
-                .first()
-            )  # fmt: skip
-            raise DomainError(
-                f"户 {code} 成员（编号 {member}）的「{f.verbose_name}」（{n}）值（敏感字段，不显示）"
-                "不在代码表内，无法判定；请先更正登记数据。"
-            )
-        number = {v: i for i, v in enumerate(values, start=1)}
-        coded[n] = np.fromiter(
-            (0 if v is None else number[v] for v in opened), dtype=np.int16, count=len(opened)
+    allowed = {
+        n: ({str(k) for k, _ in SEALED_MEMBER[n].choices} if SEALED_MEMBER[n].choices else None)
+        for n in sealed
+    }
+    bad = open_in_duckdb(
+        con,
+        "m_sealed",
+        Member,
+        {n: mmap[n][1] for n in sealed},
+        id_column=MEMBER_ID,
+        target="m",
+        allowed=allowed,
+    )
+    if bad is not None:
+        name, member, _value = bad
+        code = (
+            Member.objects.filter(pk=member).values_list("household__household_code", flat=True)
+            .first()
+        )  # fmt: skip
+        raise DomainError(
+            f"户 {code} 成员（编号 {member}）的「{SEALED_MEMBER[name].verbose_name}」（{name}）"
+            "值（敏感字段，不显示）不在代码表内，无法判定；请先更正登记数据。"
         )
-        whens = " ".join(f"WHEN {i} THEN {sql_literal(v)}" for v, i in number.items())
-        text = f'CASE o."{n}" {whens} END' if whens else "NULL"
-        replace.append(f'CAST({text} AS {mmap[n][1]}) AS "{n}"')
-    con.register("sealed_opened", coded)
-    try:
-        con.execute(
-            f'CREATE TABLE m AS SELECT s.* EXCLUDE ("{MEMBER_ID}") REPLACE ({", ".join(replace)}) '
-            "FROM m_sealed s POSITIONAL JOIN sealed_opened o"
-        )
-    finally:
-        con.unregister("sealed_opened")
 
 
 def _coded(con: Any, path: Path, known: dict[str, tuple[str, str]]) -> str:

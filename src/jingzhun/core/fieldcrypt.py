@@ -549,6 +549,60 @@ def open_tokens(
     return out
 
 
+def open_in_duckdb(
+    con: Any,
+    table: str,
+    model: type[models.Model],
+    columns: dict[str, str],
+    *,
+    id_column: str,
+    target: str,
+    allowed: dict[str, set[str] | None] | None = None,
+) -> tuple[str, Any, str] | None:
+    """DuckDB table `table` holds tokens of `model`'s encrypted fields in `columns` (name ->
+    the DuckDB type to give the plaintext) beside the row key `id_column`: create `target` as
+    `table` without the key and with those columns opened (open_tokens) and cast. The values
+    pass to DuckDB as small integer codes (one per distinct value) scanned from a NumPy array
+    and joined by position. A value outside `allowed[name]` (when given) stops with
+    (name, row key, plaintext) returned and `target` not created."""
+    import numpy as np
+
+    names = list(columns)
+    fields = {f.name: f for f in encrypted_fields(model)}
+    selected = ", ".join(f"coalesce(\"{n}\", '')" for n in names)
+    raw = con.execute(f'SELECT "{id_column}", {selected} FROM {table}').fetchnumpy()
+    arrays = list(raw.values())
+    ids = arrays[0].tolist()
+    ring = keyring()
+    coded: dict[str, Any] = {}
+    replace = []
+    for n, tokens in zip(names, arrays[1:], strict=True):
+        opened = open_tokens(model._meta.db_table, fields[n].column, ids, tokens.tolist(), ring)
+        values = sorted({v for v in opened if v is not None})
+        ok = (allowed or {}).get(n)
+        for v in values:
+            if ok is not None and v not in ok:
+                return n, ids[opened.index(v)], v
+        number = {v: i for i, v in enumerate(values, start=1)}
+        coded[n] = np.fromiter(
+            (0 if v is None else number[v] for v in opened), dtype=np.int32, count=len(opened)
+        )
+        quoted = {v: "'" + v.replace("'", "''") + "'" for v in values}
+        whens = " ".join(f"WHEN {i} THEN {quoted[v]}" for v, i in number.items())
+        text = f'CASE o."{n}" {whens} END' if whens else "NULL"
+        replace.append(f'CAST({text} AS {columns[n]}) AS "{n}"')
+    view = f"opened_{target}"
+    con.register(view, coded)
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TABLE {target} AS SELECT s.* EXCLUDE ("{id_column}") '
+            f"REPLACE ({', '.join(replace)}) FROM {table} s POSITIONAL JOIN {view} o"
+        )
+    finally:
+        con.unregister(view)
+    return None
+
+
 def reseal_all(
     models_: Sequence[type[models.Model]] | None = None,
     *,
