@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import PG_ADMIN_URL, append_section, machine, median, run_child  # noqa: E402
 
-COUNTY = os.environ.get("JZ_BENCH_COUNTY", "522628")  # --county (children inherit it)
+JINPING = "522628"
+COUNTY = os.environ.get("JZ_BENCH_COUNTY", JINPING)  # --county (children inherit it)
 COUNTY_HOUSEHOLDS = 19060  # Jinping's registered households at scale 1
 YEAR = 2019
 SEED = 1
@@ -95,7 +96,7 @@ def child_prepare(db_url: str, var_dir: str, households: int) -> dict[str, Any]:
     for i, code in enumerate(codes):
         if code not in counties.COUNTIES:
             counties.COUNTIES[code] = dataclasses.replace(
-                counties.COUNTIES[COUNTY], code=code, name=f"合成县{i + 1}（按锦屏县放大）"
+                counties.COUNTIES[JINPING], code=code, name=f"合成县{i + 1}（按锦屏县放大）"
             )
         spec = DemoSpec(
             county=code,

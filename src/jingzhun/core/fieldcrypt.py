@@ -291,6 +291,8 @@ class EncryptedCharField(models.CharField):
     def get_prep_value(self, value: Any) -> Any:
         if isinstance(value, Sealed):
             return value.token
+        if value is None or value == "" or is_token(value):
+            return value
         value = super().get_prep_value(value)
         if value in (None, "") or is_token(value):
             return value
