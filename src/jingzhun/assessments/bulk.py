@@ -220,6 +220,26 @@ def _load_statements(
     ]
 
 
+def provinces_in_scope(prefixes: list[str] | None) -> set[str]:
+    """The provinces (first two digits) of the villages a run over `prefixes` can meet, from the
+    small regions table: the columns read are those of their standards only."""
+    from django.db.models.functions import Substr
+
+    from jingzhun.regions.models import Region
+
+    villages = Region.objects.all()
+    if prefixes is not None:
+        scope = Q(pk__in=[])
+        for p in prefixes:
+            scope |= Q(code__startswith=p)
+        villages = villages.filter(scope)
+    return set(
+        villages.annotate(province=Substr("code", 1, 2))
+        .values_list("province", flat=True)
+        .distinct()
+    )
+
+
 def _existing_statement(standard_id: str, year: int) -> str:
     """Households already judged for the year, with the policy version (committed rows)."""
     at, pt = Assessment._meta.db_table, PolicyVersion._meta.db_table
@@ -473,7 +493,12 @@ def do_assess_bulk(
     try:
         hmap, mmap = household_columns(), member_columns()
         hcols, mcols = bulk.columns_read(
-            store, standard_id, year, member_columns=set(mmap), household_columns=set(hmap)
+            store,
+            standard_id,
+            year,
+            member_columns=set(mmap),
+            household_columns=set(hmap),
+            provinces=None if parquet is not None else provinces_in_scope(prefixes),
         )
         hcols = sorted({"village_code", *hcols})
         if "name" not in mcols:
