@@ -239,7 +239,7 @@ def measure(db: str, var: str, runs: int, naive_sample: int, warmup: bool = True
             flush=True,
         )
     naive = []
-    for i in range(runs):
+    for i in range(runs if naive_sample > 0 else 0):  # --naive-households 0: bulk only
         _child("reset", db, var)
         child = _child("naive", db, var, "--households", str(naive_sample))
         n = child.result
@@ -253,6 +253,8 @@ def measure(db: str, var: str, runs: int, naive_sample: int, warmup: bool = True
     _child("reset", db, var)
     households = results[0]["households"]
     phase_names = list(results[0]["phases"])
+    if not naive:
+        naive = [{"households": 1, "seconds": float("nan"), "rss": 0}]
     out = {
         "households": households,
         "seconds": median([r["seconds"] for r in results]),
