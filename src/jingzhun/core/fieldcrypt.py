@@ -351,7 +351,7 @@ class EncryptedIntegerField(EncryptedCharField):
     def formfield(self, **kwargs: Any) -> Any:
         from django import forms
 
-        defaults = {
+        defaults: dict[str, Any] = {
             "form_class": forms.IntegerField,
             "min_value": self.min_value,
             "max_value": self.max_value,
@@ -579,7 +579,9 @@ def open_in_duckdb(
     coded: dict[str, Any] = {}
     replace = []
     for n, tokens in zip(names, arrays[1:], strict=True):
-        opened = open_tokens(model._meta.db_table, fields[n].column, ids, tokens.tolist(), ring)
+        opened = open_tokens(
+            model._meta.db_table, str(fields[n].column), ids, tokens.tolist(), ring
+        )
         values = sorted({v for v in opened if v is not None})
         ok = (allowed or {}).get(n)
         for v in values:
