@@ -564,8 +564,9 @@ def open_in_duckdb(
     """DuckDB table `table` holds tokens of `model`'s encrypted fields in `columns` (name ->
     the DuckDB type to give the plaintext) beside the row key `id_column`: create `target` as
     `table` without the key and with those columns opened (open_tokens) and cast. The values
-    pass to DuckDB as small integer codes (one per distinct value) scanned from a NumPy array
-    and joined by position. A value outside `allowed[name]` (when given) stops with
+    pass to DuckDB as small integer codes (one per distinct value) scanned from NumPy arrays
+    and joined on the row key (not by position: the connections do not preserve insertion
+    order, so two scans of a table need not agree on it). A value outside `allowed[name]` (when given) stops with
     (name, row key, plaintext) returned and `target` not created."""
     import numpy as np
 
@@ -596,11 +597,13 @@ def open_in_duckdb(
         text = f'CASE o."{n}" {whens} END' if whens else "NULL"
         replace.append(f'CAST({text} AS {columns[n]}) AS "{n}"')
     view = f"opened_{target}"
+    coded["row_key__"] = arrays[0]
     con.register(view, coded)
     try:
         con.execute(
             f'CREATE OR REPLACE TABLE {target} AS SELECT s.* EXCLUDE ("{id_column}") '
-            f"REPLACE ({', '.join(replace)}) FROM {table} s POSITIONAL JOIN {view} o"
+            f"REPLACE ({', '.join(replace)}) FROM {table} s JOIN {view} o "
+            f'ON o.row_key__ = s."{id_column}"'
         )
     finally:
         con.unregister(view)

@@ -213,3 +213,40 @@ def test_the_indicator_reader_opens_health_only_when_used(world: World, tmp_path
         assert "health_status" not in columns and "member_id" not in columns
     finally:
         con.close()
+
+
+def test_open_in_duckdb_pairs_each_value_with_its_own_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More rows than one DuckDB row group, two threads, insertion order not preserved: every
+    opened value lands on its own row (joined on the key, not by position)."""
+    monkeypatch.setattr(
+        settings, "JINGZHUN_FIELD_KEYS", [fieldkeys.new_field_key_line(1, "aes-256-gcm")]
+    )
+    n = 130_000
+    ring = fieldcrypt.keyring()
+    codes = [HEALTH[(i * 7) % 4] for i in range(n)]
+    tokens = [
+        fieldcrypt.seal("registry_member", "health_status", i, code, ring)
+        for i, code in enumerate(codes)
+    ]
+    con = duck.connect()
+    try:
+        con.execute("SET threads = 2")
+        import numpy as np
+
+        con.register(
+            "t",
+            {
+                "member_id": np.arange(n, dtype=np.int64),
+                "health_status": np.array(tokens, dtype=object),
+                "expect": np.array(codes, dtype=object),
+            },
+        )
+        con.execute("CREATE TABLE t2 AS SELECT * FROM t ORDER BY random()")
+        bad = fieldcrypt.open_in_duckdb(
+            con, "t2", Member, {"health_status": "VARCHAR"}, id_column="member_id", target="o"
+        )
+        assert bad is None
+        row = con.execute("SELECT count(*), count_if(health_status = expect) FROM o").fetchone()
+        assert row == (n, n)
+    finally:
+        con.close()
