@@ -20,6 +20,7 @@ from jingzhun.assessments.models import Assessment
 from jingzhun.assessments.selectors import snapshot_facts
 from jingzhun.assessments.tests.test_bulk import per_household, stored
 from jingzhun.core import fieldcrypt
+from jingzhun.core.errors import DomainError
 from jingzhun.core.models import action_writes
 from jingzhun.demo import counties
 from jingzhun.demo.actions import DemoSpec, do_generate_demo_county
@@ -85,6 +86,17 @@ def test_gansu_bulk_equals_the_per_household_evaluator_on_encrypted_health(
     assert facts is not None
     assert "serious_illness" in {m["health_status"] for m in facts["members"]}
     assert all("member_id" not in m for m in facts["members"])
+    # a value outside the code list (only a direct database write could leave it) stops the
+    # run, naming the household and the field but not the value
+    member = Member.objects.order_by("pk").first()
+    assert member is not None
+    with action_writes():
+        Member.objects.filter(pk=member.pk).update(health_status="糖尿病")
+    with pytest.raises(DomainError) as refused:
+        do_assess_bulk("household_exit", 2019, actor=None)
+    message = str(refused.value)
+    assert member.household.household_code in message and "health_status" in message
+    assert "糖尿病" not in message
 
 
 def test_the_national_standard_reads_no_sealed_column(monkeypatch: pytest.MonkeyPatch) -> None:
