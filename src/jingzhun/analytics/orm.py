@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractYear
 
 from jingzhun.access.models import HelperPairing
+from jingzhun.core.fieldcrypt import encrypted_fields
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, Member, StatusChange, present_on
 
@@ -135,7 +136,17 @@ def compute_county(
     county: str, definitions: Iterable[IndicatorDef], years: Sequence[int], current_year: int
 ) -> dict[Key, tuple[int, int | None]]:
     """{(indicator, year, region, dimension): (numerator, denominator)} for one county at every
-    level, through the ORM (grouped by village in the database, summed upwards in Python)."""
+    level, through the ORM (grouped by village in the database, summed upwards in Python).
+    A definition over an encrypted member field (health: PII-2) is refused: the database can
+    neither filter nor group on ciphertext (the DuckDB refresh opens it, analytics.refresh)."""
+    definitions = list(definitions)
+    sealed = {f.name for f in encrypted_fields(Member)}
+    for d in definitions:
+        if d.fields() & sealed:
+            raise ValueError(
+                f"指标 {d.id} 使用加密字段 {'、'.join(sorted(d.fields() & sealed))}："
+                "ORM 路径无法按密文筛选或分组，请用批量刷新（DuckDB）。"
+            )
     today = datetime.date.today()
     regions = list(
         Region.objects.filter(

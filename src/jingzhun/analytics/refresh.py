@@ -27,6 +27,7 @@ from django.utils import timezone
 from jingzhun.access.models import HelperPairing
 from jingzhun.assessments.models import AssessmentSummary
 from jingzhun.core import duck
+from jingzhun.core.fieldcrypt import encrypted_fields, open_in_duckdb
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, Member, StatusChange
 
@@ -34,6 +35,8 @@ from . import compute
 from .models import RegionFigures
 
 FIRST_YEAR = 2014
+SEALED = {f.name for f in encrypted_fields(Member)}
+MEMBER_ID = "member_id"
 RAW_FROM_DB = ("hh", "mm", "sc", "pairs", "regions", "pop")
 Progress = Callable[[str, int], None]
 
@@ -76,7 +79,14 @@ def read_statements(
         return [(c, t) for c, t in compute.RAW_TABLES[table] if wanted is None or c in wanted]
 
     hcols = ", ".join(f'CAST(h."{column_of.get(c, c)}" AS {t}) AS "{c}"' for c, t in used("hh"))
-    mcols = ", ".join(_cast("m", c, t) for c, t in used("mm"))
+    # encrypted member fields (PII-2) are read as tokens beside the member's key and opened
+    # after the read (open_sealed); only when a definition uses them
+    mcols = ", ".join(
+        f'NULLIF(CAST(m."{c}" AS VARCHAR), \'\') AS "{c}"' if c in SEALED else _cast("m", c, t)
+        for c, t in used("mm")
+    )
+    if any(c in SEALED for c, _ in used("mm")):
+        mcols += f', CAST(m."id" AS BIGINT) AS "{MEMBER_ID}"'
     semi = "" if counties is None else "AND {col} IN (SELECT id FROM hh)"
     county_prefixes = None if counties is None else [c[:6] for c in counties]
     region_where = (
@@ -125,6 +135,7 @@ def read_registry(
                 con.execute(statement)
         finally:
             con.execute("DETACH reg")
+        open_sealed(con)
         return vendor
     work.mkdir(parents=True, exist_ok=True)
     exports = [(t, work / f"{t}.parquet") for t in RAW_FROM_DB]
@@ -133,7 +144,28 @@ def read_registry(
         con.execute(
             f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({_lit(path.as_posix())})"
         )
+    open_sealed(con)
     return "sqlite"
+
+
+def open_sealed(con: Any) -> None:
+    """mm read with encrypted member fields (tokens beside MEMBER_ID): open them set-wise
+    (core.fieldcrypt.open_in_duckdb) and cast them to the types compute expects."""
+    names = [str(r[0]) for r in con.execute("DESCRIBE mm").fetchall()]
+    if MEMBER_ID not in names:
+        return
+    types = dict(compute.RAW_TABLES["mm"])
+    con.execute("ALTER TABLE mm RENAME TO mm_sealed")
+    bad = open_in_duckdb(
+        con,
+        "mm_sealed",
+        Member,
+        {n: types[n] for n in names if n in SEALED},
+        id_column=MEMBER_ID,
+        target="mm",
+    )
+    assert bad is None  # no allowed lists given: every value passes
+    con.execute("DROP TABLE mm_sealed")
 
 
 def read_criteria(con: Any, counties: Sequence[str] | None, work: Path, standard: str) -> None:

@@ -40,6 +40,7 @@ from jingzhun.audit.actions import record
 from jingzhun.core import duck
 from jingzhun.core.duck_child import PARQUET_OPTIONS
 from jingzhun.core.errors import DomainError, Forbidden
+from jingzhun.core.fieldcrypt import encrypted_fields, open_in_duckdb
 from jingzhun.policy import bulk
 from jingzhun.policy.compiler import sql_literal
 from jingzhun.policy.store import PolicyStore, default_store
@@ -55,6 +56,11 @@ __all__ = ["BulkResult", "do_assess_bulk", "household_columns", "member_columns"
 SNAPSHOT_FILES = ("households.parquet", "members.parquet")
 # h's column holding Household.version as read (the assessment key's last part, ADR 0032)
 VERSION_COLUMN = "household_version"
+# Member fields encrypted at rest (PII-2) that the rules may read: read as their tokens with the
+# member's key (m.member_id, the AAD's row), opened set-wise in this process after the read
+# (_open_sealed), and kept as tokens in the snapshot (ADR XXXX-crypt).
+SEALED_MEMBER: dict[str, Any] = {f.name: f for f in encrypted_fields(Member)}
+MEMBER_ID = "member_id"
 
 
 @dataclass
@@ -79,8 +85,8 @@ def _refuse_unknown_code(
         (model, path, f)
         for model, path in ((Household, "village__code"), (Member, "household__village__code"))
         for f in model._meta.concrete_fields
-        if _is_coded(f) and f.name in read
-    ]
+        if _is_coded(f) and f.name in read and not (model is Member and f.name in SEALED_MEMBER)
+    ]  # sealed fields are checked where they are opened (_open_sealed)
     for model, path, f in coded:
         codes = ["", *(str(k) for k, _ in f.choices or [])]  # "": not filled in (null)
         scope = Q()
@@ -190,7 +196,14 @@ def _load_statements(
             f'AND i."year" = {int(year)} AND i."deleted_at" IS NULL'
         )
     cols = ", ".join(f'CAST({hmap[c][0]} AS {hmap[c][1]}) AS "{c}"' for c in hcols)
-    mcols_sql = "".join(f', CAST({mmap[c][0]} AS {mmap[c][1]}) AS "{c}"' for c in mcols)
+    mcols_sql = "".join(
+        f', NULLIF(CAST(mm."{SEALED_MEMBER[c].column}" AS VARCHAR), \'\') AS "{c}"'
+        if c in SEALED_MEMBER
+        else f', CAST({mmap[c][0]} AS {mmap[c][1]}) AS "{c}"'
+        for c in mcols
+    )
+    if any(c in SEALED_MEMBER for c in mcols):  # the tokens' row key, for opening them
+        mcols_sql = f', CAST(mm."id" AS BIGINT) AS "{MEMBER_ID}"' + mcols_sql
     semi = "" if prefixes is None else 'AND mm."household_id" IN (SELECT id FROM h)'
     # Plain tables, not TEMP: the snapshot is written from a second DuckDB connection.
     return [
@@ -205,6 +218,26 @@ def _load_statements(
         f'AS household_id{mcols_sql} FROM reg."{mt}" AS mm '
         f'WHERE mm."deleted_at" IS NULL {semi}',
     ]
+
+
+def provinces_in_scope(prefixes: list[str] | None) -> set[str]:
+    """The provinces (first two digits) of the villages a run over `prefixes` can meet, from the
+    small regions table: the columns read are those of their standards only."""
+    from django.db.models.functions import Substr
+
+    from jingzhun.regions.models import Region
+
+    villages = Region.objects.all()
+    if prefixes is not None:
+        scope = Q(pk__in=[])
+        for p in prefixes:
+            scope |= Q(code__startswith=p)
+        villages = villages.filter(scope)
+    return set(
+        villages.annotate(province=Substr("code", 1, 2))
+        .values_list("province", flat=True)
+        .distinct()
+    )
 
 
 def _existing_statement(standard_id: str, year: int) -> str:
@@ -241,6 +274,8 @@ def _read_inputs(
         con.execute("DETACH reg")
         if parquet is not None:
             _load_from_parquet(con, parquet, prefixes)
+        else:
+            _open_sealed(con)
         return ("parquet" if parquet is not None else vendor), False
     # SQLite: read in a child process (duck_child.py explains why), through Parquet files.
     work.mkdir(parents=True, exist_ok=True)
@@ -284,16 +319,58 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
         f"CREATE OR REPLACE TABLE m AS SELECT {_coded(con, paths[1], member_columns())} "
         f"FROM read_parquet('{_q(paths[1])}') {semi}"
     )
+    _open_sealed(con)
+
+
+def _open_sealed(con: Any) -> None:
+    """Table m read with sealed member columns (tokens beside MEMBER_ID): keep it as m_sealed
+    (what the snapshot stores) and make m with those columns opened and typed as the rules
+    read them. Only the rows in scope and only the columns the rules read are here (column
+    pruning in columns_read), so a standard that reads no sealed field never opens one."""
+    names = [str(r[0]) for r in con.execute("DESCRIBE m").fetchall()]
+    if MEMBER_ID not in names:
+        return
+    sealed = [n for n in names if n in SEALED_MEMBER]
+    con.execute("DROP TABLE IF EXISTS m_sealed")
+    con.execute("ALTER TABLE m RENAME TO m_sealed")
+    if not sealed:
+        con.execute(f'CREATE TABLE m AS SELECT * EXCLUDE ("{MEMBER_ID}") FROM m_sealed')
+        return
+    mmap = member_columns()
+    allowed = {
+        n: ({str(k) for k, _ in SEALED_MEMBER[n].choices} if SEALED_MEMBER[n].choices else None)
+        for n in sealed
+    }
+    bad = open_in_duckdb(
+        con,
+        "m_sealed",
+        Member,
+        {n: mmap[n][1] for n in sealed},
+        id_column=MEMBER_ID,
+        target="m",
+        allowed=allowed,
+    )
+    if bad is not None:
+        name, member, _value = bad
+        code = (
+            Member.objects.filter(pk=member).values_list("household__household_code", flat=True)
+            .first()
+        )  # fmt: skip
+        raise DomainError(
+            f"户 {code} 成员（编号 {member}）的「{SEALED_MEMBER[name].verbose_name}」（{name}）"
+            "值（敏感字段，不显示）不在代码表内，无法判定；请先更正登记数据。"
+        )
 
 
 def _coded(con: Any, path: Path, known: dict[str, tuple[str, str]]) -> str:
     """The select list for a snapshot file: every column, the coded ones cast to their ENUM
     (Parquet keeps them as text)."""
     names = [str(r[0]) for r in con.execute(f"DESCRIBE FROM read_parquet('{_q(path)}')").fetchall()]
+    sealed = set(SEALED_MEMBER) if MEMBER_ID in names else set()  # tokens: opened after loading
     casts = [
         f'CAST("{n}" AS {known[n][1]}) AS "{n}"'
         for n in names
-        if n in known and known[n][1].startswith("code_")
+        if n in known and known[n][1].startswith("code_") and n not in sealed
     ]
     return f"* REPLACE ({', '.join(casts)})" if casts else "*"
 
@@ -313,7 +390,9 @@ def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     digest = hashlib.sha256()
-    for table, name in zip(("h", "m"), SNAPSHOT_FILES, strict=True):
+    tables = {str(r[0]) for r in con.execute("SHOW TABLES").fetchall()}
+    members = "m_sealed" if "m_sealed" in tables else "m"  # sealed fields stay tokens
+    for table, name in zip(("h", members), SNAPSHOT_FILES, strict=True):
         path = folder / name
         if not written:
             con.execute(f"COPY (SELECT * FROM {table}) TO '{_q(path)}' {PARQUET_OPTIONS}")
@@ -414,7 +493,12 @@ def do_assess_bulk(
     try:
         hmap, mmap = household_columns(), member_columns()
         hcols, mcols = bulk.columns_read(
-            store, standard_id, year, member_columns=set(mmap), household_columns=set(hmap)
+            store,
+            standard_id,
+            year,
+            member_columns=set(mmap),
+            household_columns=set(hmap),
+            provinces=None if parquet is not None else provinces_in_scope(prefixes),
         )
         hcols = sorted({"village_code", *hcols})
         if "name" not in mcols:

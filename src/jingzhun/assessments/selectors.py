@@ -12,11 +12,12 @@ from django.conf import settings
 from django.db.models import Q
 
 from jingzhun.access.scoping import village_prefixes
+from jingzhun.core.fieldcrypt import open_tokens
 from jingzhun.policy.decide import FAILED, PASSED, UNKNOWN, CompiledStandard
 from jingzhun.policy.store import PolicyError, PolicyStore, default_store
-from jingzhun.registry.models import Household
+from jingzhun.registry.models import Household, Member
 
-from .bulk import SNAPSHOT_FILES, VERSION_COLUMN
+from .bulk import MEMBER_ID, SEALED_MEMBER, SNAPSHOT_FILES, VERSION_COLUMN
 from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
 
 __all__ = [
@@ -169,6 +170,15 @@ def snapshot_facts(run: AssessmentRun, household_id: int) -> dict[str, Any] | No
         ]
     finally:
         con.close()
+    if MEMBER_ID in mnames:  # sealed fields stored as tokens (PII-2): opened with each row's key
+        for name in (n for n in mnames if n in SEALED_MEMBER):
+            f = SEALED_MEMBER[name]
+            ids = [r[MEMBER_ID] for r in members]
+            opened = open_tokens(Member._meta.db_table, f.column, ids, [r[name] for r in members])
+            for r, value in zip(members, opened, strict=True):
+                r[name] = f.to_python(value) if value is not None else None
+        for r in members:
+            del r[MEMBER_ID]
     facts: dict[str, Any] = {}
     income: dict[str, Any] = {}
     for name, value in zip(names, row, strict=True):

@@ -32,9 +32,11 @@ from cryptography.hazmat.primitives import hmac as chmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.text import capfirst
 
 from .fieldkeys import AES_256_GCM, KEY_BYTES
 
@@ -289,6 +291,8 @@ class EncryptedCharField(models.CharField):
     def get_prep_value(self, value: Any) -> Any:
         if isinstance(value, Sealed):
             return value.token
+        if value is None or value == "" or is_token(value):
+            return value
         value = super().get_prep_value(value)
         if value in (None, "") or is_token(value):
             return value
@@ -306,6 +310,58 @@ class EncryptedCharField(models.CharField):
                 f"{self.model.__name__}.{self.name}：加密前须先取得主键（reserve_pks）。"
             )
         return seal(self.model._meta.db_table, self.column, model_instance.pk, str(value))
+
+
+class EncryptedIntegerField(EncryptedCharField):
+    """A small integer stored as a token of its decimal text (a disability grade): reads give
+    an int, forms an integer input bounded by `min_value`/`max_value` (validated in Python: a
+    database check cannot see through the ciphertext)."""
+
+    def __init__(self, *args: Any, min_value: int | None = None, max_value: int | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
+        self.min_value, self.max_value = min_value, max_value
+        kwargs.setdefault("plain_max_length", 6)
+        super().__init__(*args, **kwargs)
+        # the text length check of CharField does not apply to an int
+        self.validators[:] = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
+        if min_value is not None:
+            self.validators.append(MinValueValidator(min_value))
+        if max_value is not None:
+            self.validators.append(MaxValueValidator(max_value))
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["min_value"], kwargs["max_value"] = self.min_value, self.max_value
+        if kwargs.get("plain_max_length") == 6:
+            del kwargs["plain_max_length"]
+        return name, path, args, kwargs
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or value == "" or isinstance(value, (int, Sealed)):
+            return None if value == "" else value
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{self.verbose_name}须为整数", code="invalid") from exc
+
+    def run_validators(self, value: Any) -> None:
+        if value not in (None, ""):
+            super().run_validators(value)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from django import forms
+
+        defaults: dict[str, Any] = {
+            "form_class": forms.IntegerField,
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "required": not self.blank,
+            "label": capfirst(self.verbose_name),
+            "help_text": self.help_text,
+        }
+        defaults.update(kwargs)
+        form_class = defaults.pop("form_class")
+        return form_class(**defaults)
 
 
 class BlindIndexField(models.CharField):
@@ -448,6 +504,110 @@ def open_column(
         else:
             out.append(open_token(table, column, pk, token, ring))
     return out
+
+
+def open_tokens(
+    table: str, column: str, pks: Sequence[Any], tokens: Sequence[Any], ring: Keyring | None = None
+) -> list[Any]:
+    """Plaintext of many tokens of `table.column` (None for None or ""), with the least work per
+    token: one cipher object per key version, the AAD prefix built once, the library's AEAD
+    (AESGCM.decrypt, or SM4-GCM through the Cipher API) per value. Raises FieldDecryptError for
+    a token that does not open for its row (moved, altered), naming the table, column and row."""
+    ring = ring or keyring()
+    prefix = aad(table, column, "")
+    out: list[Any] = [None] * len(tokens)
+    b64 = base64.urlsafe_b64decode
+    openers: dict[str, Callable[[bytes, bytes], bytes]] = {}
+
+    def opener(version_text: str) -> Callable[[bytes, bytes], bytes]:
+        key = ring.key(int(version_text))
+        if key.algorithm == AES_256_GCM:
+            decrypt = key._aes.decrypt
+            return lambda raw, a: decrypt(raw[:NONCE], raw[NONCE:], a)
+        sm4 = key._sm4
+
+        def sm4_open(raw: bytes, a: bytes) -> bytes:
+            dec = Cipher(sm4, modes.GCM(raw[:NONCE], raw[-TAG:])).decryptor()
+            dec.authenticate_additional_data(a)
+            return dec.update(raw[NONCE:-TAG]) + dec.finalize()
+
+        return sm4_open
+
+    for i, (pk, token) in enumerate(zip(pks, tokens, strict=True)):
+        if token is None or token == "":
+            continue
+        head, _, text = token.partition(":")
+        fn = openers.get(head)
+        if fn is None:
+            if not TOKEN.match(token):
+                raise FieldDecryptError(f"{table}.{column}（行 {pk}）不是加密字段的密文")
+            fn = openers[head] = opener(head[2:])
+        try:
+            out[i] = fn(b64(text + "=" * (-len(text) % 4)), prefix + str(pk).encode()).decode()
+        except (InvalidTag, ValueError) as exc:
+            raise FieldDecryptError(
+                f"密文校验失败（{table}|{column}|{pk}）：数据被改动或移到了别的行，或密钥不对"
+            ) from exc
+    return out
+
+
+def open_in_duckdb(
+    con: Any,
+    table: str,
+    model: type[models.Model],
+    columns: dict[str, str],
+    *,
+    id_column: str,
+    target: str,
+    allowed: dict[str, set[str] | None] | None = None,
+) -> tuple[str, Any, str] | None:
+    """DuckDB table `table` holds tokens of `model`'s encrypted fields in `columns` (name ->
+    the DuckDB type to give the plaintext) beside the row key `id_column`: create `target` as
+    `table` without the key and with those columns opened (open_tokens) and cast. The values
+    pass to DuckDB as small integer codes (one per distinct value) scanned from NumPy arrays
+    and joined on the row key (not by position: the connections do not preserve insertion
+    order, so two scans of a table need not agree on it). A value outside `allowed[name]` (when given) stops with
+    (name, row key, plaintext) returned and `target` not created."""
+    import numpy as np
+
+    names = list(columns)
+    fields = {f.name: f for f in encrypted_fields(model)}
+    selected = ", ".join(f"coalesce(\"{n}\", '')" for n in names)
+    raw = con.execute(f'SELECT "{id_column}", {selected} FROM {table}').fetchnumpy()
+    arrays = list(raw.values())
+    ids = arrays[0].tolist()
+    ring = keyring()
+    coded: dict[str, Any] = {}
+    replace = []
+    for n, tokens in zip(names, arrays[1:], strict=True):
+        opened = open_tokens(
+            model._meta.db_table, str(fields[n].column), ids, tokens.tolist(), ring
+        )
+        values = sorted({v for v in opened if v is not None})
+        ok = (allowed or {}).get(n)
+        for v in values:
+            if ok is not None and v not in ok:
+                return n, ids[opened.index(v)], v
+        number = {v: i for i, v in enumerate(values, start=1)}
+        coded[n] = np.fromiter(
+            (0 if v is None else number[v] for v in opened), dtype=np.int32, count=len(opened)
+        )
+        quoted = {v: "'" + v.replace("'", "''") + "'" for v in values}
+        whens = " ".join(f"WHEN {i} THEN {quoted[v]}" for v, i in number.items())
+        text = f'CASE o."{n}" {whens} END' if whens else "NULL"
+        replace.append(f'CAST({text} AS {columns[n]}) AS "{n}"')
+    view = f"opened_{target}"
+    coded["row_key__"] = arrays[0]
+    con.register(view, coded)
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TABLE {target} AS SELECT s.* EXCLUDE ("{id_column}") '
+            f"REPLACE ({', '.join(replace)}) FROM {table} s JOIN {view} o "
+            f'ON o.row_key__ = s."{id_column}"'
+        )
+    finally:
+        con.unregister(view)
+    return None
 
 
 def reseal_all(

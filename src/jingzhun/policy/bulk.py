@@ -73,12 +73,19 @@ def variants(
     return out
 
 
-def _all_variants(store: PolicyStore, standard_id: str, year: int) -> list[CompiledStandard]:
+def _all_variants(
+    store: PolicyStore, standard_id: str, year: int, only: Collection[str] | None = None
+) -> list[CompiledStandard]:
+    """The national standard and every province's variant in effect (only the provinces in
+    `only`, when given)."""
     on = date(year, 12, 31)
     provinces = {
         f.doc.jurisdiction
         for f in store.standards()
-        if f.doc.id == standard_id and f.doc.jurisdiction != "national" and f.in_effect(on)
+        if f.doc.id == standard_id
+        and f.doc.jurisdiction != "national"
+        and f.in_effect(on)
+        and (only is None or f.doc.jurisdiction in only)
     }
     return list(variants(store, standard_id, year, [None, *sorted(provinces)]).values())
 
@@ -100,11 +107,15 @@ def columns_read(
     *,
     member_columns: Collection[str],
     household_columns: Collection[str],
+    provinces: Collection[str] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """(household columns, member columns) read by any variant of the standard in `year`."""
+    """(household columns, member columns) read by any variant of the standard in `year`: of
+    the national standard and of the `provinces` given (every province's when None), so that a
+    run over provinces whose rules do not read a column never reads it (a sealed health column
+    is then never fetched nor opened, ADR XXXX-crypt)."""
     read_h: set[str] = set()
     read_m: set[str] = set()
-    for compiled in _all_variants(store, standard_id, year):
+    for compiled in _all_variants(store, standard_id, year, provinces):
         read_h.update(k for k in lookup_keys(compiled) if k in household_columns)
         # Placeholder parameters: which columns are read does not depend on their values.
         params = {name: _placeholder(p) for name, p in compiled.standard.parameters.items()}

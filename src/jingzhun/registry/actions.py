@@ -100,6 +100,22 @@ def validate_member(data: Mapping[str, Any]) -> dict[str, Any]:
         raise DomainError("成员姓名不能为空", field="name")
     if clean.get("relation") not in c.RELATION:
         raise DomainError(f"与户主关系“{clean.get('relation')}”不是有效代码", field="relation")
+    # health details are encrypted (PII-2): the database cannot check them, so they are here
+    name = clean.get("name", "")
+    health = clean.get("health_status")
+    if health not in (None, "") and health not in c.HEALTH_STATUS:
+        raise DomainError(f"成员“{name}”的健康状况“{health}”不是有效代码", field="health_status")
+    grade = clean.get("disability_grade")
+    if grade not in (None, ""):
+        try:
+            number = int(grade)
+        except (TypeError, ValueError):
+            number = 0
+        if not 1 <= number <= 4:
+            raise DomainError(
+                f"成员“{name}”的残疾等级“{grade}”应为 1 至 4 级", field="disability_grade"
+            )
+        clean["disability_grade"] = number
     unknown = set(clean) - MEMBER_EDITABLE
     if unknown:
         raise DomainError(f"未知的成员字段：{'、'.join(sorted(unknown))}")

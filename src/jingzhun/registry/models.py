@@ -11,7 +11,12 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jingzhun.core.fieldcrypt import BlindIndexField, EncryptedCharField, index_for
+from jingzhun.core.fieldcrypt import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedIntegerField,
+    index_for,
+)
 from jingzhun.core.models import DomainModel
 
 from . import choices as c
@@ -214,10 +219,14 @@ class Member(DomainModel):
     school_status = models.CharField(
         "在校生状况", max_length=24, choices=c.choices(c.SCHOOL_STATUS), blank=True, default=""
     )
-    health_status = models.CharField(
+    # health details encrypted at rest like the ID number (PII-2, ADR XXXX-crypt): no filter on
+    # them; bulk readers open them set-wise (core.fieldcrypt.open_tokens)
+    health_status = EncryptedCharField(
         "健康状况", max_length=16, choices=c.choices(c.HEALTH_STATUS), blank=True, default=""
     )
-    disability_grade = models.PositiveSmallIntegerField("残疾等级", null=True, blank=True)
+    disability_grade = EncryptedIntegerField(
+        "残疾等级", null=True, blank=True, min_value=1, max_value=4
+    )
     labour_capacity = models.CharField(
         "劳动能力", max_length=12, choices=c.choices(c.LABOUR_CAPACITY), blank=True, default=""
     )
@@ -251,11 +260,6 @@ class Member(DomainModel):
                 name="member_one_head",
             ),
             models.CheckConstraint(condition=Q(sex__in=list(c.SEX)), name="member_sex_known"),
-            models.CheckConstraint(
-                condition=Q(disability_grade__isnull=True)
-                | Q(disability_grade__gte=1, disability_grade__lte=4),
-                name="member_disability_grade_range",
-            ),
             models.CheckConstraint(
                 condition=Q(work_months__isnull=True) | Q(work_months__lte=12),
                 name="member_work_months_range",

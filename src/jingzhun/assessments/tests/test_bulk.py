@@ -468,13 +468,11 @@ def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
     with action_writes():
         Household.objects.filter(pk=household.pk).update(house_safety_grade="A")
         Member.objects.filter(pk=member.pk).update(health_status="糖尿病")
-    with pytest.raises(DomainError) as refused:
-        do_assess_bulk("household_exit", 2019, actor=None)
-    message = str(refused.value)
-    assert household.household_code in message and "health_status" in message
-    assert "糖尿病" not in message  # a health field's value is never shown
-    assert not AssessmentRun.objects.exists() and not Assessment.objects.exists()
-    assert _work_dirs() == []  # removed on failure too
+    # Health is encrypted and read only by standards that need it (Gansu's, ADR XXXX-crypt):
+    # this Heilongjiang run does not read it, so the bad code does not stop it (a run that
+    # reads it refuses it: demo/tests/test_gansu_sealed_health.py).
+    assert do_assess_bulk("household_exit", 2019, actor=None).households > 0
+    assert _work_dirs() == []
     # The message names only a household the user may see: a bad code outside the township's
     # villages is neither read nor named.
     inside, outside = (world.households[VILLAGES[t][0]] for t in ("230231101000", "230231100000"))
