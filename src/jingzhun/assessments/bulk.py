@@ -58,7 +58,7 @@ SNAPSHOT_FILES = ("households.parquet", "members.parquet")
 VERSION_COLUMN = "household_version"
 # Member fields encrypted at rest (PII-2) that the rules may read: read as their tokens with the
 # member's key (m.member_id, the AAD's row), opened set-wise in this process after the read
-# (_open_sealed), and kept as tokens in the snapshot (ADR XXXX-crypt).
+# (_open_sealed), and kept as tokens in the snapshot (ADR 0066).
 SEALED_MEMBER: dict[str, Any] = {f.name: f for f in encrypted_fields(Member)}
 MEMBER_ID = "member_id"
 

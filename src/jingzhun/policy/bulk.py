@@ -112,7 +112,7 @@ def columns_read(
     """(household columns, member columns) read by any variant of the standard in `year`: of
     the national standard and of the `provinces` given (every province's when None), so that a
     run over provinces whose rules do not read a column never reads it (a sealed health column
-    is then never fetched nor opened, ADR XXXX-crypt)."""
+    is then never fetched nor opened, ADR 0066)."""
     read_h: set[str] = set()
     read_m: set[str] = set()
     for compiled in _all_variants(store, standard_id, year, provinces):

@@ -219,7 +219,7 @@ class Member(DomainModel):
     school_status = models.CharField(
         "在校生状况", max_length=24, choices=c.choices(c.SCHOOL_STATUS), blank=True, default=""
     )
-    # health details encrypted at rest like the ID number (PII-2, ADR XXXX-crypt): no filter on
+    # health details encrypted at rest like the ID number (PII-2, ADR 0066): no filter on
     # them; bulk readers open them set-wise (core.fieldcrypt.open_tokens)
     health_status = EncryptedCharField(
         "健康状况", max_length=16, choices=c.choices(c.HEALTH_STATUS), blank=True, default=""

@@ -468,7 +468,7 @@ def test_a_code_outside_its_list_is_refused_naming_household_field_and_value(
     with action_writes():
         Household.objects.filter(pk=household.pk).update(house_safety_grade="A")
         Member.objects.filter(pk=member.pk).update(health_status="糖尿病")
-    # Health is encrypted and read only by standards that need it (Gansu's, ADR XXXX-crypt):
+    # Health is encrypted and read only by standards that need it (Gansu's, ADR 0066):
     # this Heilongjiang run does not read it, so the bad code does not stop it (a run that
     # reads it refuses it: demo/tests/test_gansu_sealed_health.py).
     assert do_assess_bulk("household_exit", 2019, actor=None).households > 0

@@ -1,4 +1,4 @@
-"""The bulk assessment with health encrypted at rest (PII-2, ADR XXXX-crypt): on a generated
+"""The bulk assessment with health encrypted at rest (PII-2, ADR 0066): on a generated
 Gansu county the bulk decisions equal the per-household evaluator's (which reads plaintext
 through the model), the serious-illness blocker fires, the run's snapshot keeps the health
 column as tokens (and the card's replay opens them), and the national standard never reads

@@ -1,4 +1,4 @@
-"""PII-2 (ADR XXXX-crypt): a member's health status and disability grade encrypted at rest, as
+"""PII-2 (ADR 0066): a member's health status and disability grade encrypted at rest, as
 the ID number already is (ADR 0058). The grade's range check moves from the database (which
 cannot see through the ciphertext) to the field's validators. The data step encrypts the
 existing rows with the current field key; its reverse decrypts them (before the columns go

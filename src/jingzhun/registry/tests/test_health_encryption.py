@@ -1,4 +1,4 @@
-"""Health details encrypted at rest like ID numbers (PII-2, ADR XXXX-crypt): a member's health
+"""Health details encrypted at rest like ID numbers (PII-2, ADR 0066): a member's health
 status and disability grade are tokens in the database, read back as plaintext (the grade as an
 int), bound to their row, refused as filters, written as tokens by imports, re-encrypted by key
 rotation, never copied into a natural-change case, and opened set-wise by the bulk readers only

@@ -1,5 +1,5 @@
 """Migration 0006 encrypts the health status and disability grade already stored (PII-2,
-ADR XXXX-crypt); its reverse decrypts them back into plain columns (the grade an integer)."""
+ADR 0066); its reverse decrypts them back into plain columns (the grade an integer)."""
 
 from __future__ import annotations
 
