@@ -46,6 +46,7 @@ from jingzhun.assistance.measures import (
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.registry.selectors import household_for, region_options
 
+from .downloads import stored_file_response
 from .forms import LongSelect
 from .policies import authenticated
 
@@ -303,24 +304,13 @@ def measures_without(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def measure_evidence_file(request: HttpRequest, measure_evidence_id: int) -> HttpResponseBase:
     """Download one evidence file of a measure the user may see (audited; 404 otherwise)."""
-    from django.http import FileResponse
-
     from jingzhun.assistance.measures import do_download_measure_evidence
-    from jingzhun.core.stored_files import path_of
 
     try:
         item = do_download_measure_evidence(measure_evidence_id, actor=request.user)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
-    path = path_of(item.sha256)
-    if not path.exists():
-        raise Http404(_("文件已不在服务器上。"))
-    response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
-    )
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(item)
 
 
 class LiaisonForm(forms.Form):

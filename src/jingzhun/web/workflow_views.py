@@ -67,6 +67,7 @@ from jingzhun.workflows.transitions import (
 )
 from jingzhun.workflows.workdays import UNITS
 
+from .downloads import stored_file_response
 from .policies import authenticated
 
 TABS = {
@@ -413,15 +414,7 @@ def case_evidence_file(request: HttpRequest, evidence_id: int) -> HttpResponseBa
         item = do_download_evidence(evidence_id, actor=request.user)
     except OutOfScope as exc:
         raise Http404(exc.message) from exc
-    path = files.path_of(item.sha256)
-    if not path.exists():
-        raise Http404(_("文件已不在服务器上。"))
-    response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
-    )
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(item)
 
 
 @authenticated
