@@ -207,6 +207,9 @@ def test_log_in_search_by_name_and_open_the_card(
 def test_overview_switches_to_english(
     transactional_db: Any, world: Any, live_server: Any, browser_page: Any, tmp_path: Path
 ) -> None:
+    from jingzhun.analytics.actions import do_refresh_indicators
+
+    do_refresh_indicators(None, actor=None)  # the overview reads the stored figures (ADR 0065)
     page = browser_page
     page.goto(f"{live_server.url}/login/")
     _log_in(page, "county")

@@ -64,6 +64,8 @@ ROUTES = [
     ("get", "/api/measures/1"),
     ("post", "/api/measures/1/decide"),
     ("post", "/api/measures/1/progress"),
+    ("get", "/api/liaisons"),
+    ("put", "/api/liaisons/1/department"),
     # department feeds: a machine push of roster rows (api/feeds.py)
     ("post", "/api/feeds/medical_spending/batches"),
 ]

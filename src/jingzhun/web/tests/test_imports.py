@@ -340,8 +340,8 @@ def test_an_upload_goes_on_the_task_queue_and_the_worker_runs_it_without_a_web_t
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert job.status == ImportJob.QUEUED
-    entry = DBTaskResult.objects.get()
-    assert entry.task_path == "jingzhun.imports.jobs.run_import_job"
+    # (the fixture's registrations queued indicator refreshes too)
+    entry = DBTaskResult.objects.get(task_path="jingzhun.imports.jobs.run_import_job")
     assert entry.args_kwargs == {"args": [job.pk], "kwargs": {}}
     assert entry.status == "READY"
 
