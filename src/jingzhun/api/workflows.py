@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import File, Form, Path, Query, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jingzhun.registry.actions import WRITER_ROLES
 from jingzhun.workflows import changes
@@ -133,7 +133,13 @@ class InboxOut(Schema):
     items: list[CaseSummaryOut]
 
 
-class NewMemberIn(Schema):
+class NewMemberIn(BaseModel):
+    """A plain pydantic model, not a ninja Schema: a Schema validates any object by its
+    attributes, so with every field optional a list or a number passed as "member" became an
+    empty member (found by the API fuzz)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field("", max_length=50)
     id_number: str = Field("", max_length=20)
     relation: str = Field("", max_length=16)
