@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import card_number, make_id
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from jingzhun.core import fieldcrypt
+from jingzhun.registry.tests.migration_state import executor, one_household
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,12 +17,6 @@ AFTER = [("registry", "0005_encrypt_sensitive_fields")]
 ID = make_id("230231", "19800101", 11)
 PHONE = "13900001111"
 BANK = card_number("622202000000001")
-
-
-def _executor() -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    return executor
 
 
 def _raw() -> tuple[str, str, str, str]:
@@ -41,25 +35,10 @@ def _raw() -> tuple[str, str, str, str]:
 
 
 def test_existing_rows_are_encrypted_and_decrypted_back() -> None:
-    executor = _executor()
-    executor.migrate(BEFORE)
+    runner = executor()
+    runner.migrate(BEFORE)
     try:
-        apps = _executor().loader.project_state(BEFORE).apps
-        region = apps.get_model("regions", "Region")
-        for code, level, parent in (
-            ("230231000000", "county", None),
-            ("230231100000", "township", "230231000000"),
-            ("230231100201", "village", "230231100000"),
-        ):
-            region.objects.create(code=code, name=code, level=level, parent_id=parent)
-        household = apps.get_model("registry", "Household").objects.create(
-            household_code="M1",
-            village_id="230231100201",
-            township_code="230231100000",
-            county_code="230231000000",
-            phone=PHONE,
-            bank_account=BANK,
-        )
+        apps, household = one_household(BEFORE, phone=PHONE, bank_account=BANK)
         apps.get_model("registry", "Member").objects.create(
             household_id=household.pk,
             id_number=ID,
@@ -68,7 +47,7 @@ def test_existing_rows_are_encrypted_and_decrypted_back() -> None:
             birth_date="1980-01-01",
             relation="head",
         )
-        _executor().migrate(AFTER)
+        executor().migrate(AFTER)
         phone, bank, number, index = _raw()
         assert all(fieldcrypt.is_token(v) for v in (phone, bank, number))
         from jingzhun.registry.models import Household, Member, id_index
@@ -79,8 +58,8 @@ def test_existing_rows_are_encrypted_and_decrypted_back() -> None:
         assert (
             Household.objects.get().phone == PHONE and Household.objects.get().bank_account == BANK
         )
-        _executor().migrate(BEFORE)
+        executor().migrate(BEFORE)
         assert _raw() == (PHONE, BANK, ID, "")
     finally:
-        executor = _executor()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        runner = executor()
+        runner.migrate(runner.loader.graph.leaf_nodes())
