@@ -38,11 +38,15 @@ from django.db import connections, models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.text import capfirst
 
+from . import sealopen
 from .fieldkeys import AES_256_GCM, KEY_BYTES
 
 TOKEN = re.compile(r"^jz(\d+):[A-Za-z0-9_-]{30,}$")
 NONCE = 12
 TAG = 16
+# From this many tokens on, open_tokens splits the work over the cores (a child process costs
+# about 0.1 s to start; SM4-GCM opens about 140,000 tokens a second in one process).
+SPLIT_MIN = 100_000
 
 
 class FieldKeyError(ImproperlyConfigured):
@@ -510,45 +514,26 @@ def open_tokens(
     table: str, column: str, pks: Sequence[Any], tokens: Sequence[Any], ring: Keyring | None = None
 ) -> list[Any]:
     """Plaintext of many tokens of `table.column` (None for None or ""), with the least work per
-    token: one cipher object per key version, the AAD prefix built once, the library's AEAD
-    (AESGCM.decrypt, or SM4-GCM through the Cipher API) per value. Raises FieldDecryptError for
-    a token that does not open for its row (moved, altered), naming the table, column and row."""
+    token (core.sealopen.open_many: one cipher object per key version, the AAD prefix built
+    once); from SPLIT_MIN tokens on, split over the cores (sealopen.open_split). Raises
+    FieldDecryptError for a token that does not open for its row (moved, altered), naming the
+    table, column and row."""
     ring = ring or keyring()
+    keys = {v: (k.algorithm, k.secret) for v, k in ring.keys.items()}
     prefix = aad(table, column, "")
-    out: list[Any] = [None] * len(tokens)
-    b64 = base64.urlsafe_b64decode
-    openers: dict[str, Callable[[bytes, bytes], bytes]] = {}
-
-    def opener(version_text: str) -> Callable[[bytes, bytes], bytes]:
-        key = ring.key(int(version_text))
-        if key.algorithm == AES_256_GCM:
-            decrypt = key._aes.decrypt
-            return lambda raw, a: decrypt(raw[:NONCE], raw[NONCE:], a)
-        sm4 = key._sm4
-
-        def sm4_open(raw: bytes, a: bytes) -> bytes:
-            dec = Cipher(sm4, modes.GCM(raw[:NONCE], raw[-TAG:])).decryptor()
-            dec.authenticate_additional_data(a)
-            return dec.update(raw[NONCE:-TAG]) + dec.finalize()
-
-        return sm4_open
-
-    for i, (pk, token) in enumerate(zip(pks, tokens, strict=True)):
-        if token is None or token == "":
-            continue
-        head, _, text = token.partition(":")
-        fn = openers.get(head)
-        if fn is None:
-            if not TOKEN.match(token):
-                raise FieldDecryptError(f"{table}.{column}（行 {pk}）不是加密字段的密文")
-            fn = openers[head] = opener(head[2:])
-        try:
-            out[i] = fn(b64(text + "=" * (-len(text) % 4)), prefix + str(pk).encode()).decode()
-        except (InvalidTag, ValueError) as exc:
-            raise FieldDecryptError(
-                f"密文校验失败（{table}|{column}|{pk}）：数据被改动或移到了别的行，或密钥不对"
-            ) from exc
-    return out
+    try:
+        if len(tokens) >= SPLIT_MIN:
+            return sealopen.open_split(keys, prefix, pks, tokens, sealopen.parts_available())
+        return sealopen.open_many(keys, prefix, pks, tokens)
+    except sealopen.OpenError as exc:
+        pk = pks[exc.index]
+        if exc.kind == "not_token":
+            raise FieldDecryptError(f"{table}.{column}（行 {pk}）不是加密字段的密文") from exc
+        if exc.kind == "no_key":
+            ring.key(exc.version or 0)  # raises FieldKeyError naming the missing version
+        raise FieldDecryptError(
+            f"密文校验失败（{table}|{column}|{pk}）：数据被改动或移到了别的行，或密钥不对"
+        ) from exc
 
 
 def open_in_duckdb(
