@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 BLOCKING: Final = (
     "l.birth = r.birth AND l.county_code = r.county_code",
     "l.birth_swapped = r.birth AND l.county_code = r.county_code",
-    "l.name = r.name AND l.village_code = r.village_code",
+    "l.name = r.name AND l.village_name = r.village_name",
+    "l.village_code = r.village_code AND l.birth_year = r.birth_year AND l.surname = r.surname",
+    "l.village_code = r.village_code AND l.birth_day = r.birth_day AND l.surname = r.surname",
     "l.name = r.name AND l.birth_year = r.birth_year AND l.county_code = r.county_code",
     "l.name = r.name AND l.birth_day = r.birth_day AND l.county_code = r.county_code",
     "l.name = r.name AND l.birth_year = r.birth_year AND l.sex = r.sex",
@@ -48,7 +50,9 @@ M_NAME: Final = {"exact": 0.88, "one_char": 0.08, "reordered": 0.02, "else": 0.0
 M_BIRTH: Final = {"exact": 0.90, "swapped": 0.04, "one_digit": 0.04, "else": 0.02}
 M_SEX: Final = {"exact": 0.98, "else": 0.02}
 M_COUNTY: Final = {"exact": 0.97, "else": 0.03}
-M_VILLAGE: Final = {"village": 0.88, "township": 0.06, "else": 0.06}  # within the county
+# the village: its code when the address placed the row, else its name (a name many villages
+# bear: the row could not be placed); the county is compared apart only for rows not placed
+M_VILLAGE: Final = {"village": 0.6, "village_name": 0.3, "township": 0.04, "else": 0.06}
 
 MACROS: Final = (
     # positions where two strings of equal length differ (99 when the lengths differ)
@@ -66,6 +70,8 @@ MACROS: Final = (
 )
 
 VILLAGE_RE: Final = r"([^省市县区旗镇乡]{1,12}?(?:村|社区|居委会))"
+# the same with the township's name inside (a village registered as "宝泉镇新华村")
+VILLAGE_LONG_RE: Final = r"([^省市县区旗]{1,16}?(?:村|社区|居委会))"
 TOWNSHIP_RE: Final = r"([^省市县区旗]{1,12}?(?:镇|乡|街道))"
 
 
@@ -86,23 +92,36 @@ def prepare(con: Any) -> None:
     their keys) from the input tables."""
     for macro in MACROS:
         con.execute(macro)
+    text = ("name", "birth", "sex", "residence", "id_birth", "id_sex", "id_county")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW link_rows_t AS SELECT CAST(unique_id AS BIGINT) AS unique_id, "
+        + ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in text)
+        + " FROM link_rows"
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE link_place AS
         WITH parts AS (
             SELECT unique_id, id_county,
                    nullif(regexp_extract(coalesce(residence, ''), '{VILLAGE_RE}', 1), '') AS v,
+                   nullif(regexp_extract(coalesce(residence, ''), '{VILLAGE_LONG_RE}', 1), '')
+                       AS v2,
                    nullif(regexp_extract(coalesce(residence, ''), '{TOWNSHIP_RE}', 1), '') AS t
-            FROM link_rows
+            FROM link_rows_t
         ), counties AS (SELECT DISTINCT county_code FROM link_villages),
+        named AS (
+            SELECT unique_id, id_county, t, v AS v FROM parts WHERE v IS NOT NULL
+            UNION
+            SELECT unique_id, id_county, t, v2 FROM parts WHERE v2 IS NOT NULL
+        ),
         found AS (
-            SELECT p.unique_id, vl.code, vl.township_name = p.t AS same_township,
+            SELECT DISTINCT p.unique_id, vl.code, vl.name, vl.township_name = p.t AS same_township,
                    vl.county_code = c.county_code AS same_county
-            FROM parts p
+            FROM named p
             JOIN link_villages vl ON vl.name = p.v
             LEFT JOIN counties c ON c.county_code = p.id_county || '000000'
         ), ranked AS (
-            SELECT unique_id, code,
+            SELECT unique_id, code, name,
                    count(*) OVER (PARTITION BY unique_id, coalesce(same_township, false),
                                   coalesce(same_county, false)) AS ties,
                    row_number() OVER (PARTITION BY unique_id ORDER BY coalesce(same_township,
@@ -112,7 +131,8 @@ def prepare(con: Any) -> None:
         SELECT unique_id, CASE WHEN count(*) FILTER (WHERE rank = 1 AND ties = 1) = 1
                    THEN max(code) FILTER (WHERE rank = 1) END AS village_code,
                CASE WHEN count(DISTINCT substr(code, 1, 6)) = 1
-                   THEN substr(max(code), 1, 6) || '000000' END AS place_county
+                   THEN substr(max(code), 1, 6) || '000000' END AS place_county,
+               CASE WHEN count(DISTINCT name) = 1 THEN max(name) END AS village_name
         FROM ranked GROUP BY unique_id
         """
     )
@@ -126,10 +146,10 @@ def prepare(con: Any) -> None:
                substr(coalesce(r.birth, r.id_birth), 5, 4) AS birth_day,
                substr(nullif(trim(r.name), ''), 1, 1) AS surname,
                coalesce(r.sex, r.id_sex) AS sex,
-               p.village_code,
+               p.village_code, p.village_name,
                vl.township_code,
                coalesce(vl.county_code, c.county_code, p.place_county) AS county_code
-        FROM link_rows r
+        FROM link_rows_t r
         LEFT JOIN link_place p USING (unique_id)
         LEFT JOIN (SELECT code, substr(code, 1, 9) || '000' AS township_code, county_code
                    FROM link_villages) vl ON vl.code = p.village_code
@@ -140,11 +160,11 @@ def prepare(con: Any) -> None:
     con.execute(
         """
         CREATE OR REPLACE TABLE link_right AS
-        SELECT unique_id, household_id, name, birth,
-               jz_swapped(birth) AS birth_swapped, substr(birth, 1, 4) AS birth_year,
-               substr(birth, 5, 4) AS birth_day, substr(name, 1, 1) AS surname, sex,
-               village_code, township_code, county_code
-        FROM link_residents
+        SELECT r.unique_id, r.household_id, r.name, r.birth,
+               jz_swapped(r.birth) AS birth_swapped, substr(r.birth, 1, 4) AS birth_year,
+               substr(r.birth, 5, 4) AS birth_day, substr(r.name, 1, 1) AS surname, r.sex,
+               r.village_code, v.name AS village_name, r.township_code, r.county_code
+        FROM link_residents r LEFT JOIN link_villages v ON v.code = r.village_code
         """
     )
 
@@ -157,44 +177,58 @@ class Background:
     name: float
     birth: float
     county: float
-    township: float  # within a county: the same township
-    village: float  # within a county: the same village
+    township: float
+    village: float
+    village_name: float
 
 
-# Floors of the u probabilities, for registries too small to show them (and tests): a national
-# registry's (about 2,800 counties, 40,000 townships, 500,000 villages; a name shared by one
-# person in 50,000; a birth date by one in 100 years of days).
-U_FLOOR: Final = {
-    "name": 2e-5,
+# A registry smaller than this cannot show how often strangers agree: it is scored with the
+# agreement rates of a registry of a million rural residents (TYPICAL: about 3 counties, 60
+# townships, 1,000 villages; a name shared by 1 in 20,000 pairs; birth dates over 80 years).
+U_FROM_DATA: Final = 100_000
+TYPICAL: Final = {
+    "name": 5e-5,
+    "birth": 1 / 29200,
+    "county": 1 / 3,
+    "township": 1 / 60,
+    "village": 1 / 1000,
+    "village_name": 1 / 1000,
+}
+# Lower bounds on rates measured from the data (a value seen once must not weigh infinitely).
+U_MIN: Final = {
+    "name": 1e-6,
     "birth": 1 / 36500,
     "county": 1 / 2800,
     "township": 1 / 40000,
     "village": 1 / 500000,
+    "village_name": 1 / 500000,
 }
 
 
 def background(con: Any) -> Background:
     """u probabilities from the residents: the chance that two distinct random residents share
     a key is (sum of n^2 - N) / (N^2 - N) over its values' counts n."""
+    residents = con.execute("SELECT count(*) FROM link_right").fetchone()[0]
 
     def agree(column: str) -> float:
+        key = column.removesuffix("_code")
+        if residents < U_FROM_DATA:
+            return TYPICAL[key]
         found = con.execute(
             f"SELECT (sum(n * n) - sum(n)) / greatest(sum(n) * sum(n) - sum(n), 1) FROM "
             f"(SELECT count(*) AS n FROM link_right WHERE {column} IS NOT NULL GROUP BY {column})"
         ).fetchone()[0]
-        return max(float(found or 0.0), U_FLOOR[column.removesuffix("_code")])
+        return max(float(found or 0.0), U_MIN[key])
 
-    residents = con.execute("SELECT count(*) FROM link_right").fetchone()[0]
-    county = min(0.9, agree("county_code"))  # one county: agreeing tells little
     village = agree("village_code")
-    township = max(agree("township_code"), village * 2)
     return Background(
         residents=residents,
         name=agree("name"),
         birth=agree("birth"),
-        county=county,
-        township=min(0.3, (township - village) / county),
-        village=min(0.3, village / county),
+        county=min(0.9, agree("county_code")),  # one county: agreeing tells little
+        township=min(0.3, max(agree("township_code"), village)),
+        village=min(0.3, village),
+        village_name=min(0.3, max(agree("village_name"), village)),
     )
 
 
@@ -215,8 +249,12 @@ def settings_for(bg: Background, prior_floor: int) -> tuple[Any, dict[str, dict[
     u_name["else"] = 1 - sum(u_name.values())
     u_birth = {"exact": bg.birth, "swapped": bg.birth, "one_digit": min(0.05, bg.birth * 30)}
     u_birth["else"] = 1 - sum(u_birth.values())
-    u_village = {"village": bg.village, "township": bg.township}
-    u_village["else"] = 1 - sum(u_village.values())
+    u_village = {
+        "village": bg.village,
+        "village_name": bg.village_name,
+        "township": bg.township,
+    }
+    u_village["else"] = max(0.1, 1 - sum(u_village.values()))
     name = cl.CustomComparison(
         output_column_name="name",
         comparison_levels=[
@@ -261,23 +299,29 @@ def settings_for(bg: Background, prior_floor: int) -> tuple[Any, dict[str, dict[
             level(cll.ElseLevel(), M_SEX["else"], 0.5),
         ],
     )
+    # the county, for rows the address did not place (a placed row's village tells it)
     county = cl.CustomComparison(
         output_column_name="county",
         comparison_levels=[
-            cll.NullLevel("county_code"),
+            cll.CustomLevel(
+                "county_code_l IS NULL OR county_code_r IS NULL OR village_code_l IS NOT NULL"
+            ).configure(is_null_level=True),
             level(cll.ExactMatchLevel("county_code"), M_COUNTY["exact"], bg.county),
             level(cll.ElseLevel(), M_COUNTY["else"], 1 - bg.county),
         ],
     )
-    # the village given the county (the county's agreement is counted once, above)
     village = cl.CustomComparison(
         output_column_name="village",
         comparison_levels=[
-            cll.CustomLevel(
-                "village_code_l IS NULL OR village_code_r IS NULL "
-                "OR county_code_l IS DISTINCT FROM county_code_r"
-            ).configure(is_null_level=True),
+            cll.CustomLevel("village_name_l IS NULL OR village_name_r IS NULL").configure(
+                is_null_level=True
+            ),
             level(cll.ExactMatchLevel("village_code"), M_VILLAGE["village"], u_village["village"]),
+            level(
+                cll.ExactMatchLevel("village_name"),
+                M_VILLAGE["village_name"],
+                u_village["village_name"],
+            ),
             level(
                 cll.ExactMatchLevel("township_code"),
                 M_VILLAGE["township"],

@@ -270,7 +270,7 @@ ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6G
 # Tuned on B7's planted truth (docs/benchmarks.md).
 FEEDS_LINKING = {
     "match": float(os.environ.get("JINGZHUN_LINK_MATCH", "0.99")),
-    "review": float(os.environ.get("JINGZHUN_LINK_REVIEW", "0.5")),
+    "review": float(os.environ.get("JINGZHUN_LINK_REVIEW", "0.1")),
     "prior_floor": 1_000_000,
     "keep": 3,  # candidates of a row shown for review
     "memory": os.environ.get("JINGZHUN_LINK_DUCKDB_MEMORY", "6GB"),
