@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -86,7 +87,7 @@ def generate(con: duckdb.DuckDBPyConnection, residents: int, roster: int, seed: 
     con.execute(
         "CREATE TABLE vlist AS SELECT row_number() OVER (ORDER BY code) - 1 AS vi, * FROM link_villages"
     )
-    nv = con.execute("SELECT count(*) FROM vlist").fetchone()[0]
+    nv = con.execute("SELECT count(*) FROM vlist").fetchall()[0][0]
     surnames, given = _chars(SURNAMES), _chars(GIVEN)
     ns, ng = len(SURNAMES), len(GIVEN)
     # a skewed surname (the commonest first: the square of a uniform draw) shared by the household
@@ -217,10 +218,10 @@ def _hint(h: object) -> tuple[str | None, str | None, str | None]:
     return h.birth, h.sex, h.county  # type: ignore[attr-defined]
 
 
-def _frame(rows: list[tuple[object, ...]]) -> object:
+def _frame(rows: list[tuple[Any, ...]]) -> object:
     import pyarrow as pa
 
-    cols = list(zip(*rows, strict=True)) or [[], [], [], []]
+    cols: list[Any] = list(zip(*rows, strict=True)) or [[], [], [], []]
     return pa.table(
         {
             "row_id": pa.array(cols[0], pa.int64()),
@@ -236,7 +237,9 @@ def score(con: duckdb.DuckDBPyConnection, outcome: object) -> dict[str, float | 
     from jingzhun.feeds.linking import Outcome
 
     assert isinstance(outcome, Outcome)
-    truth = dict(con.execute("SELECT row_id, member_id FROM roster WHERE member_id IS NOT NULL").fetchall())
+    truth = dict(
+        con.execute("SELECT row_id, member_id FROM roster WHERE member_id IS NOT NULL").fetchall()
+    )
     planted = len(truth)
     linked_ok = sum(1 for r, c in outcome.links.items() if truth.get(r) == c.member_id)
     offered = sum(
@@ -256,18 +259,28 @@ def score(con: duckdb.DuckDBPyConnection, outcome: object) -> dict[str, float | 
     }
 
 
-def baseline(con: duckdb.DuckDBPyConnection, rows: int, residents: int, total_rows: int,
-             total_residents: int) -> float:
+def baseline(
+    con: duckdb.DuckDBPyConnection, rows: int, residents: int, total_rows: int, total_residents: int
+) -> float:
     """rapidfuzz: every sampled row against every sampled resident (name ratio, then the birth
     date), seconds per pair, extrapolated to total_rows x total_residents."""
     from rapidfuzz import fuzz, process
 
-    names = [r[0] for r in con.execute(
-        f"SELECT name FROM link_residents USING SAMPLE {residents} ROWS").fetchall()]
-    births = [r[0] for r in con.execute(
-        f"SELECT birth FROM link_residents USING SAMPLE {residents} ROWS").fetchall()]
+    names = [
+        r[0]
+        for r in con.execute(
+            f"SELECT name FROM link_residents USING SAMPLE {residents} ROWS"
+        ).fetchall()
+    ]
+    births = [
+        r[0]
+        for r in con.execute(
+            f"SELECT birth FROM link_residents USING SAMPLE {residents} ROWS"
+        ).fetchall()
+    ]
     queries = con.execute(
-        f"SELECT name, coalesce(birth, '') FROM link_rows USING SAMPLE {rows} ROWS").fetchall()
+        f"SELECT name, coalesce(birth, '') FROM link_rows USING SAMPLE {rows} ROWS"
+    ).fetchall()
     start = time.perf_counter()
     for name, birth in queries:
         scores = process.cdist([name or ""], names, scorer=fuzz.ratio, workers=1)[0]
@@ -302,7 +315,7 @@ def main() -> None:
 
     from jingzhun.feeds import linking
 
-    policy = settings.FEEDS_LINKING
+    policy: dict[str, Any] = settings.FEEDS_LINKING
     load_before = os.getloadavg()
     con = duckdb.connect(config={"memory_limit": args.memory_limit})
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/jz-b7-spill'")
@@ -315,16 +328,12 @@ def main() -> None:
     start = time.perf_counter()
     linking.prepare(con)
     prepare_s = time.perf_counter() - start
-    candidates = linking.predict(
-        con, review=policy["review"], prior_floor=policy["prior_floor"]
-    )
+    candidates = linking.predict(con, review=policy["review"], prior_floor=policy["prior_floor"])
     outcome = linking.classify(candidates, match=policy["match"], review=policy["review"])
     link_s = time.perf_counter() - start
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     figures = score(con, outcome)
-    base_s = baseline(
-        con, args.base_rows, args.base_residents, args.roster, args.residents
-    )
+    base_s = baseline(con, args.base_rows, args.base_residents, args.roster, args.residents)
     load_after = os.getloadavg()
     summary = {
         "residents": args.residents,

@@ -288,9 +288,9 @@ def _feed_row(batch: FeedBatch, row: roster.Row) -> FeedRow:
     hints = {} if outcome.number else roster.id_hints(row.id_raw).as_json()
     return FeedRow(
         hints=hints,
-        fingerprint="" if outcome.number else link_actions.fingerprint(
-            row.name, row.id_raw, row.values
-        ),
+        fingerprint=""
+        if outcome.number
+        else link_actions.fingerprint(row.name, row.id_raw, row.values),
         batch=batch,
         row_number=row.number,
         id_index=id_index(outcome.number) if outcome.number else "",

@@ -106,7 +106,16 @@ IDENTITY_COLUMNS: tuple[FeedColumn, ...] = (
     FeedColumn(
         key="residence",
         label="住址",
-        synonyms=["现住址", "家庭住址", "户籍地址", "居住地址", "家庭地址", "住所", "所在村", "村名"],
+        synonyms=[
+            "现住址",
+            "家庭住址",
+            "户籍地址",
+            "居住地址",
+            "家庭地址",
+            "住所",
+            "所在村",
+            "村名",
+        ],
     ),
 )
 

@@ -101,7 +101,16 @@ def _residents() -> Iterator[tuple[Any, ...]]:
         "household__county_code",
     )
     for pk, hh, name, sex, born, village, township, county in members.iterator(chunk_size=CHUNK):
-        yield pk, hh, name, sex, born.strftime("%Y%m%d") if born else None, village, township, county
+        yield (
+            pk,
+            hh,
+            name,
+            sex,
+            born.strftime("%Y%m%d") if born else None,
+            village,
+            township,
+            county,
+        )
 
 
 def _villages() -> Iterator[tuple[Any, ...]]:

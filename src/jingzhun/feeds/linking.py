@@ -342,12 +342,13 @@ def settings_for(bg: Background, prior_floor: int) -> tuple[Any, dict[str, dict[
     }
     # a roster row has at most one resident: the chance a random pair matches is 1 in the
     # registry's size (never more than 1 in `prior_floor`)
+    rules: list[Any] = list(BLOCKING)
     settings = SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
         probability_two_random_records_match=1 / max(bg.residents, prior_floor, 2),
         comparisons=[name, birth, sex, county, village],
-        blocking_rules_to_generate_predictions=list(BLOCKING),
+        blocking_rules_to_generate_predictions=rules,
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=False,
         additional_columns_to_retain=["household_id"],
@@ -399,10 +400,7 @@ def predict(con: Any, *, review: float, prior_floor: int) -> list[Candidate]:
             household_id=int(r[2]),
             probability=float(r[3]),
             weight=float(r[4]) if r[4] is not None and math.isfinite(r[4]) else 0.0,
-            levels={
-                key: _level(weights[key], mw)
-                for key, mw in zip(KEYS, r[5:10], strict=True)
-            },
+            levels={key: _level(weights[key], mw) for key, mw in zip(KEYS, r[5:10], strict=True)},
         )
         for r in out
     ]
@@ -416,9 +414,7 @@ class Outcome:
     review: dict[int, list[Candidate]]  # row id -> candidates for a person to decide (best first)
 
 
-def classify(
-    candidates: list[Candidate], *, match: float, review: float, keep: int = 3
-) -> Outcome:
+def classify(candidates: list[Candidate], *, match: float, review: float, keep: int = 3) -> Outcome:
     """A row is linked when its best candidate reaches `match` and no other candidate reaches
     `review` (twins, namesakes born the same day: a person decides); otherwise its candidates
     at or above `review` (at most `keep`) go to review."""

@@ -67,8 +67,11 @@ class IdHints:
     county: str | None
 
     def as_json(self) -> dict[str, str]:
-        return {k: v for k, v in (("birth", self.birth), ("sex", self.sex),
-                                  ("county", self.county)) if v}
+        return {
+            k: v
+            for k, v in (("birth", self.birth), ("sex", self.sex), ("county", self.county))
+            if v
+        }
 
 
 def id_hints(raw: Any) -> IdHints:

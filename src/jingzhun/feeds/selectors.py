@@ -94,9 +94,7 @@ def reviews_for(user: Any, status: str | None = "pending") -> QuerySet[LinkRevie
     """Pairs of the probabilistic linker's review queue the user may see: a liaison those of
     the feeds they answer for, region staff those whose candidate household is in their region
     (a township only its own), auditors read the county's."""
-    reviews = LinkReview.objects.select_related(
-        "source", "row", "member", "household__village"
-    )
+    reviews = LinkReview.objects.select_related("source", "row", "member", "household__village")
     if status:
         reviews = reviews.filter(status=status)
     if user.role == "liaison":

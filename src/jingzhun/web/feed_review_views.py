@@ -26,11 +26,21 @@ from .policies import authenticated
 PAGE_SIZE = 30
 READERS = selectors.REVIEW_READERS | {"liaison"}
 LEVELS = {
-    "name": {"exact": "相同", "one_char": "一字之差", "reordered": "字序不同或多一字", "else": "不同"},
+    "name": {
+        "exact": "相同",
+        "one_char": "一字之差",
+        "reordered": "字序不同或多一字",
+        "else": "不同",
+    },
     "birth": {"exact": "相同", "swapped": "月日颠倒", "one_digit": "一位数字不同", "else": "不同"},
     "sex": {"exact": "相同", "else": "不同"},
     "county": {"exact": "同县", "else": "不同县"},
-    "village": {"village": "同村", "township": "同乡镇", "else": "同县不同乡镇"},
+    "village": {
+        "village": "同村",
+        "village_name": "同名村",
+        "township": "同乡镇",
+        "else": "不同村",
+    },
 }
 LEVEL_TITLES = {"name": "姓名", "birth": "出生日期", "sex": "性别", "county": "县", "village": "村"}
 
@@ -67,7 +77,8 @@ def _pair(review: LinkReview) -> dict[str, Any]:
             "household": review.household.household_code,
         },
         "levels": [
-            (LEVEL_TITLES[k], LEVELS[k].get(v, "未比对")) for k, v in (review.levels or {}).items()
+            (LEVEL_TITLES[k], LEVELS[k].get(v, "未比对"))
+            for k, v in (review.levels or {}).items()
             if k in LEVELS
         ],
     }
@@ -105,7 +116,10 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, link_review_id: int) -> HttpResponseBase:
     user: Any = request.user
-    if getattr(user, "role", "") not in READERS or selectors.review_for(user, link_review_id) is None:
+    if (
+        getattr(user, "role", "") not in READERS
+        or selectors.review_for(user, link_review_id) is None
+    ):
         raise Http404(_("未找到该待核对记录，或您无权访问。"))
     try:
         version = int(request.POST.get("version", "0"))
