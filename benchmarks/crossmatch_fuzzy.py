@@ -326,11 +326,13 @@ def main() -> None:
     generate_s = time.perf_counter() - start
     hints_s = roster_rows(con)
     start = time.perf_counter()
+    cpu_start = _cpu()
     linking.prepare(con)
     prepare_s = time.perf_counter() - start
     candidates = linking.predict(con, review=policy["review"], prior_floor=policy["prior_floor"])
     outcome = linking.classify(candidates, match=policy["match"], review=policy["review"])
     link_s = time.perf_counter() - start
+    link_cpu = _cpu() - cpu_start
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     figures = score(con, outcome)
     base_s = baseline(con, args.base_rows, args.base_residents, args.roster, args.residents)
@@ -342,6 +344,7 @@ def main() -> None:
         "hints_s": round(hints_s, 2),
         "prepare_s": round(prepare_s, 2),
         "link_s": round(link_s, 2),
+        "link_cpu_s": round(link_cpu, 1),
         "candidates": len(candidates),
         "peak_rss_gib": round(rss_gib, 2),
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
@@ -356,13 +359,19 @@ def main() -> None:
 
 Load average before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, after {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f} (the machine is shared with other agents' work). Thresholds: link at >= {policy["match"]}, review band >= {policy["review"]} (settings.FEEDS_LINKING); prior floor {policy["prior_floor"]:,}.
 
-| residents | roster rows (planted) | linking s (prepare + Splink predict + classify) | candidate pairs >= review | linked (correct) | precision of links | recall: linked alone | recall: linked or offered for review | review rows | outsiders linked | peak RSS | rapidfuzz pairwise, extrapolated |
+| residents | roster rows (planted) | linking s (prepare + Splink predict + classify; CPU s of the process) | candidate pairs >= review | linked (correct) | precision of links | recall: linked alone | recall: linked or offered for review | review rows | outsiders linked | peak RSS | rapidfuzz pairwise, extrapolated |
 |---|---|---|---|---|---|---|---|---|---|---|---|
-| {args.residents:,} | {args.roster:,} ({figures["planted"]:,}) | **{link_s:.1f}** | {len(candidates):,} | {figures["links"]:,} ({figures["links_correct"]:,}) | **{figures["precision"]:.2%}** | {figures["recall_linked"]:.2%} | **{figures["recall_found"]:.2%}** | {figures["review_rows"]:,} | {figures["outsiders_linked"]} | **{rss_gib:.2f} GiB** | {base_s:,.0f} s ({base_s / 86400:,.1f} days; {args.base_rows} rows x {args.base_residents:,} residents measured) |
+| {args.residents:,} | {args.roster:,} ({figures["planted"]:,}) | **{link_s:.1f}** (CPU {link_cpu:.1f}) | {len(candidates):,} | {figures["links"]:,} ({figures["links_correct"]:,}) | **{figures["precision"]:.2%}** | {figures["recall_linked"]:.2%} | **{figures["recall_found"]:.2%}** | {figures["review_rows"]:,} | {figures["outsiders_linked"]} | **{rss_gib:.2f} GiB** | {base_s:,.0f} s ({base_s / 86400:,.1f} days; {args.base_rows} rows x {args.base_residents:,} residents measured) |
 
 Generating the residents and the roster took {generate_s:.1f} s (not timed); reading the damaged IDs (`feeds.roster.id_hints`, per row in Python) {hints_s:.2f} s. Peak RSS is the whole process's (generation included).
 """
     append_section("B7 crossmatch_fuzzy", body)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far (all of DuckDB's threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _version(name: str) -> str:

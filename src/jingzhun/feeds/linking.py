@@ -89,7 +89,8 @@ class Candidate:
 
 def prepare(con: Any) -> None:
     """Create `link_left` (the rows placed and their keys) and `link_right` (the residents with
-    their keys) from the input tables."""
+    their keys) from the input tables. The roster is always the left side (`predict_between`):
+    the swapped date is computed for its rows only (swapping is its own inverse)."""
     for macro in MACROS:
         con.execute(macro)
     text = ("name", "birth", "sex", "residence", "id_birth", "id_sex", "id_county")
@@ -161,7 +162,7 @@ def prepare(con: Any) -> None:
         """
         CREATE OR REPLACE TABLE link_right AS
         SELECT r.unique_id, r.household_id, r.name, r.birth,
-               jz_swapped(r.birth) AS birth_swapped, substr(r.birth, 1, 4) AS birth_year,
+               CAST(NULL AS VARCHAR) AS birth_swapped, substr(r.birth, 1, 4) AS birth_year,
                substr(r.birth, 5, 4) AS birth_day, substr(r.name, 1, 1) AS surname, r.sex,
                r.village_code, v.name AS village_name, r.township_code, r.county_code
         FROM link_residents r LEFT JOIN link_villages v ON v.code = r.village_code
