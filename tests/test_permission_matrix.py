@@ -193,11 +193,21 @@ def _feed_values(admins: World, household: Any) -> dict[str, Any]:
         raised_on=datetime.date.today(),
         policy="test",
     )
+    from jingzhun.feeds.models import LinkReview
+
+    review = LinkReview.objects.create(
+        source=source,
+        fingerprint="f" * 64,
+        member=household.members.first(),
+        household=household,
+        probability=0.9,
+    )
     return {
         "source_code": "vehicles",
         "source": "vehicles",
         "feed_batch_id": batch.pk,
         "alert_id": alert.pk,
+        "link_review_id": review.pk,
     }
 
 

@@ -41,7 +41,7 @@ from jingzhun.registry.models import Household, IncomeRecord, Member, id_index
 from jingzhun.workflows.actions import CaseDetails, do_open_case
 from jingzhun.workflows.models import Case
 
-from . import roster
+from . import link_actions, roster
 from .catalogue import Feed, catalogue
 from .models import RESOLVED, Alert, FeedBatch, FeedRow, FeedSource
 
@@ -274,13 +274,23 @@ def _load_rows(
         raise roster.RosterError(exc.message) from exc
     flush()
     FeedBatch.objects.filter(pk=batch.pk).update(rows_total=total)
-    return match_batch(batch.pk, total)
+    counts = match_batch(batch.pk, total)
+    if counts["invalid"]:  # rows with a missing or damaged ID: the probabilistic linker
+        link_actions.link_batch(batch.pk)
+        counts.update(link_actions.batch_counts(batch.pk))
+    return counts
 
 
 def _feed_row(batch: FeedBatch, row: roster.Row) -> FeedRow:
     outcome = roster.normalise_id(row.id_raw)
     raw_text = "" if row.id_raw is None else str(row.id_raw)
+    # what a damaged ID still tells, for the probabilistic linker (the number is not kept)
+    hints = {} if outcome.number else roster.id_hints(row.id_raw).as_json()
     return FeedRow(
+        hints=hints,
+        fingerprint=""
+        if outcome.number
+        else link_actions.fingerprint(row.name, row.id_raw, row.values),
         batch=batch,
         row_number=row.number,
         id_index=id_index(outcome.number) if outcome.number else "",
@@ -303,7 +313,7 @@ def match_batch(batch_id: int, total: int) -> dict[str, int]:
         member_id=Subquery(live.values("pk")[:1]),
         household_id=Subquery(live.values("household_id")[:1]),
     )
-    rows.filter(member__isnull=False).update(status="matched")
+    rows.filter(member__isnull=False).update(status="matched", match_method="id")
     all_rows = FeedRow.objects.filter(batch_id=batch_id)
     return {
         "rows_total": total,

@@ -6,7 +6,7 @@ and the red-line and warning rules. Policy data, read through the policy store.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from jingzhun.imports.fields import VALUE_INDEX, norm
@@ -97,6 +97,44 @@ def _column(col: FeedColumn) -> Column:
     )
 
 
+# The identity columns every roster may carry beside the ID number: the probabilistic linker
+# (feeds.linking) compares them for rows whose ID number is missing or damaged. Not policy: what
+# a person is known by. A feed's own column of the same key or header wins.
+IDENTITY_COLUMNS: tuple[FeedColumn, ...] = (
+    FeedColumn(key="birth_date", field="birth_date", kind="date"),
+    FeedColumn(key="sex", field="sex", kind="code"),
+    FeedColumn(
+        key="residence",
+        label="住址",
+        synonyms=[
+            "现住址",
+            "家庭住址",
+            "户籍地址",
+            "居住地址",
+            "家庭地址",
+            "住所",
+            "所在村",
+            "村名",
+        ],
+    ),
+)
+
+
+def _columns(entry: FeedEntry) -> tuple[Column, ...]:
+    own = tuple(_column(c) for c in entry.columns)
+    keys = {c.key for c in own}
+    headers = {h for c in own for h in c.headers}
+    extra = []
+    for spec in IDENTITY_COLUMNS:
+        if spec.key in keys:
+            continue
+        col = _column(spec)
+        free = col.headers - headers
+        if free:
+            extra.append(replace(col, headers=frozenset(free)))
+    return own + tuple(extra)
+
+
 def _schedule(entry: FeedEntry) -> str:
     text = SCHEDULE_LABELS[entry.schedule.every]
     if entry.schedule.day:
@@ -115,7 +153,7 @@ def _build(loaded: LoadedFile) -> Catalogue:
             name=e.name,
             department=doc.departments[e.department].name,
             schedule=_schedule(e),
-            columns=tuple(_column(c) for c in e.columns),
+            columns=_columns(e),
             entry=e,
         )
         for e in doc.feeds

@@ -15,7 +15,14 @@ from django.db.models import Q
 
 from jingzhun.core.models import DomainModel, JobRow
 
-ROW_STATUS = {"matched": "已匹配", "unmatched": "未匹配", "invalid": "证件号码无效或缺失"}
+ROW_STATUS = {
+    "matched": "已匹配",
+    "unmatched": "未匹配",
+    "invalid": "证件号码无效或缺失",
+    "review": "待人工核对",
+}
+MATCH_METHOD = {"id": "证件号码", "linked": "概率匹配", "reviewed": "人工核对确认"}
+REVIEW_STATUS = {"pending": "待核对", "accepted": "确认是同一人", "rejected": "不是同一人"}
 ALERT_KIND = {"red_line": "红线", "warning": "预警"}
 ALERT_STATUS = {
     "open": "待处理",
@@ -72,6 +79,8 @@ class FeedBatch(JobRow):
     matched = models.PositiveIntegerField("匹配行数", default=0)
     unmatched = models.PositiveIntegerField("未匹配行数", default=0)
     invalid = models.PositiveIntegerField("号码无效行数", default=0)
+    linked = models.PositiveIntegerField("概率匹配行数", default=0)
+    review = models.PositiveIntegerField("待核对行数", default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -127,6 +136,14 @@ class FeedRow(models.Model):
         related_name="feed_rows",
         verbose_name="匹配户",
     )
+    match_method = models.CharField(
+        "匹配方式", max_length=10, blank=True, default="", choices=list(MATCH_METHOD.items())
+    )
+    probability = models.FloatField("匹配概率", null=True, blank=True)
+    # keyed HMAC of the row's identity cells (name, ID as written, birth date, sex, address):
+    # the same person written the same way in a later roster of the feed has the same one
+    fingerprint = models.CharField("行指纹", max_length=64, blank=True, default="")
+    hints = models.JSONField("证件号码残余信息", default=dict, blank=True)
 
     class Meta:
         verbose_name = "部门名册行"
@@ -135,10 +152,74 @@ class FeedRow(models.Model):
         indexes = [
             models.Index(fields=["batch", "status"]),
             models.Index(fields=["id_index"]),
+            models.Index(fields=["fingerprint"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.batch_id}:{self.row_number}"
+
+
+class LinkReview(DomainModel):
+    """A pair the probabilistic linker was unsure of: a roster row (by its source and
+    fingerprint) and a resident, for a person to accept or reject. Invariant: one per (source,
+    fingerprint, member) among live rows, so a decision is remembered for later rosters of the
+    feed that write the same person the same way."""
+
+    source = models.ForeignKey(
+        FeedSource, on_delete=models.PROTECT, related_name="+", verbose_name="数据源"
+    )
+    fingerprint = models.CharField("行指纹", max_length=64)
+    row = models.ForeignKey(
+        FeedRow,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviews",
+        verbose_name="名册行",
+    )
+    member = models.ForeignKey(
+        "registry.Member", on_delete=models.PROTECT, related_name="+", verbose_name="候选成员"
+    )
+    household = models.ForeignKey(
+        "registry.Household",
+        on_delete=models.PROTECT,
+        related_name="feed_link_reviews",
+        verbose_name="候选户",
+    )
+    probability = models.FloatField("匹配概率")
+    levels = models.JSONField("逐项比对", default=dict)
+    status = models.CharField(
+        "核对结果", max_length=10, choices=list(REVIEW_STATUS.items()), default="pending"
+    )
+    note = models.CharField("核对说明", max_length=200, blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="核对人",
+    )
+    decided_at = models.DateTimeField("核对时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "概率匹配待核对"
+        verbose_name_plural = "概率匹配待核对"
+        ordering = ["-probability", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "fingerprint", "member"],
+                condition=Q(deleted_at__isnull=True),
+                name="feed_link_review_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=list(REVIEW_STATUS)), name="feed_link_review_status_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["source", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.fingerprint[:8]}:{self.member_id}"
 
 
 class Alert(DomainModel):

@@ -56,6 +56,42 @@ def normalise_id(raw: Any) -> IdOutcome:
     return IdOutcome(checked.normalized, "", converted_15=len(cleaned) == 15)
 
 
+@dataclass(frozen=True)
+class IdHints:
+    """What a damaged ID number still tells (for probabilistic linking, feeds.linking): its
+    birth date digits (YYYYMMDD; possibly no date when the damage is among them), its sex from the sequence's last digit,
+    and its first 6 digits (the county of issue)."""
+
+    birth: str | None
+    sex: str | None
+    county: str | None
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in (("birth", self.birth), ("sex", self.sex), ("county", self.county))
+            if v
+        }
+
+
+def id_hints(raw: Any) -> IdHints:
+    """Read what is left of a damaged or 15-digit ID number (pure; never raises)."""
+    if raw is None:
+        return IdHints(None, None, None)
+    text = idcard.normalize(str(raw)).upper()
+    if len(text) == 15 and text.isdigit():  # 1989 form: 2-digit year, no check character
+        text = text[:6] + "19" + text[6:] + "0"
+    if len(text) not in (17, 18) or not text[:17].isdigit():
+        county = text[:6] if len(text) >= 6 and text[:6].isdigit() else None
+        return IdHints(None, None, county)
+    # the 8 digits even when they are no date (one of them is the damage): the linker compares
+    # them digit by digit
+    birth = text[6:14]
+    # Excel's 15 significant digits leave "000" at the end: no sex digit left
+    sex = None if text.endswith("000") else ("male" if int(text[16]) % 2 else "female")
+    return IdHints(birth, sex, text[:6])
+
+
 @dataclass
 class Row:
     number: int  # the spreadsheet's row number

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 
 from jingzhun.access.scoping import household_filter
 
-from .models import Alert, FeedBatch, FeedRow, FeedSource
+from .models import Alert, FeedBatch, FeedRow, FeedSource, LinkReview
 
 DEADLINE_DAYS: Final = 15  # domain.md 3.6: first clue to entry within 15 days
 ALERT_READERS: Final = frozenset({"county", "township", "village", "auditor"})
@@ -85,3 +85,24 @@ def age_of(alert: Alert, today: datetime.date | None = None) -> AlertAge:
         alert.case is not None and alert.case.closed_on is not None
     )
     return AlertAge((day - alert.raised_on).days, left, left < 0 and not settled)
+
+
+REVIEW_READERS: Final = frozenset({"county", "township", "village", "auditor"})
+
+
+def reviews_for(user: Any, status: str | None = "pending") -> QuerySet[LinkReview]:
+    """Pairs of the probabilistic linker's review queue the user may see: a liaison those of
+    the feeds they answer for, region staff those whose candidate household is in their region
+    (a township only its own), auditors read the county's."""
+    reviews = LinkReview.objects.select_related("source", "row", "member", "household__village")
+    if status:
+        reviews = reviews.filter(status=status)
+    if user.role == "liaison":
+        return reviews.filter(source__liaison=user)
+    if user.role in REVIEW_READERS:
+        return reviews.filter(household_filter(user, prefix="household__"))
+    return reviews.none()
+
+
+def review_for(user: Any, review_id: int) -> LinkReview | None:
+    return reviews_for(user, status=None).filter(pk=review_id).first()

@@ -263,6 +263,18 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
 # the indicator refresh (analytics): peak RSS 4,454 MiB at 10 million persons (ADR 0037); at the
 # 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
 ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
+# Probabilistic linking of roster rows without a usable ID number (feeds.linking, Splink on
+# DuckDB; ADR XXXX fuzzy-splink-review-queue): a row is linked at match probability >= `match`
+# when no other resident reaches `review`; candidates in [review, match) go to the review queue.
+# The prior is 1 in the registry's size, never more than 1 in `prior_floor` (small registries).
+# Tuned on B7's planted truth (docs/benchmarks.md).
+FEEDS_LINKING = {
+    "match": float(os.environ.get("JINGZHUN_LINK_MATCH", "0.99")),
+    "review": float(os.environ.get("JINGZHUN_LINK_REVIEW", "0.1")),
+    "prior_floor": 1_000_000,
+    "keep": 3,  # candidates of a row shown for review
+    "memory": os.environ.get("JINGZHUN_LINK_DUCKDB_MEMORY", "6GB"),
+}
 
 # Limits on every uploaded file that is parsed (rosters: .xlsx/.xls/.csv; GeoJSON boundaries),
 # ADR 0051. The parse runs in a child process under the first three; a workbook's ZIP container

@@ -5,6 +5,7 @@ from . import (
     assistance_views,
     board_views,
     dashboard_views,
+    feed_review_views,
     feed_views,
     measure_views,
     team_views,
@@ -80,6 +81,12 @@ urlpatterns = [
     path("feeds/", feed_views.register, name="feeds"),
     path("feeds/<str:source_code>/upload/", feed_views.upload, name="feed_upload"),
     path("feeds/batches/<int:feed_batch_id>/", feed_views.batch, name="feed_batch"),
+    path("feeds/review/", feed_review_views.review_queue, name="feed_review"),
+    path(
+        "feeds/review/<int:link_review_id>/decide/",
+        feed_review_views.decide,
+        name="feed_review_decide",
+    ),
     path("alerts/", feed_views.alerts, name="feed_alerts"),
     path("alerts/<int:alert_id>/resolve/", feed_views.resolve, name="feed_resolve"),
     # village work teams (issue 21 item 1; team_views.py)
