@@ -1,6 +1,5 @@
-"""Probabilistic linking in the application (issue 22 item 2; ADR XXXX
-fuzzy-splink-review-queue): a loaded batch's rows whose ID number is missing or damaged are
-linked to residents by `feeds.linking` (Splink on DuckDB); pairs in the uncertain band wait in
+"""Probabilistic linking in the application (issue 22 item 2; ADR 0067): a loaded batch's rows
+whose ID number is missing or damaged are linked to residents by `feeds.linking` (Splink on DuckDB); pairs in the uncertain band wait in
 `LinkReview` for a person, and decisions are remembered for later rosters of the feed
 (`FeedRow.fingerprint`).
 

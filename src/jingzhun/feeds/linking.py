@@ -1,5 +1,5 @@
 """Probabilistic linking of roster rows without a usable ID number to the registry's residents
-(issue 22 item 2; ADR XXXX fuzzy-splink-review-queue): Splink on DuckDB, pure of Django.
+(issue 22 item 2; ADR 0067): Splink on DuckDB, pure of Django.
 
 Inputs are three DuckDB tables on one connection (the application fills them from the
 database, benchmarks/crossmatch_fuzzy.py from its generator):

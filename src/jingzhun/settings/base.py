@@ -264,7 +264,7 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("JINGZHUN_DUCKDB_MEMORY", "3GB")
 # 3 GB above, the previous code spilled 11 GB to var/duckdb_tmp
 ANALYTICS_DUCKDB_MEMORY = os.environ.get("JINGZHUN_ANALYTICS_DUCKDB_MEMORY", "6GB")
 # Probabilistic linking of roster rows without a usable ID number (feeds.linking, Splink on
-# DuckDB; ADR XXXX fuzzy-splink-review-queue): a row is linked at match probability >= `match`
+# DuckDB; ADR 0067): a row is linked at match probability >= `match`
 # when no other resident reaches `review`; candidates in [review, match) go to the review queue.
 # The prior is 1 in the registry's size, never more than 1 in `prior_floor` (small registries).
 # Tuned on B7's planted truth (docs/benchmarks.md).

@@ -1,4 +1,4 @@
-"""The probabilistic linker's review queue (issue 22 item 2; ADR XXXX fuzzy-splink-review-queue):
+"""The probabilistic linker's review queue (issue 22 item 2; ADR 0067):
 each uncertain pair shown side by side, masked (ID numbers masked, the birth year only), with
 accept / reject buttons. Thin: `feeds.selectors.reviews_for` (a liaison sees their feeds' pairs,
 region staff those of their region's households), `feeds.link_actions.do_decide_link`.
