@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checks do not touch a database: .ci/run runs them in one of its two passes (-m checks).
+pytestmark = pytest.mark.checks
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
