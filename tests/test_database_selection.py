@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import SimpleTestCase, TestCase
-
 from conftest import uses_database
+from django.test import SimpleTestCase, TestCase
 
 
 class Item:
