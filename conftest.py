@@ -25,7 +25,9 @@ hypothesis_settings.load_profile("jingzhun")
 # tests that use it (pytest-django's database fixtures or marker, Django's transaction test
 # cases, PostgreSQL-only tests). .ci/run's PostgreSQL pass uses it: every other test (parsers,
 # rule language, ID numbers, files in subprocesses on their own SQLite files) ran in the SQLite
-# pass of the same command and would run the same code again.
+# pass of the same command and would run the same code again. A test marked `single_database`
+# uses the database only for its fixtures while what it tests does not depend on the engine (the
+# readers' fuzz runs): it counts as not using it.
 DATABASE_FIXTURES = frozenset(
     {
         "db",
@@ -46,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("single_database"):
+        return False
     if item.get_closest_marker("django_db") or item.get_closest_marker("postgres_only"):
         return True
     if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):

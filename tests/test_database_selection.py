@@ -31,6 +31,7 @@ class Item:
         (Item(fixtures=("live_server",)), True),
         (Item(marks=("django_db",)), True),
         (Item(marks=("postgres_only",)), True),
+        (Item(fixtures=("world", "db"), marks=("single_database",)), False),
         (Item(cls=TestCase), True),
         (Item(cls=SimpleTestCase), False),
         (Item(cls=object), False),
