@@ -146,12 +146,13 @@ def household_layer(household: Household, day: datetime.date | None = None) -> H
     on = day or datetime.date.today()
     province = household.county_code[:2]
     rules = rules_for(province, on)
-    one = Household.objects.filter(pk=household.pk)
-    code = (
-        one.annotate(layer=layer_expression(rules, on)).values_list("layer", flat=True).first()
-        or NONE
+    found = (
+        Household.objects.filter(pk=household.pk)
+        .annotate(layer=layer_expression(rules, on), civil=_civil_affairs())
+        .values_list("layer", "civil")
+        .first()
     )
-    civil = one.filter(_civil_affairs()).exists()
+    code, civil = found if found is not None else (NONE, False)
     basis = (
         "低保、特困以民政部门比对数据为准"
         if civil

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -167,10 +167,20 @@ def _file(route: str, report: Report, *, clerk: Any | None) -> Clue:
         check_region_in_scope(clerk, clue.village_id)
     if status == "case_opened" and household is not None:
         details = _details(route, cleaned.difficulty, today)
-        if clerk is None:
-            clue.case = open_self_reported_case(household.pk, details)
-        else:
-            clue.case = do_open_case(household.pk, "monitoring", details, actor=clerk)
+        try:
+            if clerk is None:
+                clue.case = open_self_reported_case(household.pk, details)
+            else:
+                clue.case = do_open_case(household.pk, "monitoring", details, actor=clerk)
+        except DomainError as exc:
+            if clerk is not None and not isinstance(exc.__cause__, IntegrityError):
+                raise
+            # a case opened in between (or a refusal the public page must not show: no oracle)
+            clue.case = Case.objects.filter(
+                household=household, kind="monitoring", closed_on__isnull=True
+            ).first()
+            clue.status = "joined" if clue.case is not None else "unconfirmed"
+            clue.resolution = "" if clue.case is not None else f"未能自动发起：{exc.message}"[:500]
     clue.save()
     return clue
 
@@ -196,7 +206,7 @@ def check_rate(address: str, *, now: datetime.datetime | None = None) -> None:
 @transaction.atomic
 def record_attempt(address: str, *, accepted: bool) -> None:
     """Count one submission of the page (accepted or refused) against its address; attempts
-    older than a day are dropped on the way."""
+    older than two days (past every window) are dropped on the way."""
     now = timezone.now()
     ReportAttempt.objects.filter(at__lt=now - datetime.timedelta(days=2)).delete()
     ReportAttempt.objects.create(client_key=_client_key(address), at=now, accepted=accepted)

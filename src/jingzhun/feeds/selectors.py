@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from jingzhun.access.scoping import household_filter
 from jingzhun.regions import codes
 
-from .models import Alert, FeedBatch, FeedRow, FeedSource, LinkReview
+from .models import ALERT_KIND, Alert, FeedBatch, FeedRow, FeedSource, LinkReview
 
 DEADLINE_DAYS: Final = 15  # domain.md 3.6: first clue to entry within 15 days
 ALERT_READERS: Final = frozenset({"county", "township", "village", "auditor"})
@@ -205,6 +205,7 @@ def screening_report(
             "rule": r["rule"],
             "title": r["title"],
             "kind": r["kind"],
+            "kind_label": ALERT_KIND.get(r["kind"], r["kind"]),
             "village": r["household__village_id"],
             "village_name": r["household__village__name"],
             "n": r["n"],
