@@ -123,9 +123,7 @@ def layer_expression(rules: Rules, day: datetime.date) -> Case:
     return Case(*whens, default=Value(NONE), output_field=CharField())
 
 
-def with_layers(
-    households: QuerySet[Household], province: str, day: datetime.date
-) -> Any:
+def with_layers(households: QuerySet[Household], province: str, day: datetime.date) -> Any:
     """`households` annotated with `layer` (the code; "" = in no layer) by the province's rules."""
     return households.annotate(layer=layer_expression(rules_for(province, day), day))
 
@@ -183,9 +181,7 @@ def layer_counts(user: Any, region: str, day: datetime.date | None = None) -> di
     return {code: counted.get(code, 0) for code in names}
 
 
-def layer_households(
-    user: Any, region: str, layer: str, day: datetime.date | None = None
-) -> Any:
+def layer_households(user: Any, region: str, layer: str, day: datetime.date | None = None) -> Any:
     """The households behind one layer's figure (the same condition as `layer_counts`)."""
     on = day or datetime.date.today()
     households = Household.objects.filter(household_filter(user), region_q(region, "")).exclude(

@@ -15,7 +15,6 @@ from django.test import Client, override_settings
 from jingzhun.audit.models import AuditEvent
 from jingzhun.feeds import reports
 from jingzhun.feeds.models import Clue, ReportAttempt
-from jingzhun.web import captcha
 from jingzhun.workflows.models import Case
 
 from .conftest import head_id
@@ -23,6 +22,7 @@ from .conftest import head_id
 V1 = VILLAGES["230231100000"][0]  # 张三's village (township 100)
 V2 = VILLAGES["230231100000"][1]  # 李四's village (township 100)
 V3 = VILLAGES["230231101000"][0]  # 王五's village (township 101)
+CAPTCHA_KEY = "self_report_captcha"  # web.captcha.SESSION_KEY (domain tests import no web code)
 STRANGER = make_id("230231", "19851212", 77)  # in nobody's household
 
 
@@ -40,7 +40,7 @@ def report(**changes: str) -> dict[str, str]:
 
 def solved(client: Client) -> str:
     """The answer of the client's current captcha (from its server-side session)."""
-    return str(client.session[captcha.SESSION_KEY]["answer"])
+    return str(client.session[CAPTCHA_KEY]["answer"])
 
 
 def post_report(client: Client, data: dict[str, str], *, answer: str | None = None) -> Any:
