@@ -231,3 +231,28 @@ def test_a_village_cadre_sees_only_the_own_villages_queue(world: World) -> None:
     mine.refresh_from_db()
     assert (mine.status, mine.closed_by) == ("closed", world.user("village"))
     assert AuditEvent.objects.filter(event="feeds.clue.close", object_id=str(mine.pk)).exists()
+
+
+def test_only_a_self_reported_case_may_lack_a_submitter(world: World) -> None:
+    from django.db import IntegrityError, transaction
+
+    from jingzhun.core.errors import DomainError
+    from jingzhun.workflows.actions import CaseDetails, open_self_reported_case
+
+    household = world.households[V1]
+    details = CaseDetails(
+        route="department_warning", monitoring_category="sudden_hardship", risk_types=("other",)
+    )
+    with pytest.raises(DomainError):
+        open_self_reported_case(household.pk, details)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.create(
+            kind="monitoring",
+            state="reported",
+            household=household,
+            year=2026,
+            opened_on=datetime.date(2026, 12, 1),
+            route="department_warning",
+            submitted_by=None,
+        )
+    assert Case.objects.count() == 0
