@@ -118,7 +118,7 @@ def test_every_web_view_declares_its_policy() -> None:
     assert missing == []
     public = {p.name for p in patterns if getattr(p.callback, POLICY_ATTR) == "public"}
     # the field pages' service worker and manifest carry no data (ADR 0061); the households'
-    # self-report page and its captcha picture (ADR self-report-hotline-layers-screening-report)
+    # self-report page and its captcha picture (ADR 0069)
     assert public == {
         "login",
         "logout",
