@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,30 +68,31 @@ def main() -> None:
             path = fill(page.path, ids)
             client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
             client.cookies["sessionid"] = cookies[role]
-            # a POST carries the CSRF pair as the form would; the test client skips the check
-            send = (lambda: client.get(path)) if page.form is None else (
-                lambda: client.post(path, page.form)
+            # the test client skips the CSRF check a POST would pass with the form's token
+            send = partial(client.get, path) if page.form is None else partial(
+                client.post, path, page.form
             )  # fmt: skip
             for _ in range(2):
                 send()
             walls, sqls, counts = [], [], []
-            ctx = None
+            captured: list[dict[str, str]] = []
             for _ in range(args.requests):
                 with CaptureQueriesContext(connection) as ctx:
                     start = time.perf_counter()
                     response = send()
                     walls.append((time.perf_counter() - start) * 1000)
                 assert response.status_code == 200, (page.label, role, response.status_code)
-                sqls.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
-                counts.append(len(ctx.captured_queries))
+                captured = ctx.captured_queries
+                sqls.append(sum(float(q["time"]) for q in captured) * 1000)
+                counts.append(len(captured))
             print(
                 f"{page.label} [{role}]: median {statistics.median(walls):.1f} ms, min "
                 f"{min(walls):.1f} ms; SQL median {statistics.median(sqls):.1f} ms; "
                 f"{counts[-1]} queries; {len(response.content):,} B",
                 flush=True,
             )
-            if args.queries and ctx is not None:
-                for q in sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:8]:
+            if args.queries:
+                for q in sorted(captured, key=lambda q: -float(q["time"]))[:8]:
                     print(f"    {float(q['time']) * 1000:7.1f} ms  {q['sql'][:300]}")
             if args.profile:
                 profiler = cProfile.Profile()
