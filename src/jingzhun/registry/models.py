@@ -260,9 +260,14 @@ class Member(DomainModel):
         verbose_name_plural = "家庭成员"
         ordering = ["household_id", "id"]
         indexes = [
-            # name search from the start on PostgreSQL (see Household's indexes)
+            # name search from the start on PostgreSQL (see Household's indexes): live members
+            # only, with their household, so a surname's members are read from the index alone
             models.Index(
-                fields=["name"], name="member_name_like", opclasses=["varchar_pattern_ops"]
+                fields=["name"],
+                name="member_name_like",
+                opclasses=["varchar_pattern_ops"],
+                include=["household"],
+                condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["household", "relation"]),
         ]

@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='member',
-            index=models.Index(fields=['name'], name='member_name_like', opclasses=['varchar_pattern_ops']),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['name'], include=('household',), name='member_name_like', opclasses=['varchar_pattern_ops']),
         ),
         migrations.RunPython(add_trigram_indexes, drop_trigram_indexes),
     ]
