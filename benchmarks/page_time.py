@@ -10,7 +10,7 @@ on the same database and settings (after `pages.py --prepare`): the median and t
 time per request over --requests requests (after two warm ones), the time spent in SQL (sum of
 the database's round trips as Django measures them) and the number of queries. --queries prints
 each query's time of the last request (slowest first); --profile prints the cProfile of the
-last request (top 25 by cumulative time).
+--requests requests (top 25 by cumulative and by own time).
 """
 
 from __future__ import annotations
@@ -97,9 +97,12 @@ def main() -> None:
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
-                send()
+                for _ in range(args.requests):
+                    send()
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("cumulative").print_stats(25)
+                stats.sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
