@@ -7,7 +7,8 @@ With 2 gunicorn sync workers and 20 connections, a page's p95 is about ten times
 time (issue 26): a page meets p95 <= 200 ms only when one request costs about 15-20 ms of the
 server's time. This runs each (page, role) of benchmarks/pages.py through Django's test client
 on the same database and settings (after `pages.py --prepare`): the median and the minimum wall
-time per request over --requests requests (after two warm ones), the time spent in SQL (sum of
+time and CPU time of this process (Python's share, which a loaded machine inflates less than
+wall time) per request over --requests requests (after two warm ones), the time spent in SQL (sum of
 the database's round trips as Django measures them) and the number of queries. --queries prints
 each query's time of the last request (slowest first); --profile prints the cProfile of the
 --requests requests (top 25 by cumulative and by own time).
@@ -74,20 +75,22 @@ def main() -> None:
             )  # fmt: skip
             for _ in range(2):
                 send()
-            walls, sqls, counts = [], [], []
+            walls, cpus, sqls, counts = [], [], [], []
             captured: list[dict[str, str]] = []
             for _ in range(args.requests):
                 with CaptureQueriesContext(connection) as ctx:
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     response = send()
                     walls.append((time.perf_counter() - start) * 1000)
+                    cpus.append((time.process_time() - cpu) * 1000)
                 assert response.status_code == 200, (page.label, role, response.status_code)
                 captured = ctx.captured_queries
                 sqls.append(sum(float(q["time"]) for q in captured) * 1000)
                 counts.append(len(captured))
             print(
                 f"{page.label} [{role}]: median {statistics.median(walls):.1f} ms, min "
-                f"{min(walls):.1f} ms; SQL median {statistics.median(sqls):.1f} ms; "
+                f"{min(walls):.1f} ms; this process's CPU median {statistics.median(cpus):.1f} ms, "
+                f"min {min(cpus):.1f} ms; SQL median {statistics.median(sqls):.1f} ms; "
                 f"{counts[-1]} queries; {len(response.content):,} B",
                 flush=True,
             )
