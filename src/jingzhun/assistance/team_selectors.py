@@ -263,18 +263,22 @@ def team_overview(
     if poor_only:
         villages = villages.filter(is_poor_village=True)
     villages_list = list(villages.order_by("code"))
-    codes = [v.code for v in villages_list]
-    teams = {
-        t.village_id: t for t in WorkTeam.objects.filter(village__in=codes, ended_on__isnull=True)
-    }
-    members = list(
-        TeamMember.objects.filter(team__in=list(teams.values()), ended_on__isnull=True).only(
-            "pk", "team_id", "name", "role", "start_date", "ended_on"
-        )
+    # the villages, teams and members as subqueries, not lists of ~800 values each: a county's
+    # lists made the queries themselves costly to send and parse (issue 26)
+    live_teams = WorkTeam.objects.filter(
+        village__in=villages.order_by().values("code"), ended_on__isnull=True
     )
+    teams = {
+        t.village_id: t
+        for t in live_teams.only("pk", "village_id", "sending_units", "term_start", "term_end")
+    }
+    serving = TeamMember.objects.filter(
+        team__in=live_teams.order_by().values("pk"), ended_on__isnull=True
+    )
+    members = list(serving.only("pk", "team_id", "name", "role", "start_date", "ended_on"))
     counts = dict(
         TeamCheckIn.objects.filter(
-            member__in=[m.pk for m in members], day__gte=month.first, day__lte=month.last
+            member__in=serving.order_by().values("pk"), day__gte=month.first, day__lte=month.last
         )
         .values("member")
         .annotate(n=Count("pk"))

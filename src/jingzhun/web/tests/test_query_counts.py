@@ -113,7 +113,7 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("county", "/api/stats"): 12,
     ("helper", "/api/stats"): 14,
     ("township", "/api/stats"): 11,
-    ("county", "/api/teams"): 6,
+    ("county", "/api/teams"): 8,
     ("county", "/cases/"): 11,
     ("township", "/cases/"): 10,
     ("village", "/cases/"): 10,
@@ -139,7 +139,7 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("county", "/pairings/unpaired/"): 8,
     ("county", "/postings/"): 6,
     ("village", "/postings/"): 5,
-    ("county", "/teams/"): 7,
+    ("county", "/teams/"): 9,
     ("helper", "/visits/"): 6,
 }
 
