@@ -83,7 +83,8 @@ PAGES = [
         f"/households/?township={TOWNSHIP}&status=remaining",
         ("county",),
     ),
-    Page("household list, page 100", "/households/?page=100", ("county",)),
+    # page 100 of 50: keyset pages since issue 26 item 3 (the code after which it starts)
+    Page("household list, page 100", "/households/?after={after_4950}", ("county",)),
     Page("household search (POST, name)", "/households/", ("county", "village"), {"q": "张"}),
     Page("household card", "/households/{household}/", (*REGION_ROLES, "auditor")),
     Page("household card", "/households/{helper_household}/", ("helper",)),
@@ -101,8 +102,8 @@ PAGES = [
     Page("/visits/", "/visits/", ("helper",)),
     Page("/api/households", "/api/households", (*REGION_ROLES, "helper")),
     Page(
-        "/api/households, filtered, offset 5000",
-        "/api/households?status=exited_with_policy&limit=100&offset=5000",
+        "/api/households, filtered, after the 5000th",
+        "/api/households?status=exited_with_policy&limit=100&after={after_exited_5000}",
         ("county",),
     ),
     Page("/api/households/{id}", "/api/households/{household}", ("county", "village")),
@@ -135,7 +136,19 @@ def data_ids(helper: Any) -> dict[str, Any]:
     pairing = HelperPairing.objects.filter(helper=helper).order_by("pk").first()
     assert pairing is not None, "the helper has no household"
     since = (datetime.date.today() - datetime.timedelta(days=30)).isoformat()
-    return {"household": household.pk, "helper_household": pairing.household_id, "since": since}
+    # keyset pages start after a household code: the 4,950th of the county (page 100 of 50)
+    # and the 5,000th household exited with policy (the API's former offset 5000)
+    county = Household.objects.filter(county_code=COUNTY).order_by("household_code")
+    after_4950 = county.values_list("household_code", flat=True)[4949]
+    exited = county.filter(poverty_status="exited_with_policy")
+    after_exited = exited.values_list("household_code", flat=True)[4999]
+    return {
+        "household": household.pk,
+        "helper_household": pairing.household_id,
+        "since": since,
+        "after_4950": urllib.parse.quote(after_4950),
+        "after_exited_5000": urllib.parse.quote(after_exited),
+    }
 
 
 def csrf_pair() -> tuple[str, str]:

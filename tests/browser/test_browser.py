@@ -243,13 +243,19 @@ def test_pager_buttons_page_through_results_in_place(
     _log_in(page, "county")
     page.goto(f"{live_server.url}/households/")
     assert page.locator("#households tbody tr").count() == 50
-    # When the next-page button is pressed (HTMX posts the form with the button's page number)
-    page.click(".pager button[value='2']")
+    first = page.locator("#households tbody tr td:first-child").all_inner_texts()
+    # When the next-page button is pressed (HTMX posts the form with the last code shown: keyset
+    # pages, core.paging)
+    page.click(".pager button[name='after']")
     expect(page.locator("#households tbody tr")).to_have_count(9)
-    # Then the second page is shown in place, and the previous-page button leads back
-    assert "第 2 / 2 页" in page.locator(".count").inner_text()
-    page.click(".pager button[value='1']")
+    # Then the second page is shown in place, with the count and its first and last codes
+    assert "共 59 户" in page.locator(".count").inner_text()
+    second = page.locator("#households tbody tr td:first-child").all_inner_texts()
+    assert second[0] > first[-1] and f"本页 {second[0]} 至 {second[-1]}" in page.content()
+    # and the previous-page button leads back to the first page
+    page.click(".pager button[name='before']")
     expect(page.locator("#households tbody tr")).to_have_count(50)
+    assert page.locator("#households tbody tr td:first-child").all_inner_texts() == first
     assert page.url == f"{live_server.url}/households/"
 
 

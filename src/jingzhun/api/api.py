@@ -225,13 +225,23 @@ def _filters(params: HouseholdParams) -> HouseholdFilters:
 
 
 def _page(user: Any, params: HouseholdParams) -> dict[str, Any]:
+    """A page by offset, or after a household code (keyset: read from the region's index in
+    code order, whatever the depth; issue 26)."""
     qs = households_for(user, _filters(params))
-    window = qs[params.offset : params.offset + params.limit]
+    if params.after and params.offset:
+        raise DomainError("after 与 offset 不能同时使用。", field="offset")
+    if params.after:
+        window = list(qs.filter(household_code__gt=params.after)[: params.limit + 1])
+    else:
+        window = list(qs[params.offset : params.offset + params.limit + 1])
+    more = len(window) > params.limit
+    window = window[: params.limit]
     return {
         "count": qs.count(),
         "limit": params.limit,
         "offset": params.offset,
         "items": [s.household_summary(h) for h in window],
+        "next_after": window[-1].household_code if more and window else "",
     }
 
 

@@ -128,7 +128,14 @@ class _HouseholdFilterFields(Schema):
     cause: str = _code_filter(c.CAUSE, "主要致贫原因代码")
 
 
+AFTER_DESCRIPTION = (
+    "按户编号翻页：只列户编号在此之后的户（上一页返回的 next_after）。深页请用它代替 offset："
+    "offset 须先读过前面的每一户。与 offset 同用时拒绝（400）"
+)
+
+
 class HouseholdFilterParams(_HouseholdFilterFields, Paging):
+    after: str = Field("", max_length=32, pattern=NO_NUL, description=AFTER_DESCRIPTION)
     q: str = Field(
         "",
         max_length=100,
@@ -151,6 +158,7 @@ class HouseholdSearchIn(_HouseholdFilterFields):
     )
     limit: PageLimit = Field(50, description=f"每页条数，最多 {MAX_PAGE}")
     offset: PageOffset = Field(0, description="跳过的条数")
+    after: str = Field("", max_length=32, pattern=NO_NUL, description=AFTER_DESCRIPTION)
 
 
 class RegionFilterParams(Paging):
@@ -363,6 +371,9 @@ class HouseholdPage(Schema):
     limit: int
     offset: int
     items: list[HouseholdSummary]
+    next_after: str = Field(
+        description="下一页的 after（本页最后一户的户编号）；没有下一页时为空"
+    )
 
 
 class MemberOut(Schema):

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from jingzhun.access.scoping import scope_households
+from jingzhun.access.scoping import scope_by_household
 from jingzhun.core.errors import OutOfScope
 from jingzhun.policy.schema import CoverageRule
 from jingzhun.registry import choices as c
@@ -51,8 +51,7 @@ def measures_for(
     year: int | None = None,
 ) -> QuerySet[Measure]:
     """Measures of the households the user may see, filtered; a liaison's restricted to kinds."""
-    scoped = scope_households(user, Household.objects.all()).order_by().values("pk")
-    qs = Measure.objects.filter(household_id__in=scoped)
+    qs = scope_by_household(user, Measure.objects.all())
     kinds = liaison_kinds(user)
     if kinds is not None:
         qs = qs.filter(kind__in=sorted(kinds))
@@ -195,9 +194,14 @@ class Plan:
         return sum(1 for m in self.measures if m.status in OPEN_MEASURE_STATUSES)
 
 
-def household_plan(user: Any, household_id: int) -> Plan:
-    """The plan of a household in the reader's scope (OutOfScope otherwise)."""
-    household = households_for(user).filter(pk=household_id).first()
+def household_plan(user: Any, household_id: int, *, scoped: Household | None = None) -> Plan:
+    """The plan of a household in the reader's scope (OutOfScope otherwise). `scoped`: the
+    household already read through the reader's scope (the card), not read again."""
+    household = (
+        scoped
+        if scoped is not None and scoped.pk == household_id
+        else households_for(user).filter(pk=household_id).first()
+    )
     if household is None:
         raise OutOfScope("未找到该户，或您无权访问。")
     measures = list(

@@ -147,7 +147,19 @@ class Household(DomainModel):
             models.Index(fields=["county_code", "poverty_status"]),
             models.Index(fields=["township_code", "poverty_status"]),
             models.Index(fields=["village", "poverty_status"]),
-            models.Index(fields=["head_name"]),
+            # the household list: a region's households in code order, read page by page from
+            # the index (keyset pages, core.paging; issue 26)
+            models.Index(fields=["county_code", "household_code"], name="household_county_code"),
+            models.Index(fields=["township_code", "household_code"], name="household_town_code"),
+            models.Index(fields=["village", "household_code"], name="household_village_code"),
+            # name search from the start (LIKE 'x%'): a pattern index on PostgreSQL, whatever the
+            # database's collation (opclasses are ignored elsewhere); registry 0007 adds trigram
+            # indexes for searches anywhere in the name
+            models.Index(
+                fields=["head_name"],
+                name="household_head_name_like",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -247,7 +259,18 @@ class Member(DomainModel):
         verbose_name = "家庭成员"
         verbose_name_plural = "家庭成员"
         ordering = ["household_id", "id"]
-        indexes = [models.Index(fields=["name"]), models.Index(fields=["household", "relation"])]
+        indexes = [
+            # name search from the start on PostgreSQL (see Household's indexes): live members
+            # only, with their household, so a surname's members are read from the index alone
+            models.Index(
+                fields=["name"],
+                name="member_name_like",
+                opclasses=["varchar_pattern_ops"],
+                include=["household"],
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["household", "relation"]),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["id_number_index"],

@@ -73,16 +73,29 @@ def apply_filters(
     return qs.select_related("village").order_by("household_code")
 
 
+# A search term this short matches names from their start (a surname, a two-character name):
+# "contains" on one or two characters cannot use an index (a trigram index needs three) and
+# matched a large part of a county (ADR 0070).
+PREFIX_SEARCH_BELOW = 3
+
+
+def name_lookup(term: str) -> str:
+    """The lookup a name search uses for `term`: `startswith` for short terms, else `contains`."""
+    return "startswith" if len(term) < PREFIX_SEARCH_BELOW else "contains"
+
+
 def _search(term: str) -> Q:
-    """A full ID number matches its member exactly; otherwise household code or a member's name."""
+    """A full ID number matches its member exactly; otherwise the household code, or the head's
+    or a member's name: from its start for one or two characters, anywhere for three or more."""
     id_check = check_id(term)
     if id_check.valid:
         member_households = Member.objects.filter(
             id_number_index=id_index(id_check.normalized or term)
         ).values("household_id")
         return Q(pk__in=member_households)
-    by_name = Member.objects.filter(name__contains=term).values("household_id")
-    return Q(household_code=term) | Q(head_name__contains=term) | Q(pk__in=by_name)
+    lookup = name_lookup(term)
+    by_name = Member.objects.filter(**{f"name__{lookup}": term}).values("household_id")
+    return Q(household_code=term) | Q(**{f"head_name__{lookup}": term}) | Q(pk__in=by_name)
 
 
 def with_member_counts(households: QuerySet[Household]) -> QuerySet[Household]:

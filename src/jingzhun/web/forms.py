@@ -125,7 +125,9 @@ class HouseholdSearchForm(forms.Form):
     status = forms.ChoiceField(label=_("脱贫状态"), required=False)
     attribute = forms.ChoiceField(label=_("贫困户属性"), required=False)
     cause = forms.ChoiceField(label=_("主要致贫原因"), required=False)
-    page = forms.IntegerField(required=False, min_value=1)
+    # keyset pages (core.paging): the household code after which, or before which, a page starts
+    after = forms.CharField(required=False, max_length=32)
+    before = forms.CharField(required=False, max_length=32)
 
     def __init__(self, *args: Any, regions: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -184,7 +184,12 @@ def _field_label(key: str) -> str:
     return entry.label_en if (get_language() or "").startswith("en") else entry.label
 
 
+# made once: lazy() builds a proxy class on every call (about 1 ms; the household card called it
+# about 40 times a request, issue 26)
+_lazy_field_label = lazy(_field_label, str)
+
+
 def field_label(key: str) -> str:
     """A field's label in the active language, lazily: the data dictionary holds both (the
     Chinese label and `label_en`), so field labels need no catalogue entries."""
-    return cast(str, lazy(_field_label, str)(key))
+    return cast(str, _lazy_field_label(key))

@@ -118,7 +118,8 @@ def measure_context(user: Any, household: Any) -> dict[str, Any]:
 
     role = getattr(user, "role", "")
     return {
-        "plan": household_plan(user, household.pk),
+        # the card read the household through the user's scope already
+        "plan": household_plan(user, household.pk, scoped=household),
         "may_propose": role in MEASURE_PROPOSER_ROLES,
         "may_approve": role in MEASURE_APPROVER_ROLES,
         "propose_form": ProposeForm(),

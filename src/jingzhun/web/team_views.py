@@ -8,6 +8,7 @@ its error carries (403 role, 404 out of scope, 409 stale, 400 otherwise).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -19,12 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jingzhun.access.scoping import check_region_in_scope
 from jingzhun.assistance.team_selectors import (
     Month,
     memberships_of,
     team_accounts,
     team_member_for,
     team_overview,
+    township_summary,
     village_team,
 )
 from jingzhun.assistance.teams import (
@@ -54,6 +57,9 @@ def _writes(user: Any) -> bool:
 
 
 PLACEHOLDER = "000000000000"
+# The overview lists villages one by one up to this many; above, it counts them by township
+# (a county's ~800 villages made a 236 kB page; issue 26, B12).
+VILLAGE_LIST_LIMIT = 100
 
 
 @authenticated
@@ -65,10 +71,22 @@ def overview(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     month = Month.parse(request.GET.get("month"), Month.before(Month.of(today)))
     poor_only = request.GET.get("poor") == "1"
-    data = team_overview(request.user, month, poor_only=poor_only)
+    region = request.GET.get("region", "")
+    if region:
+        if not re.fullmatch(r"\d{12}", region):
+            raise Http404(_("未找到该区划，或您无权访问。"))
+        try:
+            check_region_in_scope(request.user, region)
+        except OutOfScope as exc:
+            raise Http404(exc.message) from exc
+    data = team_overview(request.user, month, poor_only=poor_only, region=region)
+    # more villages than a page: counted by township, each township's villages a click away
+    summary = township_summary(data) if len(data.rows) > VILLAGE_LIST_LIMIT else None
     context = {
         "nav": "teams",
         "data": data,
+        "summary": summary,
+        "region": region,
         "mine": memberships_of(request.user)
         if getattr(request.user, "role", "") == "workteam"
         else [],

@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -31,6 +30,7 @@ from django.views.i18n import set_language as django_set_language
 from jingzhun.analytics.overview import default_year, stored_overview
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.core.paging import keyset_page
 from jingzhun.exports.actions import (
     ExportSummary,
     do_approve_unmasked_export,
@@ -205,8 +205,16 @@ def household_list(request: HttpRequest) -> HttpResponse:
     )
     page = None
     if form.is_valid():
-        households = with_member_counts(households_for(user, form.filters()))
-        page = Paginator(households, PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+        # keyset pages by household code, the count exact up to a cap (core.paging, issue 26)
+        households = households_for(user, form.filters())
+        page = keyset_page(
+            with_member_counts(households),
+            "household_code",
+            after=form.cleaned_data.get("after") or "",
+            before=form.cleaned_data.get("before") or "",
+            size=PAGE_SIZE,
+            counted=households,
+        )
     term = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
     id_like = bool(ID_LIKE.fullmatch(normalize_id(term)))
     context = {

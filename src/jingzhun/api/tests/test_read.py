@@ -235,6 +235,31 @@ def test_filters_and_pagination(world: World, session_client: Make) -> None:
     assert session_client("township").get(f"/api/households?township={T101}").json()["count"] == 0
 
 
+def test_pages_after_a_household_code(world: World, session_client: Make) -> None:
+    client = session_client("county")
+    every = client.get("/api/households").json()
+    codes = [h["household_code"] for h in every["items"]]
+    assert codes == sorted(codes) and every["next_after"] == ""
+    # Given a first page of 3 of the county's 4 households
+    first = client.get("/api/households?limit=3").json()
+    assert [h["household_code"] for h in first["items"]] == codes[:3]
+    assert first["next_after"] == codes[2]
+    # When the next page is asked for after its last code (GET and POST search alike)
+    second = client.get(f"/api/households?limit=3&after={first['next_after']}").json()
+    searched = client.post(
+        "/api/households/search",
+        json.dumps({"limit": 3, "after": first["next_after"]}),
+        content_type="application/json",
+    ).json()
+    # Then the rest follows, the count stays the county's, and no page follows it
+    for page in (second, searched):
+        assert [h["household_code"] for h in page["items"]] == codes[3:]
+        assert page["count"] == 4 and page["next_after"] == ""
+    # after and offset together are refused, naming offset
+    refused = client.get(f"/api/households?after={codes[0]}&offset=1")
+    assert refused.status_code == 400 and "offset" in refused.content.decode()
+
+
 # --- scoping: details are 404 outside the scope ----------------------------------------------
 
 

@@ -68,6 +68,38 @@ def test_search_by_name_member_name_or_code(
     assert codes_listed(html) == expected
 
 
+def test_short_terms_match_names_from_the_start_longer_ones_anywhere(
+    world: Any, client_for: Any
+) -> None:
+    # Given a household whose head has a four-character name (members 张三/张小 … as usual)
+    from conftest import make_id
+
+    from jingzhun.registry.actions import do_create_household
+
+    do_create_household(
+        "H900001",
+        V1,
+        {"attribute": "general"},
+        [{"id_number": make_id("230231", "19800101", 300), "name": "欧阳建国", "relation": "head"}],
+        actor=None,
+    )
+    client = client_for("county")
+
+    def found(term: str) -> list[str]:
+        return codes_listed(body(client.post("/households/", {"q": term})))
+
+    # one or two characters: from the start of a head's or member's name (a surname, a name)
+    assert found("王") == ["H101201"]
+    assert found("欧阳") == ["H900001"]
+    assert found("小") == []  # 张小, 李小 … end in 小: not matched by one character
+    assert found("建国") == []  # a given name alone: type three characters or the whole name
+    # three or more: anywhere in the name
+    assert found("阳建国") == ["H900001"]
+    assert found("欧阳建国") == ["H900001"]
+    # the page says how a name is matched
+    assert "从姓名开头匹配" in body(client.get("/households/"))
+
+
 def test_search_by_id_number_finds_the_household_and_never_shows_the_full_number(
     world: Any, client_for: Any
 ) -> None:
@@ -145,9 +177,8 @@ def test_filters_by_link(world: Any, client_for: Any, query: str, expected: list
 
 def test_filters_and_search_together_by_post(world: Any, client_for: Any) -> None:
     client = client_for("county")
-    assert codes_listed(body(client.post("/households/", {"q": "小", "township": T2}))) == [
-        "H101201",
-        "H101202",
+    assert codes_listed(body(client.post("/households/", {"q": "王小", "township": T2}))) == [
+        "H101201"
     ]
     assert codes_listed(body(client.post("/households/", {"q": "张", "township": T2}))) == []
 
@@ -209,18 +240,58 @@ def test_fifty_households_a_page(world: Any, client_for: Any) -> None:
             actor=None,
         )
     client = client_for("county")
-    # When the first and the second page are asked for (pager buttons post the form with a page)
+    # When the first page is asked for, then the next and back (keyset pages: the pager buttons
+    # post the form with the household code after which, or before which, the page starts)
     first = body(client.get("/households/"))
-    second = body(client.post("/households/", {"page": "2"}))
-    # Then 50 and 9 households are shown, together all of them once
-    assert "共 59 户" in first and "第 1 / 2 页" in first
-    assert len(codes_listed(first)) == 50 and len(codes_listed(second)) == 9
-    assert sorted(codes_listed(first) + codes_listed(second)) == sorted(
-        Household.objects.values_list("household_code", flat=True)
-    )
-    assert 'name="page" value="2"' in first and 'name="page" value="1"' in second
-    # and a page beyond the last shows the last
-    assert codes_listed(body(client.post("/households/", {"page": "99"}))) == codes_listed(second)
+    shown = codes_listed(first)
+    next_after = re.search(r'name="after" value="(\w+)"', first)
+    assert next_after is not None and next_after.group(1) == shown[-1]
+    second = body(client.post("/households/", {"after": shown[-1]}))
+    # Then 50 and 9 households are shown, together all of them once, in code order
+    assert "共 59 户" in first and "共 59 户" in second
+    assert len(shown) == 50 and len(codes_listed(second)) == 9
+    everything = sorted(Household.objects.values_list("household_code", flat=True))
+    assert shown + codes_listed(second) == everything
+    # the first page has no previous, the last no next
+    assert 'name="before"' not in first and 'name="after"' not in second
+    before = re.search(r'name="before" value="(\w+)"', second)
+    assert before is not None and before.group(1) == codes_listed(second)[0]
+    # and the previous page of the second is the first again
+    assert codes_listed(body(client.post("/households/", {"before": before.group(1)}))) == shown
+    # a page after the last household is empty, not an error
+    assert codes_listed(body(client.post("/households/", {"after": everything[-1]}))) == []
+
+
+def test_deep_pages_follow_filters_and_the_count_is_capped(
+    world: Any, client_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 6 more households in village 1 (10 in the county) and a count cap of 5
+    from conftest import make_id
+
+    from jingzhun.core import paging
+    from jingzhun.registry.actions import do_create_household
+
+    for i in range(6):
+        do_create_household(
+            f"H9{i:05d}",
+            V1,
+            {"attribute": "general"},
+            [{"id_number": make_id("230231", "19800101", 200 + i), "name": f"钱{i}",
+              "relation": "head"}],
+            actor=None,
+        )  # fmt: skip
+    monkeypatch.setattr(paging, "COUNT_CAP", 5)
+    client = client_for("county")
+    # When the list is asked for
+    html = body(client.get("/households/"))
+    # Then the count says "more than 5" instead of counting every household
+    assert "超过 5 户" in html and "共 10 户" not in html
+    # and with a filter that leaves 2, the count is exact
+    few = body(client.get(f"/households/?township={T2}"))
+    assert "共 2 户" in few and codes_listed(few) == ["H101201", "H101202"]
+    # and a page after a key keeps the filters: only village 1's households after H100202
+    after = body(client.post("/households/", {"village": V1, "after": "H100202"}))
+    assert codes_listed(after) == [f"H9{i:05d}" for i in range(6)]
 
 
 def test_soft_deleted_households_are_not_listed(world: Any, client_for: Any) -> None:

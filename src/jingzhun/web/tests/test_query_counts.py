@@ -69,6 +69,7 @@ ROUTES: list[tuple[str, str]] = [
     ("helper", "/"),
     *[(r, "/households/") for r in ("county", "township", "village", "auditor", "helper")],
     ("county", "/households/?status=remaining&township=230231100000"),
+    ("county", "/households/?after=H100201"),  # a keyset page (core.paging)
     *[(r, "/households/{household}/") for r in ("county", "village", "auditor", "helper")],
     *[(r, "/cases/") for r in ("county", "township", "village")],
     *[(r, "/postings/") for r in ("county", "village")],
@@ -112,7 +113,7 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("county", "/api/stats"): 12,
     ("helper", "/api/stats"): 14,
     ("township", "/api/stats"): 11,
-    ("county", "/api/teams"): 6,
+    ("county", "/api/teams"): 8,
     ("county", "/cases/"): 11,
     ("township", "/cases/"): 10,
     ("village", "/cases/"): 10,
@@ -124,10 +125,11 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("township", "/households/"): 7,
     ("village", "/households/"): 7,
     ("county", "/households/?status=remaining&township=230231100000"): 8,
-    ("auditor", "/households/{household}/"): 17,  # +1: the 2026 layer (feeds.layers)
-    ("county", "/households/{household}/"): 18,  # +1: the 2026 layer (feeds.layers)
-    ("helper", "/households/{household}/"): 15,  # +1: the 2026 layer (feeds.layers)
-    ("village", "/households/{household}/"): 17,  # +1: the 2026 layer (feeds.layers)
+    ("county", "/households/?after=H100201"): 8,
+    ("auditor", "/households/{household}/"): 16,  # +1: the 2026 layer (feeds.layers)
+    ("county", "/households/{household}/"): 17,  # +1: the 2026 layer (feeds.layers)
+    ("helper", "/households/{household}/"): 14,  # +1: the 2026 layer (feeds.layers)
+    ("village", "/households/{household}/"): 16,  # +1: the 2026 layer (feeds.layers)
     ("county", "/measures/"): 13,
     ("village", "/measures/"): 12,
     ("county", "/measures/without/"): 7,
@@ -137,7 +139,7 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("county", "/pairings/unpaired/"): 8,
     ("county", "/postings/"): 6,
     ("village", "/postings/"): 5,
-    ("county", "/teams/"): 7,
+    ("county", "/teams/"): 9,
     ("helper", "/visits/"): 6,
 }
 

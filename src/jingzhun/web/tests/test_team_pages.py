@@ -113,3 +113,28 @@ def test_rotate_page(team: Any, client_for: Any) -> None:  # noqa: F811
     assert response.status_code == 302
     html = body(client.get(f"/teams/village/{V1}/"))
     assert "周书记" in html and "移交台账" in html and 'id="history"' in html
+
+
+def test_a_long_overview_is_counted_by_township(
+    team: Any,  # noqa: F811
+    client_for: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given more villages than the overview lists one by one (the limit lowered to 2)
+    from jingzhun.web import team_views
+
+    monkeypatch.setattr(team_views, "VILLAGE_LIST_LIMIT", 2)
+    client = client_for("county")
+    # When the county's overview is asked for
+    html = body(client.get("/teams/?month=2024-01"))
+    # Then each township is a line with its villages counted, linking to its villages
+    assert 'id="township-rows"' in html and 'id="team-rows"' not in html
+    assert '<a href="?region=230231100000&amp;month=2024-01">第1镇</a>' in html
+    assert f'href="/teams/village/{V1}/"' not in html
+    assert 'id="n-without-team">3<' in html  # the county's figures stay
+    # and a township's page lists its villages
+    township = body(client.get("/teams/?month=2024-01&region=230231100000"))
+    assert f'href="/teams/village/{V1}/"' in township and 'id="township-rows"' not in township
+    # a region outside the scope, or not a code, is not found
+    assert client_for("other_township").get("/teams/?region=230231100000").status_code == 404
+    assert client.get("/teams/?region=abc").status_code == 404
