@@ -5,6 +5,7 @@ from . import (
     assistance_views,
     board_views,
     dashboard_views,
+    exit_views,
     feed_review_views,
     feed_views,
     measure_views,
@@ -89,6 +90,14 @@ urlpatterns = [
     ),
     path("alerts/", feed_views.alerts, name="feed_alerts"),
     path("alerts/<int:alert_id>/resolve/", feed_views.resolve, name="feed_resolve"),
+    # village and county exit (issue 24 item 5; exit_views.py)
+    path("exits/", exit_views.exits, name="exits"),
+    path("exits/assess/", exit_views.exits_assess, name="exits_assess"),
+    path(
+        "exits/villages/<str:code>/<int:year>/",
+        exit_views.village_conditions,
+        name="village_conditions",
+    ),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
     path("teams/village/<str:code>/", team_views.village, name="team_village"),
