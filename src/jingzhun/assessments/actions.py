@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -246,11 +245,7 @@ def do_save_village_conditions(
     if len(note) > 200:
         raise DomainError("说明不能超过 200 字。", field="note")
     clean["note"] = note
-    row = (
-        VillageConditions.objects.select_for_update()
-        .filter(village=village, year=year)
-        .first()
-    )
+    row = VillageConditions.objects.select_for_update().filter(village=village, year=year).first()
     if row is None:
         if expected_version not in (None, 0):
             raise StaleVersion("该村本年度的条件已被删除或尚未填报，请刷新后重试。")

@@ -277,4 +277,6 @@ class RegionAssessment(models.Model):
         indexes = [models.Index(fields=["standard", "year", "region", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.standard} {self.region_id} {self.year}: {'通过' if self.passed else '未通过'}"
+        return (
+            f"{self.standard} {self.region_id} {self.year}: {'通过' if self.passed else '未通过'}"
+        )

@@ -128,9 +128,9 @@ def village_conditions(request: HttpRequest, code: str, year: int) -> HttpRespon
     if row is not None:
         for name in CONDITION_FIELDS:
             value = getattr(row, name)
-            initial[name] = value if name == "collective_income" else {
-                None: "", True: "1", False: "0"
-            }[value]
+            initial[name] = (
+                value if name == "collective_income" else {None: "", True: "1", False: "0"}[value]
+            )
         initial["note"] = row.note
     form = VillageConditionsForm(request.POST or None, initial=initial)
     status = 200

@@ -8,6 +8,7 @@ from . import (
     exit_views,
     feed_review_views,
     feed_views,
+    inspection_views,
     measure_views,
     team_views,
     views,
@@ -97,6 +98,31 @@ urlpatterns = [
         "exits/villages/<str:code>/<int:year>/",
         exit_views.village_conditions,
         name="village_conditions",
+    ),
+    # inspections and rectification (issue 24 item 2; inspection_views.py)
+    path("inspections/", inspection_views.inspections, name="inspections"),
+    path("inspections/<int:inspection_id>/", inspection_views.inspection, name="inspection"),
+    path("problems/", inspection_views.problems, name="problems"),
+    path("problems/escalate/", inspection_views.escalate, name="problems_escalate"),
+    path("problems/<int:problem_id>/", inspection_views.problem, name="problem"),
+    path(
+        "problems/<int:problem_id>/rectify/",
+        inspection_views.problem_rectify,
+        name="problem_rectify",
+    ),
+    path(
+        "problems/<int:problem_id>/verify/", inspection_views.problem_verify, name="problem_verify"
+    ),
+    path("problems/<int:problem_id>/close/", inspection_views.problem_close, name="problem_close"),
+    path(
+        "problems/<int:problem_id>/accountability/",
+        inspection_views.problem_accountability,
+        name="problem_accountability",
+    ),
+    path(
+        "problems/evidence/<int:rectification_evidence_id>/",
+        inspection_views.evidence_file,
+        name="problem_evidence_file",
     ),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),

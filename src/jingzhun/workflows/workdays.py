@@ -25,9 +25,7 @@ TABLE = "workday_overrides"
 DAYS, WORKING_DAYS = "days", "working_days"
 UNITS = {DAYS: "天", WORKING_DAYS: "个工作日"}
 # The years the installed package has the notices of (inclusive).
-PACKAGE_YEARS = range(
-    min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1
-)
+PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,11 @@ class HolidayCalendar:
         if day.year in self.years:  # a year the overrides file declares: weekdays + its rows
             return day.weekday() < 5
         raise DomainError(
-                f"节假日安排未包含 {day.year} 年：chinese-calendar 包只有 "
-                f"{PACKAGE_YEARS.start}–{PACKAGE_YEARS.stop - 1} 年的国务院办公厅通知。"
-                f"请升级该包，或在 {self.source} 中补充 {day.year} 年的放假和调休上班日"
-                f"（来源 notice_{day.year}）后再按工作日计算。"
-            )
+            f"节假日安排未包含 {day.year} 年：chinese-calendar 包只有 "
+            f"{PACKAGE_YEARS.start}–{PACKAGE_YEARS.stop - 1} 年的国务院办公厅通知。"
+            f"请升级该包，或在 {self.source} 中补充 {day.year} 年的放假和调休上班日"
+            f"（来源 notice_{day.year}）后再按工作日计算。"
+        )
 
     def end_of(
         self, start: datetime.date, length: int, unit: str, region: str = ""
@@ -81,9 +79,7 @@ class HolidayCalendar:
                     return day
             day += datetime.timedelta(days=1)
 
-    def add(
-        self, start: datetime.date, length: int, unit: str, region: str = ""
-    ) -> datetime.date:
+    def add(self, start: datetime.date, length: int, unit: str, region: str = "") -> datetime.date:
         """The date `length` days or working days after `start` (a deadline)."""
         if unit == DAYS:
             return start + datetime.timedelta(days=length)

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import COUNTY, TOWNSHIPS, VILLAGES, World, signed_in
 from django.core.management import call_command
 
-from conftest import COUNTY, TOWNSHIPS, VILLAGES, World, signed_in
 from jingzhun.assessments.actions import do_assess_regions, do_save_village_conditions
 from jingzhun.assessments.models import AssessmentRun, RegionAssessment, VillageConditions
 from jingzhun.audit.models import AuditEvent
@@ -46,7 +46,11 @@ def county(world: World) -> World:
             world.households[code].pk, "not_exited", datetime.date(YEAR, 1, 10), "识别", actor=None
         )
     do_change_household_status(
-        world.households[V3].pk, "exited_with_policy", datetime.date(YEAR, 11, 1), "脱贫", actor=None
+        world.households[V3].pk,
+        "exited_with_policy",
+        datetime.date(YEAR, 11, 1),
+        "脱贫",
+        actor=None,
     )
     return world
 

@@ -197,7 +197,7 @@ def test_national_day_2025_and_an_ordinary_week(calendar) -> None:  # type: igno
 
 def test_a_year_without_a_notice_is_refused(calendar) -> None:  # type: ignore[no-untyped-def]
     # chinese-calendar 1.11 has the notices up to 2026; the overrides file declares no 2027
-    with pytest.raises(DomainError, match="2027.*notice_2027"):
+    with pytest.raises(DomainError, match=r"2027.*notice_2027"):
         calendar.end_of(D(2026, 12, 24), 10, WORKING_DAYS)
     assert calendar.end_of(D(2026, 12, 24), 10, DAYS) == D(2027, 1, 2)
 
