@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from jingzhun.core.errors import DomainError
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 from jingzhun.registry import choices as c
@@ -84,8 +85,6 @@ def facts_hash(facts: dict[str, Any]) -> str:
 
 def county_region(county_code: str) -> Region:
     """The county's Region row; a clear error when the code is not a loaded county."""
-    from jingzhun.core.errors import DomainError
-
     region = Region.objects.filter(code=county_code, level="county").first()
     if region is None:
         raise DomainError(f"区划表中没有县级区划 {county_code}（请先导入区划）。", field="county")

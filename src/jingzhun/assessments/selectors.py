@@ -293,7 +293,7 @@ def exit_overview(user: Any, county_code: str, year: int) -> ExitOverview:
     """A county's villages for a year as the user may see them: facts, conditions, latest
     decision; the county's latest decision when the user sees the whole county."""
     from jingzhun.access.scoping import can_see_region
-    from jingzhun.core.errors import OutOfScope
+    from jingzhun.core.errors import DomainError, OutOfScope
 
     from .exits import COUNTY_EXIT, county_region, latest_village_decisions, village_facts
     from .models import RegionAssessment, VillageConditions
@@ -302,7 +302,7 @@ def exit_overview(user: Any, county_code: str, year: int) -> ExitOverview:
         raise OutOfScope("未找到该区划，或您无权访问。")
     try:
         county = county_region(county_code)
-    except Exception as exc:  # DomainError: shown as not found
+    except DomainError as exc:  # not a loaded county: shown as not found
         raise OutOfScope("未找到该区划，或您无权访问。") from exc
     decisions = latest_village_decisions(county.code, year)
     conditions = {

@@ -37,7 +37,10 @@ def inspections_for(user: Any) -> QuerySet[Inspection]:
         Inspection.objects.filter(_region_q(user, "region__code") | Q(pk__in=visible))
         .select_related("region")
         .annotate(
-            problem_count=Count("problems", distinct=True),
+            # only the problems the user sees: another township's count is not theirs to know
+            problem_count=Count(
+                "problems", filter=_region_q(user, "problems__region__code"), distinct=True
+            ),
         )
         .order_by("-started_on", "-pk")
     )
