@@ -207,6 +207,21 @@ def problems(request: HttpRequest, params: Query[ProblemParams]) -> list[dict[st
     return [_problem(p) for p in rows[:500]]
 
 
+@router.post(
+    "/problems/escalate",
+    response={200: EscalationOut, **WRITE},
+    summary="将调用者范围内逾期未整改的问题升级一级挂牌督办（县级业务人员）",
+    openapi_extra=AUTHENTICATED,
+)
+def escalate(request: HttpRequest) -> dict[str, Any]:
+    result = do_escalate_overdue(actor=_user(request))
+    return {
+        "escalated": result.escalated,
+        "at_top": result.at_top,
+        "refused": {str(k): v for k, v in result.refused.items()},
+    }
+
+
 @router.get(
     "/problems/{problem_id}",
     response={200: ProblemOut, **READ},
@@ -245,18 +260,3 @@ def close(
     user = _user(request)
     do_close_problem(problem_id, actor=user, expected_version=body.version)
     return _problem(sel.problem_for(user, problem_id))
-
-
-@router.post(
-    "/problems/escalate",
-    response={200: EscalationOut, **WRITE},
-    summary="将调用者范围内逾期未整改的问题升级一级挂牌督办（县级业务人员）",
-    openapi_extra=AUTHENTICATED,
-)
-def escalate(request: HttpRequest) -> dict[str, Any]:
-    result = do_escalate_overdue(actor=_user(request))
-    return {
-        "escalated": result.escalated,
-        "at_top": result.at_top,
-        "refused": {str(k): v for k, v in result.refused.items()},
-    }
