@@ -278,7 +278,7 @@ def problem_rectify(request: HttpRequest, problem_id: int) -> HttpResponseBase:
     item = _write(request, problem_id, RECTIFIERS, _("提交整改情况"))
     form = RectificationForm(request.POST)
     if form.is_valid():
-        uploads = [(f.name, f.read()) for f in request.FILES.getlist("file")]
+        uploads = [(f.name or "", f.read()) for f in request.FILES.getlist("file")]
         try:
             do_submit_rectification(
                 item.pk,
