@@ -152,7 +152,13 @@ def county_facts(county_code: str, year: int) -> RegionFacts:
     )
     decisions = latest_village_decisions(county_code, year)
     unjudged = [v for v in poor if v not in decisions]
-    not_exited = [v for v in poor if v in decisions and not decisions[v].passed]
+    # a village failing a criterion has not exited; one only unknown (conditions not entered)
+    # is undetermined, like an unjudged one
+    not_exited = [v for v in poor if v in decisions and decisions[v].failed]
+    undetermined = [
+        v for v in poor if v in decisions and not decisions[v].passed and not decisions[v].failed
+    ]
+    exited = len(poor) - len(unjudged) - len(not_exited) - len(undetermined)
     facts: dict[str, Any] = {
         "region_code": county.code,
         "name": county.name,
@@ -168,9 +174,11 @@ def county_facts(county_code: str, year: int) -> RegionFacts:
         "villages_judged": len(decisions),
         "villages_exited": sum(1 for d in decisions.values() if d.passed),
         "poor_villages": len(poor),
-        # null while a poor village has no decision for the year: the criterion is unknown
-        "poor_villages_exited": None if unjudged else len(poor) - len(not_exited),
+        # Kleene: one poor village that failed → not all exited (failed); else one without a
+        # decision, or with only unknown criteria → null (the criterion is unknown)
+        "poor_villages_exited": exited if not_exited or not (unjudged or undetermined) else None,
         "poor_villages_not_exited": not_exited,
+        "poor_villages_undetermined": undetermined,
         "poor_villages_unjudged": unjudged,
         "village_decisions": {
             code: decisions[code].pk for code in sorted(decisions) if code in set(poor)

@@ -97,7 +97,8 @@ def test_villages_judged_on_registry_counts_conditions_and_flags(county: World) 
         "collective_income",
     }
     incidence = next(c for c in v1.criteria if c["id"] == "incidence")
-    assert "2 人" in incidence["explanation"] and "100 人" in incidence["explanation"]
+    assert incidence["explanation"].startswith("贫困发生率 0.0200（未脱贫 2 人")
+    assert "100 人" in incidence["explanation"]
 
     v2 = _latest(V2)
     assert v2.failed == ["incidence", "clinic"]  # 4 %, and the clinic entered as missing
@@ -151,6 +152,27 @@ def test_county_reads_its_villages_decisions(county: World) -> None:
         after.unknown
     )
     assert not after.passed
+
+
+def test_a_poor_village_with_only_unknown_criteria_leaves_the_county_unknown(
+    county: World,
+) -> None:
+    # V3 meets the incidence but has no conditions entered (unknown), V1 is all met but 2 %:
+    # one definite failure decides the county's criterion
+    do_assess_regions("village_exit", YEAR, COUNTY, actor=None)
+    do_assess_regions("county_exit", YEAR, COUNTY, actor=None)
+    first = _latest(COUNTY, "county_exit")
+    assert first.facts["poor_villages_not_exited"] == [V1]
+    assert first.facts["poor_villages_undetermined"] == [V3]
+    assert _results(first)["poor_villages_exited"] == "failed"
+    # with V1 counted as western (3 %) and its conditions met, only V3's unknowns remain
+    Region.objects.filter(code=V1).update(is_western=True)
+    do_save_village_conditions(V1, YEAR, ALL_MET, actor=county.user("county"))
+    do_assess_regions("village_exit", YEAR, COUNTY, actor=None)
+    do_assess_regions("county_exit", YEAR, COUNTY, actor=None)
+    second = _latest(COUNTY, "county_exit")
+    assert second.facts["poor_villages_exited"] is None
+    assert _results(second)["poor_villages_exited"] == "unknown"
 
 
 def test_command_runs_both_standards_and_exits_zero(county: World, capsys: Any) -> None:
