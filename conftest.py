@@ -21,6 +21,57 @@ hypothesis_settings.register_profile("jingzhun", deadline=None)
 hypothesis_settings.load_profile("jingzhun")
 
 
+# `--database-tests`: only the tests whose outcome can depend on the database, that is, the
+# tests that use it (pytest-django's database fixtures or marker, Django's transaction test
+# cases, PostgreSQL-only tests). .ci/run's PostgreSQL pass uses it: every other test (parsers,
+# rule language, ID numbers, files in subprocesses on their own SQLite files) ran in the SQLite
+# pass of the same command and would run the same code again. A test marked `single_database`
+# uses the database only for its fixtures while what it tests does not depend on the engine (the
+# readers' fuzz runs): it counts as not using it.
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests",
+        action="store_true",
+        help="run only the tests that use the database (CI's second database pass)",
+    )
+
+
+def uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("single_database"):
+        return False
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres_only"):
+        return True
+    if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    cls = getattr(item, "cls", None)
+    if cls is None:
+        return False
+    from django.test import TransactionTestCase
+
+    return issubclass(cls, TransactionTestCase)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--database-tests"):
+        return
+    kept = [item for item in items if uses_database(item)]
+    dropped = [item for item in items if not uses_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def card_number(body: str) -> str:
     """A bank card number: `body` completed with its Luhn check digit."""
     return body + luhn_check_digit(body)

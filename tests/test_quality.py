@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The checks do not touch a database: .ci/run runs them in one of its two passes (-m checks).
+# The checks do not touch a database: .ci/run runs them once, in its SQLite pass (`-m checks` alone).
 pytestmark = pytest.mark.checks
 
 

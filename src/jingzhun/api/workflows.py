@@ -269,7 +269,7 @@ def _detail(user: Any, case: Case) -> dict[str, Any]:
             )
     return {
         **_summary(case, today),
-        "submitted_by": case.submitted_by.username,
+        "submitted_by": case.submitted_by.username if case.submitted_by else "",
         "change": changes.masked(case.change) if case.change else {},
         "change_label": changes.describe(case.change) if case.change else "",
         "checklist": case.checklist,

@@ -1,4 +1,4 @@
-"""Opening many sealed field tokens at once (bulk readers; ADR 0067).
+"""Opening many sealed field tokens at once (bulk readers; ADR 0068).
 
 `open_many` is the rule itself: for each token "jz<version>:<base64url(nonce | body | tag)>",
 authenticate and decrypt it under that version's key with the associated data

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from jingzhun.core.fieldcrypt import EncryptedCharField
 from jingzhun.core.models import DomainModel, JobRow
 
 ROW_STATUS = {
@@ -285,3 +286,110 @@ class Alert(DomainModel):
 
     def __str__(self) -> str:
         return f"{self.household_id}:{self.rule}"
+
+
+# --- the other two discovery routes: self-report and hotline 12317 (issue 22 item 4) -------------
+
+CLUE_ROUTES = {"self_report": "农户自主申报", "hotline": "12317 热线"}
+CLUE_STATUS = {
+    "case_opened": "已发起监测识别",
+    "joined": "并入办理中的监测识别案件",
+    "already_monitored": "已是监测对象",
+    "unregistered": "待村级核实（系统中未找到该户）",
+    "unconfirmed": "待村级核实（姓名与证件号码不符）",
+    "closed": "已办结",
+}
+OPEN_CLUE_STATUS = frozenset({"unregistered", "unconfirmed", "already_monitored"})
+
+
+class Clue(DomainModel):
+    """A household's own report (public page) or a 12317 hotline call. Invariant: it sits in one
+    village's queue (the household's village when the ID number is a resident's, else the village
+    the caller named); it keeps no ID number, only the registry's blind index and a masked form;
+    it opens or joins at most one monitoring identification case."""
+
+    route = models.CharField("发现方式", max_length=12, choices=list(CLUE_ROUTES.items()))
+    village = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name="所属村"
+    )
+    township_code = models.CharField("所属乡镇", max_length=12, db_index=True)
+    county_code = models.CharField("所属县", max_length=12, db_index=True)
+    name = models.CharField("申报人姓名", max_length=50)
+    id_index = models.CharField("证件号码索引", max_length=64)
+    id_masked = models.CharField("证件号码（脱敏）", max_length=24)
+    phone = EncryptedCharField("联系电话", max_length=20, blank=True, default="")
+    difficulty = models.TextField("困难情况", max_length=1000)
+    household = models.ForeignKey(
+        "registry.Household",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clues",
+        verbose_name="对应户",
+    )
+    case = models.ForeignKey(
+        "workflows.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="监测识别案件",
+    )
+    status = models.CharField("处理状态", max_length=20, choices=list(CLUE_STATUS.items()))
+    received_on = models.DateField("受理日期")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="受理人（热线登记）",
+    )
+    call_ref = models.CharField("热线工单号", max_length=40, blank=True, default="")
+    resolution = models.CharField("办结说明", max_length=500, blank=True, default="")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="办结人",
+    )
+
+    class Meta:
+        verbose_name = "申报与热线线索"
+        verbose_name_plural = "申报与热线线索"
+        ordering = ["-received_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(route__in=list(CLUE_ROUTES)), name="feed_clue_route_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=list(CLUE_STATUS)), name="feed_clue_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(route="self_report") | Q(received_by__isnull=False),
+                name="feed_clue_hotline_has_clerk",
+            ),
+        ]
+        indexes = [models.Index(fields=["village", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.route}#{self.pk}"
+
+
+class ReportAttempt(models.Model):
+    """One submission of the public self-report page (accepted or refused), kept for the rate
+    limit per client address. Invariant: the address is kept only as a keyed hash."""
+
+    client_key = models.CharField("来源地址（哈希）", max_length=64)
+    at = models.DateTimeField("时间", db_index=True)
+    accepted = models.BooleanField("已受理", default=False)
+
+    class Meta:
+        verbose_name = "自主申报提交记录"
+        verbose_name_plural = "自主申报提交记录"
+        indexes = [models.Index(fields=["client_key", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.client_key[:8]}@{self.at:%Y-%m-%d %H:%M}"

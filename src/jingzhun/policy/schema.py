@@ -411,7 +411,68 @@ class FeedCatalogueFile(Header):
         return self
 
 
+# --------------------------------------------------------------------------- 2026 layers
+
+
+# The facts a layer rule combines (feeds.layers computes each over a county's households).
+LAYER_FACTS: tuple[str, ...] = (
+    "tekun",  # 特困: the civil-affairs feed says so (else the registry's attribute)
+    "dibao",  # 低保: likewise
+    "dibao_edge",  # 低保边缘: the civil-affairs feed only
+    "no_labour_capacity",  # no present member with ordinary or skilled labour capacity
+    "monitored_risk",  # a monitored household whose risk is not eliminated
+    "open_warning",  # a department warning not yet settled
+    "registered",  # a registered household (poor or exited)
+    "labour_capacity",  # at least one present member with ordinary or skilled labour capacity
+)
+LayerFact = Literal[
+    "tekun",
+    "dibao",
+    "dibao_edge",
+    "no_labour_capacity",
+    "monitored_risk",
+    "open_warning",
+    "registered",
+    "labour_capacity",
+]
+
+
+class LayerEntry(Strict):
+    """One layer: a household is in it when all facts of any one list of `when_any` hold (and
+    it is in no layer listed before)."""
+
+    code: Name
+    name: str = Field(min_length=1)
+    when_any: list[list[LayerFact]] = Field(min_length=1)
+    source: Name
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _lists(self) -> LayerEntry:
+        if any(not group for group in self.when_any):
+            raise ValueError(f"分层 {self.code} 的 when_any 含空条件组")
+        return self
+
+
+class LayerRulesFile(Header):
+    """Layers of the rural low-income population (农村低收入人口分层分类帮扶, 2026), in order."""
+
+    kind: Literal["layer_rules"]
+    layers: list[LayerEntry] = Field(min_length=1)
+    unlayered: str = Field(min_length=1)  # the name shown for a household in no layer
+
+    @model_validator(mode="after")
+    def _layers(self) -> LayerRulesFile:
+        seen: set[str] = set()
+        for i, layer in enumerate(self.layers):
+            self._check_source(layer.source, f"layers[{i}]")
+            if layer.code in seen:
+                raise ValueError(f"layers[{i}] 的代码 “{layer.code}” 重复")
+            seen.add(layer.code)
+        return self
+
+
 PolicyFile = Annotated[
-    TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile,
+    TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile | LayerRulesFile,
     Field(discriminator="kind"),
 ]

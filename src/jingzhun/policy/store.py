@@ -26,6 +26,7 @@ from jingzhun.policy.schema import (
     SCHEMA_ID,
     Criterion,
     FeedCatalogueFile,
+    LayerRulesFile,
     MeasureCatalogueFile,
     Parameter,
     PolicyFile,
@@ -36,9 +37,9 @@ from jingzhun.policy.schema import (
     Variable,
 )
 
-_ADAPTER: TypeAdapter[TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile] = (
-    TypeAdapter(PolicyFile)
-)
+_ADAPTER: TypeAdapter[
+    TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile | LayerRulesFile
+] = TypeAdapter(PolicyFile)
 
 NATIONAL = "national"
 
@@ -176,7 +177,7 @@ def _check_expressions(file: str, doc: StandardFile) -> None:
 class LoadedFile:
     path: str  # relative to the policies root, with forward slashes
     hash: str
-    doc: TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile
+    doc: TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile | LayerRulesFile
 
     @property
     def key(self) -> str:

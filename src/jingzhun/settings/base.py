@@ -277,6 +277,15 @@ FEEDS_LINKING = {
     "memory": os.environ.get("JINGZHUN_LINK_DUCKDB_MEMORY", "6GB"),
 }
 
+# The public self-report page (农户自主申报, feeds.reports; ADR self-report-and-hotline): at most
+# `per_hour` and `per_day` submissions (accepted or refused) per client address (core.client);
+# a captcha is valid for `captcha_seconds` and for one answer.
+SELF_REPORT_LIMITS = {
+    "per_hour": int(os.environ.get("JINGZHUN_SELF_REPORT_PER_HOUR", "5")),
+    "per_day": int(os.environ.get("JINGZHUN_SELF_REPORT_PER_DAY", "20")),
+    "captcha_seconds": 600,
+}
+
 # Limits on every uploaded file that is parsed (rosters: .xlsx/.xls/.csv; GeoJSON boundaries),
 # ADR 0051. The parse runs in a child process under the first three; a workbook's ZIP container
 # and its sheets' ranges are checked against the rest before any reader sees it. A county's

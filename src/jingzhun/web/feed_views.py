@@ -8,7 +8,9 @@ alerts), `feeds.actions` for writes; a long load runs on the task queue (`jingzh
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -16,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -123,19 +126,32 @@ def alerts(request: HttpRequest) -> HttpResponse:
     if getattr(user, "role", "") not in selectors.ALERT_READERS:
         raise Http404(_("未找到该页面，或您无权访问。"))
     kind = request.GET.get("kind", "")
+    today = timezone.localdate()
     found = selectors.alerts_for(user)
     if kind in ALERT_KIND:
         found = found.filter(kind=kind)
+    # the lists behind the screening report's and the battle map's figures
+    given = {k: request.GET.get(k, "")[:40] for k in ("rule", "region", "figure", "since")}
+    if given["rule"]:
+        found = found.filter(rule=given["rule"])
+    if given["region"].isdigit() and len(given["region"]) == 12:
+        found = found.filter(selectors.region_q(given["region"]))
+    if given["figure"] in selectors.ALERT_FIGURES:
+        found = found.filter(selectors.alert_figure_q(given["figure"], today))
+    since = parse_date(given["since"]) if given["since"] else None
+    if since is not None:
+        found = found.filter(raised_on__gte=since)
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-    today = timezone.localdate()
     items = [(a, selectors.age_of(a, today)) for a in page]
+    query = urlencode({k: v for k, v in {"kind": kind, **given}.items() if v})
     context = {
         "nav": "alerts",
         "page": page,
         "items": items,
         "kind": kind,
         "kinds": ALERT_KIND,
-        "query": f"kind={kind}&" if kind else "",
+        "figure": selectors.ALERT_FIGURES.get(given["figure"], ""),
+        "query": f"{query}&" if query else "",
         "resolver": user.role in actions.RESOLVER_ROLES,
         "outcomes": actions.OUTCOMES,
     }
@@ -170,3 +186,90 @@ def resolve(request: HttpRequest, alert_id: int) -> HttpResponseBase:
     else:
         messages.success(request, _("红线已处理。"))
     return redirect("web:feed_alerts")
+
+
+REPORT_READERS = frozenset({"county", "township", "village", "auditor", "liaison"})
+
+
+@authenticated
+@require_GET
+def screening_report(request: HttpRequest) -> HttpResponse:
+    """The screening report (筛查报告): new alerts by rule and village since a day (default: 30
+    days ago), matched and unmatched rows per source and batch, the review queue and the
+    alerts' age against the 15-day limit; every figure links to the list behind it."""
+    user: Any = request.user
+    if getattr(user, "role", "") not in REPORT_READERS:
+        raise Http404(_("未找到该页面，或您无权访问。"))
+    today = timezone.localdate()
+    since = parse_date(request.GET.get("since", "")[:10]) or today - timedelta(days=30)
+    report = selectors.screening_report(user, since, today)
+    context = {
+        "nav": "alerts",
+        "report": report,
+        "labels": selectors.ALERT_FIGURES,
+        "statuses": ROW_STATUS,
+        "kinds": ALERT_KIND,
+    }
+    return render(request, "web/feed_report.html", context)
+
+
+@authenticated
+@require_GET
+def dashboard_screening(request: HttpRequest) -> HttpResponse:
+    """The battle map's screening section (alerts against the 15-day limit, households per
+    2026 layer) of a region: an HTMX fragment, computed when shown."""
+    from jingzhun.analytics.selectors import dashboard_region
+    from jingzhun.core.errors import OutOfScope
+    from jingzhun.feeds import layers
+
+    user: Any = request.user
+    try:
+        code, _root = dashboard_region(user, request.GET.get("region") or None)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    today = timezone.localdate()
+    context = {
+        "region": code,
+        "alerts": selectors.alert_figures(user, code, today)
+        if user.role in selectors.ALERT_READERS
+        else None,
+        "labels": selectors.ALERT_FIGURES,
+        "layers": layers.layer_counts(user, code, today),
+        "layer_names": layers.layer_names(code, today),
+    }
+    return render(request, "web/_dashboard_screening.html", context)
+
+
+@authenticated
+@require_GET
+def layer_list(request: HttpRequest) -> HttpResponse:
+    """The households behind one layer figure of the battle map (same condition as the count)."""
+    from jingzhun.analytics.selectors import dashboard_region
+    from jingzhun.core.errors import OutOfScope
+    from jingzhun.feeds import layers
+
+    user: Any = request.user
+    try:
+        code, _root = dashboard_region(user, request.GET.get("region") or None)
+    except OutOfScope as exc:
+        raise Http404(exc.message) from exc
+    today = timezone.localdate()
+    layer = request.GET.get("layer", "")[:40]
+    layer = "" if layer == "none" else layer
+    names = layers.layer_names(code, today)
+    if layer not in names:
+        raise Http404(_("没有这一层级。"))
+    found = (
+        layers.layer_households(user, code, layer, today)
+        .select_related("village")
+        .order_by("household_code")
+    )
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "nav": "dashboard",
+        "page": page,
+        "name": names[layer],
+        "cited": layers.rules_for(code[:2], today).cited,
+        "query": f"region={code}&layer={layer or 'none'}&",
+    }
+    return render(request, "web/dashboard_layer_list.html", context)

@@ -10,6 +10,7 @@ from . import (
     feed_views,
     inspection_views,
     measure_views,
+    report_views,
     team_views,
     views,
     visit_views,
@@ -90,6 +91,15 @@ urlpatterns = [
         name="feed_review_decide",
     ),
     path("alerts/", feed_views.alerts, name="feed_alerts"),
+    path("alerts/report/", feed_views.screening_report, name="feed_report"),
+    path("dashboard/screening/", feed_views.dashboard_screening, name="dashboard_screening"),
+    path("dashboard/screening/layer/", feed_views.layer_list, name="dashboard_layer_list"),
+    # self-report (public) and hotline 12317 clues (issue 22 item 4; report_views.py)
+    path("report/", report_views.self_report, name="self_report"),
+    path("report/captcha.png", report_views.captcha_image, name="self_report_captcha"),
+    path("clues/", report_views.clues, name="clues"),
+    path("clues/hotline/", report_views.hotline, name="clue_hotline"),
+    path("clues/<int:clue_id>/close/", report_views.close_clue, name="clue_close"),
     path("alerts/<int:alert_id>/resolve/", feed_views.resolve, name="feed_resolve"),
     # village and county exit (issue 24 item 5; exit_views.py)
     path("exits/", exit_views.exits, name="exits"),

@@ -52,6 +52,7 @@ from jingzhun.exports.jobs import filters_of
 from jingzhun.exports.models import ExportJob
 from jingzhun.exports.notice import NoticeSpec
 from jingzhun.exports.selectors import export_job_for
+from jingzhun.feeds.layers import household_layer
 from jingzhun.imports.actions import (
     do_queue_import_check,
     do_queue_import_commit,
@@ -379,6 +380,8 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "member_removals": list(REMOVALS.items()),
         # the household's plan (一户一策): measures, coverage, the forms (measure_views)
         **measure_context(request.user, household),
+        # the 2026 layer by the province's rules (feeds.layers; issue 22 item 5)
+        "layer": household_layer(household, today),
     }
     return render(request, "web/household_detail.html", context)
 

@@ -74,6 +74,7 @@ WORKFLOW_LABELS = (
     gettext_noop("刚性支出问题已解决"),
     gettext_noop("“三保障”和饮水安全有保障"),
     gettext_noop("农户自主申报"),
+    gettext_noop("12317 热线"),
     gettext_noop("基层干部排查"),
     gettext_noop("部门筛查预警"),
     gettext_noop("天"),

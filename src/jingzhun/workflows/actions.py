@@ -293,6 +293,24 @@ def do_open_case(household_id: int, kind: str, details: CaseDetails, *, actor: A
     if household is None:
         raise OutOfScope("未找到该户，或您无权访问。")
     check_household_in_scope(actor, household)
+    return _open(household, kind, details, actor)
+
+
+def open_self_reported_case(household_id: int, details: CaseDetails) -> Case:
+    """The monitoring identification case of a household's own report on the public page
+    (route self_report): no account submits it (`submitted_by` None). Only for the caller's
+    audited action (feeds.reports.do_submit_self_report), which has checked the report; inside
+    its transaction."""
+    if details.route != "self_report":
+        raise DomainError("只有农户自主申报可以不经账号发起监测识别。", field="route")
+    household = Household.objects.select_for_update().filter(pk=household_id).first()
+    if household is None:
+        raise OutOfScope("未找到该户。")
+    return _open(household, "monitoring", details, None)
+
+
+def _open(household: Household, kind: str, details: CaseDetails, actor: Any) -> Case:
+    flow = FLOWS[kind]
     problem = eligibility_problem(kind, household)
     if problem:
         raise DomainError(problem, field="household")
@@ -336,8 +354,8 @@ def do_open_case(household_id: int, kind: str, details: CaseDetails, *, actor: A
         label="提交",
         state_to=case.state,
         actor=actor,
-        actor_name=actor.username,
-        actor_role=actor.role,
+        actor_name=actor.username if actor is not None else "农户自主申报",
+        actor_role=actor.role if actor is not None else "",
         reason=values["summary"],
         outcome="已提交",
     )

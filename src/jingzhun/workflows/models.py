@@ -23,6 +23,7 @@ from .workdays import UNITS
 
 ROUTES = {
     "self_report": "农户自主申报",
+    "hotline": "12317 热线",
     "cadre_screening": "基层干部排查",
     "department_warning": "部门筛查预警",
 }
@@ -89,9 +90,13 @@ class Case(DomainModel):
         related_name="cases",
         verbose_name="动态调整批次",
     )
+    # None only for a monitoring case the household opened itself on the public self-report
+    # page (feeds.reports; no account submitted it)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name="提交人",
     )
@@ -175,6 +180,10 @@ class Case(DomainModel):
                 fields=["household", "kind"],
                 condition=Q(closed_on__isnull=True, deleted_at__isnull=True),
                 name="case_one_open_per_household_and_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(submitted_by__isnull=False) | Q(kind="monitoring", route="self_report"),
+                name="case_submitter_unless_self_report",
             ),
         ]
 

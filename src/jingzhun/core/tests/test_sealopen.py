@@ -1,5 +1,5 @@
 """Opening many tokens: the split over child processes gives what the plain loop gives, and the
-same refusal for an altered token wherever it lies (ADR 0067)."""
+same refusal for an altered token wherever it lies (ADR 0068)."""
 
 from __future__ import annotations
 

@@ -140,6 +140,9 @@ def test_hostile_cell_values_give_an_error_report_never_an_exception(
     load_workbook(io.BytesIO(build_report(data, outcome.result)))
 
 
+# The readers' fuzz: plans only (nothing is committed); the database holds the fixture's users
+# and households.
+@pytest.mark.single_database
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

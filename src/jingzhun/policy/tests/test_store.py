@@ -15,6 +15,7 @@ from django.core.management import call_command
 
 from jingzhun.policy.schema import (
     FeedCatalogueFile,
+    LayerRulesFile,
     MeasureCatalogueFile,
     StandardFile,
     TableFile,
@@ -119,6 +120,8 @@ def test_no_value_lacks_a_source(path: Path) -> None:
     elif isinstance(doc, FeedCatalogueFile):
         used = [d.source for d in doc.departments.values()]
         used += [f.source for f in doc.feeds] + [r.source for r in doc.rules]
+    elif isinstance(doc, LayerRulesFile):
+        used = [layer.source for layer in doc.layers]
     else:
         assert isinstance(doc, StandardFile)
         used = [p.source for p in doc.parameters.values()]

@@ -104,3 +104,12 @@ def kind_name(cat: Any, code: str) -> str:
 def department_name(cat: Any, code: str) -> str:
     """A department's Chinese name from the measure catalogue."""
     return str(cat.department_label(code))
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """`mapping[key]` in a template (figures keyed by code); "" when missing."""
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""

@@ -117,8 +117,17 @@ def test_every_web_view_declares_its_policy() -> None:
     ]
     assert missing == []
     public = {p.name for p in patterns if getattr(p.callback, POLICY_ATTR) == "public"}
-    # the field pages' service worker and manifest carry no data (ADR 0061)
-    assert public == {"login", "logout", "set_language", "visit_sw", "visit_manifest"}
+    # the field pages' service worker and manifest carry no data (ADR 0061); the households'
+    # self-report page and its captcha picture (ADR 0069)
+    assert public == {
+        "login",
+        "logout",
+        "set_language",
+        "visit_sw",
+        "visit_manifest",
+        "self_report",
+        "self_report_captcha",
+    }
 
 
 def test_the_login_redirect_does_not_carry_a_search_term(world: Any) -> None:

@@ -124,10 +124,10 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("township", "/households/"): 7,
     ("village", "/households/"): 7,
     ("county", "/households/?status=remaining&township=230231100000"): 8,
-    ("auditor", "/households/{household}/"): 16,
-    ("county", "/households/{household}/"): 17,
-    ("helper", "/households/{household}/"): 14,
-    ("village", "/households/{household}/"): 16,
+    ("auditor", "/households/{household}/"): 17,  # +1: the 2026 layer (feeds.layers)
+    ("county", "/households/{household}/"): 18,  # +1: the 2026 layer (feeds.layers)
+    ("helper", "/households/{household}/"): 15,  # +1: the 2026 layer (feeds.layers)
+    ("village", "/households/{household}/"): 17,  # +1: the 2026 layer (feeds.layers)
     ("county", "/measures/"): 13,
     ("village", "/measures/"): 12,
     ("county", "/measures/without/"): 7,
