@@ -158,6 +158,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_feed_values(admins, household),
         "measure_evidence_id": _measure_evidence(admins),
         **_workflow_and_dashboard_values(admins, household),
+        **_inspection_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -304,6 +305,46 @@ def _measure_evidence(admins: World) -> int:
         measure.pk, "协议.pdf", b"%PDF-1.4 matrix", actor=admins.user("village")
     )
     return item.pk
+
+
+def _inspection_values(admins: World, household: Any) -> dict[str, int]:
+    """An inspection of the county with a problem on the matrix's household, rectified with one
+    evidence file (issue 24 item 2)."""
+    from jingzhun.inspection.actions import (
+        do_record_inspection,
+        do_record_problem,
+        do_submit_rectification,
+    )
+
+    county = admins.user("county")
+    inspection = do_record_inspection(
+        kind="routine",
+        title="矩阵测试督查",
+        region_code="230231000000",
+        organiser="县督查组",
+        started_on=datetime.date(2026, 11, 2),
+        actor=county,
+    )
+    problem = do_record_problem(
+        inspection.pk,
+        category="assistance",
+        description="矩阵测试问题",
+        region_code=household.village_id,
+        household_id=household.pk,
+        responsible_unit="第一镇",
+        responsible_person="刘某",
+        found_on=datetime.date(2026, 11, 2),
+        deadline=datetime.date(2030, 12, 31),
+        actor=county,
+    )
+    rectification = do_submit_rectification(
+        problem.pk, "已整改", [("整改.pdf", b"%PDF-1.4 matrix")], actor=admins.user("village")
+    )
+    return {
+        "inspection_id": inspection.pk,
+        "problem_id": problem.pk,
+        "rectification_evidence_id": rectification.evidence.get().pk,
+    }
 
 
 def _unmasked_request(admins: World) -> int:

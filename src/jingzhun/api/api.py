@@ -49,6 +49,7 @@ from . import schemas as s
 from .assistance import router as assistance_router
 from .auth import session_auth, token_auth
 from .feeds import router as feeds_router
+from .inspection import router as inspection_router
 from .measures import router as measures_router
 from .teams import router as teams_router
 from .workflows import router as workflows_router
@@ -456,3 +457,4 @@ api.add_router("/", assistance_router)
 api.add_router("/", teams_router)
 api.add_router("/", measures_router)
 api.add_router("/", feeds_router)
+api.add_router("/", inspection_router)

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from jingzhun.core.models import JobRow
+from jingzhun.core.models import DomainModel, JobRow
 
 from .fields import CriterionIdsField
 
@@ -41,8 +41,8 @@ class PolicyVersion(models.Model):
 class AssessmentRun(models.Model):
     """One judging of many households. Invariant: append-only; counts are filled when it ends."""
 
-    BULK, PER_HOUSEHOLD = "bulk", "per_household"
-    METHODS = [(BULK, "批量（DuckDB）"), (PER_HOUSEHOLD, "逐户")]
+    BULK, PER_HOUSEHOLD, PER_REGION = "bulk", "per_household", "per_region"
+    METHODS = [(BULK, "批量（DuckDB）"), (PER_HOUSEHOLD, "逐户"), (PER_REGION, "逐村、县")]
 
     id = models.CharField("批次", max_length=32, primary_key=True)
     standard = models.CharField("标准", max_length=40)
@@ -182,3 +182,101 @@ class ReassessJob(JobRow):
 
     def household_ids(self) -> list[int]:
         return [int(v) for v in self.households.split(",") if v]
+
+
+class VillageConditions(DomainModel):
+    """A village's own conditions for a year, the local conditions of village exit (domain.md
+    3.3: roads, clinic, broadband, collective income …). Invariant: one live row per village and
+    year; a condition left empty is unknown (the criterion reading it is unknown, never passed);
+    written only by assessments.actions.do_save_village_conditions."""
+
+    village = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name="村"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    hardened_road = models.BooleanField("通村公路已硬化", null=True, blank=True)
+    safe_water = models.BooleanField("饮水安全达标", null=True, blank=True)
+    power = models.BooleanField("生产生活用电有保障", null=True, blank=True)
+    broadcast_tv = models.BooleanField("广播电视户户通", null=True, blank=True)
+    culture_center = models.BooleanField("有综合性文化服务中心", null=True, blank=True)
+    clinic = models.BooleanField("有标准化卫生室和合格村医", null=True, blank=True)
+    broadband = models.BooleanField("通宽带", null=True, blank=True)
+    collective_income = models.DecimalField(
+        "村集体经济收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    note = models.CharField("说明", max_length=200, blank=True, default="")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="填报人",
+    )
+
+    class Meta:
+        verbose_name = "村退出条件"
+        verbose_name_plural = "村退出条件"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["village", "year"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="village_conditions_once_a_year",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(collective_income__isnull=True)
+                | models.Q(collective_income__gte=0),
+                name="village_conditions_income_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.year}"
+
+
+class RegionAssessment(models.Model):
+    """A village's or county's exit decision (village_exit, county_exit). Invariant:
+    append-only; one per region, year, policy version and input facts (`facts_sha256`): running
+    the same policy on the same facts again adds nothing, changed facts (a new status, a
+    condition entered) add a decision and keep the earlier one. Facts and the per-criterion trace
+    are kept on the row (a county has a few hundred villages: no snapshot needed)."""
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name="区划"
+    )
+    level = models.CharField("级别", max_length=12)  # village / county
+    standard = models.CharField("标准", max_length=40)
+    year = models.PositiveSmallIntegerField("评估年度")
+    policy = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="+", verbose_name="政策版本"
+    )
+    run = models.ForeignKey(
+        AssessmentRun, on_delete=models.PROTECT, related_name="+", verbose_name="批次"
+    )
+    facts_sha256 = models.CharField("输入数据哈希", max_length=64)
+    passed = models.BooleanField("通过")
+    failed = CriterionIdsField("未通过的标准", default=list)
+    unknown = CriterionIdsField("未知的标准", default=list)
+    criteria = models.JSONField("逐项判定依据")
+    facts = models.JSONField("输入数据")
+    created_at = models.DateTimeField("判定时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "村、县退出判定"
+        verbose_name_plural = "村、县退出判定"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "year", "policy", "facts_sha256"],
+                name="region_assessment_once_per_facts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__in=["village", "county"]),
+                name="region_assessment_level_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["standard", "year", "region", "created_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.standard} {self.region_id} {self.year}: {'通过' if self.passed else '未通过'}"
+        )

@@ -257,3 +257,97 @@ def _labels(standard: str) -> dict[str, tuple[int, str]]:
         for i, c in enumerate(pv.criteria):
             out.setdefault(c["id"], (i + (100 if c.get("kind") == "blocker" else 0), c["label"]))
     return out
+
+
+# --- Village and county exit pages (issue 24 item 5) -------------------------------------
+
+
+@dataclass(frozen=True)
+class VillageExitRow:
+    village: Any  # regions.Region
+    facts: dict[str, Any]  # the facts it would be judged on now (exits.village_facts)
+    conditions: Any  # VillageConditions | None
+    decision: Any  # the latest stored RegionAssessment | None
+    current: bool  # the latest decision was made on these same facts
+
+
+@dataclass(frozen=True)
+class ExitOverview:
+    county: Any
+    year: int
+    villages: list[VillageExitRow]
+    county_decision: Any  # RegionAssessment | None
+
+
+def exit_counties(user: Any) -> list[Any]:
+    """The counties whose villages the user may see (a township or village grant gives its county)."""
+    from jingzhun.access.scoping import granted_codes
+    from jingzhun.regions.models import Region
+
+    wanted = {code[:6] + "000000" for code in granted_codes(user) if len(code) == 12}
+    counties = [c for c in wanted if c[4:6] != "00"]
+    return list(Region.objects.filter(code__in=counties, level="county").order_by("code"))
+
+
+def exit_overview(user: Any, county_code: str, year: int) -> ExitOverview:
+    """A county's villages for a year as the user may see them: facts, conditions, latest
+    decision; the county's latest decision when the user sees the whole county."""
+    from jingzhun.access.scoping import can_see_region
+    from jingzhun.core.errors import DomainError, OutOfScope
+
+    from .exits import COUNTY_EXIT, county_region, latest_village_decisions, village_facts
+    from .models import RegionAssessment, VillageConditions
+
+    if not can_see_region(user, county_code) and not exit_counties_contains(user, county_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    try:
+        county = county_region(county_code)
+    except DomainError as exc:  # not a loaded county: shown as not found
+        raise OutOfScope("未找到该区划，或您无权访问。") from exc
+    decisions = latest_village_decisions(county.code, year)
+    conditions = {
+        v.village_id: v
+        for v in VillageConditions.objects.filter(
+            year=year, village__code__startswith=county.code[:6]
+        )
+    }
+    rows = []
+    for item in village_facts(county.code, year):
+        if not can_see_region(user, item.region.code):
+            continue
+        decision = decisions.get(item.region.code)
+        rows.append(
+            VillageExitRow(
+                village=item.region,
+                facts=item.facts,
+                conditions=conditions.get(item.region.code),
+                decision=decision,
+                current=decision is not None and decision.facts_sha256 == item.sha256,
+            )
+        )
+    county_decision = None
+    if can_see_region(user, county.code):
+        county_decision = (
+            RegionAssessment.objects.filter(standard=COUNTY_EXIT, year=year, region=county)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+    return ExitOverview(county, year, rows, county_decision)
+
+
+def exit_counties_contains(user: Any, county_code: str) -> bool:
+    return any(c.code == county_code for c in exit_counties(user))
+
+
+def village_conditions_for(user: Any, village_code: str, year: int) -> tuple[Any, Any]:
+    """(village Region, its VillageConditions for the year or None); OutOfScope when not visible."""
+    from jingzhun.access.scoping import can_see_region
+    from jingzhun.core.errors import OutOfScope
+    from jingzhun.regions.models import Region
+
+    from .models import VillageConditions
+
+    village = Region.objects.filter(code=village_code, level="village").first()
+    if village is None or not can_see_region(user, village.code):
+        raise OutOfScope("未找到该村，或您无权访问。")
+    return village, VillageConditions.objects.filter(village=village, year=year).first()

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from .interpreter import Result, evaluate
-from .lang import Node, parse
+from .lang import Node, RuleError, parse
 from .store import PolicyError, PolicyStore, ResolvedStandard
 
 PASSED, FAILED, UNKNOWN = "passed", "failed", "unknown"
@@ -160,7 +160,7 @@ class CompiledStandard:
             outcome = evaluate(
                 node, dict(facts), params=params, variables=self.variables, year=year
             )
-            results.append(self._result(criterion, outcome, params, year))
+            results.append(self._result(criterion, outcome, params, year, facts))
         return Decision(
             household_code=str(facts.get("household_code", "")),
             standard=self.standard.id,
@@ -174,7 +174,12 @@ class CompiledStandard:
         )
 
     def _result(
-        self, criterion: Any, outcome: Result, params: Mapping[str, Any], year: int
+        self,
+        criterion: Any,
+        outcome: Result,
+        params: Mapping[str, Any],
+        year: int,
+        facts: Mapping[str, Any] | None = None,
     ) -> CriterionResult:
         value = outcome.value
         result = PASSED if value is True else FAILED if value is False else UNKNOWN
@@ -199,6 +204,22 @@ class CompiledStandard:
             "year": year,
             "matching_members": "、".join(members) or "无",
         }
+        if facts is not None:
+            # a variable the explanation names but the rule did not need (the incidence of
+            # `remaining < max * population`) is evaluated for the text only
+            for name in _PLACEHOLDER.findall(criterion.explain):
+                if name not in context and name in self.variables:
+                    try:
+                        shown = evaluate(
+                            self.variables[name],
+                            dict(facts),
+                            params=params,
+                            variables=self.variables,
+                            year=year,
+                        )
+                    except RuleError:  # e.g. a division by a zero population: left unknown
+                        continue
+                    context[name] = shown.value
         explanation = _PLACEHOLDER.sub(
             lambda m: _show(_dig(context, m.group(1))), criterion.explain
         )
@@ -234,7 +255,10 @@ def _show(value: Any) -> str:
     if value is False:
         return "否"
     if isinstance(value, Decimal):
-        return f"{value:,.2f}" if value != value.to_integral_value() else f"{value:,.0f}"
+        if value == value.to_integral_value():
+            return f"{value:,.0f}"
+        # a rate (0.0021) would read 0.00 with two places
+        return f"{value:.4f}" if abs(value) < 1 else f"{value:,.2f}"
     return str(value)
 
 

@@ -446,3 +446,12 @@ def region_breakdown(user: Any, region_code: str, year: int) -> list[BreakdownRo
             )
         )
     return rows
+
+
+def village_year_end_counts(county_code: str, year: int) -> dict[str, StatusCounts]:
+    """{village code: {status: (households, persons, monitored)}} of a county at the end of
+    `year`, from the status history (ADR 0004), in one query: what village exit reads. Unscoped:
+    callers (assessments.exits) check the actor's scope first."""
+    return _status_counts(
+        county_code, datetime.date(year, 12, 31), None, group_column="h.village_id"
+    )

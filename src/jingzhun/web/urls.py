@@ -5,8 +5,10 @@ from . import (
     assistance_views,
     board_views,
     dashboard_views,
+    exit_views,
     feed_review_views,
     feed_views,
+    inspection_views,
     measure_views,
     report_views,
     team_views,
@@ -99,6 +101,39 @@ urlpatterns = [
     path("clues/hotline/", report_views.hotline, name="clue_hotline"),
     path("clues/<int:clue_id>/close/", report_views.close_clue, name="clue_close"),
     path("alerts/<int:alert_id>/resolve/", feed_views.resolve, name="feed_resolve"),
+    # village and county exit (issue 24 item 5; exit_views.py)
+    path("exits/", exit_views.exits, name="exits"),
+    path("exits/assess/", exit_views.exits_assess, name="exits_assess"),
+    path(
+        "exits/villages/<str:code>/<int:year>/",
+        exit_views.village_conditions,
+        name="village_conditions",
+    ),
+    # inspections and rectification (issue 24 item 2; inspection_views.py)
+    path("inspections/", inspection_views.inspections, name="inspections"),
+    path("inspections/<int:inspection_id>/", inspection_views.inspection, name="inspection"),
+    path("problems/", inspection_views.problems, name="problems"),
+    path("problems/escalate/", inspection_views.escalate, name="problems_escalate"),
+    path("problems/<int:problem_id>/", inspection_views.problem, name="problem"),
+    path(
+        "problems/<int:problem_id>/rectify/",
+        inspection_views.problem_rectify,
+        name="problem_rectify",
+    ),
+    path(
+        "problems/<int:problem_id>/verify/", inspection_views.problem_verify, name="problem_verify"
+    ),
+    path("problems/<int:problem_id>/close/", inspection_views.problem_close, name="problem_close"),
+    path(
+        "problems/<int:problem_id>/accountability/",
+        inspection_views.problem_accountability,
+        name="problem_accountability",
+    ),
+    path(
+        "problems/evidence/<int:rectification_evidence_id>/",
+        inspection_views.evidence_file,
+        name="problem_evidence_file",
+    ),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
     path("teams/village/<str:code>/", team_views.village, name="team_village"),

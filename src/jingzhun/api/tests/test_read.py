@@ -68,6 +68,15 @@ ROUTES = [
     ("put", "/api/liaisons/1/department"),
     # department feeds: a machine push of roster rows (api/feeds.py)
     ("post", "/api/feeds/medical_spending/batches"),
+    # inspections and rectification (api/inspection.py)
+    ("get", "/api/inspections"),
+    ("post", "/api/inspections"),
+    ("post", "/api/inspections/1/problems"),
+    ("get", "/api/problems"),
+    ("post", "/api/problems/escalate"),
+    ("get", "/api/problems/1"),
+    ("post", "/api/problems/1/verifications"),
+    ("post", "/api/problems/1/close"),
 ]
 
 

@@ -196,6 +196,36 @@ def test_national_day_2025_and_an_ordinary_week(calendar) -> None:  # type: igno
 
 
 def test_a_year_without_a_notice_is_refused(calendar) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(DomainError, match="2027"):
+    # chinese-calendar 1.11 has the notices up to 2026; the overrides file declares no 2027
+    with pytest.raises(DomainError, match=r"2027.*notice_2027"):
         calendar.end_of(D(2026, 12, 24), 10, WORKING_DAYS)
     assert calendar.end_of(D(2026, 12, 24), 10, DAYS) == D(2027, 1, 2)
+
+
+def test_the_package_agrees_with_the_table_it_replaced(calendar) -> None:  # type: ignore[no-untyped-def]
+    # rows of the hand-written policies/tables/holiday_calendar.yaml (2024-2026) it replaced
+    rest = [D(2024, 1, 1), D(2024, 2, 10), D(2024, 4, 4), D(2024, 5, 1), D(2025, 1, 28)]
+    rest += [D(2025, 10, 8), D(2026, 1, 1), D(2026, 10, 1), D(2026, 10, 7)]
+    worked = [D(2024, 2, 4), D(2024, 2, 18), D(2024, 4, 7), D(2024, 4, 28), D(2024, 5, 11)]
+    worked += [D(2025, 9, 28), D(2025, 10, 11), D(2026, 2, 14), D(2026, 2, 28)]
+    assert not any(calendar.is_working_day(d) for d in rest)
+    assert all(calendar.is_working_day(d) for d in worked)
+
+
+def test_local_overrides_win_and_a_declared_year_is_counted() -> None:
+    from jingzhun.workflows.workdays import HolidayCalendar
+
+    calendar = HolidayCalendar(
+        {
+            (D(2026, 4, 20), "45"): False,  # a province's own rest day (Monday)
+            (D(2026, 4, 20), "450102"): True,  # … worked in one of its counties
+            (D(2027, 1, 1), ""): False,  # 2027's notice, entered before the package has it
+        },
+        frozenset({2027}),
+        "test",
+    )
+    assert calendar.is_working_day(D(2026, 4, 20))  # elsewhere an ordinary Monday
+    assert not calendar.is_working_day(D(2026, 4, 20), "450103000000")
+    assert calendar.is_working_day(D(2026, 4, 20), "450102100201")
+    # 2027 declared: weekdays minus its rows (1 Jan off), so 31 Dec + 2 working days = 5 Jan
+    assert calendar.add(D(2026, 12, 31), 2, WORKING_DAYS) == D(2027, 1, 5)

@@ -1,4 +1,7 @@
-"""`jingzhun assess --standard household_exit --year YYYY [--county CODE]`: judge the registry."""
+"""`jingzhun assess --standard household_exit --year YYYY [--county CODE]`: judge the registry.
+
+`--standard village_exit` / `county_exit` (with `--county`) judge the county's villages or the
+county itself (assessments.actions.do_assess_regions; run village_exit first)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from jingzhun.assessments.actions import do_assess_households
+from jingzhun.assessments.actions import do_assess_households, do_assess_regions
 from jingzhun.assessments.bulk import do_assess_bulk
+from jingzhun.assessments.exits import COUNTY_EXIT, REGION_STANDARDS
 from jingzhun.core.errors import DomainError
 from jingzhun.policy.lang import RuleError
 from jingzhun.policy.store import PolicyError
@@ -68,7 +72,9 @@ class Command(BaseCommand):
             if codes.level_of(county) != "county":
                 raise CommandError(f"{options['county']} 不是县级区划代码")
         try:
-            if options["method"] == "bulk":
+            if options["standard"] in REGION_STANDARDS:
+                self._regions(options, county)
+            elif options["method"] == "bulk":
                 self._bulk(options, county)
             else:
                 self._per_household(options, county)
@@ -76,6 +82,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except DomainError as exc:
             raise CommandError(exc.message) from exc
+
+    def _regions(self, options: dict[str, Any], county: str | None) -> None:
+        if county is None:
+            raise CommandError("村、县退出判定须指定 --county（县级区划代码）")
+        result = do_assess_regions(options["standard"], options["year"], county, actor=None)
+        what = "县" if options["standard"] == COUNTY_EXIT else "村"
+        self.stdout.write(
+            f"判定 {result.regions:,} 个{what}：达到退出标准 {result.passed:,} 个，"
+            f"有未知项 {result.unknown:,} 个；新增判定 {result.created:,} 条，"
+            f"已有相同政策版本和输入的判定 {result.unchanged:,} 条未变。（批次 {result.run_id}）"
+        )
 
     def _bulk(self, options: dict[str, Any], county: str | None) -> None:
         with tqdm(total=len(PHASES), unit="步", desc="批量判定", disable=None) as bar:
