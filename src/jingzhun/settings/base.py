@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "jingzhun.workflows",
     "jingzhun.assistance",
     "jingzhun.feeds",
+    "jingzhun.projects",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",
