@@ -311,11 +311,17 @@ def _detail(user: Any, p: Project) -> dict[str, Any]:
         "benefit_households": summary["households"],
         "benefit_amount_fen": summary["amount_fen"],
         "postings": [
-            {"id": x.pk, "kind": x.kind, "start": x.start, "days": x.days, "issuer": x.issuer,
-             "sha256": x.sha256}
+            {
+                "id": x.pk,
+                "kind": x.kind,
+                "start": x.start,
+                "days": x.days,
+                "issuer": x.issuer,
+                "sha256": x.sha256,
+            }
             for x in postings_of_project(p)
         ],
-    }  # fmt: skip
+    }
 
 
 def _posting(p: Posting) -> dict[str, Any]:
@@ -372,11 +378,20 @@ def list_projects(request: HttpRequest, params: Query[ProjectParams]) -> dict[st
 )
 def create_project(request: HttpRequest, body: ProjectIn) -> tuple[int, dict[str, Any]]:
     p = do_create_project(
-        body.region, body.name, body.kind, body.year, body.budget_fen, task=body.task,
-        targets=body.targets, benefit_mechanism=body.benefit_mechanism,
-        implementer=body.implementer, responsible=body.responsible,
-        start_date=body.start_date, end_date=body.end_date, actor=_user(request),
-    )  # fmt: skip
+        body.region,
+        body.name,
+        body.kind,
+        body.year,
+        body.budget_fen,
+        task=body.task,
+        targets=body.targets,
+        benefit_mechanism=body.benefit_mechanism,
+        implementer=body.implementer,
+        responsible=body.responsible,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        actor=_user(request),
+    )
     return 201, _project(p)
 
 
@@ -399,9 +414,12 @@ def get_project(request: HttpRequest, project_id: int = PathId) -> dict[str, Any
 )
 def move_project(request: HttpRequest, body: MoveIn, project_id: int = PathId) -> dict[str, Any]:
     p = do_move_project(
-        project_id, body.move, expected_version=body.version, reason=body.reason,
+        project_id,
+        body.move,
+        expected_version=body.version,
+        reason=body.reason,
         actor=_user(request),
-    )  # fmt: skip
+    )
     return _project(p)
 
 
@@ -431,11 +449,21 @@ def post_project(
     request: HttpRequest, body: PostingIn, project_id: int = PathId
 ) -> tuple[int, dict[str, Any]]:
     x = do_post_project(
-        project_id, body.kind, body.start, days=body.days, issuer=body.issuer,
+        project_id,
+        body.kind,
+        body.start,
+        days=body.days,
+        issuer=body.issuer,
         actor=_user(request),
-    )  # fmt: skip
-    return 201, {"id": x.pk, "kind": x.kind, "start": x.start, "days": x.days,
-                 "issuer": x.issuer, "sha256": x.sha256}  # fmt: skip
+    )
+    return 201, {
+        "id": x.pk,
+        "kind": x.kind,
+        "start": x.start,
+        "days": x.days,
+        "issuer": x.issuer,
+        "sha256": x.sha256,
+    }
 
 
 @router.post(
@@ -448,9 +476,14 @@ def link_benefit(
     request: HttpRequest, body: BenefitIn, project_id: int = PathId
 ) -> tuple[int, dict[str, Any]]:
     link = do_link_benefit(
-        project_id, body.household_id, body.kind, body.year, body.amount_fen, note=body.note,
+        project_id,
+        body.household_id,
+        body.kind,
+        body.year,
+        body.amount_fen,
+        note=body.note,
         actor=_user(request),
-    )  # fmt: skip
+    )
     return 201, {
         "id": link.pk,
         "project_id": link.project_id,
@@ -480,9 +513,13 @@ def list_sources(request: HttpRequest, params: Query[CountyParams]) -> list[dict
 )
 def create_source(request: HttpRequest, body: SourceIn) -> tuple[int, dict[str, Any]]:
     src = do_create_fund_source(
-        body.county, body.year, body.kind, body.name, document=body.document,
+        body.county,
+        body.year,
+        body.kind,
+        body.name,
+        document=body.document,
         actor=_user(request),
-    )  # fmt: skip
+    )
     return 201, {
         "id": src.pk,
         "county_code": src.county_code,
@@ -501,9 +538,13 @@ def create_source(request: HttpRequest, body: SourceIn) -> tuple[int, dict[str, 
 )
 def receive(request: HttpRequest, body: ReceiptIn) -> tuple[int, dict[str, Any]]:
     p = do_receive_funds(
-        body.source_id, body.amount_fen, body.on_date, key=body.key, memo=body.memo,
+        body.source_id,
+        body.amount_fen,
+        body.on_date,
+        key=body.key,
+        memo=body.memo,
         actor=_user(request),
-    )  # fmt: skip
+    )
     return 201, _posting(p)
 
 
@@ -515,9 +556,14 @@ def receive(request: HttpRequest, body: ReceiptIn) -> tuple[int, dict[str, Any]]
 )
 def allocate(request: HttpRequest, body: AllocationIn) -> tuple[int, dict[str, Any]]:
     p = do_allocate_funds(
-        body.project_id, body.source_id, body.amount_fen, body.on_date, key=body.key,
-        memo=body.memo, actor=_user(request),
-    )  # fmt: skip
+        body.project_id,
+        body.source_id,
+        body.amount_fen,
+        body.on_date,
+        key=body.key,
+        memo=body.memo,
+        actor=_user(request),
+    )
     return 201, _posting(p)
 
 
@@ -529,10 +575,17 @@ def allocate(request: HttpRequest, body: AllocationIn) -> tuple[int, dict[str, A
 )
 def disburse(request: HttpRequest, body: DisbursementIn) -> tuple[int, dict[str, Any]]:
     p = do_disburse_funds(
-        body.project_id, body.source_id, body.amount_fen, body.on_date, key=body.key,
-        voucher=body.voucher, payee=body.payee, household_id=body.household_id, memo=body.memo,
+        body.project_id,
+        body.source_id,
+        body.amount_fen,
+        body.on_date,
+        key=body.key,
+        voucher=body.voucher,
+        payee=body.payee,
+        household_id=body.household_id,
+        memo=body.memo,
         actor=_user(request),
-    )  # fmt: skip
+    )
     return 201, _posting(p)
 
 

@@ -117,8 +117,9 @@ def snapshot(p: Project) -> dict[str, Any]:
     }
 
 
-def _save(project: Project, actor: Any, event: str, extra: dict[str, Any] | None = None,
-          **changes: Any) -> Project:  # fmt: skip
+def _save(
+    project: Project, actor: Any, event: str, extra: dict[str, Any] | None = None, **changes: Any
+) -> Project:
     before = snapshot(project)
     updated = Project.objects.filter(pk=project.pk, version=project.version).update(
         **changes, version=F("version") + 1, updated_at=timezone.now()
@@ -190,9 +191,12 @@ def do_create_project(
         **values,
     )
     ProjectStep.objects.create(
-        project=project, move="propose", from_state="", to_state=project.state,
+        project=project,
+        move="propose",
+        from_state="",
+        to_state=project.state,
         actor=actor if getattr(actor, "pk", None) else None,
-    )  # fmt: skip
+    )
     record(
         "projects.project.propose",
         actor=actor,
@@ -278,9 +282,11 @@ def do_set_project_funding(
             field="planned",
         )
     return _save(
-        project, actor, "projects.project.funding",
+        project,
+        actor,
+        "projects.project.funding",
         extra={"source": source.pk, "planned_fen": [before, planned_fen]},
-    )  # fmt: skip
+    )
 
 
 def planned_total(project: Project) -> int:
@@ -339,13 +345,20 @@ def do_move_project(
     m = lifecycle.move(move)
     assert m is not None
     ProjectStep.objects.create(
-        project=project, move=move, from_state=project.state, to_state=m.target, reason=reason,
+        project=project,
+        move=move,
+        from_state=project.state,
+        to_state=m.target,
+        reason=reason,
         actor=actor if getattr(actor, "pk", None) else None,
-    )  # fmt: skip
+    )
     return _save(
-        project, actor, f"projects.project.{move}", extra={"reason": reason} if reason else None,
+        project,
+        actor,
+        f"projects.project.{move}",
+        extra={"reason": reason} if reason else None,
         state=m.target,
-    )  # fmt: skip
+    )
 
 
 @action
@@ -384,18 +397,27 @@ def do_post_project(
     write_project_posting(project, PostingSpec(kind, start, days, issuer), out)
     data = out.getvalue()
     posting = ProjectPosting.objects.create(
-        project=project, kind=kind, start=start, days=days, issuer=issuer, pdf=data,
+        project=project,
+        kind=kind,
+        start=start,
+        days=days,
+        issuer=issuer,
+        pdf=data,
         sha256=hashlib.sha256(data).hexdigest(),
         posted_by=actor if getattr(actor, "pk", None) else None,
-    )  # fmt: skip
+    )
     record(
         f"projects.posting.{kind}",
         actor=actor,
         object_type="project",
         object_id=project.pk,
-        diff={"posting": posting.pk, "start": start.isoformat(), "days": days,
-              "sha256": posting.sha256},
-    )  # fmt: skip
+        diff={
+            "posting": posting.pk,
+            "start": start.isoformat(),
+            "days": days,
+            "sha256": posting.sha256,
+        },
+    )
     return posting
 
 
@@ -463,18 +485,29 @@ def do_link_benefit(
             field="household",
         )
     link = BenefitLink.objects.create(
-        project=project, household=household, kind=kind, group=benefit_group(household),
-        year=year, amount_fen=amount_fen, note=note,
+        project=project,
+        household=household,
+        kind=kind,
+        group=benefit_group(household),
+        year=year,
+        amount_fen=amount_fen,
+        note=note,
         added_by=actor if getattr(actor, "pk", None) else None,
-    )  # fmt: skip
+    )
     record(
         "projects.benefit.link",
         actor=actor,
         object_type="project",
         object_id=project.pk,
-        diff={"link": link.pk, "household": household.household_code, "kind": kind,
-              "year": year, "amount_fen": amount_fen, "group": link.group},
-    )  # fmt: skip
+        diff={
+            "link": link.pk,
+            "household": household.household_code,
+            "kind": kind,
+            "year": year,
+            "amount_fen": amount_fen,
+            "group": link.group,
+        },
+    )
     return link
 
 
@@ -500,3 +533,70 @@ def do_unlink_benefit(link_id: int, reason: str, *, actor: Any) -> BenefitLink:
         diff={"link": link.pk, "household": link.household_id},
     )
     return link
+
+
+# --- files out (audited like exports' do_export_*) -------------------------------------------
+
+
+@action
+@transaction.atomic
+def do_export_fund_posting(project_id: int, fmt: str, out: Any, *, actor: Any) -> str:
+    """The project's fund posting (资金公告) as PDF or .xlsx; returns the file name."""
+    from .documents import write_fund_posting_pdf, write_fund_posting_xlsx
+    from .scope import project_filter
+
+    project = Project.objects.filter(project_filter(actor), pk=project_id).first()
+    if project is None:
+        raise OutOfScope(NOT_FOUND)
+    if fmt not in ("pdf", "xlsx"):
+        raise DomainError("格式应为 pdf 或 xlsx。", field="format")
+    if fmt == "pdf":
+        write_fund_posting_pdf(
+            project, out, watermark=f"资金公告 · {getattr(actor, 'username', '')}"
+        )
+    else:
+        write_fund_posting_xlsx(project, out)
+    record(
+        "projects.export.fund_posting",
+        actor=actor,
+        object_type="project",
+        object_id=project.pk,
+        diff={"format": fmt},
+    )
+    return f"funds-{project.pk}.{fmt}"
+
+
+@action
+@transaction.atomic
+def do_export_reconciliation(county_code: str, out: Any, *, actor: Any) -> str:
+    """The county's reconciliation report (.xlsx)."""
+    from .documents import write_reconciliation_xlsx
+    from .selectors import reconciliation
+
+    report = reconciliation(actor, county_code)
+    write_reconciliation_xlsx(report, out)
+    record(
+        "projects.export.reconciliation",
+        actor=actor,
+        object_type="county",
+        object_id=county_code,
+        diff={"ok": report.ok, "postings": report.postings},
+    )
+    return f"reconciliation-{county_code}.xlsx"
+
+
+@action
+@transaction.atomic
+def do_download_project_posting(posting_id: int, *, actor: Any) -> ProjectPosting:
+    """A stored posting PDF, to someone who sees its project (the download is audited)."""
+    from .selectors import project_posting_for
+
+    posting = project_posting_for(actor, posting_id)
+    record(
+        "projects.export.posting",
+        actor=actor,
+        object_type="project",
+        object_id=posting.project_id,
+        diff={"posting": posting.pk, "sha256": posting.sha256},
+    )
+    return posting

@@ -112,9 +112,15 @@ def write_project_posting(project: Project, spec: PostingSpec, out: IO[bytes]) -
         rows = [["序号", "户编号", "户主姓名", "年度", "带动方式", "金额（元）"]]
         for n, link in enumerate(benefits_of(project), start=1):
             rows.append(
-                [n, link.household.household_code, link.household.head_name, link.year,
-                 link.kind_label, yuan(link.amount_fen)]
-            )  # fmt: skip
+                [
+                    n,
+                    link.household.household_code,
+                    link.household.head_name,
+                    link.year,
+                    link.kind_label,
+                    yuan(link.amount_fen),
+                ]
+            )
         if len(rows) > 1:
             story.append(pdf.grid(rows, styles, total=pdf.PORTRAIT_WIDTH))
     story += [
@@ -138,9 +144,17 @@ def fund_rows(project: Project) -> list[list[Any]]:
     for n, p in enumerate(postings, start=1):
         source = p.credit.source if p.credit.source_id else p.debit.source
         rows.append(
-            [n, p.on_date.isoformat(), p.kind_label, source.name if source else "", p.voucher,
-             p.payee, yuan(p.amount_fen), p.memo]
-        )  # fmt: skip
+            [
+                n,
+                p.on_date.isoformat(),
+                p.kind_label,
+                source.name if source else "",
+                p.voucher,
+                p.payee,
+                yuan(p.amount_fen),
+                p.memo,
+            ]
+        )
     return rows
 
 
@@ -190,25 +204,75 @@ def write_reconciliation_xlsx(report: Any, out: IO[bytes]) -> None:
     """The reconciliation report: sources, projects and accounts whose balance disagrees."""
     wb = Workbook(write_only=True)
     _sheet(
-        wb, "资金来源",
-        ["资金来源", "年度", "类别", "到账（元）", "已下达（元）", "已支付（元）", "未分配（元）", "已下达未支付（元）"],
-        [[r.source.name, r.source.year, r.source.kind_label, yuan(r.received_fen),
-          yuan(r.allocated_fen), yuan(r.disbursed_fen), yuan(r.unallocated_fen), yuan(r.unpaid_fen)]
-         for r in report.sources],
-    )  # fmt: skip
+        wb,
+        "资金来源",
+        [
+            "资金来源",
+            "年度",
+            "类别",
+            "到账（元）",
+            "已下达（元）",
+            "已支付（元）",
+            "未分配（元）",
+            "已下达未支付（元）",
+        ],
+        [
+            [
+                r.source.name,
+                r.source.year,
+                r.source.kind_label,
+                yuan(r.received_fen),
+                yuan(r.allocated_fen),
+                yuan(r.disbursed_fen),
+                yuan(r.unallocated_fen),
+                yuan(r.unpaid_fen),
+            ]
+            for r in report.sources
+        ],
+    )
     _sheet(
-        wb, "项目",
-        ["项目编号", "项目名称", "状态", "预算（元）", "计划（元）", "已下达（元）", "已支付（元）", "结余（元）"],
-        [[x["project"].pk, x["project"].name, x["project"].state_label, yuan(x["project"].budget_fen),
-          yuan(x["funds"].planned_fen), yuan(x["funds"].allocated_fen),
-          yuan(x["funds"].disbursed_fen), yuan(x["funds"].balance_fen)] for x in report.projects],
-    )  # fmt: skip
+        wb,
+        "项目",
+        [
+            "项目编号",
+            "项目名称",
+            "状态",
+            "预算（元）",
+            "计划（元）",
+            "已下达（元）",
+            "已支付（元）",
+            "结余（元）",
+        ],
+        [
+            [
+                x["project"].pk,
+                x["project"].name,
+                x["project"].state_label,
+                yuan(x["project"].budget_fen),
+                yuan(x["funds"].planned_fen),
+                yuan(x["funds"].allocated_fen),
+                yuan(x["funds"].disbursed_fen),
+                yuan(x["funds"].balance_fen),
+            ]
+            for x in report.projects
+        ],
+    )
     _sheet(
-        wb, "核对",
+        wb,
+        "核对",
         ["账户编号", "账户类别", "账面余额（元）", "按记账重算（元）"],
-        [[m["account"].pk, m["account"].kind_label, yuan(m["stored_fen"]), yuan(m["computed_fen"])]
-         for m in report.mismatches]
-        + [["合计", "全县账户余额之和（应为 0）", yuan(report.total_balance_fen), ""],
-           ["结论", "账实相符" if report.ok else "账实不符", "", ""]],
-    )  # fmt: skip
+        [
+            [
+                m["account"].pk,
+                m["account"].kind_label,
+                yuan(m["stored_fen"]),
+                yuan(m["computed_fen"]),
+            ]
+            for m in report.mismatches
+        ]
+        + [
+            ["合计", "全县账户余额之和（应为 0）", yuan(report.total_balance_fen), ""],
+            ["结论", "账实相符" if report.ok else "账实不符", "", ""],
+        ],
+    )
     wb.save(out)

@@ -150,9 +150,14 @@ def do_create_fund_source(
         actor=actor,
         object_type="fund_source",
         object_id=source.pk,
-        diff={"county": county.code, "year": year, "kind": kind, "name": name,
-              "document": document},
-    )  # fmt: skip
+        diff={
+            "county": county.code,
+            "year": year,
+            "kind": kind,
+            "name": name,
+            "document": document,
+        },
+    )
     return source
 
 
@@ -221,11 +226,20 @@ def _post(e: Entry, *, actor: Any) -> Posting:
     try:
         with transaction.atomic():
             posting = Posting.objects.create(
-                county_code=credit.county_code, key=e.key, kind=e.kind, amount_fen=e.amount_fen,
-                debit=e.debit, credit=e.credit, project=e.project, on_date=e.on_date,
-                voucher=e.voucher, payee=e.payee, memo=e.memo, reverses=e.reverses,
+                county_code=credit.county_code,
+                key=e.key,
+                kind=e.kind,
+                amount_fen=e.amount_fen,
+                debit=e.debit,
+                credit=e.credit,
+                project=e.project,
+                on_date=e.on_date,
+                voucher=e.voucher,
+                payee=e.payee,
+                memo=e.memo,
+                reverses=e.reverses,
                 posted_by=actor if getattr(actor, "pk", None) else None,
-            )  # fmt: skip
+            )
     except IntegrityError as exc:
         # another transaction took the voucher or the reversal between our check and insert
         if (
@@ -247,11 +261,17 @@ def _post(e: Entry, *, actor: Any) -> Posting:
         actor=actor,
         object_type="posting",
         object_id=posting.pk,
-        diff={"key": e.key, "amount_fen": e.amount_fen, "credit": e.credit.pk,
-              "debit": e.debit.pk, "project": e.project.pk if e.project else None,
-              "voucher": e.voucher, "payee": e.payee,
-              "reverses": e.reverses.pk if e.reverses else None},
-    )  # fmt: skip
+        diff={
+            "key": e.key,
+            "amount_fen": e.amount_fen,
+            "credit": e.credit.pk,
+            "debit": e.debit.pk,
+            "project": e.project.pk if e.project else None,
+            "voucher": e.voucher,
+            "payee": e.payee,
+            "reverses": e.reverses.pk if e.reverses else None,
+        },
+    )
     return posting
 
 
@@ -270,16 +290,26 @@ def _source(source_id: int, actor: Any) -> FundSource:
 @action
 @transaction.atomic
 def do_receive_funds(
-    source_id: int, amount_fen: int, on_date: datetime.date, *, key: str, memo: str = "",
+    source_id: int,
+    amount_fen: int,
+    on_date: datetime.date,
+    *,
+    key: str,
+    memo: str = "",
     actor: Any,
-) -> Posting:  # fmt: skip
+) -> Posting:
     """Money of a fund source arrives in the county (资金到账)."""
     _role(actor, FUND_WRITERS, "登记资金到账（由县级登记）")
     source = _source(source_id, actor)
     entry = Entry(
-        "receipt", county_account(source.county_code, "receipts"), source_account(source),
-        check_fen(amount_fen), _date(on_date), _key(key), memo=clean(memo, "memo", "摘要", 200),
-    )  # fmt: skip
+        "receipt",
+        county_account(source.county_code, "receipts"),
+        source_account(source),
+        check_fen(amount_fen),
+        _date(on_date),
+        _key(key),
+        memo=clean(memo, "memo", "摘要", 200),
+    )
     return _post(entry, actor=actor)
 
 
@@ -291,9 +321,15 @@ def _funding_line(project: Project, source: FundSource) -> int:
 @action
 @transaction.atomic
 def do_allocate_funds(
-    project_id: int, source_id: int, amount_fen: int, on_date: datetime.date, *, key: str,
-    memo: str = "", actor: Any,
-) -> Posting:  # fmt: skip
+    project_id: int,
+    source_id: int,
+    amount_fen: int,
+    on_date: datetime.date,
+    *,
+    key: str,
+    memo: str = "",
+    actor: Any,
+) -> Posting:
     """Allocate money of a source to a project of the annual plan (资金下达), within the
     project's funding plan for that source."""
     _role(actor, FUND_WRITERS, "下达项目资金（由县级下达）")
@@ -317,18 +353,33 @@ def do_allocate_funds(
     account = project_account(project, source, create=True)
     assert account is not None
     entry = Entry(
-        "allocation", source_account(source), account, amount_fen, _date(on_date), _key(key),
-        project=project, memo=clean(memo, "memo", "摘要", 200),
-    )  # fmt: skip
+        "allocation",
+        source_account(source),
+        account,
+        amount_fen,
+        _date(on_date),
+        _key(key),
+        project=project,
+        memo=clean(memo, "memo", "摘要", 200),
+    )
     return _post(entry, actor=actor)
 
 
 @action
 @transaction.atomic
 def do_disburse_funds(
-    project_id: int, source_id: int, amount_fen: int, on_date: datetime.date, *, key: str,
-    voucher: str, payee: str, household_id: int | None = None, memo: str = "", actor: Any,
-) -> Posting:  # fmt: skip
+    project_id: int,
+    source_id: int,
+    amount_fen: int,
+    on_date: datetime.date,
+    *,
+    key: str,
+    voucher: str,
+    payee: str,
+    household_id: int | None = None,
+    memo: str = "",
+    actor: Any,
+) -> Posting:
     """Pay out of an approved project's money from one source (资金支付), with a voucher number
     (never used before in the county) and the payee. County staff, or the township's staff for a
     project of their township."""
@@ -362,10 +413,17 @@ def do_disburse_funds(
             f"余额不足：项目“{project.name}”没有来自“{source.name}”的已下达资金。", field="amount"
         )
     entry = Entry(
-        "disbursement", account, county_account(project.county_code, "spent"), check_fen(amount_fen),
-        _date(on_date), _key(key), project=project, voucher=voucher, payee=payee,
+        "disbursement",
+        account,
+        county_account(project.county_code, "spent"),
+        check_fen(amount_fen),
+        _date(on_date),
+        _key(key),
+        project=project,
+        voucher=voucher,
+        payee=payee,
         memo=clean(memo, "memo", "摘要", 200),
-    )  # fmt: skip
+    )
     return _post(entry, actor=actor)
 
 
@@ -390,9 +448,16 @@ def do_reverse_posting(posting_id: int, reason: str, *, key: str, actor: Any) ->
     if done is not None and done.key != key:
         raise DomainError(f"该笔记账已于 #{done.pk} 冲正，不能重复冲正。", field="posting")
     entry = Entry(
-        "reversal", original.debit, original.credit, original.amount_fen, timezone.localdate(),
-        key, project=original.project, memo=f"冲正 #{original.pk}：{reason}", reverses=original,
-    )  # fmt: skip
+        "reversal",
+        original.debit,
+        original.credit,
+        original.amount_fen,
+        timezone.localdate(),
+        key,
+        project=original.project,
+        memo=f"冲正 #{original.pk}：{reason}",
+        reverses=original,
+    )
     return _post(entry, actor=actor)
 
 
@@ -419,8 +484,17 @@ class PostingRows:
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for column in (self.keys, self.kinds, self.source_ids, self.project_ids, self.amounts,
-                       self.dates, self.vouchers, self.payees, self.memos):  # fmt: skip
+        for column in (
+            self.keys,
+            self.kinds,
+            self.source_ids,
+            self.project_ids,
+            self.amounts,
+            self.dates,
+            self.vouchers,
+            self.payees,
+            self.memos,
+        ):
             h.update("\x1f".join(map(str, column)).encode("utf-8"))
             h.update(b"\x1e")
         return h.hexdigest()
@@ -457,8 +531,16 @@ class Problems:
 
 def _check_rows(rows: PostingRows, problems: Problems) -> None:
     n = len(rows)
-    columns = (rows.kinds, rows.source_ids, rows.project_ids, rows.amounts, rows.dates,
-               rows.vouchers, rows.payees, rows.memos)  # fmt: skip
+    columns = (
+        rows.kinds,
+        rows.source_ids,
+        rows.project_ids,
+        rows.amounts,
+        rows.dates,
+        rows.vouchers,
+        rows.payees,
+        rows.memos,
+    )
     if any(len(c) != n for c in columns):
         raise DomainError("导入数据各列的行数不一致。", field="rows")
     if n == 0:
@@ -649,9 +731,13 @@ def do_import_postings(
 
     total = sum(rows.amounts)
     batch = PostingBatch.objects.create(
-        county_code=county_code, sha256=digest, filename=filename[:200], rows=n, total_fen=total,
+        county_code=county_code,
+        sha256=digest,
+        filename=filename[:200],
+        rows=n,
+        total_fen=total,
         imported_by=actor if getattr(actor, "pk", None) else None,
-    )  # fmt: skip
+    )
     now = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     actor_id = getattr(actor, "pk", None)
     try:
@@ -698,8 +784,15 @@ def do_import_postings(
         actor=actor,
         object_type="posting_batch",
         object_id=batch.pk,
-        diff={"county": county_code, "rows": n, "total_fen": total, "sha256": digest,
-              "filename": filename[:200], "by_kind_fen": dict(by_kind),
-              "first_posting": ids[0], "last_posting": ids[-1]},
-    )  # fmt: skip
+        diff={
+            "county": county_code,
+            "rows": n,
+            "total_fen": total,
+            "sha256": digest,
+            "filename": filename[:200],
+            "by_kind_fen": dict(by_kind),
+            "first_posting": ids[0],
+            "last_posting": ids[-1],
+        },
+    )
     return ImportResult(batch, created=True)

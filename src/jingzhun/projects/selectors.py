@@ -20,8 +20,9 @@ from .models import Account, BenefitLink, FundSource, Posting, Project, ProjectP
 from .scope import NOT_FOUND, check_county, counties_of, project_filter, sees_ledger
 
 
-def projects_for(user: Any, *, state: str = "", kind: str = "", year: int | None = None,
-                 q: str = "") -> QuerySet[Project]:  # fmt: skip
+def projects_for(
+    user: Any, *, state: str = "", kind: str = "", year: int | None = None, q: str = ""
+) -> QuerySet[Project]:
     qs = Project.objects.filter(project_filter(user)).select_related("region")
     if state:
         qs = qs.filter(state=state)

@@ -104,3 +104,12 @@ def kind_name(cat: Any, code: str) -> str:
 def department_name(cat: Any, code: str) -> str:
     """A department's Chinese name from the measure catalogue."""
     return str(cat.department_label(code))
+
+
+@register.filter
+def fen(value: Any) -> str:
+    """An amount in fen (分) shown in yuan with two decimals: 123456 → 1,234.56."""
+    if value is None or value == "":
+        return "—"
+    whole, cents = divmod(abs(int(value)), 100)
+    return f"{'-' if int(value) < 0 else ''}{whole:,}.{cents:02d}"
