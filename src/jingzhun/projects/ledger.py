@@ -705,7 +705,10 @@ def do_import_postings(
         (f.project_id, f.source_id): f.planned_fen
         for f in ProjectFunding.objects.filter(project_id__in=list(projects))
     }
-    allocated = {key: net_allocated(*key) for key in plan if key in project_accounts}
+    allocating = {
+        (rows.project_ids[i], rows.source_ids[i]) for i in range(n) if rows.kinds[i] == "allocation"
+    }
+    allocated = {key: net_allocated(*key) for key in allocating}  # type: ignore[arg-type]
     allocated_now: dict[tuple[int, int], int] = defaultdict(int)
     negative_ok = receipts.pk
     for i in range(n):
