@@ -305,7 +305,8 @@ def allocated_from(project: Project, source: FundSource) -> int:
 def _facts(project: Project) -> lifecycle.ProjectFacts:
     today = timezone.localdate()
     plan_ended = any(
-        p.kind == "plan" and p.end < today for p in ProjectPosting.objects.filter(project=project)
+        p.kind == "plan" and p.end < today
+        for p in ProjectPosting.objects.filter(project=project).defer("pdf")
     )
     unspent = Account.objects.filter(project=project, kind="project").aggregate(
         s=Sum("balance_fen")

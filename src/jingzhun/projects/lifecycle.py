@@ -186,10 +186,10 @@ def refusal(
     if m.benefits and facts.benefit_links == 0:
         return Refusal(400, "须先登记联农带农的受益农户。", "benefits")
     if m.sort == END and facts.allocated_unspent_fen:
+        left = facts.allocated_unspent_fen / 100
         return Refusal(
             400,
-            f"项目账上还有已下达未支付的资金 {facts.allocated_unspent_fen / 100:,.2f} 元，"
-            "须先冲正下达，才能办理“{m.label}”。".replace("{m.label}", m.label),
+            f"项目账上还有已下达未支付的资金 {left:,.2f} 元，须先冲正下达，才能办理“{m.label}”。",
             "funds",
         )
     return None
