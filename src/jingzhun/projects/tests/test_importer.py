@@ -30,7 +30,7 @@ def test_a_csv_of_payments_is_posted(world: Any, funded_source: Any, approved: A
                 "资金支付",
                 funded_source.pk,
                 approved.pk,
-                "1,200.50",
+                '"1,200.50"',
                 today,
                 "V1",
                 "李四",

@@ -14,7 +14,11 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def labels() -> set[str]:
-    tables = [v for k, v in vars(c).items() if k.isupper() and isinstance(v, dict)]
+    tables = [
+        v
+        for k, v in vars(c).items()
+        if k.isupper() and isinstance(v, dict) and k != "POSTING_SIDES"
+    ]
     found = {label for table in tables for label in table.values()} | set(lc.STATES.values())
     return found | {m.label for m in lc.MOVES}
 
