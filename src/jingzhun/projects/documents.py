@@ -109,7 +109,7 @@ def write_project_posting(project: Project, spec: PostingSpec, out: IO[bytes]) -
                 styles.body,
             ),
         ]
-        rows = [["序号", "户编号", "户主姓名", "年度", "带动方式", "金额（元）"]]
+        rows: list[list[Any]] = [["序号", "户编号", "户主姓名", "年度", "带动方式", "金额（元）"]]
         for n, link in enumerate(benefits_of(project), start=1):
             rows.append(
                 [

@@ -651,7 +651,7 @@ def do_import_postings(
         and rows.project_ids[i] in projects
         and rows.source_ids[i] in sources
     } - set(project_accounts)
-    for project_id, source_id in sorted(needed):  # type: ignore[type-var]
+    for project_id, source_id in sorted(needed):
         acc = Account.objects.create(
             county_code=county_code, kind="project", project_id=project_id, source_id=source_id
         )
@@ -667,7 +667,7 @@ def do_import_postings(
         if kind == "receipt":
             credit[i], debit[i] = receipts.pk, source_accounts[sid]
             continue
-        project = projects.get(pid)  # type: ignore[arg-type]
+        project = projects.get(pid)
         if project is None:
             problems.add(i, "项目", f"编号 {pid} 不是本县的项目。")
             continue
@@ -724,8 +724,8 @@ def do_import_postings(
         if rows.kinds[i] == "allocation":
             pair = (rows.project_ids[i], rows.source_ids[i])
             total = allocated.get(pair, 0) + allocated_now[pair] + amount  # type: ignore[index]
-            if total > plan.get(pair, 0):  # type: ignore[arg-type]
-                problems.add(i, "金额", f"超出资金计划（计划 {yuan(plan.get(pair, 0))} 元）。")  # type: ignore[arg-type]
+            if total > plan.get(pair, 0):
+                problems.add(i, "金额", f"超出资金计划（计划 {yuan(plan.get(pair, 0))} 元）。")
                 continue
             allocated_now[pair] += amount  # type: ignore[index]
         balance[c] = left

@@ -82,7 +82,7 @@ def project_funds(project: Project) -> ProjectFunds:
         lines[f.source_id] = SourceLine(f.source, planned_fen=f.planned_fen)
     accounts = list(Account.objects.filter(project=project).select_related("source"))
     for a in accounts:
-        line = lines.setdefault(a.source_id, SourceLine(a.source))  # type: ignore[arg-type,index]
+        line = lines.setdefault(a.source_id, SourceLine(a.source))  # type: ignore[arg-type]
         line.balance_fen = a.balance_fen
     postings = Posting.objects.filter(project=project)
     allocated = _net_by(postings, "allocation", "debit__source")
@@ -182,7 +182,7 @@ def source_rows(user: Any, county_code: str, *, year: int | None = None) -> list
     allocated = _net_by(postings, "allocation", "credit__source")
     paid = _net_by(postings, "disbursement", "credit__source")
     for a in Account.objects.filter(county_code=county_code, source_id__in=list(rows)):
-        row = rows[a.source_id]  # type: ignore[index]
+        row = rows[a.source_id]
         if a.kind == "source":
             row.unallocated_fen += a.balance_fen
         else:
