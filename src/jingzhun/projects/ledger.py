@@ -206,7 +206,6 @@ def _post(e: Entry, *, actor: Any) -> Posting:
         a.pk: a
         for a in Account.objects.select_for_update()
         .filter(pk__in=[e.credit.pk, e.debit.pk])
-        .select_related("project", "source")
         .order_by("pk")
     }
     existing = Posting.objects.filter(key=e.key).first()
