@@ -124,7 +124,7 @@ class FundingLineOut(Schema):
     balance_fen: int
 
 
-class PostingOut(Schema):
+class FundPostingOut(Schema):
     id: int
     key: str
     kind: str
@@ -158,7 +158,7 @@ class ProjectDetailOut(ProjectOut):
     postings: list[ProjectPostingOut]
 
 
-class MoveIn(Schema):
+class ProjectMoveIn(Schema):
     move: str = Field(
         ..., max_length=20, description="步骤：" + "、".join(m.name for m in lifecycle.MOVES)
     )
@@ -412,7 +412,9 @@ def get_project(request: HttpRequest, project_id: int = PathId) -> dict[str, Any
     summary="办理项目流程的一步（审核、入库、纳入计划、批复、实施、验收、绩效评价、移交、退回…）",
     openapi_extra=AUTHENTICATED,
 )
-def move_project(request: HttpRequest, body: MoveIn, project_id: int = PathId) -> dict[str, Any]:
+def move_project(
+    request: HttpRequest, body: ProjectMoveIn, project_id: int = PathId
+) -> dict[str, Any]:
     p = do_move_project(
         project_id,
         body.move,
@@ -532,7 +534,7 @@ def create_source(request: HttpRequest, body: SourceIn) -> tuple[int, dict[str, 
 
 @router.post(
     "/funds/receipts",
-    response={201: PostingOut, **WRITE},
+    response={201: FundPostingOut, **WRITE},
     summary="资金到账（县级；同一幂等键重复提交返回原记账）",
     openapi_extra=AUTHENTICATED,
 )
@@ -550,7 +552,7 @@ def receive(request: HttpRequest, body: ReceiptIn) -> tuple[int, dict[str, Any]]
 
 @router.post(
     "/funds/allocations",
-    response={201: PostingOut, **WRITE},
+    response={201: FundPostingOut, **WRITE},
     summary="资金下达到项目（县级；不超过项目该来源的资金计划）",
     openapi_extra=AUTHENTICATED,
 )
@@ -569,7 +571,7 @@ def allocate(request: HttpRequest, body: AllocationIn) -> tuple[int, dict[str, A
 
 @router.post(
     "/funds/disbursements",
-    response={201: PostingOut, **WRITE},
+    response={201: FundPostingOut, **WRITE},
     summary="资金支付（已批复项目；凭证号不得重复；余额不足时拒绝）",
     openapi_extra=AUTHENTICATED,
 )
@@ -591,7 +593,7 @@ def disburse(request: HttpRequest, body: DisbursementIn) -> tuple[int, dict[str,
 
 @router.post(
     "/funds/postings/{posting_id}/reversal",
-    response={201: PostingOut, **WRITE},
+    response={201: FundPostingOut, **WRITE},
     summary="冲正一笔记账（县级；原记账保留，每笔只能冲正一次）",
     openapi_extra=AUTHENTICATED,
 )
