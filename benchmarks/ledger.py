@@ -187,7 +187,7 @@ def fill(total: int, sources: list[Any], projects: list[Any]) -> int:
     src = [source_acc[sources[i % len(sources)].pk] for i in range(k)]
     pids = [p.pk for p in projects]
     with connection.cursor() as c:
-        c.execute("CREATE TEMP TABLE fill_map (i int, pacc bigint, sacc bigint, pid bigint)")
+        c.execute("CREATE TEMP TABLE fill_map (i bigint, pacc bigint, sacc bigint, pid bigint)")
         c.executemany(
             "INSERT INTO fill_map VALUES (%s, %s, %s, %s)",
             [(i, proj[i], src[i], pids[i]) for i in range(k)],
@@ -202,7 +202,7 @@ def fill(total: int, sources: list[Any], projects: list[Any]) -> int:
                    CASE side WHEN 0 THEN m.sacc ELSE m.pacc END,
                    m.pid, CURRENT_DATE, CASE side WHEN 0 THEN '' ELSE 'FV' || g END,
                    CASE side WHEN 0 THEN '' ELSE '收款人' END, '', now()
-            FROM generate_series(1, %s) AS g CROSS JOIN (VALUES (0), (1)) AS s(side)
+            FROM generate_series(1::bigint, %s) AS g CROSS JOIN (VALUES (0), (1)) AS s(side)
             JOIN fill_map m ON m.i = g %% %s
             """,
             [COUNTY, spent, pairs, k],
