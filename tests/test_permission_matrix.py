@@ -159,6 +159,7 @@ def matrix(admins: World) -> dict[str, Any]:
         "measure_evidence_id": _measure_evidence(admins),
         **_workflow_and_dashboard_values(admins, household),
         **_inspection_values(admins, household),
+        **_project_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -226,6 +227,38 @@ def _feed_values(admins: World, household: Any) -> dict[str, Any]:
         "alert_id": alert.pk,
         "link_review_id": review.pk,
         "clue_id": clue.pk,
+    }
+
+
+def _project_values(admins: World) -> dict[str, Any]:
+    """A fund source and a project of the matrix's village in the annual plan, with its plan
+    posting (issue 23 items 1-2)."""
+    from jingzhun.projects.actions import (
+        do_create_project,
+        do_move_project,
+        do_post_project,
+        do_set_project_funding,
+    )
+    from jingzhun.projects.ledger import do_create_fund_source
+
+    county = admins.user("county")
+    source = do_create_fund_source("230231000000", 2026, "central", "矩阵测试资金", actor=county)
+    project = do_create_project(
+        "230231100201", "矩阵测试项目", "industry", 2026, 100_000, targets="目标",
+        benefit_mechanism="务工", actor=admins.user("village"),
+    )  # fmt: skip
+    project = do_move_project(
+        project.pk, "review", expected_version=1, actor=admins.user("township")
+    )
+    project = do_set_project_funding(project.pk, source.pk, 100_000, actor=county)
+    for move in ("admit", "plan"):
+        project = do_move_project(project.pk, move, expected_version=project.version, actor=county)
+    posting = do_post_project(project.pk, "plan", datetime.date.today(), actor=county)
+    return {
+        "project_id": project.pk,
+        "posting_id": posting.pk,
+        "fmt": "pdf",
+        "source_id": source.pk,
     }
 
 

@@ -179,6 +179,68 @@ MEASURE_LABELS = (
 )
 
 
+# Project bank and fund ledger (projects.choices, projects.lifecycle: states and moves). A test
+# (projects/tests/test_labels.py) checks that every label is listed and translated.
+PROJECT_LABELS = (
+    gettext_noop("产业发展"),
+    gettext_noop("基础设施"),
+    gettext_noop("就业帮扶"),
+    gettext_noop("教育"),
+    gettext_noop("健康"),
+    gettext_noop("住房安全"),
+    gettext_noop("易地搬迁后续扶持"),
+    gettext_noop("饮水安全"),
+    gettext_noop("其他"),
+    gettext_noop("中央财政衔接资金"),
+    gettext_noop("省级财政资金"),
+    gettext_noop("市级财政资金"),
+    gettext_noop("县级财政资金"),
+    gettext_noop("统筹整合涉农资金"),
+    gettext_noop("东西部协作资金"),
+    gettext_noop("定点帮扶资金"),
+    gettext_noop("社会捐赠资金"),
+    gettext_noop("务工工资"),
+    gettext_noop("入股分红"),
+    gettext_noop("产品收购"),
+    gettext_noop("土地流转租金"),
+    gettext_noop("到户补助"),
+    gettext_noop("脱贫户（建档立卡户）"),
+    gettext_noop("监测对象"),
+    gettext_noop("一般农户"),
+    gettext_noop("资金拨入"),
+    gettext_noop("资金来源（未分配）"),
+    gettext_noop("项目资金（已下达未支付）"),
+    gettext_noop("已支付"),
+    gettext_noop("资金到账"),
+    gettext_noop("资金下达到项目"),
+    gettext_noop("资金支付"),
+    gettext_noop("冲正"),
+    gettext_noop("项目计划公告"),
+    gettext_noop("项目实施结果公告"),
+    gettext_noop("村级申报"),
+    gettext_noop("乡镇审核通过"),
+    gettext_noop("已入项目库"),
+    gettext_noop("已纳入年度计划"),
+    gettext_noop("已批复"),
+    gettext_noop("实施中"),
+    gettext_noop("已验收"),
+    gettext_noop("已绩效评价"),
+    gettext_noop("资产已移交"),
+    gettext_noop("未予入库"),
+    gettext_noop("已调出项目库"),
+    gettext_noop("县级审定入库"),
+    gettext_noop("纳入年度计划"),
+    gettext_noop("批复实施"),
+    gettext_noop("开工实施"),
+    gettext_noop("竣工验收"),
+    gettext_noop("绩效评价"),
+    gettext_noop("资产移交"),
+    gettext_noop("退回重新申报"),
+    gettext_noop("不予入库"),
+    gettext_noop("调出项目库"),
+)
+
+
 def _field_label(key: str) -> str:
     entry = dictionary.FIELDS[key]
     return entry.label_en if (get_language() or "").startswith("en") else entry.label

@@ -11,6 +11,7 @@ from . import (
     inspection_views,
     measure_views,
     report_views,
+    project_views,
     team_views,
     views,
     visit_views,
@@ -134,6 +135,19 @@ urlpatterns = [
         inspection_views.evidence_file,
         name="problem_evidence_file",
     ),
+    # project bank and fund ledger (issue 23 items 1-2; project_views.py)
+    path("projects/", project_views.project_list, name="projects"),
+    path("projects/<int:project_id>/", project_views.project, name="project"),
+    path(
+        "projects/<int:project_id>/funds.<str:fmt>",
+        project_views.fund_posting,
+        name="project_fund_posting",
+    ),
+    path(
+        "projects/postings/<int:posting_id>.pdf", project_views.posting_pdf, name="project_posting"
+    ),
+    path("funds/", project_views.funds, name="funds"),
+    path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
     path("teams/village/<str:code>/", team_views.village, name="team_village"),
