@@ -371,9 +371,7 @@ class HouseholdPage(Schema):
     limit: int
     offset: int
     items: list[HouseholdSummary]
-    next_after: str = Field(
-        description="下一页的 after（本页最后一户的户编号）；没有下一页时为空"
-    )
+    next_after: str = Field(description="下一页的 after（本页最后一户的户编号）；没有下一页时为空")
 
 
 class MemberOut(Schema):

@@ -187,6 +187,8 @@ def url(parser: Any, token: Any) -> CachedURLNode:
     """Django's {% url %} (same syntax), with cached_reverse for positional arguments."""
     node = django_url(parser, token)
     return CachedURLNode(node.view_name, node.args, node.kwargs, node.asvar)
+
+
 def fen(value: Any) -> str:
     """An amount in fen (分) shown in yuan with two decimals: 123456 → 1,234.56."""
     if value is None or value == "":
