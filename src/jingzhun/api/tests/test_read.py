@@ -77,6 +77,21 @@ ROUTES = [
     ("get", "/api/problems/1"),
     ("post", "/api/problems/1/verifications"),
     ("post", "/api/problems/1/close"),
+    # project bank and fund ledger (api/projects.py)
+    ("get", "/api/projects"),
+    ("post", "/api/projects"),
+    ("get", "/api/projects/1"),
+    ("post", "/api/projects/1/moves"),
+    ("put", "/api/projects/1/funding/1"),
+    ("post", "/api/projects/1/postings"),
+    ("post", "/api/projects/1/benefits"),
+    ("get", "/api/funds/sources"),
+    ("post", "/api/funds/sources"),
+    ("post", "/api/funds/receipts"),
+    ("post", "/api/funds/allocations"),
+    ("post", "/api/funds/disbursements"),
+    ("post", "/api/funds/postings/1/reversal"),
+    ("get", "/api/funds/reconciliation"),
 ]
 
 

@@ -189,6 +189,7 @@ def url(parser: Any, token: Any) -> CachedURLNode:
     return CachedURLNode(node.view_name, node.args, node.kwargs, node.asvar)
 
 
+@register.filter
 def fen(value: Any) -> str:
     """An amount in fen (分) shown in yuan with two decimals: 123456 → 1,234.56."""
     if value is None or value == "":
