@@ -484,6 +484,9 @@ def _check(subject: str, route: Route, method: str, response: Any) -> None:
 REFUSALS = {401, 403, 404, 405}
 
 
+# Every route for every role is one long test (minutes); what it decides (which role may call
+# which route, scoping by region) is the same on both databases, so CI runs it once.
+@pytest.mark.single_database
 def test_every_route_for_every_subject_changes_nothing(matrix: dict[str, Any]) -> None:
     routes = all_routes()
     # sanity: both the web pages and the API are walked, including routes added by this issue
