@@ -60,7 +60,7 @@ def machine() -> dict[str, str]:
     if pg:
         versions.append(pg)
     return {
-        "date": datetime.date.today().isoformat(),
+        "date": datetime.date.today().isoformat(),  # noqa: DTZ011 -- the machine's log date
         "commit": commit,
         "nproc": str(os.cpu_count() or 0),
         "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",

@@ -24,6 +24,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from django.utils import timezone
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -79,7 +81,7 @@ def helpers_with_visits() -> list[str]:
             .order_by("?")
             .only("pk", "version")[: HELPERS * PER_HELPER]
         )
-        today = datetime.date.today()
+        today = timezone.localdate()
         with transaction.atomic():
             HelperPairing.objects.bulk_create(
                 [

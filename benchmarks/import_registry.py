@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -237,7 +239,6 @@ def child_naive(db_url: str, var_dir: str, persons: int, path: str, sample: int)
     ORM creates. Reading the sample is timed too."""
     _setup(db_url, var_dir)
     _target(persons)
-    import datetime
 
     from django.db import transaction
 
@@ -253,7 +254,7 @@ def child_naive(db_url: str, var_dir: str, persons: int, path: str, sample: int)
     errors = 0
     created = 0
     households: dict[str, Household] = {}
-    today = datetime.date.today()
+    today = timezone.localdate()
     with transaction.atomic():
         for row in rows:
             values: dict[str, Any] = {}

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -135,7 +137,7 @@ def data_ids(helper: Any) -> dict[str, Any]:
     assert household is not None, "no household in the village user's village"
     pairing = HelperPairing.objects.filter(helper=helper).order_by("pk").first()
     assert pairing is not None, "the helper has no household"
-    since = (datetime.date.today() - datetime.timedelta(days=30)).isoformat()
+    since = (timezone.localdate() - datetime.timedelta(days=30)).isoformat()
     # keyset pages start after a household code: the 4,950th of the county (page 100 of 50)
     # and the 5,000th household exited with policy (the API's former offset 5000)
     county = Household.objects.filter(county_code=COUNTY).order_by("household_code")

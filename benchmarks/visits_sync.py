@@ -39,6 +39,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -108,7 +110,7 @@ def make_helpers(n: int) -> list[tuple[Any, list[Any]]]:
 
 
 def queues(helpers: list[tuple[Any, list[Any]]], per_helper: int) -> list[list[dict[str, Any]]]:
-    today = datetime.date.today()
+    today = timezone.localdate()
     out = []
     for _, households in helpers:
         queue = []

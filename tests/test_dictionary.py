@@ -9,7 +9,6 @@ entry, or dropped by a consumer, fails here.
 
 from __future__ import annotations
 
-import datetime
 import io
 import re
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.db import models
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from jingzhun.core import fieldcrypt
@@ -183,7 +183,7 @@ def test_facts_carry_each_facts_field(world: Any) -> None:
     from jingzhun.registry.facts import household_facts
 
     household = next(iter(world.households.values()))
-    year = datetime.date.today().year - 1
+    year = timezone.localdate().year - 1
     do_record_income(household.pk, year, {"wage_income": "100"}, actor=None)
     household = Household.objects.get(pk=household.pk)
     facts = household_facts(household, year, unmasked=True)

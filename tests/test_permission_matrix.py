@@ -27,6 +27,7 @@ from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 POLICY_ATTR = "jingzhun_policy"
 PUBLIC_ROUTES = {"login/", "logout/", "i18n/setlang/", "api/openapi.json", "api/docs"}
@@ -193,7 +194,7 @@ def _feed_values(admins: World, household: Any) -> dict[str, Any]:
         kind="red_line",
         source="vehicles",
         status="open",
-        raised_on=datetime.date.today(),
+        raised_on=timezone.localdate(),
         policy="test",
     )
     from jingzhun.feeds.models import LinkReview
@@ -218,7 +219,7 @@ def _feed_values(admins: World, household: Any) -> dict[str, Any]:
         difficulty="因病住院花费大",
         household=household,
         status="unconfirmed",
-        received_on=datetime.date.today(),
+        received_on=timezone.localdate(),
     )
     return {
         "source_code": "vehicles",
@@ -253,7 +254,7 @@ def _project_values(admins: World) -> dict[str, Any]:
     project = do_set_project_funding(project.pk, source.pk, 100_000, actor=county)
     for move in ("admit", "plan"):
         project = do_move_project(project.pk, move, expected_version=project.version, actor=county)
-    posting = do_post_project(project.pk, "plan", datetime.date.today(), actor=county)
+    posting = do_post_project(project.pk, "plan", timezone.localdate(), actor=county)
     return {
         "project_id": project.pk,
         "posting_id": posting.pk,
@@ -297,7 +298,6 @@ def _pairing(admins: World) -> int:
 
 def _visit(admins: World, household: Any) -> int:
     """A visit of the helper to the matrix's household, with a change (it could open a case)."""
-    import datetime
     import uuid
 
     from jingzhun.assistance.visits import VisitInput, do_record_visit
@@ -306,7 +306,7 @@ def _visit(admins: World, household: Any) -> int:
         VisitInput(
             client_id=str(uuid.uuid4()),
             household_id=household.pk,
-            visited_on=datetime.date.today(),
+            visited_on=timezone.localdate(),
             kind="home",
             household_version=household.version,
             changes=[{"kind": "illness"}],

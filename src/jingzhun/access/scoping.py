@@ -6,10 +6,10 @@ re-checks with `check_household_in_scope` inside its transaction.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from jingzhun.core.errors import OutOfScope
 from jingzhun.regions import codes
@@ -36,7 +36,7 @@ def household_filter(user: Any, *, prefix: str = "") -> Q:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return nothing
     if user.role == "helper":
-        today = datetime.date.today()
+        today = timezone.localdate()
         return Q(
             **{
                 f"{prefix}pairings__helper": user,
@@ -48,7 +48,7 @@ def household_filter(user: Any, *, prefix: str = "") -> Q:
         )
     if user.role in HOUSEHOLD_GRANT_ROLES:
         # A liaison or a verification team member: only the households given to them, one by one.
-        today = datetime.date.today()
+        today = timezone.localdate()
         return Q(**{f"{prefix}household_grants__user": user}) & (
             Q(**{f"{prefix}household_grants__end_date__isnull": True})
             | Q(**{f"{prefix}household_grants__end_date__gte": today})

@@ -24,6 +24,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, ExtractYear
+from django.utils import timezone
 
 from jingzhun.access.models import HelperPairing
 from jingzhun.core.fieldcrypt import encrypted_fields
@@ -147,7 +148,7 @@ def compute_county(
                 f"指标 {d.id} 使用加密字段 {'、'.join(sorted(d.fields() & sealed))}："
                 "ORM 路径无法按密文筛选或分组，请用批量刷新（DuckDB）。"
             )
-    today = datetime.date.today()
+    today = timezone.localdate()
     regions = list(
         Region.objects.filter(
             code__startswith=county[:6], level__in=["county", "township", "village"]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.utils import timezone
 
 from .counties import FIRST_YEAR, LAST_YEAR, MONITORING_FIRST_YEAR, YEARS, CountySpec
 from .names import PLACE_FIRST, PLACE_SECOND, TOWNSHIP_SUFFIX, VILLAGE_SUFFIX
@@ -491,7 +492,7 @@ def build_plan(
     """Everything about the county that is decided before rows are generated; the timeline
     (incomes, ordinary and monitored households) runs to the year before `today`'s."""
     rng = np.random.default_rng([seed, 20140101])
-    last = max(LAST_YEAR, (today or datetime.date.today()).year - 1)
+    last = max(LAST_YEAR, (today or timezone.localdate()).year - 1)
     timeline = tuple(range(FIRST_YEAR, last + 1))
     s = scale_targets(spec, scale)
     cohorts = build_cohorts(spec, s)

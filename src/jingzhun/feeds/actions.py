@@ -512,7 +512,7 @@ def do_screen_county(
     if not (len(county) == 12 and county.isdigit() and codes.level_of(county) == "county"):
         raise DomainError(f"“{county}”不是 12 位县级区划代码。", field="county")
     check_region_in_scope(actor, county)
-    day = today or datetime.date.today()
+    day = today or timezone.localdate()
     cat = catalogue(day)
     result = ScreenResult(rules=len(cat.rules))
     names = {code: f.name for code, f in cat.feeds.items()}

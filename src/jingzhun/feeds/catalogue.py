@@ -9,6 +9,8 @@ import datetime
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from django.utils import timezone
+
 from jingzhun.imports.fields import VALUE_INDEX, norm
 from jingzhun.policy.schema import FeedCatalogueFile, FeedColumn, FeedEntry, FeedRule
 from jingzhun.policy.store import LoadedFile, PolicyError, default_store
@@ -171,7 +173,7 @@ def _catalogue_of(path: str) -> Catalogue:
 
 def catalogue(on: datetime.date | None = None) -> Catalogue:
     """The catalogue in effect on `on` (today by default)."""
-    day = on or datetime.date.today()
+    day = on or timezone.localdate()
     candidates = [
         f
         for f in default_store().list_files()

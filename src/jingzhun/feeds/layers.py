@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from jingzhun.access.scoping import household_filter
 from jingzhun.policy.schema import LayerEntry, LayerRulesFile
@@ -141,7 +142,7 @@ class HouseholdLayer:
 
 def household_layer(household: Household, day: datetime.date | None = None) -> HouseholdLayer:
     """The layer of one household (already read through a scoped selector) for its card."""
-    on = day or datetime.date.today()
+    on = day or timezone.localdate()
     province = household.county_code[:2]
     rules = rules_for(province, on)
     found = (
@@ -160,14 +161,14 @@ def household_layer(household: Household, day: datetime.date | None = None) -> H
 
 
 def layer_names(region: str, day: datetime.date | None = None) -> dict[str, str]:
-    rules = rules_for(region[:2], day or datetime.date.today())
+    rules = rules_for(region[:2], day or timezone.localdate())
     return {**{layer.code: layer.name for layer in rules.layers}, NONE: rules.unlayered}
 
 
 def layer_counts(user: Any, region: str, day: datetime.date | None = None) -> dict[str, int]:
     """Households of the region in the user's scope per layer (every layer of the rules, zero
     included; closed and removed households are not counted), in one query."""
-    on = day or datetime.date.today()
+    on = day or timezone.localdate()
     names = layer_names(region, on)
     households = Household.objects.filter(household_filter(user), region_q(region, "")).exclude(
         poverty_status__in=c.CLOSED_STATUSES
@@ -183,7 +184,7 @@ def layer_counts(user: Any, region: str, day: datetime.date | None = None) -> di
 
 def layer_households(user: Any, region: str, layer: str, day: datetime.date | None = None) -> Any:
     """The households behind one layer's figure (the same condition as `layer_counts`)."""
-    on = day or datetime.date.today()
+    on = day or timezone.localdate()
     households = Household.objects.filter(household_filter(user), region_q(region, "")).exclude(
         poverty_status__in=c.CLOSED_STATUSES
     )

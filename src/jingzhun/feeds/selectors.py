@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from jingzhun.access.scoping import household_filter
 from jingzhun.regions import codes
@@ -77,7 +78,7 @@ class AlertAge:
 
 def age_of(alert: Alert, today: datetime.date | None = None) -> AlertAge:
     """An alert's age against the 15-day limit (the case's own due date when it has one)."""
-    day = today or datetime.date.today()
+    day = today or timezone.localdate()
     due = alert.raised_on + datetime.timedelta(days=DEADLINE_DAYS)
     if alert.case is not None and alert.case.due_on is not None:
         due = alert.case.due_on
@@ -169,7 +170,7 @@ def alert_figures(
 ) -> dict[str, int]:
     """Each figure of ALERT_FIGURES for the user's alerts (in `region` when given), counted in
     one aggregate."""
-    day = today or datetime.date.today()
+    day = today or timezone.localdate()
     found = alerts_for(user)
     if region:
         found = found.filter(region_q(region))

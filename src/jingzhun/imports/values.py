@@ -12,6 +12,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
+from django.utils import timezone
+
 from jingzhun.registry.contact import bank_account_problem, phone_problem
 from jingzhun.registry.idcard import IdCheck
 from jingzhun.registry.idcard import check as check_id
@@ -119,7 +121,7 @@ _YEAR: Final = re.compile(r"(\d{4})\s*(?:年度?)?")
 def income_year(value: int) -> int:
     """An income year as given (a cell, the title, the flag), refused as the registry refuses
     it (`registry.models.income_year_problem`)."""
-    problem = income_year_problem(value, datetime.date.today().year)
+    problem = income_year_problem(value, timezone.localdate().year)
     if problem:
         raise BadValue(problem)
     return value

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from django.utils import timezone
+
 __all__ = [
     "IdCheck",
     "check",
@@ -146,7 +148,7 @@ def is_valid_fast(s: str, *, today: datetime.date | None = None) -> bool:
         born = datetime.date(year, month, day)
     except ValueError:
         return False
-    return born <= (today or datetime.date.today())
+    return born <= (today or timezone.localdate())
 
 
 def fast_column(
@@ -174,7 +176,7 @@ def fast_column(
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
     last = month_days[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    now = today or datetime.date.today()
+    now = today or timezone.localdate()
     stamp = year * 10000 + month * 100 + day
     ok &= (year >= MIN_BIRTH_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
     ok &= stamp <= now.year * 10000 + now.month * 100 + now.day
@@ -288,7 +290,7 @@ def check(raw: object, *, today: datetime.date | None = None) -> IdCheck:
     empty, bad_chars, wrong_length, excel_scientific, excel_zeroed, bad_date, future_date,
     bad_checksum.
     """
-    today = today or datetime.date.today()
+    today = today or timezone.localdate()
 
     if raw is None:
         return _failure("", "empty", "号码为空")

@@ -8,6 +8,7 @@ import datetime
 import pytest
 from conftest import VILLAGES, World, signed_in
 from django.test import Client
+from django.utils import timezone
 
 from jingzhun.access.actions import do_grant_households
 from jingzhun.access.models import HouseholdGrant
@@ -38,7 +39,7 @@ def test_they_see_exactly_their_households(admins: World, name: str, village: st
 
 def test_an_expired_grant_shows_nothing(admins: World) -> None:
     HouseholdGrant.objects.filter(user=admins.user("verifier")).update(
-        end_date=datetime.date.today() - datetime.timedelta(days=1)
+        end_date=timezone.localdate() - datetime.timedelta(days=1)
     )
     assert not households_for(admins.user("verifier")).exists()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import COUNTY, TOWNSHIPS, VILLAGES, World
+from django.utils import timezone
 
 from jingzhun.analytics import selectors
 from jingzhun.analytics.actions import do_refresh_indicators, request_refresh, run_pending
@@ -21,7 +22,7 @@ from jingzhun.registry.actions import do_change_household_status, do_delete_hous
 from jingzhun.registry.selectors import region_breakdown, registry_stats
 
 pytestmark = pytest.mark.django_db(transaction=True)
-THIS_YEAR = datetime.date.today().year  # the fixture's households are registered today
+THIS_YEAR = timezone.localdate().year  # the fixture's households are registered today
 
 STATS = {
     "registered_households": "registered_households",

@@ -3,7 +3,6 @@ locking, refusals that change nothing, scope, and the re-assessment the change a
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 from conftest import World
 from django.test import Client
+from django.utils import timezone
 
 from jingzhun.assessments.actions import do_assess_households
 from jingzhun.assessments.jobs import run_pending
@@ -85,7 +85,7 @@ def test_a_stale_version_is_409_and_changes_nothing(world: World, session_client
         ({"wage_income": -1}, 2019, "wage_income", "工资性收入不能为负数"),
         ({"property_income": "三千"}, 2019, "property_income", "财产性收入的值“三千”不是数字"),
         ({"dibao_payment": "1.234"}, 2019, "dibao_payment", "最多保留两位小数"),
-        ({"wage_income": 1}, datetime.date.today().year + 1, "year", "晚于今年"),
+        ({"wage_income": 1}, timezone.localdate().year + 1, "year", "晚于今年"),
     ],
 )
 def test_bad_input_is_refused_in_chinese_naming_the_item_and_changes_nothing(

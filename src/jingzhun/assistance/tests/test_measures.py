@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import VILLAGES, World
+from django.utils import timezone
 
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 
@@ -180,7 +181,7 @@ def test_complete_date_rules_and_state_machine(world: World) -> None:
     assert exc.value.field == "completed_on"
     with pytest.raises(DomainError, match="晚于今天"):
         do_complete_measure(
-            m.pk, datetime.date.today() + datetime.timedelta(days=2), actor=world.user("helper")
+            m.pk, timezone.localdate() + datetime.timedelta(days=2), actor=world.user("helper")
         )
     with pytest.raises(Forbidden, match="乡镇或县级"):
         do_cancel_measure(m.pk, "不需要了", actor=world.user("helper"))

@@ -11,6 +11,7 @@ from typing import Any
 
 from conftest import TOWNSHIPS, VILLAGES, World, signed_in
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 MINE = VILLAGES[TOWNSHIPS[0]][0]
 OTHER_REGION = VILLAGES[TOWNSHIPS[1]][0]
@@ -21,7 +22,7 @@ def item(household: Any, **kw: Any) -> dict[str, Any]:
     values = {
         "client_id": str(uuid.uuid4()),
         "household_id": household.pk,
-        "visited_on": (datetime.date.today() - datetime.timedelta(days=1)).isoformat(),
+        "visited_on": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
         "kind": "home",
         "notes": "走访",
         "changes": [],

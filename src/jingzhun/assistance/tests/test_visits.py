@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import TOWNSHIPS, VILLAGES, World
+from django.utils import timezone
 
 from jingzhun.assistance.visits import (
     Photo,
@@ -44,7 +45,7 @@ def visit(household: Any, **kw: Any) -> VisitInput:
     values: dict[str, Any] = {
         "client_id": str(uuid.uuid4()),
         "household_id": household.pk,
-        "visited_on": datetime.date.today() - datetime.timedelta(days=1),
+        "visited_on": timezone.localdate() - datetime.timedelta(days=1),
         "kind": "home",
         "household_version": household.version,
         "notes": "家中老人身体尚好。",
@@ -83,7 +84,7 @@ def test_a_helper_records_a_visit_with_photo_location_and_changes(world: World) 
     ("change", "field", "words"),
     [
         (
-            {"visited_on": datetime.date.today() + datetime.timedelta(days=1)},
+            {"visited_on": timezone.localdate() + datetime.timedelta(days=1)},
             "visited_on",
             "晚于今天",
         ),
@@ -129,7 +130,7 @@ def test_sync_stores_each_visit_once_even_when_the_batch_is_sent_twice(world: Wo
 
     helper, household = world.user("helper"), world.households[MINE]
     batch = [visit(household), visit(household, kind="phone"), visit(household)]
-    bad = visit(household, visited_on=datetime.date.today() + datetime.timedelta(days=3))
+    bad = visit(household, visited_on=timezone.localdate() + datetime.timedelta(days=3))
     first = do_sync_visits([*batch, bad], actor=helper)
     assert [o.status for o in first.outcomes] == ["stored", "stored", "stored", "refused"]
     assert "晚于今天" in first.outcomes[3].message
@@ -174,7 +175,7 @@ def test_visits_due_follow_the_policy_table(world: World) -> None:
     from jingzhun.registry.models import Household
 
     household = Household.objects.get(pk=world.households[MINE].pk)
-    today = datetime.date.today()
+    today = timezone.localdate()
     rule = frequency_for(household.county_code, False, today)
     assert rule is not None and rule.days == 92 and "假设的本地规则" in rule.note
     assert rule.path.endswith("visit_frequency.yaml")

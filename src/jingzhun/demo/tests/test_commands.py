@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import os
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from jingzhun.access.models import HelperPairing, User
 from jingzhun.access.scoping import scope_households
@@ -95,7 +95,7 @@ def test_demo_creates_the_five_accounts_with_their_scopes(db: Any) -> None:
     from jingzhun.assistance.quotas import quota_for
 
     profile = users["helper"].helper_profile
-    quota = quota_for(township[:6], profile.kind, datetime.date.today())
+    quota = quota_for(township[:6], profile.kind, timezone.localdate())
     assert profile.kind == "county_leader" and (quota is None or paired.count() <= quota.limit)
     # a work team with a first secretary in each poor village (issue 21 item 1); the demo
     # work-team account is the demo village's first secretary and sees that village only

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from stdnum import luhn
 
 from jingzhun.audit.models import AuditEvent
@@ -111,7 +112,7 @@ def test_households_are_consistent_with_their_history_and_exit_conditions(
     incomes = {(r.household_id, r.year): r.net_income for r in IncomeRecord.objects.all()}
     sizes = Counter(Member.objects.values_list("household_id", flat=True))
     exits_checked = ordinary = 0
-    last_year = datetime.date.today().year - 1
+    last_year = timezone.localdate().year - 1
     for h in Household.objects.all():
         changes = history[h.id]
         if h.poverty_status == "not_registered":  # an ordinary rural household (issue 19)
@@ -188,7 +189,7 @@ def test_main_causes_follow_the_published_shares(small_baiquan: DemoResult) -> N
 def test_village_populations_add_up_to_the_county_every_year(small_baiquan: DemoResult) -> None:
     villages = Region.objects.filter(level="village").count()
     # 2014 to last year (the timeline runs to the year before the current one)
-    assert RegionPopulation.objects.count() == villages * (datetime.date.today().year - 2014)
+    assert RegionPopulation.objects.count() == villages * (timezone.localdate().year - 2014)
     for year in range(2014, 2021):
         stats = registry_stats("230231000000", year)
         total = sum(

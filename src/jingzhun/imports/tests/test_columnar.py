@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -189,7 +190,7 @@ CASES: dict[str, tuple[Case, bool]] = {
         False,
     ),
     "income year in the future": (
-        lambda h, e, n: _income(h, n, datetime.date.today().year + 1, 5),
+        lambda h, e, n: _income(h, n, timezone.localdate().year + 1, 5),
         False,
     ),
     "income without a year": (lambda h, e, n: _income(h, n, "", 5), False),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from jingzhun.imports.actions import do_commit_import
 from jingzhun.imports.models import ImportChange
@@ -17,7 +17,7 @@ from jingzhun.registry.models import Household, IncomeRecord
 from .conftest import FLAT_HEADER, OTHER_TOWNSHIP_VILLAGE, VILLAGE, household_rows, xlsx
 
 INCOME_HEADER = ["工资性收入", "生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出"]
-THIS_YEAR = datetime.date.today().year
+THIS_YEAR = timezone.localdate().year
 
 
 def _rows(amounts: list[Any], *, year: Any = None) -> list[list[Any]]:

@@ -15,6 +15,7 @@ from conftest import World
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from jingzhun.core import duck, fieldcrypt, fieldkeys
 from jingzhun.imports.actions import do_commit_import
@@ -162,7 +163,6 @@ def test_key_rotation_re_encrypts_health(world: World, tmp_path: Path) -> None:
 
 
 def test_a_natural_change_case_keeps_no_health(world: World) -> None:
-    import datetime
 
     from conftest import make_id
 
@@ -170,7 +170,7 @@ def test_a_natural_change_case_keeps_no_health(world: World) -> None:
 
     household = Household.objects.order_by("pk").first()
     assert household is not None
-    today = datetime.date.today()
+    today = timezone.localdate()
     change = clean_change(
         household,
         {

@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from conftest import World, make_id
+from django.utils import timezone
 
 from jingzhun.core.errors import DomainError
 from jingzhun.registry.actions import (
@@ -75,7 +76,7 @@ def test_a_member_taken_off_without_a_date_is_never_counted_and_dates_are_checke
     _registered_since_2015(world, V100_1)
     household = world.households[V100_1]
     daughter = household.members.get(relation="daughter")
-    future = datetime.date.today() + datetime.timedelta(days=2)
+    future = timezone.localdate() + datetime.timedelta(days=2)
     with pytest.raises(DomainError, match="晚于今天"):
         do_remove_member(daughter.pk, "迁出", actor=None, left_on=future)
     with pytest.raises(DomainError, match="晚于今天"):

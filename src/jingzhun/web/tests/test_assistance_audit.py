@@ -15,6 +15,7 @@ import pytest
 from conftest import TOWNSHIPS, VILLAGES, World
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from .conftest import body
 
@@ -135,7 +136,7 @@ def _sync(client: Client, household: Any, *, photos: dict[str, Any] | None = Non
     item = {
         "client_id": str(uuid.uuid4()),
         "household_id": household.pk,
-        "visited_on": (datetime.date.today() - datetime.timedelta(days=1)).isoformat(),
+        "visited_on": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
         "kind": "home",
         "household_version": household.version,
         **kw,
@@ -150,7 +151,7 @@ def _sync(client: Client, household: Any, *, photos: dict[str, Any] | None = Non
     ("change", "photo", "words"),
     [
         (
-            {"visited_on": (datetime.date.today() + datetime.timedelta(days=1)).isoformat()},
+            {"visited_on": (timezone.localdate() + datetime.timedelta(days=1)).isoformat()},
             None,
             "不能登记未来的走访",
         ),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import COUNTY, TOWNSHIPS, VILLAGES, World
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators, run_pending
@@ -214,7 +215,7 @@ def test_cached_page_follows_refresh_boundaries_and_language(
     do_change_household_status(
         household.pk,
         "exited_with_policy",
-        datetime.date.today(),
+        timezone.localdate(),
         "验收",
         actor=mapped.user("county"),
     )
