@@ -494,7 +494,17 @@ def _add_work_teams(plan: Plan) -> int:
 
 def _registry_tables() -> list[Any]:
     """Household and every model that refers to it, directly or through another one (members,
-    income, history, pairings, assessments, whatever later apps add), dependents first."""
+    income, history, pairings, assessments, whatever later apps add), dependents first; then
+    the same for the records of the demo counties that refer to regions, not households (the
+    project bank and the fund ledger)."""
+    from jingzhun.projects.models import FundSource, PostingBatch, Project
+
+    return _dependents(Household, Project, FundSource, PostingBatch)
+
+
+def _dependents(*roots: Any) -> list[Any]:
+    """Each root model and every model that refers to it, directly or through another one,
+    dependents first."""
     ordered: list[Any] = []
 
     def visit(model: Any) -> None:
@@ -507,7 +517,8 @@ def _registry_tables() -> list[Any]:
         if model not in ordered:
             ordered.append(model)
 
-    visit(Household)
+    for root in roots:
+        visit(root)
     return ordered
 
 

@@ -89,7 +89,9 @@ def seed_demo_projects(county_code: str) -> DemoProjects:
     villages = [code for code in granted_codes(users["village"]) if len(code) == 12]
     if not villages or not villages[0].startswith(county_code[:6]):
         return DemoProjects(0, 0, 0)
-    village, county = villages[0], users["county"]
+    county, township, village_user = (users[r] for r in MOVE_TO_ROLES)
+    assert county is not None and township is not None and village_user is not None
+    village = villages[0]
     today = timezone.localdate()
     year = today.year
     postings = 0
@@ -131,7 +133,7 @@ def seed_demo_projects(county_code: str) -> DemoProjects:
             responsible="镇长",
             start_date=today - datetime.timedelta(days=150),
             end_date=today + datetime.timedelta(days=120),
-            actor=users["village"],
+            actor=village_user,
         )
         target = STAGES.index(stage)
         for step in STAGES[1 : target + 1]:
@@ -149,13 +151,13 @@ def seed_demo_projects(county_code: str) -> DemoProjects:
                 postings += _pay(project, source, n, today, county)
             move, role = MOVE_TO[step]
             if step == "evaluated":
-                benefits += _link(project, households, n, benefit, year, users["village"])
+                benefits += _link(project, households, n, benefit, year, village_user)
             project.refresh_from_db()
             project = do_move_project(
                 project.pk, move, expected_version=project.version, actor=users[role]
             )
         if stage in ("implementing", "accepted") and benefit:
-            benefits += _link(project, households, n, benefit, year, users["village"])
+            benefits += _link(project, households, n, benefit, year, village_user)
     return DemoProjects(len(PROJECTS), postings, benefits)
 
 
