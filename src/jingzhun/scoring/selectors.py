@@ -58,6 +58,12 @@ def _unit_counties(user: Any) -> list[str]:
     )
 
 
+def home_county(user: Any) -> str | None:
+    """The county whose schemes and periods the user's pages show first."""
+    found = county_codes(user) or _unit_counties(user)
+    return found[0] if found else None
+
+
 def periods_for(user: Any) -> QuerySet[ScorePeriod]:
     wide = county_codes(user)
     narrow = _unit_counties(user)
@@ -104,7 +110,7 @@ def ranking(user: Any, period: ScorePeriod) -> list[UnitScore]:
     job = shown_job(user, period)
     if job is None:
         return []
-    found = UnitScore.objects.filter(job=job)
+    found = UnitScore.objects.filter(job=job).select_related("job__period")
     if not is_county_viewer(user, period.county_code) and not ranking_public(period):
         found = found.filter(_own_units(user))
     return list(found.order_by("rank", "unit_key"))
@@ -170,6 +176,7 @@ def _lies_in(score: UnitScore, region_code: str) -> bool:
 __all__ = [
     "card_for",
     "county_codes",
+    "home_county",
     "is_county_viewer",
     "jobs_of",
     "period_for",
