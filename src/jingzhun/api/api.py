@@ -50,9 +50,9 @@ from .assistance import router as assistance_router
 from .auth import session_auth, token_auth
 from .feeds import router as feeds_router
 from .inspection import router as inspection_router
-from .scoring import router as scoring_router
 from .measures import router as measures_router
 from .projects import router as projects_router
+from .scoring import router as scoring_router
 from .teams import router as teams_router
 from .workflows import router as workflows_router
 

@@ -1,8 +1,8 @@
 """The figure sources that exist on main, registered for the scorer (core.figure_sources).
 
 - `map.<indicator>`: a battle map indicator (stored RegionFigures) of the unit's region in the
-  period's year (townships; work teams: their village); the list behind is the household list
-  the dashboard links.
+  period's year, or the newest computed year before it (townships; work teams: their village);
+  the list behind is the household list the dashboard links.
 - `inspection.*`: problems of inspections (督查问题) of the unit: in its region (townships,
   work teams' villages) or with it as responsible unit (departments, by the department's name):
   found in the period, closed in the period (on time), overdue at the period's end (or today),
@@ -47,11 +47,15 @@ def _map_values(indicator: str) -> Callable[[Sequence[Unit], Period], dict[str, 
         from jingzhun.analytics.selectors import definitions
 
         d = definitions()[indicator]
-        rows = dict(
+        rows: dict[str, str] = {}  # the newest computed year up to the period's year
+        for code, figures in (
             RegionFigures.objects.filter(
-                region_code__in={u.region_code for u in units}, year=period.end.year
-            ).values_list("region_code", "figures")
-        )
+                region_code__in={u.region_code for u in units}, year__lte=period.end.year
+            )
+            .order_by("year")
+            .values_list("region_code", "figures")
+        ):
+            rows[code] = figures
         out: dict[str, Any] = {}
         for unit in units:
             stored = parse(rows.get(unit.region_code))
@@ -94,7 +98,10 @@ def map_sources() -> list[FigureSource]:
             values=_map_values(d.id),
             behind=_map_behind(d.id),
             unit=d.unit,
-            source=f"作战图指标 {d.id}（{d.file}），{d.source_label or d.source}；期末所在年度",
+            source=(
+                f"作战图指标 {d.id}（{d.file}），{d.source_label or d.source}；"
+                "期末所在年度（未计算则取此前最近一年）"
+            ),
             app="analytics",
         )
         for d in definitions().values()
