@@ -149,6 +149,7 @@ urlpatterns = [
     ),
     path("funds/", project_views.funds, name="funds"),
     path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
+    path("funds/imports/<int:job_id>/", project_views.funds_import, name="funds_import"),
     # assessment (issue 24 item 4; scoring_views.py)
     path("scoring/", scoring_views.scoring, name="scoring"),
     path("scoring/schemes/<str:scheme_id>/", scoring_views.scheme, name="scoring_scheme"),
