@@ -75,6 +75,7 @@ def seed_demo_scoring(county_code: str, *, seed: int = 24) -> DemoScoring | None
                 category=rng.choice(CATEGORIES),
                 description=f"{name}：帮扶手册、明白卡与实际不符（演示问题 {n + 1}）",
                 region_code=code,
+                unit=f"{name}人民政府",
                 responsible_unit=f"{name}人民政府",
                 responsible_person="乡镇分管负责人",
                 found_on=found,

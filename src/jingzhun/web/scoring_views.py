@@ -61,7 +61,9 @@ class ScoringForm(forms.Form):
 
     def __init__(self, *args: Any, schemes: list[Scheme], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scheme"].choices = [(s.doc.id, s.doc.title) for s in schemes]
+        field = self.fields["scheme"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s.doc.id, s.doc.title) for s in schemes]
 
 
 @authenticated

@@ -190,7 +190,11 @@ class Command(BaseCommand):
         """A quarter's township assessment, computed and published (scoring.demo)."""
         from jingzhun.scoring.demo import seed_demo_scoring
 
-        made = seed_demo_scoring(county)
+        try:
+            made = seed_demo_scoring(county)
+        except DomainError as exc:
+            self.stderr.write(f"演示考核未完成：{exc.message}")
+            return
         if made is not None:
             self.stdout.write(
                 f"已录入 {made.problems} 个演示督查问题，计算并发布 {made.period.label} "

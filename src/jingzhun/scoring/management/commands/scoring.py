@@ -30,8 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["pending"]:
-            done = run_pending()
-            self.stdout.write(f"已运行 {len(done)} 个考核计算。")
+            ran = run_pending()
+            self.stdout.write(f"已运行 {len(ran)} 个考核计算。")
             return
         if options.get("what") == "figures":
             for name, source in fs.registered().items():
@@ -51,7 +51,7 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         done = run_job(job.pk) or job
-        done.refresh_from_db()
+        done.refresh_from_db()  # another worker may have taken it: read what it did
         if done.status != "done":
             raise CommandError(f"考核计算未完成：{done.error or done.status}")
         self.stdout.write(f"已计算 {done.period.label}：{done.units} 个考核对象（未发布）。")
