@@ -111,7 +111,7 @@ def test_api(county: Any, world: World) -> None:
     body = county.get(f"/api/scoring/periods/{period_id}").json()
     assert [(r["unit_key"], r["score"], r["band"]) for r in body["scores"]] == [
         (T1, "81.50", ""),
-        (T2, "40.00", "black"),
+        (T2, "70.00", "black"),
     ]
     card = county.get(f"/api/scoring/scores/{body['scores'][0]['id']}").json()
     assert sum(float(t["points"]) for t in card["trace"]) == pytest.approx(81.5)

@@ -94,8 +94,9 @@ def test_township_scheme_golden(world: World, scored: ScorePeriod) -> None:
     # township 1: exit 15*90/100 = 13.5; pairing 15; housing 10*(95-90)/10 = 5; water 10;
     # medical 10*(90-90)/10 = 0; on-time rate 0/0 → full 20; one overdue problem 10-2 = 8;
     # none escalated 10 → 81.5
-    # township 2: no battle map figures → 0 for the five rates; 20 + 10 + 10 → 40
-    assert {k: s.score for k, s in scores.items()} == {T1: Decimal("81.50"), T2: Decimal("40.00")}
+    # township 2: no battle map figures → exit standard and pairing full (15 + 15: the scheme's
+    # on_null), the three coverage rates 0; 20 + 10 + 10 → 70
+    assert {k: s.score for k, s in scores.items()} == {T1: Decimal("81.50"), T2: Decimal("70.00")}
     for s in scores.values():
         assert sum(Decimal(t["points"]) for t in s.trace) == s.score
     one = {t["id"]: t for t in scores[T1].trace}
@@ -103,7 +104,7 @@ def test_township_scheme_golden(world: World, scored: ScorePeriod) -> None:
     assert one["overdue"]["points"] == "8.00"
     assert one["exit_standard"]["figures"][0]["name"] == "map.exit_all_pass_rate"
     assert one["exit_standard"]["value"] == "90"
-    # rank and lists: red needs ≥ 90 (none); black = bottom two and < 80 → township 2
+    # rank and lists: red needs ≥ 90 (none); black = bottom two and < 80 → township 2 (70)
     assert (scores[T1].rank, scores[T1].band) == (1, "")
     assert (scores[T2].rank, scores[T2].band) == (2, "black")
     job = scored.latest_job
