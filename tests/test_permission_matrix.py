@@ -161,6 +161,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_workflow_and_dashboard_values(admins, household),
         **_inspection_values(admins, household),
         **_project_values(admins),
+        **_scoring_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -260,6 +261,27 @@ def _project_values(admins: World) -> dict[str, Any]:
         "posting_id": posting.pk,
         "fmt": "pdf",
         "source_id": source.pk,
+    }
+
+
+def _scoring_values(admins: World) -> dict[str, Any]:
+    """A computed (unpublished) township assessment of the county (issue 24 item 4)."""
+    from jingzhun.scoring.actions import do_request_scoring, run_pending
+    from jingzhun.scoring.models import UnitScore
+
+    job = do_request_scoring(
+        county_code="230231000000",
+        scheme_id="township_assessment",
+        period="2026Q3",
+        actor=admins.user("county"),
+    )
+    run_pending()
+    score = UnitScore.objects.filter(job_id=job.pk).order_by("pk").first()
+    assert score is not None
+    return {
+        "score_period_id": job.period_id,
+        "unit_score_id": score.pk,
+        "scheme_id": "township_assessment",
     }
 
 

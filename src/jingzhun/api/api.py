@@ -52,6 +52,7 @@ from .feeds import router as feeds_router
 from .inspection import router as inspection_router
 from .measures import router as measures_router
 from .projects import router as projects_router
+from .scoring import router as scoring_router
 from .teams import router as teams_router
 from .workflows import router as workflows_router
 
@@ -459,4 +460,5 @@ api.add_router("/", teams_router)
 api.add_router("/", measures_router)
 api.add_router("/", feeds_router)
 api.add_router("/", inspection_router)
+api.add_router("/", scoring_router)
 api.add_router("/", projects_router)

@@ -27,9 +27,11 @@ from jingzhun.assistance.quotas import quota_for
 from jingzhun.audit.actions import record
 from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.core.errors import DomainError
+from jingzhun.inspection.models import Inspection
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
+from jingzhun.scoring.models import ScorePeriod, ScoringJob, UnitScore
 from jingzhun.workflows.models import Round
 
 from . import names
@@ -545,7 +547,21 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     try:
         with transaction.atomic():
             # Rounds of workflows refer to counties, not households: cleared after their cases.
-            counts = _delete_all([*_registry_tables(), Round, TeamCheckIn, TeamMember, WorkTeam])
+            # Inspections refer to regions (their problems went with the households); the demo's
+            # assessment (scores, jobs, periods) goes with the county it scored.
+            counts = _delete_all(
+                [
+                    *_registry_tables(),
+                    Round,
+                    TeamCheckIn,
+                    TeamMember,
+                    WorkTeam,
+                    Inspection,
+                    UnitScore,
+                    ScorePeriod,
+                    ScoringJob,
+                ]
+            )
             populations = regions = 0
             for prefix in COUNTIES:
                 populations += RegionPopulation.objects.filter(

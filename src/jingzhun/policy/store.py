@@ -249,7 +249,7 @@ class ResolvedStandard:
         return [c.id for c in self.criteria]
 
 
-SEPARATE_FOLDERS = frozenset({"indicators"})
+SEPARATE_FOLDERS = frozenset({"indicators", "scoring"})  # scoring: scoring.scheme
 
 
 class PolicyStore:

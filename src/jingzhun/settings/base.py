@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "jingzhun.assistance",
     "jingzhun.feeds",
     "jingzhun.inspection",
+    "jingzhun.scoring",
     "jingzhun.projects",
     "jingzhun.demo",
     "jingzhun.policy",

@@ -12,6 +12,7 @@ from . import (
     measure_views,
     project_views,
     report_views,
+    scoring_views,
     team_views,
     views,
     visit_views,
@@ -149,6 +150,22 @@ urlpatterns = [
     path("funds/", project_views.funds, name="funds"),
     path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
     path("funds/imports/<int:job_id>/", project_views.funds_import, name="funds_import"),
+    # assessment (issue 24 item 4; scoring_views.py)
+    path("scoring/", scoring_views.scoring, name="scoring"),
+    path("scoring/schemes/<str:scheme_id>/", scoring_views.scheme, name="scoring_scheme"),
+    path("scoring/periods/<int:score_period_id>/", scoring_views.period, name="scoring_period"),
+    path(
+        "scoring/periods/<int:score_period_id>/job/",
+        scoring_views.period_job,
+        name="scoring_period_job",
+    ),
+    path(
+        "scoring/periods/<int:score_period_id>/publish/",
+        scoring_views.period_publish,
+        name="scoring_period_publish",
+    ),
+    path("scoring/cards/<int:unit_score_id>/", scoring_views.card, name="scoring_card"),
+    path("dashboard/scoring/", scoring_views.dashboard_scoring, name="dashboard_scoring"),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
     path("teams/village/<str:code>/", team_views.village, name="team_village"),

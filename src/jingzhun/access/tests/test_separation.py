@@ -55,6 +55,7 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
     from jingzhun.assistance.teams import do_create_work_team
     from jingzhun.exports.actions import EXPORT_ROLES, do_approve_unmasked_export
     from jingzhun.registry.actions import check_can_write
+    from jingzhun.scoring.actions import do_publish_period
 
     # Roles that may hold it are given the unmasked-export permission: the snapshot then says
     # who, once granted, may approve another person's unmasked export (PII-4).
@@ -89,6 +90,7 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
         "manage_work_team": _probe(
             lambda: do_create_work_team("", "", date(2024, 1, 1), date(2026, 1, 1), actor=actor)
         ),
+        "compute_publish_assessment": _probe(lambda: do_publish_period(0, actor=actor)),
     }
 
 

@@ -92,6 +92,13 @@ ROUTES = [
     ("post", "/api/funds/disbursements"),
     ("post", "/api/funds/postings/1/reversal"),
     ("get", "/api/funds/reconciliation"),
+    # assessment (api/scoring.py)
+    ("get", "/api/scoring/schemes"),
+    ("get", "/api/scoring/periods"),
+    ("post", "/api/scoring/periods"),
+    ("get", "/api/scoring/periods/1"),
+    ("post", "/api/scoring/periods/1/publish"),
+    ("get", "/api/scoring/scores/1"),
 ]
 
 

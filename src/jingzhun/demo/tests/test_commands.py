@@ -132,6 +132,15 @@ def test_demo_creates_the_five_accounts_with_their_scopes(db: Any) -> None:
     linked = BenefitLink.objects.filter(project__state__in=["evaluated", "handed_over"])
     assert linked.count() == 24
     assert set(linked.values_list("household__village_id", flat=True)) == {village}
+    # the last quarter's township assessment, computed and published (scoring.demo, issue 24)
+    from jingzhun.scoring.models import ScorePeriod, UnitScore
+
+    period = ScorePeriod.objects.get(scheme_id="township_assessment")
+    assert period.published_job_id == period.latest_job_id is not None
+    scores = UnitScore.objects.filter(job_id=period.published_job_id)
+    assert scores.count() == Region.objects.filter(level="township").count() > 1
+    assert len(set(scores.values_list("score", flat=True))) > 1  # the townships differ
+    assert "考核结果" in output
 
 
 def test_demo_random_passwords_are_strong_and_differ(db: Any) -> None:

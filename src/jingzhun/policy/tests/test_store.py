@@ -21,6 +21,7 @@ from jingzhun.policy.schema import (
     TableFile,
 )
 from jingzhun.policy.store import (
+    SEPARATE_FOLDERS,
     PolicyError,
     PolicyStore,
     default_root,
@@ -28,8 +29,11 @@ from jingzhun.policy.store import (
 )
 
 ROOT = default_root()
-# policies/indicators holds indicator definitions (their own schema, analytics.indicators)
-SHIPPED = sorted(p for p in ROOT.rglob("*.yaml") if p.relative_to(ROOT).parts[0] != "indicators")
+# policies/indicators holds indicator definitions (their own schema, analytics.indicators), and
+# policies/scoring assessment schemes (scoring.scheme, tested in scoring/tests)
+SHIPPED = sorted(
+    p for p in ROOT.rglob("*.yaml") if p.relative_to(ROOT).parts[0] not in SEPARATE_FOLDERS
+)
 NATIONAL_EXIT = ["income", "food", "clothing", "education", "medical", "housing", "water"]
 GANSU_BLOCKERS = [
     "blocker_unsafe_house",

@@ -96,6 +96,7 @@ class Command(BaseCommand):
         self._cases(result.county_code)
         self._projects(result.county_code)
         self._battle_map(result.county_code)
+        self._scoring(result.county_code)
         if serve:
             self._serve(options["port"])
 
@@ -184,6 +185,21 @@ class Command(BaseCommand):
             f"已生成 {shapes} 个区划的演示边界，计算指标值 {result.rows:,} 个（作战图：/dashboard/）。"
         )
         self.stdout.write("")
+
+    def _scoring(self, county: str) -> None:
+        """A quarter's township assessment, computed and published (scoring.demo)."""
+        from jingzhun.scoring.demo import seed_demo_scoring
+
+        try:
+            made = seed_demo_scoring(county)
+        except DomainError as exc:
+            self.stderr.write(f"演示考核未完成：{exc.message}")
+            return
+        if made is not None:
+            self.stdout.write(
+                f"已录入 {made.problems} 个演示督查问题，计算并发布 {made.period.label} "
+                f"{made.units} 个乡镇的考核结果（考核页面：/scoring/）。"
+            )
 
     def _report(self, result: DemoResult) -> None:
         out = self.stdout
