@@ -118,6 +118,8 @@ INSTALLED_APPS = [
     "jingzhun.feeds",
     "jingzhun.inspection",
     "jingzhun.projects",
+    "jingzhun.tickets",
+    "jingzhun.duty",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",
