@@ -394,10 +394,12 @@ def do_assign_task(
     return task
 
 
-def _task_locked(task_id: int, actor: Any) -> Task:
+def _task_locked(task_id: int, actor: Any, expected_version: int | None = None) -> Task:
     task = Task.objects.select_for_update().filter(pk=task_id).first()
     if task is None or (actor is not None and not can_see_region(actor, task.region_id)):
         raise OutOfScope("未找到该任务，或您无权访问。")
+    if expected_version is not None and expected_version != task.version:
+        raise StaleVersion("该任务已被他人办理或修改，请刷新页面后重试。")
     return task
 
 
@@ -426,7 +428,7 @@ def do_report_progress(
     active(actor, REPORTERS, "报送任务进展")
     if actor is None:
         raise Forbidden("进展须由具体的人报送。")
-    task = _task_locked(task_id, actor)
+    task = _task_locked(task_id, actor, expected_version)
     if task.status != OPEN:
         raise DomainError("该任务已完成，不再报送进展。", field="status")
     if not 0 <= int(progress) <= 100:
@@ -462,7 +464,7 @@ def do_complete_task(task_id: int, *, expected_version: int | None = None, actor
     active(actor, SUPERVISORS, "确认任务完成")
     if actor is None:
         raise Forbidden("须由具体的人确认完成。")
-    task = _task_locked(task_id, actor)
+    task = _task_locked(task_id, actor, expected_version)
     if task.status != OPEN:
         raise DomainError("该任务已完成。", field="status")
     if not can_see_region(actor, task.supervisor_code):

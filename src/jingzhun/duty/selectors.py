@@ -48,7 +48,7 @@ def responsibility_for(user: Any, item_id: int) -> Responsibility:
 
 
 def tasks_for(user: Any) -> QuerySet[Task]:
-    return Task.objects.filter(region_q(user, "region_id")).select_related(
+    return Task.objects.filter(region_q(user, "region__code")).select_related(
         "region", "command_unit"
     )
 
@@ -101,7 +101,7 @@ def task_list(
 ) -> QuerySet[Task]:
     found = tasks_for(user)
     if region:
-        found = found.filter(region_id__startswith=codes.prefix(region))
+        found = found.filter(region__code__startswith=codes.prefix(region))
     if status:
         found = found.filter(status=status)
     if figure and on is not None:
@@ -113,7 +113,7 @@ def task_figures(user: Any, on: datetime.date, region: str = "") -> dict[str, in
     """The task figures of the user's scope (under `region`), in one query."""
     found = tasks_for(user)
     if region:
-        found = found.filter(region_id__startswith=codes.prefix(region))
+        found = found.filter(region__code__startswith=codes.prefix(region))
     counted = found.aggregate(
         **{key: Count("pk", filter=task_figure_q(key, on)) for key in TASK_FIGURES}
     )

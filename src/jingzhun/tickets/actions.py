@@ -215,10 +215,12 @@ def do_create_ticket_from_clue(clue_id: int, category: str, *, actor: Any) -> Ti
     return _create(intake, actor, clue=clue)
 
 
-def _locked(ticket_id: int, actor: Any) -> Ticket:
+def _locked(ticket_id: int, actor: Any, expected_version: int | None = None) -> Ticket:
     ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
     if ticket is None or (actor is not None and not can_see_region(actor, ticket.region_id)):
         raise OutOfScope("未找到该工单，或您无权访问。")
+    if expected_version is not None and expected_version != ticket.version:
+        raise StaleVersion("该工单已被他人办理或修改，请刷新页面后重试。")
     return ticket
 
 
@@ -240,7 +242,7 @@ def do_route_ticket(
 ) -> Ticket:  # fmt: skip
     """Route an open ticket to a unit (and an account of the ticket's region)."""
     _active(actor, ROUTERS, "转办工单")
-    ticket = _locked(ticket_id, actor)
+    ticket = _locked(ticket_id, actor, expected_version)
     if ticket.status != OPEN:
         raise DomainError(f"该工单当前为“{ticket.status_label}”，不能转办。", field="status")
     unit = _text(unit, "承办单位", "routed_unit", 100)
@@ -269,7 +271,7 @@ def do_reply_ticket(
     _active(actor, REPLIERS, "答复工单")
     if actor is None:
         raise Forbidden("答复须由具体的人完成。")
-    ticket = _locked(ticket_id, actor)
+    ticket = _locked(ticket_id, actor, expected_version)
     if ticket.status != OPEN:
         raise DomainError(f"该工单当前为“{ticket.status_label}”，不能答复。", field="status")
     text = _text(reply, "答复内容", "reply", 2000)
@@ -294,7 +296,7 @@ def do_record_satisfaction(
     _active(actor, RECORDERS, "记录回访评价")
     if actor is None:
         raise Forbidden("回访须由具体的人完成。")
-    ticket = _locked(ticket_id, actor)
+    ticket = _locked(ticket_id, actor, expected_version)
     if satisfaction not in SATISFACTION:
         raise DomainError(f"评价“{satisfaction}”不是有效代码。", field="satisfaction")
     if ticket.status != REPLIED:
@@ -319,7 +321,7 @@ def do_close_ticket(ticket_id: int, *, expected_version: int | None = None, acto
     _active(actor, CLOSERS, "办结工单")
     if actor is None:
         raise Forbidden("办结须由具体的人完成。")
-    ticket = _locked(ticket_id, actor)
+    ticket = _locked(ticket_id, actor, expected_version)
     if ticket.status == CLOSED:
         raise DomainError("该工单已办结。", field="status")
     if ticket.status != REPLIED or not ticket.reply:

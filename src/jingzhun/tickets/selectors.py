@@ -31,7 +31,7 @@ def region_q(user: Any, field: str) -> Q:
 
 
 def tickets_for(user: Any) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(region_q(user, "region_id")).select_related(
+    return Ticket.objects.filter(region_q(user, "region__code")).select_related(
         "region", "household", "routed_to"
     )
 
@@ -73,7 +73,7 @@ def ticket_list(
 ) -> QuerySet[Ticket]:
     found = tickets_for(user)
     if region:
-        found = found.filter(region_id__startswith=codes.prefix(region))
+        found = found.filter(region__code__startswith=codes.prefix(region))
     if status == "unclosed":
         found = found.exclude(status=CLOSED)
     elif status:
@@ -90,7 +90,7 @@ def ticket_list(
 def counts(user: Any, on: datetime.date, region: str = "") -> dict[str, int]:
     found = tickets_for(user)
     if region:
-        found = found.filter(region_id__startswith=codes.prefix(region))
+        found = found.filter(region__code__startswith=codes.prefix(region))
     counted = found.aggregate(
         unclosed=Count("pk", filter=~Q(status=CLOSED)),
         overdue=Count("pk", filter=overdue_q(on)),
@@ -108,7 +108,7 @@ def by_unit(user: Any, region: str = "") -> list[dict[str, Any]]:
     """Open tickets per routed unit ("" = not yet routed), most first."""
     found = tickets_for(user).exclude(status=CLOSED)
     if region:
-        found = found.filter(region_id__startswith=codes.prefix(region))
+        found = found.filter(region__code__startswith=codes.prefix(region))
     return list(
         found.order_by().values("routed_unit").annotate(n=Count("pk")).order_by("-n", "routed_unit")
     )
