@@ -399,7 +399,9 @@ def do_escalate_tickets(*, on: datetime.date | None = None, actor: Any) -> Escal
 
 @action
 @transaction.atomic
-def do_open_case_from_ticket(ticket_id: int, monitoring_category: str, *, actor: Any) -> Case:
+def do_open_case_from_ticket(
+    ticket_id: int, monitoring_category: str, risk_types: tuple[str, ...], *, actor: Any
+) -> Case:
     """Open the monitoring identification case (workflows' own flow and openers) for the ticket's
     household, the ticket's content as the reason; a ticket opens at most one."""
     ticket = _locked(ticket_id, actor)
@@ -414,6 +416,7 @@ def do_open_case_from_ticket(ticket_id: int, monitoring_category: str, *, actor:
             summary=f"诉求工单 {ticket.pk}（{ticket.channel_label}，{ticket.received_on}）：{ticket.content}"[:500],
             route="hotline" if ticket.channel == "hotline" else "cadre_screening",
             monitoring_category=monitoring_category,
+            risk_types=tuple(risk_types),
         ),
         actor=actor,
     )
