@@ -95,7 +95,9 @@ def _unit_values(county: Region, values: Mapping[str, Any]) -> dict[str, Any]:
         "name": text(values.get("name"), "名称", "name", 100),
         "region": _region_in(region_code, county, level, "负责区域"),
         "leader_name": text(values.get("leader_name"), "负责人", "leader_name", 50),
-        "leader_title": text(values.get("leader_title"), "职务", "leader_title", 100, required=False),
+        "leader_title": text(
+            values.get("leader_title"), "职务", "leader_title", 100, required=False
+        ),
         "members": text(values.get("members"), "成员单位或成员", "members", 500, required=False),
         "duties": text(values.get("duties"), "职责", "duties", 2000, required=False),
     }
@@ -104,7 +106,9 @@ def _unit_values(county: Region, values: Mapping[str, Any]) -> dict[str, Any]:
 def _responsibility_values(values: Mapping[str, Any]) -> dict[str, Any]:
     level = str(values.get("level") or "")
     if level not in LEVELS:
-        raise DomainError(f"层级“{level}”不是有效代码（county、township、village）。", field="level")
+        raise DomainError(
+            f"层级“{level}”不是有效代码（county、township、village）。", field="level"
+        )
     try:
         position = int(values.get("position") or 0)
     except (TypeError, ValueError) as exc:
@@ -279,9 +283,11 @@ def do_import_structure(
         keep_units.add(row.pk)
         result.units += 1
     stale = CommandUnit.objects.filter(county=county).exclude(pk__in=keep_units)
-    leading = Task.objects.filter(command_unit__in=stale, status=OPEN).select_related(
-        "command_unit"
-    ).first()
+    leading = (
+        Task.objects.filter(command_unit__in=stale, status=OPEN)
+        .select_related("command_unit")
+        .first()
+    )
     if leading is not None:
         raise DomainError(
             f"“{leading.command_unit}”还牵头未完成的调度任务（{leading.title}），文件中却没有它。",
@@ -341,7 +347,9 @@ def do_assign_task(
     if region is None or (actor is not None and not can_see_region(actor, region.code)):
         raise OutOfScope("未找到该区划，或您无权访问。")
     if schedule not in SCHEDULES:
-        raise DomainError(f"调度频次“{schedule}”不是有效代码（weekly、monthly）。", field="schedule")
+        raise DomainError(
+            f"调度频次“{schedule}”不是有效代码（weekly、monthly）。", field="schedule"
+        )
     today = timezone.localdate()
     if deadline is None:
         found = duty_rule("task_working_days", today, region.code)
@@ -356,7 +364,9 @@ def do_assign_task(
         basis = "交办单位指定"
     unit = None
     if command_unit_id is not None:
-        unit = CommandUnit.objects.filter(pk=command_unit_id, county_id=region.code[:6] + "000000").first()
+        unit = CommandUnit.objects.filter(
+            pk=command_unit_id, county_id=region.code[:6] + "000000"
+        ).first()
         if unit is None:
             raise DomainError("所选牵头专班或领导不属于本县。", field="command_unit")
     owner = None
@@ -498,9 +508,7 @@ def do_escalate_tasks(*, on: datetime.date | None = None, actor: Any) -> Escalat
     on = on or timezone.localdate()
     result = EscalationResult()
     found = (
-        Task.objects.select_for_update()
-        .filter(overdue_q(on) | report_missing_q(on))
-        .order_by("pk")
+        Task.objects.select_for_update().filter(overdue_q(on) | report_missing_q(on)).order_by("pk")
     )
     for task in found:
         if actor is not None and not can_see_region(actor, task.region_id):

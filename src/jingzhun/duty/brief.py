@@ -41,7 +41,10 @@ def _stats_rows(stats: Any) -> list[list[Any]]:
         ["已脱贫户（户）", stats.exited_households],
         ["未脱贫户（户）", stats.remaining_households],
         ["贫困发生率", f"{incidence:.2f}%" if incidence is not None else "—"],
-        ["监测对象户（户）", stats.monitored_households if stats.monitored_households is not None else "—"],
+        [
+            "监测对象户（户）",
+            stats.monitored_households if stats.monitored_households is not None else "—",
+        ],
         ["贫困村 / 行政村（个）", f"{stats.poor_villages} / {stats.villages}"],
     ]
 
@@ -62,7 +65,9 @@ def write_brief(user: Any, region_code: str, meeting_on: datetime.date, out: IO[
     title = f"{region.name}巩固拓展脱贫攻坚成果调度会简报"
     story: list[Any] = [
         Paragraph(pdf.text(title), s.title),
-        Paragraph(pdf.text(f"调度会日期：{meeting_on.isoformat()}　　作战图指标年度：{year}"), s.body),
+        Paragraph(
+            pdf.text(f"调度会日期：{meeting_on.isoformat()}　　作战图指标年度：{year}"), s.body
+        ),
         Spacer(1, 6),
         Paragraph("一、任务推进情况", s.heading),
         Paragraph(
@@ -110,7 +115,9 @@ def write_brief(user: Any, region_code: str, meeting_on: datetime.date, out: IO[
             s.body,
         ),
     ]
-    pdf.build(out, story, title=title, watermark=f"调度会简报 · {region.code} · {meeting_on}", font=font)
+    pdf.build(
+        out, story, title=title, watermark=f"调度会简报 · {region.code} · {meeting_on}", font=font
+    )
     return len(tasks)
 
 

@@ -156,7 +156,9 @@ class Task(DomainModel):
                 condition=Q(deadline__gte=models.F("assigned_on")),
                 name="duty_task_deadline_after_assigned",
             ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="duty_task_progress_le_100"),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="duty_task_progress_le_100"
+            ),
         ]
         indexes = [models.Index(fields=["county_code", "status", "deadline"])]
 
@@ -190,7 +192,9 @@ class ProgressReport(models.Model):
         ordering = ["-reported_on", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["task", "reported_on"], name="duty_report_once_a_day"),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="duty_report_progress_le_100"),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="duty_report_progress_le_100"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -227,6 +231,9 @@ class TaskEscalation(models.Model):
                 name="duty_escalation_date_after",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.from_code} → {self.to_code}"
 
     @property
     def reason_label(self) -> str:

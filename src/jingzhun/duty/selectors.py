@@ -18,6 +18,7 @@ from jingzhun.tickets.selectors import READERS, region_q
 from .choices import DONE, OPEN
 from .models import CommandUnit, ProgressReport, Responsibility, Task, TaskEscalation
 
+
 def counties_of(user: Any) -> list[str]:
     """The counties the user's grants lie in."""
     if getattr(user, "role", "") not in READERS:
@@ -122,8 +123,6 @@ def task_figures(user: Any, on: datetime.date, region: str = "") -> dict[str, in
 
 def task_history(task: Task) -> dict[str, Any]:
     return {
-        "reports": list(
-            ProgressReport.objects.filter(task=task).select_related("reported_by")
-        ),
+        "reports": list(ProgressReport.objects.filter(task=task).select_related("reported_by")),
         "escalations": list(TaskEscalation.objects.filter(task=task)),
     }

@@ -77,9 +77,11 @@ def read_yaml(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def _sheet_rows(sheet: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
     header: dict[int, str] | None = None
     rows: list[dict[str, Any]] = []
-    for number, cells in sheet.rows():
+    for _number, cells in sheet.rows():
         if header is None:
-            found = {i: columns[str(c).strip()] for i, c in enumerate(cells) if str(c).strip() in columns}
+            found = {
+                i: columns[str(c).strip()] for i, c in enumerate(cells) if str(c).strip() in columns
+            }
             if len(found) >= 3:
                 header = found
             continue
@@ -90,9 +92,7 @@ def _sheet_rows(sheet: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
         if len(rows) > MAX_ROWS:
             raise DomainError(f"“{sheet.name}”超过 {MAX_ROWS} 行。", field="file")
     if header is None:
-        raise DomainError(
-            f"“{sheet.name}”没有表头（应有：{'、'.join(columns)}）。", field="file"
-        )
+        raise DomainError(f"“{sheet.name}”没有表头（应有：{'、'.join(columns)}）。", field="file")
     return rows
 
 
@@ -125,5 +125,5 @@ def sample_for(county: Any, township: Any, village: Any) -> bytes:
     {county_name}, {township}, {township_name}, {village}, {village_name})."""
     out = SAMPLE.read_text(encoding="utf-8")
     for key, region in (("county", county), ("township", township), ("village", village)):
-        out = out.replace("{%s_name}" % key, region.name).replace("{%s}" % key, region.code)
+        out = out.replace(f"{{{key}_name}}", region.name).replace(f"{{{key}}}", region.code)
     return out.encode("utf-8")

@@ -251,7 +251,11 @@ def do_route_ticket(
         from jingzhun.access.models import User
 
         handler = User.objects.filter(pk=user_id, is_active=True).first()
-        if handler is None or handler.role not in REPLIERS or not can_see_region(handler, ticket.region_id):
+        if (
+            handler is None
+            or handler.role not in REPLIERS
+            or not can_see_region(handler, ticket.region_id)
+        ):
             raise DomainError("所选承办人账号不能办理该区域的工单。", field="routed_to")
     before = (ticket.routed_unit, ticket.routed_to_id)
     _move(ticket, expected_version, routed_unit=unit, routed_to=handler)
@@ -413,7 +417,9 @@ def do_open_case_from_ticket(
         ticket.household_id,
         "monitoring",
         CaseDetails(
-            summary=f"诉求工单 {ticket.pk}（{ticket.channel_label}，{ticket.received_on}）：{ticket.content}"[:500],
+            summary=f"诉求工单 {ticket.pk}（{ticket.channel_label}，{ticket.received_on}）：{ticket.content}"[
+                :500
+            ],
             route="hotline" if ticket.channel == "hotline" else "cadre_screening",
             monitoring_category=monitoring_category,
             risk_types=tuple(risk_types),

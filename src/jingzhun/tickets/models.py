@@ -59,7 +59,9 @@ class Ticket(DomainModel):
     requester_name = models.CharField("诉求人", max_length=50)
     requester_phone = EncryptedCharField("联系电话", max_length=20, blank=True, default="")
     content = models.TextField("诉求内容", max_length=2000)
-    reference = models.CharField("原始编号（热线工单、信访件）", max_length=40, blank=True, default="")
+    reference = models.CharField(
+        "原始编号（热线工单、信访件）", max_length=40, blank=True, default=""
+    )
     received_on = models.DateField("受理日期")
     received_by = _user("受理登记人", null=False)
     deadline = models.DateField("答复期限")
@@ -94,9 +96,15 @@ class Ticket(DomainModel):
         verbose_name = "诉求工单"
         verbose_name_plural = "诉求工单"
         constraints = [
-            models.CheckConstraint(condition=Q(channel__in=list(CHANNELS)), name="ticket_channel_known"),
-            models.CheckConstraint(condition=Q(category__in=list(CATEGORIES)), name="ticket_category_known"),
-            models.CheckConstraint(condition=Q(status__in=list(STATUSES)), name="ticket_status_known"),
+            models.CheckConstraint(
+                condition=Q(channel__in=list(CHANNELS)), name="ticket_channel_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=list(CATEGORIES)), name="ticket_category_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=list(STATUSES)), name="ticket_status_known"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="closed") | (~Q(reply="") & ~Q(satisfaction="")),
                 name="ticket_closed_with_reply_and_satisfaction",
@@ -161,6 +169,9 @@ class TicketEscalation(models.Model):
                 fields=["ticket", "reason", "to_code"], name="ticket_escalation_once_a_level"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.from_code} → {self.to_code}"
 
     @property
     def reason_label(self) -> str:

@@ -92,6 +92,13 @@ ROUTES = [
     ("post", "/api/funds/disbursements"),
     ("post", "/api/funds/postings/1/reversal"),
     ("get", "/api/funds/reconciliation"),
+    # scheduled tasks and tickets (api/governance.py)
+    ("get", "/api/duty/tasks"),
+    ("get", "/api/duty/tasks/1"),
+    ("post", "/api/duty/tasks/1/reports"),
+    ("get", "/api/tickets"),
+    ("get", "/api/tickets/1"),
+    ("post", "/api/tickets/1/reply"),
 ]
 
 

@@ -219,7 +219,9 @@ def test_structure_import_edit_and_sample(world: World, monkeypatch: Any) -> Non
         )  # fmt: skip
     do_remove_structure_row("responsibility", item.pk, actor=county)
     assert not Responsibility.objects.filter(pk=item.pk).exists()
-    assert sel.units_for(world.user("village")).count() == 6  # the county's structure is public to it
+    assert (
+        sel.units_for(world.user("village")).count() == 6
+    )  # the county's structure is public to it
     assert sel.units_for(world.user("helper")).count() == 0
 
 

@@ -64,7 +64,9 @@ def test_deadline_overdue_escalation_across_national_day(world: World, monkeypat
     ticket = _ticket(world)
     # hardship: 5 working days from the 22nd (22, 23, 24, 28, 29 Sep; 25 Sep is 中秋)
     assert ticket.deadline == D(2026, 9, 29)
-    assert "ticket_rules" in ticket.deadline_basis and ticket.policy_version.startswith("ticket_rules@")
+    assert "ticket_rules" in ticket.deadline_basis and ticket.policy_version.startswith(
+        "ticket_rules@"
+    )
     assert ticket.supervisor_code == TOWNSHIPS[0] and ticket.repeat_of is None
     petition = _ticket(world, channel="petition", category="policy", household_id=None,
                        region_code=V1)  # fmt: skip
@@ -126,11 +128,15 @@ def test_reply_satisfaction_close_and_refusals(world: World, monkeypatch: Any) -
     with pytest.raises(DomainError, match="尚未回访"):
         do_close_ticket(ticket.pk, actor=world.user("township"))
     with pytest.raises(StaleVersion):
-        do_record_satisfaction(ticket.pk, "satisfied", expected_version=1, actor=world.user("village"))
+        do_record_satisfaction(
+            ticket.pk, "satisfied", expected_version=1, actor=world.user("village")
+        )
     assert snapshot() == before
     ticket = do_record_satisfaction(ticket.pk, "unsatisfied", actor=world.user("village"))
     assert ticket.status == "open"  # back for another reply
-    ticket = do_reply_ticket(ticket.pk, "已再次入户核实并纳入临时救助", actor=world.user("township"))
+    ticket = do_reply_ticket(
+        ticket.pk, "已再次入户核实并纳入临时救助", actor=world.user("township")
+    )
     ticket = do_record_satisfaction(ticket.pk, "satisfied", actor=world.user("village"))
     with pytest.raises(Forbidden):
         do_close_ticket(ticket.pk, actor=world.user("village"))
@@ -167,7 +173,11 @@ def test_clue_becomes_ticket_once(world: World, monkeypatch: Any) -> None:
     with pytest.raises(OutOfScope):
         do_create_ticket_from_clue(clue.pk, "hardship", actor=world.user("other_township"))
     ticket = do_create_ticket_from_clue(clue.pk, "hardship", actor=world.user("village"))
-    assert (ticket.channel, ticket.household_id, ticket.clue_id) == ("hotline", household.pk, clue.pk)
+    assert (ticket.channel, ticket.household_id, ticket.clue_id) == (
+        "hotline",
+        household.pk,
+        clue.pk,
+    )
     assert ticket.content == "因病住院花费大" and ticket.reference == "R-1"
     with pytest.raises(DomainError, match="已转为"):
         do_create_ticket_from_clue(clue.pk, "hardship", actor=world.user("village"))
@@ -179,8 +189,12 @@ def test_ticket_opens_case_and_problem(world: World, monkeypatch: Any) -> None:
     on(monkeypatch, D(2026, 9, 21))
     ticket = _ticket(world, channel="hotline")
     with pytest.raises(OutOfScope):
-        do_open_case_from_ticket(ticket.pk, "sudden_hardship", ("illness",), actor=world.user("other_township"))
-    case = do_open_case_from_ticket(ticket.pk, "sudden_hardship", ("illness",), actor=world.user("village"))
+        do_open_case_from_ticket(
+            ticket.pk, "sudden_hardship", ("illness",), actor=world.user("other_township")
+        )
+    case = do_open_case_from_ticket(
+        ticket.pk, "sudden_hardship", ("illness",), actor=world.user("village")
+    )
     assert case.kind == "monitoring" and case.route == "hotline"
     assert f"诉求工单 {ticket.pk}" in case.summary
     ticket.refresh_from_db()
