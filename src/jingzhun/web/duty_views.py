@@ -128,7 +128,7 @@ def _task_page(
         "task": item,
         **sel.task_history(item),
         "today": timezone.localdate(),
-        "reports": role in REPORTERS and item.status == "open",
+        "reporting": role in REPORTERS and item.status == "open",
         "completes": role in SUPERVISORS and item.status == "open",
         "report_form": form
         or ReportForm(initial={"version": item.version, "progress": item.progress}),
