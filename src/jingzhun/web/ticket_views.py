@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jingzhun.access.models import User
 from jingzhun.core.errors import DomainError, OutOfScope
+from jingzhun.feeds.reports import clue_for
 from jingzhun.inspection.selectors import inspections_for
 from jingzhun.registry.masking import mask_phone
 from jingzhun.registry.selectors import households_for
@@ -272,17 +273,19 @@ def clue_ticket(request: HttpRequest, clue_id: int) -> HttpResponseBase:
     """A clue (self-report or 12317 call) becomes a ticket."""
     if _reader(request) not in RECORDERS:
         raise PermissionDenied(_("只有县、乡镇、村业务人员可以登记诉求。"))
+    if clue_for(request.user, clue_id) is None:
+        raise Http404(_("未找到该线索，或您无权访问。"))
     form = ClueTicketForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("请选择诉求类别。"))
-        return redirect("web:clues")
+        return HttpResponseBadRequest(_("请选择诉求类别。"))
     try:
         item = do_create_ticket_from_clue(
             clue_id, form.cleaned_data["category"], actor=request.user
         )
     except DomainError as exc:
         _refuse(exc)
-        messages.error(request, exc.message)
-        return redirect("web:clues")
+        return HttpResponse(
+            exc.message, status=exc.status, content_type="text/plain; charset=utf-8"
+        )
     messages.success(request, _("已转为诉求工单。"))
     return redirect("web:ticket", ticket_id=item.pk)

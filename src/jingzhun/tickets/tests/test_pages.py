@@ -39,15 +39,31 @@ def test_ticket_flow_on_pages_and_scoping(world: World, client: Any, monkeypatch
     before = (Ticket.objects.get().version, AuditEvent.objects.filter(outcome="success").count())
     refused = client.post(f"/tickets/{ticket.pk}/close/", {"version": ticket.version})
     assert refused.status_code == 400 and "尚未答复" in refused.content.decode()
-    assert (Ticket.objects.get().version, AuditEvent.objects.filter(outcome="success").count()) == before
-    assert client.post(f"/tickets/{ticket.pk}/reply/", {"version": ticket.version, "reply": "已救助"}).status_code == 302
+    assert (
+        Ticket.objects.get().version,
+        AuditEvent.objects.filter(outcome="success").count(),
+    ) == before
+    assert (
+        client.post(
+            f"/tickets/{ticket.pk}/reply/", {"version": ticket.version, "reply": "已救助"}
+        ).status_code
+        == 302
+    )
     ticket.refresh_from_db()
-    refused = client.post(f"/tickets/{ticket.pk}/satisfaction/", {"version": ticket.version, "satisfaction": "satisfied"})
+    refused = client.post(
+        f"/tickets/{ticket.pk}/satisfaction/",
+        {"version": ticket.version, "satisfaction": "satisfied"},
+    )
     assert refused.status_code == 403
     client.logout()
     signed_in(client, world.user("other_township"))
     assert client.get(f"/tickets/{ticket.pk}/").status_code == 404
-    assert client.post(f"/tickets/{ticket.pk}/reply/", {"version": ticket.version, "reply": "x"}).status_code == 404
+    assert (
+        client.post(
+            f"/tickets/{ticket.pk}/reply/", {"version": ticket.version, "reply": "x"}
+        ).status_code
+        == 404
+    )
     assert f"ticket-{ticket.pk}" not in client.get("/tickets/").content.decode()
     client.logout()
     signed_in(client, world.user("helper"))
@@ -66,7 +82,9 @@ def test_task_pages_brief_and_board(world: World, client: Any, monkeypatch: Any)
     past = client.post("/duty/", {"region": V1, "title": "t", "owner_unit": "u", "owner_person": "p",
                                   "schedule": "weekly", "deadline": "2026-09-01"})  # fmt: skip
     assert past.status_code == 400 and "早于今天" in past.content.decode()
-    ok = client.post(f"/duty/tasks/{task.pk}/report/", {"version": task.version, "progress": 30, "text": "进展"})
+    ok = client.post(
+        f"/duty/tasks/{task.pk}/report/", {"version": task.version, "progress": 30, "text": "进展"}
+    )
     assert ok.status_code == 302
     stale = client.post(f"/duty/tasks/{task.pk}/complete/", {"version": task.version})
     assert stale.status_code == 409
