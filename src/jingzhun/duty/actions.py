@@ -17,7 +17,7 @@ Numbers of days are the policy table duty_rules; working days from workflows.wor
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,8 +245,8 @@ class ImportResult:
 @transaction.atomic
 def do_import_structure(
     county_code: str,
-    units: list[Mapping[str, Any]],
-    responsibilities: list[Mapping[str, Any]],
+    units: Sequence[Mapping[str, Any]],
+    responsibilities: Sequence[Mapping[str, Any]],
     *,
     source: str,
     actor: Any,

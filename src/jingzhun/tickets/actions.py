@@ -121,9 +121,12 @@ def _create(intake: Intake, actor: Any, *, clue: Clue | None = None) -> Ticket:
             check_household_in_scope(actor, household)
         region = Region.objects.get(code=household.village_id)
     else:
-        region = Region.objects.filter(code=str(intake.region_code or "")).first()
-        if region is None or (actor is not None and not can_see_region(actor, region.code)):
+        found_region = Region.objects.filter(code=str(intake.region_code or "")).first()
+        if found_region is None or (
+            actor is not None and not can_see_region(actor, found_region.code)
+        ):
             raise OutOfScope("未找到该区划，或您无权访问。")
+        region = found_region
     phone = _text(intake.requester_phone, "联系电话", "requester_phone", 20, required=False)
     if phone and not phone.replace("-", "").isdigit():
         raise DomainError("联系电话只能包含数字和“-”。", field="requester_phone")

@@ -109,9 +109,8 @@ def by_unit(user: Any, region: str = "") -> list[dict[str, Any]]:
     found = tickets_for(user).exclude(status=CLOSED)
     if region:
         found = found.filter(region__code__startswith=codes.prefix(region))
-    return list(
-        found.order_by().values("routed_unit").annotate(n=Count("pk")).order_by("-n", "routed_unit")
-    )
+    rows = found.order_by().values("routed_unit").annotate(n=Count("pk"))
+    return [dict(row) for row in rows.order_by("-n", "routed_unit")]
 
 
 def escalations_of(ticket: Ticket) -> list[TicketEscalation]:

@@ -250,7 +250,7 @@ def structure(request: HttpRequest) -> HttpResponseBase:
             elif what == "responsibility" and item_form.is_valid():
                 do_save_responsibility(county, item_form.cleaned_data, actor=user)
             elif what == "import" and request.FILES.get("file"):
-                upload = request.FILES["file"]
+                upload = request.FILES.getlist("file")[0]
                 units, items = read_structure(upload.name or "", upload.read())
                 done = do_import_structure(
                     county, units, items, source=upload.name or "", actor=user
