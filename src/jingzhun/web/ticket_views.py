@@ -237,11 +237,18 @@ def ticket_satisfaction(request: HttpRequest, ticket_id: int) -> HttpResponseBas
 @require_POST
 def ticket_close(request: HttpRequest, ticket_id: int) -> HttpResponseBase:
     item = _write(request, ticket_id, CLOSERS, _("办结工单"))
-    form = ReplyForm(request.POST)  # only its version is read
-    form.fields["reply"].required = False
-    return _run(request, item, "reply", form, lambda d: do_close_ticket(
-        item.pk, expected_version=d["version"], actor=request.user
-    ), _("已办结。"))  # fmt: skip
+    try:
+        version: int | None = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        do_close_ticket(item.pk, expected_version=version, actor=request.user)
+    except DomainError as exc:
+        _refuse(exc)
+        messages.error(request, exc.message)
+        return _page(request, item, exc.status)
+    messages.success(request, _("已办结。"))
+    return redirect("web:ticket", ticket_id=item.pk)
 
 
 @authenticated
