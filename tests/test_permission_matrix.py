@@ -162,6 +162,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_inspection_values(admins, household),
         **_project_values(admins),
         **_scoring_values(admins),
+        **_governance_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -399,6 +400,37 @@ def _inspection_values(admins: World, household: Any) -> dict[str, int]:
         "inspection_id": inspection.pk,
         "problem_id": problem.pk,
         "rectification_evidence_id": rectification.evidence.get().pk,
+    }
+
+
+def _governance_values(admins: World, household: Any) -> dict[str, int]:
+    """A command unit, a responsibility item, a task of the matrix's village and a ticket on the
+    matrix's household (issue 24 items 1, 3)."""
+    from jingzhun.duty.actions import do_assign_task, do_save_command_unit, do_save_responsibility
+    from jingzhun.tickets.actions import Intake, do_create_ticket
+
+    county = admins.user("county")
+    unit = do_save_command_unit(
+        "230231000000", {"kind": "squad", "name": "矩阵测试专班", "leader_name": "某"}, actor=county
+    )
+    item = do_save_responsibility(
+        "230231000000", {"level": "county", "department": "县局", "item": "矩阵测试"}, actor=county
+    )
+    task = do_assign_task(
+        region_code=household.village_id, title="矩阵测试任务", owner_unit="第一镇",
+        owner_person="刘某", schedule="weekly", deadline=datetime.date(2030, 12, 31), actor=county,
+    )  # fmt: skip
+    ticket = do_create_ticket(
+        Intake(channel="secretary", category="policy", requester_name=SECRET_NAME,
+               content="矩阵测试诉求", received_on=timezone.localdate(),
+               household_id=household.pk),
+        actor=admins.user("village"),
+    )  # fmt: skip
+    return {
+        "command_unit_id": unit.pk,
+        "responsibility_id": item.pk,
+        "task_id": task.pk,
+        "ticket_id": ticket.pk,
     }
 
 

@@ -49,6 +49,7 @@ from . import schemas as s
 from .assistance import router as assistance_router
 from .auth import session_auth, token_auth
 from .feeds import router as feeds_router
+from .governance import router as governance_router
 from .inspection import router as inspection_router
 from .measures import router as measures_router
 from .projects import router as projects_router
@@ -461,4 +462,5 @@ api.add_router("/", measures_router)
 api.add_router("/", feeds_router)
 api.add_router("/", inspection_router)
 api.add_router("/", scoring_router)
+api.add_router("/", governance_router)
 api.add_router("/", projects_router)

@@ -27,6 +27,7 @@ from jingzhun.assistance.quotas import quota_for
 from jingzhun.audit.actions import record
 from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.core.errors import DomainError
+from jingzhun.duty.demo import DUTY_TABLES, add_demo_governance
 from jingzhun.inspection.models import Inspection
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
@@ -209,6 +210,10 @@ def do_generate_demo_county(
     accounts = _create_accounts(plan, spec.password)
     paired = _pair_helper(plan, first_household)
     teams = _add_work_teams(plan)
+    demo_village = plan.villages[plan.demo_village]
+    governance = add_demo_governance(
+        plan.spec.county_code, plan.townships[demo_village.township].code, demo_village.code
+    )
     result = DemoResult(
         county_code=plan.spec.county_code,
         county_name=plan.spec.name,
@@ -240,6 +245,8 @@ def do_generate_demo_county(
             "accounts": [a.username for a in accounts],
             "paired_households": paired,
             "work_teams": teams,
+            "tasks": governance["tasks"],
+            "tickets": governance["tickets"],
         },
     )
     return result
@@ -560,6 +567,7 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
                     UnitScore,
                     ScorePeriod,
                     ScoringJob,
+                    *DUTY_TABLES,
                 ]
             )
             populations = regions = 0

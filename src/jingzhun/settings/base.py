@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     "jingzhun.inspection",
     "jingzhun.scoring",
     "jingzhun.projects",
+    "jingzhun.tickets",
+    "jingzhun.duty",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",

@@ -25,6 +25,7 @@ from jingzhun.core.errors import DomainError
 from jingzhun.feeds import reports
 from jingzhun.feeds.models import CLUE_ROUTES, CLUE_STATUS
 from jingzhun.regions.models import Region
+from jingzhun.tickets.choices import CATEGORIES as TICKET_CATEGORIES
 
 from . import captcha
 from .forms import LongSelect
@@ -172,6 +173,7 @@ def clues(request: HttpRequest) -> HttpResponse:
         "hotline": hotline,
         "closer": user.role in reports.CLUE_WORKERS,
         "waiting": reports.OPEN_CLUE_STATUS,
+        "ticket_categories": TICKET_CATEGORIES,
     }
     return render(request, "web/clues.html", context)
 

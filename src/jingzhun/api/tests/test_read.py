@@ -99,6 +99,13 @@ ROUTES = [
     ("get", "/api/scoring/periods/1"),
     ("post", "/api/scoring/periods/1/publish"),
     ("get", "/api/scoring/scores/1"),
+    # scheduled tasks and tickets (api/governance.py)
+    ("get", "/api/duty/tasks"),
+    ("get", "/api/duty/tasks/1"),
+    ("post", "/api/duty/tasks/1/reports"),
+    ("get", "/api/tickets"),
+    ("get", "/api/tickets/1"),
+    ("post", "/api/tickets/1/reply"),
 ]
 
 
