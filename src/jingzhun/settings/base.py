@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "jingzhun.assistance",
     "jingzhun.feeds",
     "jingzhun.inspection",
+    "jingzhun.selfcheck",
     "jingzhun.projects",
     "jingzhun.demo",
     "jingzhun.policy",
