@@ -203,7 +203,7 @@ def run_job(job_id: int) -> DrawJob | None:
     job = DrawJob.objects.select_related("selfcheck", "requested_by").get(pk=job_id)
     try:
         households = _draw(job)
-    except Exception as exc:  # noqa: BLE001 - the job keeps the message for its user
+    except Exception as exc:
         DrawJob.fail(job_id, exc)
     else:
         DrawJob.finish(job_id, households=households)

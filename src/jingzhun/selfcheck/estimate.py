@@ -102,9 +102,9 @@ def ratio(observations: Sequence[Obs], *, confidence: float = 0.95) -> Estimate:
         # variance, so the normal quantile of the Wilson interval is traded for Student's t
         df = sum(len(t) for t in clusters.values()) - len(clusters)
         if df > 0:
-            z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
-            t = float(stats.t.ppf(1 - (1 - confidence) / 2, df))
-            n_eff *= (z / t) ** 2
+            normal_q = float(stats.norm.ppf(1 - (1 - confidence) / 2))
+            student_q = float(stats.t.ppf(1 - (1 - confidence) / 2, df))
+            n_eff *= (normal_q / student_q) ** 2
     else:
         n_eff = units
     low, high = proportion_confint(rate * n_eff, n_eff, alpha=1 - confidence, method="wilson")

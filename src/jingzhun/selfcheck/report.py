@@ -24,9 +24,9 @@ def write_report(item: SelfCheck, results: Results, out: IO[bytes], *, watermark
     strata = design.get("village_strata", {})
     counts: dict[str, int] = {g: 0 for g in GROUPS}
     persons: dict[str, int] = {g: 0 for g in GROUPS}
-    for group, n, p in SampledHousehold.objects.filter(
+    for group, p in SampledHousehold.objects.filter(
         selfcheck=item, surveyed_on__isnull=False
-    ).values_list("group", "pk", "persons"):
+    ).values_list("group", "persons"):
         counts[group] += 1
         persons[group] += p
     teams = (

@@ -118,13 +118,13 @@ def draw(
         sizes = plan.sizes(population)
         groups: dict[str, Any] = {}
         for group in GROUPS:
-            frame = sorted(village.households.get(group, []))
-            chosen = _draw(rng, frame, sizes[group])
-            weight = village_weight * (len(frame) / len(chosen)) if chosen else 0.0
-            groups[group] = {"population": len(frame), "sample": len(chosen), "weight": weight}
+            homes = sorted(village.households.get(group, []))
+            picked = _draw(rng, homes, sizes[group])
+            weight = village_weight * (len(homes) / len(picked)) if picked else 0.0
+            groups[group] = {"population": len(homes), "sample": len(picked), "weight": weight}
             units.extend(
                 Unit(hid, village.code, village.stratum, group, persons, weight)
-                for hid, persons in chosen
+                for hid, persons in picked
             )
         design["villages"][village.code] = {"stratum": village.stratum, "groups": groups}
         if progress is not None:

@@ -18,6 +18,7 @@ from jingzhun.regions import codes
 
 from . import estimate, sampling
 from .choices import RATES
+from .estimate import Estimate, Verdict
 from .models import DrawJob, SampledHousehold, SelfCheck
 
 READERS = frozenset({"county", "township", "auditor"})
@@ -104,10 +105,10 @@ def progress(user: Any, item: SelfCheck) -> dict[str, int]:
 class RateResult:
     key: str
     label: str
-    estimate: estimate.Estimate
+    estimate: Estimate
     threshold: float
     upper: bool
-    verdict: estimate.Verdict
+    verdict: Verdict
 
 
 @dataclass(frozen=True)

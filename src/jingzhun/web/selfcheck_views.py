@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jingzhun.access.scoping import can_see_region, granted_codes
@@ -297,3 +297,18 @@ def selfcheck_report(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+# labels shown through {% translate variable %}: marked here for the catalogue
+_DYNAMIC_LABELS = (
+    gettext_noop("已脱贫户"),
+    gettext_noop("未脱贫户（拟退出）"),
+    gettext_noop("一般农户"),
+    gettext_noop("错退率"),
+    gettext_noop("漏评率"),
+    gettext_noop("群众认可度"),
+    gettext_noop("达标"),
+    gettext_noop("未达标（一票否决）"),
+    gettext_noop("点估计达标，但置信区间跨越阈值，结论不确定"),
+    gettext_noop("无调查数据"),
+)

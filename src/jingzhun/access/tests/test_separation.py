@@ -55,6 +55,7 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
     from jingzhun.assistance.teams import do_create_work_team
     from jingzhun.exports.actions import EXPORT_ROLES, do_approve_unmasked_export
     from jingzhun.registry.actions import check_can_write
+    from jingzhun.selfcheck.actions import do_create_selfcheck, do_save_survey
 
     # Roles that may hold it are given the unmasked-export permission: the snapshot then says
     # who, once granted, may approve another person's unmasked export (PII-4).
@@ -88,6 +89,12 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
         "second_factor": needs_second_factor(actor),
         "manage_work_team": _probe(
             lambda: do_create_work_team("", "", date(2024, 1, 1), date(2026, 1, 1), actor=actor)
+        ),
+        "start_exit_self_check": _probe(lambda: do_create_selfcheck("", 2019, actor=actor)),
+        "enter_self_check_survey": _probe(
+            lambda: do_save_survey(
+                0, version=1, surveyed_on=date(2026, 1, 1), team="", answers={}, actor=actor
+            )
         ),
     }
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conftest import COUNTY, signed_in
+
 from jingzhun.selfcheck.actions import run_job
 from jingzhun.selfcheck.models import DrawJob, SampledHousehold, SelfCheck
 from jingzhun.selfcheck.tests.test_selfcheck import _more_households

@@ -8,8 +8,8 @@ import io
 from typing import Any
 
 import pytest
-
 from conftest import COUNTY, TOWNSHIPS, VILLAGES, make_id
+
 from jingzhun.audit.models import AuditEvent
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.inspection.models import Problem
