@@ -50,7 +50,8 @@ class SelfCheckForm(forms.Form):
 
 class SurveyForm(forms.Form):
     surveyed_on = forms.DateField(
-        label=gettext_lazy("调查日期"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("调查日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     team = forms.CharField(label=gettext_lazy("核查组"), max_length=50)
     food_clothing_secure = forms.ChoiceField(
@@ -81,7 +82,6 @@ class SurveyForm(forms.Form):
     complaint = forms.CharField(
         label=gettext_lazy("意见或投诉"), max_length=500, required=False, widget=forms.Textarea
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 def _reader(request: HttpRequest) -> str:
@@ -141,6 +141,22 @@ def selfchecks(request: HttpRequest) -> HttpResponseBase:
     return render(request, "web/selfchecks.html", context, status=status)
 
 
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def _shown(r: Any) -> dict[str, Any]:
+    """A rate's row as shown: percentages with two decimals."""
+    e = r.estimate
+    return {
+        "r": r,
+        "rate": _pct(e.rate),
+        "interval": "—" if e.low is None else f"{_pct(e.low)} ～ {_pct(e.high)}",
+        "threshold": ("< " if r.upper else "≥ ") + _pct(r.threshold),
+        "effective_n": "—" if e.effective_n is None else f"{e.effective_n:.0f}",
+    }
+
+
 @authenticated
 @require_GET
 def selfcheck(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
@@ -150,13 +166,15 @@ def selfcheck(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
     item = _item(request, selfcheck_id)
     county_view = can_see_region(request.user, item.county_id)
     job = sel.latest_job(item)
+    results = sel.results(item) if county_view and item.drawn else None
     context = {
         "nav": "selfchecks",
         "item": item,
         "job": job,
+        "rates": [_shown(r) for r in results.rates] if results else [],
         "running": job is not None and job.status in ("queued", "running"),
         "progress": sel.progress(request.user, item),
-        "results": sel.results(item) if county_view and item.drawn else None,
+        "results": results,
         "strata": (item.design or {}).get("village_strata", {}),
         "pending": item.households.filter(findings_q()).count() if role in CREATORS else 0,
         "creator": role in CREATORS and county_view,
@@ -205,8 +223,13 @@ def _initial(row: Any) -> dict[str, Any]:
         "missed_persons": row.missed_persons,
         "approves": tri(row.approves) or "1",
         "complaint": row.complaint,
-        "version": row.version,
     }
+
+
+def _version(request: HttpRequest) -> int:
+    """The version the form was loaded with (a missing or garbled one is stale)."""
+    text = request.POST.get("version", "")[:10]
+    return int(text) if text.isdigit() else -1
 
 
 @authenticated
@@ -246,7 +269,7 @@ def selfcheck_survey(request: HttpRequest, sampled_id: int) -> HttpResponseBase:
             try:
                 do_save_survey(
                     row.pk,
-                    version=d["version"],
+                    version=_version(request),
                     surveyed_on=d["surveyed_on"],
                     team=d["team"],
                     answers=answers,
