@@ -94,6 +94,7 @@ class Command(BaseCommand):
             self._assess(result.county_code, result.target_year)
         self._measures(result.county_code)
         self._cases(result.county_code)
+        self._selfcheck(result.county_code, result.target_year)
         self._battle_map(result.county_code)
         if serve:
             self._serve(options["port"])
@@ -149,6 +150,16 @@ class Command(BaseCommand):
         made = seed_demo_cases(county)
         if made:
             self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
+
+    def _selfcheck(self, county: str, year: int) -> None:
+        """A small sampled exit self-check with a few findings (selfcheck.demo)."""
+        from jingzhun.selfcheck.demo import seed_demo_selfcheck
+
+        made = seed_demo_selfcheck(county, year)
+        if made:
+            self.stdout.write(
+                f"已抽取 {year} 年退出自查样本，录入 {made} 户调查（退出自查页面可见）。"
+            )
 
     def _battle_map(self, county: str) -> None:
         """Demo boundaries for the map and the first computation of the indicators."""
