@@ -280,7 +280,7 @@ def do_save_survey(
     households), approves (bool, required), complaint (text)."""
     _role(actor, SURVEYORS, "录入入户调查")
     row = (
-        SampledHousehold.objects.select_for_update()
+        SampledHousehold.objects.select_for_update(of=("self",))
         .select_related("selfcheck", "household")
         .filter(pk=sampled_id)
         .first()
@@ -398,7 +398,8 @@ def do_register_findings(selfcheck_id: int, *, actor: Any) -> int:
     if item.inspection_id is None:
         raise DomainError("该退出自查没有对应的督查，无法登记问题。")
     rows = list(
-        SampledHousehold.objects.select_for_update()
+        # lock the sampled rows only (PostgreSQL refuses FOR UPDATE on the outer-joined parent)
+        SampledHousehold.objects.select_for_update(of=("self",))
         .filter(findings_q(), selfcheck=item)
         .select_related("household", "village__parent")
         .order_by("pk")
