@@ -27,9 +27,11 @@ from jingzhun.assistance.quotas import quota_for
 from jingzhun.audit.actions import record
 from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.core.errors import DomainError
+from jingzhun.inspection.models import Inspection
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
+from jingzhun.selfcheck.models import DrawJob, SelfCheck
 from jingzhun.workflows.models import Round
 
 from . import names
@@ -534,7 +536,19 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     try:
         with transaction.atomic():
             # Rounds of workflows refer to counties, not households: cleared after their cases.
-            counts = _delete_all([*_registry_tables(), Round, TeamCheckIn, TeamMember, WorkTeam])
+            # Self-checks and inspections refer to counties: cleared after their problems.
+            counts = _delete_all(
+                [
+                    *_registry_tables(),
+                    Round,
+                    TeamCheckIn,
+                    TeamMember,
+                    WorkTeam,
+                    DrawJob,
+                    SelfCheck,
+                    Inspection,
+                ]
+            )
             populations = regions = 0
             for prefix in COUNTIES:
                 populations += RegionPopulation.objects.filter(
