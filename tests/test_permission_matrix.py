@@ -163,6 +163,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_project_values(admins),
         **_scoring_values(admins),
         **_governance_values(admins, household),
+        **_selfcheck_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -432,6 +433,20 @@ def _governance_values(admins: World, household: Any) -> dict[str, int]:
         "task_id": task.pk,
         "ticket_id": ticket.pk,
     }
+
+
+def _selfcheck_values(admins: World) -> dict[str, int]:
+    """A self-check of the county with its sample drawn (issue 24 item 6)."""
+    from jingzhun.selfcheck.actions import do_create_selfcheck, run_job
+    from jingzhun.selfcheck.models import DrawJob, SampledHousehold
+
+    item = do_create_selfcheck("230231000000", 2019, seed=1, actor=admins.user("county"))
+    run_job(DrawJob.objects.get(selfcheck=item).pk)
+    row = SampledHousehold.objects.filter(
+        selfcheck=item, village__code=VILLAGES["230231100000"][0]
+    ).first()
+    assert row is not None
+    return {"selfcheck_id": item.pk, "sampled_id": row.pk}
 
 
 def _unmasked_request(admins: World) -> int:

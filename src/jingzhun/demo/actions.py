@@ -33,6 +33,8 @@ from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.scoring.models import ScorePeriod, ScoringJob, UnitScore
+                    DrawJob,
+                    SelfCheck,
 from jingzhun.workflows.models import Round
 
 from . import names
@@ -556,6 +558,7 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
             # Rounds of workflows refer to counties, not households: cleared after their cases.
             # Inspections refer to regions (their problems went with the households); the demo's
             # assessment (scores, jobs, periods) goes with the county it scored.
+            # Self-checks and inspections refer to counties: cleared after their problems.
             counts = _delete_all(
                 [
                     *_registry_tables(),
@@ -568,6 +571,8 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
                     ScorePeriod,
                     ScoringJob,
                     *DUTY_TABLES,
+                    DrawJob,
+                    SelfCheck,
                 ]
             )
             populations = regions = 0

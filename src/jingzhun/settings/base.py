@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "jingzhun.feeds",
     "jingzhun.inspection",
     "jingzhun.scoring",
+    "jingzhun.selfcheck",
     "jingzhun.projects",
     "jingzhun.tickets",
     "jingzhun.duty",

@@ -15,6 +15,7 @@ from . import (
     project_views,
     report_views,
     scoring_views,
+    selfcheck_views,
     team_views,
     ticket_views,
     views,
@@ -159,6 +160,29 @@ urlpatterns = [
     path("inspections/", inspection_views.inspections, name="inspections"),
     path("inspections/<int:inspection_id>/", inspection_views.inspection, name="inspection"),
     path("problems/", inspection_views.problems, name="problems"),
+    # sampled exit self-check (issue 24 item 6; selfcheck_views.py)
+    path("selfchecks/", selfcheck_views.selfchecks, name="selfchecks"),
+    path("selfchecks/<int:selfcheck_id>/", selfcheck_views.selfcheck, name="selfcheck"),
+    path(
+        "selfchecks/<int:selfcheck_id>/households/",
+        selfcheck_views.selfcheck_households,
+        name="selfcheck_households",
+    ),
+    path(
+        "selfchecks/<int:selfcheck_id>/findings/",
+        selfcheck_views.selfcheck_findings,
+        name="selfcheck_findings",
+    ),
+    path(
+        "selfchecks/<int:selfcheck_id>/report.pdf",
+        selfcheck_views.selfcheck_report,
+        name="selfcheck_report",
+    ),
+    path(
+        "selfchecks/households/<int:sampled_id>/",
+        selfcheck_views.selfcheck_survey,
+        name="selfcheck_survey",
+    ),
     path("problems/escalate/", inspection_views.escalate, name="problems_escalate"),
     path("problems/<int:problem_id>/", inspection_views.problem, name="problem"),
     path(

@@ -56,6 +56,7 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
     from jingzhun.exports.actions import EXPORT_ROLES, do_approve_unmasked_export
     from jingzhun.registry.actions import check_can_write
     from jingzhun.scoring.actions import do_publish_period
+    from jingzhun.selfcheck.actions import do_create_selfcheck, do_save_survey
 
     # Roles that may hold it are given the unmasked-export permission: the snapshot then says
     # who, once granted, may approve another person's unmasked export (PII-4).
@@ -91,6 +92,12 @@ def _permissions(world: World, role: str) -> dict[str, bool]:
             lambda: do_create_work_team("", "", date(2024, 1, 1), date(2026, 1, 1), actor=actor)
         ),
         "compute_publish_assessment": _probe(lambda: do_publish_period(0, actor=actor)),
+        "start_exit_self_check": _probe(lambda: do_create_selfcheck("", 2019, actor=actor)),
+        "enter_self_check_survey": _probe(
+            lambda: do_save_survey(
+                0, version=1, surveyed_on=date(2026, 1, 1), team="", answers={}, actor=actor
+            )
+        ),
     }
 
 

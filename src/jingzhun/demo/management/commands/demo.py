@@ -95,6 +95,7 @@ class Command(BaseCommand):
         self._measures(result.county_code)
         self._cases(result.county_code)
         self._projects(result.county_code)
+        self._selfcheck(result.county_code, result.target_year)
         self._battle_map(result.county_code)
         self._scoring(result.county_code)
         if serve:
@@ -162,6 +163,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"已在演示村登记 {made.projects} 个项目（各阶段）、{made.postings} 笔资金记账、"
                 f"{made.benefits} 户次联农带农受益（项目库 /projects/、资金账 /funds/）。"
+    def _selfcheck(self, county: str, year: int) -> None:
+        """A small sampled exit self-check with a few findings (selfcheck.demo)."""
+        from jingzhun.selfcheck.demo import seed_demo_selfcheck
+
+        made = seed_demo_selfcheck(county, year)
+        if made:
+            self.stdout.write(
+                f"已抽取 {year} 年退出自查样本，录入 {made} 户调查（退出自查页面可见）。"
             )
 
     def _battle_map(self, county: str) -> None:
