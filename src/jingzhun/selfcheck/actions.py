@@ -1,4 +1,4 @@
-"""Writes of the sampled exit self-check (issue 24 item 6; ADR selfcheck-sampled-exit-check).
+"""Writes of the sampled exit self-check (issue 24 item 6; ADR 0078).
 
 - The county office creates a self-check of its county for a year (`do_create_selfcheck`): the
   seed (given or drawn), the sampling rules in effect (policy table exit_self_check, file and

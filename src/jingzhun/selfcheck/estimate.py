@@ -1,5 +1,5 @@
 """Estimates of the self-check (三率一度, domain.md 3.4) from the weighted two-stage sample:
-pure Python + numpy + statsmodels, no Django (ADR selfcheck-sampled-exit-check).
+pure Python + numpy + statsmodels, no Django (ADR 0078).
 
 Each rate is a ratio R = Σ w·y / Σ w·x over the surveyed households of the rate's group:
 - wrong-exit rate: y = wrongly exited persons, x = persons, over the sampled exited households;

@@ -1,4 +1,4 @@
-"""The sampled exit self-check (退出自查, 三率一度; issue 24 item 6; ADR selfcheck-sampled-exit-check):
+"""The sampled exit self-check (退出自查, 三率一度; issue 24 item 6; ADR 0078):
 a self-check of a county and year with its seed and design, the job that draws its sample, and
 the sampled households with their survey answers. Written only by selfcheck.actions; read
 through selfcheck.selectors (scoped by region grants)."""
