@@ -33,8 +33,7 @@ from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.scoring.models import ScorePeriod, ScoringJob, UnitScore
-                    DrawJob,
-                    SelfCheck,
+from jingzhun.selfcheck.models import DrawJob, SelfCheck
 from jingzhun.workflows.models import Round
 
 from . import names

@@ -163,6 +163,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"已在演示村登记 {made.projects} 个项目（各阶段）、{made.postings} 笔资金记账、"
                 f"{made.benefits} 户次联农带农受益（项目库 /projects/、资金账 /funds/）。"
+            )
+
     def _selfcheck(self, county: str, year: int) -> None:
         """A small sampled exit self-check with a few findings (selfcheck.demo)."""
         from jingzhun.selfcheck.demo import seed_demo_selfcheck
