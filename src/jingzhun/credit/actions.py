@@ -570,3 +570,23 @@ def do_compensate_loan(
         diff={"key": key, "amount_fen": amount, "share_pct": share, "balance_fen": balance},
     )
     return posting
+
+
+@transaction.atomic
+def do_export_overdue(user: Any, out: Any, *, region: str = "") -> int:
+    """The user's overdue list as .xlsx (masked), audited; returns the rows written."""
+    from .documents import write_overdue_xlsx
+    from .scope import reads_loans
+    from .selectors import overdue_for
+
+    if not reads_loans(user):
+        raise Forbidden("您的角色无权导出逾期贷款清单。")
+    rows = write_overdue_xlsx(overdue_for(user, region=region), timezone.localdate(), out)
+    record(
+        "credit.overdue.export",
+        actor=user,
+        object_type="region",
+        object_id=region or "scope",
+        diff={"rows": rows, "masked": True},
+    )
+    return rows

@@ -271,9 +271,9 @@ class FundPosting(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_fen}"
+
     @property
     def kind_label(self) -> str:
         return FUND_POSTING_KINDS.get(self.kind, self.kind)
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.amount_fen}"
