@@ -92,6 +92,12 @@ ROUTES = [
     ("post", "/api/funds/disbursements"),
     ("post", "/api/funds/postings/1/reversal"),
     ("get", "/api/funds/reconciliation"),
+    # microcredit (api/credit.py)
+    ("get", "/api/credit/loans"),
+    ("get", "/api/credit/loans/1"),
+    ("post", "/api/credit/loans/1/repayments"),
+    ("get", "/api/credit/overdue"),
+    ("get", "/api/credit/figures"),
 ]
 
 
