@@ -36,7 +36,9 @@ def loans_for(
     user: Any, *, status: str = "", region: str = "", q: str = "", bank: str = ""
 ) -> QuerySet[Loan]:
     qs = scope_loans(user, Loan.objects.all()).select_related("household", "borrower")
-    if status == "overdue":
+    if status == "open":  # outstanding: the battle map's figure
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status == "overdue":
         qs = qs.filter(overdue_q())
     elif status in LOAN_STATUS:
         qs = qs.filter(status=status)

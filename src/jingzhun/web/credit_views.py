@@ -138,7 +138,7 @@ def loan_list(request: HttpRequest) -> HttpResponseBase:
     _reader(request)
     user = request.user
     status = request.GET.get("status", "")
-    status = status if status in LOAN_STATUS else ""
+    status = status if status in LOAN_STATUS or status == "open" else ""
     region = request.GET.get("region", "")[:12]
     q = request.GET.get("q", "").strip()[:40]
     bank = request.GET.get("bank", "").strip()[:50]

@@ -155,3 +155,42 @@ def test_fund_page(world: Any, fund: Any) -> None:
     assert _client(world, "auditor").get("/credit/fund/").status_code == 200
     assert _client(world, "auditor").post("/credit/fund/", {"form": "deposit"}).status_code == 403
     assert _client(world, "village").get("/credit/fund/").status_code == 404
+
+
+def test_battle_map_figures_link_to_the_lists_behind_them(world: Any, loan: Loan) -> None:
+    import re
+
+    make_loan(
+        world,
+        village=OTHER_VILLAGE,
+        contract_no="JD-OLD",
+        start_date=timezone.localdate() - datetime.timedelta(days=500),
+        amount_fen=10_000 * YUAN,
+    )
+    c = _client(world, "county")
+    section = c.get(
+        "/dashboard/assistance/", {"region": COUNTY}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    board = section[section.index('id="credit-board"') :]
+
+    def figure(key: str) -> tuple[str, str]:
+        m = re.search(rf'data-figure="{key}"><a href="([^"]+)">([\d,]+)</a>', board)
+        assert m, key
+        return m.group(1).replace("&amp;", "&"), m.group(2)
+
+    url, n = figure("outstanding_count")
+    assert n == "2" and url == f"/credit/?status=open&region={COUNTY}"
+    listed = c.get(url).content.decode()
+    assert listed.count('href="/credit/') - listed.count('href="/credit/?') >= 2
+    assert "JD-OLD" in listed and "JD-2026-0001" in listed
+    url, n = figure("overdue_count")
+    assert n == "1"
+    overdue_page = c.get(url).content.decode()
+    assert "JD-OLD" in overdue_page and "JD-2026-0001" not in overdue_page
+    assert 'data-figure="overdue_rate">16.67%' in board
+    # a township's map counts only its own loans
+    t = _client(world, "township").get(
+        "/dashboard/assistance/", {"region": "230231100000"}, HTTP_HX_REQUEST="true"
+    )
+    tb = t.content.decode()
+    assert re.search(r'data-figure="outstanding_count"><a href="[^"]+">1</a>', tb)
