@@ -94,6 +94,7 @@ class Command(BaseCommand):
             self._assess(result.county_code, result.target_year)
         self._measures(result.county_code)
         self._cases(result.county_code)
+        self._loans(result.county_code)
         self._battle_map(result.county_code)
         if serve:
             self._serve(options["port"])
@@ -149,6 +150,14 @@ class Command(BaseCommand):
         made = seed_demo_cases(county)
         if made:
             self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
+
+    def _loans(self, county: str) -> None:
+        """Microcredit loans with repayments and one or two overdue (credit.demo)."""
+        from jingzhun.credit.demo import seed_demo_loans
+
+        made = seed_demo_loans(county)
+        if made:
+            self.stdout.write(f"已登记 {made} 笔小额信贷及其还款（“小额信贷”页面可见）。")
 
     def _battle_map(self, county: str) -> None:
         """Demo boundaries for the map and the first computation of the indicators."""
