@@ -158,9 +158,7 @@ def _check_terms(t: LoanTerms) -> None:
         )
 
 
-def judge_application(household_id: int, borrower_id: int, t: LoanTerms, *, actor: Any) -> Any:
-    """The eligibility trace for an application, without writing (the new-loan form's check)."""
-    household, borrower = _household_and_borrower(household_id, borrower_id, actor)
+def _judge(household: Any, borrower: Any, t: LoanTerms) -> Any:
     _day(t.start_date, "start_date", "放款日期")
     _check_terms(t)
     return rules.check_eligibility(
@@ -176,6 +174,12 @@ def judge_application(household_id: int, borrower_id: int, t: LoanTerms, *, acto
     )
 
 
+def judge_application(household_id: int, borrower_id: int, t: LoanTerms, *, actor: Any) -> Any:
+    """The eligibility trace for an application, without writing (the new-loan form's check)."""
+    household, borrower = _household_and_borrower(household_id, borrower_id, actor)
+    return _judge(household, borrower, t)
+
+
 @action
 @transaction.atomic
 def do_create_loan(household_id: int, borrower_id: int, terms: LoanTerms, *, actor: Any) -> Loan:
@@ -185,10 +189,10 @@ def do_create_loan(household_id: int, borrower_id: int, terms: LoanTerms, *, act
     bank = _text(terms.bank_name, "bank_name", "贷款银行", 50)
     contract = _text(terms.contract_no, "contract_no", "借据号", 40)
     # the county's fund row is the lock that serialises lending against its leverage limit
-    household, _ = _household_and_borrower(household_id, borrower_id, actor)
+    household, borrower = _household_and_borrower(household_id, borrower_id, actor)
     fund, _ = RiskFund.objects.get_or_create(county_code=household.county_code)
     RiskFund.objects.select_for_update().filter(pk=fund.pk).first()
-    judgement = judge_application(household_id, borrower_id, terms, actor=actor)
+    judgement = _judge(household, borrower, terms)
     if not judgement.eligible:
         failed = "；".join(f"{c['label']}（{c['detail']}）" for c in judgement.failed)
         raise DomainError(
@@ -197,7 +201,6 @@ def do_create_loan(household_id: int, borrower_id: int, terms: LoanTerms, *, act
         )
     if Loan.objects.filter(county_code=household.county_code, contract_no=contract).exists():
         raise DomainError(f"借据号“{contract}”在本县已登记过，不能重复登记。", field="contract_no")
-    borrower = Member.objects.get(pk=borrower_id)
     end = add_months(terms.start_date, terms.term_months)
     share = judgement.policy.number("subsidy_share_pct")
     loan = Loan.objects.create(

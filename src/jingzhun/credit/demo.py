@@ -31,6 +31,7 @@ PURPOSES: Final = ("breeding", "planting", "planting", "breeding", "processing",
 RATINGS: Final = ("AAA", "AA", "AA", "A", "A", "B")
 
 
+@transaction.atomic  # one commit: per-loan commits were most of the time on SQLite
 def seed_demo_loans(county_code: str, *, loans: int = LOANS) -> int:
     """Loans to registered or monitored households of the county; returns how many."""
     county = User.objects.filter(username="county", role="county").first()
