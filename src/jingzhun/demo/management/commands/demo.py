@@ -94,6 +94,7 @@ class Command(BaseCommand):
             self._assess(result.county_code, result.target_year)
         self._measures(result.county_code)
         self._cases(result.county_code)
+        self._projects(result.county_code)
         self._loans(result.county_code)
         self._battle_map(result.county_code)
         if serve:
@@ -150,6 +151,18 @@ class Command(BaseCommand):
         made = seed_demo_cases(county)
         if made:
             self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
+
+    def _projects(self, county: str) -> None:
+        """Projects at every stage of the bank, fund sources with their money, payments and
+        beneficiaries (projects.demo)."""
+        from jingzhun.projects.demo import seed_demo_projects
+
+        made = seed_demo_projects(county)
+        if made.projects:
+            self.stdout.write(
+                f"已在演示村登记 {made.projects} 个项目（各阶段）、{made.postings} 笔资金记账、"
+                f"{made.benefits} 户次联农带农受益（项目库 /projects/、资金账 /funds/）。"
+            )
 
     def _loans(self, county: str) -> None:
         """Microcredit loans with repayments and one or two overdue (credit.demo)."""
