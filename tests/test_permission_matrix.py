@@ -164,6 +164,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_scoring_values(admins),
         **_governance_values(admins, household),
         **_selfcheck_values(admins),
+        **_credit_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -449,6 +450,26 @@ def _selfcheck_values(admins: World) -> dict[str, int]:
     return {"selfcheck_id": item.pk, "sampled_id": row.pk}
 
 
+def _credit_values(admins: World, household: Any) -> dict[str, int]:
+    """A microcredit loan of the matrix's household and a bank statement import (issue 23 item 3)."""
+    from jingzhun.credit.actions import LoanTerms, do_create_loan, do_deposit_risk_fund
+    from jingzhun.credit.models import StatementImport
+
+    county = admins.user("county")
+    do_deposit_risk_fund(
+        "230231000000", 100_000_00, timezone.localdate(), key="matrix", actor=county
+    )
+    borrower = household.members.get(relation="head")
+    terms = LoanTerms(
+        "县农商银行", "JD-MATRIX", 10_000_00, 300, 12, datetime.date(2026, 3, 1), "A", "planting"
+    )
+    loan = do_create_loan(household.pk, borrower.pk, terms, actor=county)
+    job = StatementImport.objects.create(
+        county_code="230231000000", bank_name="县农商银行", filename="s.csv", sha256="0" * 64
+    )
+    return {"loan_id": loan.pk, "statement_id": job.pk}
+
+
 def _unmasked_request(admins: World) -> int:
     """A pending unmasked-export request of the township user, whom the county user may approve."""
     from jingzhun.access.actions import do_set_unmasked_export
@@ -543,6 +564,7 @@ def _check(subject: str, route: Route, method: str, response: Any) -> None:
         or "measure_id>" in route.path
         or "alert_id>" in route.path
         or "clue_id>" in route.path
+        or "loan_id>" in route.path
     ) and base not in SEES_HOUSEHOLD:
         assert status in {400, 403, 404, 405, 422}, where
         assert SECRET_NAME not in response.content.decode(errors="replace"), where

@@ -48,6 +48,7 @@ from jingzhun.registry.selectors import (
 from . import schemas as s
 from .assistance import router as assistance_router
 from .auth import session_auth, token_auth
+from .credit import router as credit_router
 from .feeds import router as feeds_router
 from .governance import router as governance_router
 from .inspection import router as inspection_router
@@ -464,3 +465,4 @@ api.add_router("/", inspection_router)
 api.add_router("/", scoring_router)
 api.add_router("/", governance_router)
 api.add_router("/", projects_router)
+api.add_router("/", credit_router)

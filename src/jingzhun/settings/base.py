@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "jingzhun.projects",
     "jingzhun.tickets",
     "jingzhun.duty",
+    "jingzhun.credit",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",

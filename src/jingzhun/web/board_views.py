@@ -22,6 +22,8 @@ from jingzhun.analytics.selectors import dashboard_region
 from jingzhun.assistance import board
 from jingzhun.assistance.team_selectors import Month
 from jingzhun.core.errors import OutOfScope
+from jingzhun.credit.scope import reads_loans
+from jingzhun.credit.selectors import figures as credit_figures
 
 from .policies import authenticated
 
@@ -59,6 +61,10 @@ def assistance_section(request: HttpRequest) -> HttpResponse:
         "previous": Month.before(month).key,
         "next": Month.after(month).key,
         "groups": board.GROUPS,
+        # microcredit (issue 23 item 6): loans outstanding and overdue, linked to their lists
+        "credit_figures": credit_figures(request.user, region=region)
+        if reads_loans(request.user)
+        else None,
     }
     template = (
         "web/_dashboard_assistance.html"

@@ -4,6 +4,7 @@ from . import (
     account_views,
     assistance_views,
     board_views,
+    credit_views,
     dashboard_views,
     duty_views,
     exit_views,
@@ -216,6 +217,19 @@ urlpatterns = [
         "projects/postings/<int:posting_id>.pdf", project_views.posting_pdf, name="project_posting"
     ),
     path("funds/", project_views.funds, name="funds"),
+    # microcredit (issue 23 item 3; credit_views.py)
+    path("credit/", credit_views.loan_list, name="credit_loans"),
+    path("credit/new/", credit_views.loan_new, name="credit_new"),
+    path("credit/<int:loan_id>/", credit_views.loan, name="credit_loan"),
+    path("credit/overdue/", credit_views.overdue, name="credit_overdue"),
+    path("credit/overdue.xlsx", credit_views.overdue_xlsx, name="credit_overdue_xlsx"),
+    path("credit/statements/", credit_views.statements, name="credit_statements"),
+    path(
+        "credit/statements/<int:statement_id>/",
+        credit_views.statement,
+        name="credit_statement",
+    ),
+    path("credit/fund/", credit_views.fund, name="credit_fund"),
     path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
     path("funds/imports/<int:job_id>/", project_views.funds_import, name="funds_import"),
     # assessment (issue 24 item 4; scoring_views.py)

@@ -106,6 +106,12 @@ ROUTES = [
     ("get", "/api/tickets"),
     ("get", "/api/tickets/1"),
     ("post", "/api/tickets/1/reply"),
+    # microcredit (api/credit.py)
+    ("get", "/api/credit/loans"),
+    ("get", "/api/credit/loans/1"),
+    ("post", "/api/credit/loans/1/repayments"),
+    ("get", "/api/credit/overdue"),
+    ("get", "/api/credit/figures"),
 ]
 
 

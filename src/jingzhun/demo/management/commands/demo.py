@@ -96,6 +96,7 @@ class Command(BaseCommand):
         self._cases(result.county_code)
         self._projects(result.county_code)
         self._selfcheck(result.county_code, result.target_year)
+        self._loans(result.county_code)
         self._battle_map(result.county_code)
         self._scoring(result.county_code)
         if serve:
@@ -174,6 +175,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"已抽取 {year} 年退出自查样本，录入 {made} 户调查（退出自查页面可见）。"
             )
+
+    def _loans(self, county: str) -> None:
+        """Microcredit loans with repayments and one or two overdue (credit.demo)."""
+        from jingzhun.credit.demo import seed_demo_loans
+
+        made = seed_demo_loans(county)
+        if made:
+            self.stdout.write(f"已登记 {made} 笔小额信贷及其还款（“小额信贷”页面可见）。")
 
     def _battle_map(self, county: str) -> None:
         """Demo boundaries for the map and the first computation of the indicators."""
