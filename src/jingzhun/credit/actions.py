@@ -1,4 +1,4 @@
-"""Microcredit writes (issue 23 item 3; ADR XXXX-microcredit). Every write is an audited action.
+"""Microcredit writes (issue 23 item 3; ADR 0079). Every write is an audited action.
 
 - `do_create_loan`: judged by `rules.check_eligibility` (policy table `microcredit` in effect on
   the start date); an ineligible household is refused naming the failed criteria, nothing
