@@ -46,6 +46,7 @@ from jingzhun.registry.selectors import (
 )
 
 from . import schemas as s
+from .assets import router as assets_router
 from .assistance import router as assistance_router
 from .auth import session_auth, token_auth
 from .feeds import router as feeds_router
@@ -460,3 +461,4 @@ api.add_router("/", measures_router)
 api.add_router("/", feeds_router)
 api.add_router("/", inspection_router)
 api.add_router("/", projects_router)
+api.add_router("/", assets_router)

@@ -259,6 +259,9 @@ class PlanPayment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.plan_id}:{self.household_id}:{self.use}"
+
     @property
     def use_label(self) -> str:
         return USES.get(self.use, self.use)

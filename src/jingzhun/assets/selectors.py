@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from jingzhun.core.errors import OutOfScope
 from jingzhun.projects.scope import project_filter
+from jingzhun.regions import codes
 
 from .models import Asset, AssetIncome, DistributionPlan, PlanPayment
 
@@ -99,11 +100,8 @@ def payments_for(user: Any, *, year: int | None = None, region: str = "") -> Que
 
 
 def _region_q(region: str, prefix: str = "") -> Q:
-    return (
-        Q(**{f"{prefix}county_code": region})
-        | Q(**{f"{prefix}township_code": region})
-        | Q(**{f"{prefix}village_code": region})
-    )
+    """Rows of a region at any level (every asset has its village's code)."""
+    return Q(**{f"{prefix}village_code__startswith": codes.prefix(region)})
 
 
 def received_fen(asset: Asset, year: int) -> int:

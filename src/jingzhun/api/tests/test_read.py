@@ -92,6 +92,14 @@ ROUTES = [
     ("post", "/api/funds/disbursements"),
     ("post", "/api/funds/postings/1/reversal"),
     ("get", "/api/funds/reconciliation"),
+    # project assets and their income (api/assets.py)
+    ("get", "/api/assets"),
+    ("get", "/api/assets/1"),
+    ("post", "/api/assets/1/incomes"),
+    ("get", "/api/asset-incomes"),
+    ("get", "/api/asset-plans"),
+    ("get", "/api/asset-plans/1"),
+    ("get", "/api/asset-payments"),
 ]
 
 
