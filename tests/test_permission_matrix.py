@@ -161,6 +161,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_workflow_and_dashboard_values(admins, household),
         **_inspection_values(admins, household),
         **_project_values(admins),
+        **_asset_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -261,6 +262,23 @@ def _project_values(admins: World) -> dict[str, Any]:
         "fmt": "pdf",
         "source_id": source.pk,
     }
+
+
+def _asset_values(admins: World) -> dict[str, Any]:
+    """An asset of the matrix's village with income and a draft plan (issue 23 item 4)."""
+    from jingzhun.assets.actions import do_create_plan, do_record_asset_income, do_register_asset
+
+    village = admins.user("village")
+    asset = do_register_asset(
+        "230231100201", "矩阵测试光伏", "solar", "operating", 100_000, actor=village
+    )
+    do_record_asset_income(
+        asset.pk, timezone.localdate(), 100_000, "矩阵-1", "matrix-asset-income", actor=village
+    )
+    plan = do_create_plan(
+        asset.pk, timezone.localdate().year, "矩阵测试方案", {"public_job": 80_000}, actor=village
+    )
+    return {"asset_id": asset.pk, "plan_id": plan.pk}
 
 
 def _team_member(admins: World) -> int:

@@ -24,6 +24,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from jingzhun.analytics.selectors import dashboard_region
@@ -76,6 +77,34 @@ from .policies import authenticated
 from .project_views import _date, _int, _run
 
 PAGE_SIZE = 50
+# The code labels of assets.choices shown through {% translate %} (test_labels checks them all).
+ASSET_LABELS = (
+    gettext_noop("光伏电站"),
+    gettext_noop("合作社（企业）股权"),
+    gettext_noop("扶贫车间（厂房）"),
+    gettext_noop("牲畜"),
+    gettext_noop("道路桥梁"),
+    gettext_noop("水利（饮水）设施"),
+    gettext_noop("温室大棚"),
+    gettext_noop("其他"),
+    gettext_noop("经营性资产"),
+    gettext_noop("公益性资产"),
+    gettext_noop("到户类资产"),
+    gettext_noop("村集体"),
+    gettext_noop("农户"),
+    gettext_noop("在用"),
+    gettext_noop("闲置"),
+    gettext_noop("损毁"),
+    gettext_noop("已处置"),
+    gettext_noop("公益岗位工资"),
+    gettext_noop("奖励补助"),
+    gettext_noop("小型公益事业"),
+    gettext_noop("村集体留存"),
+    gettext_noop("草拟"),
+    gettext_noop("已审批"),
+    gettext_noop("已公示"),
+    gettext_noop("已支付"),
+)
 
 
 def _reader(request: HttpRequest) -> str:
