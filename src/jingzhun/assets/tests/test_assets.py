@@ -267,3 +267,15 @@ def test_scoping_other_township_and_other_county(world: Any, asset: Asset) -> No
     refused("未找到该资产", lambda: do_create_plan(
         theirs.pk, today().year, "x", {"public_job": 1}, actor=world.user("county")
     ), OutOfScope)  # fmt: skip
+
+
+def test_demo_assets_pay_a_plan_to_the_village_households(world: Any) -> None:
+    from jingzhun.assets.demo import seed_demo_assets
+
+    paid = seed_demo_assets("230231000000")
+    assert paid == 1  # the fixture village has one household
+    plan = DistributionPlan.objects.get(state="paid")
+    assert plan.village_code == VILLAGE and plan.trace
+    income = IncomeRecord.objects.get(household=world.households[VILLAGE], year=today().year)
+    assert income.wage_income == 6_000 and income.other_transfer == 800
+    assert seed_demo_assets("230231000000") == 0  # once

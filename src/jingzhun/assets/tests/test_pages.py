@@ -133,3 +133,46 @@ def test_every_code_label_is_listed_and_translated() -> None:
         assert [
             x for x in sorted(labels) if re.search(r"[\u4e00-\u9fff]", translation.gettext(x))
         ] == []
+
+
+def test_each_battle_map_figure_equals_its_list(world: Any) -> None:
+    import re
+
+    from django.db.models import Sum
+
+    from jingzhun.assets.selectors import figures, incomes_for, payments_for, reached_households
+
+    from .conftest import YUAN
+
+    asset = new_asset(world)
+    receive(world, asset, 10_000)
+    receive(world, asset, 2_500, voucher="电费结算-2")
+    plan = posted_plan(world, asset)
+    from jingzhun.assets.actions import do_pay_plan
+
+    do_pay_plan(plan.pk, today(), "p", actor=world.user("county"))
+    county = world.user("county")
+    year = today().year
+    for region in ("230231000000", "230231100000", VILLAGE, "230231101000"):
+        f = figures(county, region, year)
+        assert f.received_fen == (
+            incomes_for(county, year=year, region=region).aggregate(s=Sum("amount_fen"))["s"] or 0
+        )
+        assert f.distributed_fen == sum(
+            p.amount_fen for p in payments_for(county, year=year, region=region)
+        )
+        assert f.households == len(reached_households(county, year=year, region=region))
+    f = figures(county, "230231000000", year)
+    assert (f.received_fen, f.distributed_fen, f.households) == (12_500 * YUAN, 8_000 * YUAN, 1)
+    assert figures(county, "230231101000", year).received_fen == 0  # the other township has none
+    # the fragment links each figure to its list
+    client = signed_in(Client(), county)
+    html = client.get(
+        "/dashboard/assets/", {"region": "230231000000"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    links = dict(re.findall(r'data-figure="(\w+)" href="([^"]+)"', html))
+    assert set(links) == {"received", "distributed", "households"}
+    listed = client.get(links["households"].replace("&amp;", "&")).content.decode()
+    assert world.households[VILLAGE].household_code in listed
+    listed = client.get(links["received"].replace("&amp;", "&")).content.decode()
+    assert "电费结算-2" in listed
