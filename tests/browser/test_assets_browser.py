@@ -31,7 +31,7 @@ def test_a_village_drafts_and_the_township_pays_an_asset_income_plan(
     from jingzhun.assets.actions import do_register_asset
     from jingzhun.assets.models import DistributionPlan, PlanPayment
 
-    asset = do_register_asset(V1, "村光伏电站", "solar", "operating", 1, actor=None)
+    do_register_asset(V1, "村光伏电站", "solar", "operating", 1, actor=None)
     page, base = browser_page, live_server.url
     household = world.households[V1]
     page.goto(f"{base}/login/")

@@ -209,9 +209,10 @@ def figures(user: Any, region: str, year: int) -> Figures:
 
 def reached_households(user: Any, *, year: int, region: str = "") -> list[dict[str, Any]]:
     """The households reached by asset income in a year, with what each received."""
-    return list(
+    rows = (
         payments_for(user, year=year, region=region)
         .values("household_id", "household__household_code", "household__head_name")
         .annotate(amount_fen=Sum("amount_fen"), payments=Count("id"))
         .order_by("household__household_code")
     )
+    return [dict(r) for r in rows]
