@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--queries", action="store_true")
+    ap.add_argument("--profile-out", default="", help="with --profile: also dump the stats here")
     args = ap.parse_args()
     setup_django(args.db, args.var)
     from django.db import connection
@@ -104,6 +105,8 @@ def main() -> None:
                     send()
                 profiler.disable()
                 stats = pstats.Stats(profiler)
+                if args.profile_out:
+                    stats.dump_stats(args.profile_out)
                 stats.sort_stats("cumulative").print_stats(25)
                 stats.sort_stats("tottime").print_stats(25)
 

@@ -29,7 +29,7 @@ COLUMNS: Final = (
     "收款人",
     "摘要",
 )
-MAX_BYTES: Final = 10 * 1024 * 1024
+MAX_BYTES: Final = 128 * 1024 * 1024  # about 1.5 million rows; read by the worker (ADR 0075)
 KINDS: Final = {**{k: k for k in POSTING_KINDS}, **{v: k for k, v in POSTING_KINDS.items()}}
 
 

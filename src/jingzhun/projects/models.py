@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from jingzhun.core.models import DomainModel, LiveQuerySet
+from jingzhun.core.models import DomainModel, JobRow, LiveQuerySet
 
 from . import lifecycle
 from .choices import (
@@ -498,3 +498,50 @@ class Posting(AppendOnly):
     @property
     def kind_label(self) -> str:
         return POSTING_KINDS.get(self.kind, self.kind)
+
+
+class PostingImport(JobRow):
+    """A file of postings uploaded for import (ADR 0075): the job row (core.jobs) that a worker
+    runs with `jobs.run_import`, reading the file and posting it with `do_import_postings` in one
+    transaction. Its `step` and `rows_total` show the progress; `batch` is the posting batch it
+    wrote (or the batch that had already imported the same rows, with `repeated`)."""
+
+    STEPS = [
+        ("queued", "排队中"),
+        ("reading", "读取文件"),
+        ("posting", "核对余额并记账"),
+        ("done", "完成"),
+    ]
+
+    county_code = models.CharField("县级区划代码", max_length=12)
+    filename = models.CharField("文件名", max_length=200, blank=True, default="")
+    size = models.PositiveIntegerField("大小(字节)", default=0)
+    sha256 = models.CharField("文件 SHA-256", max_length=64)
+    step = models.CharField("步骤", max_length=10, choices=STEPS, default="queued")
+    rows_total = models.PositiveIntegerField("笔数", default=0)
+    batch = models.ForeignKey(
+        PostingBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="记账导入批次",
+    )
+    repeated = models.BooleanField("此前已导入", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="提交人"
+    )
+
+    class Meta:
+        verbose_name = "记账文件导入任务"
+        verbose_name_plural = "记账文件导入任务"
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s for s, _label in JobRow.STATUSES]),
+                name="posting_import_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county_code} #{self.pk}"

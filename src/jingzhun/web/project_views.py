@@ -51,16 +51,16 @@ from jingzhun.projects.choices import (
     PROJECT_READERS,
     SOURCE_KINDS,
 )
-from jingzhun.projects.importer import read_postings_csv
 from jingzhun.projects.ledger import (
     do_allocate_funds,
     do_create_fund_source,
     do_disburse_funds,
-    do_import_postings,
     do_receive_funds,
     do_reverse_posting,
 )
+from jingzhun.projects.models import PostingImport
 from jingzhun.projects.money import parse_yuan
+from jingzhun.projects.posting_jobs import do_submit_postings
 from jingzhun.projects.scope import counties_of
 from jingzhun.projects.selectors import (
     benefit_summary,
@@ -409,13 +409,19 @@ def funds(request: HttpRequest) -> HttpResponseBase:
                 ),
                 _("已冲正。"),
             ),
-            "import": (lambda: _import(request, county), _("已导入记账。")),
         }
+        submitted: list[PostingImport] = []
+        work["import"] = (
+            lambda: submitted.append(_import(request, county)),
+            _("文件已提交，正在后台导入。"),
+        )
         if form not in work:
             return HttpResponse(
                 _("未知的表单。"), status=400, content_type="text/plain; charset=utf-8"
             )
         if _run(request, *work[form]):
+            if submitted:  # the import runs on the queue: its page shows the progress
+                return redirect("web:funds_import", job_id=submitted[0].pk)
             return redirect(f"{request.path}?county={county}")
     kind = request.GET.get("kind", "")
     context = {
@@ -438,17 +444,29 @@ def funds(request: HttpRequest) -> HttpResponseBase:
     return render(request, "web/funds.html", context, status=status)
 
 
-def _import(request: HttpRequest, county: str) -> Any:
+def _import(request: HttpRequest, county: str) -> PostingImport:
     upload = request.FILES.get("file")
     if upload is None:
         raise DomainError(_("请选择要导入的 CSV 文件。"), field="file")
-    if upload.size and upload.size > 10 * 1024 * 1024:
-        raise DomainError(_("文件超过 10 MB。"), field="file")
-    rows = read_postings_csv(upload.read())
-    result = do_import_postings(county, rows, filename=upload.name or "", actor=request.user)
-    if not result.created:
-        raise DomainError(_("该文件已于此前导入，本次未写入任何记账。"), field="file")
-    return result
+    return do_submit_postings(county, upload.name or "", upload.read(), actor=request.user)
+
+
+@authenticated
+@require_http_methods(["GET"])
+def funds_import(request: HttpRequest, job_id: int) -> HttpResponseBase:
+    """A postings file's import: its step while the worker runs it, then its batch or its
+    reason. Only the county's fund staff who may import see it (others: 404)."""
+    job = PostingImport.objects.filter(pk=job_id).select_related("batch").first()
+    user = request.user
+    if (
+        job is None
+        or getattr(user, "role", "") not in FUND_WRITERS
+        or job.county_code not in counties_of(user)
+    ):
+        raise Http404(_("未找到该导入任务，或您无权访问。"))
+    running = job.status in (PostingImport.QUEUED, PostingImport.RUNNING)
+    context = {"nav": "funds", "job": job, "running": running, "county": job.county_code}
+    return render(request, "web/funds_import.html", context)
 
 
 @authenticated

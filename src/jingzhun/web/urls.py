@@ -158,6 +158,7 @@ urlpatterns = [
     path("dashboard/assets/", asset_views.dashboard_section, name="dashboard_assets"),
     path("funds/", project_views.funds, name="funds"),
     path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
+    path("funds/imports/<int:job_id>/", project_views.funds_import, name="funds_import"),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
     path("teams/village/<str:code>/", team_views.village, name="team_village"),

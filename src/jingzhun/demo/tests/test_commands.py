@@ -114,6 +114,24 @@ def test_demo_creates_the_five_accounts_with_their_scopes(db: Any) -> None:
         scope_households(member, Household.objects.all()).values_list("village_id", flat=True)
     ) == {village}
     assert TeamCheckIn.objects.exists()
+    # projects at every stage of the bank, with money received, allocated and paid and
+    # beneficiaries, all in the demo village (projects.demo, issue 23)
+    from jingzhun.projects import lifecycle
+    from jingzhun.projects.models import BenefitLink, Posting, Project
+    from jingzhun.projects.selectors import project_balance
+
+    assert "10 个项目" in output
+    projects = Project.objects.all()
+    assert set(projects.values_list("region_id", flat=True)) == {village}
+    forward = set(lifecycle.STATES) - {"rejected", "withdrawn"}
+    assert set(projects.values_list("state", flat=True)) == forward
+    paid = Posting.objects.filter(kind="disbursement")
+    assert paid.count() == 10 and all(p.voucher and p.payee for p in paid)
+    for project in projects.filter(state__in=["implementing", "accepted"]):
+        assert project_balance(project.pk) == project.budget_fen * 40 // 100
+    linked = BenefitLink.objects.filter(project__state__in=["evaluated", "handed_over"])
+    assert linked.count() == 24
+    assert set(linked.values_list("household__village_id", flat=True)) == {village}
 
 
 def test_demo_random_passwords_are_strong_and_differ(db: Any) -> None:

@@ -72,6 +72,11 @@ def test_each_household_gets_the_layer_of_the_rules(layered: World) -> None:
         for v, h in layered.households.items()
     }
     assert found == {**EXPECTED, "x": ""}
+    # the card's one-row path (layer_of) and the set-wise expression give the same layer
+    setwise = dict(
+        layers.with_layers(Household.objects.all(), COUNTY[:2], TODAY).values_list("pk", "layer")
+    )
+    assert {v: setwise[h.pk] for v, h in layered.households.items()} == found
     # civil affairs is the authority: V2's registry attribute 特困 does not make it 重点救助
     assert layers.household_layer(layered.households[V2], TODAY).basis.startswith(
         "低保、特困以民政"

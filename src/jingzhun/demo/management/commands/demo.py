@@ -95,6 +95,7 @@ class Command(BaseCommand):
         self._measures(result.county_code)
         self._assets(result.county_code)
         self._cases(result.county_code)
+        self._projects(result.county_code)
         self._battle_map(result.county_code)
         if serve:
             self._serve(options["port"])
@@ -160,6 +161,18 @@ class Command(BaseCommand):
         made = seed_demo_cases(county)
         if made:
             self.stdout.write(f"已在演示村建立 {made} 件演示案件（业务办理页面可见）。")
+
+    def _projects(self, county: str) -> None:
+        """Projects at every stage of the bank, fund sources with their money, payments and
+        beneficiaries (projects.demo)."""
+        from jingzhun.projects.demo import seed_demo_projects
+
+        made = seed_demo_projects(county)
+        if made.projects:
+            self.stdout.write(
+                f"已在演示村登记 {made.projects} 个项目（各阶段）、{made.postings} 笔资金记账、"
+                f"{made.benefits} 户次联农带农受益（项目库 /projects/、资金账 /funds/）。"
+            )
 
     def _battle_map(self, county: str) -> None:
         """Demo boundaries for the map and the first computation of the indicators."""
