@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from jingzhun.access.models import User
 from jingzhun.access.scoping import granted_codes
+from jingzhun.projects.models import Project
 from jingzhun.regions.models import Region
 from jingzhun.registry.models import Household
 
@@ -59,6 +60,12 @@ def seed_demo_assets(county_code: str) -> int:
     )
     today = timezone.localdate()
     received = today - datetime.timedelta(days=40)
+    # the demo village's handed-over solar project (projects.demo), when there is one
+    source = (
+        Project.objects.filter(village_code=home, state="handed_over", name__contains="光伏")
+        .order_by("pk")
+        .first()
+    )
     stations = []
     for n, code in enumerate([home, *others]):
         asset = do_register_asset(
@@ -70,6 +77,7 @@ def seed_demo_assets(county_code: str) -> int:
             capacity_kw=300 - n * 50,
             custodian="村光伏电站管护员",
             built_on=datetime.date(2018, 6, 30),
+            project_id=source.pk if source is not None and code == home else None,
             actor=village_user if code == home else township,
         )
         do_confirm_asset(

@@ -279,3 +279,13 @@ def test_demo_assets_pay_a_plan_to_the_village_households(world: Any) -> None:
     income = IncomeRecord.objects.get(household=world.households[VILLAGE], year=today().year)
     assert income.wage_income == 6_000 and income.other_transfer == 800
     assert seed_demo_assets("230231000000") == 0  # once
+
+
+def test_demo_assets_link_the_handed_over_demo_project(world: Any) -> None:
+    from jingzhun.assets.demo import seed_demo_assets
+    from jingzhun.projects.demo import seed_demo_projects
+
+    seed_demo_projects("230231000000")
+    seed_demo_assets("230231000000")
+    station = Asset.objects.filter(village_code=VILLAGE, kind="solar").get()
+    assert station.project is not None and station.project.state == "handed_over"

@@ -93,9 +93,9 @@ class Command(BaseCommand):
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
         self._measures(result.county_code)
-        self._assets(result.county_code)
         self._cases(result.county_code)
         self._projects(result.county_code)
+        self._assets(result.county_code)  # after the projects: a station's source project
         self._battle_map(result.county_code)
         if serve:
             self._serve(options["port"])
