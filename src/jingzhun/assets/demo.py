@@ -121,7 +121,7 @@ def seed_demo_assets(county_code: str) -> int:
     job_total = job_each * len(jobs)
     works_total = works_each * len(works) + 40_000 * YUAN  # labour plus materials of small works
     reward_total = reward_each * len(rewarded)
-    retention = (job_total + works_total + reward_total) // 9  # about a tenth of the plan
+    retention = (job_total + works_total + reward_total) // 900 * 100  # about a tenth, whole yuan
     plan = do_create_plan(
         station.pk,
         received.year,
