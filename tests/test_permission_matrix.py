@@ -165,6 +165,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_governance_values(admins, household),
         **_selfcheck_values(admins),
         **_credit_values(admins, household),
+        **_asset_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -286,6 +287,23 @@ def _scoring_values(admins: World) -> dict[str, Any]:
         "unit_score_id": score.pk,
         "scheme_id": "township_assessment",
     }
+
+
+def _asset_values(admins: World) -> dict[str, Any]:
+    """An asset of the matrix's village with income and a draft plan (issue 23 item 4)."""
+    from jingzhun.assets.actions import do_create_plan, do_record_asset_income, do_register_asset
+
+    village = admins.user("village")
+    asset = do_register_asset(
+        "230231100201", "矩阵测试光伏", "solar", "operating", 100_000, actor=village
+    )
+    do_record_asset_income(
+        asset.pk, timezone.localdate(), 100_000, "矩阵-1", "matrix-asset-income", actor=village
+    )
+    plan = do_create_plan(
+        asset.pk, timezone.localdate().year, "矩阵测试方案", {"public_job": 80_000}, actor=village
+    )
+    return {"asset_id": asset.pk, "plan_id": plan.pk}
 
 
 def _team_member(admins: World) -> int:

@@ -46,6 +46,7 @@ from jingzhun.registry.selectors import (
 )
 
 from . import schemas as s
+from .assets import router as assets_router
 from .assistance import router as assistance_router
 from .auth import session_auth, token_auth
 from .credit import router as credit_router
@@ -466,3 +467,4 @@ api.add_router("/", scoring_router)
 api.add_router("/", governance_router)
 api.add_router("/", projects_router)
 api.add_router("/", credit_router)
+api.add_router("/", assets_router)

@@ -588,11 +588,13 @@ def do_record_income(
     *,
     actor: Any,
     expected_version: int | None = None,
+    source: str = "",
 ) -> IncomeRecord:
     """Create or change a household's income record for a year (amounts >= 0; an item left
     out keeps its value). `expected_version`: the record's version as read (0: no record yet);
     refused with StaleVersion when someone saved in between. The household's version moves,
-    so its assessments are stale (ADR 0032), and a background job judges it again."""
+    so its assessments are stale (ADR 0032), and a background job judges it again. `source`
+    names where a computed change comes from (an asset income payment), kept in the audit."""
     check_can_write(actor)
     household = _locked_household(household_id, actor)
     problem = income_year_problem(year, timezone.localdate().year)
@@ -622,7 +624,11 @@ def do_record_income(
         actor=actor,
         object_type="household",
         object_id=household.pk,
-        diff={"year": year, **masked_diff(before, values)},
+        diff={
+            "year": year,
+            **masked_diff(before, values),
+            **({"source": source} if source else {}),
+        },
     )
     hooks.incomes_written([household.pk], year, actor=actor, reason="收入变更")
     return income

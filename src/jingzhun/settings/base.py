@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "jingzhun.tickets",
     "jingzhun.duty",
     "jingzhun.credit",
+    "jingzhun.assets",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import (
     account_views,
+    asset_views,
     assistance_views,
     board_views,
     credit_views,
@@ -216,6 +217,19 @@ urlpatterns = [
     path(
         "projects/postings/<int:posting_id>.pdf", project_views.posting_pdf, name="project_posting"
     ),
+    # project assets and their income (issue 23 item 4; asset_views.py)
+    path("assets/", asset_views.asset_list, name="assets"),
+    path("assets/<int:asset_id>/", asset_views.asset, name="asset"),
+    path("assets/plans/", asset_views.plan_list, name="asset_plans"),
+    path("assets/plans/<int:plan_id>/", asset_views.plan, name="asset_plan"),
+    path(
+        "assets/plans/<int:plan_id>/posting.pdf",
+        asset_views.plan_posting,
+        name="asset_plan_posting",
+    ),
+    path("assets/income/", asset_views.income_list, name="asset_incomes"),
+    path("assets/payments/", asset_views.payment_list, name="asset_payments"),
+    path("dashboard/assets/", asset_views.dashboard_section, name="dashboard_assets"),
     path("funds/", project_views.funds, name="funds"),
     # microcredit (issue 23 item 3; credit_views.py)
     path("credit/", credit_views.loan_list, name="credit_loans"),

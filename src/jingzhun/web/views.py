@@ -29,6 +29,7 @@ from django.views.i18n import set_language as django_set_language
 
 from jingzhun.analytics.overview import default_year, stored_overview
 from jingzhun.assessments.selectors import assessment_view, criterion_counts
+from jingzhun.assets.selectors import household_asset_income
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
 from jingzhun.core.paging import keyset_page
 from jingzhun.exports.actions import (
@@ -388,6 +389,8 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "member_removals": list(REMOVALS.items()),
         # the household's plan (一户一策): measures, coverage, the forms (measure_views)
         **measure_context(request.user, household),
+        # asset income payments credited to the household's income (assets; issue 23 item 4)
+        "asset_income": household_asset_income(household.pk),
         # the 2026 layer by the province's rules (feeds.layers; issue 22 item 5)
         "layer": household_layer(household, today),
     }

@@ -112,6 +112,14 @@ ROUTES = [
     ("post", "/api/credit/loans/1/repayments"),
     ("get", "/api/credit/overdue"),
     ("get", "/api/credit/figures"),
+    # project assets and their income (api/assets.py)
+    ("get", "/api/assets"),
+    ("get", "/api/assets/1"),
+    ("post", "/api/assets/1/incomes"),
+    ("get", "/api/asset-incomes"),
+    ("get", "/api/asset-plans"),
+    ("get", "/api/asset-plans/1"),
+    ("get", "/api/asset-payments"),
 ]
 
 

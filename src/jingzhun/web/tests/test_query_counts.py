@@ -126,10 +126,10 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("village", "/households/"): 7,
     ("county", "/households/?status=remaining&township=230231100000"): 8,
     ("county", "/households/?after=H100201"): 8,
-    ("auditor", "/households/{household}/"): 16,  # +1: the 2026 layer (feeds.layers)
-    ("county", "/households/{household}/"): 17,  # +1: the 2026 layer (feeds.layers)
-    ("helper", "/households/{household}/"): 14,  # +1: the 2026 layer (feeds.layers)
-    ("village", "/households/{household}/"): 16,  # +1: the 2026 layer (feeds.layers)
+    ("auditor", "/households/{household}/"): 17,  # +1 layer, +1 asset income
+    ("county", "/households/{household}/"): 18,  # +1 layer, +1 asset income
+    ("helper", "/households/{household}/"): 15,  # +1 layer, +1 asset income
+    ("village", "/households/{household}/"): 17,  # +1 layer, +1 asset income
     ("county", "/measures/"): 13,
     ("village", "/measures/"): 12,
     ("county", "/measures/without/"): 7,

@@ -97,6 +97,7 @@ class Command(BaseCommand):
         self._projects(result.county_code)
         self._selfcheck(result.county_code, result.target_year)
         self._loans(result.county_code)
+        self._assets(result.county_code)  # after the projects: a station's source project
         self._battle_map(result.county_code)
         self._scoring(result.county_code)
         if serve:
@@ -145,6 +146,16 @@ class Command(BaseCommand):
         made = seed_demo_measures(county)
         if made:
             self.stdout.write(f"已在演示村登记 {made} 项帮扶措施（户页面“帮扶措施”可见）。")
+
+    def _assets(self, county: str) -> None:
+        """Solar stations and an equity stake with income, one paid distribution (assets.demo)."""
+        from jingzhun.assets.demo import seed_demo_assets
+
+        paid = seed_demo_assets(county)
+        if paid:
+            self.stdout.write(
+                f"已登记演示村光伏电站等项目资产，收益分配到 {paid} 户（项目资产页面可见）。"
+            )
 
     def _cases(self, county: str) -> None:
         """A dynamic adjustment round with a few cases in various states (workflows.demo)."""
