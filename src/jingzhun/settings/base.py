@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "jingzhun.feeds",
     "jingzhun.inspection",
     "jingzhun.projects",
+    "jingzhun.points",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",
