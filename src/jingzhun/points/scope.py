@@ -51,3 +51,13 @@ def place_filter(user: Any, *, prefix: str = "") -> Q:
         else:
             q |= Q(**{f"{prefix}county_code__startswith": codes.prefix(code)})
     return q
+
+
+def code_filter(user: Any, field: str) -> Q:
+    """A Q admitting rows whose region code `field` lies in the user's regions."""
+    q = Q(pk__in=[])
+    if not reads_points(user):
+        return q
+    for code in granted_codes(user):
+        q |= Q(**{f"{field}__startswith": codes.prefix(code)})
+    return q

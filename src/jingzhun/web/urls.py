@@ -10,6 +10,8 @@ from . import (
     feed_views,
     inspection_views,
     measure_views,
+    money_board_views,
+    points_views,
     project_views,
     report_views,
     team_views,
@@ -147,6 +149,23 @@ urlpatterns = [
         "projects/postings/<int:posting_id>.pdf", project_views.posting_pdf, name="project_posting"
     ),
     path("funds/", project_views.funds, name="funds"),
+    # points shops and star ratings (issue 23 item 5; points_views.py)
+    path("points/", points_views.points_home, name="points"),
+    path("points/shops/<int:shop_id>/", points_views.points_shop, name="points_shop"),
+    path(
+        "points/households/<int:household_id>/",
+        points_views.points_household_page,
+        name="points_household",
+    ),
+    path(
+        "points/households/<int:household_id>/card/",
+        points_views.points_card,
+        name="points_card",
+    ),
+    path("points/ratings/", points_views.points_ratings, name="points_ratings"),
+    # the battle map's money section (issue 23 item 6; money_board_views.py)
+    path("dashboard/money/", money_board_views.money_section, name="dashboard_money"),
+    path("dashboard/money/list/", money_board_views.money_list, name="dashboard_money_list"),
     path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
     # village work teams (issue 21 item 1; team_views.py)
     path("teams/", team_views.overview, name="teams"),
