@@ -161,6 +161,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_workflow_and_dashboard_values(admins, household),
         **_inspection_values(admins, household),
         **_project_values(admins),
+        **_points_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -261,6 +262,14 @@ def _project_values(admins: World) -> dict[str, Any]:
         "fmt": "pdf",
         "source_id": source.pk,
     }
+
+
+def _points_values(admins: World) -> dict[str, Any]:
+    """A points shop of the matrix's village (issue 23 item 5)."""
+    from jingzhun.points.actions import do_create_shop
+
+    shop = do_create_shop("230231100201", "矩阵测试爱心超市", actor=admins.user("township"))
+    return {"shop_id": shop.pk}
 
 
 def _team_member(admins: World) -> int:

@@ -78,7 +78,7 @@ def shop_entries(user: Any, shop: PointsShop, *, limit: int = 100) -> list[Point
 def appraisals_for(user: Any, *, limit: int = 100) -> list[Appraisal]:
     """The monthly appraisals of the user's villages, newest first, with their pending points."""
     return list(
-        Appraisal.objects.filter(code_filter(user, "village_id"))
+        Appraisal.objects.filter(code_filter(user, "village__code"))
         .select_related("village")
         .annotate(
             entries_count=Count("entries", filter=Q(entries__state="pending")),

@@ -309,15 +309,16 @@ def points_ratings(request: HttpRequest) -> HttpResponseBase:
     year = _year(request)
     if request.method == "POST":
         post = request.POST
-        posted_year = _int(post.get("year"), "year")
         if post.get("form") != "post":
             return _unknown()
-        if _run(
-            request,
-            lambda: do_post_ratings(post.get("village", ""), posted_year, actor=user),
-            _("已公示星级评定。"),
-        ):
-            return redirect(f"{request.path}?year={posted_year}")
+        posted: list[int] = []
+
+        def post_ratings() -> None:
+            posted.append(_int(post.get("year"), "year"))
+            do_post_ratings(post.get("village", ""), posted[0], actor=user)
+
+        if _run(request, post_ratings, _("已公示星级评定。")):
+            return redirect(f"{request.path}?year={posted[0]}")
     village = request.GET.get("village", "")[:12]
     full = request.GET.get("full") == "1"
     qs = ratings_for(user, year=year, village=village, full=True if full else None)
