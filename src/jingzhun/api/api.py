@@ -51,6 +51,7 @@ from .auth import session_auth, token_auth
 from .feeds import router as feeds_router
 from .inspection import router as inspection_router
 from .measures import router as measures_router
+from .points import router as points_router
 from .projects import router as projects_router
 from .teams import router as teams_router
 from .workflows import router as workflows_router
@@ -460,3 +461,4 @@ api.add_router("/", measures_router)
 api.add_router("/", feeds_router)
 api.add_router("/", inspection_router)
 api.add_router("/", projects_router)
+api.add_router("/", points_router)

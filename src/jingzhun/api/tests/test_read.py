@@ -92,6 +92,14 @@ ROUTES = [
     ("post", "/api/funds/disbursements"),
     ("post", "/api/funds/postings/1/reversal"),
     ("get", "/api/funds/reconciliation"),
+    # points shops and star ratings (api/points.py)
+    ("get", "/api/points/shops"),
+    ("get", "/api/points/households/1"),
+    ("post", "/api/points/earnings"),
+    ("post", "/api/points/redemptions"),
+    ("post", "/api/points/entries/1/reversal"),
+    ("get", "/api/points/ratings"),
+    ("post", "/api/points/ratings"),
 ]
 
 
