@@ -514,13 +514,17 @@ class PointsRulesFile(Header):
     @model_validator(mode="after")
     def _entries(self) -> PointsRulesFile:
         self._check_source(self.rules_source, "rules_source")
-        for what, entries in (("items", self.items), ("star_criteria", self.star_criteria)):
+        named: list[tuple[str, list[tuple[str, str]]]] = [
+            ("items", [(e.code, e.source) for e in self.items]),
+            ("star_criteria", [(c.code, c.source) for c in self.star_criteria]),
+        ]
+        for what, entries in named:
             seen: set[str] = set()
-            for i, entry in enumerate(entries):
-                self._check_source(entry.source, f"{what}[{i}]")
-                if entry.code in seen:
-                    raise ValueError(f"{what}[{i}] 的代码 “{entry.code}” 重复")
-                seen.add(entry.code)
+            for i, (code, source) in enumerate(entries):
+                self._check_source(source, f"{what}[{i}]")
+                if code in seen:
+                    raise ValueError(f"{what}[{i}] 的代码 “{code}” 重复")
+                seen.add(code)
         if self.full_stars > sum(c.stars for c in self.star_criteria):
             raise ValueError("full_stars 超过各项星数之和")
         return self

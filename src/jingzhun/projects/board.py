@@ -152,8 +152,8 @@ def money_board(user: Any, region: str) -> MoneyBoard:
         used_kinds.add(kind)
     board.states = [(s, label) for s, label in lifecycle.STATES.items() if s in table]
     board.kinds = [(k, label) for k, label in PROJECT_KINDS.items() if k in used_kinds]
-    for row in table.values():
-        row["all"] = sum(row.values())
+    for by_kind in table.values():
+        by_kind["all"] = sum(by_kind.values())
     board.projects = table
     board.project_total = sum(row["all"] for row in table.values())
     links = benefit_links(user, region)
