@@ -93,6 +93,7 @@ class Command(BaseCommand):
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
         self._measures(result.county_code)
+        self._points(result.county_code)
         self._cases(result.county_code)
         self._battle_map(result.county_code)
         if serve:
@@ -141,6 +142,14 @@ class Command(BaseCommand):
         made = seed_demo_measures(county)
         if made:
             self.stdout.write(f"已在演示村登记 {made} 项帮扶措施（户页面“帮扶措施”可见）。")
+
+    def _points(self, county: str) -> None:
+        """Points shops, points and star ratings in the demo township's villages (points.demo)."""
+        from jingzhun.points.demo import seed_demo_points
+
+        made = seed_demo_points(county)
+        if made:
+            self.stdout.write(f"已在演示乡镇登记 {made} 笔爱心超市积分（菜单“爱心超市”可见）。")
 
     def _cases(self, county: str) -> None:
         """A dynamic adjustment round with a few cases in various states (workflows.demo)."""
