@@ -81,10 +81,10 @@ def seed_demo_points(county_code: str) -> int:
                 plan.append(("tidy_courtyard", last_month.replace(day=20)))
             if n % 4 == 0:
                 plan.append(("volunteer", min(today, first + datetime.timedelta(days=2))))
-            for k, (item, day) in enumerate(plan):
+            for k, (code, day) in enumerate(plan):
                 try:
                     do_earn_points(
-                        household.pk, item, day, key=f"demo-{household.pk}-{k}", actor=township
+                        household.pk, code, day, key=f"demo-{household.pk}-{k}", actor=township
                     )
                     written += 1
                 except DomainError:
