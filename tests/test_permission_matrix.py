@@ -166,6 +166,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_selfcheck_values(admins),
         **_credit_values(admins, household),
         **_asset_values(admins),
+        **_points_values(admins),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -304,6 +305,14 @@ def _asset_values(admins: World) -> dict[str, Any]:
         asset.pk, timezone.localdate().year, "矩阵测试方案", {"public_job": 80_000}, actor=village
     )
     return {"asset_id": asset.pk, "plan_id": plan.pk}
+
+
+def _points_values(admins: World) -> dict[str, Any]:
+    """A points shop of the matrix's village (issue 23 item 5)."""
+    from jingzhun.points.actions import do_create_shop
+
+    shop = do_create_shop("230231100201", "矩阵测试爱心超市", actor=admins.user("township"))
+    return {"shop_id": shop.pk}
 
 
 def _team_member(admins: World) -> int:

@@ -54,6 +54,7 @@ from .feeds import router as feeds_router
 from .governance import router as governance_router
 from .inspection import router as inspection_router
 from .measures import router as measures_router
+from .points import router as points_router
 from .projects import router as projects_router
 from .scoring import router as scoring_router
 from .teams import router as teams_router
@@ -468,3 +469,4 @@ api.add_router("/", governance_router)
 api.add_router("/", projects_router)
 api.add_router("/", credit_router)
 api.add_router("/", assets_router)
+api.add_router("/", points_router)

@@ -472,7 +472,70 @@ class LayerRulesFile(Header):
         return self
 
 
+# ------------------------------------------------------------- points shops (issue 23 item 5)
+
+
+class PointsItem(Strict):
+    """One way a household earns points (积分事项): points per occurrence, and whether it counts
+    only after the village's monthly appraisal has been posted (月度评议公示)."""
+
+    code: Name
+    name: str = Field(min_length=1)
+    points: int = Field(ge=1, le=1000)
+    appraisal: bool = False
+    source: Name
+    note: str | None = None
+
+
+class StarCriterion(Strict):
+    """One criterion of the household star rating (五星新农家) and the stars it can give."""
+
+    code: Name
+    name: str = Field(min_length=1)
+    stars: int = Field(ge=1, le=5)
+    source: Name
+    note: str | None = None
+
+
+class PointsRulesFile(Header):
+    """Points shop rules (爱心超市积分) and the star rating (五星新农家) of a jurisdiction."""
+
+    kind: Literal["points_rules"]
+    point_value_fen: int = Field(ge=1)  # what one point buys, in fen (never paid in cash)
+    monthly_cap: int = Field(ge=1)  # most points a household earns in a calendar month
+    appraisal_posting_days: int = Field(ge=0)  # days the monthly appraisal stays posted
+    carry_over: bool = True  # balances carry over into the next month and year
+    expires_after_months: int | None = Field(default=None, ge=1)  # None: points never expire
+    rules_source: Name  # the source of the cap, the posting days and the carry-over
+    items: list[PointsItem] = Field(min_length=1)
+    star_criteria: list[StarCriterion] = Field(min_length=1)
+    full_stars: int = Field(ge=1)  # stars a household needs to be listed as 五星
+
+    @model_validator(mode="after")
+    def _entries(self) -> PointsRulesFile:
+        self._check_source(self.rules_source, "rules_source")
+        named: list[tuple[str, list[tuple[str, str]]]] = [
+            ("items", [(e.code, e.source) for e in self.items]),
+            ("star_criteria", [(c.code, c.source) for c in self.star_criteria]),
+        ]
+        for what, entries in named:
+            seen: set[str] = set()
+            for i, (code, source) in enumerate(entries):
+                self._check_source(source, f"{what}[{i}]")
+                if code in seen:
+                    raise ValueError(f"{what}[{i}] 的代码 “{code}” 重复")
+                seen.add(code)
+        if self.full_stars > sum(c.stars for c in self.star_criteria):
+            raise ValueError("full_stars 超过各项星数之和")
+        return self
+
+
 PolicyFile = Annotated[
-    TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile | LayerRulesFile,
+    TableFile
+    | StandardFile
+    | MeasureCatalogueFile
+    | FeedCatalogueFile
+    | LayerRulesFile
+    | PointsRulesFile,
     Field(discriminator="kind"),
 ]

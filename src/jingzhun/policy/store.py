@@ -29,6 +29,7 @@ from jingzhun.policy.schema import (
     LayerRulesFile,
     MeasureCatalogueFile,
     Parameter,
+    PointsRulesFile,
     PolicyFile,
     Source,
     StandardFile,
@@ -38,7 +39,12 @@ from jingzhun.policy.schema import (
 )
 
 _ADAPTER: TypeAdapter[
-    TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile | LayerRulesFile
+    TableFile
+    | StandardFile
+    | MeasureCatalogueFile
+    | FeedCatalogueFile
+    | LayerRulesFile
+    | PointsRulesFile
 ] = TypeAdapter(PolicyFile)
 
 NATIONAL = "national"
@@ -177,7 +183,14 @@ def _check_expressions(file: str, doc: StandardFile) -> None:
 class LoadedFile:
     path: str  # relative to the policies root, with forward slashes
     hash: str
-    doc: TableFile | StandardFile | MeasureCatalogueFile | FeedCatalogueFile | LayerRulesFile
+    doc: (
+        TableFile
+        | StandardFile
+        | MeasureCatalogueFile
+        | FeedCatalogueFile
+        | LayerRulesFile
+        | PointsRulesFile
+    )
 
     @property
     def key(self) -> str:

@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "jingzhun.duty",
     "jingzhun.credit",
     "jingzhun.assets",
+    "jingzhun.points",
     "jingzhun.demo",
     "jingzhun.policy",
     "jingzhun.analytics",

@@ -14,6 +14,8 @@ from . import (
     governance_board_views,
     inspection_views,
     measure_views,
+    money_board_views,
+    points_views,
     project_views,
     report_views,
     scoring_views,
@@ -244,6 +246,23 @@ urlpatterns = [
         name="credit_statement",
     ),
     path("credit/fund/", credit_views.fund, name="credit_fund"),
+    # points shops and star ratings (issue 23 item 5; points_views.py)
+    path("points/", points_views.points_home, name="points"),
+    path("points/shops/<int:shop_id>/", points_views.points_shop, name="points_shop"),
+    path(
+        "points/households/<int:household_id>/",
+        points_views.points_household_page,
+        name="points_household",
+    ),
+    path(
+        "points/households/<int:household_id>/card/",
+        points_views.points_card,
+        name="points_card",
+    ),
+    path("points/ratings/", points_views.points_ratings, name="points_ratings"),
+    # the battle map's money section (issue 23 item 6; money_board_views.py)
+    path("dashboard/money/", money_board_views.money_section, name="dashboard_money"),
+    path("dashboard/money/list/", money_board_views.money_list, name="dashboard_money_list"),
     path("funds/reconciliation/", project_views.funds_reconciliation, name="funds_reconciliation"),
     path("funds/imports/<int:job_id>/", project_views.funds_import, name="funds_import"),
     # assessment (issue 24 item 4; scoring_views.py)

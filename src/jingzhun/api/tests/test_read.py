@@ -120,6 +120,14 @@ ROUTES = [
     ("get", "/api/asset-plans"),
     ("get", "/api/asset-plans/1"),
     ("get", "/api/asset-payments"),
+    # points shops and star ratings (api/points.py)
+    ("get", "/api/points/shops"),
+    ("get", "/api/points/households/1"),
+    ("post", "/api/points/earnings"),
+    ("post", "/api/points/redemptions"),
+    ("post", "/api/points/entries/1/reversal"),
+    ("get", "/api/points/ratings"),
+    ("post", "/api/points/ratings"),
 ]
 
 

@@ -17,6 +17,7 @@ from jingzhun.policy.schema import (
     FeedCatalogueFile,
     LayerRulesFile,
     MeasureCatalogueFile,
+    PointsRulesFile,
     StandardFile,
     TableFile,
 )
@@ -126,6 +127,9 @@ def test_no_value_lacks_a_source(path: Path) -> None:
         used += [f.source for f in doc.feeds] + [r.source for r in doc.rules]
     elif isinstance(doc, LayerRulesFile):
         used = [layer.source for layer in doc.layers]
+    elif isinstance(doc, PointsRulesFile):
+        used = [doc.rules_source] + [i.source for i in doc.items]
+        used += [c.source for c in doc.star_criteria]
     else:
         assert isinstance(doc, StandardFile)
         used = [p.source for p in doc.parameters.values()]

@@ -93,6 +93,7 @@ class Command(BaseCommand):
         if not options["no_assess"]:
             self._assess(result.county_code, result.target_year)
         self._measures(result.county_code)
+        self._points(result.county_code)
         self._cases(result.county_code)
         self._projects(result.county_code)
         self._selfcheck(result.county_code, result.target_year)
@@ -156,6 +157,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"已登记演示村光伏电站等项目资产，收益分配到 {paid} 户（项目资产页面可见）。"
             )
+
+    def _points(self, county: str) -> None:
+        """Points shops, points and star ratings in the demo township's villages (points.demo)."""
+        from jingzhun.points.demo import seed_demo_points
+
+        made = seed_demo_points(county)
+        if made:
+            self.stdout.write(f"已在演示乡镇登记 {made} 笔爱心超市积分（菜单“爱心超市”可见）。")
 
     def _cases(self, county: str) -> None:
         """A dynamic adjustment round with a few cases in various states (workflows.demo)."""
