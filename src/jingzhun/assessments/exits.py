@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from jingzhun.core import hooks
 from jingzhun.core.errors import DomainError
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
@@ -184,6 +185,10 @@ def county_facts(county_code: str, year: int) -> RegionFacts:
             code: decisions[code].pk for code in sorted(decisions) if code in set(poor)
         },
     }
+    # 三率一度: the sample figures of the county's surveyed self-check for the year (the
+    # selfcheck app, through core.hooks); unknown (null) until one is recorded
+    sample = hooks.sample_facts(county.code, year) or {}
     for name in SAMPLE_FIELDS:
-        facts[name] = None  # from the sampled self-check (三率一度), not yet recorded
+        facts[name] = sample.get(name)
+    facts["selfcheck"] = sample.get("selfcheck")
     return RegionFacts(county, facts)

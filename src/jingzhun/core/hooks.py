@@ -59,7 +59,12 @@ def incomes_written(household_ids: Sequence[int], year: int, *, actor: Any, reas
 
 def registered() -> list[Callable[..., Any]]:
     """The registered callbacks (tests)."""
-    return list(_REGIONS_WRITTEN) + list(_INCOMES_WRITTEN) + list(_APPROVAL_CHECKS)
+    return (
+        list(_REGIONS_WRITTEN)
+        + list(_INCOMES_WRITTEN)
+        + list(_APPROVAL_CHECKS)
+        + list(_SAMPLE_FACTS)
+    )
 
 
 # --- approvals (ADR 0063) -------------------------------------------------------------------
@@ -86,3 +91,30 @@ def approval_problems(household_id: int, kind: str) -> list[str]:
     for callback in list(_APPROVAL_CHECKS):
         found.extend(callback(household_id, kind))
     return found
+
+
+# --- the sampled self-check's figures for the county exit (issue 24 items 5, 6) -------------
+
+
+class SampleFacts(Protocol):
+    def __call__(self, county_code: str, year: int, /) -> dict[str, Any] | None: ...
+
+
+_SAMPLE_FACTS: list[SampleFacts] = []
+
+
+def on_sample_facts(callback: SampleFacts) -> None:
+    """Have `callback(county_code, year)` give the county exit's sample figures (三率一度: the
+    persons and households of the sampled self-check, `assessments.exits.SAMPLE_FIELDS`), or None
+    when the county has no surveyed self-check for the year. The selfcheck app's."""
+    if callback not in _SAMPLE_FACTS:
+        _SAMPLE_FACTS.append(callback)
+
+
+def sample_facts(county_code: str, year: int) -> dict[str, Any] | None:
+    """The first registered callback's figures for the county and year (None: none recorded)."""
+    for callback in list(_SAMPLE_FACTS):
+        found = callback(county_code, year)
+        if found is not None:
+            return found
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from jingzhun.access.scoping import granted_codes
 from jingzhun.core.errors import OutOfScope
@@ -184,3 +184,30 @@ def results(item: SelfCheck) -> Results:
     else:
         passed = None
     return Results(rates, passed, len(surveyed), len(rows), confidence)
+
+
+def county_exit_sample(county_code: str, year: int) -> dict[str, Any] | None:
+    """The county exit standard's sample figures (三率一度, `assessments.exits.SAMPLE_FIELDS`)
+    from the county's self-check of `year`: the surveyed households' persons as the 2016 standard
+    counts them (wrongly exited among the sampled exited persons, missed among the sampled
+    non-registered persons, approving among the surveyed households), unweighted as the standard
+    divides them; the weighted estimates with their intervals are on the self-check's own page.
+    None when the county has no self-check for the year or nobody was surveyed yet."""
+    item = SelfCheck.objects.filter(county_id=county_code, year=year).order_by("-pk").first()
+    if item is None:
+        return None
+    surveyed = SampledHousehold.objects.filter(selfcheck=item, surveyed_on__isnull=False)
+    exited = surveyed.filter(group=sampling.EXITED)
+    ordinary = surveyed.filter(group=sampling.ORDINARY)
+    answered = surveyed.filter(approves__isnull=False)
+    if not surveyed.exists():
+        return None
+    return {
+        "sampled_exited_persons": exited.aggregate(n=Sum("persons"))["n"] or 0,
+        "sampled_wrong_exit_persons": exited.aggregate(n=Sum("wrongly_exited_persons"))["n"] or 0,
+        "sampled_non_registered_persons": ordinary.aggregate(n=Sum("persons"))["n"] or 0,
+        "verified_missed_persons": ordinary.aggregate(n=Sum("missed_persons"))["n"] or 0,
+        "surveyed_households": answered.count(),
+        "approving_households": answered.filter(approves=True).count(),
+        "selfcheck": item.pk,
+    }

@@ -244,3 +244,44 @@ def test_estimates_and_report(world: Any, drawn: SelfCheck) -> None:
     name = do_export_report(drawn.pk, out, actor=county)
     assert name.endswith(".pdf") and out.getvalue().startswith(b"%PDF")
     assert AuditEvent.objects.filter(event="selfcheck.export.report").count() == 1
+
+
+def test_the_county_exit_decision_reads_the_surveyed_sample(world: Any, drawn: SelfCheck) -> None:
+    """三率一度 in the county exit standard: the surveyed persons and households as the 2016
+    standard counts them (issue 24 items 5, 6), through core.hooks."""
+    from jingzhun.assessments.actions import do_assess_regions
+    from jingzhun.assessments.models import RegionAssessment
+
+    do_assess_regions("county_exit", 2019, COUNTY, actor=None)
+    before = RegionAssessment.objects.filter(region_id=COUNTY).latest("pk")
+    assert before.facts["surveyed_households"] is None  # nobody surveyed yet: unknown
+    assert "wrong_exit_rate" in before.unknown
+
+    county = world.user("county")
+    exited = list(SampledHousehold.objects.filter(selfcheck=drawn, group="exited"))
+    ordinary = list(SampledHousehold.objects.filter(selfcheck=drawn, group="ordinary"))
+    for n, row in enumerate(exited):
+        wrong = 1 if n == 0 else 0
+        do_save_survey(
+            row.pk, version=row.version, surveyed_on=DAY, team="第一核查组",
+            answers=_answers(wrongly_exited_persons=wrong, approves=n != 1), actor=county,
+        )  # fmt: skip
+    for row in ordinary:
+        do_save_survey(
+            row.pk, version=row.version, surveyed_on=DAY, team="第一核查组",
+            answers=_answers(missed_persons=0), actor=county,
+        )  # fmt: skip
+    surveyed = SampledHousehold.objects.filter(selfcheck=drawn, surveyed_on__isnull=False)
+    exited_persons = sum(r.persons for r in surveyed.filter(group="exited"))
+    do_assess_regions("county_exit", 2019, COUNTY, actor=None)
+    after = RegionAssessment.objects.filter(region_id=COUNTY).latest("pk")
+    assert after.pk != before.pk and after.facts["selfcheck"] == drawn.pk
+    assert after.facts["sampled_exited_persons"] == exited_persons > 0
+    assert after.facts["sampled_wrong_exit_persons"] == 1
+    assert after.facts["verified_missed_persons"] == 0
+    assert after.facts["surveyed_households"] == len(exited) + len(ordinary)
+    assert after.facts["approving_households"] == len(exited) + len(ordinary) - 1
+    # the rates are judged now: known (passed or failed), no longer unknown
+    assert not {"wrong_exit_rate", "missed_rate", "approval"} & set(after.unknown)
+    # one wrongly exited person among a handful is far above 2 %: the veto fails the county
+    assert "wrong_exit_rate" in after.failed
