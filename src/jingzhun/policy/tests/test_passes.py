@@ -102,9 +102,9 @@ def region_inputs(standard_id: str) -> dict[str, str]:
                 elif node is root and isinstance(node, Name):
                     pairs = [(node, Literal(True))]
                 for a, b in pairs:
-                    if isinstance(a, Name) and a.parts[0] in names:
-                        if isinstance(b, Literal) and isinstance(b.value, bool):
-                            names[a.parts[0]] = "BOOLEAN"
+                    bool_literal = isinstance(b, Literal) and isinstance(b.value, bool)
+                    if isinstance(a, Name) and a.parts[0] in names and bool_literal:
+                        names[a.parts[0]] = "BOOLEAN"
     return names
 
 
@@ -258,18 +258,18 @@ GOLDEN = {
     "not any(members, age_on(birth_date, school_age.reference) between school_age.min and "
     "school_age.max and school_status == 'dropped_out')": (
         '(NOT (CASE WHEN EXISTS (SELECT 1 FROM m WHERE m.household_id = h."id" AND '
-        '((CAST(2019 - EXTRACT(YEAR FROM CAST(m."birth_date" AS DATE)) - CASE WHEN '
-        'EXTRACT(MONTH FROM CAST(m."birth_date" AS DATE)) > 8 OR (EXTRACT(MONTH FROM '
-        'CAST(m."birth_date" AS DATE)) = 8 AND EXTRACT(DAY FROM CAST(m."birth_date" AS DATE)) '
-        "> 31) THEN 1 ELSE 0 END AS DECIMAL(18,4)) BETWEEN CAST('6' AS DECIMAL(18,4)) AND "
-        "CAST('15' AS DECIMAL(18,4))) AND (m.\"school_status\" = 'dropped_out')))) THEN TRUE "
-        'WHEN EXISTS (SELECT 1 FROM m WHERE m.household_id = h."id" AND '
         '(((CAST(2019 - EXTRACT(YEAR FROM CAST(m."birth_date" AS DATE)) - CASE WHEN '
         'EXTRACT(MONTH FROM CAST(m."birth_date" AS DATE)) > 8 OR (EXTRACT(MONTH FROM '
-        'CAST(m."birth_date" AS DATE)) = 8 AND EXTRACT(DAY FROM CAST(m."birth_date" AS DATE)) '
-        "> 31) THEN 1 ELSE 0 END AS DECIMAL(18,4)) BETWEEN CAST('6' AS DECIMAL(18,4)) AND "
-        "CAST('15' AS DECIMAL(18,4))) AND (m.\"school_status\" = 'dropped_out'))) IS NULL) "
-        "THEN NULL ELSE FALSE END))"
+        'CAST(m."birth_date" AS DATE)) = 8 AND EXTRACT(DAY FROM CAST(m."birth_date" AS '
+        "DATE)) > 31) THEN 1 ELSE 0 END AS DECIMAL(18,4)) BETWEEN CAST('6' AS "
+        "DECIMAL(18,4)) AND CAST('15' AS DECIMAL(18,4))) AND (m.\"school_status\" = "
+        "'dropped_out')))) THEN TRUE WHEN EXISTS (SELECT 1 FROM m WHERE m.household_id "
+        '= h."id" AND (((CAST(2019 - EXTRACT(YEAR FROM CAST(m."birth_date" AS DATE)) - '
+        'CASE WHEN EXTRACT(MONTH FROM CAST(m."birth_date" AS DATE)) > 8 OR '
+        '(EXTRACT(MONTH FROM CAST(m."birth_date" AS DATE)) = 8 AND EXTRACT(DAY FROM '
+        'CAST(m."birth_date" AS DATE)) > 31) THEN 1 ELSE 0 END AS DECIMAL(18,4)) '
+        "BETWEEN CAST('6' AS DECIMAL(18,4)) AND CAST('15' AS DECIMAL(18,4))) AND "
+        "(m.\"school_status\" = 'dropped_out'))) IS NULL) THEN NULL ELSE FALSE END))"
     ),
     "count(members) > 2": (
         '(CAST(COALESCE((SELECT count(*) FROM m WHERE m.household_id = h."id"), 0) '
