@@ -165,7 +165,8 @@ def child_reset(db_url: str, var_dir: str) -> dict[str, Any]:
     with connection.cursor() as cur:
         # Policy versions stay (cases refer to them; a run reuses its version's row).
         if connection.vendor == "postgresql":
-            cur.execute(f"TRUNCATE {', '.join(tables)}")
+            # CASCADE: village and county decisions (RegionAssessment, ADR 0071) refer to runs
+            cur.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         else:
             for t in tables:
                 cur.execute(f'DELETE FROM "{t}"')

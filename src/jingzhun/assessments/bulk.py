@@ -1,25 +1,24 @@
-"""Bulk assessment: the registry read by DuckDB, judged by one compiled query, stored by COPY.
+"""Bulk assessment: read → evaluate → store.
 
-Phases (each timed in the result, for the benchmark):
 1. read: the household, income and member columns the standard reads are copied from the
-   database (SQLite or PostgreSQL, attached read-only) or from a Parquet snapshot into DuckDB;
-2. snapshot: those inputs are written as the run's Parquet snapshot under var/snapshots/<run>/
-   (the auditors' record of what was judged; the card replays a decision from it);
-3. evaluate: policy.bulk.evaluate, one grouped pass over the members and one over households;
-4. store: inside one Django transaction, the run, the policy versions, one compact row per
-   household not yet judged with the same policy version (PostgreSQL: COPY from a CSV written by
-   DuckDB; SQLite: executemany), per-village counts, and one audit event.
-A failure anywhere leaves the database as it was (the snapshot folder is removed).
+   database (SQLite or PostgreSQL, attached read-only) or from a Parquet snapshot into DuckDB
+   (tables `h` and `m`; this module);
+2. evaluate: policy.bulk.evaluate, the standard compiled to one query (table `results`);
+3. store: inside one Django transaction, the run, the policy versions, one compact row per
+   household not yet judged with the same policy version and data (`_fresh`), per-village
+   counts, and one audit event. How rows reach the database and the run's Parquet snapshot
+   reaches the disk (the COPY through a named pipe, SQLite staging, the snapshot written beside
+   the store) is storage.py's.
+
+Each phase is timed in the result, for the benchmark. A failure anywhere leaves the database as
+it was (the snapshot folder is removed).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import select
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -38,7 +37,6 @@ from django.utils import timezone
 from jingzhun.access.scoping import village_prefixes
 from jingzhun.audit.actions import record
 from jingzhun.core import duck
-from jingzhun.core.duck_child import PARQUET_OPTIONS
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.core.fieldcrypt import encrypted_fields, open_in_duckdb
 from jingzhun.policy import bulk
@@ -49,11 +47,12 @@ from jingzhun.registry.facts import CODED_FIELDS, HOUSEHOLD_FIELDS, INCOME_FIELD
 from jingzhun.registry.masking import SENSITIVE_FIELDS
 from jingzhun.registry.models import Household, IncomeRecord, Member
 
+from . import storage
 from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
+from .storage import SNAPSHOT_FILES, quote_path
 
 __all__ = ["BulkResult", "do_assess_bulk", "household_columns", "member_columns"]
 
-SNAPSHOT_FILES = ("households.parquet", "members.parquet")
 # h's column holding Household.version as read (the assessment key's last part, ADR 0032)
 VERSION_COLUMN = "household_version"
 # Member fields encrypted at rest (PII-2) that the rules may read: read as their tokens with the
@@ -288,7 +287,7 @@ def _read_inputs(
     duck.sqlite_export(sqlite_file, [*loads, _existing_statement(standard_id, year)], exports)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM "
-        f"read_parquet('{_q(work / 'existing.parquet')}')"
+        f"read_parquet('{quote_path(work / 'existing.parquet')}')"
     )
     if parquet is not None:
         _load_from_parquet(con, parquet, prefixes)
@@ -309,7 +308,7 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
         con.execute(statement)
     con.execute(
         f"CREATE OR REPLACE TABLE h AS SELECT {_coded(con, paths[0], household_columns())} "
-        f"FROM read_parquet('{_q(paths[0])}') WHERE {where}"
+        f"FROM read_parquet('{quote_path(paths[0])}') WHERE {where}"
     )
     names = {str(r[0]) for r in con.execute("DESCRIBE h").fetchall()}
     if VERSION_COLUMN not in names:  # a snapshot written before ADR 0032
@@ -317,7 +316,7 @@ def _load_from_parquet(con: Any, folder: Path, prefixes: list[str] | None) -> No
     semi = "" if prefixes is None else "WHERE household_id IN (SELECT id FROM h)"
     con.execute(
         f"CREATE OR REPLACE TABLE m AS SELECT {_coded(con, paths[1], member_columns())} "
-        f"FROM read_parquet('{_q(paths[1])}') {semi}"
+        f"FROM read_parquet('{quote_path(paths[1])}') {semi}"
     )
     _open_sealed(con)
 
@@ -365,7 +364,10 @@ def _open_sealed(con: Any) -> None:
 def _coded(con: Any, path: Path, known: dict[str, tuple[str, str]]) -> str:
     """The select list for a snapshot file: every column, the coded ones cast to their ENUM
     (Parquet keeps them as text)."""
-    names = [str(r[0]) for r in con.execute(f"DESCRIBE FROM read_parquet('{_q(path)}')").fetchall()]
+    names = [
+        str(r[0])
+        for r in con.execute(f"DESCRIBE FROM read_parquet('{quote_path(path)}')").fetchall()
+    ]
     sealed = set(SEALED_MEMBER) if MEMBER_ID in names else set()  # tokens: opened after loading
     casts = [
         f'CAST("{n}" AS {known[n][1]}) AS "{n}"'
@@ -373,43 +375,6 @@ def _coded(con: Any, path: Path, known: dict[str, tuple[str, str]]) -> str:
         if n in known and known[n][1].startswith("code_") and n not in sealed
     ]
     return f"* REPLACE ({', '.join(casts)})" if casts else "*"
-
-
-def _q(path: Path) -> str:
-    return path.as_posix().replace("'", "''")
-
-
-def _write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
-    """Write h and m as the run's snapshot (unless already `written`); returns their SHA-256.
-    Runs on its own DuckDB cursor, beside storing.
-
-    In the order read, not sorted (ADR 0042): the scanner reads the registry in nearly key
-    order, so a card's replay (a filter on the key) still skips almost every row group, and
-    sorting 34 million members took 5 of the snapshot's 12.5 seconds at 10 million
-    households, taken from PostgreSQL's COPY running beside it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    digest = hashlib.sha256()
-    tables = {str(r[0]) for r in con.execute("SHOW TABLES").fetchall()}
-    members = "m_sealed" if "m_sealed" in tables else "m"  # sealed fields stay tokens
-    for table, name in zip(("h", members), SNAPSHOT_FILES, strict=True):
-        path = folder / name
-        if not written:
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{_q(path)}' {PARQUET_OPTIONS}")
-            os.chmod(path, 0o600)
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def _timed_snapshot(cursor: Any, folder: Path, written: bool, seconds: dict[str, float]) -> str:
-    t = time.perf_counter()
-    try:
-        return _write_snapshot(cursor, folder, written=written)
-    finally:
-        cursor.close()
-        seconds["snapshot"] = time.perf_counter() - t
 
 
 def _policy_versions(outcome: bulk.BulkOutcome, standard_id: str) -> dict[int, int]:
@@ -542,12 +507,14 @@ def do_assess_bulk(
             # then runs beside the database's COPY, which is mostly PostgreSQL's work and the
             # disk's); awaited before the transaction commits. Not beside evaluation, which
             # uses both cores itself. "snapshot" is the time it took, alongside.
-            snapshotting = pool.submit(_timed_snapshot, con.cursor(), folder, written, seconds)
+            snapshotting = pool.submit(
+                storage.timed_snapshot, con.cursor(), folder, written, seconds
+            )
         step("store")
         t = time.perf_counter()
         created = _fresh(con, outcome)
-        if created and connection.vendor == "sqlite":
-            staged = _stage_sqlite(con, work)
+        if created:
+            staged = storage.stage(con, work)  # SQLite: outside the transaction
         with transaction.atomic():
             result = _store(
                 con,
@@ -574,9 +541,7 @@ def do_assess_bulk(
         pool.shutdown(wait=True)
         con.close()
         try:
-            if staged is not None:
-                with connection.cursor() as cur:
-                    cur.execute("DETACH DATABASE jz_stage")
+            storage.unstage(staged)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     result.seconds = seconds
@@ -641,10 +606,7 @@ def _store(
     policy_id = _policy_case(grp_policy)
     t = time.perf_counter()
     if created:
-        if connection.vendor == "postgresql":
-            _copy_postgres(con, run_id, year, policy_id)
-        else:
-            _insert_staged(run_id, year, policy_id, timezone.now())
+        storage.store_decisions(con, run_id, year, policy_id)
     timings["store_rows"] = time.perf_counter() - t
     t = time.perf_counter()
     _summaries(con, outcome, run)
@@ -680,111 +642,6 @@ def _store(
     )  # fmt: skip
 
 
-def _copy_postgres(con: Any, run_id: str, year: int, policy_id: str) -> None:
-    """DuckDB writes the rows as CSV and psycopg streams them into COPY. On Linux through a
-    named pipe, so that DuckDB's CSV encoding and PostgreSQL's parsing run at the same time;
-    elsewhere through a temporary file."""
-    tmp = Path(settings.VAR_DIR) / "duckdb_tmp" / f"assess-{run_id}.csv"
-    export = (
-        f"COPY (SELECT household_id, {int(year)}, {policy_id}, household_version, '{run_id}', "
-        f"passed, failed, unknown FROM fresh ORDER BY household_id) TO '{_q(tmp)}' "
-        "(FORMAT csv, HEADER false)"
-    )  # in key order: the primary key's index is filled left to right
-    table = Assessment._meta.db_table
-    # created_at: the column's default, the transaction's time (one parse fewer per row)
-    sql = (
-        f'COPY "{table}" ("household_id", "year", "policy_id", "household_version", "run_id", '
-        '"passed", "failed", "unknown") FROM STDIN (FORMAT csv)'
-    )
-    with (
-        connection.cursor() as cur,
-        cur.connection.cursor() as pc,  # psycopg 3
-        pc.copy(sql) as copy,
-    ):
-        if sys.platform.startswith("linux"):
-            _stream_through_pipe(con, export, tmp, copy.write)
-        else:
-            try:
-                con.execute(export)
-                with tmp.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        copy.write(block)
-            finally:
-                tmp.unlink(missing_ok=True)
-
-
-def _stream_through_pipe(
-    con: Any, export: str, pipe: Path, write: Callable[[bytes], object]
-) -> None:
-    """Run `export` (a DuckDB COPY TO `pipe`) on a second cursor and pass what it writes to
-    `write` as it comes. The read end is opened first, without blocking: on Linux a FIFO
-    reports no hang-up before its first writer, so waiting for data cannot end early, and a
-    query that fails before opening the pipe is noticed by polling its future."""
-    os.mkfifo(pipe, 0o600)
-    fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
-    writer = con.cursor()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv")
-    try:
-        exporting = pool.submit(writer.execute, export)
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLHUP)
-        while True:
-            if not poller.poll(100):
-                if exporting.done():
-                    exporting.result()  # raises the query's error
-                    # finished without opening the pipe (a writer that closed it would leave
-                    # a hang-up to see)
-                    raise RuntimeError("DuckDB 未写入管道")
-                continue
-            try:
-                block = os.read(fd, 1 << 20)
-            except BlockingIOError:
-                continue
-            if not block:  # the writer closed the pipe
-                break
-            write(block)
-        exporting.result()
-    finally:
-        os.close(fd)  # a writer still writing now fails instead of waiting
-        pool.shutdown(wait=True)
-        writer.close()
-        pipe.unlink(missing_ok=True)
-
-
-def _stage_sqlite(con: Any, work: Path) -> Path:
-    """SQLite: table `fresh` copied into a staging SQLite file and attached to Django's
-    connection as `jz_stage`, before the transaction (SQLite refuses ATTACH inside one), so
-    that the store is one INSERT … SELECT run by SQLite itself instead of a Python loop over
-    ten million rows (ADR 0044). The file is written by a DuckDB child process from Parquet
-    (duck_child.py: DuckDB's own SQLite library never opens a file in this process)."""
-    parquet, stage = work / "fresh.parquet", work / "fresh.sqlite3"
-    con.execute(f"COPY (SELECT * FROM fresh) TO '{_q(parquet)}' (FORMAT parquet)")
-    duck.sqlite_write(
-        stage,
-        [
-            "SET preserve_insertion_order = true",  # rows in key order: the index fills in order
-            f"CREATE TABLE reg.fresh AS SELECT * FROM read_parquet('{_q(parquet)}') "
-            "ORDER BY household_id",
-        ],
-    )
-    parquet.unlink()
-    with connection.cursor() as cur:
-        cur.execute("ATTACH DATABASE %s AS jz_stage", [stage.as_posix()])
-    return stage
-
-
-def _insert_staged(run_id: str, year: int, policy_id: str, created_at: datetime) -> None:
-    table = Assessment._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            f'INSERT INTO "{table}" ("household_id", "year", "policy_id", "household_version", '
-            '"run_id", "passed", "failed", "unknown", "created_at") '
-            f"SELECT household_id, {int(year)}, {policy_id}, household_version, %s, passed, "
-            "failed, unknown, %s FROM jz_stage.fresh",
-            [run_id, created_at.isoformat(sep=" ")],
-        )
-
-
 def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:
     """One row per village, computed in one grouped pass and written in bulk."""
     cols = ["count(*)", "count_if(r.passed)"]
@@ -799,25 +656,6 @@ def _summaries(con: Any, outcome: bulk.BulkOutcome, run: AssessmentRun) -> None:
     for village, n, ok, *per in grouped:
         counts = {c: per[4 * i : 4 * i + 4] for i, c in enumerate(outcome.criteria) if per[4 * i]}
         rows.append((run.pk, village, n, ok, json.dumps(counts, separators=(",", ":"))))
-    write_rows(
+    storage.write_rows(
         AssessmentSummary, ["run_id", "village_code", "households", "passed", "criteria"], rows
     )
-
-
-def write_rows(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Many rows in the current transaction: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
-    table = model._meta.db_table
-    names = ", ".join(f'"{c}"' for c in columns)
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            with (
-                cur.connection.cursor() as pc,
-                pc.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" * len(columns))
-            cur.connection.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)

@@ -17,8 +17,9 @@ from jingzhun.policy.decide import FAILED, PASSED, UNKNOWN, CompiledStandard
 from jingzhun.policy.store import PolicyError, PolicyStore, default_store
 from jingzhun.registry.models import Household, Member
 
-from .bulk import MEMBER_ID, SEALED_MEMBER, SNAPSHOT_FILES, VERSION_COLUMN
+from .bulk import MEMBER_ID, SEALED_MEMBER, VERSION_COLUMN
 from .models import Assessment, AssessmentRun, AssessmentSummary, PolicyVersion
+from .storage import SNAPSHOT_FILES
 
 __all__ = [
     "AssessmentView",

@@ -10,7 +10,8 @@ Pure Python + DuckDB (no Django). The caller loads two tables into a DuckDB conn
 only they are read from the registry. `evaluate()` then finds the parameter groups present
 (province x the household fields that parameters are looked up by, e.g. identification_standard),
 compiles each group's criteria with its parameters as literals, hoists every member quantifier
-into one grouped pass over `m` (compiler.MemberAggregates), and writes table `results`:
+into one grouped pass over `m` (the optimisation passes in `passes`, all on by default:
+compiler.DUCKDB), and writes table `results`:
 
     household_id, village_code, grp, c_<criterion> ... (1 passed, 0 failed, 2 unknown, null: not
     in the household's standard), passed
@@ -32,15 +33,16 @@ from typing import Any
 
 import duckdb
 
-from .compiler import MemberAggregates, compile_sql, sql_literal
+from .compiler import DUCKDB, Passes, compile_sql, sql_literal
 from .decide import CompiledStandard
+from .passes.engine_settings import statement_settings
+from .passes.hoisting import MemberAggregates
+from .passes.member_flags import PackedMemberAggregates
 from .store import PolicyStore
 
 __all__ = ["BulkGroup", "BulkOutcome", "columns_read", "evaluate", "variants"]
 
 RESULT_CODES = {1: "passed", 0: "failed", 2: "unknown"}
-# Member grouping by array instead of hashing for household ids within a range of 2^24 (ADR 0044)
-PERFECT_HASH_BITS = 24
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,6 @@ def columns_read(
                 year=year,
                 member_columns=member_columns,
                 household_columns=household_columns,
-                hoist=MemberAggregates(),
                 reads=(read_h, read_m),
             )
     return sorted(read_h), sorted(read_m)
@@ -151,13 +152,15 @@ def evaluate(
     household_columns: Collection[str],
     province: str | None = None,
     carry: Collection[str] = (),
+    passes: Passes = DUCKDB,
 ) -> BulkOutcome:
     """Judge every household of table `h` (members in `m`); the results go to table `results`.
 
     `province` forces one province's standard for every household (as `policy evaluate
     --province` does); by default it is the first two digits of each household's village code.
     `carry` names columns of `h` copied unchanged into `results` (e.g. the household's data
-    version, for the caller's key).
+    version, for the caller's key). `passes`: the compiler's optimisation passes (all by
+    default; the tests switch each off to show that it changes no decision).
     """
     forced = sql_literal(province) if province else None
     # (an empty code is no province, like a missing one)
@@ -191,7 +194,9 @@ def evaluate(
     criteria: list[str] = []
     for g in groups:
         criteria += [c.id for c, _ in g.compiled.criteria if c.id not in criteria]
-    aggregates = MemberAggregates()
+    aggregates: MemberAggregates | None = None
+    if passes.hoisting:
+        aggregates = PackedMemberAggregates() if passes.member_flags else MemberAggregates()
     # One scan of h joined once to the member aggregates: each household's group is computed
     # first, and each criterion is a CASE over the groups (only the matching branch is evaluated).
     exprs: dict[str, dict[int, str]] = {cid: {} for cid in criteria}
@@ -207,6 +212,7 @@ def evaluate(
                 year=year,
                 member_columns=member_columns,
                 household_columns=household_columns,
+                passes=passes,
                 hoist=aggregates,
             )
             exprs[criterion.id][g.index] = f"coalesce(CAST(({sql}) AS TINYINT), 2)"
@@ -235,36 +241,19 @@ def evaluate(
     # at ten million households, measured).
     body = (
         f'SELECT h.id AS household_id, h.village_code{carried}, h."__grp" AS grp{cols} '
-        f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h '
-        f"LEFT JOIN ({aggregates.query()}) AS ma ON ma.household_id = h.id"
+        f'FROM (SELECT *, {grp} AS "__grp" FROM h AS h) AS h'
     )
+    if aggregates is not None:
+        body += f" LEFT JOIN ({aggregates.query()}) AS ma ON ma.household_id = h.id"
     passed = " AND ".join(f'coalesce("c_{c}", 1) = 1' for c in criteria) or "TRUE"
-    dense = id_range is not None and _dense_keys(id_range, sum(n for _, _, n in tally))
-    if dense:
-        # Household ids that fill most of a range of at most 2^24: DuckDB can then group the
-        # members by indexing an array instead of hashing (a quarter less time at ten million
-        # households, measured); its default allows ranges up to 2^12 only. Only this statement
-        # (its one aggregate is the member pass).
-        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
-    try:
+    households = sum(n for _, _, n in tally)
+    with statement_settings(con, id_range, households, enabled=passes.engine_settings):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE results AS SELECT *, {passed} AS passed FROM ({body})"
         )
-    finally:
-        if dense:
-            con.execute("RESET perfect_ht_threshold")
     row = con.execute("SELECT count(*), coalesce(count_if(passed), 0) FROM results").fetchone()
     total, ok = row if row else (0, 0)
     return BulkOutcome(groups, criteria, int(total), int(ok))
-
-
-def _dense_keys(id_range: tuple[int, int], households: int) -> bool:
-    """Whether the member grouping may use DuckDB's perfect hash table: ids within a range of
-    at most 2^24, at least a quarter of it used (the table has a slot for every id in range, in
-    each thread), and enough households for it to matter."""
-    low, high = id_range
-    span = high - low + 1
-    return households >= 100_000 and span <= 1 << PERFECT_HASH_BITS and households * 4 >= span
 
 
 def listed_ids(criteria: list[str], code: int, alias: str = "") -> str:

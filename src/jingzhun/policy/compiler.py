@@ -1,14 +1,28 @@
-"""Compile a rule AST to one DuckDB SQL expression.
+"""The plain rule compiler: a rule AST to one SQL expression, readable against the language doc.
 
-The expression is evaluated per row of the household table aliased `h` (one row per household;
-household fields as columns of the same name, the year's income fields as `income_<field>`).
-Member functions are correlated scalar subqueries over the member table `m` (column
-`household_id` plus the member fields), which DuckDB decorrelates into one grouped join.
+Read beside docs/development/rule-language.md: each construct of the language is one SQL
+construct here, over a row of the household table `h` (household fields as columns of the same
+name, the year's income fields as `income_<field>`) and the member table `m` (`household_id` plus
+the member fields):
 
-Numbers (the same rules as the interpreter, see interpreter.py): every numeric operand is cast
-to DECIMAL(18,4) (DuckDB rounds half away from zero); `+`/`-` are exact, `*` is cast back to
-DECIMAL(18,4); `/` is computed on BIGINTs scaled by 10^4 and rounded half away from zero to 4
-places (DuckDB's own decimal division returns DOUBLE), null when the divisor is zero.
+- `and`/`or`/`not`, comparisons, `in`, `between`, `is null`, `coalesce`: SQL's own, which has the
+  language's three-valued logic;
+- numbers: every numeric operand is cast to DECIMAL(18,4) (DuckDB rounds half away from zero);
+  `+`/`-` are exact, `*` is cast back to DECIMAL(18,4); `/` is computed on BIGINTs scaled by 10^4
+  and rounded half away from zero to 4 places (DuckDB's decimal division returns DOUBLE), null
+  when the divisor is zero (the interpreter's rules, interpreter.py);
+- `age_on(d, 'MM-DD')`: the year minus the birth year, less one before the birthday;
+- `count`, `any`, `all`, `sum` over members: correlated subqueries over `m`, `any`/`all` as
+  `EXISTS` tests in the order the doc states them ("true if COND is true for some member; else
+  null if COND is null for some member; else false").
+
+Without passes (`Passes()`) that is all, and the output is standard SQL apart from two spellings
+of DuckDB's (`//` for integer division, `sign`). The optimisation passes in `policy/passes/` are
+switched on by `Passes`: each rewrites one construct into a faster form with the same value
+(age cut-offs: passes/age_cutoffs.py; hoisting: passes/hoisting.py; packed member flags:
+passes/member_flags.py; per-statement engine settings: passes/engine_settings.py, applied by
+policy/bulk.py). `DUCKDB` is the set the bulk run uses; each pass is tested to change no decision
+(policy/tests/test_passes.py).
 
 Safety: names are lowercase identifiers checked against the known columns and quoted; parameter
 values become literals (numbers rendered from Decimal, strings with quotes doubled); nothing of the
@@ -17,9 +31,9 @@ policy text reaches the SQL otherwise.
 
 from __future__ import annotations
 
-import calendar
 import itertools
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -40,8 +54,9 @@ from jingzhun.policy.lang import (
     Not,
     RuleError,
 )
+from jingzhun.policy.passes import age_cutoffs
 
-__all__ = ["MemberAggregates", "compile_sql", "sql_literal"]
+__all__ = ["DUCKDB", "PLAIN", "Correlated", "MemberForm", "Passes", "compile_sql", "sql_literal"]
 
 # 64-bit decimals: DuckDB's 128-bit DECIMAL(38,4) arithmetic and casts were 10-100 times slower
 # (0.3 s per million casts to BIGINT). Magnitudes beyond 10^14 (and divisions of operands beyond
@@ -70,74 +85,80 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
-class MemberAggregates:
-    """Member aggregates hoisted out of many compiled expressions into one grouped query.
+@dataclass(frozen=True)
+class Passes:
+    """The optimisation passes to apply (none by default: the plain compiler's output)."""
 
-    In hoisting mode each quantifier registers its aggregates here (deduplicated by their SQL
-    text, so criteria that share a condition share a column) and compiles to a reference to
-    column `ma."aN"`; `query()` is then one `GROUP BY household_id` pass over the members,
-    which is much faster over millions of rows than one correlated subquery per quantifier.
+    age_cutoffs: bool = False  # passes/age_cutoffs.py
+    hoisting: bool = False  # passes/hoisting.py (policy.bulk: one grouped pass over m)
+    member_flags: bool = False  # passes/member_flags.py (with hoisting)
+    engine_settings: bool = False  # passes/engine_settings.py (policy.bulk, per statement)
 
-    The three-valued "some member" tests that any/all/sum need (is the condition true for
-    some member, is it unknown for some member) are not an aggregate each: each is a flag, two
-    bits per condition of one `bit_or` over a small integer (`coalesce(CAST(c AS UTINYINT), 2)`
-    is 1 when c holds, 0 when not, 2 when unknown), so the grouped pass keeps one narrow state
-    for all of them instead of two booleans per quantifier (ADR 0044).
-    """
 
-    FLAGS_PER_COLUMN = 32  # two bits each in a UBIGINT
+PLAIN = Passes()
+DUCKDB = Passes(age_cutoffs=True, hoisting=True, member_flags=True, engine_settings=True)
 
-    def __init__(self, alias: str = "ma") -> None:
-        self.alias = alias
-        self.columns: dict[str, str] = {}  # aggregate SQL -> column name
-        self.flags: dict[str, int] = {}  # condition SQL -> flag index
-        self.reads_household = False
 
-    def column(self, expr: str) -> str:
-        if expr not in self.columns:
-            self.columns[expr] = f"a{len(self.columns)}"
-        return f'{self.alias}."{self.columns[expr]}"'
+class MemberForm:
+    """How the member quantifiers are written: each method gets the member condition (or
+    number) compiled over a row of `m` and returns SQL over `h`. `Correlated` is the plain form;
+    passes/hoisting.py's MemberAggregates the hoisted one."""
 
-    def _flag(self, condition: str, bit: int) -> str:
-        """SQL: whether bit `bit` (0: true for some member, 1: unknown for some member) of the
-        condition's flag is set; FALSE for a household without members."""
-        if condition not in self.flags:
-            self.flags[condition] = len(self.flags)
-        index = self.flags[condition]
-        col, pos = divmod(index, self.FLAGS_PER_COLUMN)
-        mask = 1 << (2 * pos + bit)
-        return f'((COALESCE({self.alias}."f{col}", 0) & {mask}) <> 0)'
+    def count(self, condition: str | None) -> str:
+        raise NotImplementedError
 
-    def some(self, condition: str) -> str:
-        """SQL: some member satisfies the condition (FALSE without members)."""
-        return self._flag(condition, 0)
+    def any(self, condition: str) -> str:
+        raise NotImplementedError
 
-    def some_unknown(self, condition: str) -> str:
-        """SQL: the condition is unknown (null) for some member (FALSE without members)."""
-        return self._flag(condition, 1)
+    def all(self, condition: str) -> str:
+        raise NotImplementedError
 
-    def query(self, members: str = "m", households: str = "h", key: str = "id") -> str:
-        """The grouped query: one row per household with members, one column per aggregate."""
-        cols = [f'{expr} AS "{name}"' for expr, name in self.columns.items()]
-        conditions = list(self.flags)
-        for col in range(0, len(conditions), self.FLAGS_PER_COLUMN):
-            chunk = conditions[col : col + self.FLAGS_PER_COLUMN]
-            width = len(chunk) * 2
-            kind = next(
-                t for t, bits in (("UTINYINT", 8), ("USMALLINT", 16), ("UINTEGER", 32),
-                                  ("UBIGINT", 64)) if width <= bits
-            )  # fmt: skip
-            parts = [
-                f"(CAST(coalesce(CAST(({c}) AS UTINYINT), 2) AS {kind}) << {2 * i})"
-                for i, c in enumerate(chunk)
-            ]
-            cols.append(f'bit_or({" | ".join(parts)}) AS "f{col // self.FLAGS_PER_COLUMN}"')
-        source = (
-            f"{members} AS m JOIN {households} AS h ON m.household_id = h.{_ident(key)}"
-            if self.reads_household
-            else f"{members} AS m"
+    def sum(self, number: str) -> str:
+        raise NotImplementedError
+
+    def reads_household_in_condition(self) -> None:
+        """A member condition reads a household field (h.x)."""
+
+
+class Correlated(MemberForm):
+    """The plain form: one correlated subquery over the household's members per test.
+
+    Each count is wrapped in COALESCE(…, 0): DuckDB's decorrelated subqueries yield NULL, not 0,
+    for a household without members. The member condition is wrapped in
+    `CASE WHEN m.household_id IS NOT NULL THEN … END` inside an aggregate, so that the aggregate
+    always reads `m` (SQL makes `sum(h.x)` an aggregate of the outer query)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.members = f"FROM m WHERE m.household_id = {key}"
+
+    def _exists(self, condition: str) -> str:
+        return f"EXISTS (SELECT 1 {self.members} AND {condition})"
+
+    def count(self, condition: str | None) -> str:
+        where = "" if condition is None else f" AND ({condition})"
+        return f"CAST(COALESCE((SELECT count(*) {self.members}{where}), 0) AS {NUM})"
+
+    def any(self, condition: str) -> str:
+        return (
+            f"(CASE WHEN {self._exists(f'({condition})')} THEN TRUE "
+            f"WHEN {self._exists(f'({condition}) IS NULL')} THEN NULL ELSE FALSE END)"
         )
-        return f"SELECT m.household_id{''.join(', ' + c for c in cols)} FROM {source} GROUP BY 1"
+
+    def all(self, condition: str) -> str:
+        return (
+            f"(CASE WHEN {self._exists(f'NOT ({condition})')} THEN FALSE "
+            f"WHEN {self._exists(f'({condition}) IS NULL')} THEN NULL ELSE TRUE END)"
+        )
+
+    def sum(self, number: str) -> str:
+        total = (
+            f"(SELECT sum(CASE WHEN m.household_id IS NOT NULL THEN {number} END) {self.members})"
+        )
+        return (
+            f"(CASE WHEN {self._exists(f'({number}) IS NULL')} THEN NULL "
+            f"ELSE CAST(COALESCE({total}, 0) AS {NUM}) END)"
+        )
 
 
 class _Compiler:
@@ -149,7 +170,8 @@ class _Compiler:
         member_columns: Collection[str],
         household_columns: Collection[str],
         household_key: str,
-        hoist: MemberAggregates | None = None,
+        members: MemberForm | None = None,
+        passes: Passes = PLAIN,
     ) -> None:
         self.params = params
         self.variables = variables
@@ -159,7 +181,8 @@ class _Compiler:
         self.household_key = household_key
         self.var_stack: list[str] = []
         self.counter: Iterator[int] = itertools.count(1)
-        self.hoist = hoist
+        self.members = members or Correlated(f"h.{_ident(household_key)}")
+        self.passes = passes
         self.read_household: set[str] = set()
         self.read_members: set[str] = set()
         self.in_member_condition = False
@@ -201,8 +224,8 @@ class _Compiler:
 
     def _household(self, col: str) -> str:
         self.read_household.add(col)
-        if self.hoist is not None and self.in_member_condition:
-            self.hoist.reads_household = True
+        if self.in_member_condition:
+            self.members.reads_household_in_condition()
         return f"h.{_ident(col)}"
 
     def num(self, node: Node, member: bool) -> str:
@@ -242,7 +265,7 @@ class _Compiler:
                 f"AS DECIMAL(18,0)) * CAST('0.0001' AS {NUM}) AS {NUM})"
             )
         if isinstance(node, Compare):
-            if (by_date := self.age_compare(node, member)) is not None:
+            if self.passes.age_cutoffs and (by_date := age_cutoffs.compare(self, node, member)):
                 return by_date
             op = {"==": "=", "!=": "<>"}.get(node.op, node.op)
             return f"({self.sql(node.left, member)} {op} {self.sql(node.right, member)})"
@@ -252,7 +275,7 @@ class _Compiler:
             return f"({self.sql(node.operand, member)} {neg}IN ({items}))"
         if isinstance(node, Between):
             neg = "NOT " if node.negated else ""
-            if (by_date := self.age_between(node, member)) is not None:
+            if self.passes.age_cutoffs and (by_date := age_cutoffs.between(self, node, member)):
                 return f"({neg}{by_date})"
             return (
                 f"({self.sql(node.operand, member)} {neg}BETWEEN {self.sql(node.low, member)} "
@@ -271,8 +294,9 @@ class _Compiler:
         if f == "age_on":
             d, month, day = self.age_parts(node, member)
             return (
-                f"CAST({self.year} - year({d}) - CASE WHEN month({d}) > {month} OR "
-                f"(month({d}) = {month} AND day({d}) > {day}) THEN 1 ELSE 0 END AS {NUM})"
+                f"CAST({self.year} - EXTRACT(YEAR FROM {d}) - CASE WHEN EXTRACT(MONTH FROM {d}) "
+                f"> {month} OR (EXTRACT(MONTH FROM {d}) = {month} AND EXTRACT(DAY FROM {d}) "
+                f"> {day}) THEN 1 ELSE 0 END AS {NUM})"
             )
         if f == "coalesce":
             return "COALESCE(" + ", ".join(self.sql(a, member) for a in node.args) + ")"
@@ -318,104 +342,22 @@ class _Compiler:
         k = int(v)
         return k if abs(k) <= 200 else None
 
-    def birth_cutoff(self, month: int, day: int, k: int) -> str:
-        """The latest birth date at which age_on(…, MM-DD) in the year is at least k: age >= k
-        exactly when (birth year, month, day) <= (year - k, MM, DD) (interpreter.age_on), and
-        that triple as a date, or the month's last day where it does not exist (02-29 of a
-        common year)."""
-        y = self.year - k
-        last = calendar.monthrange(y, month)[1]
-        return f"DATE '{date(y, month, min(day, last)).isoformat()}'"
-
-    def age_compare(self, node: Compare, member: bool) -> str | None:
-        """`age_on(d, MM-DD) <op> k` (or `k <op> age_on(…)`) with a whole constant k as date
-        comparisons on d: the same truth values (null where d is null) without computing every
-        member's age (year/month/day of millions of dates)."""
-        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-        if isinstance(node.left, Call) and node.left.func == "age_on":
-            call, other, op = node.left, node.right, node.op
-        elif isinstance(node.right, Call) and node.right.func == "age_on":
-            call, other, op = node.right, node.left, flip.get(node.op, node.op)
-        else:
-            return None
-        k = self.whole_constant(other, member)
-        if k is None or op not in flip or not 1 <= self.year - k - 1 <= 9998:
-            return None
-        d, month, day = self.age_parts(call, member)
-        at_least = self.birth_cutoff(month, day, k)  # age >= k  <=>  d <= at_least
-        above = self.birth_cutoff(month, day, k + 1)  # age >  k  <=>  d <= above
-        return {
-            ">=": f"({d} <= {at_least})",
-            ">": f"({d} <= {above})",
-            "<": f"({d} > {at_least})",
-            "<=": f"({d} > {above})",
-            "==": f"({d} <= {at_least} AND {d} > {above})",
-            "!=": f"(NOT ({d} <= {at_least} AND {d} > {above}))",
-        }[op]
-
-    def age_between(self, node: Between, member: bool) -> str | None:
-        """`age_on(d, MM-DD) BETWEEN lo AND hi` with whole constants, as date comparisons."""
-        if not (isinstance(node.operand, Call) and node.operand.func == "age_on"):
-            return None
-        lo, hi = self.whole_constant(node.low, member), self.whole_constant(node.high, member)
-        if lo is None or hi is None:
-            return None
-        if not all(1 <= self.year - k - 1 <= 9998 for k in (lo, hi)):
-            return None
-        d, month, day = self.age_parts(node.operand, member)
-        return (
-            f"({d} <= {self.birth_cutoff(month, day, lo)} "
-            f"AND {d} > {self.birth_cutoff(month, day, hi + 1)})"
-        )
-
     def quantifier(self, node: Call) -> str:
-        f = node.func
-        key = f"h.{_ident(self.household_key)}"
-
-        # Each aggregate is its own scalar subquery wrapped in COALESCE: DuckDB's decorrelated
-        # subqueries yield NULL (not 0) for households without members. In hoisting mode it is
-        # a column of the grouped member query instead (null for households without members).
-        def agg(expr: str, default: str = "0") -> str:
-            if self.hoist is not None:
-                return f"COALESCE({self.hoist.column(expr)}, {default})"
-            return f"COALESCE((SELECT {expr} FROM m WHERE m.household_id = {key}), {default})"
-
+        """count/any/all/sum over members, in the form self.members writes (plain: Correlated)."""
         if len(node.args) == 1:
-            return f"CAST({agg('count(*)')} AS {NUM})"
-        # Wrapped so that the aggregate always references `m`: an aggregate over outer columns
-        # only (e.g. count_if(h.food_secure)) would otherwise belong to the outer query.
+            return self.members.count(None)
         self.in_member_condition = True
         try:
             inner = self.sql(node.args[1], True)
         finally:
             self.in_member_condition = False
-        # (In hoisting mode the aggregate runs over `m` itself and needs no wrapper.)
-        c = (
-            inner
-            if self.hoist is not None
-            else (f"(CASE WHEN m.household_id IS NOT NULL THEN {inner} END)")
-        )
-        # "some member …" and "… unknown for some member": flags of one bit_or in hoisting
-        # mode, otherwise bool_or (null only without members, hence COALESCE … FALSE). `all` is
-        # "no member fails": its flag is over NOT c (unknown exactly where c is).
-        if f == "count":
-            return f"CAST({agg(f'count_if({c})')} AS {NUM})"
-        cond = f"NOT ({c})" if f == "all" else c
-        if self.hoist is not None and f == "sum":
-            # c is a number here: only "unknown for some member" is read, as the flag of
-            # `c IS NULL` (a number cannot be cast to the flag's 0/1).
-            some, unknown = "", self.hoist.some(f"({c}) IS NULL")
-        elif self.hoist is not None:
-            some, unknown = self.hoist.some(cond), self.hoist.some_unknown(cond)
-        else:
-            some = agg(f"bool_or({cond})", "FALSE")
-            unknown = agg(f"bool_or({c} IS NULL)", "FALSE")
-        if f == "any":
-            return f"(CASE WHEN {some} THEN TRUE WHEN {unknown} THEN NULL ELSE FALSE END)"
-        if f == "all":
-            return f"(CASE WHEN {some} THEN FALSE WHEN {unknown} THEN NULL ELSE TRUE END)"
-        total = agg(f"sum(CAST({c} AS {NUM}))", f"CAST(0 AS {NUM})")
-        return f"(CASE WHEN {unknown} THEN NULL ELSE CAST({total} AS {NUM}) END)"
+        if node.func == "count":
+            return self.members.count(inner)
+        if node.func == "any":
+            return self.members.any(inner)
+        if node.func == "all":
+            return self.members.all(inner)
+        return self.members.sum(inner)
 
 
 def compile_sql(
@@ -427,18 +369,22 @@ def compile_sql(
     member_columns: Collection[str],
     household_columns: Collection[str],
     household_key: str = "id",
-    hoist: MemberAggregates | None = None,
+    passes: Passes = PLAIN,
+    hoist: MemberForm | None = None,
     reads: tuple[set[str], set[str]] | None = None,
 ) -> str:
     """One SQL expression over `h` (households) and `m` (members, joined on household_id).
 
-    With `hoist`, member quantifiers become columns of `hoist`'s grouped query (alias `ma`,
-    to be LEFT JOINed on household_id) instead of correlated subqueries. With `reads`, the
-    household and member columns the expression reads are added to those two sets.
+    By default the plain compiler's output. `passes` switches optimisation passes on; with
+    `hoist` (passes.hoisting.MemberAggregates or passes.member_flags.PackedMemberAggregates),
+    member quantifiers become columns of its grouped query (alias `ma`, to be LEFT JOINed on
+    household_id) instead of correlated subqueries. With `reads`, the household and member
+    columns the expression reads are added to those two sets.
     """
     compiler = _Compiler(
-        params, variables or {}, year, member_columns, household_columns, household_key, hoist
-    )
+        params, variables or {}, year, member_columns, household_columns, household_key,
+        hoist, passes,
+    )  # fmt: skip
     sql = compiler.sql(node, False)
     if reads is not None:
         reads[0].update(compiler.read_household)

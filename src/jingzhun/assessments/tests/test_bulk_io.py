@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from jingzhun.assessments.bulk import _stream_through_pipe
+from jingzhun.assessments.storage import stream_through_pipe
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="named pipes: Linux only")
@@ -17,7 +17,7 @@ def test_the_pipe_carries_what_duckdb_writes(tmp_path: Path) -> None:
     con.execute("CREATE TABLE fresh AS SELECT range AS n, 'x' || range AS s FROM range(200000)")
     received: list[bytes] = []
     pipe = tmp_path / "rows.csv"
-    _stream_through_pipe(
+    stream_through_pipe(
         con, f"COPY fresh TO '{pipe}' (FORMAT csv, HEADER false)", pipe, received.append
     )
     lines = b"".join(received).decode().splitlines()
@@ -30,7 +30,7 @@ def test_a_query_that_fails_before_writing_does_not_hang(tmp_path: Path) -> None
     con = duckdb.connect()
     pipe = tmp_path / "rows.csv"
     with pytest.raises(duckdb.CatalogException):
-        _stream_through_pipe(con, f"COPY missing TO '{pipe}' (FORMAT csv)", pipe, print)
+        stream_through_pipe(con, f"COPY missing TO '{pipe}' (FORMAT csv)", pipe, print)
     assert not pipe.exists()
 
 
@@ -44,5 +44,5 @@ def test_a_failing_reader_stops_the_writer(tmp_path: Path) -> None:
         raise ValueError("COPY refused")
 
     with pytest.raises(ValueError, match="COPY refused"):
-        _stream_through_pipe(con, f"COPY fresh TO '{pipe}' (FORMAT csv)", pipe, refuse)
+        stream_through_pipe(con, f"COPY fresh TO '{pipe}' (FORMAT csv)", pipe, refuse)
     assert not pipe.exists()

@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jingzhun.policy import RuleError, compile_sql, evaluate, parse
-from jingzhun.policy.compiler import MemberAggregates
+from jingzhun.policy.compiler import DUCKDB, Passes
+from jingzhun.policy.passes.hoisting import MemberAggregates
+from jingzhun.policy.passes.member_flags import PackedMemberAggregates
 
 YEAR = 2019
 PARAMS: dict[str, object] = {
@@ -279,8 +281,14 @@ def assert_agree(
 ) -> None:
     """One query computes every expression for every household; the interpreter must agree."""
     nodes = [parse(text) for text in texts]
-    for hoist in (None, MemberAggregates()):
-        columns = [to_sql(node, hoist) for node in nodes]
+    forms: list[tuple[MemberAggregates | None, Passes]] = [
+        (None, Passes()),  # the plain compiler
+        (None, Passes(age_cutoffs=True)),
+        (MemberAggregates(), Passes(age_cutoffs=True, hoisting=True)),
+        (PackedMemberAggregates(), DUCKDB),
+    ]
+    for hoist, passes in forms:
+        columns = [to_sql(node, hoist, passes) for node in nodes]
         source = "h"
         if hoist is not None:  # the bulk form: one grouped member query, LEFT JOINed
             source = f"h LEFT JOIN ({hoist.query()}) AS ma ON ma.household_id = h.id"
@@ -377,9 +385,9 @@ MANY_QUANTIFIERS = [
 def test_many_quantifiers_in_one_query_agree(households: list[dict[str, Any]]) -> None:
     con = load(households)
     assert_agree(con, households, *MANY_QUANTIFIERS)
-    hoist = MemberAggregates()
+    hoist = PackedMemberAggregates()
     for text in MANY_QUANTIFIERS:
-        to_sql(parse(text), hoist)
+        to_sql(parse(text), hoist, DUCKDB)
     assert len(hoist.flags) == 42 and '"f1"' in hoist.query()
 
 
@@ -444,7 +452,7 @@ def test_exit_standard_on_a_known_household() -> None:
         assert got is value, key
 
 
-def to_sql(node: Any, hoist: MemberAggregates | None = None) -> str:
+def to_sql(node: Any, hoist: MemberAggregates | None = None, passes: Passes = DUCKDB) -> str:
     """`node` compiled with this module's parameters, variables, year and columns."""
     return compile_sql(
         node,
@@ -453,6 +461,7 @@ def to_sql(node: Any, hoist: MemberAggregates | None = None) -> str:
         year=YEAR,
         member_columns=MEMBER_COLUMNS,
         household_columns=HOUSEHOLD_COLUMNS,
+        passes=passes,
         hoist=hoist,
     )
 
@@ -561,7 +570,7 @@ def test_age_comparisons_as_dates_agree_with_the_interpreter_at_every_boundary()
     for text in texts:
         node = parse(f"any(members, {text})")
         sql = to_sql(node)
-        assert "year(" not in sql, text  # the rewrite happened: no member's age is computed
+        assert "EXTRACT(" not in sql, text  # the rewrite happened: no member's age is computed
         got = [v for _, v in con.execute(f"SELECT id, {sql} FROM h ORDER BY id").fetchall()]
         expected = [
             evaluate(node, as_facts(hh), params=PARAMS, year=YEAR).value for hh in households
@@ -592,7 +601,7 @@ def test_division_by_zero_is_unknown_in_both() -> None:
 
 
 def test_the_member_grouping_uses_an_array_only_for_many_dense_household_ids() -> None:
-    from jingzhun.policy.bulk import _dense_keys
+    from jingzhun.policy.passes.engine_settings import dense_keys as _dense_keys
 
     # given ten million households numbered 1..10.4M, or scattered, or a village's worth
     assert _dense_keys((1, 10_419_725), 10_419_725)
