@@ -261,12 +261,17 @@ def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:
     features = [
         {
             "type": "Feature",
-            "properties": {"code": code, "name": wanted[code].name},
+            # illustrative: drawn by the generator, not a real boundary (the map says 示意)
+            "properties": {
+                "code": code,
+                "name": wanted[code].name,
+                "illustrative": source == RegionShape.DEMO,
+            },
             "geometry": geometry,
         }
-        for code, geometry in RegionShape.objects.filter(region_id__in=list(wanted))
+        for code, geometry, source in RegionShape.objects.filter(region_id__in=list(wanted))
         .order_by("region_id")
-        .values_list("region_id", "geometry")
+        .values_list("region_id", "geometry", "source")
     ]
     return {"type": "FeatureCollection", "features": features}
 
