@@ -255,6 +255,19 @@ def refreshed_at(user: Any, region_code: str) -> Any:
     )
 
 
+def counties_below(user: Any, region_code: str) -> list[Region]:
+    """The visible counties under a province or prefecture, in code order."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return [
+        r
+        for r in Region.objects.filter(
+            level="county", code__startswith=codes.prefix(region_code)
+        ).order_by("code")
+        if can_see_region(user, r.code)
+    ]
+
+
 def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the visible regions that have a boundary."""
     wanted = {r.code: r for r in regions if can_see_region(user, r.code)}
