@@ -28,6 +28,7 @@ def _click_shape(page: Any, code: str) -> None:
 
     point = shapely.geometry.shape(RegionShape.objects.get(region_id=code).geometry)
     inner = point.representative_point()
+    page.locator("#map").scroll_into_view_if_needed()
     x, y = page.evaluate(
         "([lon, lat]) => echarts.getInstanceByDom(document.getElementById('map'))"
         ".convertToPixel({seriesIndex: 0}, [lon, lat])",

@@ -250,6 +250,7 @@ def test_zero_figures_are_left_out_and_read_as_zero(world: World) -> None:
     defs = {d.id: d for d in load_indicators()}
     rows = _rows()
     regions = {COUNTY, *TOWNSHIPS, *(v for t in TOWNSHIPS for v in VILLAGES[t])}
+    regions |= {"230000000000", "230200000000"}  # the province and prefecture (rolled up)
     anchors = {(y, r) for i, y, r, _dim, _n, _d in rows if i == ANCHOR}
     assert anchors == {(y, r) for y in result.years for r in regions}
     assert not [
