@@ -158,7 +158,11 @@ def build(user: Any, scope: Scope, year: int, map_indicator: str) -> Dashboard:
         # a province's map shows its counties (the table its prefectures): one more read
         counties = selectors.counties_below(user, scope.region.code)
         figs_of = selectors.child_figures(user, counties, year, [mapped.id])
-        shown = [(r, _cell(mapped, figs_of[r.code].get(mapped.id))) for r in counties if r.code in figs_of]
+        shown = [
+            (r, _cell(mapped, figs_of[r.code].get(mapped.id)))
+            for r in counties
+            if r.code in figs_of
+        ]
     else:
         shown = [(child, m) for child, _cells, m in children]
     series = selectors.trend(user, region, TREND)

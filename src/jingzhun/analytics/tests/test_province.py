@@ -146,9 +146,9 @@ def test_shapes_real_outline_and_illustrative_children(world: World) -> None:
     regions = list(selectors.dashboard_scope(user, COUNTY).children)
     features = selectors.shapes(user, regions)["features"]
     assert features and all(f["properties"]["illustrative"] for f in features)
-    assert not selectors.shapes(user, [selectors.dashboard_scope(user, COUNTY).region])[
-        "features"
-    ][0]["properties"]["illustrative"]
+    assert not selectors.shapes(user, [selectors.dashboard_scope(user, COUNTY).region])["features"][
+        0
+    ]["properties"]["illustrative"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -184,7 +184,8 @@ def test_province_and_prefecture_figures_recomputed_from_counties(world: World) 
     # a rate is recomputed from the sums, not averaged: remaining persons over rural population
     incidence = defs["poverty_incidence"]
     county_rates = [
-        incidence.value(*_figures(c, THIS_YEAR)["poverty_incidence"][""]) for c in counties[PROVINCE]
+        incidence.value(*_figures(c, THIS_YEAR)["poverty_incidence"][""])
+        for c in counties[PROVINCE]
     ]
     n, d = _figures(PROVINCE, THIS_YEAR)["poverty_incidence"][""]
     assert (n, d) == (8 + 4 + 4, 10000 + 40000 + 3000)
@@ -245,7 +246,9 @@ def test_pages_above_the_county(world: World, client: Any) -> None:
     page = client.get("/dashboard/")
     assert page.status_code == 200
     body = page.content.decode()
-    assert "黑龙江省" in body and "分市（地区）统计" in body and 'data-region="230600000000"' in body
+    assert (
+        "黑龙江省" in body and "分市（地区）统计" in body and 'data-region="230600000000"' in body
+    )
     # the province's map: its three counties, real outlines (nothing illustrative)
     for code in (COUNTY, YIAN, LINDIAN):
         assert f'"name": "{code}"' in body
