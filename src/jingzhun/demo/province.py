@@ -228,17 +228,18 @@ def write_parquet(
     out: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    planned: list[Plan] | None = None,
 ) -> dict[str, int]:
     """Stream the province's counties to Parquet without a database: one file per table and
     county under out/<table>/province=<pp>/county=<cccccc>/part-0.parquet (Hive partitions, as
     Spark and DuckDB read them), one row group per chunk, so memory stays that of one chunk
     whatever the size. Ids are per county (the county partition is part of the key).
-    Returns rows written per table."""
+    Returns rows written per table. `planned`: the plans of `plans(spec)`, when already made."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     written: dict[str, int] = {}
-    for plan in plans(spec):
+    for plan in planned if planned is not None else plans(spec):
         code = plan.spec.code
         writers: dict[str, Any] = {}
         try:

@@ -139,7 +139,9 @@ class Command(BaseCommand):
         if options["parquet"]:
             out = Path(options["parquet"])
             with self._bar(persons, not options["no_progress"]) as bar:
-                written = write_parquet(spec, out, progress=bar.update if bar else None)
+                written = write_parquet(
+                    spec, out, progress=bar.update if bar else None, planned=planned
+                )
             self.stdout.write(
                 f"已写出 {len(planned)} 个县的 Parquet（{out}）："
                 + "，".join(f"{t} {n:,} 行" for t, n in written.items())
