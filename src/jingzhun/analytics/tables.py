@@ -101,6 +101,8 @@ class Dashboard:
     trend: dict[str, list[tuple[int, float | None]]]
     map_indicator: IndicatorDef
     extra: dict[str, Any] = field(default_factory=dict)
+    # the regions on the map with their map cell: the children, but a province's counties
+    mapped: list[tuple[Any, Cell]] = field(default_factory=list)
 
 
 def _cell(d: IndicatorDef, fig: Figure | None) -> Cell:
@@ -152,6 +154,17 @@ def build(user: Any, scope: Scope, year: int, map_indicator: str) -> Dashboard:
                 _cell(defs["exit_all_pass_rate"], own[("exit_all_pass_rate", "")]),
             ),
         )
+    if scope.region.level == "province":
+        # a province's map shows its counties (the table its prefectures): one more read
+        counties = selectors.counties_below(user, scope.region.code)
+        figs_of = selectors.child_figures(user, counties, year, [mapped.id])
+        shown = [
+            (r, _cell(mapped, figs_of[r.code].get(mapped.id)))
+            for r in counties
+            if r.code in figs_of
+        ]
+    else:
+        shown = [(child, m) for child, _cells, m in children]
     series = selectors.trend(user, region, TREND)
     trend = {
         ind: [(y, number(defs[ind], fig)) for y, fig in sorted(series.get(ind, {}).items())]
@@ -169,6 +182,7 @@ def build(user: Any, scope: Scope, year: int, map_indicator: str) -> Dashboard:
         criteria=criteria,
         trend=trend,
         map_indicator=mapped,
+        mapped=shown,
     )
 
 

@@ -151,15 +151,19 @@ def do_generate_demo_county(
     actor: Any = None,
     progress: Callable[[int], None] | None = None,
     beside_others: bool = False,
+    plan: Plan | None = None,
+    accounts: bool = True,
 ) -> DemoResult:
     """Generate a synthetic county into an empty registry, create the demo accounts, audit once.
 
     Refused with DemoDataExists when any household exists (use do_reset_demo_data first), or,
-    with `beside_others` (several counties in one registry, as the benchmarks build), when this
-    county already has households."""
+    with `beside_others` (several counties in one registry, as the benchmarks and the province
+    build), when this county already has households. `plan`: a county planned by the caller
+    (demo.province: counties with real codes beyond the five calibrated ones); `accounts`
+    False leaves the demo accounts, the helper's pairings and the work teams out."""
     if spec.password is not None:
         check_demo_password(spec.password)
-    plan = plan_for(spec)
+    plan = plan if plan is not None else plan_for(spec)
     existing = Household.all_objects.all()
     if beside_others:
         existing = existing.filter(county_code=plan.spec.county_code)
@@ -208,12 +212,16 @@ def do_generate_demo_county(
         writer.analyze([*loaded, Region, RegionPopulation])
         written = dict(writer.written)
     first_household = rows.first_household
-    accounts = _create_accounts(plan, spec.password)
-    paired = _pair_helper(plan, first_household)
-    teams = _add_work_teams(plan)
+    made = _create_accounts(plan, spec.password) if accounts else []
+    paired = _pair_helper(plan, first_household) if accounts else 0
+    teams = _add_work_teams(plan) if accounts else 0
     demo_village = plan.villages[plan.demo_village]
-    governance = add_demo_governance(
-        plan.spec.county_code, plan.townships[demo_village.township].code, demo_village.code
+    governance = (
+        add_demo_governance(
+            plan.spec.county_code, plan.townships[demo_village.township].code, demo_village.code
+        )
+        if accounts
+        else {"tasks": 0, "tickets": 0}
     )
     result = DemoResult(
         county_code=plan.spec.county_code,
@@ -225,7 +233,7 @@ def do_generate_demo_county(
         persons=written.get(Member, 0),
         status_changes=written.get(StatusChange, 0),
         incomes=written.get(IncomeRecord, 0),
-        accounts=accounts,
+        accounts=made,
         paired_households=paired,
     )
     record(
@@ -243,7 +251,7 @@ def do_generate_demo_county(
             "persons": result.persons,
             "status_changes": result.status_changes,
             "incomes": result.incomes,
-            "accounts": [a.username for a in accounts],
+            "accounts": [a.username for a in made],
             "paired_households": paired,
             "work_teams": teams,
             "tasks": governance["tasks"],
@@ -552,6 +560,10 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     """Clear the registry (all households, members, history, income, pairings) and the demo
     counties' regions. Accounts are kept (the next generation resets their passwords and grants).
     Audit events are never deleted."""
+    # the counties generated (a province's beyond the five calibrated ones too)
+    generated = {
+        c[:6] for c in Household.all_objects.values_list("county_code", flat=True).distinct()
+    }
     try:
         with transaction.atomic():
             # Rounds of workflows refer to counties, not households: cleared after their cases.
@@ -575,7 +587,7 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
                 ]
             )
             populations = regions = 0
-            for prefix in COUNTIES:
+            for prefix in sorted({*COUNTIES, *generated}):
                 populations += RegionPopulation.objects.filter(
                     region__code__startswith=prefix
                 ).delete()[0]

@@ -181,12 +181,12 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
         for d in defs.values()
         if d.household_list
     }
-    geo = selectors.shapes(user, scope.children or [scope.region])
+    geo = selectors.shapes(user, [r for r, _m in board.mapped] or [scope.region])
     chart = {
         "geo": geo,
         "values": [
-            {"name": child.code, "label": child.name, "value": m.value, "text": m.text}
-            for child, _cells, m in board.children
+            {"name": region.code, "label": region.name, "value": m.value, "text": m.text}
+            for region, m in board.mapped
         ],
         "indicator": board.map_indicator.title(get_language()),
         "unit": board.map_indicator.unit_in(get_language()),
@@ -201,7 +201,11 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
                 for k, s in board.trend.items()
             ],
         },
-        "labels": {"incidence": _("贫困发生率(%)"), "persons": _("人数")},
+        "labels": {
+            "incidence": _("贫困发生率(%)"),
+            "persons": _("人数"),
+            "illustrative": _("示意边界"),
+        },
     }
     rows = []
     for child, cells, m in board.children:
@@ -218,6 +222,7 @@ def _page_data(user: Any, scope: Any, year: int, indicator: str) -> dict[str, An
         "chart": chart,
         "choices": tables.map_choices(),
         "has_map": bool(geo["features"]),
+        "illustrative": any(f["properties"]["illustrative"] for f in geo["features"]),
         "extra_column": board.map_indicator.id not in {d.id for d in board.child_columns},
     }
 

@@ -56,8 +56,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-assess", action="store_true", help="生成后不按贫困户退出标准做批量判定"
         )
+        parser.add_argument(
+            "--province",
+            default=None,
+            help="生成一个演示省（2 位省级代码，如 23 黑龙江省）：校准县在前，其余为该省真实县级区划",
+        )
+        parser.add_argument(
+            "--counties", type=int, default=3, help="演示省的县数（默认 3，与 --province 同用）"
+        )
+        parser.add_argument(
+            "--parquet",
+            default=None,
+            help="与 --province 同用：不写数据库，按省、县分区流式写出 Parquet 到该目录",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["province"]:
+            self._province(options)
+            return
+        if options["parquet"]:
+            raise CommandError("--parquet 须与 --province 同用。")
         spec = DemoSpec(
             county=str(options["county"]),
             scale=float(options["scale"]),
@@ -66,13 +84,8 @@ class Command(BaseCommand):
             chunk_size=int(options["chunk_size"]),
         )
         serve = not options["no_serve"]
-        try:
-            # Check the arguments before touching the database.
-            plan = plan_for(spec)
-            if spec.password is not None:
-                check_demo_password(spec.password)
-        except DomainError as exc:
-            raise CommandError(exc.message) from exc
+        # Check the arguments before touching the database.
+        plan = _checked(lambda: plan_for(spec), spec.password)
         call_command("migrate", interactive=False, verbosity=0)
         if has_registry_data() and not options["reset"]:
             self._existing(serve)
@@ -103,6 +116,98 @@ class Command(BaseCommand):
         self._scoring(result.county_code)
         if serve:
             self._serve(options["port"])
+
+    def _province(self, options: dict[str, Any]) -> None:
+        """`--province PP --counties N`: the province's counties one after the other, then the
+        accounts above the county, boundaries and figures (demo.province); or, with
+        `--parquet DIR`, the same rows streamed to Parquet without a database."""
+        from pathlib import Path
+
+        from jingzhun.analytics.actions import do_generate_demo_shapes, do_refresh_indicators
+        from jingzhun.demo.province import (
+            ProvinceSpec,
+            do_generate_demo_province,
+            plans,
+            write_parquet,
+        )
+
+        spec = ProvinceSpec(
+            province=str(options["province"]).strip()[:2],
+            counties=int(options["counties"]),
+            scale=float(options["scale"]),
+            seed=int(options["seed"]),
+            password=options["password"],
+            chunk_size=int(options["chunk_size"]),
+        )
+        planned = _checked(lambda: plans(spec), spec.password)
+        persons = sum(p.persons for p in planned)
+        started = time.monotonic()
+        if options["parquet"]:
+            out = Path(options["parquet"])
+            with self._bar(persons, not options["no_progress"]) as bar:
+                written = write_parquet(
+                    spec, out, progress=bar.update if bar else None, planned=planned
+                )
+            self.stdout.write(
+                f"已写出 {len(planned)} 个县的 Parquet（{out}）："
+                + "，".join(f"{t} {n:,} 行" for t, n in written.items())
+                + f"，用时 {time.monotonic() - started:.1f} 秒。"
+            )
+            return
+        call_command("migrate", interactive=False, verbosity=0)
+        try:
+            if has_registry_data():
+                if not options["reset"]:
+                    raise CommandError("数据库中已有数据，如需重新生成请加 --reset")
+                do_reset_demo_data(actor=None)
+            with self._bar(persons, not options["no_progress"]) as bar:
+                result = do_generate_demo_province(
+                    spec,
+                    actor=None,
+                    progress=bar.update if bar else None,
+                    county_done=lambda c: self.stdout.write(
+                        f"  {c.county_name}（{c.county_code}）：{c.households:,} 户 {c.persons:,} 人"
+                    ),
+                )
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(
+            f"已生成演示省：{result.province_name}（{result.province_code}），"
+            f"{len(result.counties)} 个县，{result.households:,} 户 {result.persons:,} 人，"
+            f"用时 {time.monotonic() - started:.1f} 秒。"
+        )
+        first = result.counties[0]
+        for county in result.counties:
+            if not options["no_assess"]:
+                self._assess(county.county_code, county.target_year)
+        self._measures(first.county_code)
+        self._cases(first.county_code)
+        from django.db import connection
+
+        if not connection.in_atomic_block:
+            shapes = sum(
+                do_generate_demo_shapes(c.county_code, actor=None) for c in result.counties
+            )
+            refreshed = do_refresh_indicators([c.county_code for c in result.counties], actor=None)
+            self.stdout.write(
+                f"已生成 {shapes} 个区划的边界（县及以上为标准区划边界，乡镇、村为示意），"
+                f"计算指标值 {refreshed.rows:,} 个（作战图：/dashboard/）。"
+            )
+        self.stdout.write("")
+        self.stdout.write("演示账号（密码只显示这一次，请妥善保存）：")
+        self._accounts_table(result.accounts, first.paired_households)
+        if options["no_serve"]:
+            return
+        self._serve(options["port"])
+
+    def _bar(self, total: int, show: bool) -> Any:
+        import contextlib
+
+        if not show:
+            return contextlib.nullcontext(None)
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="人", unit_scale=True, desc="生成演示数据", file=sys.stderr)
 
     def _generate(self, spec: DemoSpec, persons: int, *, progress: bool) -> DemoResult:
         started = time.monotonic()
@@ -318,6 +423,17 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, previous)
             for child in (server, worker):
                 _stop(child)
+
+
+def _checked(make: Any, password: str | None) -> Any:
+    """What `make()` plans, with the password checked: CommandError (Chinese) if refused."""
+    try:
+        made = make()
+        if password is not None:
+            check_demo_password(password)
+    except DomainError as exc:
+        raise CommandError(exc.message) from exc
+    return made
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

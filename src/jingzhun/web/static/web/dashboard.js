@@ -9,8 +9,11 @@
   var mapNode = document.getElementById("map");
   if (mapNode && data.geo && data.geo.features.length) {
     echarts.registerMap("jingzhun", data.geo);
-    var names = {};
-    data.geo.features.forEach(function (f) { names[f.properties.code] = f.properties.name; });
+    var names = {}, illustrative = {};
+    data.geo.features.forEach(function (f) {
+      names[f.properties.code] = f.properties.name;
+      illustrative[f.properties.code] = !!f.properties.illustrative;
+    });
     var values = data.values.map(function (v) { return v.value; }).filter(function (v) { return v !== null; });
     var max = values.length ? Math.max.apply(null, values) : 1;
     var texts = {};
@@ -19,7 +22,8 @@
     map.setOption({
       animation: false,
       tooltip: { trigger: "item", formatter: function (p) {
-        return (names[p.name] || p.name) + "<br>" + data.indicator + "：" + (texts[p.name] || "—");
+        return (names[p.name] || p.name) + (illustrative[p.name] ? "（" + data.labels.illustrative + "）" : "") +
+          "<br>" + data.indicator + "：" + (texts[p.name] || "—");
       } },
       visualMap: { min: 0, max: max || 1, calculable: true, left: 10, bottom: 10,
         inRange: { color: ["#fef0d9", "#fdcc8a", "#fc8d59", "#d7301f"] }, text: [data.unit, ""] },
