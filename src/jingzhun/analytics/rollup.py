@@ -1,5 +1,5 @@
 """Figures above the county: a prefecture's and a province's rows recomputed from their counties'
-stored rows (ADR province-battle-map).
+stored rows (ADR 0083).
 
 Every stored figure is a numerator and a denominator that add up across regions (counts of
 households or persons, and for rates the counted rows or the rural population), so a region

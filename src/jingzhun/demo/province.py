@@ -43,7 +43,7 @@ from .plan import Plan, PlanError, build_plan
 from .rows import CountyRows
 
 # Accounts above the county: read-only (role auditor) on the province and on the first
-# county's prefecture (ADR province-battle-map: no provincial writer role yet).
+# county's prefecture (ADR 0083: no provincial writer role yet).
 PROVINCE_USERNAMES = ("province", "prefecture")
 PROVINCE_ROLE = "auditor"
 
