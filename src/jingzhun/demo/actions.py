@@ -28,13 +28,10 @@ from jingzhun.audit.actions import record
 from jingzhun.core.bulk import Batch, BulkWriter, next_id, pipelined
 from jingzhun.core.errors import DomainError
 from jingzhun.duty.demo import DUTY_TABLES, add_demo_governance
-from jingzhun.inspection.models import Inspection
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region, RegionPopulation
 from jingzhun.registry.models import Household, IncomeRecord, Member, StatusChange
 from jingzhun.scoring.models import ScorePeriod, ScoringJob, UnitScore
-from jingzhun.selfcheck.models import DrawJob, SelfCheck
-from jingzhun.workflows.models import Round
 
 from . import names
 from .counties import COUNTIES, DEFAULT_COUNTY, county_spec, known_counties_text
@@ -566,26 +563,20 @@ def do_reset_demo_data(*, actor: Any = None) -> dict[str, int]:
     }
     try:
         with transaction.atomic():
-            # Rounds of workflows refer to counties, not households: cleared after their cases.
-            # Inspections refer to regions (their problems went with the households); the demo's
-            # assessment (scores, jobs, periods) goes with the county it scored.
-            # Self-checks and inspections refer to counties: cleared after their problems.
-            counts = _delete_all(
-                [
-                    *_registry_tables(),
-                    Round,
-                    TeamCheckIn,
-                    TeamMember,
-                    WorkTeam,
-                    Inspection,
-                    UnitScore,
-                    ScorePeriod,
-                    ScoringJob,
-                    *DUTY_TABLES,
-                    DrawJob,
-                    SelfCheck,
-                ]
-            )
+            # Everything that refers to households, then everything that refers to regions
+            # (rounds, work teams, inspections, self-checks, tasks, shops, shapes: whatever later
+            # apps add), but the grants and populations, cleared per demo county below; and the
+            # demo's assessment (scores, jobs, periods), which names units by code.
+            keep = {Region, RegionGrant, RegionPopulation}
+            tables = [
+                *_registry_tables(),
+                *(m for m in _dependents(Region) if m not in keep),
+                UnitScore,
+                ScorePeriod,
+                ScoringJob,
+                *DUTY_TABLES,
+            ]
+            counts = _delete_all(list(dict.fromkeys(tables)))
             populations = regions = 0
             for prefix in sorted({*COUNTIES, *generated}):
                 populations += RegionPopulation.objects.filter(
