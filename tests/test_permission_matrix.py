@@ -166,7 +166,7 @@ def matrix(admins: World) -> dict[str, Any]:
         **_selfcheck_values(admins),
         **_credit_values(admins, household),
         **_asset_values(admins),
-        **_points_values(admins),
+        **_points_values(admins, household),
     }
     clients: dict[str, Client] = {"anonymous": Client()}
     for name, user in admins.users.items():
@@ -307,12 +307,20 @@ def _asset_values(admins: World) -> dict[str, Any]:
     return {"asset_id": asset.pk, "plan_id": plan.pk}
 
 
-def _points_values(admins: World) -> dict[str, Any]:
-    """A points shop of the matrix's village (issue 23 item 5)."""
-    from jingzhun.points.actions import do_create_shop
+def _points_values(admins: World, household: Any) -> dict[str, Any]:
+    """A points shop of the matrix's village and points recorded for the matrix's household
+    (issue 23 item 5)."""
+    from jingzhun.points.actions import do_create_shop, do_earn_points
 
     shop = do_create_shop("230231100201", "矩阵测试爱心超市", actor=admins.user("township"))
-    return {"shop_id": shop.pk}
+    entry = do_earn_points(
+        household.pk,
+        "volunteer",
+        timezone.localdate(),
+        key="matrix-points",
+        actor=admins.user("county"),
+    )
+    return {"shop_id": shop.pk, "entry_id": entry.pk}
 
 
 def _team_member(admins: World) -> int:
