@@ -41,18 +41,18 @@ def _user(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
-class Paging(Schema):
+class AssetPaging(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
     limit: int = Field(50, ge=1, le=500)
 
 
-class AssetParams(Paging):
+class AssetParams(AssetPaging):
     kind: str = Field("", max_length=20)
     state: str = Field("", max_length=20)
     q: str = Field("", max_length=50)
 
 
-class YearParams(Paging):
+class YearParams(AssetPaging):
     year: int | None = Field(None, ge=2014, le=2100)
     state: str = Field("", max_length=20)
 
@@ -82,7 +82,7 @@ class AssetPage(Schema):
     rows: list[AssetOut]
 
 
-class IncomeOut(Schema):
+class AssetIncomeOut(Schema):
     id: int
     asset_id: int
     received_on: datetime.date
@@ -91,12 +91,12 @@ class IncomeOut(Schema):
     note: str
 
 
-class IncomePage(Schema):
+class AssetIncomePage(Schema):
     total: int
-    rows: list[IncomeOut]
+    rows: list[AssetIncomeOut]
 
 
-class IncomeIn(Schema):
+class AssetIncomeIn(Schema):
     received_on: datetime.date
     amount_fen: int = Field(..., ge=1, lt=MAX_FEN, description="金额（分）")
     voucher: str = Field(..., min_length=1, max_length=50)
@@ -120,7 +120,7 @@ class PaymentPage(Schema):
     rows: list[PaymentOut]
 
 
-class PlanOut(Schema):
+class AssetPlanOut(Schema):
     id: int
     version: int
     asset_id: int
@@ -137,12 +137,12 @@ class PlanOut(Schema):
     paid_on: datetime.date | None
 
 
-class PlanPage(Schema):
+class AssetPlanPage(Schema):
     total: int
-    rows: list[PlanOut]
+    rows: list[AssetPlanOut]
 
 
-class PlanDetailOut(PlanOut):
+class PlanDetailOut(AssetPlanOut):
     payments: list[PaymentOut]
     trace: list[dict[str, Any]]
 
@@ -156,11 +156,11 @@ def _asset(a: Asset) -> dict[str, Any]:
 
 
 def _income(i: AssetIncome) -> dict[str, Any]:
-    return {k: getattr(i, k) for k in IncomeOut.model_fields}
+    return {k: getattr(i, k) for k in AssetIncomeOut.model_fields}
 
 
 def _plan(p: DistributionPlan) -> dict[str, Any]:
-    return {k: getattr(p, k) for k in PlanOut.model_fields}
+    return {k: getattr(p, k) for k in AssetPlanOut.model_fields}
 
 
 def _payment(x: PlanPayment) -> dict[str, Any]:
@@ -194,12 +194,12 @@ def get_asset(request: HttpRequest, asset_id: int = PathId) -> dict[str, Any]:
 
 @router.post(
     "/assets/{asset_id}/incomes",
-    response={201: IncomeOut, **WRITE},
+    response={201: AssetIncomeOut, **WRITE},
     summary="登记资产收益到账（幂等键：重试不重复记账；凭证号每项资产唯一）",
     openapi_extra=AUTHENTICATED,
 )
 def record_income(
-    request: HttpRequest, body: IncomeIn, asset_id: int = PathId
+    request: HttpRequest, body: AssetIncomeIn, asset_id: int = PathId
 ) -> tuple[int, dict[str, Any]]:
     income = do_record_asset_income(
         asset_id,
@@ -215,7 +215,7 @@ def record_income(
 
 @router.get(
     "/asset-incomes",
-    response={200: IncomePage, **LIST},
+    response={200: AssetIncomePage, **LIST},
     summary="资产收益到账：调用者范围内，按到账年度",
     openapi_extra=AUTHENTICATED,
 )
@@ -227,7 +227,7 @@ def list_incomes(request: HttpRequest, params: Query[YearParams]) -> dict[str, A
 
 @router.get(
     "/asset-plans",
-    response={200: PlanPage, **LIST},
+    response={200: AssetPlanPage, **LIST},
     summary="资产收益分配方案：调用者范围内，按年度和状态",
     openapi_extra=AUTHENTICATED,
 )
