@@ -24,7 +24,7 @@ from . import rules
 from .actions import LoanTerms, add_months, do_create_loan, do_deposit_risk_fund, do_mark_overdue
 from .models import Loan, Repayment, RiskFund, ScheduleRow
 
-LOANS: Final = 300
+LOANS: Final = 300  # at most; one loan per 100 registered households, at least 30
 OVERDUE: Final = 2
 BANKS: Final = ("县农村商业银行", "中国农业银行县支行", "中国邮政储蓄银行县支行")
 PURPOSES: Final = ("breeding", "planting", "planting", "breeding", "processing", "commerce")
@@ -32,12 +32,19 @@ RATINGS: Final = ("AAA", "AA", "AA", "A", "A", "B")
 
 
 @transaction.atomic  # one commit: per-loan commits were most of the time on SQLite
-def seed_demo_loans(county_code: str, *, loans: int = LOANS) -> int:
-    """Loans to registered or monitored households of the county; returns how many."""
+def seed_demo_loans(county_code: str, *, loans: int | None = None) -> int:
+    """Loans to registered or monitored households of the county (`loans`, or one per 100
+    registered households between 30 and LOANS: a small test county stays quick); returns how
+    many."""
     county = User.objects.filter(username="county", role="county").first()
     if county is None or Loan.objects.filter(county_code=county_code).exists():
         return 0
     rng = random.Random(20_26)
+    if loans is None:
+        registered = Household.objects.filter(
+            county_code=county_code, poverty_status__in=c.REGISTERED_STATUSES
+        ).count()
+        loans = min(LOANS, max(30, registered // 100))
     today = timezone.localdate()
     RiskFund.objects.filter(county_code=county_code, postings__isnull=True).delete()
     do_deposit_risk_fund(
