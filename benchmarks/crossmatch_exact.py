@@ -8,11 +8,11 @@ index as 64 hex characters: the shape of `Member.id_number_index` and `FeedRow.i
 `feeds.actions.match_in_duckdb` reads from the database into the same tables. Measured, median of
 3 after a warm-up, wall and CPU seconds of this process (all DuckDB threads):
 
-- the application's default matcher `feeds.exact.match_keyed`: the roster's index read as four
-  64-bit words, joined on the first against the residents' store (`exact.prepare_residents`:
-  the residents' words ordered by the first, made once per store like PostgreSQL's index, timed
-  apart), the other three words compared for the joined pairs; rows matched with member,
-  household and the name-differs flag, materialised;
+- the application's keyed matcher `feeds.exact.match_keyed`: the join on a 64-bit key of the
+  index (DuckDB's hash of the string) against the residents' store (`exact.prepare_residents`:
+  the residents with their keys, made once per store like PostgreSQL's index, timed apart), the
+  index strings compared for the joined pairs only; rows matched with member, household and
+  the name-differs flag, materialised;
 - the plain matcher `feeds.exact.match_plain`: the join of the 64-character strings;
 - the same join in PostgreSQL in the same run (residents with the unique index the registry
   has on `id_number_index`, ANALYZEd);
