@@ -1,5 +1,5 @@
 """Exact matching of roster rows to residents on the ID number's blind index, in DuckDB (issue 22
-items 2 and 7, B6; ADR XXXX exact-match-integer-key). Pure of Django: DuckDB tables in, a
+items 2 and 7, B6; ADR XXXX exact-match-in-duckdb). Pure of Django: DuckDB tables in, a
 DuckDB table out, so B6 measures the application's code (benchmarks/crossmatch_exact.py).
 
 Inputs, on one connection:
@@ -15,8 +15,8 @@ row; `name_differs` when the row carries a name and it is not the resident's.
 Two matchers behind one seam (`MATCHERS`, chosen by `settings.FEEDS_EXACT["method"]` in the
 application), which give the same rows (feeds/tests/test_exact.py):
 
-- `plain`: the straightforward hash join of the two 64-character index strings;
-- `keyed` (the default): a fixed-width 64-bit key derived from the index (`KEY`: DuckDB's
+- `plain` (the default): the straightforward hash join of the two 64-character index strings;
+- `keyed`: a fixed-width 64-bit key derived from the index (`KEY`: DuckDB's
   `hash` of the string) is the join key, so the join hashes and compares 8-byte integers; the
   residents' keys are computed once per store (`prepare_residents`: `exact_residents`, which
   several rosters can be matched against), the rows' within the match. The whole index strings
@@ -85,7 +85,7 @@ def _count(con: Any) -> int:
 MATCHERS: Final[dict[str, Callable[[Any], int]]] = {"plain": match_plain, "keyed": match_keyed}
 
 
-def match(con: Any, method: str = "keyed") -> int:
+def match(con: Any, method: str = "plain") -> int:
     """Match `exact_rows_in` against the residents with matcher `method` (for `keyed`, the
     residents' store `exact_residents` is prepared here when the connection has none);
     writes `exact_matched` and returns its number of rows."""

@@ -286,11 +286,12 @@ FEEDS_LINKING = {
 }
 
 # The exact match of roster rows on the ID number's blind index (feeds.actions.match_batch,
-# ADR XXXX exact-match-integer-key): batches with at least `duckdb_rows` indexed rows are matched
-# in DuckDB (feeds.exact, matcher `method`: "keyed", the join on the index's first 64 bits with
-# the rest compared, or "plain", the join of the index strings), smaller ones in the database.
+# ADR XXXX exact-match-in-duckdb): batches with at least `duckdb_rows` indexed rows are matched
+# in DuckDB (feeds.exact, matcher `method`: "plain", the join of the index strings, or "keyed",
+# the join on a 64-bit key of the index with the strings compared after it: the same CPU in B6),
+# smaller ones in the database.
 FEEDS_EXACT = {
-    "method": os.environ.get("JINGZHUN_EXACT_MATCH", "keyed"),
+    "method": os.environ.get("JINGZHUN_EXACT_MATCH", "plain"),
     "duckdb_rows": int(os.environ.get("JINGZHUN_EXACT_DUCKDB_ROWS", "500000")),
     "memory": os.environ.get("JINGZHUN_EXACT_DUCKDB_MEMORY", "4GB"),
 }
