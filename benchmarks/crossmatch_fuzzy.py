@@ -326,13 +326,29 @@ def main() -> None:
     generate_s = time.perf_counter() - start
     hints_s = roster_rows(con)
     start = time.perf_counter()
-    cpu_start = _cpu()
+    cpu_start, sched_start, io_start, switches_start = _cpu(), _sched(), _io(), _switches()
     linking.prepare(con)
     prepare_s = time.perf_counter() - start
     candidates = linking.predict(con, review=policy["review"], prior_floor=policy["prior_floor"])
+    predict_s = time.perf_counter() - start - prepare_s
     outcome = linking.classify(candidates, match=policy["match"], review=policy["review"])
     link_s = time.perf_counter() - start
     link_cpu = _cpu() - cpu_start
+    sched, io, switches = _sched(), _io(), _switches()
+    # where the wall time went beyond CPU: the threads' waits for a core (run queue), the
+    # disk (spilling), sleeps (voluntary switches)
+    waits = {
+        "threads": int(con.execute("SELECT current_setting('threads')").fetchone()[0]),
+        "on_cpu_s": round(sched[0] - sched_start[0], 1),
+        "run_queue_wait_s": round(sched[1] - sched_start[1], 1),
+        "disk_read_mib": (io[0] - io_start[0]) >> 20,
+        "disk_write_mib": (io[1] - io_start[1]) >> 20,
+        "voluntary_switches": switches[0] - switches_start[0],
+        "involuntary_switches": switches[1] - switches_start[1],
+        "prepare_s": round(prepare_s, 1),
+        "predict_s": round(predict_s, 1),
+        "classify_s": round(link_s - prepare_s - predict_s, 1),
+    }
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     figures = score(con, outcome)
     base_s = baseline(con, args.base_rows, args.base_residents, args.roster, args.residents)
@@ -345,6 +361,7 @@ def main() -> None:
         "prepare_s": round(prepare_s, 2),
         "link_s": round(link_s, 2),
         "link_cpu_s": round(link_cpu, 1),
+        **waits,
         "candidates": len(candidates),
         "peak_rss_gib": round(rss_gib, 2),
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
@@ -363,6 +380,8 @@ Load average before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2
 |---|---|---|---|---|---|---|---|---|---|---|---|
 | {args.residents:,} | {args.roster:,} ({figures["planted"]:,}) | **{link_s:.1f}** (CPU {link_cpu:.1f}) | {len(candidates):,} | {figures["links"]:,} ({figures["links_correct"]:,}) | **{figures["precision"]:.2%}** | {figures["recall_linked"]:.2%} | **{figures["recall_found"]:.2%}** | {figures["review_rows"]:,} | {figures["outsiders_linked"]} | **{rss_gib:.2f} GiB** | {base_s:,.0f} s ({base_s / 86400:,.1f} days; {args.base_rows} rows x {args.base_residents:,} residents measured) |
 
+Where the linking's wall time went (threads of the process summed, from /proc): on a core {waits["on_cpu_s"]} s, waiting in the run queue for a core {waits["run_queue_wait_s"]} s ({waits["threads"]} DuckDB threads); disk read {waits["disk_read_mib"]:,} MiB, written {waits["disk_write_mib"]:,} MiB (spill); {waits["voluntary_switches"]:,} voluntary and {waits["involuntary_switches"]:,} involuntary context switches. Phases: prepare {waits["prepare_s"]} s, Splink predict {waits["predict_s"]} s, classify {waits["classify_s"]} s.
+
 Generating the residents and the roster took {generate_s:.1f} s (not timed); reading the damaged IDs (`feeds.roster.id_hints`, per row in Python) {hints_s:.2f} s. Peak RSS is the whole process's (generation included).
 """
     append_section("B7 crossmatch_fuzzy", body)
@@ -372,6 +391,33 @@ def _cpu() -> float:
     """CPU seconds of this process so far (all of DuckDB's threads)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _sched() -> tuple[float, float]:
+    """(seconds on a core, seconds waiting in the run queue) summed over this process's live
+    threads (/proc/self/task/*/schedstat; zeros where the kernel has no schedstat)."""
+    on = wait = 0
+    for task in Path("/proc/self/task").glob("*/schedstat"):
+        try:
+            running, waiting, _slices = task.read_text().split()
+        except (OSError, ValueError):
+            continue
+        on, wait = on + int(running), wait + int(waiting)
+    return on / 1e9, wait / 1e9
+
+
+def _io() -> tuple[int, int]:
+    """Bytes this process read from and wrote to the disk (/proc/self/io)."""
+    try:
+        fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    except OSError:
+        return 0, 0
+    return int(fields.get("read_bytes", 0)), int(fields.get("write_bytes", 0))
+
+
+def _switches() -> tuple[int, int]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw, usage.ru_nivcsw
 
 
 def _version(name: str) -> str:

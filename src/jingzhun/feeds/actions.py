@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django_tasks import task
 
@@ -29,6 +29,7 @@ from jingzhun.access.scoping import (
     household_filter,
 )
 from jingzhun.audit.actions import record
+from jingzhun.core import duck
 from jingzhun.core import stored_files as evidence_files
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.jobs import enqueue_after_commit, run_queued, worker_name
@@ -41,7 +42,7 @@ from jingzhun.registry.models import Household, IncomeRecord, Member, id_index
 from jingzhun.workflows.actions import CaseDetails, do_open_case
 from jingzhun.workflows.models import Case
 
-from . import link_actions, roster
+from . import exact, link_actions, roster
 from .catalogue import Feed, catalogue
 from .models import RESOLVED, Alert, FeedBatch, FeedRow, FeedSource
 
@@ -305,15 +306,17 @@ def _feed_row(batch: FeedBatch, row: roster.Row) -> FeedRow:
 
 
 def match_batch(batch_id: int, total: int) -> dict[str, int]:
-    """The exact match of a loaded batch: one set-wise join of the rows' blind index on the live
-    members' (`member_id_index_live_unique`), then the household and the counts."""
-    live = Member.objects.filter(id_number_index=OuterRef("id_index"))
+    """The exact match of a loaded batch on the blind index: in the database (one set-wise
+    join on the live members' unique index, `member_id_index_live_unique`) for batches under
+    `settings.FEEDS_EXACT["duckdb_rows"]` rows with an index, else in DuckDB (`feeds.exact`,
+    matcher `settings.FEEDS_EXACT["method"]`). Both give the same rows
+    (feeds/tests/test_exact.py); then the counts."""
     rows = FeedRow.objects.filter(batch_id=batch_id).exclude(id_index="")
-    rows.update(
-        member_id=Subquery(live.values("pk")[:1]),
-        household_id=Subquery(live.values("household_id")[:1]),
-    )
-    rows.filter(member__isnull=False).update(status="matched", match_method="id")
+    config: dict[str, Any] = settings.FEEDS_EXACT
+    if rows.count() >= int(config["duckdb_rows"]):
+        match_in_duckdb(batch_id, str(config["method"]), config.get("memory") or None)
+    else:
+        match_in_database(batch_id)
     all_rows = FeedRow.objects.filter(batch_id=batch_id)
     return {
         "rows_total": total,
@@ -322,6 +325,71 @@ def match_batch(batch_id: int, total: int) -> dict[str, int]:
         "unmatched": all_rows.filter(status="unmatched").count(),
         "invalid": all_rows.filter(status="invalid").count(),
     }
+
+
+def match_in_database(batch_id: int) -> None:
+    """The join in the database: the member and household by subquery on the unique index,
+    then the name flag (the row's name is not the member's)."""
+    live = Member.objects.filter(id_number_index=OuterRef("id_index"))
+    rows = FeedRow.objects.filter(batch_id=batch_id).exclude(id_index="")
+    rows.update(
+        member_id=Subquery(live.values("pk")[:1]),
+        household_id=Subquery(live.values("household_id")[:1]),
+    )
+    matched = rows.filter(member__isnull=False)
+    matched.update(status="matched", match_method="id")
+    same_name = Member.objects.filter(pk=OuterRef("member_id"), name=OuterRef("name"))
+    matched.exclude(name="").filter(~Exists(same_name)).update(name_differs=True)
+
+
+def match_in_duckdb(batch_id: int, method: str, memory: str | None = None) -> int:
+    """The join in DuckDB (`feeds.exact`): the batch's rows and every live member with an ID
+    number read through Django's connection (the job's own transaction) in chunks, matched,
+    and the matches written back set-wise; returns the number matched."""
+    con = duck.connect(memory_limit=memory)
+    try:
+        link_actions.load_table(
+            con,
+            exact.ROWS_IN,
+            FeedRow.objects.filter(batch_id=batch_id)
+            .exclude(id_index="")
+            .values_list("pk", "name", "id_index")
+            .iterator(chunk_size=link_actions.CHUNK),
+            ("row_id", "name", "id_index"),
+            ints=("row_id",),
+        )
+        link_actions.load_table(
+            con,
+            exact.RESIDENTS_IN,
+            Member.objects.exclude(id_number_index="")
+            .values_list("pk", "household_id", "name", "id_number_index")
+            .iterator(chunk_size=link_actions.CHUNK),
+            ("member_id", "household_id", "name", "id_index"),
+            ints=("member_id", "household_id"),
+        )
+        matched = exact.match(con, method)
+        found = con.execute(
+            f"SELECT row_id, member_id, household_id, name_differs FROM {exact.MATCHED}"
+        )
+        while chunk := found.fetchmany(CHUNK):
+            _write_matches(chunk)
+        return matched
+    finally:
+        con.close()
+
+
+def _write_matches(chunk: list[tuple[int, int, int, bool]]) -> None:
+    """One UPDATE ... FROM (VALUES ...) for a chunk of matches (SQLite and PostgreSQL)."""
+    table = connection.ops.quote_name(FeedRow._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+    params = [v for row in chunk for v in (row[0], row[1], row[2], bool(row[3]))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET member_id = v.column2, household_id = v.column3, "
+            "name_differs = v.column4, status = 'matched', match_method = 'id' "
+            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+            params,
+        )
 
 
 # --- screening ----------------------------------------------------------------------------------

@@ -59,12 +59,18 @@ def _arrow(columns: dict[str, list[Any]], types: dict[str, Any]) -> Any:
     return pa.table({k: pa.array(v, types[k]) for k, v in columns.items()})
 
 
-def _load(con: Any, table: str, rows: Iterable[tuple[Any, ...]], names: tuple[str, ...]) -> None:
+def load_table(
+    con: Any,
+    table: str,
+    rows: Iterable[tuple[Any, ...]],
+    names: tuple[str, ...],
+    ints: tuple[str, ...] = ("unique_id", "household_id"),
+) -> None:
     """Create DuckDB table `table` from Python rows, chunk by chunk (all columns text but the
-    BIGINT ids)."""
+    BIGINT ids `ints`)."""
     import pyarrow as pa
 
-    types = {n: pa.int64() if n in ("unique_id", "household_id") else pa.string() for n in names}
+    types = {n: pa.int64() if n in ints else pa.string() for n in names}
     created = False
 
     def flush(chunk: list[tuple[Any, ...]]) -> None:
@@ -138,7 +144,7 @@ def candidates_for(rows: list[FeedRow], policy: dict[str, Any]) -> list[linking.
     """Score `rows` against every resident (DuckDB in memory, spilling under var/)."""
     con = duck.connect(memory_limit=policy.get("memory") or None)
     try:
-        _load(
+        load_table(
             con,
             "link_residents",
             _residents(),
@@ -153,8 +159,10 @@ def candidates_for(rows: list[FeedRow], policy: dict[str, Any]) -> list[linking.
                 "county_code",
             ),
         )
-        _load(con, "link_villages", _villages(), ("code", "name", "township_name", "county_code"))
-        _load(
+        load_table(
+            con, "link_villages", _villages(), ("code", "name", "township_name", "county_code")
+        )
+        load_table(
             con,
             "link_rows",
             (_row_input(r) for r in rows),

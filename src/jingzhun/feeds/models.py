@@ -141,6 +141,8 @@ class FeedRow(models.Model):
         "匹配方式", max_length=10, blank=True, default="", choices=list(MATCH_METHOD.items())
     )
     probability = models.FloatField("匹配概率", null=True, blank=True)
+    # matched on the ID number, but the roster's name is not the member's (issue 22 B6)
+    name_differs = models.BooleanField("姓名不一致", default=False)
     # keyed HMAC of the row's identity cells (name, ID as written, birth date, sex, address):
     # the same person written the same way in a later roster of the feed has the same one
     fingerprint = models.CharField("行指纹", max_length=64, blank=True, default="")

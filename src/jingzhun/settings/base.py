@@ -285,6 +285,17 @@ FEEDS_LINKING = {
     "memory": os.environ.get("JINGZHUN_LINK_DUCKDB_MEMORY", "6GB"),
 }
 
+# The exact match of roster rows on the ID number's blind index (feeds.actions.match_batch,
+# ADR XXXX exact-match-in-duckdb): batches with at least `duckdb_rows` indexed rows are matched
+# in DuckDB (feeds.exact, matcher `method`: "plain", the join of the index strings, or "keyed",
+# the join on a 64-bit key of the index with the strings compared after it: the same CPU in B6),
+# smaller ones in the database.
+FEEDS_EXACT = {
+    "method": os.environ.get("JINGZHUN_EXACT_MATCH", "plain"),
+    "duckdb_rows": int(os.environ.get("JINGZHUN_EXACT_DUCKDB_ROWS", "500000")),
+    "memory": os.environ.get("JINGZHUN_EXACT_DUCKDB_MEMORY", "4GB"),
+}
+
 # The public self-report page (农户自主申报, feeds.reports; ADR self-report-and-hotline): at most
 # `per_hour` and `per_day` submissions (accepted or refused) per client address (core.client);
 # a captcha is valid for `captcha_seconds` and for one answer.

@@ -21,6 +21,7 @@ from jingzhun.registry.models import id_index
 from jingzhun.workflows.models import Case
 
 from .conftest import FULLWIDTH, csv_bytes, head_id, medical_roster, x_id
+from .test_exact import check_duckdb_matches_as_the_database
 
 V1 = VILLAGES["230231100000"][0]  # township 100
 V2 = VILLAGES["230231100000"][1]  # township 100
@@ -63,11 +64,18 @@ def test_missing_and_damaged_ids_carry_a_reason() -> None:
 # --- loading and matching -------------------------------------------------------------------------
 
 
-def test_golden_roster_matches_planted_hits_on_the_blind_index(feeds_world: World) -> None:
-    batch = load(feeds_world, "medical_spending", medical_roster(), user="medic")
+def test_golden_roster_matches_planted_hits_on_the_blind_index(
+    feeds_world: World, settings: Any
+) -> None:
+    settings.FEEDS_EXACT = {**settings.FEEDS_EXACT, "duckdb_rows": 10**9}  # in the database
+    # 王五's name as another spelling: his ID matches, the name differs
+    data = medical_roster().replace("王五".encode(), "王伍".encode())
+    batch = load(feeds_world, "medical_spending", data, user="medic")
     assert batch.status == "done", batch.error
     assert (batch.rows_total, batch.matched, batch.unmatched, batch.invalid) == (7, 4, 1, 2)
     rows = {r.name: r for r in FeedRow.objects.filter(batch=batch)}
+    assert [n for n, r in rows.items() if r.name_differs] == ["王伍"]
+    rows["王五"] = rows.pop("王伍")
     h = feeds_world.households
     assert rows["张三"].household_id == h[V1].pk
     assert rows["李四"].household_id == h[V2].pk and rows["李四"].converted_15
@@ -86,6 +94,8 @@ def test_golden_roster_matches_planted_hits_on_the_blind_index(feeds_world: Worl
     assert head_id(1) not in stored and x_id() not in stored
     # the uploaded file (IDs in the clear) is gone
     assert not actions.upload_path(batch.pk).exists()
+    # the DuckDB path (feeds.exact, both matchers) matches the same rows
+    check_duckdb_matches_as_the_database(batch, settings)
 
 
 def test_the_same_roster_twice_is_stored_once(feeds_world: World) -> None:
