@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import clean_key, require_role
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.projects.actions import clean
@@ -57,25 +58,10 @@ from .selectors import (
 )
 
 STALE = "该记录已被他人修改，请刷新后重试。"
-MAX_KEY = 64
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if actor is None:
-        return
-    if getattr(actor, "role", None) not in roles or not actor.is_active:
-        raise Forbidden(f"您的角色无权{what}。")
 
 
 def _who(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) else None
-
-
-def _key(key: Any) -> str:
-    text = str(key or "").strip()
-    if not text or len(text) > MAX_KEY or any(ord(ch) < 32 for ch in text):
-        raise DomainError(f"幂等键须为 1 至 {MAX_KEY} 个字符。", field="key")
-    return text
 
 
 def _year(year: Any) -> int:
@@ -144,7 +130,7 @@ def do_register_asset(
 ) -> Asset:
     """Enter an asset into the register (资产台账): a village's, owned by its collective or one
     of its households; with its source project when that project's assets were handed over."""
-    _role(actor, ASSET_WRITERS, "登记项目资产")
+    require_role(actor, ASSET_WRITERS, "登记项目资产")
     region = Region.objects.filter(pk=str(region_code or "")).first()
     if region is None or region.level != "village":
         raise DomainError(f"所在村“{region_code}”不是本系统中的村。", field="region")
@@ -239,7 +225,7 @@ def do_change_asset_state(
 ) -> Asset:
     """An asset falls idle, is damaged, back in use or disposed of (disposal is final and needs
     a reason: the village assembly's and the county's sign-off, 国办函〔2021〕51号)."""
-    _role(actor, ASSET_WRITERS, "变更资产状态")
+    require_role(actor, ASSET_WRITERS, "变更资产状态")
     asset = asset_locked(asset_id, actor, expected_version)
     if state not in ASSET_STATES:
         raise DomainError(f"资产状态应为：{'、'.join(ASSET_STATES.values())}。", field="state")
@@ -274,7 +260,7 @@ def do_confirm_asset(
     actor: Any,
 ) -> Asset:
     """确权: the county confirms who owns the asset (a document number, a date); once."""
-    _role(actor, CONFIRMERS, "办理资产确权")
+    require_role(actor, CONFIRMERS, "办理资产确权")
     asset = asset_locked(asset_id, actor, expected_version)
     if asset.confirmed_on is not None:
         raise DomainError(
@@ -324,8 +310,8 @@ def do_record_asset_income(
     """Income received by an asset (电费结算、分红到账): once per idempotency key (the same key
     with the same content returns the first row; with other content it is refused) and once per
     voucher of the asset."""
-    _role(actor, ASSET_WRITERS, "登记资产收益")
-    key = _key(key)
+    require_role(actor, ASSET_WRITERS, "登记资产收益")
+    key = clean_key(key)
     asset = asset_locked(asset_id, actor)
     amount_fen = check_fen(amount_fen, field="amount")
     voucher = clean(voucher, "voucher", "凭证号", 50, required=True)
@@ -403,7 +389,7 @@ def do_create_plan(
 ) -> DistributionPlan:
     """Draft a distribution plan of an asset's income of a year: amounts per use (public-welfare
     job wages, rewards, small works, collective retention), at most the income not yet planned."""
-    _role(actor, ASSET_WRITERS, "编制收益分配方案")
+    require_role(actor, ASSET_WRITERS, "编制收益分配方案")
     asset = asset_locked(asset_id, actor)  # the asset's lock serialises its plans
     year = _year(year)
     title = clean(title, "title", "方案名称", 100, required=True)
@@ -455,7 +441,7 @@ def do_update_plan(
     actor: Any,
 ) -> DistributionPlan:
     """Change a draft plan's amounts (and title)."""
-    _role(actor, ASSET_WRITERS, "修改收益分配方案")
+    require_role(actor, ASSET_WRITERS, "修改收益分配方案")
     plan = plan_locked(plan_id, actor, expected_version)
     _draft(plan, "修改")
     asset = asset_locked(plan.asset_id, None)
@@ -497,7 +483,7 @@ def do_set_plan_payment(
     """Put a household payment on a draft plan (or change its amount and basis): a household of
     the asset's village, under a public-welfare job, labour on small works or a reward, with its
     basis written down. No plain hand-outs (国开办发〔2017〕61号)."""
-    _role(actor, ASSET_WRITERS, "编制收益分配方案")
+    require_role(actor, ASSET_WRITERS, "编制收益分配方案")
     plan = plan_locked(plan_id, actor)
     _draft(plan, "修改到户名单")
     if use not in HOUSEHOLD_USES:
@@ -570,7 +556,7 @@ def _household_scope(actor: Any) -> Any:
 @transaction.atomic
 def do_remove_plan_payment(payment_id: int, *, actor: Any) -> None:
     """Take a household payment off a draft plan."""
-    _role(actor, ASSET_WRITERS, "编制收益分配方案")
+    require_role(actor, ASSET_WRITERS, "编制收益分配方案")
     payment = PlanPayment.objects.filter(pk=payment_id).first()
     if payment is None:
         raise OutOfScope("未找到该到户记录，或您无权访问。")
@@ -598,7 +584,7 @@ def do_approve_plan(
 ) -> DistributionPlan:
     """Approve a draft plan (township or county) after checking the differentiated rules of the
     policy table in effect today: the trace and the table's version are kept on the plan."""
-    _role(actor, APPROVERS, "审批收益分配方案")
+    require_role(actor, APPROVERS, "审批收益分配方案")
     plan = plan_locked(plan_id, actor, expected_version)
     _draft(plan, "审批")
     asset = asset_locked(plan.asset_id, None)
@@ -641,7 +627,7 @@ def do_post_plan(
 ) -> DistributionPlan:
     """Post an approved plan (公示): the PDF is written now and kept with its SHA-256; at least
     the rules' posting days."""
-    _role(actor, APPROVERS, "公示收益分配方案")
+    require_role(actor, APPROVERS, "公示收益分配方案")
     plan = plan_locked(plan_id, actor)
     if plan.state != "approved":
         raise DomainError(
@@ -699,8 +685,8 @@ def do_pay_plan(plan_id: int, paid_on: datetime.date, key: str, *, actor: Any) -
     to transfer income, item other_transfer) through `do_record_income`, whose audit names the
     payment. The plan's row lock makes a second payment wait and then refuse; the same key
     returns the paid plan (a retry)."""
-    _role(actor, APPROVERS, "支付收益分配方案")
-    key = _key(key)
+    require_role(actor, APPROVERS, "支付收益分配方案")
+    key = clean_key(key)
     plan = plan_locked(plan_id, actor)
     if plan.state == "paid":
         if plan.pay_key == key:

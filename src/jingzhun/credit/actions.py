@@ -21,7 +21,7 @@ from __future__ import annotations
 import calendar
 import datetime
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_household_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import clean_key, require_role
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.projects.money import check_fen, yuan
@@ -40,25 +41,9 @@ from .choices import CREDIT_RATINGS, FUND_WRITERS, LOAN_WRITERS, OPEN_STATUSES, 
 from .models import Extension, FundPosting, Loan, Repayment, RiskFund, ScheduleRow
 from .scope import NOT_FOUND, check_county, scope_loans
 
-MAX_KEY: Final = 64
-
 
 class KeyConflict(DomainError):
     status = 409
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if actor is None:
-        return
-    if getattr(actor, "role", None) not in roles or not actor.is_active:
-        raise Forbidden(f"您的角色无权{what}。")
-
-
-def _key(key: Any) -> str:
-    text = str(key or "").strip()
-    if not text or len(text) > MAX_KEY or any(ord(ch) < 32 for ch in text):
-        raise DomainError(f"幂等键须为 1 至 {MAX_KEY} 个字符。", field="key")
-    return text
 
 
 def _day(value: Any, field: str, label: str) -> datetime.date:
@@ -185,7 +170,7 @@ def judge_application(household_id: int, borrower_id: int, t: LoanTerms, *, acto
 def do_create_loan(household_id: int, borrower_id: int, terms: LoanTerms, *, actor: Any) -> Loan:
     """Register a loan granted by a bank, after the eligibility check (refused naming the
     failed criteria; nothing written)."""
-    _role(actor, LOAN_WRITERS, "登记小额信贷（由县、乡镇业务人员登记）")
+    require_role(actor, LOAN_WRITERS, "登记小额信贷（由县、乡镇业务人员登记）")
     bank = _text(terms.bank_name, "bank_name", "贷款银行", 50)
     contract = _text(terms.contract_no, "contract_no", "借据号", 40)
     # the county's fund row is the lock that serialises lending against its leverage limit
@@ -342,8 +327,8 @@ def _post_repayment(
 @transaction.atomic
 def do_record_repayment(loan_id: int, payment: Payment, *, key: str, actor: Any) -> Repayment:
     """Record a repayment (retry with the same key: the same repayment, written once)."""
-    _role(actor, LOAN_WRITERS, "登记还款（由县、乡镇业务人员登记）")
-    key = _key(key)
+    require_role(actor, LOAN_WRITERS, "登记还款（由县、乡镇业务人员登记）")
+    key = clean_key(key)
     _day(payment.paid_on, "paid_on", "还款日期")
     check_fen(payment.principal_fen, field="principal", allow_zero=True)
     check_fen(payment.interest_fen, field="interest", allow_zero=True)
@@ -360,7 +345,7 @@ def do_extend_loan(
     loan_id: int, new_end_date: datetime.date, reason: str, *, expected_version: int, actor: Any
 ) -> Loan:
     """展期: move the maturity once (policy max_extensions, max_extension_months)."""
-    _role(actor, LOAN_WRITERS, "办理展期（由县、乡镇业务人员办理）")
+    require_role(actor, LOAN_WRITERS, "办理展期（由县、乡镇业务人员办理）")
     reason = _text(reason, "reason", "展期原因", 200)
     loan = _loan_locked(loan_id, actor)
     if loan.version != expected_version:
@@ -425,7 +410,7 @@ def do_extend_loan(
 @transaction.atomic
 def do_mark_overdue(county_code: str, *, on: datetime.date | None = None, actor: Any) -> int:
     """Loans of the county past maturity with principal outstanding become `overdue`."""
-    _role(actor, LOAN_WRITERS, "更新逾期状态")
+    require_role(actor, LOAN_WRITERS, "更新逾期状态")
     if actor is not None:
         check_county(actor, county_code)
     on = on or timezone.localdate()
@@ -479,12 +464,12 @@ def do_deposit_risk_fund(
     actor: Any,
 ) -> FundPosting:
     """Money put into the county's risk-compensation fund."""
-    _role(actor, FUND_WRITERS, "管理风险补偿金（由县级管理）")
+    require_role(actor, FUND_WRITERS, "管理风险补偿金（由县级管理）")
     if not Region.objects.filter(pk=str(county_code), level="county").exists():
         raise DomainError(f"“{county_code}”不是本系统中的县级区划。", field="county")
     if actor is not None:
         check_county(actor, county_code)
-    key = _key(key)
+    key = clean_key(key)
     amount = check_fen(amount_fen, field="amount")
     _day(on_date, "on_date", "业务日期")
     memo = str(memo or "").strip()[:200]
@@ -520,8 +505,8 @@ def do_compensate_loan(
     loan_id: int, on_date: datetime.date, *, key: str, actor: Any
 ) -> FundPosting:
     """The fund pays its share of a bad loan (overdue long enough); the loan is written off."""
-    _role(actor, FUND_WRITERS, "办理风险补偿金代偿（由县级办理）")
-    key = _key(key)
+    require_role(actor, FUND_WRITERS, "办理风险补偿金代偿（由县级办理）")
+    key = clean_key(key)
     _day(on_date, "on_date", "业务日期")
     loan = _loan_locked(loan_id, actor)
     if actor is not None:

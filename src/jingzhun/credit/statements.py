@@ -29,6 +29,7 @@ from django.db import transaction
 from django_tasks import task
 
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import require_role
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.core.jobs import enqueue_after_commit, run_queued, worker_name
 from jingzhun.core.models import action
@@ -36,7 +37,7 @@ from jingzhun.imports.fields import norm
 from jingzhun.imports.reader import UnreadableFile, read_sheets
 from jingzhun.projects.money import MAX_FEN
 
-from .actions import Payment, _post_repayment, _role, _text
+from .actions import Payment, _post_repayment, _text
 from .choices import STATEMENT_WRITERS
 from .models import Loan, StatementImport
 from .scope import check_county
@@ -74,7 +75,7 @@ def do_submit_statement(
     county_code: str, bank_name: str, filename: str, data: bytes, *, actor: Any
 ) -> StatementImport:
     """Store a bank statement and queue its import (county staff of that county)."""
-    _role(actor, STATEMENT_WRITERS, "导入银行对账单（由县级导入）")
+    require_role(actor, STATEMENT_WRITERS, "导入银行对账单（由县级导入）")
     if actor is not None:
         check_county(actor, county_code)
     bank = _text(bank_name, "bank_name", "银行", 50)

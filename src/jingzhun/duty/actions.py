@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import can_see_region
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import versioned_update
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.inspection.actions import initial_supervisor
@@ -37,6 +38,8 @@ from jingzhun.tickets.rules import Rule, date_after, rule
 from .choices import DONE, LEVELS, OPEN, RULES_TABLE, SCHEDULES, UNIT_KINDS, UNIT_LEVELS
 from .models import CommandUnit, ProgressReport, Responsibility, Task, TaskEscalation
 from .selectors import overdue_q, report_missing_q
+
+STALE = "该任务已被他人办理或修改，请刷新页面后重试。"
 
 STRUCTURE_EDITORS = frozenset({"county"})
 ASSIGNERS = frozenset({"county", "township"})
@@ -409,18 +412,8 @@ def _task_locked(task_id: int, actor: Any, expected_version: int | None = None) 
     if task is None or (actor is not None and not can_see_region(actor, task.region_id)):
         raise OutOfScope("未找到该任务，或您无权访问。")
     if expected_version is not None and expected_version != task.version:
-        raise StaleVersion("该任务已被他人办理或修改，请刷新页面后重试。")
+        raise StaleVersion(STALE)
     return task
-
-
-def _move(task: Task, expected_version: int | None, **values: Any) -> None:
-    version = task.version if expected_version is None else expected_version
-    updated = Task.objects.filter(pk=task.pk, version=version).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if updated == 0:
-        raise StaleVersion("该任务已被他人办理或修改，请刷新页面后重试。")
-    task.refresh_from_db()
 
 
 @action
@@ -458,7 +451,7 @@ def do_report_progress(
     )
     due, _found = _report_due(task.schedule, today, task.region_id)
     before = (task.progress, task.next_report_on.isoformat())
-    _move(task, expected_version, progress=int(progress), next_report_on=due)
+    versioned_update(task, expected_version, STALE, progress=int(progress), next_report_on=due)
     record(
         "duty.task.report", actor=actor, object_type="task", object_id=task.pk,
         diff={"progress": [before[0], task.progress],
@@ -480,7 +473,9 @@ def do_complete_task(task_id: int, *, expected_version: int | None = None, actor
     if not can_see_region(actor, task.supervisor_code):
         level = codes.LEVEL_LABELS.get(codes.level_of(task.supervisor_code), "")
         raise Forbidden(f"该任务由{level}（{task.supervisor_code}）督办，须由该级确认完成。")
-    _move(task, expected_version, status=DONE, done_on=timezone.localdate(), progress=100)
+    versioned_update(
+        task, expected_version, STALE, status=DONE, done_on=timezone.localdate(), progress=100
+    )
     record(
         "duty.task.complete", actor=actor, object_type="task", object_id=task.pk,
         diff={"status": [OPEN, DONE]},
@@ -544,7 +539,7 @@ def do_escalate_tasks(*, on: datetime.date | None = None, actor: Any) -> Escalat
             values["deadline"] = new_date
         values["next_report_on"] = new_date
         before = task.supervisor_code
-        _move(task, None, **values)
+        versioned_update(task, None, STALE, **values)
         record(
             "duty.task.escalate", actor=actor, object_type="task", object_id=task.pk,
             diff={"supervisor_code": [before, target], "reason": [None, reason],

@@ -31,6 +31,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import can_see_region
 from jingzhun.audit.actions import record
 from jingzhun.core import stored_files as files
+from jingzhun.core.checks import versioned_update
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.policy.store import PolicyError, default_store
@@ -59,6 +60,8 @@ from .models import (
     Verification,
 )
 from .selectors import overdue_q
+
+STALE = "该问题已被他人办理或修改，请刷新页面后重试。"
 
 INSPECTORS = frozenset({"county", "township"})
 RECTIFIERS = frozenset({"county", "township", "village"})
@@ -254,16 +257,7 @@ def _problem_locked(problem_id: int, actor: Any) -> Problem:
 
 def _check_version(problem: Problem, expected: int | None) -> None:
     if expected is not None and expected != problem.version:
-        raise StaleVersion("该问题已被他人办理或修改，请刷新页面后重试。")
-
-
-def _move(problem: Problem, **values: Any) -> None:
-    updated = Problem.objects.filter(pk=problem.pk, version=problem.version).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if updated == 0:
-        raise StaleVersion("该问题已被他人办理或修改，请刷新页面后重试。")
-    problem.refresh_from_db()
+        raise StaleVersion(STALE)
 
 
 @action
@@ -305,7 +299,7 @@ def do_submit_rectification(
             sha256=sha,
             uploaded_by=actor,
         )
-    _move(problem, status=SUBMITTED)
+    versioned_update(problem, None, STALE, status=SUBMITTED)
     record(
         "inspection.problem.rectify",
         actor=actor,
@@ -360,7 +354,7 @@ def do_verify_rectification(
         submitted_by_id=latest.submitted_by_id,
     )
     target = VERIFIED if passed else OPEN
-    _move(problem, status=target)
+    versioned_update(problem, None, STALE, status=target)
     record(
         "inspection.problem.verify",
         actor=actor,
@@ -388,7 +382,9 @@ def do_close_problem(
             f"该问题当前为“{problem.status_label}”：整改核验通过后才能销号。", field="status"
         )
     _check_supervisor(problem, actor, "销号")
-    _move(problem, status=CLOSED, closed_on=timezone.localdate(), closed_by=actor)
+    versioned_update(
+        problem, None, STALE, status=CLOSED, closed_on=timezone.localdate(), closed_by=actor
+    )
     record(
         "inspection.problem.close",
         actor=actor,
@@ -444,8 +440,10 @@ def do_escalate_overdue(*, on: datetime.date | None = None, actor: Any) -> Escal
             escalated_by=actor,
         )
         before = (problem.supervisor_code, problem.deadline.isoformat())
-        _move(
+        versioned_update(
             problem,
+            None,
+            STALE,
             supervisor_code=target,
             deadline=deadline,
             escalations=F("escalations") + 1,

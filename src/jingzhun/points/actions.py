@@ -30,7 +30,8 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_household_in_scope, check_region_in_scope
 from jingzhun.audit.actions import record
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
+from jingzhun.core.checks import business_date, clean_key, require_role
+from jingzhun.core.errors import DomainError, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.regions import codes
 from jingzhun.regions.models import Region
@@ -41,7 +42,6 @@ from .models import Appraisal, PointsAccount, PointsEntry, PointsShop, ShopGoods
 from .rules import Rules, rules_for
 from .scope import HOUSEHOLD_NOT_FOUND, SHOP_NOT_FOUND, place_filter
 
-MAX_KEY: Final = 64
 MAX_QUANTITY: Final = 1000
 MAX_STOCK: Final = 1_000_000
 STALE: Final = "该户的星级评定已被他人修改，请刷新后重试。"
@@ -58,28 +58,6 @@ def clean(text: Any, field: str, label: str, most: int, *, required: bool = Fals
     if len(value) > most:
         raise DomainError(f"{label}不能超过 {most} 个字。", field=field)
     return value
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if actor is None:
-        return
-    if getattr(actor, "role", None) not in roles or not actor.is_active:
-        raise Forbidden(f"您的角色无权{what}。")
-
-
-def _key(key: Any) -> str:
-    text = str(key or "").strip()
-    if not text or len(text) > MAX_KEY or any(ord(ch) < 32 for ch in text):
-        raise DomainError(f"幂等键须为 1 至 {MAX_KEY} 个字符。", field="key")
-    return text
-
-
-def _date(on_date: Any) -> datetime.date:
-    if not isinstance(on_date, datetime.date) or isinstance(on_date, datetime.datetime):
-        raise DomainError("业务日期无效。", field="on_date")
-    if on_date.year < 2014 or on_date > timezone.localdate():
-        raise DomainError("业务日期应在 2014 年以后，且不晚于今天。", field="on_date")
-    return on_date
 
 
 def _count(value: Any, field: str, label: str, most: int, *, signed: bool = False) -> int:
@@ -150,7 +128,7 @@ def _next_month(day: datetime.date) -> datetime.date:
 @transaction.atomic
 def do_create_shop(region_code: str, name: str, *, keeper: str = "", actor: Any) -> PointsShop:
     """Open a points shop serving a village or a whole township."""
-    _role(actor, SHOP_MANAGERS, "开设爱心超市（由县、乡镇开设）")
+    require_role(actor, SHOP_MANAGERS, "开设爱心超市（由县、乡镇开设）")
     region = Region.objects.filter(pk=str(region_code or "")).first()
     if region is None or region.level not in ("township", "village"):
         raise DomainError("爱心超市的服务区域应为一个乡镇或一个村。", field="region")
@@ -184,7 +162,7 @@ def do_add_goods(
     shop_id: int, name: str, price_points: int, *, unit: str = "件", actor: Any
 ) -> ShopGoods:
     """Put goods on a shop's shelf at a price in points (stock comes with restocking)."""
-    _role(actor, SHOP_MANAGERS, "管理超市商品")
+    require_role(actor, SHOP_MANAGERS, "管理超市商品")
     shop = _shop_locked(shop_id, actor)
     name = clean(name, "name", "商品名称", 100, required=True)
     unit = clean(unit, "unit", "单位", 10, required=True)
@@ -207,7 +185,7 @@ def do_add_goods(
 def do_restock_goods(goods_id: int, quantity: int, *, note: str = "", actor: Any) -> ShopGoods:
     """Add goods to the stock (a negative quantity takes damaged or counted-out goods off;
     the stock never goes below zero)."""
-    _role(actor, SHOP_MANAGERS, "管理超市商品")
+    require_role(actor, SHOP_MANAGERS, "管理超市商品")
     goods = ShopGoods.objects.select_for_update().filter(pk=goods_id).first()
     if goods is None:
         raise OutOfScope("未找到该商品，或您无权访问。")
@@ -261,10 +239,10 @@ def do_earn_points(
 ) -> PointsEntry:
     """Points for a household under one item of the rules in effect on the day. Refused over
     the monthly cap; an appraisal item waits for the village's monthly appraisal."""
-    _role(actor, POINTS_RECORDERS, "登记积分")
+    require_role(actor, POINTS_RECORDERS, "登记积分")
     household = _household(household_id, actor)
-    key = _key(key)
-    on_date = _date(on_date)
+    key = clean_key(key)
+    on_date = business_date(on_date)
     rules = rules_for(household.county_code, on_date)
     entry_item = rules.item(str(item or ""))
     if entry_item is None:
@@ -364,7 +342,7 @@ def _appraisal_locked(appraisal_id: int, actor: Any) -> Appraisal:
 def do_post_appraisal(appraisal_id: int, *, actor: Any) -> Appraisal:
     """Post the village's monthly appraisal (公示); its points count after the posting days.
     Only a month that is over is posted."""
-    _role(actor, POINTS_RECORDERS, "公示月度评议")
+    require_role(actor, POINTS_RECORDERS, "公示月度评议")
     appraisal = _appraisal_locked(appraisal_id, actor)
     today = timezone.localdate()
     if appraisal.state != "open":
@@ -402,7 +380,7 @@ def do_post_appraisal(appraisal_id: int, *, actor: Any) -> Appraisal:
 @transaction.atomic
 def do_confirm_appraisal(appraisal_id: int, *, actor: Any) -> Appraisal:
     """After the posting period, the appraisal's pending points count (balances credited)."""
-    _role(actor, POINTS_RECORDERS, "确认月度评议")
+    require_role(actor, POINTS_RECORDERS, "确认月度评议")
     appraisal = _appraisal_locked(appraisal_id, actor)
     today = timezone.localdate()
     if appraisal.state != "posted" or appraisal.posted_on is None:
@@ -473,11 +451,11 @@ def do_redeem_points(
 ) -> PointsEntry:
     """A household takes goods from a shop of its village or township for points. Refused when
     the points are not enough, the goods are out of stock or the household lives elsewhere."""
-    _role(actor, POINTS_RECORDERS, "办理积分兑换")
+    require_role(actor, POINTS_RECORDERS, "办理积分兑换")
     shop = _shop_locked(shop_id, actor)
     household = _household(household_id, actor)
-    key = _key(key)
-    on_date = _date(on_date)
+    key = clean_key(key)
+    on_date = business_date(on_date)
     quantity = _count(quantity, "quantity", "数量", MAX_QUANTITY)
     if not shop.serves(household):
         raise DomainError(
@@ -552,12 +530,12 @@ def do_redeem_points(
 def do_reverse_points_entry(entry_id: int, reason: str, *, key: str, actor: Any) -> PointsEntry:
     """Correct an earning or a redemption by its reversal (冲正): the points go back the other
     way (a redemption's goods back into the stock). Nothing is deleted."""
-    _role(actor, POINTS_RECORDERS, "冲正积分记录")
+    require_role(actor, POINTS_RECORDERS, "冲正积分记录")
     original = PointsEntry.objects.filter(pk=entry_id).select_related("household").first()
     if original is None:
         raise OutOfScope("未找到该积分记录，或您无权访问。")
     household = _household(original.household_id, actor)
-    key = _key(key)
+    key = clean_key(key)
     reason = clean(reason, "reason", "冲正原因", 200, required=True)
     account = _account(household)
     existing = _same_key(key, kind="reversal", reverses_id=original.pk)
@@ -653,7 +631,7 @@ def do_rate_household(
 ) -> StarRating:
     """Rate a household for a year (五星新农家): stars per criterion of the rules. A rating not
     yet posted may be changed with its version; a posted one is final."""
-    _role(actor, POINTS_RECORDERS, "评定星级")
+    require_role(actor, POINTS_RECORDERS, "评定星级")
     household = _household(household_id, actor)
     today = timezone.localdate()
     if isinstance(year, bool) or not isinstance(year, int) or not 2014 <= year <= today.year:
@@ -726,7 +704,7 @@ def do_rate_household(
 @transaction.atomic
 def do_post_ratings(village_code: str, year: int, *, actor: Any) -> int:
     """Post a village's star ratings of a year (公示): they are final from then on."""
-    _role(actor, POINTS_RECORDERS, "公示星级评定")
+    require_role(actor, POINTS_RECORDERS, "公示星级评定")
     village = Region.objects.filter(pk=str(village_code or ""), level="village").first()
     if village is None:
         raise OutOfScope("未找到该村，或您无权访问。")

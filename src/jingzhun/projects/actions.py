@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import check_household_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import require_role
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.regions import codes
@@ -69,13 +70,6 @@ def clean(text: Any, field: str, label: str, most: int, *, required: bool = Fals
     if len(value) > most:
         raise DomainError(f"{label}不能超过 {most} 个字。", field=field)
     return value
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if actor is None:
-        return
-    if getattr(actor, "role", None) not in roles or not actor.is_active:
-        raise Forbidden(f"您的角色无权{what}。")
 
 
 def _year(year: Any) -> int:
@@ -153,7 +147,7 @@ def do_create_project(
     actor: Any,
 ) -> Project:
     """A village, township or county proposes a project at a place of its scope (村申报)."""
-    _role(actor, PROJECT_PROPOSERS, "申报项目")
+    require_role(actor, PROJECT_PROPOSERS, "申报项目")
     region = Region.objects.filter(pk=str(region_code)).first()
     if region is None or region.level not in ("county", "township", "village"):
         raise DomainError(f"实施地点“{region_code}”不是本系统中的县、乡镇或村。", field="region")
@@ -213,7 +207,7 @@ def do_update_project(
     project_id: int, changes: dict[str, Any], *, expected_version: int, actor: Any
 ) -> Project:
     """Change a proposal's text, budget or dates (only while it is a proposal)."""
-    _role(actor, PROJECT_PROPOSERS, "修改项目")
+    require_role(actor, PROJECT_PROPOSERS, "修改项目")
     project = project_locked(project_id, actor, expected_version)
     if project.state not in EDITABLE_STATES:
         raise DomainError(
@@ -251,7 +245,7 @@ def do_set_project_funding(
 ) -> Project:
     """The county sets how much of the budget one fund source is to pay (0 removes the line).
     Not below what was already allocated from that source; only before the annual plan."""
-    _role(actor, frozenset({"county"}), "编制项目资金计划（由县级编制）")
+    require_role(actor, frozenset({"county"}), "编制项目资金计划（由县级编制）")
     project = project_locked(project_id, actor)
     if project.state not in FUNDING_STATES:
         raise DomainError(
@@ -375,7 +369,7 @@ def do_post_project(
 ) -> ProjectPosting:
     """Put up the plan posting (once planned, before approval) or the result posting (once
     accepted): at least 10 days; the PDF is written now and kept with its SHA-256."""
-    _role(actor, frozenset({"county", "township"}), "发布项目公告")
+    require_role(actor, frozenset({"county", "township"}), "发布项目公告")
     project = project_locked(project_id, actor)
     if kind not in POSTING_TYPES:
         raise DomainError("公告类型应为项目计划公告或项目实施结果公告。", field="kind")
@@ -451,7 +445,7 @@ def do_link_benefit(
 ) -> BenefitLink:
     """Record that a household of the project's county benefits from it (联农带农): how, in
     which year, how much. Only for approved projects; one line per household, way and year."""
-    _role(actor, PROJECT_PROPOSERS, "登记联农带农受益农户")
+    require_role(actor, PROJECT_PROPOSERS, "登记联农带农受益农户")
     project = project_locked(project_id, actor)
     if project.state not in BENEFIT_STATES:
         raise DomainError(
@@ -516,7 +510,7 @@ def do_link_benefit(
 @transaction.atomic
 def do_unlink_benefit(link_id: int, reason: str, *, actor: Any) -> BenefitLink:
     """Withdraw a wrongly entered benefit line (soft delete, with the reason)."""
-    _role(actor, PROJECT_PROPOSERS, "撤销联农带农登记")
+    require_role(actor, PROJECT_PROPOSERS, "撤销联农带农登记")
     link = BenefitLink.objects.select_for_update().filter(pk=link_id).first()
     if link is None:
         raise OutOfScope("未找到该受益登记，或您无权访问。")

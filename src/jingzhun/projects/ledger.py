@@ -37,7 +37,8 @@ from django.utils import timezone
 
 from jingzhun.audit.actions import record
 from jingzhun.core.bulk import BulkWriter, reserve_ids
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.core.checks import MAX_KEY, business_date, clean_key, require_role
+from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.core.models import action
 from jingzhun.regions.models import Region
 from jingzhun.registry.models import Household
@@ -49,36 +50,12 @@ from .models import Account, FundSource, Posting, PostingBatch, Project, Project
 from .money import check_fen, yuan
 from .scope import check_county
 
-MAX_KEY: Final = 64
 MAX_IMPORT_ROWS: Final = 2_000_000
 MAX_ERRORS_SHOWN: Final = 20
 
 
 class KeyConflict(DomainError):
     status = 409
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if actor is None:
-        return
-    if getattr(actor, "role", None) not in roles or not actor.is_active:
-        raise Forbidden(f"您的角色无权{what}。")
-
-
-def _key(key: Any) -> str:
-    text = str(key or "").strip()
-    if not text or len(text) > MAX_KEY or any(ord(ch) < 32 for ch in text):
-        raise DomainError(f"幂等键须为 1 至 {MAX_KEY} 个字符。", field="key")
-    return text
-
-
-def _date(on_date: Any) -> datetime.date:
-    if not isinstance(on_date, datetime.date) or isinstance(on_date, datetime.datetime):
-        raise DomainError("业务日期无效。", field="on_date")
-    today = timezone.localdate()
-    if on_date.year < 2014 or on_date > today + datetime.timedelta(days=1):
-        raise DomainError("业务日期应在 2014 年以后，且不晚于今天。", field="on_date")
-    return on_date
 
 
 def county_account(county_code: str, kind: str) -> Account:
@@ -123,7 +100,7 @@ def do_create_fund_source(
     county_code: str, year: int, kind: str, name: str, *, document: str = "", actor: Any
 ) -> FundSource:
     """The county registers a fund source of a year (its ledger account is opened with it)."""
-    _role(actor, FUND_WRITERS, "登记资金来源（由县级登记）")
+    require_role(actor, FUND_WRITERS, "登记资金来源（由县级登记）")
     county = Region.objects.filter(pk=str(county_code), level="county").first()
     if county is None:
         raise DomainError(f"“{county_code}”不是本系统中的县级区划。", field="county")
@@ -298,15 +275,15 @@ def do_receive_funds(
     actor: Any,
 ) -> Posting:
     """Money of a fund source arrives in the county (资金到账)."""
-    _role(actor, FUND_WRITERS, "登记资金到账（由县级登记）")
+    require_role(actor, FUND_WRITERS, "登记资金到账（由县级登记）")
     source = _source(source_id, actor)
     entry = Entry(
         "receipt",
         county_account(source.county_code, "receipts"),
         source_account(source),
         check_fen(amount_fen),
-        _date(on_date),
-        _key(key),
+        business_date(on_date, slack_days=1),
+        clean_key(key),
         memo=clean(memo, "memo", "摘要", 200),
     )
     return _post(entry, actor=actor)
@@ -331,7 +308,7 @@ def do_allocate_funds(
 ) -> Posting:
     """Allocate money of a source to a project of the annual plan (资金下达), within the
     project's funding plan for that source."""
-    _role(actor, FUND_WRITERS, "下达项目资金（由县级下达）")
+    require_role(actor, FUND_WRITERS, "下达项目资金（由县级下达）")
     project = project_locked(project_id, actor)
     source = _source(source_id, actor)
     if source.county_code != project.county_code:
@@ -356,8 +333,8 @@ def do_allocate_funds(
         source_account(source),
         account,
         amount_fen,
-        _date(on_date),
-        _key(key),
+        business_date(on_date, slack_days=1),
+        clean_key(key),
         project=project,
         memo=clean(memo, "memo", "摘要", 200),
     )
@@ -382,7 +359,7 @@ def do_disburse_funds(
     """Pay out of an approved project's money from one source (资金支付), with a voucher number
     (never used before in the county) and the payee. County staff, or the township's staff for a
     project of their township."""
-    _role(actor, DISBURSERS, "支付项目资金")
+    require_role(actor, DISBURSERS, "支付项目资金")
     project = project_locked(project_id, actor)
     source = FundSource.objects.filter(pk=source_id, county_code=project.county_code).first()
     if source is None:
@@ -416,8 +393,8 @@ def do_disburse_funds(
         account,
         county_account(project.county_code, "spent"),
         check_fen(amount_fen),
-        _date(on_date),
-        _key(key),
+        business_date(on_date, slack_days=1),
+        clean_key(key),
         project=project,
         voucher=voucher,
         payee=payee,
@@ -430,7 +407,7 @@ def do_disburse_funds(
 @transaction.atomic
 def do_reverse_posting(posting_id: int, reason: str, *, key: str, actor: Any) -> Posting:
     """Correct a posting by posting the same amount back (冲正); the original stays."""
-    _role(actor, FUND_WRITERS, "冲正记账（由县级办理）")
+    require_role(actor, FUND_WRITERS, "冲正记账（由县级办理）")
     original = Posting.objects.filter(pk=posting_id).select_related("credit", "debit").first()
     if original is None:
         raise OutOfScope("未找到该笔记账，或您无权访问。")
@@ -440,7 +417,7 @@ def do_reverse_posting(posting_id: int, reason: str, *, key: str, actor: Any) ->
         except OutOfScope as exc:
             raise OutOfScope("未找到该笔记账，或您无权访问。") from exc
     reason = clean(reason, "reason", "冲正理由", 200, required=True)
-    key = _key(key)
+    key = clean_key(key)
     if original.kind == "reversal":
         raise DomainError("冲正记账不能再冲正；如需恢复，请重新记账。", field="posting")
     done = Posting.objects.filter(reverses=original).first()
@@ -614,7 +591,7 @@ def do_import_postings(
 ) -> ImportResult:
     """Post a file of receipts, allocations and disbursements of one county in one action: all
     or nothing. Refused rows are named (row, column, reason) and nothing is written."""
-    _role(actor, FUND_WRITERS, "导入记账（由县级导入）")
+    require_role(actor, FUND_WRITERS, "导入记账（由县级导入）")
     if actor is not None:
         check_county(actor, county_code)
     digest = rows.digest()

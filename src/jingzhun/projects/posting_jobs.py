@@ -21,13 +21,14 @@ from django.db import transaction
 from django_tasks import task
 
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import require_role
 from jingzhun.core.errors import DomainError
 from jingzhun.core.jobs import enqueue_after_commit, run_queued, worker_name
 from jingzhun.core.models import action
 
 from .choices import FUND_WRITERS
 from .importer import MAX_BYTES, read_postings_csv
-from .ledger import _role, do_import_postings
+from .ledger import do_import_postings
 from .models import PostingImport
 from .scope import check_county
 
@@ -52,7 +53,7 @@ def do_submit_postings(
     county_code: str, filename: str, data: bytes, *, actor: Any
 ) -> PostingImport:
     """Keep a file of postings of `county_code` and queue its import."""
-    _role(actor, FUND_WRITERS, "导入记账（由县级导入）")
+    require_role(actor, FUND_WRITERS, "导入记账（由县级导入）")
     check_county(actor, county_code)
     if not data:
         raise DomainError("上传的文件是空的。", field="file")

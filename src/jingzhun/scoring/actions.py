@@ -21,7 +21,8 @@ from django_tasks import task
 
 from jingzhun.access.scoping import can_see_region
 from jingzhun.audit.actions import record
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
+from jingzhun.core.checks import require_role
+from jingzhun.core.errors import DomainError, OutOfScope, StaleVersion
 from jingzhun.core.figure_sources import UNIT_KINDS, Period
 from jingzhun.core.jobs import JobKind, enqueue_after_commit, run_queued, worker_name
 from jingzhun.core.models import action
@@ -37,13 +38,6 @@ log = logging.getLogger(__name__)
 SCORERS = frozenset({"county"})
 PUBLISHERS = frozenset({"county"})
 OPEN_JOBS = (ScoringJob.QUEUED, ScoringJob.RUNNING)
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if actor is None:
-        return
-    if not getattr(actor, "is_active", False) or getattr(actor, "role", "") not in roles:
-        raise Forbidden(f"您的角色无权{what}。")
 
 
 def _county(code: str, actor: Any) -> str:
@@ -81,7 +75,7 @@ def do_request_scoring(
 ) -> ScoringJob:
     """Queue the computation of one period's scores (a queued or running one is returned as it
     is: asking twice does not compute twice)."""
-    _role(actor, SCORERS, "发起考核计算")
+    require_role(actor, SCORERS, "发起考核计算")
     county = _county(county_code, actor)
     wanted = engine.parse_period(period, county)
     if wanted.start > timezone.localdate():
@@ -226,7 +220,7 @@ def _store(job: ScoringJob, results: list[engine.UnitResult]) -> None:
 def do_publish_period(period_id: int, *, version: int | None = None, actor: Any) -> ScorePeriod:
     """Publish the latest computation of a period (红黑榜 and the ranking become visible to the
     units as the scheme says)."""
-    _role(actor, PUBLISHERS, "发布考核结果")
+    require_role(actor, PUBLISHERS, "发布考核结果")
     row = ScorePeriod.objects.select_for_update().filter(pk=period_id).first()
     if row is None or (actor is not None and not can_see_region(actor, row.county_code)):
         raise OutOfScope("未找到该考核周期，或您无权访问。")

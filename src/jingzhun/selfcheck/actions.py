@@ -27,7 +27,8 @@ from django_tasks import task
 
 from jingzhun.access.scoping import can_see_region
 from jingzhun.audit.actions import record
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
+from jingzhun.core.checks import require_role
+from jingzhun.core.errors import DomainError, OutOfScope, StaleVersion
 from jingzhun.core.jobs import enqueue_after_commit, worker_name
 from jingzhun.core.models import action
 from jingzhun.inspection.actions import do_record_inspection, do_record_problem
@@ -53,11 +54,6 @@ PLAN_RULES = (
 )
 THRESHOLD_RULES = ("confidence", "max_wrong_exit_rate", "max_missed_rate", "min_approval")
 MAX_SEED = 2**63 - 1
-
-
-def _role(actor: Any, roles: frozenset[str], what: str) -> None:
-    if not getattr(actor, "is_active", False) or getattr(actor, "role", "") not in roles:
-        raise Forbidden(f"您的角色无权{what}。")
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ def do_create_selfcheck(
     county_code: str, year: int, *, title: str = "", seed: int | None = None, actor: Any
 ) -> SelfCheck:
     """A self-check of the actor's county for `year`; its sample is drawn on the task queue."""
-    _role(actor, CREATORS, "发起退出自查")
+    require_role(actor, CREATORS, "发起退出自查", system=False)
     county = Region.objects.filter(code=str(county_code or ""), level="county").first()
     if county is None or not can_see_region(actor, county.code):
         raise OutOfScope("未找到该县，或您无权访问。")
@@ -278,7 +274,7 @@ def do_save_survey(
     education_secure, medical_secure, housing_secure, water_secure (bool), income_per_capita_fen
     (int ≥ 0), wrongly_exited_persons (exited households), missed_persons (ordinary
     households), approves (bool, required), complaint (text)."""
-    _role(actor, SURVEYORS, "录入入户调查")
+    require_role(actor, SURVEYORS, "录入入户调查", system=False)
     row = (
         SampledHousehold.objects.select_for_update(of=("self",))
         .select_related("selfcheck", "household")
@@ -396,7 +392,7 @@ def findings_q() -> Q:
 def do_register_findings(selfcheck_id: int, *, actor: Any) -> int:
     """Every unregistered finding of the self-check becomes a problem of its inspection
     (inspection.actions.do_record_problem: deadline by the inspection rules); the number made."""
-    _role(actor, CREATORS, "登记自查发现的问题")
+    require_role(actor, CREATORS, "登记自查发现的问题", system=False)
     item = SelfCheck.objects.select_for_update().filter(pk=selfcheck_id).first()
     if item is None or not can_see_region(actor, item.county_id):
         raise OutOfScope("未找到该退出自查，或您无权访问。")
@@ -501,7 +497,7 @@ def do_export_report(selfcheck_id: int, out: Any, *, actor: Any) -> str:
     from .report import write_report
     from .selectors import results
 
-    _role(actor, frozenset({"county", "auditor"}), "下载退出自查报告")
+    require_role(actor, frozenset({"county", "auditor"}), "下载退出自查报告", system=False)
     item = SelfCheck.objects.select_related("county").filter(pk=selfcheck_id).first()
     if item is None or not can_see_region(actor, item.county_id):
         raise OutOfScope("未找到该退出自查，或您无权访问。")

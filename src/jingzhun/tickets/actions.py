@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from jingzhun.access.scoping import can_see_region, check_household_in_scope
 from jingzhun.audit.actions import record
+from jingzhun.core.checks import versioned_update
 from jingzhun.core.errors import DomainError, Forbidden, OutOfScope, StaleVersion
 from jingzhun.core.models import action
 from jingzhun.feeds.models import Clue
@@ -55,6 +56,8 @@ from .choices import (
 from .models import Ticket, TicketEscalation
 from .rules import Rule, date_after, rule
 from .selectors import overdue_q
+
+STALE = "该工单已被他人办理或修改，请刷新页面后重试。"
 
 RECORDERS = frozenset({"county", "township", "village"})
 ROUTERS = frozenset({"county", "township"})
@@ -223,18 +226,8 @@ def _locked(ticket_id: int, actor: Any, expected_version: int | None = None) -> 
     if ticket is None or (actor is not None and not can_see_region(actor, ticket.region_id)):
         raise OutOfScope("未找到该工单，或您无权访问。")
     if expected_version is not None and expected_version != ticket.version:
-        raise StaleVersion("该工单已被他人办理或修改，请刷新页面后重试。")
+        raise StaleVersion(STALE)
     return ticket
-
-
-def _move(ticket: Ticket, expected_version: int | None, **values: Any) -> None:
-    version = ticket.version if expected_version is None else expected_version
-    updated = Ticket.objects.filter(pk=ticket.pk, version=version).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if updated == 0:
-        raise StaleVersion("该工单已被他人办理或修改，请刷新页面后重试。")
-    ticket.refresh_from_db()
 
 
 @action
@@ -261,7 +254,7 @@ def do_route_ticket(
         ):
             raise DomainError("所选承办人账号不能办理该区域的工单。", field="routed_to")
     before = (ticket.routed_unit, ticket.routed_to_id)
-    _move(ticket, expected_version, routed_unit=unit, routed_to=handler)
+    versioned_update(ticket, expected_version, STALE, routed_unit=unit, routed_to=handler)
     record(
         "tickets.ticket.route", actor=actor, object_type="ticket", object_id=ticket.pk,
         diff={"routed_unit": [before[0], unit], "routed_to": [before[1], ticket.routed_to_id]},
@@ -282,8 +275,8 @@ def do_reply_ticket(
     if ticket.status != OPEN:
         raise DomainError(f"该工单当前为“{ticket.status_label}”，不能答复。", field="status")
     text = _text(reply, "答复内容", "reply", 2000)
-    _move(
-        ticket, expected_version, status=REPLIED, reply=text,
+    versioned_update(
+        ticket, expected_version, STALE, status=REPLIED, reply=text,
         replied_on=timezone.localdate(), replied_by=actor, satisfaction="", satisfaction_by=None,
     )  # fmt: skip
     record(
@@ -313,7 +306,14 @@ def do_record_satisfaction(
     if ticket.received_by_id != actor.pk:
         raise Forbidden("诉求人的评价须由该工单的受理登记人回访记录，您不是受理登记人。")
     target = OPEN if satisfaction == "unsatisfied" else REPLIED
-    _move(ticket, expected_version, satisfaction=satisfaction, satisfaction_by=actor, status=target)
+    versioned_update(
+        ticket,
+        expected_version,
+        STALE,
+        satisfaction=satisfaction,
+        satisfaction_by=actor,
+        status=target,
+    )
     record(
         "tickets.ticket.satisfaction", actor=actor, object_type="ticket", object_id=ticket.pk,
         diff={"satisfaction": [None, satisfaction], "status": [REPLIED, target]},
@@ -338,7 +338,14 @@ def do_close_ticket(ticket_id: int, *, expected_version: int | None = None, acto
     if not can_see_region(actor, ticket.supervisor_code):
         level = codes.LEVEL_LABELS.get(codes.level_of(ticket.supervisor_code), "")
         raise Forbidden(f"该工单由{level}（{ticket.supervisor_code}）督办，须由该级办结。")
-    _move(ticket, expected_version, status=CLOSED, closed_on=timezone.localdate(), closed_by=actor)
+    versioned_update(
+        ticket,
+        expected_version,
+        STALE,
+        status=CLOSED,
+        closed_on=timezone.localdate(),
+        closed_by=actor,
+    )
     record(
         "tickets.ticket.close", actor=actor, object_type="ticket", object_id=ticket.pk,
         diff={"status": [REPLIED, CLOSED]},
@@ -367,7 +374,14 @@ def _escalate(
         basis=basis[:300], escalated_by=actor,
     )  # fmt: skip
     before = (ticket.supervisor_code, ticket.deadline.isoformat())
-    _move(ticket, None, supervisor_code=target, deadline=deadline, escalations=F("escalations") + 1)
+    versioned_update(
+        ticket,
+        None,
+        STALE,
+        supervisor_code=target,
+        deadline=deadline,
+        escalations=F("escalations") + 1,
+    )
     record(
         "tickets.ticket.escalate", actor=actor, object_type="ticket", object_id=ticket.pk,
         diff={"reason": [None, reason], "supervisor_code": [before[0], target],
@@ -429,7 +443,7 @@ def do_open_case_from_ticket(
         ),
         actor=actor,
     )
-    _move(ticket, None, case=case)
+    versioned_update(ticket, None, STALE, case=case)
     record(
         "tickets.ticket.open_case", actor=actor, object_type="ticket", object_id=ticket.pk,
         diff={"case": [None, case.pk]},
@@ -460,7 +474,7 @@ def do_open_problem_from_ticket(
         found_on=timezone.localdate(),
         actor=actor,
     )
-    _move(ticket, None, problem=problem)
+    versioned_update(ticket, None, STALE, problem=problem)
     record(
         "tickets.ticket.open_problem", actor=actor, object_type="ticket", object_id=ticket.pk,
         diff={"problem": [None, problem.pk]},

@@ -8,7 +8,7 @@ payments with their basis, approval with the rules' trace, posting PDF, payment)
 /dashboard/assets/ the figures themselves (HTMX into the dashboard).
 
 Thin: `assets.selectors` for reads, `assets.actions` for writes; refusals show the action's
-Chinese sentence with its status (project_views._run).
+Chinese sentence with its status (writes.run_write).
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ from jingzhun.projects.money import parse_yuan
 from jingzhun.registry.selectors import households_for, region_options
 
 from .policies import authenticated
-from .project_views import _date, _int, _run
+from .project_views import _date, _int
+from .writes import run_write
+from .writes import status as write_status
 
 PAGE_SIZE = 50
 # The code labels of assets.choices shown through {% translate %} (test_labels checks them all).
@@ -182,7 +184,7 @@ def asset_list(request: HttpRequest) -> HttpResponseBase:
                 )
             )
 
-        if _run(request, register, _("已登记资产。")):
+        if run_write(request, register, _("已登记资产。")):
             return redirect("web:asset", asset_id=made[0].pk)
     kind = request.GET.get("kind", "")
     state = request.GET.get("state", "")
@@ -208,9 +210,7 @@ def asset_list(request: HttpRequest) -> HttpResponseBase:
         "villages": [r for r in region_options(user) if r.level == "village"] if writes else [],
         "form": request.POST if request.method == "POST" else {},
     }
-    return render(
-        request, "web/assets.html", context, status=getattr(request, "jingzhun_status", 200)
-    )
+    return render(request, "web/assets.html", context, status=write_status(request))
 
 
 @authenticated
@@ -276,7 +276,7 @@ def asset(request: HttpRequest, asset_id: int) -> HttpResponseBase:
         form = post.get("form", "")
         if form not in work:
             return _unknown()
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             if made:
                 return redirect("web:asset_plan", plan_id=made[0].pk)
             return redirect("web:asset", asset_id=a.pk)
@@ -297,9 +297,7 @@ def asset(request: HttpRequest, asset_id: int) -> HttpResponseBase:
         "today": timezone.localdate(),
         "key": uuid.uuid4().hex,
     }
-    return render(
-        request, "web/asset.html", context, status=getattr(request, "jingzhun_status", 200)
-    )
+    return render(request, "web/asset.html", context, status=write_status(request))
 
 
 @authenticated
@@ -387,7 +385,7 @@ def plan(request: HttpRequest, plan_id: int) -> HttpResponseBase:
         form = post.get("form", "")
         if form not in work:
             return _unknown()
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:asset_plan", plan_id=p.pk)
         p = plan_for(user, plan_id)
     paid = paid_by_use(p)
@@ -403,9 +401,7 @@ def plan(request: HttpRequest, plan_id: int) -> HttpResponseBase:
         "today": timezone.localdate(),
         "key": uuid.uuid4().hex,
     }
-    return render(
-        request, "web/asset_plan.html", context, status=getattr(request, "jingzhun_status", 200)
-    )
+    return render(request, "web/asset_plan.html", context, status=write_status(request))
 
 
 @authenticated

@@ -65,6 +65,8 @@ from jingzhun.registry.idcard import mask as mask_id
 from jingzhun.registry.selectors import households_for, region_options
 
 from .policies import authenticated
+from .writes import run_write
+from .writes import status as write_status
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -110,25 +112,6 @@ def _rate_bp(value: str | None) -> int:
     if not 0 <= bp <= 2400 or abs(float(text) * 100 - bp) > 1e-6:
         raise DomainError(_("年利率应在 0 至 24 之间，最多两位小数。"), field="rate")
     return bp
-
-
-def _run(request: HttpRequest, work: Callable[[], Any], done: str) -> bool:
-    try:
-        work()
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from exc
-    except OutOfScope as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        request.jingzhun_status = exc.status  # type: ignore[attr-defined]
-        return False
-    messages.success(request, done)
-    return True
-
-
-def _status(request: HttpRequest) -> int:
-    return int(getattr(request, "jingzhun_status", 200))
 
 
 @authenticated
@@ -208,7 +191,9 @@ def loan_new(request: HttpRequest) -> HttpResponseBase:
                 made.append(judge_application(household.pk, borrower, terms, actor=user))
 
         step = request.POST.get("step")
-        if _run(request, check, _("已登记贷款。") if step == "create" else _("已完成资格审查。")):
+        if run_write(
+            request, check, _("已登记贷款。") if step == "create" else _("已完成资格审查。")
+        ):
             if step == "create":
                 return redirect("web:credit_loan", loan_id=made[0].pk)
             judgement = made[0]
@@ -223,7 +208,7 @@ def loan_new(request: HttpRequest) -> HttpResponseBase:
         "judgement": judgement,
         "today": timezone.localdate(),
     }
-    return render(request, "web/credit/loan_new.html", context, status=_status(request))
+    return render(request, "web/credit/loan_new.html", context, status=write_status(request))
 
 
 @authenticated
@@ -277,7 +262,7 @@ def loan(request: HttpRequest, loan_id: int) -> HttpResponseBase:
             return HttpResponse(
                 _("未知的表单。"), status=400, content_type="text/plain; charset=utf-8"
             )
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:credit_loan", loan_id=item.pk)
         item = loan_for(user, loan_id)
     role = getattr(user, "role", "")
@@ -299,7 +284,7 @@ def loan(request: HttpRequest, loan_id: int) -> HttpResponseBase:
         "key": uuid.uuid4().hex,
         "today": timezone.localdate(),
     }
-    return render(request, "web/credit/loan.html", context, status=_status(request))
+    return render(request, "web/credit/loan.html", context, status=write_status(request))
 
 
 def _overdue_summary(qs: Any) -> list[dict[str, Any]]:
@@ -386,7 +371,7 @@ def statements(request: HttpRequest) -> HttpResponseBase:
                 )
             )
 
-        if _run(request, submit, _("已上传，正在后台导入。")):
+        if run_write(request, submit, _("已上传，正在后台导入。")):
             return redirect("web:credit_statement", statement_id=made[0].pk)
     context = {
         "nav": "credit",
@@ -394,7 +379,7 @@ def statements(request: HttpRequest) -> HttpResponseBase:
         "jobs": statements_for(user)[:50],
         "uploads": getattr(user, "role", "") in STATEMENT_WRITERS,
     }
-    return render(request, "web/credit/statements.html", context, status=_status(request))
+    return render(request, "web/credit/statements.html", context, status=write_status(request))
 
 
 @authenticated
@@ -437,7 +422,7 @@ def fund(request: HttpRequest) -> HttpResponseBase:
             return HttpResponse(
                 _("未知的表单。"), status=400, content_type="text/plain; charset=utf-8"
             )
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:credit_fund")
     balance, postings = fund_for(user, county)
     context = {
@@ -450,4 +435,4 @@ def fund(request: HttpRequest) -> HttpResponseBase:
         "today": timezone.localdate(),
         "figures": figures(user, region=county),
     }
-    return render(request, "web/credit/fund.html", context, status=_status(request))
+    return render(request, "web/credit/fund.html", context, status=write_status(request))

@@ -41,8 +41,9 @@ from jingzhun.duty.structure import read_structure
 from jingzhun.tickets.actions import do_escalate_tickets
 
 from .governance_forms import ReportForm, ResponsibilityForm, TaskForm, UnitForm
-from .inspection_views import _reader, _refuse, _regions
+from .inspection_views import _reader, _regions
 from .policies import authenticated
+from .writes import refuse
 
 
 def _version(request: HttpRequest) -> int | None:
@@ -80,7 +81,7 @@ def tasks(request: HttpRequest) -> HttpResponseBase:
                     command_unit_id=d["command_unit"], actor=user,
                 )  # fmt: skip
             except DomainError as exc:
-                _refuse(exc)
+                refuse(exc)
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
                 status = exc.status
             else:
@@ -158,7 +159,7 @@ def task_report(request: HttpRequest, task_id: int) -> HttpResponseBase:
             expected_version=d["version"], actor=request.user,
         )  # fmt: skip
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         form.add_error(None, exc.message)
         return _task_page(request, item, form, exc.status)
     messages.success(request, _("已报送进展。"))
@@ -174,7 +175,7 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponseBase:
     try:
         do_complete_task(item.pk, expected_version=_version(request), actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
         return _task_page(request, item, status=exc.status)
     messages.success(request, _("已确认完成。"))
@@ -191,7 +192,7 @@ def escalate(request: HttpRequest) -> HttpResponseBase:
         found = do_escalate_tasks(actor=request.user)
         tickets = do_escalate_tickets(actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
     else:
         messages.success(
@@ -218,7 +219,7 @@ def brief(request: HttpRequest) -> HttpResponseBase:
     try:
         data = do_make_brief(region, meeting_on, actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         raise Http404(exc.message) from exc
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="brief.pdf"'
@@ -264,7 +265,7 @@ def structure(request: HttpRequest) -> HttpResponseBase:
             else:
                 raise DomainError(_("请检查填写的内容。"))
         except DomainError as exc:
-            _refuse(exc)
+            refuse(exc)
             messages.error(request, exc.message)
             status = exc.status
         else:
@@ -289,7 +290,7 @@ def _remove(request: HttpRequest, kind: str, row_id: int) -> HttpResponseBase:
             kind, row_id, expected_version=_version(request), actor=request.user
         )
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已删除。"))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.inspection import selectors as sel
 from jingzhun.inspection.actions import (
     ACCOUNTABILITY_RECORDERS,
@@ -47,6 +47,7 @@ from .inspection_forms import (
     VerificationForm,
 )
 from .policies import authenticated
+from .writes import refuse
 
 READERS = frozenset({"county", "township", "village", "auditor", "workteam"})
 
@@ -56,13 +57,6 @@ def _reader(request: HttpRequest) -> str:
     if role not in READERS:
         raise Http404(_("未找到该页面，或您无权访问。"))
     return role
-
-
-def _refuse(exc: DomainError) -> None:
-    if isinstance(exc, OutOfScope):
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
 
 
 def _regions(user: Any) -> list[Any]:
@@ -95,7 +89,7 @@ def inspections(request: HttpRequest) -> HttpResponseBase:
                     actor=user,
                 )
             except DomainError as exc:
-                _refuse(exc)
+                refuse(exc)
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
@@ -160,7 +154,7 @@ def inspection(request: HttpRequest, inspection_id: int) -> HttpResponseBase:
                         actor=user,
                     )
                 except DomainError as exc:
-                    _refuse(exc)
+                    refuse(exc)
                     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
                     status = exc.status
                 else:
@@ -213,7 +207,7 @@ def escalate(request: HttpRequest) -> HttpResponseBase:
     try:
         result = do_escalate_overdue(actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
     else:
         messages.success(
@@ -288,7 +282,7 @@ def problem_rectify(request: HttpRequest, problem_id: int) -> HttpResponseBase:
                 expected_version=form.cleaned_data["version"],
             )
         except DomainError as exc:
-            _refuse(exc)
+            refuse(exc)
             form.add_error(None, exc.message)
             context = _problem_context(request, item, rectify=form)
             return render(request, "web/problem_detail.html", context, status=exc.status)
@@ -350,7 +344,7 @@ def problem_accountability(request: HttpRequest, problem_id: int) -> HttpRespons
         try:
             do_record_accountability([item.pk], form.cleaned_data, actor=request.user)
         except DomainError as exc:
-            _refuse(exc)
+            refuse(exc)
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             context = _problem_context(request, item, accountability=form)
             return render(request, "web/problem_detail.html", context, status=exc.status)

@@ -59,7 +59,8 @@ from jingzhun.points.selectors import (
 from jingzhun.registry.selectors import region_options
 
 from .policies import authenticated
-from .project_views import _run
+from .writes import run_write
+from .writes import status as write_status
 
 PAGE_SIZE = 50
 NOT_FOUND = "未找到该页面，或您无权访问。"
@@ -90,10 +91,6 @@ def _year(request: HttpRequest) -> int:
     text = request.GET.get("year", "")
     today = timezone.localdate()
     return int(text) if text.isdigit() and 2014 <= int(text) <= today.year else today.year
-
-
-def _status(request: HttpRequest) -> int:
-    return getattr(request, "jingzhun_status", 200)
 
 
 def _unknown() -> HttpResponse:
@@ -131,7 +128,7 @@ def points_home(request: HttpRequest) -> HttpResponseBase:
         form = post.get("form", "")
         if form not in work:
             return _unknown()
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:points")
     year = _year(request)
     context = {
@@ -145,7 +142,7 @@ def points_home(request: HttpRequest) -> HttpResponseBase:
         "regions": region_options(user) if role in SHOP_MANAGERS else [],
         "form": request.POST if request.method == "POST" else {},
     }
-    return render(request, "web/points.html", context, status=_status(request))
+    return render(request, "web/points.html", context, status=write_status(request))
 
 
 @authenticated
@@ -184,7 +181,7 @@ def points_shop(request: HttpRequest, shop_id: int) -> HttpResponseBase:
         form = post.get("form", "")
         if form not in work:
             return _unknown()
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:points_shop", shop_id=shop.pk)
     context = {
         "nav": "points",
@@ -193,7 +190,7 @@ def points_shop(request: HttpRequest, shop_id: int) -> HttpResponseBase:
         "entries": shop_entries(user, shop),
         "manages": getattr(user, "role", "") in SHOP_MANAGERS,
     }
-    return render(request, "web/points_shop.html", context, status=_status(request))
+    return render(request, "web/points_shop.html", context, status=write_status(request))
 
 
 def _household(request: HttpRequest, household_id: int) -> Any:
@@ -269,7 +266,7 @@ def points_household_page(request: HttpRequest, household_id: int) -> HttpRespon
         form = post.get("form", "")
         if form not in work:
             return _unknown()
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:points_household", household_id=household.pk)
     shops = [s for s in shops_for(user) if s.serves(household)]
     offers = [(s, g) for s in shops for g in goods_of(s) if g.stock > 0]
@@ -287,7 +284,7 @@ def points_household_page(request: HttpRequest, household_id: int) -> HttpRespon
         "today": today,
         "key": uuid.uuid4().hex,
     }
-    return render(request, "web/points_household.html", context, status=_status(request))
+    return render(request, "web/points_household.html", context, status=write_status(request))
 
 
 @authenticated
@@ -317,7 +314,7 @@ def points_ratings(request: HttpRequest) -> HttpResponseBase:
             posted.append(_int(post.get("year"), "year"))
             do_post_ratings(post.get("village", ""), posted[0], actor=user)
 
-        if _run(request, post_ratings, _("已公示星级评定。")):
+        if run_write(request, post_ratings, _("已公示星级评定。")):
             return redirect(f"{request.path}?year={posted[0]}")
     village = request.GET.get("village", "")[:12]
     full = request.GET.get("full") == "1"
@@ -335,4 +332,4 @@ def points_ratings(request: HttpRequest) -> HttpResponseBase:
         "records": getattr(user, "role", "") in POINTS_RECORDERS,
         "query": params.urlencode() + "&",
     }
-    return render(request, "web/points_ratings.html", context, status=_status(request))
+    return render(request, "web/points_ratings.html", context, status=write_status(request))

@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -78,6 +77,8 @@ from jingzhun.projects.selectors import (
 from jingzhun.registry.selectors import households_for, region_options
 
 from .policies import authenticated
+from .writes import run_write
+from .writes import status as write_status
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -112,22 +113,6 @@ def _int(value: str | None, field: str) -> int:
     return int(text)
 
 
-def _run(request: HttpRequest, work: Callable[[], Any], done: str) -> bool:
-    """Run a write; a refusal becomes an error message (and the page's status)."""
-    try:
-        work()
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from exc
-    except OutOfScope as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        request.jingzhun_status = exc.status  # type: ignore[attr-defined]
-        return False
-    messages.success(request, done)
-    return True
-
-
 @authenticated
 @require_http_methods(["GET", "POST"])
 def project_list(request: HttpRequest) -> HttpResponseBase:
@@ -156,7 +141,7 @@ def project_list(request: HttpRequest) -> HttpResponseBase:
                 )
             )
 
-        if _run(request, create, _("已申报项目。")):
+        if run_write(request, create, _("已申报项目。")):
             return redirect("web:project", project_id=made[0].pk)
     state = request.GET.get("state", "")
     kind = request.GET.get("kind", "")
@@ -181,7 +166,7 @@ def project_list(request: HttpRequest) -> HttpResponseBase:
         "year": timezone.localdate().year,
         "form": request.POST if request.method == "POST" else {},
     }
-    status = getattr(request, "jingzhun_status", 200)
+    status = write_status(request)
     return render(request, "web/projects.html", context, status=status)
 
 
@@ -269,7 +254,7 @@ def project(request: HttpRequest, project_id: int) -> HttpResponseBase:
             return HttpResponse(
                 _("未知的表单。"), status=400, content_type="text/plain; charset=utf-8"
             )
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             return redirect("web:project", project_id=p.pk)
         p = project_for(user, project_id)
     role = getattr(user, "role", "")
@@ -292,7 +277,7 @@ def project(request: HttpRequest, project_id: int) -> HttpResponseBase:
         "today": timezone.localdate(),
         "key": uuid.uuid4().hex,
     }
-    status = getattr(request, "jingzhun_status", 200)
+    status = write_status(request)
     return render(request, "web/project.html", context, status=status)
 
 
@@ -419,7 +404,7 @@ def funds(request: HttpRequest) -> HttpResponseBase:
             return HttpResponse(
                 _("未知的表单。"), status=400, content_type="text/plain; charset=utf-8"
             )
-        if _run(request, *work[form]):
+        if run_write(request, *work[form]):
             if submitted:  # the import runs on the queue: its page shows the progress
                 return redirect("web:funds_import", job_id=submitted[0].pk)
             return redirect(f"{request.path}?county={county}")
@@ -440,7 +425,7 @@ def funds(request: HttpRequest) -> HttpResponseBase:
         "year": timezone.localdate().year,
         "key": uuid.uuid4().hex,
     }
-    status = getattr(request, "jingzhun_status", 200)
+    status = write_status(request)
     return render(request, "web/funds.html", context, status=status)
 
 

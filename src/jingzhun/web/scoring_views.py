@@ -22,13 +22,14 @@ from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jingzhun.core import figure_sources as fs
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.scoring import selectors as sel
 from jingzhun.scoring.actions import PUBLISHERS, SCORERS, do_publish_period, do_request_scoring
 from jingzhun.scoring.models import PERIOD_KINDS, ScorePeriod, UnitScore
 from jingzhun.scoring.scheme import Scheme, scheme_by_hash, schemes_for
 
 from .policies import authenticated
+from .writes import refuse
 
 
 def _reader(request: HttpRequest) -> str:
@@ -36,13 +37,6 @@ def _reader(request: HttpRequest) -> str:
     if role not in sel.READERS:
         raise Http404(_("未找到该页面，或您无权访问。"))
     return role
-
-
-def _refuse(exc: DomainError) -> None:
-    if isinstance(exc, OutOfScope):
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
 
 
 class ScoringForm(forms.Form):
@@ -93,7 +87,7 @@ def scoring(request: HttpRequest) -> HttpResponseBase:
                     actor=user,
                 )
             except DomainError as exc:
-                _refuse(exc)
+                refuse(exc)
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
                 status = exc.status
             else:
@@ -218,7 +212,7 @@ def period_publish(request: HttpRequest, score_period_id: int) -> HttpResponseBa
     try:
         do_publish_period(item.pk, version=version, actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         context = _period_context(request, item)
         context["error"] = exc.message
         return render(request, "web/scoring_period.html", context, status=exc.status)

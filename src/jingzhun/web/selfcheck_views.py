@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jingzhun.access.scoping import can_see_region, granted_codes
-from jingzhun.core.errors import DomainError, Forbidden, OutOfScope
+from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.selfcheck import selectors as sel
 from jingzhun.selfcheck.actions import (
     CREATORS,
@@ -37,6 +37,7 @@ from jingzhun.selfcheck.actions import (
 from jingzhun.selfcheck.choices import GROUPS
 
 from .policies import authenticated
+from .writes import refuse
 
 TRI = [("", gettext_lazy("未填")), ("1", gettext_lazy("是")), ("0", gettext_lazy("否"))]
 
@@ -92,13 +93,6 @@ def _reader(request: HttpRequest) -> str:
     return role
 
 
-def _refuse(exc: DomainError) -> None:
-    if isinstance(exc, OutOfScope):
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-
-
 def _item(request: HttpRequest, selfcheck_id: int) -> Any:
     try:
         return sel.selfcheck_for(request.user, selfcheck_id)
@@ -127,7 +121,7 @@ def selfchecks(request: HttpRequest) -> HttpResponseBase:
                     county, d["year"], title=d["title"], seed=d["seed"], actor=user
                 )
             except DomainError as exc:
-                _refuse(exc)
+                refuse(exc)
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
@@ -277,7 +271,7 @@ def selfcheck_survey(request: HttpRequest, sampled_id: int) -> HttpResponseBase:
                     actor=request.user,
                 )
             except DomainError as exc:
-                _refuse(exc)
+                refuse(exc)
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
                 status = exc.status
             else:
@@ -296,7 +290,7 @@ def selfcheck_findings(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
     try:
         made = do_register_findings(item.pk, actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已登记 %(n)s 个督查问题。") % {"n": made})
@@ -329,7 +323,7 @@ def selfcheck_report(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
     try:
         name = do_export_report(item.pk, out, actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         return HttpResponse(
             exc.message, status=exc.status, content_type="text/plain; charset=utf-8"
         )

@@ -48,8 +48,9 @@ from .governance_forms import (
     SatisfactionForm,
     TicketForm,
 )
-from .inspection_views import _reader, _refuse, _regions
+from .inspection_views import _reader, _regions
 from .policies import authenticated
+from .writes import refuse
 
 
 @authenticated
@@ -88,7 +89,7 @@ def tickets(request: HttpRequest) -> HttpResponseBase:
                         actor=user,
                     )  # fmt: skip
                 except DomainError as exc:
-                    _refuse(exc)
+                    refuse(exc)
                     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
                     status = exc.status
                 else:
@@ -197,7 +198,7 @@ def _run(
     try:
         call(form.cleaned_data)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         form.add_error(None, exc.message)
         return _page(request, item, exc.status, **{name: form})
     messages.success(request, done)
@@ -244,7 +245,7 @@ def ticket_close(request: HttpRequest, ticket_id: int) -> HttpResponseBase:
     try:
         do_close_ticket(item.pk, expected_version=version, actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
         return _page(request, item, exc.status)
     messages.success(request, _("已办结。"))
@@ -290,7 +291,7 @@ def clue_ticket(request: HttpRequest, clue_id: int) -> HttpResponseBase:
             clue_id, form.cleaned_data["category"], actor=request.user
         )
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         return HttpResponse(
             exc.message, status=exc.status, content_type="text/plain; charset=utf-8"
         )
