@@ -467,7 +467,7 @@ def do_register_findings(selfcheck_id: int, *, actor: Any) -> int:
 def do_close_selfcheck(selfcheck_id: int, *, actor: Any) -> SelfCheck:
     """The county office ends the survey (调查结束): afterwards no survey is entered or
     corrected, on the web or from the offline field page. Refused before the draw; once only."""
-    _role(actor, CREATORS, "结束退出自查的入户调查")
+    require_role(actor, CREATORS, "结束退出自查的入户调查", system=False)
     item = SelfCheck.objects.select_for_update().filter(pk=selfcheck_id).first()
     if item is None or not can_see_region(actor, item.county_id):
         raise OutOfScope("未找到该退出自查，或您无权访问。")

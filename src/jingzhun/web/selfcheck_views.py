@@ -306,7 +306,7 @@ def selfcheck_close(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
     try:
         do_close_selfcheck(item.pk, actor=request.user)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已结束入户调查。"))
