@@ -2,7 +2,8 @@
 
 Pairing coverage, households without measures, visits per household in a month, work-team
 attendance, measures by kind and department and helper load against quota, for one region of
-the reader's scope (county, township or village). They are computed per request, set-wise, and
+the reader's scope (province, prefecture, county, township or village; above the county every
+figure is the sum of the counties' figures, helpers included: see `helper_loads`). They are computed per request, set-wise, and
 not stored as indicators: they change with every pairing, visit, measure and check-in (the
 stored indicators change on a refresh), and they read tables of this app, which sits above
 analytics in the layers (ADR 0064).
@@ -90,13 +91,19 @@ def _condition(key: str) -> Q:
     raise OutOfScope("没有这一指标。")
 
 
+ABOVE_COUNTY = ("province", "prefecture")
+
+
 def check_region(user: Any, region: str) -> str:
-    """The region code when the reader may see it (county, township or village), else OutOfScope."""
+    """The region code when the reader may see it (province, prefecture, county, township or
+    village), else OutOfScope."""
     try:
         level = codes.level_of(region)
     except codes.CodeError as exc:
         raise OutOfScope("未找到该区划，或您无权访问。") from exc
-    if level not in ("county", "township", "village") or not can_see_region(user, region):
+    if level not in (*ABOVE_COUNTY, "county", "township", "village") or not can_see_region(
+        user, region
+    ):
         raise OutOfScope("未找到该区划，或您无权访问。")
     return region
 
@@ -244,7 +251,22 @@ def _breakdowns(user: Any, region: str, column: str) -> list[Breakdown]:
 
 def helper_loads(user: Any, region: str, day: datetime.date) -> list[HelperLoad]:
     """The helpers with a household of the region paired on the day, their load and quota
-    (the quota of the region's county and the helper's rank category). Three queries."""
+    (the quota of the region's county and the helper's rank category). Three queries.
+
+    Above the county (province, prefecture) the rows are the counties' rows one after the
+    other (ADR "province-assistance-screening"): quotas are per county, and a helper paired in
+    two counties is counted in each, so that a prefecture's helper figures are the sum of its
+    counties' and the province's the sum of its prefectures'. One query for the counties,
+    then three per county with paired households."""
+    if codes.level_of(region) in ABOVE_COUNTY:
+        counties = (
+            households_for(user)
+            .filter(_under(region))
+            .order_by("county_code")
+            .values_list("county_code", flat=True)
+            .distinct()
+        )
+        return [row for county in counties for row in helper_loads(user, county, day)]
     scoped = households_for(user).filter(_under(region)).order_by().values("pk")
     helpers = list(
         User.objects.filter(

@@ -25,6 +25,10 @@ def overdue_q(on: datetime.date | None = None) -> Q:
 def _region(qs: QuerySet[Any], region: str) -> QuerySet[Any]:
     if not region or not region.isdigit() or len(region) != 12:
         return qs
+    if region.endswith("00000000"):  # a province or prefecture: its counties
+        return qs.filter(
+            county_code__startswith=region[:2] if region.endswith("0" * 10) else region[:4]
+        )
     if region.endswith("000000"):
         return qs.filter(county_code=region)
     if region.endswith("000"):

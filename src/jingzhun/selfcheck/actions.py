@@ -283,6 +283,11 @@ def do_save_survey(
     )
     if row is None or not can_see_region(actor, row.village_id):
         raise OutOfScope("未找到该抽样户，或您无权访问。")
+    if row.selfcheck.closed:
+        raise DomainError(
+            f"该退出自查已于 {row.selfcheck.closed_on} 结束调查，不能再录入或修改入户调查。",
+            field="surveyed_on",
+        )
     if row.version != version:
         raise StaleVersion("该调查已被他人修改，请刷新后再录入。")
     name = f"抽样户 {row.household.household_code}"
@@ -455,6 +460,34 @@ def do_register_findings(selfcheck_id: int, *, actor: Any) -> int:
         diff={"problems": [0, made]},
     )
     return made
+
+
+@action
+@transaction.atomic
+def do_close_selfcheck(selfcheck_id: int, *, actor: Any) -> SelfCheck:
+    """The county office ends the survey (调查结束): afterwards no survey is entered or
+    corrected, on the web or from the offline field page. Refused before the draw; once only."""
+    require_role(actor, CREATORS, "结束退出自查的入户调查", system=False)
+    item = SelfCheck.objects.select_for_update().filter(pk=selfcheck_id).first()
+    if item is None or not can_see_region(actor, item.county_id):
+        raise OutOfScope("未找到该退出自查，或您无权访问。")
+    if not item.design:
+        raise DomainError("样本尚未抽取，不能结束调查。")
+    if item.closed:
+        raise DomainError(f"该退出自查已于 {item.closed_on} 结束调查。")
+    today = timezone.localdate()
+    SelfCheck.objects.filter(pk=item.pk).update(
+        closed_on=today, closed_by=actor, version=F("version") + 1
+    )
+    item.refresh_from_db()
+    record(
+        "selfcheck.selfcheck.close",
+        actor=actor,
+        object_type="selfcheck",
+        object_id=item.pk,
+        diff={"closed_on": [None, today.isoformat()]},
+    )
+    return item
 
 
 @action

@@ -47,6 +47,10 @@ class SelfCheck(DomainModel):
         verbose_name="对应督查（发现问题登记处）",
     )
     created_by = _user("创建人")
+    # closing the survey (调查结束): no survey is entered or corrected afterwards, on the web or
+    # from the offline field page (a queued survey then comes back as a conflict)
+    closed_on = models.DateField("调查结束日期", null=True, blank=True)
+    closed_by = _user("结束调查人")
 
     class Meta:
         verbose_name = "退出自查"
@@ -61,6 +65,10 @@ class SelfCheck(DomainModel):
     @property
     def drawn(self) -> bool:
         return bool(self.design)
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_on is not None
 
 
 class DrawJob(JobRow):
@@ -157,3 +165,26 @@ class SampledHousehold(DomainModel):
     @property
     def group_label(self) -> str:
         return GROUPS.get(self.group, self.group)
+
+
+class SurveySync(models.Model):
+    """A survey sent from the offline field page, once per client-generated id (ADR
+    "fieldsurvey-offline"): a replayed id is answered "duplicate" and writes nothing. Written only
+    by selfcheck.sync.do_sync_surveys, in the same transaction as the survey it saved."""
+
+    client_id = models.UUIDField("客户端编号", unique=True)
+    sampled = models.ForeignKey(
+        SampledHousehold, on_delete=models.PROTECT, related_name="+", verbose_name="抽样户"
+    )
+    synced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="同步人"
+    )
+    synced_at = models.DateTimeField("同步时间", auto_now_add=True)
+    version = models.PositiveIntegerField("保存后的版本")
+
+    class Meta:
+        verbose_name = "离线调查同步记录"
+        verbose_name_plural = "离线调查同步记录"
+
+    def __str__(self) -> str:
+        return str(self.client_id)

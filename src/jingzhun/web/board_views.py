@@ -24,6 +24,7 @@ from jingzhun.assistance.team_selectors import Month
 from jingzhun.core.errors import OutOfScope
 from jingzhun.credit.scope import reads_loans
 from jingzhun.credit.selectors import figures as credit_figures
+from jingzhun.regions import codes
 
 from .policies import authenticated
 
@@ -61,6 +62,8 @@ def assistance_section(request: HttpRequest) -> HttpResponse:
         "previous": Month.before(month).key,
         "next": Month.after(month).key,
         "groups": board.GROUPS,
+        # above the county the helper figures are the counties' summed (board.helper_loads)
+        "above_county": codes.level_of(region) in board.ABOVE_COUNTY,
         # microcredit (issue 23 item 6): loans outstanding and overdue, linked to their lists
         "credit_figures": credit_figures(request.user, region=region)
         if reads_loans(request.user)

@@ -27,6 +27,7 @@ from jingzhun.selfcheck import selectors as sel
 from jingzhun.selfcheck.actions import (
     CREATORS,
     SURVEYORS,
+    do_close_selfcheck,
     do_create_selfcheck,
     do_export_report,
     do_register_findings,
@@ -293,6 +294,22 @@ def selfcheck_findings(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已登记 %(n)s 个督查问题。") % {"n": made})
+    return redirect("web:selfcheck", selfcheck_id=item.pk)
+
+
+@authenticated
+@require_POST
+def selfcheck_close(request: HttpRequest, selfcheck_id: int) -> HttpResponse:
+    """The county office ends the survey: no survey is entered or corrected afterwards."""
+    _reader(request)
+    item = _item(request, selfcheck_id)
+    try:
+        do_close_selfcheck(item.pk, actor=request.user)
+    except DomainError as exc:
+        refuse(exc)
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已结束入户调查。"))
     return redirect("web:selfcheck", selfcheck_id=item.pk)
 
 

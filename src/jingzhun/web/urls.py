@@ -11,6 +11,7 @@ from . import (
     exit_views,
     feed_review_views,
     feed_views,
+    fieldsurvey_views,
     governance_board_views,
     inspection_views,
     measure_views,
@@ -173,6 +174,11 @@ urlpatterns = [
         name="selfcheck_households",
     ),
     path(
+        "selfchecks/<int:selfcheck_id>/close/",
+        selfcheck_views.selfcheck_close,
+        name="selfcheck_close",
+    ),
+    path(
         "selfchecks/<int:selfcheck_id>/findings/",
         selfcheck_views.selfcheck_findings,
         name="selfcheck_findings",
@@ -332,6 +338,8 @@ urlpatterns = [
     path("visits/sw.js", visit_views.service_worker, name="visit_sw"),
     path("visits/manifest.webmanifest", visit_views.manifest, name="visit_manifest"),
     path("visits/sync/", visit_views.sync, name="visit_sync"),
+    # the self-check survey on the same field page (issue 24 item 6; fieldsurvey_views.py)
+    path("visits/surveys/sync/", fieldsurvey_views.survey_sync, name="survey_sync"),
     path("visits/<int:visit_id>/open-case/", visit_views.visit_open_case, name="visit_open_case"),
     path(
         "households/<int:household_id>/visits/",

@@ -49,8 +49,10 @@ from jingzhun.assistance.visits import (
 from jingzhun.core.errors import DomainError, OutOfScope
 from jingzhun.registry import choices as rc
 from jingzhun.registry.selectors import households_for
+from jingzhun.selfcheck.actions import SURVEYORS
 from jingzhun.workflows.transitions import FLOWS
 
+from .fieldsurvey_views import survey_field
 from .policies import authenticated, public
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "web"
@@ -69,15 +71,18 @@ LABELS = (
 
 def _helper_only(request: HttpRequest) -> None:
     if getattr(request.user, "role", "") != "helper":
-        raise PermissionDenied(_("外出走访页面只供帮扶责任人使用。"))
+        raise PermissionDenied(_("外出走访页面只供帮扶责任人和退出自查核查组人员使用。"))
 
 
 @authenticated
 @never_cache
 @require_http_methods(["GET"])
 def field(request: HttpRequest) -> HttpResponse:
-    """The helper's field page: their households (with the version they see and the visit due)
-    and the visit form. The service worker keeps the last copy for use without a connection."""
+    """The field page. A helper's: their households (with the version they see and the visit due)
+    and the visit form; a survey team member's: the self-check survey (fieldsurvey_views). The
+    service worker keeps the last copy for use without a connection."""
+    if getattr(request.user, "role", "") in SURVEYORS:
+        return survey_field(request)  # the self-check survey teams' field page
     _helper_only(request)
     home = helper_home(request.user)
     today = timezone.localdate()

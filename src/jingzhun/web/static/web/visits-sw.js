@@ -1,6 +1,8 @@
 /* Service worker of the helper's field pages (issue 21 item 5; ADR "visits-offline").
  * Served from /visits/sw.js, so its scope is /visits/ only. It keeps the last copy of the field
- * page (the helper's own households and the visit form) and the static files that page uses,
+ * page (the helper's own households and the visit form; for a self-check survey team member,
+ * their sampled households and the survey form: ADR "fieldsurvey-offline") and the static files
+ * that page uses,
  * network first: online, every request goes to the server and refreshes the copy; offline, the
  * copy is served. Nothing else is cached. Logout clears the caches (the server's Clear-Site-Data
  * header, and the "logout" message from the page). Queued visits live in the page's IndexedDB. */
