@@ -2,7 +2,7 @@
 overdue, missing reports, with the escalated ones), the battle map's stored year-end figures
 (analytics.overview: what the dashboard shows), the inspection problems and the tickets. Read
 from the user's scope only; written synchronously: a county has at most a few hundred open
-tasks, and the figures are read, not computed (ADR XXXX). Each brief is audited with its hash."""
+tasks, and the figures are read, not computed (ADR 0077). Each brief is audited with its hash."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The command structure (指挥部, 专班, 包乡/包村领导), responsibility lists per level and
 department (责任清单), and scheduled tasks (调度) with progress reports and escalations.
-Issue 24 item 1; ADR XXXX (duty and tickets).
+Issue 24 item 1; ADR 0077 (duty and tickets).
 
 Every write is an action in duty/actions.py; every read goes through duty/selectors.py,
 scoped by the region of the row (the region grants).

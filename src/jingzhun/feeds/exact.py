@@ -1,5 +1,5 @@
 """Exact matching of roster rows to residents on the ID number's blind index, in DuckDB (issue 22
-items 2 and 7, B6; ADR XXXX exact-match-in-duckdb). Pure of Django: DuckDB tables in, a
+items 2 and 7, B6; ADR 0084 exact-match-in-duckdb). Pure of Django: DuckDB tables in, a
 DuckDB table out, so B6 measures the application's code (benchmarks/crossmatch_exact.py).
 
 Inputs, on one connection:

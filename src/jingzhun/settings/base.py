@@ -286,7 +286,7 @@ FEEDS_LINKING = {
 }
 
 # The exact match of roster rows on the ID number's blind index (feeds.actions.match_batch,
-# ADR XXXX exact-match-in-duckdb): batches with at least `duckdb_rows` indexed rows are matched
+# ADR 0084 exact-match-in-duckdb): batches with at least `duckdb_rows` indexed rows are matched
 # in DuckDB (feeds.exact, matcher `method`: "plain", the join of the index strings, or "keyed",
 # the join on a 64-bit key of the index with the strings compared after it: the same CPU in B6),
 # smaller ones in the database.

@@ -1,6 +1,6 @@
 """Requests and grievances (诉求工单): 有事找书记, the 12317 hotline, 信访 and self-reports, with a
 deadline by category from policy data, routing, reply, the requester's satisfaction, closure
-and escalation. Issue 24 item 3; ADR XXXX (duty and tickets).
+and escalation. Issue 24 item 3; ADR 0077 (duty and tickets).
 
 Every write is an action in tickets/actions.py; every read goes through tickets/selectors.py,
 scoped by the ticket's region (the region grants).

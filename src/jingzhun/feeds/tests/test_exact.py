@@ -1,4 +1,4 @@
-"""The exact match on the blind index (issue 22 items 2 and 7; ADR XXXX exact-match-in-duckdb):
+"""The exact match on the blind index (issue 22 items 2 and 7; ADR 0084 exact-match-in-duckdb):
 the keyed DuckDB matcher (a 64-bit key of the index as the join key, the strings compared after
 the join) gives the same rows as the plain join of the index strings, including when keys
 collide (planted with a weak key: the first 16 characters); the application's DuckDB path gives
