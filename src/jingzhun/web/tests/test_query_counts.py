@@ -126,10 +126,10 @@ EXPECTED: dict[tuple[str, str], int] = {
     ("village", "/households/"): 7,
     ("county", "/households/?status=remaining&township=230231100000"): 8,
     ("county", "/households/?after=H100201"): 8,
-    ("auditor", "/households/{household}/"): 17,  # +1 layer, +1 asset income
-    ("county", "/households/{household}/"): 18,  # +1 layer, +1 asset income
-    ("helper", "/households/{household}/"): 15,  # +1 layer, +1 asset income
-    ("village", "/households/{household}/"): 17,  # +1 layer, +1 asset income
+    ("auditor", "/households/{household}/"): 19,  # +1 asset income; layer facts: 3
+    ("county", "/households/{household}/"): 20,  # +1 asset income; layer facts: 3
+    ("helper", "/households/{household}/"): 17,  # +1 asset income; layer facts: 3
+    ("village", "/households/{household}/"): 19,  # +1 asset income; layer facts: 3
     ("county", "/measures/"): 15,  # +2: the groups counted apart (count_without)
     ("village", "/measures/"): 14,  # +2: the groups counted apart
     ("county", "/measures/without/"): 8,  # +1: counted apart
