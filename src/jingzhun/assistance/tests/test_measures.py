@@ -301,7 +301,10 @@ def test_helper_home_counts_open_measures(world: World) -> None:
     assert row.open_measures == 2
 
 
-def test_counted_apart_equals_the_lists(world: World) -> None:
+@pytest.mark.parametrize("limit", [5_000, 0], ids=["apart", "over-the-limit"])
+def test_counted_apart_equals_the_lists(
+    world: World, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The pages' counts of households without a measure / without a helper (count_without:
     all minus those with one) equal the lists' own plain counts, for every role, group and
     region, with a monitored household, a measure that does not count, an ended pairing, a
@@ -321,8 +324,10 @@ def test_counted_apart_equals_the_lists(world: World) -> None:
         unpaired_households,
     )
     from jingzhun.core.models import action_writes
+    from jingzhun.assistance import selectors
     from jingzhun.registry.models import Household
 
+    monkeypatch.setattr(selectors, "COUNT_APART_LIMIT", limit)
     v1, v2 = world.households[V1], world.households[V2]
     with action_writes():  # test data set directly
         Household.objects.filter(pk=v2.pk).update(monitoring_category="edge")
