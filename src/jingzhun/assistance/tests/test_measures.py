@@ -310,6 +310,7 @@ def test_counted_apart_equals_the_lists(
     region, with a monitored household, a measure that does not count, an ended pairing, a
     pairing and a measure on one household and a soft-deleted household (issue 26 item 3)."""
     from jingzhun.access.models import HelperPairing
+    from jingzhun.assistance import selectors
     from jingzhun.assistance.measure_selectors import (
         _counting_measures,
         households_without_measures,
@@ -324,7 +325,6 @@ def test_counted_apart_equals_the_lists(
         unpaired_households,
     )
     from jingzhun.core.models import action_writes
-    from jingzhun.assistance import selectors
     from jingzhun.registry.models import Household
 
     monkeypatch.setattr(selectors, "COUNT_APART_LIMIT", limit)
