@@ -21,6 +21,7 @@ from jingzhun.assistance.selectors import (
     helper_rows,
     pairing_for,
     pairings_for,
+    unpaired_count,
     unpaired_households,
 )
 from jingzhun.registry.actions import WRITER_ROLES
@@ -223,9 +224,11 @@ def create_pairing(request: HttpRequest, body: PairIn) -> tuple[int, dict[str, A
     openapi_extra=AUTHENTICATED,
 )
 def list_unpaired(request: HttpRequest, params: Query[UnpairedParams]) -> dict[str, Any]:
-    qs = unpaired_households(_user(request), params.group, region=params.region)
+    user = _user(request)
+    qs = unpaired_households(user, params.group, region=params.region)
     window = qs[params.offset : params.offset + params.limit]
-    return {"count": qs.count(), "items": [_unpaired(h) for h in window]}
+    count = unpaired_count(user, params.group, region=params.region)  # not qs.count(): issue 26
+    return {"count": count, "items": [_unpaired(h) for h in window]}
 
 
 @router.get(

@@ -56,12 +56,23 @@ class TeamOverviewOut(Schema):
     without_secretary: int
     below_minimum: int
     below_attendance: int
-    rows: list[TeamOverviewRowOut]
+    rows: list[TeamOverviewRowOut] = Field(
+        description="本页的村（按村代码，每页 limit 个；汇总数字是范围内全部村的）"
+    )
+    next_after: str = Field(description="下一页的 after（本页最后一个村的代码）；没有下一页时为空")
 
 
 class TeamOverviewParams(Schema):
     month: str = MonthText
     poor: bool = Field(False, description="true：只列贫困村")
+    # paged: a county's 800 villages in one answer were 160 kB (issue 26, B12)
+    limit: int = Field(100, ge=1, le=1000, description="每页村数")
+    after: str = Field(
+        "",
+        max_length=12,
+        pattern=r"^[0-9]*$",
+        description="按村代码翻页：只列代码在此之后的村（上一页返回的 next_after）",
+    )
 
 
 class TeamMemberOut(Schema):
@@ -149,6 +160,8 @@ def _member(m: Any, days: int | None = None, below: bool = False) -> dict[str, A
 def overview(request: HttpRequest, params: Query[TeamOverviewParams]) -> dict[str, Any]:
     default = Month.before(Month.of(timezone.localdate()))
     data = team_overview(_user(request), Month.parse(params.month, default), poor_only=params.poor)
+    following = [r for r in data.rows if r.village.code > params.after]  # rows in code order
+    page, more = following[: params.limit], len(following) > params.limit
     return {
         "month": data.month.key,
         "month_over": data.month_over,
@@ -158,6 +171,7 @@ def overview(request: HttpRequest, params: Query[TeamOverviewParams]) -> dict[st
         "without_secretary": len(data.without_secretary),
         "below_minimum": len(data.below_minimum),
         "below_attendance": len(data.below_attendance),
+        "next_after": page[-1].village.code if more and page else "",
         "rows": [
             {
                 "village_code": r.village.code,
@@ -169,7 +183,7 @@ def overview(request: HttpRequest, params: Query[TeamOverviewParams]) -> dict[st
                 "below_attendance": r.below_attendance,
                 "days": r.days,
             }
-            for r in data.rows
+            for r in page
         ],
     }
 

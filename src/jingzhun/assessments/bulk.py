@@ -37,6 +37,7 @@ from django.utils import timezone
 from jingzhun.access.scoping import village_prefixes
 from jingzhun.audit.actions import record
 from jingzhun.core import duck
+from jingzhun.core.duck_child import SNAPSHOT_PARQUET_OPTIONS
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.core.fieldcrypt import encrypted_fields, open_in_duckdb
 from jingzhun.policy import bulk
@@ -284,7 +285,12 @@ def _read_inputs(
     exports: list[tuple[str, Path]] = [("existing", work / "existing.parquet")]
     if parquet is None:  # the snapshot, in read order (ADR 0042)
         exports += [("h", target / SNAPSHOT_FILES[0]), ("m", target / SNAPSHOT_FILES[1])]
-    duck.sqlite_export(sqlite_file, [*loads, _existing_statement(standard_id, year)], exports)
+    duck.sqlite_export(
+        sqlite_file,
+        [*loads, _existing_statement(standard_id, year)],
+        exports,
+        parquet_options=SNAPSHOT_PARQUET_OPTIONS,
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM "
         f"read_parquet('{quote_path(work / 'existing.parquet')}')"

@@ -33,7 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from jingzhun.core import duck
-from jingzhun.core.duck_child import PARQUET_OPTIONS
+from jingzhun.core.duck_child import SNAPSHOT_PARQUET_OPTIONS
 
 from .models import Assessment
 
@@ -100,7 +100,9 @@ def write_snapshot(con: Any, folder: Path, *, written: bool = False) -> str:
     for table, name in zip(("h", members), SNAPSHOT_FILES, strict=True):
         path = folder / name
         if not written:
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{quote_path(path)}' {PARQUET_OPTIONS}")
+            con.execute(
+                f"COPY (SELECT * FROM {table}) TO '{quote_path(path)}' {SNAPSHOT_PARQUET_OPTIONS}"
+            )
             os.chmod(path, 0o600)
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):

@@ -25,7 +25,7 @@ from jingzhun.registry.selectors import households_for
 from .catalogue import Catalogue, catalogue
 from .choices import MEASURE_STATUS, OPEN_MEASURE_STATUSES
 from .models import LiaisonDepartment, Measure, MeasureEvidence
-from .selectors import _under, group_filter
+from .selectors import _under, count_without, group_filter
 
 # Measures that count for coverage: approved and not cancelled/refused.
 COUNTING_STATUSES = frozenset({"approved", "in_progress", "completed"})
@@ -224,24 +224,34 @@ def household_plan(user: Any, household_id: int, *, scoped: Household | None = N
     )
 
 
+def _counting_measures(year: int | None) -> QuerySet[Measure]:
+    counting = Measure.objects.filter(status__in=sorted(COUNTING_STATUSES))
+    return counting if year is None else counting.filter(year=year)
+
+
+def _group_households(user: Any, group: str, region: str) -> QuerySet[Household]:
+    return households_for(user).filter(group_filter(group)).filter(_under(region))
+
+
 def households_without_measures(
     user: Any, group: str, *, region: str = "", year: int | None = None
 ) -> QuerySet[Household]:
     """Registered or monitored households in the user's scope without a counting measure (of
     the year, when given)."""
-    counting = Measure.objects.filter(
-        household=OuterRef("pk"), status__in=sorted(COUNTING_STATUSES)
-    )
-    if year is not None:
-        counting = counting.filter(year=year)
+    counting = _counting_measures(year).filter(household=OuterRef("pk"))
     return (
-        households_for(user)
-        .filter(group_filter(group))
-        .filter(_under(region))
+        _group_households(user, group, region)
         .filter(~Exists(counting))
         .select_related("village")
         .order_by("household_code")
     )
+
+
+def without_measures_count(
+    user: Any, group: str, *, region: str = "", year: int | None = None
+) -> int:
+    """`households_without_measures(...).count()`, counted as count_without does."""
+    return count_without(_group_households(user, group, region), _counting_measures(year))
 
 
 @dataclass(frozen=True)
@@ -265,7 +275,7 @@ def measure_figures(user: Any, *, region: str = "", year: int | None = None) -> 
     )
     statuses = {r["status"]: r["n"] for r in qs.values("status").annotate(n=Count("pk"))}
     without = {
-        g: households_without_measures(user, g, region=region, year=year).count()
+        g: without_measures_count(user, g, region=region, year=year)
         for g in ("registered", "monitored")
     }
     return MeasureFigures(

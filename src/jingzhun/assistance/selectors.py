@@ -85,20 +85,62 @@ def group_filter(group: str) -> Q:
     raise OutOfScope(f"没有“{group}”这一名单，应为：{'、'.join(UNPAIRED_GROUPS)}。")
 
 
+def _group_households(user: Any, group: str, region: str) -> QuerySet[Household]:
+    return households_for(user).filter(group_filter(group)).filter(_under(region))
+
+
+def _running_pairings(on: datetime.date | None) -> QuerySet[HelperPairing]:
+    return HelperPairing.objects.filter(current_pairings_q(on or timezone.localdate()))
+
+
 def unpaired_households(
     user: Any, group: str, *, region: str = "", on: datetime.date | None = None
 ) -> QuerySet[Household]:
     """Households of the group in the user's scope without a pairing running on `on`."""
-    day = on or timezone.localdate()
-    running = HelperPairing.objects.filter(current_pairings_q(day), household=OuterRef("pk"))
+    running = _running_pairings(on).filter(household=OuterRef("pk"))
     return (
-        households_for(user)
-        .filter(group_filter(group))
-        .filter(_under(region))
+        _group_households(user, group, region)
         .filter(~Exists(running))
         .select_related("village")
         .order_by("household_code")
     )
+
+
+def unpaired_count(
+    user: Any, group: str, *, region: str = "", on: datetime.date | None = None
+) -> int:
+    """`unpaired_households(...).count()`, counted as count_without does (issue 26 item 3)."""
+    return count_without(_group_households(user, group, region), _running_pairings(on))
+
+
+# Above this many households with a related row, count_without counts the plain way.
+COUNT_APART_LIMIT = 5_000
+
+
+def count_without(households: QuerySet[Household], having: QuerySet[Any]) -> int:
+    """How many of `households` have no row in `having` (rows with a `household_id`): the same
+    number as `households.filter(~Exists(having.filter(household=OuterRef("pk")))).count()`
+    (count_without_plain), counted as all of them minus those that have one.
+
+    Why: the anti-join reads every household of the scope from the table (a county's 100,000:
+    100-170 ms a count on the B12 data), while here the households are counted from a partial
+    index alone (registry 0008: index-only, ~15 ms for a county), and those with a related row
+    by primary key from the related rows' few household ids, read first: given as a subquery,
+    PostgreSQL chose a merge join over the whole primary key for a village (80 ms). When more
+    than COUNT_APART_LIMIT households have a related row, the plain anti-join is as cheap."""
+    ids = list(
+        having.order_by().values_list("household_id", flat=True).distinct()[: COUNT_APART_LIMIT + 1]
+    )
+    if len(ids) > COUNT_APART_LIMIT:
+        return count_without_plain(households, having)
+    every = households.order_by().count()
+    return every - households.order_by().filter(pk__in=ids).count() if ids else every
+
+
+def count_without_plain(households: QuerySet[Household], having: QuerySet[Any]) -> int:
+    """The plain count that count_without gives faster (the tests compare both)."""
+    related = having.order_by().filter(household=OuterRef("pk"))
+    return households.order_by().filter(~Exists(related)).count()
 
 
 @dataclass

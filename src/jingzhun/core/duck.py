@@ -87,10 +87,17 @@ def scanner_path(vendor: str) -> Path:
     return target
 
 
-def sqlite_export(database: str, statements: list[str], exports: list[tuple[str, Path]]) -> None:
+def sqlite_export(
+    database: str,
+    statements: list[str],
+    exports: list[tuple[str, Path]],
+    *,
+    parquet_options: str = "",
+) -> None:
     """Run DuckDB `statements` with the SQLite file attached read-only as `reg` in a child
-    process (see duck_child.py for why), then write each (table, Parquet path) out."""
-    _sqlite_child(database, statements, exports, writable=False)
+    process (see duck_child.py for why), then write each (table, Parquet path) out (with
+    `parquet_options`, default duck_child.PARQUET_OPTIONS)."""
+    _sqlite_child(database, statements, exports, writable=False, parquet_options=parquet_options)
 
 
 def sqlite_write(database: Path, statements: list[str]) -> None:
@@ -101,9 +108,15 @@ def sqlite_write(database: Path, statements: list[str]) -> None:
 
 
 def _sqlite_child(
-    database: str, statements: list[str], exports: list[tuple[str, Path]], *, writable: bool
+    database: str,
+    statements: list[str],
+    exports: list[tuple[str, Path]],
+    *,
+    writable: bool,
+    parquet_options: str = "",
 ) -> None:
     job = {
+        "parquet_options": parquet_options,
         "database": _quote(database),
         "writable": writable,
         "extension": _quote(scanner_path("sqlite").as_posix()),

@@ -20,6 +20,12 @@ import duckdb
 # How every Parquet file of ours is written (the SQLite path here, bulk.py's snapshot beside the
 # store): one format, whichever database the run read.
 PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+# A bulk assessment's input snapshot: row groups of 8,192 rows, so that a household card's
+# replay of one household (assessments.selectors.snapshot_facts) skips all groups but one by
+# their min/max of the key; with one group of 122,880 households (a county of 100,000) the card
+# read the whole file: 25-40 ms against 9-18 ms a card (issue 26, B12; ADR
+# XXXX-snapshot-row-groups).
+SNAPSHOT_PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192)"
 
 
 def main() -> None:
@@ -35,8 +41,9 @@ def main() -> None:
     for statement in job["statements"]:
         con.execute(statement)
     con.execute("DETACH reg")
+    options = job.get("parquet_options") or PARQUET_OPTIONS
     for table, path in job["exports"]:
-        con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' {PARQUET_OPTIONS}")
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' {options}")
     con.close()
 
 

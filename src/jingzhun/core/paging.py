@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 
 PAGE_SIZE = 50
@@ -85,3 +86,17 @@ def keyset_page(
         first_key=str(first),
         last_key=str(last),
     )
+
+
+class CountedPaginator(Paginator):
+    """Django's paginator told the number of rows, counted another way (e.g. the assistance
+    lists' count_without, issue 26), so it does not COUNT the list's own query: the rows of a
+    page are still read with LIMIT/OFFSET from that query."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db.models import (
-    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
-    ExpressionWrapper,
     OuterRef,
     Q,
     QuerySet,
@@ -161,33 +159,53 @@ class HouseholdLayer:
     cited: str
 
 
-def household_layer(household: Household, day: datetime.date | None = None) -> HouseholdLayer:
-    """The layer of one household (already read through a scoped selector) for its card."""
-    on = day or timezone.localdate()
-    province = household.county_code[:2]
-    rules = rules_for(province, on)
-    # One row: each fact the rules name read once, the layer chosen by `layer_of` (the set-wise
-    # `layer_expression` repeats each fact in every group that names it, which is cheap for
-    # the database over a region but costs Django ~30 ms to build for one card; issue 26).
-    used = sorted({name for layer in rules.layers for group in layer.when_any for name in group})
-    fact = facts(on)
-    row = (
-        Household.objects.filter(pk=household.pk)
-        .annotate(
-            civil=_civil_affairs(),
-            **{
-                f"fact_{name}": ExpressionWrapper(fact[name], output_field=BooleanField())
-                for name in used
-            },
-        )
-        .values("civil", *(f"fact_{name}" for name in used))
-        .first()
+def household_facts(household: Household, day: datetime.date) -> tuple[dict[str, bool], bool]:
+    """Which facts of `facts` hold for one household already read, and whether civil affairs
+    names it: the same conditions, read as three small queries (its matched civil-affairs
+    rows, its members on `day`, its open warnings) and decided in Python. The ORM expression of
+    `facts` costs Django 20-30 ms to build and compile for one card (issue 26, B12); the tests
+    compare this with the set-wise `layer_expression` household by household."""
+    rows = FeedRow.objects.filter(
+        household=household,
+        status="matched",
+        batch__status="done",
+        batch__source__code=CIVIL_AFFAIRS,
     )
-    if row is None:
-        code, civil = NONE, False
-    else:
-        code = layer_of(rules, {name: bool(row[f"fact_{name}"]) for name in used})
-        civil = bool(row["civil"])
+    categories = set(rows.order_by().values_list("values__category", flat=True))
+    named = bool(categories)  # any matched row, whatever its category
+    capacities = list(
+        Member.all_objects.filter(present_on(day), household=household)
+        .order_by()
+        .values_list("labour_capacity", flat=True)
+    )
+    working = any(cap in WORKING for cap in capacities)
+    warning = (
+        Alert.objects.filter(household=household, kind="warning", case__closed_on__isnull=True)
+        .exclude(status__in=["removed", "explained", "already_monitored"])
+        .exists()
+    )
+    holds = {
+        "tekun": "tekun" in categories or (not named and household.attribute == "tekun"),
+        "dibao": "dibao" in categories or (not named and household.attribute == "dibao"),
+        "dibao_edge": "dibao_edge" in categories,
+        "no_labour_capacity": bool(capacities) and not working,
+        "labour_capacity": working,
+        "monitored_risk": household.monitoring_category != ""
+        and household.risk_status != "eliminated",
+        "open_warning": warning,
+        "registered": household.poverty_status in c.REGISTERED_STATUSES,
+    }
+    return holds, named
+
+
+def household_layer(household: Household, day: datetime.date | None = None) -> HouseholdLayer:
+    """The layer of one household (already read through a scoped selector) for its card: its
+    facts read one by one (household_facts), the layer chosen by `layer_of` (the rule of the
+    set-wise `layer_expression`)."""
+    on = day or timezone.localdate()
+    rules = rules_for(household.county_code[:2], on)
+    holds, civil = household_facts(household, on)
+    code = layer_of(rules, holds)
     basis = (
         "低保、特困以民政部门比对数据为准"
         if civil

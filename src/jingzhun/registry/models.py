@@ -144,9 +144,29 @@ class Household(DomainModel):
         verbose_name_plural = "贫困户"
         ordering = ["household_code"]
         indexes = [
-            models.Index(fields=["county_code", "poverty_status"]),
-            models.Index(fields=["township_code", "poverty_status"]),
-            models.Index(fields=["village", "poverty_status"]),
+            # a region's live households by status: counted from the index alone (an
+            # index-only scan; the list pages' group counts, issue 26 item 3)
+            models.Index(
+                fields=["county_code", "poverty_status"],
+                name="household_live_county_status",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["township_code", "poverty_status"],
+                name="household_live_town_status",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["village", "poverty_status"],
+                name="household_live_village_status",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # the monitored households (a few percent of a county) of a region, from the index
+            models.Index(
+                fields=["county_code", "township_code", "village", "poverty_status"],
+                name="household_live_monitored",
+                condition=Q(deleted_at__isnull=True) & ~Q(monitoring_category=""),
+            ),
             # the household list: a region's households in code order, read page by page from
             # the index (keyset pages, core.paging; issue 26)
             models.Index(fields=["county_code", "household_code"], name="household_county_code"),

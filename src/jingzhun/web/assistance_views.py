@@ -31,10 +31,12 @@ from jingzhun.assistance.selectors import (
     helper_rows,
     pairing_for,
     pairings_for,
+    unpaired_count,
     unpaired_households,
 )
 from jingzhun.assistance.visits import visits_due
 from jingzhun.core.errors import DomainError, OutOfScope
+from jingzhun.core.paging import CountedPaginator
 from jingzhun.registry.actions import WRITER_ROLES
 from jingzhun.registry.selectors import households_for, region_options
 
@@ -184,7 +186,12 @@ def unpaired(request: HttpRequest) -> HttpResponse:
         "nav": "pairings",
         "filters": filters,
         "group": group,
-        "page": _page(request, unpaired_households(user, group, region=region)),
+        # counted apart (count_without): the list's own COUNT reads every household (issue 26)
+        "page": CountedPaginator(
+            unpaired_households(user, group, region=region),
+            PAGE_SIZE,
+            count=unpaired_count(user, group, region=region),
+        ).get_page(request.GET.get("page")),
         "writes": _writes(user),
     }
     return render(request, "web/pairings_unpaired.html", context)

@@ -34,6 +34,7 @@ from jingzhun.assistance.measure_selectors import (
     measure_figures,
     measure_for,
     measures_for,
+    without_measures_count,
 )
 from jingzhun.assistance.measures import (
     do_attach_measure_evidence,
@@ -44,6 +45,7 @@ from jingzhun.assistance.measures import (
     do_start_measure,
 )
 from jingzhun.core.errors import DomainError, OutOfScope
+from jingzhun.core.paging import CountedPaginator
 from jingzhun.registry.selectors import household_for, region_options
 
 from .downloads import stored_file_response
@@ -288,8 +290,10 @@ def measures_without(request: HttpRequest) -> HttpResponse:
     if group not in UNPAIRED_GROUPS:
         raise Http404(_("没有这一名单。"))
     region = request.GET.get("region", "")[:12]
-    page = Paginator(
-        households_without_measures(request.user, group, region=region), PAGE_SIZE
+    page = CountedPaginator(
+        households_without_measures(request.user, group, region=region),
+        PAGE_SIZE,
+        count=without_measures_count(request.user, group, region=region),
     ).get_page(request.GET.get("page"))
     context = {
         "nav": "measures",

@@ -30,6 +30,27 @@ def test_overview_and_village_by_scope(world: Any, team: Any) -> None:  # noqa: 
     assert client(world, "helper").get("/api/teams").json()["rows"] == []
 
 
+def test_overview_pages_by_village_code(world: Any, team: Any) -> None:  # noqa: F811
+    """The overview's rows come `limit` villages a page after `after` (issue 26: a county's
+    answer was 160 kB); the totals count every village of the scope on each page."""
+    county = client(world, "county")
+    whole = county.get("/api/teams?month=2024-01&limit=1000").json()
+    codes = [r["village_code"] for r in whole["rows"]]
+    assert len(codes) == 4 and codes == sorted(codes) and whole["next_after"] == ""
+    seen: list[str] = []
+    after = ""
+    while True:
+        page = county.get(f"/api/teams?month=2024-01&limit=3&after={after}").json()
+        assert page["villages"] == 4 and page["without_team"] == whole["without_team"]
+        seen += [r["village_code"] for r in page["rows"]]
+        after = page["next_after"]
+        if not after:
+            break
+    assert seen == codes
+    assert county.get("/api/teams?limit=0").status_code == 422
+    assert county.get("/api/teams?after=x").status_code == 422
+
+
 def test_check_in_and_a_future_date(world: Any, team: Any) -> None:  # noqa: F811
     member = TeamMember.objects.get(team=team, role="secretary")
     c = client(world, "team1")

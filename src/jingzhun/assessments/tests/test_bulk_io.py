@@ -46,3 +46,20 @@ def test_a_failing_reader_stops_the_writer(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="COPY refused"):
         stream_through_pipe(con, f"COPY fresh TO '{pipe}' (FORMAT csv)", pipe, refuse)
     assert not pipe.exists()
+
+
+def test_the_snapshot_is_written_in_small_row_groups(tmp_path: Path) -> None:
+    """A card replays one household from the snapshot; DuckDB skips the row groups whose key
+    range misses it, so the groups are small (8,192 rows; issue 26 item 3): 20,000 households
+    make 3 groups, and reading one household reads one group."""
+    from jingzhun.assessments.storage import write_snapshot
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE h AS SELECT range AS id, 'v' || range AS village FROM range(20000)")
+    con.execute("CREATE TABLE m AS SELECT range AS household_id, 'x' AS name FROM range(20000)")
+    write_snapshot(con, tmp_path / "snap")
+    groups = con.execute(
+        "SELECT row_group_id, row_group_num_rows FROM parquet_metadata(?) WHERE column_id = 0",
+        [(tmp_path / "snap" / "households.parquet").as_posix()],
+    ).fetchall()
+    assert [n for _, n in groups] == [8192, 8192, 3616]

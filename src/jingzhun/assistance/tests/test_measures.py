@@ -299,3 +299,71 @@ def test_helper_home_counts_open_measures(world: World) -> None:
     approved(world, "training")
     (row,) = helper_home(world.user("helper")).households
     assert row.open_measures == 2
+
+
+@pytest.mark.parametrize("limit", [5_000, 0], ids=["apart", "over-the-limit"])
+def test_counted_apart_equals_the_lists(
+    world: World, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages' counts of households without a measure / without a helper (count_without:
+    all minus those with one) equal the lists' own plain counts, for every role, group and
+    region, with a monitored household, a measure that does not count, an ended pairing, a
+    pairing and a measure on one household and a soft-deleted household (issue 26 item 3)."""
+    from jingzhun.access.models import HelperPairing
+    from jingzhun.assistance import selectors
+    from jingzhun.assistance.measure_selectors import (
+        _counting_measures,
+        households_without_measures,
+        without_measures_count,
+    )
+    from jingzhun.assistance.selectors import (
+        _group_households,
+        _running_pairings,
+        count_without,
+        count_without_plain,
+        unpaired_count,
+        unpaired_households,
+    )
+    from jingzhun.core.models import action_writes
+    from jingzhun.registry.models import Household
+
+    monkeypatch.setattr(selectors, "COUNT_APART_LIMIT", limit)
+    v1, v2 = world.households[V1], world.households[V2]
+    with action_writes():  # test data set directly
+        Household.objects.filter(pk=v2.pk).update(monitoring_category="edge")
+    approved(world, "industry")  # counts for v1
+    propose(world, "village", kind="microcredit")  # proposed only: does not count
+    assert HelperPairing.objects.filter(household=v1, end_date__isnull=True).exists()
+    HelperPairing.objects.create(
+        helper=world.user("helper"),
+        household=v2,
+        start_date=datetime.date(2020, 1, 1),
+        end_date=datetime.date(2021, 1, 1),
+        end_reason="调整",
+    )
+    gone = next(h for h in world.households.values() if h.pk not in (v1.pk, v2.pk))
+    with action_writes():
+        Household.all_objects.filter(pk=gone.pk).update(
+            deleted_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+        )
+    checked = 0
+    for role in ("county", "township", "village", "helper", "auditor"):
+        user = world.user(role)
+        for group in ("registered", "monitored"):
+            for region in ("", "230231100000", V1):
+                plain = households_without_measures(user, group, region=region).count()
+                assert without_measures_count(user, group, region=region) == plain
+                assert without_measures_count(user, group, region=region, year=2026) == (
+                    households_without_measures(user, group, region=region, year=2026).count()
+                )
+                plain = unpaired_households(user, group, region=region).count()
+                assert unpaired_count(user, group, region=region) == plain
+                households = _group_households(user, group, region)
+                assert count_without(households, _running_pairings(None)) == count_without_plain(
+                    households, _running_pairings(None)
+                )
+                assert count_without(households, _counting_measures(None)) == (
+                    count_without_plain(households, _counting_measures(None))
+                )
+                checked += plain
+    assert checked > 0

@@ -84,6 +84,42 @@ def test_each_household_gets_the_layer_of_the_rules(layered: World) -> None:
     assert "建档立卡属性" in layers.household_layer(layered.households[V1], TODAY).basis
 
 
+def test_the_cards_facts_are_the_set_wise_facts(layered: World) -> None:
+    """The card reads each fact of one household with small queries (household_facts, issue 26);
+    the set-wise conditions of `facts` give the same truth for every fact and household, also
+    with an open department warning."""
+    from django.db.models import BooleanField, ExpressionWrapper
+
+    from jingzhun.feeds.models import Alert
+
+    warned = layered.households[V4]
+    Alert.objects.create(
+        household=warned,
+        rule="test",
+        title="测试预警",
+        kind="warning",
+        source="civil_affairs",
+        status="open",
+        raised_on=TODAY,
+        policy="test.yaml",
+    )
+    conditions = layers.facts(TODAY)
+    setwise = {
+        row["pk"]: row
+        for row in Household.objects.annotate(
+            **{
+                f"fact_{n}": ExpressionWrapper(q, output_field=BooleanField())
+                for n, q in conditions.items()
+            }
+        ).values("pk", *(f"fact_{n}" for n in conditions))
+    }
+    for household in Household.objects.all():
+        holds, _named = layers.household_facts(household, TODAY)
+        assert set(holds) == set(conditions)
+        expected = {n: bool(setwise[household.pk][f"fact_{n}"]) for n in conditions}
+        assert holds == expected, household.household_code
+
+
 def test_counts_are_set_wise_and_scoped_and_agree_with_the_lists(layered: World) -> None:
     county = layered.user("county")
     counts = layers.layer_counts(county, COUNTY, TODAY)
