@@ -24,7 +24,7 @@ PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
 # replay of one household (assessments.selectors.snapshot_facts) skips all groups but one by
 # their min/max of the key; with one group of 122,880 households (a county of 100,000) the card
 # read the whole file: 25-40 ms against 9-18 ms a card (issue 26, B12; ADR
-# XXXX-snapshot-row-groups).
+# 0087-pages-counted-apart).
 SNAPSHOT_PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192)"
 
 
