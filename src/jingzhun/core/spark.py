@@ -91,7 +91,7 @@ def _sign_as_bigint(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def to_spark_sql(node: exp.Expression) -> str:
+def to_spark_sql(node: Any) -> str:
     """A statement parsed in DuckDB's dialect, written in Spark SQL's."""
     return node.transform(_sign_as_bigint).sql(dialect="spark")
 
@@ -145,7 +145,7 @@ class SparkConnection:
         if old is not None:
             old.unpersist()
 
-    def _sql(self, node: exp.Expression) -> Any:
+    def _sql(self, node: Any) -> Any:
         text = to_spark_sql(node)
         self.statements.append(text)
         return self.spark.sql(text)
@@ -285,10 +285,15 @@ def run_on_spark(
     spark: Any = None,
 ) -> T:
     """Run `job` on Spark over the DuckDB tables `inputs`, and bring its `outputs` back into
-    `con` (see the module docstring). `spark`: a session to use (kept open); otherwise one is
-    started on `master` and stopped afterwards. The snapshot and outputs go under `work`."""
+    `con` (see the module docstring). `spark`: a session to use (kept open), by default the
+    process's active one; otherwise one is started on `master` and stopped afterwards. The
+    snapshot and outputs go under `work`."""
     snapshot, results = work / "snapshot", work / "results"
     export_snapshot(con, snapshot, inputs, households=households)
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()  # a session this process runs (tests) is kept
     own = spark is None
     if own:
         spark = session(master, local_dir=work / "spark-local")

@@ -119,6 +119,7 @@ def do_match_batch(
                 "matched": FeedRow.objects.filter(batch_id=batch_id, status="matched").count(),
                 "unmatched": FeedRow.objects.filter(batch_id=batch_id, status="unmatched").count(),
             }
+            FeedBatch.objects.filter(pk=batch_id).update(**counts)
             record(
                 "feeds.batch.match",
                 actor=actor,

@@ -12,6 +12,7 @@ takes 10-20 s. Java is required: without it these tests fail (CI installs it, .c
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -350,3 +351,36 @@ def test_statements_are_written_in_spark_sql() -> None:
         "SELECT CAST(SIGN(a) AS BIGINT) * (ABS(a) DIV ABS(b)), COUNT_IF(x), `c` FROM t GROUP BY ALL"
     )
     assert VILLAGES  # the assessment's villages: provinces with and without variants
+
+
+# --- the application's runs ---------------------------------------------------------------------
+
+
+@pytest.mark.single_database  # the registry is read as the DuckDB path reads it (tested on both)
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_run_and_the_refresh_on_spark_store_what_duckdb_stores(
+    world: Any, spark: Any
+) -> None:
+    from jingzhun.analytics.actions import do_refresh_indicators
+    from jingzhun.analytics.models import RegionFigures
+    from jingzhun.assessments.bulk import do_assess_bulk
+    from jingzhun.assessments.models import AssessmentRun
+    from jingzhun.assessments.tests.test_bulk import _complete, per_household, stored
+    from jingzhun.registry.models import Household
+
+    _complete(world)
+    result = do_assess_bulk("household_exit", 2019, actor=None, engine="spark")
+    assert (result.households, result.created, result.passed) == (4, 4, 1)
+    assert stored(2019) == per_household(Household.objects.all(), 2019)
+    assert AssessmentRun.objects.get(pk=result.run_id).snapshot_sha256
+
+    def figures() -> list[Any]:
+        rows = RegionFigures.objects.values_list("region_code", "year", "figures")
+        return sorted(((code, year, json.loads(text)) for code, year, text in rows), key=repr)
+
+    # the refresh's seam (its SQL is compared above): the anchor and the criterion counts
+    few = [d for d in DEFINITIONS if d.id == compute.ANCHOR or d.grain == "criterion"]
+    do_refresh_indicators(actor=None, engine="spark", definitions=few)
+    on_spark = figures()
+    do_refresh_indicators(actor=None, definitions=few)
+    assert on_spark and figures() == on_spark
