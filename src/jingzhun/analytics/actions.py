@@ -84,9 +84,16 @@ def do_refresh_indicators(
     definitions: Sequence[IndicatorDef] | None = None,
     progress: Callable[[str, int], None] | None = None,
     memory_limit: str | None = None,
+    engine: str = "duckdb",
+    master: str | None = None,
 ) -> RefreshResult:
     """Recompute every indicator of the counties (the actor's when not given) for each year from
-    2014 to the latest year of the status history, and replace their stored figures."""
+    2014 to the latest year of the status history, and replace their stored figures.
+
+    `engine` "spark" computes on Apache Spark (`master`, local[*] by default) from a Parquet
+    snapshot of what was read, and stores its figures as the DuckDB path's (ADR spark-engine)."""
+    if engine not in ("duckdb", "spark"):
+        raise DomainError(f"未知的计算引擎 {engine!r}")
     if connection.in_atomic_block:
         raise DomainError("指标刷新须在事务之外运行（它读取已提交的数据）。")
     chosen = _counties_for(actor, counties)
@@ -113,17 +120,41 @@ def do_refresh_indicators(
             if years
             else list(range(min(refresh.FIRST_YEAR, current), current + 1))
         )
-        step("整理年末状态", 25)
-        refresh.timed(seconds, "prepare", lambda: compute.prepare(con, year_list))
 
         def tick(i: int, n: int, name: str) -> None:
             step(f"计算指标 {name}" if name else "计算完成", 30 + (55 * i) // max(n, 1))
 
-        rows = refresh.timed(
-            seconds,
-            "compute",
-            lambda: compute.compute(con, defs, year_list, current, progress=tick),
-        )
+        if engine == "spark":
+            from jingzhun.core import spark
+
+            def on_spark(sc: Any) -> int:
+                step("整理年末状态（Spark）", 25)
+                refresh.timed(seconds, "prepare", lambda: compute.prepare(sc, year_list))
+                return refresh.timed(
+                    seconds,
+                    "compute",
+                    lambda: compute.compute(sc, defs, year_list, current, progress=tick),
+                )
+
+            # the same definitions and SQL on Spark, over a Parquet snapshot of the tables
+            # read (province=/county= partitions); `out` comes back as Parquet (ADR spark-engine)
+            rows = spark.run_on_spark(
+                con,
+                on_spark,
+                inputs=list(compute.RAW_TABLES),
+                outputs=["out"],
+                households=["hh"],
+                work=ws.work / "spark",
+                master=master or spark.DEFAULT_MASTER,
+            )
+        else:
+            step("整理年末状态", 25)
+            refresh.timed(seconds, "prepare", lambda: compute.prepare(con, year_list))
+            rows = refresh.timed(
+                seconds,
+                "compute",
+                lambda: compute.compute(con, defs, year_list, current, progress=tick),
+            )
         row = con.execute("SELECT count(*) FROM hh").fetchone()
         households = int(row[0]) if row else 0
         step("写入指标值", 88)

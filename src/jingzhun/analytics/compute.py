@@ -214,21 +214,6 @@ def _weighted(
     wanted = sorted({y for d in defs for y in (years if d.period == "yearly" else [current_year])})
     fields = sorted(fields_used(defs) - {"status"})
     member = table.startswith("wm_")
-    keys = []
-    for f in fields:
-        if f == "age":
-            keys.append("(hb.year - year(mm.birth_date)) AS age")
-        elif member and f in MEMBER_FIELDS:
-            keys.append(f"mm.{f}")
-        else:
-            keys.append(f"hb.{f}")
-    select = ", ".join(["hb.year", "hb.village_code", "hb.status", *keys])
-    if grouped:
-        group = "GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 4))
-        measures = "count(*)::BIGINT AS n" + ("" if member else ", sum(hb.persons)::BIGINT AS p")
-    else:  # one row each, counted once by the pass that reads the view
-        group = ""
-        measures = "1::BIGINT AS n" + ("" if member else ", hb.persons::BIGINT AS p")
     first, last = (min(wanted), max(wanted)) if wanted else (0, -1)
     # each change expanded to the years it is in force at year end (from its year to the year of
     # the next change), one row each: streamed into the aggregation, never stored
@@ -237,6 +222,7 @@ def _weighted(
         "least(coalesce(s.y1, {last1}), {last1}))) AS year FROM hs s JOIN hb ON hb.id = s.id "
         "WHERE s.y0 <= {last} AND (s.y1 IS NULL OR s.y1 > {first})"
     ).format(first=first, last=last, last1=last + 1)
+    persons = "hb.persons"
     if wanted and con.execute("SELECT count(*) FROM hd").fetchone()[0]:
         # the dated members present at each wanted year end, added to the undated ones
         present = (
@@ -245,9 +231,27 @@ def _weighted(
             "WHERE (d.j IS NULL OR d.j <= y.year) AND (d.l IS NULL OR d.l > y.year) GROUP BY 1, 2"
         )
         spans = (
-            "SELECT sp.* REPLACE (sp.persons + coalesce(hx.extra, 0) AS persons) "
+            "SELECT sp.*, coalesce(hx.extra, 0) AS extra "
             f"FROM ({spans}) sp LEFT JOIN ({present}) hx ON hx.id = sp.id AND hx.year = sp.year"
         )
+        persons = "(hb.persons + hb.extra)"
+    keys = []
+    for f in fields:
+        if f == "age":
+            keys.append("(hb.year - year(mm.birth_date)) AS age")
+        elif member and f in MEMBER_FIELDS:
+            keys.append(f"mm.{f}")
+        elif f == "persons":
+            keys.append(f"{persons} AS persons")
+        else:
+            keys.append(f"hb.{f}")
+    select = ", ".join(["hb.year", "hb.village_code", "hb.status", *keys])
+    if grouped:
+        group = "GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 4))
+        measures = "count(*)::BIGINT AS n" + ("" if member else f", sum({persons})::BIGINT AS p")
+    else:  # one row each, counted once by the pass that reads the view
+        group = ""
+        measures = "1::BIGINT AS n" + ("" if member else f", {persons}::BIGINT AS p")
     present_member = (
         "AND (mm.joined_on IS NULL OR year(mm.joined_on) <= hb.year) "
         "AND (mm.left_on IS NULL OR year(mm.left_on) > hb.year) "
@@ -279,7 +283,9 @@ def compute(
         "CREATE OR REPLACE TABLE popr (code VARCHAR, year INTEGER, rural_population BIGINT)"
     )
     resolved = resolve_population(regions, own, years)
-    if resolved:
+    if resolved and hasattr(con, "insert_rows"):  # core.spark.SparkConnection
+        con.insert_rows("popr", resolved)
+    elif resolved:
         # a scan of numpy columns: executemany costs milliseconds a row (minutes at 10M persons)
         codes_, years_, values = zip(*resolved, strict=True)
         src = {  # noqa: F841 - read by name in the query below (DuckDB replacement scan)

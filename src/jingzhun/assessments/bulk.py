@@ -41,7 +41,7 @@ from jingzhun.core.duck_child import SNAPSHOT_PARQUET_OPTIONS
 from jingzhun.core.errors import DomainError, Forbidden
 from jingzhun.core.fieldcrypt import encrypted_fields, open_in_duckdb
 from jingzhun.policy import bulk
-from jingzhun.policy.compiler import sql_literal
+from jingzhun.policy.compiler import DUCKDB, SPARK, Passes, sql_literal
 from jingzhun.policy.store import PolicyStore, default_store
 from jingzhun.registry.choices import NOT_REGISTERED
 from jingzhun.registry.facts import CODED_FIELDS, HOUSEHOLD_FIELDS, INCOME_FIELDS, MEMBER_FIELDS
@@ -61,6 +61,7 @@ VERSION_COLUMN = "household_version"
 # (_open_sealed), and kept as tokens in the snapshot (ADR 0066).
 SEALED_MEMBER: dict[str, Any] = {f.name: f for f in encrypted_fields(Member)}
 MEMBER_ID = "member_id"
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass
@@ -420,9 +421,18 @@ def do_assess_bulk(
     snapshot: bool = True,
     progress: Callable[[str], None] | None = None,
     memory_limit: str | None = None,
+    engine: str = "duckdb",
+    master: str | None = None,
 ) -> BulkResult:
     """Judge every household in scope (the actor's regions; all when actor is None, i.e. the
-    server's operator on the command line), optionally only one county's."""
+    server's operator on the command line), optionally only one county's.
+
+    `engine`: "duckdb" (the default) evaluates in this process; "spark" writes the inputs read
+    as a Parquet snapshot partitioned by province and county, evaluates the same compiled rules
+    on Spark (`master`: local[*] by default) and loads its Parquet results to store them as the
+    DuckDB path does (core.spark, ADR spark-engine)."""
+    if engine not in ENGINES:
+        raise DomainError(f"未知的计算引擎 {engine!r}（可选：{'、'.join(ENGINES)}）")
     if actor is not None and getattr(actor, "role", "") in ("helper", "auditor"):
         raise Forbidden("您的角色不能运行标准判定。")
     if connection.in_atomic_block:
@@ -496,14 +506,8 @@ def do_assess_bulk(
         seconds["read"] = time.perf_counter() - t
         step("evaluate")
         t = time.perf_counter()
-        outcome = bulk.evaluate(
-            con,
-            store,
-            standard_id,
-            year,
-            member_columns=set(mmap),
-            household_columns=set(hmap),
-            carry=(VERSION_COLUMN,),
+        outcome = _evaluate(
+            con, store, standard_id, year, set(mmap), set(hmap), engine, master, work
         )
         seconds["evaluate"] = time.perf_counter() - t
         if outcome.households == 0:
@@ -552,6 +556,49 @@ def do_assess_bulk(
             shutil.rmtree(work, ignore_errors=True)
     result.seconds = seconds
     return result
+
+
+def _evaluate(
+    con: Any,
+    store: PolicyStore,
+    standard_id: str,
+    year: int,
+    member_cols: set[str],
+    household_cols: set[str],
+    engine: str,
+    master: str | None,
+    work: Path,
+) -> bulk.BulkOutcome:
+    """Table `results` from h and m: policy.bulk.evaluate on DuckDB, or on Spark over a
+    Parquet snapshot of h and m (the same compiler, with the Spark pass set)."""
+
+    def run(target: Any, passes: Passes) -> bulk.BulkOutcome:
+        return bulk.evaluate(
+            target,
+            store,
+            standard_id,
+            year,
+            member_columns=member_cols,
+            household_columns=household_cols,
+            carry=(VERSION_COLUMN,),
+            passes=passes,
+        )
+
+    if engine == "duckdb":
+        return run(con, DUCKDB)
+    from jingzhun.core import spark
+
+    # Sealed member fields the rules read are opened in m (as for DuckDB): the snapshot for
+    # Spark holds them in clear, in the run's work folder (0700, removed after the run).
+    return spark.run_on_spark(
+        con,
+        lambda sc: run(sc, SPARK),
+        inputs=["h", "m"],
+        outputs=["results"],
+        households=["h"],
+        work=work / "spark",
+        master=master or spark.DEFAULT_MASTER,
+    )
 
 
 def _fresh(con: Any, outcome: bulk.BulkOutcome) -> int:

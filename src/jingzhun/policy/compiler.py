@@ -56,7 +56,16 @@ from jingzhun.policy.lang import (
 )
 from jingzhun.policy.passes import age_cutoffs
 
-__all__ = ["DUCKDB", "PLAIN", "Correlated", "MemberForm", "Passes", "compile_sql", "sql_literal"]
+__all__ = [
+    "DUCKDB",
+    "PLAIN",
+    "SPARK",
+    "Correlated",
+    "MemberForm",
+    "Passes",
+    "compile_sql",
+    "sql_literal",
+]
 
 # 64-bit decimals: DuckDB's 128-bit DECIMAL(38,4) arithmetic and casts were 10-100 times slower
 # (0.3 s per million casts to BIGINT). Magnitudes beyond 10^14 (and divisions of operands beyond
@@ -97,6 +106,9 @@ class Passes:
 
 PLAIN = Passes()
 DUCKDB = Passes(age_cutoffs=True, hoisting=True, member_flags=True, engine_settings=True)
+# The Spark engine (core.spark, ADR spark-engine): the member quantifiers as one grouped pass
+# (bool_or, count_if, sum: aggregates Spark has), not DuckDB's packed flags and settings.
+SPARK = Passes(age_cutoffs=True, hoisting=True)
 
 
 class MemberForm:

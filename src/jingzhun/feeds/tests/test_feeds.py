@@ -351,3 +351,29 @@ def test_the_shipped_range_of_a_province_is_read(feeds_world: World) -> None:
     from decimal import Decimal
 
     assert actions.monitoring_range("53", 2023) == Decimal("8050")
+
+
+@pytest.mark.django_db(transaction=True)  # DuckDB reads committed rows
+def test_a_batch_matched_again_in_bulk_finds_what_the_load_found(feeds_world: World) -> None:
+    from jingzhun.audit.models import AuditEvent
+    from jingzhun.feeds.bulk_match import do_match_batch
+
+    batch = load(feeds_world, "medical_spending", medical_roster(), user="medic")
+    before = sorted(
+        FeedRow.objects.filter(batch=batch).values_list("pk", "status", "member_id", "household_id")
+    )
+    FeedRow.objects.filter(batch=batch, status="matched").update(
+        status="unmatched", member=None, household=None, match_method=""
+    )
+    # the Spark engine runs the same statement (tests/test_spark_engine.py)
+    result = do_match_batch(batch.pk, actor=None, engine="duckdb")
+    assert (result["found"], result["matched"], result["unmatched"]) == (4, 4, 1)
+    after = sorted(
+        FeedRow.objects.filter(batch=batch).values_list("pk", "status", "member_id", "household_id")
+    )
+    assert after == before
+    assert (
+        AuditEvent.objects.filter(event="feeds.batch.match", object_id=str(batch.pk)).count() == 1
+    )
+    with pytest.raises(Forbidden):
+        do_match_batch(batch.pk, actor=feeds_world.user("county"))

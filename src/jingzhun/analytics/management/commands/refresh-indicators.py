@@ -19,6 +19,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pending", action="store_true", help="只运行排队中的刷新任务")
         parser.add_argument("--memory", default=None, help="DuckDB 内存上限，如 3GB")
+        parser.add_argument(
+            "--engine",
+            choices=["duckdb", "spark"],
+            default="duckdb",
+            help="计算引擎：duckdb（默认）或 spark（Apache Spark）",
+        )
+        parser.add_argument(
+            "--master", default=None, help="Spark 主节点 URL（--engine spark）：默认 local[*]"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from jingzhun.analytics.actions import do_refresh_indicators, run_pending
@@ -39,7 +48,12 @@ class Command(BaseCommand):
 
             try:
                 result = do_refresh_indicators(
-                    options["county"], actor=None, progress=progress, memory_limit=options["memory"]
+                    options["county"],
+                    actor=None,
+                    progress=progress,
+                    memory_limit=options["memory"],
+                    engine=options["engine"],
+                    master=options["master"],
                 )
             except (DomainError, ValueError) as exc:
                 raise CommandError(getattr(exc, "message", str(exc))) from exc

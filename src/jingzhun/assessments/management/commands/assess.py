@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from jingzhun.assessments.actions import do_assess_households, do_assess_regions
-from jingzhun.assessments.bulk import do_assess_bulk
+from jingzhun.assessments.bulk import ENGINES, do_assess_bulk
 from jingzhun.assessments.exits import COUNTY_EXIT, REGION_STANDARDS
 from jingzhun.core.errors import DomainError
 from jingzhun.policy.lang import RuleError
@@ -47,6 +47,17 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--parquet", type=Path, default=None, help="从 Parquet 快照目录读取输入（批量方式）"
+        )
+        parser.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default="duckdb",
+            help="批量判定的计算引擎：duckdb（默认，本进程内）或 spark（Apache Spark）",
+        )
+        parser.add_argument(
+            "--master",
+            default=None,
+            help="Spark 主节点 URL（--engine spark）：默认 local[*]；spark://主机:7077、yarn、k8s://…",
         )
         parser.add_argument(
             "--no-snapshot", action="store_true", help="不保存输入快照（卡片上将无法显示依据）"
@@ -112,6 +123,8 @@ class Command(BaseCommand):
                 parquet=options["parquet"],
                 snapshot=not options["no_snapshot"],
                 progress=step,
+                engine=options["engine"],
+                master=options["master"],
             )
             bar.update(bar.total - bar.n)
         # result.seconds also holds sub-phases of storing (store_rows, store_counts): not shown

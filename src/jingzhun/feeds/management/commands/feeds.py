@@ -44,6 +44,14 @@ class Command(BaseCommand):
         load.add_argument("--user", default="", help="报送账号（默认：该数据源的联络员）")
         load.add_argument("--queue", action="store_true", help="交给 jingzhun worker 处理")
         load.add_argument("--pending", action="store_true", help="处理排队中的名册")
+        match = sub.add_parser(
+            "match", help="重新精确比对一个已导入批次（DuckDB 或 Apache Spark；服务器管理员）"
+        )
+        match.add_argument("batch", type=int)
+        match.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+        match.add_argument(
+            "--master", default=None, help="Spark 主节点 URL（--engine spark）：默认 local[*]"
+        )
         batches = sub.add_parser("batches", help="列出已导入的名册批次")
         batches.add_argument("source", nargs="?")
         rows = sub.add_parser("rows", help="列出一个批次的未匹配、无效行（脱敏）")
@@ -139,6 +147,18 @@ class Command(BaseCommand):
         self.stdout.write(
             f"批次 {batch.pk}（{batch.source.code}）：共 {batch.rows_total} 行，"
             f"匹配 {batch.matched}，未匹配 {batch.unmatched}，证件号码无效或缺失 {batch.invalid}"
+        )
+
+    def _match(self, options: dict[str, Any]) -> None:
+        from jingzhun.feeds.bulk_match import do_match_batch
+
+        result = do_match_batch(
+            options["batch"], actor=None, engine=options["engine"], master=options["master"]
+        )
+        timing = "，".join(f"{k} {v:.2f} 秒" for k, v in result["seconds"].items())
+        self.stdout.write(
+            f"批次 {options['batch']}（{options['engine']}）：比对到 {result['found']} 行；"
+            f"现匹配 {result['matched']}，未匹配 {result['unmatched']}。耗时：{timing}"
         )
 
     def _batches(self, options: dict[str, Any]) -> None:
