@@ -1,5 +1,5 @@
 """B6 crossmatch_exact: exact matching of a department roster against every resident on the ID
-number's blind index (issue 22 item 7; ADR 0063, ADR XXXX exact-match-in-duckdb).
+number's blind index (issue 22 item 7; ADR 0063, ADR 0084 exact-match-in-duckdb).
 
 Residents and roster are generated in DuckDB (valid 18-digit ID numbers; 80% of the roster rows
 are residents, 5% of those with another name; 20% are not in the registry), in the input tables

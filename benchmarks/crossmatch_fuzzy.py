@@ -1,5 +1,5 @@
 """B7 crossmatch_fuzzy: probabilistic linking of roster rows whose ID number is damaged or
-missing against every resident (issue 22 item 7; ADR XXXX fuzzy-splink-review-queue).
+missing against every resident (issue 22 item 7; ADR 0067 splink-linking-review-queue).
 
 Residents are generated in DuckDB as in B6 (crossmatch_exact.py: a valid 18-character ID from
 a birth date and a sequence, built in SQL), here with what linking compares: 30 counties of 12
