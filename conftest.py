@@ -27,7 +27,9 @@ hypothesis_settings.load_profile("jingzhun")
 # rule language, ID numbers, files in subprocesses on their own SQLite files) ran in the SQLite
 # pass of the same command and would run the same code again. A test marked `single_database`
 # uses the database only for its fixtures while what it tests does not depend on the engine (the
-# readers' fuzz runs): it counts as not using it.
+# readers' fuzz runs): it counts as not using it. A test marked `postgresql_pass` (the API fuzz,
+# the Spark engine: minutes that would otherwise run twice) runs in the PostgreSQL pass only: it
+# counts as using the database here, and the SQLite pass leaves it out (`-m "not postgresql_pass"`).
 DATABASE_FIXTURES = frozenset(
     {
         "db",
@@ -48,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("postgresql_pass"):
+        return True
     if item.get_closest_marker("single_database"):
         return False
     if item.get_closest_marker("django_db") or item.get_closest_marker("postgres_only"):

@@ -38,6 +38,9 @@ from jingzhun.policy.tests.test_passes import (
     region_rows_st,
 )
 
+# Starting Spark and its property runs take minutes: CI runs them once, in the PostgreSQL pass.
+pytestmark = pytest.mark.postgresql_pass
+
 YEAR = 2019
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 EXAMPLES = settings(max_examples=6, deadline=None, suppress_health_check=HEALTH)

@@ -16,9 +16,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError
+from ninja.openapi.schema import OpenAPISchema
 
 from jingzhun.analytics.overview import default_year, stored_overview
 from jingzhun.audit.actions import record_now, record_out_of_scope
@@ -85,7 +86,29 @@ def _public_docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return view
 
 
-api = NinjaAPI(
+class JingzhunAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document is built once per process, prefix and language.
+
+    The document depends only on the code, and building it takes the better part of a second of
+    CPU (pydantic's JSON schema of every route); it is public (no sign-in), so without this
+    anyone could keep the server's workers busy by asking for /api/openapi.json.
+    """
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (path_prefix, translation.get_language())
+        cache: dict[tuple[str, str | None], OpenAPISchema] = self.__dict__.setdefault(
+            "_jingzhun_schemas", {}
+        )
+        if key not in cache:
+            cache[key] = super().get_openapi_schema(path_prefix=path_prefix)
+        return cache[key]
+
+
+api = JingzhunAPI(
     title="精准 Jingzhun API",
     version="1",
     description=(

@@ -65,9 +65,10 @@ def in_test_transaction() -> Iterator[None]:
         signals.request_finished.connect(close_old_connections)
 
 
+@pytest.mark.postgresql_pass  # CI: once, on the production database (.ci/run)
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=12,
     deadline=None,
     derandomize=True,
     database=None,

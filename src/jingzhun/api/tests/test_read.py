@@ -14,6 +14,7 @@ from stdnum.cn import ric
 
 from jingzhun.access.actions import do_issue_api_token
 from jingzhun.access.models import User
+from jingzhun.api.api import api
 from jingzhun.registry.models import Household, Member
 
 from .conftest import T100, T101, V100_1, V101_1, V101_2, VISIBLE_VILLAGES, expected_ids
@@ -588,3 +589,24 @@ def test_docs_and_schema_load_and_every_operation_declares_a_policy(world: World
     # its CSRF token): the document says so, as the API fuzz (test_fuzz.py) checks of each answer.
     assert all({"401", "403"} <= set(op["responses"]) for op in operations)
     assert schema.json()["info"]["title"] == "精准 Jingzhun API"
+
+
+def test_the_public_schema_is_built_once_per_process(monkeypatch: Any) -> None:
+    # Building it costs the better part of a second of CPU and needs no sign-in: it must not be
+    # rebuilt per request (a cheap way to keep the workers busy).
+    import ninja.main
+
+    built: list[str] = []
+    real = ninja.main.get_schema
+
+    def counting(**kwargs: Any) -> Any:
+        built.append(kwargs["path_prefix"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(ninja.main, "get_schema", counting)
+    api.__dict__.pop("_jingzhun_schemas", None)
+    first = Client().get("/api/openapi.json")
+    again = Client().get("/api/openapi.json")
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert built == ["/api/"]

@@ -368,7 +368,7 @@ def test_columnar_and_per_row_paths_agree(world: Any, case: str, kind: str) -> N
 
 @pytest.mark.single_database  # the parametrised cases above run on both databases
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     faults=st.lists(
