@@ -28,7 +28,7 @@ hypothesis_settings.load_profile("jingzhun")
 # pass of the same command and would run the same code again. A test marked `single_database`
 # uses the database only for its fixtures while what it tests does not depend on the engine (the
 # readers' fuzz runs): it counts as not using it. A test marked `postgresql_pass` (the API fuzz,
-# the Spark engine: minutes that would otherwise run twice) runs in the PostgreSQL pass only: it
+# the Spark engine, the data migrations: minutes that would otherwise run twice) runs in the PostgreSQL pass only: it
 # counts as using the database here, and the SQLite pass leaves it out (`-m "not postgresql_pass"`).
 DATABASE_FIXTURES = frozenset(
     {

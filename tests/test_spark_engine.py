@@ -43,7 +43,7 @@ pytestmark = pytest.mark.postgresql_pass
 
 YEAR = 2019
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-EXAMPLES = settings(max_examples=6, deadline=None, suppress_health_check=HEALTH)
+EXAMPLES = settings(max_examples=4, deadline=None, suppress_health_check=HEALTH)
 FEW = settings(max_examples=2, deadline=None, suppress_health_check=HEALTH)
 
 

@@ -68,7 +68,7 @@ def in_test_transaction() -> Iterator[None]:
 @pytest.mark.postgresql_pass  # CI: once, on the production database (.ci/run)
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     database=None,

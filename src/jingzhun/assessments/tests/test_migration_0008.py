@@ -8,7 +8,9 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A data migration, run back and forth over the whole schema (a minute): CI runs it on the
+# production database only (.ci/run, marker postgresql_pass).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql_pass]
 
 BEFORE = [("assessments", "0007_assessment_key_adds_household_version")]
 AFTER = [("assessments", "0008_failed_and_unknown_as_text")]

@@ -10,7 +10,9 @@ from django.db import connection
 from jingzhun.core import fieldcrypt
 from jingzhun.registry.tests.migration_state import executor, one_household
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A data migration, run back and forth over the whole schema (a minute): CI runs it on the
+# production database only (.ci/run, marker postgresql_pass).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql_pass]
 
 BEFORE = [("registry", "0004_member_joined_left")]
 AFTER = [("registry", "0005_encrypt_sensitive_fields")]
