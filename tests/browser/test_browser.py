@@ -62,6 +62,25 @@ def _log_in(page: Any, username: str) -> None:
         page.wait_for_load_state()
 
 
+def wait_until_offline_ready(page: Any) -> None:
+    """Wait until the field page's service worker controls the page and holds its copy.
+
+    Not `page.wait_for_function("async () => ...")`: Playwright polls the predicate without
+    awaiting it, and a Promise is truthy, so such a wait returns at once. Under load the worker
+    was then still installing when the test went offline, the reload was not the worker's to
+    answer and failed with net::ERR_INTERNET_DISCONNECTED (CI, stop 32)."""
+    page.evaluate(
+        """async () => {
+          for (let i = 0; i < 600; i++) {
+            if (navigator.serviceWorker.controller
+                && await caches.match(location.pathname, {ignoreSearch: true})) return;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          throw new Error("the service worker did not take the page within 30 s");
+        }"""
+    )
+
+
 @pytest.fixture(autouse=True)
 def _allow_sync_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
     # Playwright's sync API runs an asyncio loop in this thread; Django would then refuse ORM

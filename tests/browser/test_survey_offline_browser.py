@@ -16,6 +16,7 @@ from .test_browser import (  # noqa: F401 - fixtures used by name
     _log_in,
     browser_page,
     expect,
+    wait_until_offline_ready,
 )
 
 pytestmark = pytest.mark.browser
@@ -48,10 +49,7 @@ def test_a_survey_filled_offline_is_stored_once_when_back_online(
     _log_in(page, "township")
     page.goto(f"{base}/visits/")
     expect(page.locator("#field-households")).to_contain_text(row.household.household_code)
-    page.wait_for_function(
-        "async () => !!navigator.serviceWorker.controller"
-        " && !!(await caches.match(location.pathname, {ignoreSearch: true}))"
-    )
+    wait_until_offline_ready(page)
     page.context.set_offline(True)
     page.reload()  # served by the service worker from its copy
     expect(page.locator("#net-status")).to_contain_text("离线")

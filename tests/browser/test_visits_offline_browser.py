@@ -15,6 +15,7 @@ from .test_browser import (  # noqa: F401 - fixtures used by name
     _log_in,
     browser_page,
     expect,
+    wait_until_offline_ready,
 )
 
 pytestmark = pytest.mark.browser
@@ -41,10 +42,7 @@ def test_two_visits_recorded_offline_are_stored_once_when_back_online(
     # its install step made. This is the path that used to fail about 1 run in 4 (net::ERR_FAILED
     # on the first offline reload): the page is answered "Vary: Cookie, Accept-Language" and a
     # navigation's request did not match the install step's copy under Vary (visits-sw.js).
-    page.wait_for_function(
-        "async () => !!navigator.serviceWorker.controller"
-        " && !!(await caches.match(location.pathname, {ignoreSearch: true}))"
-    )
+    wait_until_offline_ready(page)
     page.context.set_offline(True)
     page.reload()  # served by the service worker from its copy; no retry
     expect(page.locator("#net-status")).to_contain_text("离线")
