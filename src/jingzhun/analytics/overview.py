@@ -110,35 +110,40 @@ def stored_overview(
     level = codes.level_of(region_code)
     child_level = {"county": "township", "township": "village"}.get(level, "")
     prefix = codes.prefix(region_code)
+    # plain rows, not model instances: a county has ~830 regions (issue 26, B12)
     regions = list(
         Region.objects.filter(code__startswith=prefix)
         .order_by("code")
-        .only("code", "name", "level", "parent_id", "is_poor_village")
+        .values_list("code", "name", "level", "parent_id", "is_poor_village")
     )
-    children = [r for r in regions if r.level == child_level and r.parent_id == region_code]
+    children = [
+        Region(code=code, name=name, level=level, parent_id=parent, is_poor_village=poor)
+        for code, name, level, parent, poor in regions
+        if level == child_level and parent == region_code
+    ]
     wanted = [region_code, *(c.code for c in children)] if breakdown else [region_code]
     stored = dict(
         RegionFigures.objects.filter(Q(region_code__in=wanted), year=year).values_list(
             "region_code", "figures"
         )
     )
-    population = population_by_region(prefix, year)
+    population = population_by_region(prefix, year, [(r[0], r[3]) for r in regions])
     # villages (poor or not) and townships under the region and under each child: one pass
     width = len(codes.prefix(children[0].code)) if children else 0
     below: dict[str, tuple[list[bool], list[str]]] = {region_code: ([], [])}
     for child in children:
         below[child.code] = ([], [])
     by_prefix = {codes.prefix(c.code): c.code for c in children}
-    for r in regions:
+    for code, _name, level, _parent, poor in regions:
         owners = [region_code]
-        child_code = by_prefix.get(r.code[:width]) if width else None
+        child_code = by_prefix.get(code[:width]) if width else None
         if child_code is not None:
             owners.append(child_code)
         for owner in owners:
-            if r.level == "village":
-                below[owner][0].append(r.is_poor_village)
-            elif r.level == "township":
-                below[owner][1].append(r.code)
+            if level == "village":
+                below[owner][0].append(poor)
+            elif level == "township":
+                below[owner][1].append(code)
 
     def stats_of(code: str) -> RegistryStats | None:
         counts = _counts(stored.get(code))

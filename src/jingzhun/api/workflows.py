@@ -335,7 +335,7 @@ def _user(request: HttpRequest) -> Any:
 )
 def list_cases(request: HttpRequest, params: Query[InboxParams]) -> dict[str, Any]:
     today = timezone.localdate()
-    box = inbox(_user(request), today=today)
+    box = inbox(_user(request), today=today, tabs=(params.tab,))
     return {"counts": box.counts, "items": [_summary(c, today) for c in getattr(box, params.tab)]}
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_noop
 from jingzhun.assistance.choices import HELPER_KINDS, UNPAIRED_GROUPS
 from jingzhun.assistance.importer import MAX_BYTES, MAX_ROWS
 
-from .forms import LongSelect
+from .forms import LongSelect, set_choices
 
 # Code labels of assistance.choices, translated where they are shown (`_()` and `{% translate %}`).
 LABELS = (
@@ -21,12 +21,6 @@ LABELS = (
     gettext_noop("建档立卡户"),
     gettext_noop("监测对象"),
 )
-
-
-def _set_choices(form: forms.Form, name: str, choices: list[Any]) -> None:
-    field = form.fields[name]
-    assert isinstance(field, forms.ChoiceField)
-    field.choices = choices
 
 
 def _helper_choices(helpers: list[Any], blank: Any) -> list[tuple[str, Any]]:
@@ -46,7 +40,7 @@ class PairForm(forms.Form):
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self, "helper", _helper_choices(helpers, "—"))
+        set_choices(self, "helper", _helper_choices(helpers, "—"))
         self.fields["start_date"].initial = timezone.localdate()
 
 
@@ -63,7 +57,7 @@ class EndPairingForm(forms.Form):
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self, "successor", _helper_choices(helpers, _("（不指定）")))
+        set_choices(self, "successor", _helper_choices(helpers, _("（不指定）")))
         self.fields["end_date"].initial = timezone.localdate()
 
 
@@ -83,7 +77,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: Any, helpers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self, "successor", _helper_choices(helpers, "—"))
+        set_choices(self, "successor", _helper_choices(helpers, "—"))
         self.fields["on"].initial = timezone.localdate()
 
 
@@ -97,7 +91,7 @@ class PairingFilterForm(forms.Form):
 
     def __init__(self, *args: Any, regions: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self, "region", [("", _("全部"))] + [(r.code, r.name) for r in regions])
+        set_choices(self, "region", [("", _("全部"))] + [(r.code, r.name) for r in regions])
 
 
 class PairingImportForm(forms.Form):

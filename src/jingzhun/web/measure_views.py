@@ -49,16 +49,10 @@ from jingzhun.core.paging import CountedPaginator
 from jingzhun.registry.selectors import household_for, region_options
 
 from .downloads import stored_file_response
-from .forms import LongSelect
+from .forms import LongSelect, set_choices
 from .policies import authenticated
 
 PAGE_SIZE = 50
-
-
-def _set_choices(form: forms.Form, name: str, choices: list[Any]) -> None:
-    field = form.fields[name]
-    assert isinstance(field, forms.ChoiceField)
-    field.choices = choices
 
 
 class ProposeForm(forms.Form):
@@ -75,7 +69,7 @@ class ProposeForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cat = catalogue()
-        _set_choices(
+        set_choices(
             self,
             "kind",
             [
@@ -108,10 +102,10 @@ class MeasureFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         cat = catalogue()
         every = [("", _("全部"))]
-        _set_choices(self, "region", every + [(r.code, r.name) for r in regions])
-        _set_choices(self, "kind", every + [(c, e.name) for c, e in cat.kinds.items()])
-        _set_choices(self, "department", every + list(cat.departments.items()))
-        _set_choices(self, "status", every + list(MEASURE_STATUS.items()))
+        set_choices(self, "region", every + [(r.code, r.name) for r in regions])
+        set_choices(self, "kind", every + [(c, e.name) for c, e in cat.kinds.items()])
+        set_choices(self, "department", every + list(cat.departments.items()))
+        set_choices(self, "status", every + list(MEASURE_STATUS.items()))
 
 
 def measure_context(user: Any, household: Any) -> dict[str, Any]:
@@ -324,7 +318,7 @@ class LiaisonForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self, "department", list(catalogue().departments.items()))
+        set_choices(self, "department", list(catalogue().departments.items()))
 
 
 @authenticated

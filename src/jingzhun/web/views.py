@@ -1052,7 +1052,7 @@ def decide_unmasked_request(request: HttpRequest, request_id: int, verdict: str)
 def notice(request: HttpRequest) -> HttpResponseBase:
     """Village posting notice (公示): choose a village and its households, get a PDF."""
     user = request.user
-    villages = [r for r in region_options(user) if r.level == "village"]
+    villages: list[Any] = [r for r in region_options(user) if r.level == "village"]
     if getattr(user, "role", "") == "helper":
         villages = list(visible_regions(user).filter(level="village").order_by("code"))
     data = request.POST if request.method == "POST" else request.GET

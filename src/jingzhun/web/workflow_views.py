@@ -94,7 +94,7 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "todo")
     if tab not in TABS:
         tab = "todo"
-    box = inbox(request.user, today=timezone.localdate())
+    box = inbox(request.user, today=timezone.localdate(), tabs=(tab,))
     context = {
         "nav": "cases",
         "tab": tab,

@@ -74,7 +74,7 @@ def round_for(user: Any, round_id: int) -> Round:
 
 def _todo_filter(user: Any) -> Q:
     """Open cases the user's role can move forward now (not those they submitted, where the move
-    needs a second person)."""
+    needs a second person). The same rule as `_is_todo`, as a query condition."""
     role = getattr(user, "role", "")
     q = Q(pk__in=[])
     for kind, flow in FLOWS.items():
@@ -88,6 +88,21 @@ def _todo_filter(user: Any) -> Q:
     return q
 
 
+def _todo_moves(user: Any) -> dict[tuple[str, str], bool]:
+    """(kind, state) -> whether every forward move from there needs a second person: the open
+    cases the user's role can move forward now, as `_todo_filter` selects them."""
+    role = getattr(user, "role", "")
+    moves: dict[tuple[str, str], bool] = {}
+    for kind, flow in FLOWS.items():
+        for move in flow.moves:
+            if move.sort != FORWARD or role not in move.roles:
+                continue
+            for state in move.sources:
+                key = (kind, state)
+                moves[key] = moves.get(key, True) and move.second_person
+    return moves
+
+
 @dataclass
 class Inbox:
     """A user's cases: to do (their move), waiting on others, overdue (past the deadline)."""
@@ -98,17 +113,42 @@ class Inbox:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def inbox(user: Any, *, today: datetime.date, limit: int = 200) -> Inbox:
-    open_cases = cases_for(user).filter(closed_on__isnull=True)
-    todo = open_cases.filter(_todo_filter(user))
-    waiting = open_cases.exclude(pk__in=todo.values("pk"))
-    overdue = open_cases.filter(due_on__lt=today)
+INBOX_TABS = ("todo", "waiting", "overdue")
+
+
+def inbox(
+    user: Any, *, today: datetime.date, limit: int = 200, tabs: tuple[str, ...] = INBOX_TABS
+) -> Inbox:
+    """The user's open cases sorted into the three tabs, each in deadline order (at most `limit`
+    cases a tab), with every tab's count; only the lists of `tabs` are filled.
+
+    Two queries: the open cases' kind, state, submitter and deadline (sorted here by the flows'
+    rule, `_todo_moves`), then the cases listed. The same sets as filtering by `_todo_filter`,
+    without compiling that condition (one OR term per kind and move) for each list and count:
+    about 20 ms of CPU a request (issue 26, B12)."""
+    moves = _todo_moves(user)
     order = ("due_on", "opened_on", "id")
+    open_cases = cases_for(user).filter(closed_on__isnull=True)
+    rows = open_cases.order_by(*order).values_list(
+        "pk", "kind", "state", "submitted_by_id", "due_on"
+    )
+    listed: dict[str, list[int]] = {tab: [] for tab in INBOX_TABS}
+    for pk, kind, state, submitter, due_on in rows:
+        second_only = moves.get((kind, state))
+        todo = second_only is not None and not (second_only and submitter == user.pk)
+        listed["todo" if todo else "waiting"].append(pk)
+        if due_on is not None and due_on < today:
+            listed["overdue"].append(pk)
+    shown = {pk for tab in tabs for pk in listed[tab][:limit]}
+    by_pk = {c.pk: c for c in cases_for(user).filter(pk__in=shown)} if shown else {}
+    lists = {
+        tab: [by_pk[pk] for pk in listed[tab][:limit]] if tab in tabs else [] for tab in INBOX_TABS
+    }
     return Inbox(
-        todo=list(todo.order_by(*order)[:limit]),
-        waiting=list(waiting.order_by(*order)[:limit]),
-        overdue=list(overdue.order_by(*order)[:limit]),
-        counts={"todo": todo.count(), "waiting": waiting.count(), "overdue": overdue.count()},
+        todo=lists["todo"],
+        waiting=lists["waiting"],
+        overdue=lists["overdue"],
+        counts={tab: len(pks) for tab, pks in listed.items()},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
 from jingzhun.registry.selectors import overview_roots
@@ -155,6 +157,31 @@ def cached_reverse(view_name: str, args: list[Any], current_app: str | None) -> 
     for i, value in enumerate(args):
         pattern = pattern.replace(str(_PLACEHOLDER + i), str(value))
     return pattern
+
+
+@register.simple_tag
+def household_rows(rows: Any) -> str:
+    """The household list's table rows, written in one pass: the same markup as the loop of
+    Django template tags it replaced (web/_household_results.html), which took about a third of
+    the county list's CPU time for its 50 rows (issue 26, B12). Every text is escaped."""
+    esc = html.escape
+    out = []
+    for h in rows:
+        url = esc(cached_reverse("web:household", [h.pk], None))
+        cells = (
+            f'<td><a href="{url}">{esc(str(h.household_code))}</a></td>'
+            f'<td><a href="{url}">{esc(str(h.head_name))}</a></td>'
+            f"<td>{esc(str(h.village.name))}</td>"
+            f'<td class="n">{esc(str(h.member_count))}</td>'
+            f"<td>{esc(label(h.get_attribute_display()))}</td>"
+            f"<td>{esc(label(h.get_main_cause_display()))}</td>"
+            f'<td><span class="status status-{esc(str(h.poverty_status))}">'
+            f"{esc(label(h.get_poverty_status_display()))}</span></td>"
+            f'<td class="n">{esc(str(h.identified_year or "—"))}</td>'
+            f'<td class="n">{esc(str(h.exit_year or "—"))}</td>'
+        )
+        out.append(f"<tr>{cells}</tr>")
+    return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above
 
 
 class CachedURLNode(URLNode):
