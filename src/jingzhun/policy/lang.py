@@ -6,6 +6,7 @@ into the dataclasses below, which the interpreter and the SQL compiler walk.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -387,6 +388,10 @@ def _number(t: Token) -> Decimal:
         raise RuleError(f"无效数字 {t.text!r}", t.pos) from exc
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> Node:
-    """Parse one expression; raises RuleError (with position) on any error."""
+    """Parse one expression; raises RuleError (with position) on any error.
+
+    Kept per process (the trees are immutable): the household card decides a household against
+    the policy's criteria on every request, and parsed the same dozen texts each time."""
     return _Parser(text).parse()
