@@ -60,7 +60,9 @@ def _views(con: Any, folder: Path) -> None:
         path = (folder / name).as_posix()
         return f"read_parquet('{path}/**/*.parquet', hive_partitioning = true)"
 
-    # each county of the demo numbers its rows from 1: made unique by the county's code
+    # ids made unique by the county's code: Parquet written before 2026-12-08 numbered each
+    # county's rows from 1 (demo.province.write_parquet now numbers on across counties, for
+    # which the offset changes nothing)
     def unique(*columns: str) -> str:
         return ", ".join(f"CAST(county AS BIGINT) * 100000000 + {c} AS {c}" for c in columns)
 

@@ -15,7 +15,7 @@ Parquet snapshot partitioned by province and county instead of the database.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,11 +218,6 @@ def _province_accounts(
 # --- Parquet -----------------------------------------------------------------------------------
 
 
-def _chunks(plan: Plan, chunk_size: int) -> Iterator[Any]:
-    rows = CountyRows(plan, first_ids={"household": 1, "member": 1, "status": 1, "income": 1})
-    yield from rows.chunks(chunk_size)
-
-
 def write_parquet(
     spec: ProvinceSpec,
     out: Path,
@@ -233,17 +228,20 @@ def write_parquet(
     """Stream the province's counties to Parquet without a database: one file per table and
     county under out/<table>/province=<pp>/county=<cccccc>/part-0.parquet (Hive partitions, as
     Spark and DuckDB read them), one row group per chunk, so memory stays that of one chunk
-    whatever the size. Ids are per county (the county partition is part of the key).
+    whatever the size. Ids run on from county to county, unique in the province as a database
+    would number them (the county partition is not part of any key).
     Returns rows written per table. `planned`: the plans of `plans(spec)`, when already made."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     written: dict[str, int] = {}
+    first_ids = {"household": 1, "member": 1, "status": 1, "income": 1}
     for plan in planned if planned is not None else plans(spec):
         code = plan.spec.code
         writers: dict[str, Any] = {}
+        rows = CountyRows(plan, first_ids=first_ids)
         try:
-            for chunk in _chunks(plan, spec.chunk_size):
+            for chunk in rows.chunks(spec.chunk_size):
                 for table, columns in (
                     ("households", chunk.households),
                     ("members", chunk.members),
@@ -263,6 +261,12 @@ def write_parquet(
         finally:
             for writer in writers.values():
                 writer.close()
+        first_ids = {
+            "household": rows.next_household,
+            "member": rows.next_member,
+            "status": rows.next_status,
+            "income": rows.next_income,
+        }
     return written
 
 

@@ -98,3 +98,18 @@ def test_parquet_stream_partitioned_by_province_and_county(tmp_path: Path) -> No
         f"SELECT DISTINCT county_code FROM read_parquet('{households}') ORDER BY 1"
     ).fetchall()
     assert counties == [("230223000000",), ("230231000000",)]
+    # ids run on across counties: unique in the province, and members point at their county's
+    # households (a join on the ids alone gives each member one household)
+    for table in ("households", "members", "status_changes", "incomes"):
+        files = (tmp_path / table / "*" / "*" / "*.parquet").as_posix()
+        n, distinct = duckdb.sql(
+            f"SELECT count(*), count(DISTINCT id) FROM read_parquet('{files}')"
+        ).fetchone()
+        assert n == distinct == written[table], table
+    members = (tmp_path / "members" / "*" / "*" / "*.parquet").as_posix()
+    crossed = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{members}', hive_partitioning = true) m "
+        f"JOIN read_parquet('{households}', hive_partitioning = true) h "
+        "ON h.id = m.household_id WHERE h.county <> m.county"
+    ).fetchone()
+    assert crossed == (0,)
